@@ -1,0 +1,1 @@
+"""siting: budgeted facility siting."""

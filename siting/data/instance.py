@@ -1,0 +1,121 @@
+"""The validated, in-memory form of a planner's three tables.
+
+Ids are kept as strings. Positions ``i`` (demand) and ``j`` (site) index the arrays;
+travel times are sparse ``(i, j, minutes)`` triples — a missing pair means unreachable.
+No dense demand x site array exists anywhere.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["SiteStatus", "Demand", "Sites", "TravelTimes", "Instance"]
+
+
+class SiteStatus(StrEnum):
+    CANDIDATE = "candidate"   # may be converted
+    EXISTING = "existing"     # already open: cost 0, always counted
+    REQUIRED = "required"     # must be converted (cost paid)
+    EXCLUDED = "excluded"     # may not be used
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Demand points. ``groups`` holds optional per-group counts (e.g. ``elderly``, ``children``)."""
+
+    ids: np.ndarray            # (n_demand,) str
+    population: np.ndarray     # (n_demand,) float
+    x: np.ndarray              # (n_demand,) float, projected metres or degrees (see crs)
+    y: np.ndarray
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
+    crs: str | None = None
+    source: str = "demand"
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def weight(self, column: str = "population") -> np.ndarray:
+        """The weight vector for a demand column (``population`` or a group name)."""
+        if column == "population":
+            return self.population
+        return self.groups[column]
+
+
+@dataclass(frozen=True)
+class Sites:
+    """Candidate sites (idle buildings) and existing facilities."""
+
+    ids: np.ndarray            # (n_sites,) str
+    cost: np.ndarray           # (n_sites,) float, conversion cost (0 for existing)
+    x: np.ndarray
+    y: np.ndarray
+    status: np.ndarray         # (n_sites,) object array of SiteStatus values
+    capacity: np.ndarray | None = None    # (n_sites,) float, NaN = unlimited
+    floor_area: np.ndarray | None = None  # (n_sites,) float m2, NaN = unknown
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # other numeric columns
+    crs: str | None = None
+    source: str = "candidates"
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def mask(self, status: SiteStatus) -> np.ndarray:
+        return self.status == status
+
+
+@dataclass(frozen=True)
+class TravelTimes:
+    """Sparse travel times in minutes between demand ``i`` and site ``j``.
+
+    Pairs absent from the table are unreachable. Duplicated pairs are not allowed
+    (the loader rejects them).
+    """
+
+    demand_index: np.ndarray   # (n_pairs,) int64
+    site_index: np.ndarray     # (n_pairs,) int64
+    minutes: np.ndarray        # (n_pairs,) float64
+    n_demand: int
+    n_sites: int
+    source: str = "travel_times"
+
+    def __len__(self) -> int:
+        return int(self.minutes.shape[0])
+
+    def within(self, threshold_min: float) -> sp.csr_matrix:
+        """Boolean coverage matrix ``a_ij = 1`` iff ``t_ij <= threshold_min`` (CSR, n_demand x n_sites)."""
+        keep = self.minutes <= threshold_min
+        data = np.ones(int(keep.sum()), dtype=bool)
+        mat = sp.csr_matrix(
+            (data, (self.demand_index[keep], self.site_index[keep])),
+            shape=(self.n_demand, self.n_sites),
+        )
+        mat.sum_duplicates()
+        mat.sort_indices()
+        return mat
+
+    def to_csr(self) -> sp.csr_matrix:
+        """Minutes as a CSR matrix. Beware: a stored 0.0 minute is kept explicitly."""
+        mat = sp.csr_matrix(
+            (self.minutes, (self.demand_index, self.site_index)), shape=(self.n_demand, self.n_sites)
+        )
+        mat.sort_indices()
+        return mat
+
+
+@dataclass(frozen=True)
+class Instance:
+    demand: Demand
+    sites: Sites
+    travel: TravelTimes
+    name: str = "instance"
+
+    @property
+    def n_demand(self) -> int:
+        return len(self.demand)
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.sites)

@@ -1,0 +1,30 @@
+"""Solver-neutral options (MathOpt style: common fields plus per-backend escape hatches)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+__all__ = ["SolveOptions"]
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Options every backend understands.
+
+    time_limit_s : wall-clock limit for the solver, None for no limit
+    mip_gap : relative gap at which a MIP solve may stop (0.0 asks for proven optimality)
+    threads : solver threads, None for the backend default
+    seed : random seed for solvers and heuristics
+    verbose : let the solver print its log
+    backend_options : ``{"highs": {"presolve": "off"}, ...}``; a backend-specific value wins over a common one
+    """
+
+    time_limit_s: float | None = None
+    mip_gap: float = 1e-6
+    threads: int | None = None
+    seed: int = 0
+    verbose: bool = False
+    backend_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def for_backend(self, name: str) -> Mapping[str, Any]:
+        return dict(self.backend_options.get(name, {}))

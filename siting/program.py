@@ -1,0 +1,111 @@
+"""The solver-neutral matrix form every formulation produces and every backend consumes.
+
+A :class:`LinearProgram` is
+
+.. math::
+
+    \\min / \\max \\; c^T x + c_0 \\quad\\text{s.t.}\\quad
+    r^{lo} \\le A x \\le r^{up},\\; l \\le x \\le u,\\; x_j \\in \\mathbb{Z}\\ \\forall j \\in I
+
+with ``A`` a ``scipy.sparse.csr_matrix``. Backends hand these arrays to the solver in bulk.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import SolverError
+
+__all__ = ["Sense", "LinearProgram"]
+
+
+class Sense(StrEnum):
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
+
+
+@dataclass(frozen=True)
+class LinearProgram:
+    """A mixed-integer linear program in matrix form.
+
+    Attributes
+    ----------
+    sense : Sense
+    objective : (n_cols,) float array, ``c``
+    constraints : (n_rows, n_cols) CSR matrix, ``A``
+    row_lower, row_upper : (n_rows,) float arrays; use ``-inf`` / ``inf`` for one-sided rows
+    col_lower, col_upper : (n_cols,) float arrays
+    integrality : (n_cols,) bool array, True where the column is integer
+    objective_offset : constant ``c_0`` added to the objective
+    name : label used in logs and files
+    blocks : named column ranges ``{"site": (start, stop), ...}`` so decoders slice ``x`` by name
+    """
+
+    sense: Sense
+    objective: np.ndarray
+    constraints: sp.csr_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integrality: np.ndarray
+    objective_offset: float = 0.0
+    name: str = "program"
+    blocks: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def n_cols(self) -> int:
+        return int(self.objective.shape[0])
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.constraints.shape[0])
+
+    def block(self, x: np.ndarray, name: str) -> np.ndarray:
+        """The slice of a primal vector ``x`` that belongs to the named column block."""
+        start, stop = self.blocks[name]
+        return x[start:stop]
+
+    def objective_value(self, x: np.ndarray) -> float:
+        return float(self.objective @ x + self.objective_offset)
+
+    def check(self) -> None:
+        """Raise :class:`SolverError` if shapes disagree or any number is NaN (inf only in bounds)."""
+        n, m = self.n_cols, self.n_rows
+        if self.constraints.shape != (m, n):
+            raise SolverError(f"{self.name}: constraint matrix shape {self.constraints.shape} != ({m}, {n})")
+        for label, arr, size in (
+            ("objective", self.objective, n),
+            ("col_lower", self.col_lower, n),
+            ("col_upper", self.col_upper, n),
+            ("integrality", self.integrality, n),
+            ("row_lower", self.row_lower, m),
+            ("row_upper", self.row_upper, m),
+        ):
+            if arr.shape != (size,):
+                raise SolverError(f"{self.name}: {label} has shape {arr.shape}, expected ({size},)")
+        if not np.all(np.isfinite(self.objective)):
+            raise SolverError(f"{self.name}: objective has NaN or inf")
+        if not np.all(np.isfinite(self.constraints.data)):
+            raise SolverError(f"{self.name}: constraint matrix has NaN or inf")
+        for label, arr in (("row", (self.row_lower, self.row_upper)), ("col", (self.col_lower, self.col_upper))):
+            lo, up = arr
+            if np.isnan(lo).any() or np.isnan(up).any():
+                raise SolverError(f"{self.name}: {label} bounds contain NaN")
+
+    def max_violation(self, x: np.ndarray) -> float:
+        """Largest violation of rows, bounds and integrality by ``x`` (0.0 when feasible)."""
+        ax = self.constraints @ x
+        viol = [
+            np.max(self.row_lower - ax, initial=0.0),
+            np.max(ax - self.row_upper, initial=0.0),
+            np.max(self.col_lower - x, initial=0.0),
+            np.max(x - self.col_upper, initial=0.0),
+        ]
+        if self.integrality.any():
+            xi = x[self.integrality]
+            viol.append(float(np.max(np.abs(xi - np.round(xi)), initial=0.0)))
+        return float(max(viol))
