@@ -11,7 +11,9 @@ from enum import StrEnum
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["ModelType", "CoverageProblem"]
+from .backends.base import Termination
+
+__all__ = ["ModelType", "CoverageProblem", "CoverageOutcome"]
 
 
 class ModelType(StrEnum):
@@ -74,3 +76,27 @@ class CoverageProblem:
 
     def cost_of(self, open_sites: np.ndarray) -> float:
         return float(self.site_cost[open_sites].sum())
+
+
+@dataclass(frozen=True)
+class CoverageOutcome:
+    """How a :class:`CoverageProblem` was solved, in the problem's own site space.
+
+    open_sites : (n_sites,) bool mask of the plan, or None when no plan was found
+    objective : value of the plan in model units (covered weight for MCLP incl. base_covered_weight, cost otherwise)
+    bound : best proven bound on the optimum in the same units (upper for MCLP, lower for LSCP/partial), or None
+    method : what produced it, e.g. ``"highs"``, ``"greedy+local_search+lagrangian"``
+    stats : counts and timings (presolve reductions, iterations, ...)
+    """
+
+    open_sites: np.ndarray | None
+    termination: Termination
+    objective: float | None
+    bound: float | None
+    seconds: float
+    method: str
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def has_solution(self) -> bool:
+        return self.open_sites is not None

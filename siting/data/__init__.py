@@ -1,0 +1,21 @@
+"""Input data: validated in-memory tables and their loaders (see ``docs/INPUTS.md``)."""
+from .instance import Demand, Instance, SiteStatus, Sites, TravelTimes
+from .load import (
+    GeographicCRSWarning,
+    check_same_crs,
+    demand_from_frame,
+    instance_from_frames,
+    load_instance,
+    read_demand,
+    read_sites,
+    read_travel,
+    sites_from_frame,
+    travel_from_frame,
+)
+
+__all__ = [
+    "Demand", "Instance", "SiteStatus", "Sites", "TravelTimes",
+    "GeographicCRSWarning", "check_same_crs",
+    "read_demand", "read_sites", "read_travel", "load_instance",
+    "demand_from_frame", "sites_from_frame", "travel_from_frame", "instance_from_frames",
+]

@@ -33,6 +33,7 @@ class Demand:
     groups: dict[str, np.ndarray] = field(default_factory=dict)
     crs: str | None = None
     source: str = "demand"
+    labels: dict[str, np.ndarray] = field(default_factory=dict)  # non-numeric extra columns (e.g. district)
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])

@@ -1,0 +1,156 @@
+"""``scipy.optimize.milp`` backend (scipy's bundled HiGHS, sparse ``LinearConstraint``).
+
+Notes
+-----
+scipy minimises, so for :attr:`Sense.MAXIMIZE` it is handed ``-c`` and the objective and bound are negated back:
+``max c^T x = -min (-c)^T x``. The offset ``c_0`` is added afterwards. ``milp`` exposes only ``time_limit``,
+``mip_rel_gap``, ``presolve``, ``node_limit`` and ``disp``; ``threads`` and ``seed`` cannot be passed
+(scipy's HiGHS runs single-threaded here).
+
+Status codes (``res.status``): 0 optimal, 1 iteration or time limit (told apart by ``res.message``),
+2 infeasible, 3 unbounded, 4 other. A point is returned whenever ``res.x`` is not None.
+
+Example
+-------
+>>> ScipyBackend().name
+'scipy'
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import time
+from functools import lru_cache
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import SolverError
+from ..options import SolveOptions
+from ..program import LinearProgram, Sense
+from .base import BackendSolution, Termination
+
+__all__ = ["ScipyBackend", "STATUS_MAP"]
+
+#: ``res.status`` -> Termination (1 is refined from the message: time limit vs iteration/node limit).
+STATUS_MAP: dict[int, Termination] = {
+    0: Termination.OPTIMAL,
+    1: Termination.ITERATION_LIMIT,
+    2: Termination.INFEASIBLE,
+    3: Termination.UNBOUNDED,
+    4: Termination.ERROR,
+}
+
+_OPTION_KEYS = {"presolve", "node_limit", "disp", "time_limit", "mip_rel_gap"}
+
+
+@lru_cache(maxsize=1)
+def _has_milp() -> bool:
+    if importlib.util.find_spec("scipy") is None:
+        return False
+    from scipy import optimize
+
+    return hasattr(optimize, "milp")
+
+
+class ScipyBackend:
+    """Solve a :class:`LinearProgram` with ``scipy.optimize.milp``."""
+
+    name: ClassVar[str] = "scipy"
+    #: scipy's HiGHS says "unbounded or infeasible" (status 4) for unbounded MIPs; resolved by a feasibility solve
+    detects_unbounded: ClassVar[bool] = True
+
+    def available(self) -> bool:
+        return _has_milp()
+
+    def solve(
+        self,
+        program: LinearProgram,
+        options: SolveOptions,
+        *,
+        warm_start: np.ndarray | None = None,  # milp has no warm start; accepted and ignored
+    ) -> BackendSolution:
+        program.check()
+        t0 = time.perf_counter()
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        sign = -1.0 if program.sense == Sense.MAXIMIZE else 1.0
+        c = sign * np.asarray(program.objective, dtype=np.float64)
+        constraints = None
+        if program.n_rows:
+            constraints = LinearConstraint(program.constraints, program.row_lower, program.row_upper)
+        opts: dict[str, Any] = {"disp": bool(options.verbose), "mip_rel_gap": float(options.mip_gap)}
+        if options.time_limit_s is not None:
+            opts["time_limit"] = float(max(options.time_limit_s, 0.0))
+        for key, value in options.for_backend("scipy").items():
+            if key not in _OPTION_KEYS:
+                raise SolverError(f"scipy backend: unknown option {key!r} (known: {', '.join(sorted(_OPTION_KEYS))})")
+            opts[key] = value
+        t_build = time.perf_counter() - t0
+        res = milp(
+            c,
+            integrality=program.integrality.astype(np.uint8),
+            bounds=Bounds(program.col_lower, program.col_upper),
+            constraints=constraints,
+            options=opts,
+        )
+        message = str(res.message)
+        termination = STATUS_MAP.get(int(res.status), Termination.ERROR)
+        if res.status == 1 and "time" in message.lower():
+            termination = Termination.TIME_LIMIT
+        if res.status == 4 and "unbounded or infeasible" in message.lower():
+            termination, message = self._disambiguate(program, constraints, opts, t0, options.time_limit_s)
+
+        x = None
+        objective = None
+        if res.x is not None and termination not in (Termination.INFEASIBLE, Termination.UNBOUNDED):
+            x = np.asarray(res.x, dtype=np.float64)
+            objective = sign * float(res.fun) + float(program.objective_offset)
+
+        bound = None
+        is_mip = bool(program.integrality.any())
+        dual = getattr(res, "mip_dual_bound", None)
+        if is_mip and dual is not None and math.isfinite(float(dual)) and termination in (
+            Termination.OPTIMAL,
+            Termination.TIME_LIMIT,
+            Termination.ITERATION_LIMIT,
+        ):
+            bound = sign * float(dual) + float(program.objective_offset)
+        elif not is_mip and termination == Termination.OPTIMAL:
+            bound = objective
+
+        seconds = time.perf_counter() - t0
+        stats: dict[str, float] = {"build_s": t_build, "solve_s": seconds - t_build}
+        gap = getattr(res, "mip_gap", None)
+        if is_mip and gap is not None and math.isfinite(float(gap)):
+            stats["mip_gap"] = float(gap)
+        nodes = getattr(res, "mip_node_count", None)
+        if nodes is not None:
+            stats["mip_nodes"] = float(nodes)
+        return BackendSolution(termination, x, objective, bound, seconds, self.name, message, stats)
+
+    @staticmethod
+    def _disambiguate(program, constraints, opts, t0, time_limit_s) -> tuple[Termination, str]:
+        """Solve the zero-objective feasibility problem: infeasible -> INFEASIBLE, feasible -> UNBOUNDED."""
+        from scipy.optimize import Bounds, milp
+
+        opts = dict(opts)
+        if time_limit_s is not None:
+            left = time_limit_s - (time.perf_counter() - t0)
+            if left <= 0:
+                return Termination.ERROR, "infeasible or unbounded (no time left to tell which)"
+            opts["time_limit"] = left
+        res = milp(
+            np.zeros(program.n_cols),
+            integrality=program.integrality.astype(np.uint8),
+            bounds=Bounds(program.col_lower, program.col_upper),
+            constraints=constraints,
+            options=opts,
+        )
+        if res.status == 2:
+            return Termination.INFEASIBLE, "infeasible (after an infeasible-or-unbounded answer)"
+        if res.status == 0:
+            return Termination.UNBOUNDED, "unbounded (feasible, and the objective was unbounded or infeasible)"
+        if res.status == 1 and "time" in str(res.message).lower():
+            return Termination.TIME_LIMIT, "infeasible or unbounded; time limit before telling which"
+        return Termination.ERROR, f"infeasible or unbounded; feasibility check said: {res.message}"

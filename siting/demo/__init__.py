@@ -1,0 +1,1 @@
+"""The demo district (seeded generator) and the end-to-end demo run."""

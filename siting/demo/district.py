@@ -1,0 +1,476 @@
+"""A seeded synthetic hilly district in the spirit of a Chongqing county-level district.
+
+``generate(out_dir, seed=2026)`` writes, in EPSG:32648 (UTM 48N, metres):
+
+* ``streets.gpkg`` (layer ``streets``): walkable street lines with Z (elevation, m) on every vertex and a
+  ``highway`` column (``primary``, ``residential``, ``footway``, ``steps``, ``track``); stairs are the short
+  steep links; a river crosses the district with three bridges (``bridge = "yes"``).
+* ``context.gpkg`` (layers ``river``, ``zones``): polygons only used to draw report maps.
+* ``demand.csv``: ~1,500 residential blocks (``id, population, elderly, children, x, y, district``),
+  ~300,000 residents; the old town is older (elderly ~23 %) and the new town younger (children ~12 %).
+* ``sites.csv``: ~400 idle buildings (``status = candidate``; ``floor_area`` 100–2,000 m², ``cost`` in yuan tied to area
+  and location) and ~150 existing facilities (``status = existing``, cost 0) with a ``;``-separated ``services`` column.
+* ``demo.toml``: a multi-service scenario over those files.
+
+Layout: an old town on a steep north-bank hillside (stairs), a gridded new town on the flatter south bank,
+three small town centres and a sparse urban-rural fringe. Everything is drawn from ``numpy.random.default_rng(seed)``,
+so the same seed gives byte-identical tables.
+
+Notes
+-----
+Streets are a pruned Delaunay graph of jittered grid points whose spacing depends on the zone: a minimum spanning
+forest keeps it connected and a zone-dependent share of the remaining short links is kept (grid-like in the new town,
+organic in the old town, tree-like in the fringe). Elevation is ``z = 178 + valley(d_river) + sum of Gaussian hills``.
+A link is tagged ``steps`` when it is shorter than 120 m and its grade exceeds 14 % (10 % in the old town, below 60 m).
+
+Example
+-------
+>>> from siting.demo.district import generate
+>>> paths = generate("out/demo/data", seed=2026)  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+from scipy.spatial import Delaunay, cKDTree
+
+__all__ = ["generate", "DistrictSpec", "CRS", "SERVICES", "zone_of"]
+
+CRS = "EPSG:32648"
+SERVICES = (
+    "elderly_care", "canteen", "health_station", "childcare", "fresh_market", "culture_sports", "service_centre",
+)
+
+# district frame (UTM 48N, near Chongqing): 12 km x 9 km
+X0, Y0 = 640_000.0, 3_260_000.0
+WIDTH, HEIGHT = 12_000.0, 9_000.0
+RIVER_HALF_WIDTH = 160.0      # water
+RIVER_MARGIN = 60.0           # no street nodes this close to the water
+
+
+@dataclass(frozen=True)
+class DistrictSpec:
+    """Sizes of the generated district (defaults give the ``make demo`` district)."""
+
+    n_blocks: int = 1500
+    residents: int = 300_000
+    n_idle: int = 400
+    n_existing: int = 150
+    spacing_scale: float = 1.0   # >1 gives a coarser (smaller) street network, e.g. for tests
+
+
+# zone name -> (street spacing m, share of non-tree links kept, block share, mean persons per block weight,
+#               elderly share, children share, idle share, existing share, cost yuan/m2)
+ZONES = {
+    "old_town":      dict(spacing=34.0, keep=0.45, blocks=0.34, elderly=0.235, children=0.08, idle=0.38, existing=0.36,
+                          yuan_m2=3600.0),
+    "new_town":      dict(spacing=58.0, keep=0.85, blocks=0.32, elderly=0.12, children=0.12, idle=0.30, existing=0.24,
+                          yuan_m2=2600.0),
+    "town_centre":   dict(spacing=46.0, keep=0.5, blocks=0.22, elderly=0.19, children=0.10, idle=0.22, existing=0.27,
+                          yuan_m2=2100.0),
+    "fringe":        dict(spacing=100.0, keep=0.2, blocks=0.12, elderly=0.22, children=0.09, idle=0.10, existing=0.13,
+                          yuan_m2=1600.0),
+}
+TOWN_CENTRES = ((1_700.0, 7_300.0), (10_300.0, 7_600.0), (6_600.0, 1_300.0))  # local coordinates (m)
+OLD_TOWN = (4_300.0, 5_350.0, 2_100.0, 1_150.0)    # centre x, y, semi-axes (north bank)
+NEW_TOWN = (7_100.0, 3_200.0, 2_400.0, 1_350.0)    # (south bank)
+BRIDGES_X = (3_600.0, 6_300.0, 9_600.0)
+
+
+def river_y(x: np.ndarray) -> np.ndarray:
+    """Centre line of the river (local metres): a meander running west to east."""
+    x = np.asarray(x, dtype=float)
+    return 4_450.0 + 420.0 * np.sin(2 * np.pi * x / 7_500.0 + 0.6) + 160.0 * np.sin(2 * np.pi * x / 2_300.0)
+
+
+def _river_distance(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Signed vertical offset to the river centre line (positive = north bank), good enough for a gentle meander."""
+    return y - river_y(x)
+
+
+def _in_ellipse(x, y, e) -> np.ndarray:
+    cx, cy, a, b = e
+    return ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 <= 1.0
+
+
+def zone_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Zone label (``old_town``, ``new_town``, ``town_centre_1..3``, ``fringe``) of local coordinates."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    d = _river_distance(x, y)
+    out = np.full(x.shape, "fringe", dtype=object)
+    for k, (cx, cy) in enumerate(TOWN_CENTRES, start=1):
+        out[np.hypot(x - cx, y - cy) <= 850.0] = f"town_centre_{k}"
+    out[_in_ellipse(x, y, NEW_TOWN) & (d < 0)] = "new_town"
+    out[_in_ellipse(x, y, OLD_TOWN) & (d > 0)] = "old_town"
+    return out
+
+
+def _zone_kind(label: np.ndarray) -> np.ndarray:
+    kind = np.asarray(label, dtype=object).copy()
+    kind[np.char.startswith(np.asarray(label, dtype=str), "town_centre")] = "town_centre"
+    return kind
+
+
+def elevation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Ground elevation (m): river valley at ~178 m, a steep old-town hillside, rolling hills up to ~450 m."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    d = np.abs(_river_distance(x, y))
+    z = 178.0 + 70.0 * (1.0 - np.exp(-d / 900.0))
+    hills = (  # cx, cy, height, sigma
+        (4_200.0, 6_150.0, 135.0, 650.0),   # old-town ridge (steep: stairs)
+        (5_200.0, 6_500.0, 90.0, 500.0),
+        (1_000.0, 2_000.0, 160.0, 1_400.0),
+        (11_000.0, 2_500.0, 180.0, 1_600.0),
+        (8_000.0, 8_500.0, 120.0, 1_200.0),
+        (2_500.0, 8_500.0, 90.0, 900.0),
+        (9_000.0, 3_800.0, 35.0, 700.0),
+    )
+    for cx, cy, h, s in hills:
+        z = z + h * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s * s))
+    # terraces in the old town: short-wavelength relief
+    old = np.exp(-(((x - OLD_TOWN[0]) / OLD_TOWN[2]) ** 2 + ((y - OLD_TOWN[1]) / OLD_TOWN[3]) ** 2))
+    z = z + 14.0 * old * np.sin(x / 95.0) * np.cos(y / 120.0)
+    return z
+
+
+def _nodes(rng: np.random.Generator, spec: DistrictSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Jittered grid points, zone by zone, outside the river."""
+    xs, ys = [], []
+    for kind, z in ZONES.items():
+        s = z["spacing"] * spec.spacing_scale
+        gx, gy = np.meshgrid(np.arange(s / 2, WIDTH, s), np.arange(s / 2, HEIGHT, s))
+        px = gx.ravel() + rng.uniform(-0.3, 0.3, gx.size) * s
+        py = gy.ravel() + rng.uniform(-0.3, 0.3, gy.size) * s
+        keep = _zone_kind(zone_of(px, py)) == kind
+        xs.append(px[keep])
+        ys.append(py[keep])
+    x = np.concatenate(xs)
+    y = np.concatenate(ys)
+    inside = (x > 0) & (x < WIDTH) & (y > 0) & (y < HEIGHT)
+    dry = np.abs(_river_distance(x, y)) > RIVER_HALF_WIDTH + RIVER_MARGIN
+    keep = inside & dry
+    return x[keep], y[keep]
+
+
+def _edges(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, spec: DistrictSpec) -> np.ndarray:
+    """Street links (pairs of node indices): spanning forest + a zone-dependent share of short Delaunay links."""
+    tri = Delaunay(np.column_stack([x, y]))
+    s = tri.simplices
+    e = np.vstack([s[:, [0, 1]], s[:, [1, 2]], s[:, [0, 2]]])
+    e = np.unique(np.sort(e, axis=1), axis=0)
+    length = np.hypot(x[e[:, 0]] - x[e[:, 1]], y[e[:, 0]] - y[e[:, 1]])
+    side = np.sign(_river_distance(x, y))
+    same_bank = side[e[:, 0]] == side[e[:, 1]]
+    kind = _zone_kind(zone_of((x[e[:, 0]] + x[e[:, 1]]) / 2, (y[e[:, 0]] + y[e[:, 1]]) / 2))
+    spacing = np.array([ZONES[k]["spacing"] for k in kind]) * spec.spacing_scale
+    keep_share = np.array([ZONES[k]["keep"] for k in kind])
+    short = length <= 1.25 * spacing          # grid neighbours, not diagonals
+    ok = same_bank & (length <= 2.6 * spacing)
+    e, length, short, keep_share = e[ok], length[ok], short[ok], keep_share[ok]
+    n = x.size
+    w = sp.coo_matrix((length, (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    tree = minimum_spanning_tree(w).tocoo()
+    in_tree = set(zip(np.minimum(tree.row, tree.col).tolist(), np.maximum(tree.row, tree.col).tolist()))
+    tree_mask = np.fromiter(((a, b) in in_tree for a, b in e.tolist()), dtype=bool, count=len(e))
+    extra = (~tree_mask) & short & (rng.random(len(e)) < keep_share)
+    return e[tree_mask | extra]
+
+
+def _bridges(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    side = np.sign(_river_distance(x, y))
+    north = np.flatnonzero(side > 0)
+    south = np.flatnonzero(side < 0)
+    tn, ts = cKDTree(np.column_stack([x[north], y[north]])), cKDTree(np.column_stack([x[south], y[south]]))
+    out = []
+    for bx in BRIDGES_X:
+        by = float(river_y(bx))
+        _, i = tn.query([bx, by + RIVER_HALF_WIDTH + RIVER_MARGIN])
+        _, j = ts.query([bx, by - RIVER_HALF_WIDTH - RIVER_MARGIN])
+        out.append((north[i], south[j]))
+    return np.array(out, dtype=np.int64)
+
+
+def _streets(rng: np.random.Generator, spec: DistrictSpec):
+    import geopandas as gpd
+    import shapely
+
+    x, y = _nodes(rng, spec)
+    e = _edges(rng, x, y, spec)
+    b = _bridges(x, y)
+    all_e = np.vstack([e, b])
+    n = x.size
+    g = sp.coo_matrix((np.ones(len(all_e)), (all_e[:, 0], all_e[:, 1])), shape=(n, n))
+    _, lab = connected_components(g, directed=False)
+    main = np.argmax(np.bincount(lab))
+    z = elevation(x, y)
+    is_bridge = np.zeros(len(all_e), dtype=bool)
+    is_bridge[len(e):] = True
+    keep = lab[all_e[:, 0]] == main
+    all_e, is_bridge = all_e[keep], is_bridge[keep]
+    a, c = all_e[:, 0], all_e[:, 1]
+    length = np.hypot(x[a] - x[c], y[a] - y[c])
+    grade = np.abs(z[a] - z[c]) / np.maximum(length, 1.0)
+    kind = _zone_kind(zone_of((x[a] + x[c]) / 2, (y[a] + y[c]) / 2))
+    highway = np.full(len(all_e), "residential", dtype=object)
+    highway[kind == "fringe"] = "track"
+    old = kind == "old_town"
+    highway[old & (length < 45.0)] = "footway"
+    highway[(length > 2.0 * np.array([ZONES[k]["spacing"] for k in kind]) * spec.spacing_scale)] = "primary"
+    steps = ((length < 120.0) & (grade > 0.14)) | (old & (length < 60.0) & (grade > 0.10))
+    highway[steps & ~is_bridge] = "steps"
+    highway[is_bridge] = "primary"
+    # bridges sit on a deck: both ends at the higher bank's level is unrealistic; keep the ground levels
+    coords = np.stack([np.column_stack([x[a] + X0, y[a] + Y0, z[a]]), np.column_stack([x[c] + X0, y[c] + Y0, z[c]])],
+                      axis=1)
+    coords = np.round(coords, 1)
+    lines = shapely.linestrings(coords)
+    gdf = gpd.GeoDataFrame(
+        {
+            "highway": highway.astype(str),
+            "bridge": np.where(is_bridge, "yes", "no"),
+            "zone": zone_of((x[a] + x[c]) / 2, (y[a] + y[c]) / 2).astype(str),
+        },
+        geometry=lines,
+        crs=CRS,
+    )
+    used = np.unique(all_e)
+    return gdf, x[used], y[used]
+
+
+def _sample_in_zone(rng, kind_or_label: str, n: int, by_label: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    got = 0
+    while got < n:
+        px = rng.uniform(0, WIDTH, 4 * n + 64)
+        py = rng.uniform(0, HEIGHT, 4 * n + 64)
+        lab = zone_of(px, py)
+        match = (lab == kind_or_label) if by_label else (_zone_kind(lab) == kind_or_label)
+        dry = np.abs(_river_distance(px, py)) > RIVER_HALF_WIDTH + RIVER_MARGIN + 20.0
+        keep = match & dry
+        xs.append(px[keep])
+        ys.append(py[keep])
+        got += int(keep.sum())
+    return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
+
+
+def _split(total: int, shares: list[float]) -> list[int]:
+    raw = np.array(shares) / np.sum(shares) * total
+    out = np.floor(raw).astype(int)
+    out[np.argmax(raw - out)] += total - out.sum()
+    return out.tolist()
+
+
+def _places(rng, n: int, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` points spread over the zones by the share ``key`` (town centres split evenly)."""
+    counts = _split(n, [ZONES[k][key] for k in ZONES])
+    xs, ys, labs = [], [], []
+    for kind, c in zip(ZONES, counts):
+        if kind == "town_centre":
+            for k, cc in enumerate(_split(c, [1.0] * len(TOWN_CENTRES)), start=1):
+                px, py = _sample_in_zone(rng, f"town_centre_{k}", cc, by_label=True)
+                xs.append(px), ys.append(py), labs.append(np.full(cc, f"town_centre_{k}", dtype=object))
+        else:
+            px, py = _sample_in_zone(rng, kind, c)
+            xs.append(px), ys.append(py), labs.append(np.full(c, kind, dtype=object))
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(labs)
+
+
+def _demand(rng, spec: DistrictSpec) -> pd.DataFrame:
+    x, y, lab = _places(rng, spec.n_blocks, "blocks")
+    kind = _zone_kind(lab)
+    dens = {"old_town": 1.25, "new_town": 1.15, "town_centre": 0.75, "fringe": 0.5}
+    w = np.array([dens[k] for k in kind]) * rng.lognormal(0.0, 0.45, x.size)
+    pop = np.maximum(20, np.round(w / w.sum() * spec.residents)).astype(int)
+    pop[np.argmax(pop)] += spec.residents - pop.sum()
+    el_share = np.clip(np.array([ZONES[k]["elderly"] for k in kind]) + rng.normal(0, 0.03, x.size), 0.03, 0.5)
+    ch_share = np.clip(np.array([ZONES[k]["children"] for k in kind]) + rng.normal(0, 0.02, x.size), 0.01, 0.3)
+    elderly = rng.binomial(pop, el_share)
+    children = np.minimum(rng.binomial(pop, ch_share), pop - elderly)
+    order = np.lexsort((x, lab))
+    n = x.size
+    return pd.DataFrame(
+        {
+            "id": [f"blk{i:04d}" for i in range(1, n + 1)],
+            "population": pop[order],
+            "elderly": elderly[order],
+            "children": children[order],
+            "x": np.round(x[order] + X0, 1),
+            "y": np.round(y[order] + Y0, 1),
+            "district": lab[order].astype(str),
+        }
+    )
+
+
+def _sites(rng, spec: DistrictSpec) -> pd.DataFrame:
+    # idle buildings
+    x, y, lab = _places(rng, spec.n_idle, "idle")
+    kind = _zone_kind(lab)
+    area = np.clip(np.round(rng.lognormal(np.log(480.0), 0.6, x.size), -1), 100.0, 2000.0)
+    yuan_m2 = np.array([ZONES[k]["yuan_m2"] for k in kind]) * rng.uniform(0.8, 1.2, x.size)
+    cost = np.round((150_000.0 + area * yuan_m2) / 1_000.0) * 1_000.0
+    idle = pd.DataFrame(
+        {
+            "id": [f"b{i:03d}" for i in range(1, x.size + 1)],
+            "cost": cost,
+            "x": np.round(x + X0, 1),
+            "y": np.round(y + Y0, 1),
+            "floor_area": area,
+            "status": "candidate",
+            "services": "",
+            "district": lab.astype(str),
+        }
+    )
+    # existing facilities, each providing 1-3 services
+    x, y, lab = _places(rng, spec.n_existing, "existing")
+    p = np.array([0.17, 0.12, 0.2, 0.07, 0.18, 0.2, 0.06])
+    services = []
+    for _ in range(x.size):
+        k = int(rng.choice([1, 1, 2, 2, 3]))
+        services.append(";".join(sorted(rng.choice(SERVICES, size=k, replace=False, p=p), key=SERVICES.index)))
+    existing = pd.DataFrame(
+        {
+            "id": [f"f{i:03d}" for i in range(1, x.size + 1)],
+            "cost": 0.0,
+            "x": np.round(x + X0, 1),
+            "y": np.round(y + Y0, 1),
+            "floor_area": np.clip(np.round(rng.lognormal(np.log(600.0), 0.5, x.size), -1), 80.0, 3000.0),
+            "status": "existing",
+            "services": services,
+            "district": lab.astype(str),
+        }
+    )
+    return pd.concat([idle, existing], ignore_index=True)
+
+
+def _context():
+    import geopandas as gpd
+    import shapely
+
+    xs = np.linspace(0, WIDTH, 400)
+    top = np.column_stack([xs + X0, river_y(xs) + RIVER_HALF_WIDTH + Y0])
+    bot = np.column_stack([xs[::-1] + X0, river_y(xs[::-1]) - RIVER_HALF_WIDTH + Y0])
+    river = gpd.GeoDataFrame({"name": ["river"]}, geometry=[shapely.Polygon(np.vstack([top, bot]))], crs=CRS)
+    zones = []
+    for (cx, cy, a, b), name in ((OLD_TOWN, "old_town"), (NEW_TOWN, "new_town")):
+        t = np.linspace(0, 2 * np.pi, 120)
+        zones.append((name, shapely.Polygon(np.column_stack([cx + a * np.cos(t) + X0, cy + b * np.sin(t) + Y0]))))
+    for k, (cx, cy) in enumerate(TOWN_CENTRES, start=1):
+        zones.append((f"town_centre_{k}", shapely.Point(cx + X0, cy + Y0).buffer(850.0)))
+    frame = shapely.box(X0, Y0, X0 + WIDTH, Y0 + HEIGHT)
+    zdf = gpd.GeoDataFrame({"name": [n for n, _ in zones]}, geometry=[g for _, g in zones], crs=CRS)
+    frame_df = gpd.GeoDataFrame({"name": ["district"]}, geometry=[frame], crs=CRS)
+    return river, zdf, frame_df
+
+
+DEMO_TOML = """\
+# Demo district (synthetic, seeded): generated by `python -m siting.demo.district OUT --seed {seed}`.
+# Multi-service siting of neighbourhood facilities in idle buildings under one budget (yuan).
+name = "demo-district"
+
+[data]
+demand = "demand.csv"
+candidates = "sites.csv"
+
+[network]
+streets = "streets.gpkg"
+layer = "streets"
+cutoff_min = 20.0
+# walking speeds (m/s) per demand group; slopes follow Tobler, stairs are slower
+speeds = {{ population = 1.2, elderly = 0.8, children = 1.0 }}
+elevation = "z"
+
+[model]
+type = "multiservice"
+budget = 60000000.0
+services = ["elderly_care", "canteen", "health_station", "childcare", "fresh_market", "culture_sports", "service_centre"]
+
+[solver]
+backend = "highs"
+time_limit_s = 60.0
+mip_gap = 0.005
+
+[sweep]
+budgets = [10000000.0, 20000000.0, 40000000.0, 60000000.0, 90000000.0, 130000000.0]
+
+[output]
+dir = "out"
+"""
+
+
+def generate(out_dir: str | Path, *, seed: int = 2026, spec: DistrictSpec | None = None) -> dict[str, Path]:
+    """Write the demo district's files into ``out_dir`` and return their paths by name.
+
+    Parameters
+    ----------
+    out_dir : folder to write (created if missing); existing files are replaced atomically.
+    seed : random seed; the same seed gives the same district.
+    spec : sizes (defaults: 1,500 blocks, 300,000 residents, 400 idle buildings, 150 existing facilities).
+    """
+    spec = spec or DistrictSpec()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    streets, _, _ = _streets(rng, spec)
+    demand = _demand(rng, spec)
+    sites = _sites(rng, spec)
+    river, zones, frame = _context()
+    paths = {
+        "streets": out / "streets.gpkg",
+        "context": out / "context.gpkg",
+        "demand": out / "demand.csv",
+        "sites": out / "sites.csv",
+        "scenario": out / "demo.toml",
+    }
+    _write_gpkg(paths["streets"], [("streets", streets)])
+    _write_gpkg(paths["context"], [("river", river), ("zones", zones), ("district", frame)])
+    _write_text(paths["demand"], demand.to_csv(index=False, lineterminator="\n"))
+    _write_text(paths["sites"], sites.to_csv(index=False, lineterminator="\n"))
+    _write_text(paths["scenario"], DEMO_TOML.format(seed=seed))
+    return paths
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        from siting.io import atomic_write_text
+    except ImportError:  # the io module is landing in parallel
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        return
+    atomic_write_text(path, text)
+
+
+def _write_gpkg(path: Path, layers) -> None:
+    """Write GeoPackage layers to a temporary file in the same folder, then rename it into place."""
+    import pyogrio
+
+    tmp = path.with_name(f".{path.stem}.tmp.gpkg")
+    if tmp.exists():
+        tmp.unlink()
+    for name, gdf in layers:
+        pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m siting.demo.district", description=__doc__.splitlines()[0])
+    p.add_argument("out", help="folder to write the district files into")
+    p.add_argument("--seed", type=int, default=2026)
+    a = p.parse_args(argv)
+    paths = generate(a.out, seed=a.seed)
+    for k, v in paths.items():
+        print(f"{k:9s} {v}  ({v.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Verification recomputes from the raw triples and refuses wrong claims."""
+import numpy as np
+import pytest
+
+from siting.data.instance import SiteStatus
+from siting.errors import VerificationError
+from siting.verify import check_claims, check_plan, nearest_open_site
+
+from .instances import covered_by, make_instance
+
+
+def test_nearest_open_site_matches_loop():
+    rng = np.random.default_rng(3)
+    inst = make_instance(rng, 30, 8, density=0.4)
+    open_mask = rng.random(8) < 0.5
+    nearest, minutes = nearest_open_site(inst, open_mask)
+    t = inst.travel
+    for i in range(inst.n_demand):
+        sel = (t.demand_index == i) & open_mask[t.site_index]
+        if sel.any():
+            assert minutes[i] == t.minutes[sel].min()
+            assert open_mask[nearest[i]]
+        else:
+            assert nearest[i] == -1 and np.isinf(minutes[i])
+
+
+def _plain(rng):
+    return make_instance(rng, 20, 6, density=0.6, statuses=False)
+
+
+def test_budget_violation_is_an_error():
+    inst = _plain(np.random.default_rng(1))
+    plan = np.ones(6, dtype=bool)
+    with pytest.raises(VerificationError, match="exceeds budget"):
+        check_plan(inst, plan, model="mclp", threshold_min=10, budget=float(inst.sites.cost.sum()) - 1)
+
+
+def test_excluded_and_required_are_checked():
+    inst = _plain(np.random.default_rng(2))
+    status = inst.sites.status
+    status[0] = SiteStatus.EXCLUDED
+    status[1] = SiteStatus.REQUIRED
+    plan = np.zeros(6, dtype=bool)
+    plan[0] = True
+    with pytest.raises(VerificationError, match="excluded sites opened.*required sites not opened"):
+        check_plan(inst, plan, model="mclp", threshold_min=10)
+
+
+def test_overclaimed_coverage_is_an_error():
+    inst = _plain(np.random.default_rng(4))
+    plan = np.zeros(6, dtype=bool)
+    plan[2] = True
+    check = check_plan(inst, plan, model="mclp", threshold_min=10)
+    real = float(inst.demand.population[covered_by(inst, plan, 10)].sum())
+    assert check.covered_weight == real
+    assert check_claims(check, model="mclp", objective=real, bound=real + 5, proven_optimal=False) == real
+    with pytest.raises(VerificationError, match="solver reports objective"):
+        check_claims(check, model="mclp", objective=real + 1, bound=None, proven_optimal=False)
+    with pytest.raises(VerificationError, match="wrong side"):
+        check_claims(check, model="mclp", objective=real, bound=real - 1, proven_optimal=False)
+
+
+def test_lscp_plan_must_cover_every_coverable_point():
+    inst = _plain(np.random.default_rng(5))
+    plan = np.zeros(6, dtype=bool)
+    with pytest.raises(VerificationError, match="left uncovered"):
+        check_plan(inst, plan, model="lscp", threshold_min=15)
