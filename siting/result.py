@@ -88,6 +88,7 @@ class Result:
             "selected": list(self.selected),
             "total_cost": self.total_cost,
             "covered_population": self.covered_population,
+            "weight_column": self.stats.get("weight_column", "population"),
             "total_population": self.total_population,
             "solver": self.solver,
             "seconds": self.seconds,

@@ -170,7 +170,7 @@ def solve(
         solver=outcome.method,
         seconds=time.perf_counter() - started,
         sites=sites_df,
-        coverage=coverage_table(instance, check),
+        coverage=coverage_table(instance, check, weight_column),
         stats=stats,
         message=_describe(model, check, instance),
     )

@@ -164,14 +164,19 @@ def check_claims(
     return verified
 
 
-def coverage_table(instance: Instance, check: PlanCheck) -> pd.DataFrame:
-    """Per demand point: covered or not, nearest open site and minutes (NaN when unreachable)."""
+def coverage_table(instance: Instance, check: PlanCheck, weight_column: str = "population") -> pd.DataFrame:
+    """Per demand point: covered or not, nearest open site and minutes (NaN when unreachable).
+
+    The weight column the model counted is included next to ``population`` when it differs.
+    """
     has = check.nearest_site >= 0
     nearest_ids = np.where(has, instance.sites.ids[np.maximum(check.nearest_site, 0)], None)
+    weights = {} if weight_column == "population" else {weight_column: instance.demand.weight(weight_column)}
     return pd.DataFrame(
         {
             "demand_id": instance.demand.ids,
             "population": instance.demand.population,
+            **weights,
             "covered": check.covered,
             "nearest_site": nearest_ids,
             "minutes": np.where(has, check.nearest_minutes, np.nan),

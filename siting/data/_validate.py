@@ -43,10 +43,17 @@ def fail(raw: RawTable, problem: str, *, pos: int | None = None, row_id: object 
     number = raw.row_number(pos)
     if raw.row_kind == "row":
         return InputError(problem, file=raw.source, row=number, row_id=row_id, column=column)
-    return InputError(f"{problem} (feature {number})", file=raw.source, row_id=row_id, column=column)
+    # not a spreadsheet: same one-line shape, but say "feature N" where a CSV says "row N"
+    err = InputError(problem, file=raw.source, row=number, row_id=row_id, column=column)
+    err.row = None
+    err.feature = number
+    head = f"{raw.source}: row {number}"
+    text = str(err.args[0])
+    err.args = (f"{raw.source}: feature {number}{text[len(head):]}" if text.startswith(head) else text,)
+    return err
 
 
-def require_columns(raw: RawTable, required: Sequence[str], what: str) -> None:
+def require_columns(raw: RawTable, required: Sequence[str], what: str, note: str = "") -> None:
     """Raise for the first required column that is absent, suggesting the closest present name."""
     present = [str(c) for c in raw.frame.columns]
     for name in required:
@@ -55,7 +62,7 @@ def require_columns(raw: RawTable, required: Sequence[str], what: str) -> None:
         guess = closest(name, [c for c in present if c not in required])
         hint = f" (did you mean '{guess}'?)" if guess else ""
         shown = ", ".join(present) if present else "none"
-        raise fail(raw, f"missing required {what} column{hint}; columns found: {shown}", column=name)
+        raise fail(raw, f"missing required {what} column{hint}{note}; columns found: {shown}", column=name)
 
 
 def _text(series: pd.Series) -> pd.Series:

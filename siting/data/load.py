@@ -45,10 +45,7 @@ def _positions(raw: RawTable, ids: np.ndarray, what: str) -> tuple[np.ndarray, n
     """x, y from a point geometry (when the layer has one) or from ``x``/``y`` columns."""
     geom_col = _geometry_name(raw.frame)
     if geom_col is None:
-        try:
-            require_columns(raw, ("x", "y"), f"{what} (or a point geometry)")
-        except InputError:
-            raise
+        require_columns(raw, ("x", "y"), what, " (give x and y columns or a point geometry)")
         x = number_column(raw, "x", ids, what="coordinate", minimum=None)
         y = number_column(raw, "y", ids, what="coordinate", minimum=None)
         return x, y
@@ -155,10 +152,18 @@ def read_demand(path: str | Path) -> Demand:
 _STATUS_VALUES = tuple(s.value for s in SiteStatus)
 
 
+def _status_array(codes: np.ndarray) -> np.ndarray:
+    """Object array of :class:`SiteStatus` members (not plain strings) for positions in ``SiteStatus``."""
+    members = np.empty(len(SiteStatus), dtype=object)
+    for k, member in enumerate(SiteStatus):  # 4 members, not rows
+        members[k] = member
+    return members[codes]
+
+
 def _status(raw: RawTable, ids: np.ndarray) -> np.ndarray:
     n = len(raw.frame)
     if "status" not in raw.frame.columns:
-        return np.full(n, SiteStatus.CANDIDATE, dtype=object)
+        return _status_array(np.zeros(n, dtype=np.int64))
     text = _text(raw.frame["status"]).str.lower()
     text = text.where(text != "", SiteStatus.CANDIDATE.value)
     unknown = (~text.isin(_STATUS_VALUES)).to_numpy()
@@ -169,8 +174,7 @@ def _status(raw: RawTable, ids: np.ndarray) -> np.ndarray:
         hint = f" (did you mean '{guess}'?)" if guess else ""
         raise fail(raw, f"unknown status '{value}'{hint}; allowed: {', '.join(_STATUS_VALUES)}",
                    pos=pos, row_id=ids[pos], column="status")
-    lookup = {s.value: s for s in SiteStatus}
-    return text.map(lookup).to_numpy(dtype=object)
+    return _status_array(pd.Index(_STATUS_VALUES).get_indexer(text))
 
 
 def _sites(raw: RawTable) -> Sites:

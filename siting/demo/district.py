@@ -439,26 +439,21 @@ def generate(out_dir: str | Path, *, seed: int = 2026, spec: DistrictSpec | None
 
 
 def _write_text(path: Path, text: str) -> None:
-    try:
-        from siting.io import atomic_write_text
-    except ImportError:  # the io module is landing in parallel
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        return
+    from siting.io import atomic_write_text
+
     atomic_write_text(path, text)
 
 
 def _write_gpkg(path: Path, layers) -> None:
-    """Write GeoPackage layers to a temporary file in the same folder, then rename it into place."""
+    """Write GeoPackage layers into a temporary file in the same folder, then rename it into place."""
     import pyogrio
 
-    tmp = path.with_name(f".{path.stem}.tmp.gpkg")
-    if tmp.exists():
+    from siting.io import atomic_path
+
+    with atomic_path(path) as tmp:
         tmp.unlink()
-    for name, gdf in layers:
-        pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
-    tmp.replace(path)
+        for name, gdf in layers:
+            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
 
 
 def main(argv: list[str] | None = None) -> int:

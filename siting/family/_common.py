@@ -265,3 +265,19 @@ def lp(sense: Sense, c: np.ndarray, rows: Rows, lower: np.ndarray, upper: np.nda
     A, lo, up = rows.stack()
     return LinearProgram(sense, np.asarray(c, dtype=float), A, lo, up, np.asarray(lower, dtype=float),
                          np.asarray(upper, dtype=float), np.asarray(integer, dtype=bool), float(offset), name, blocks)
+
+
+def within_usable(instance: Instance, threshold_min: float, rules: SiteRules) -> sp.csr_matrix:
+    """``a_ij`` = 1 iff the pair is in the table with ``t_ij <= threshold_min`` and site ``j`` is not excluded."""
+    a = instance.travel.within(threshold_min).astype(np.float64)
+    a = (a @ sp.diags((rules.upper > 0).astype(float))).tocsr()
+    a.eliminate_zeros()
+    return a
+
+
+def cover_rows(rows: Rows, a: sp.csr_matrix, active: np.ndarray, v_start: int, n_sites: int) -> None:
+    """Rows ``v_i - sum_j a_ij y_j <= 0`` for the demand points ``active`` (v column ``v_start + k``)."""
+    sub = a[active].tocoo()
+    k = active.shape[0]
+    rows.add(np.concatenate([np.arange(k), sub.row]), np.concatenate([v_start + np.arange(k), sub.col]),
+             np.concatenate([np.ones(k), -np.ones(sub.nnz)]), k, -np.inf, 0.0)

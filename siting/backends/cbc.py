@@ -1,0 +1,245 @@
+"""CBC backend: the program is written as MPS in bulk and solved by the CBC binary bundled with pulp.
+
+Notes
+-----
+No pulp model is built: :func:`siting.backends.mps.to_mps` writes the arrays directly (``c`` negated for a
+maximisation, offset added back here), and the ``cbc`` executable runs with ``-sec``, ``-ratioGap``, ``-threads``,
+``-randomCbcSeed``/``-randomSeed`` and ``-timeMode elapsed``. The status comes from the first line of CBC's
+solution file, read as a whole phrase — a bare first word is not trusted:
+
+=============================================================  ==================  ===========
+first line of the solution file                                Termination         point kept
+=============================================================  ==================  ===========
+``Optimal - objective value v``                                OPTIMAL             yes
+``Infeasible ...`` / ``Integer infeasible ...``                INFEASIBLE          no
+``Unbounded ...`` / ``Dual infeasible ...``                    UNBOUNDED           no
+``Stopped on time - objective value v``                        TIME_LIMIT          yes
+``Stopped on time (no integer solution - continuous used)``    TIME_LIMIT          no
+``Stopped on iterations ...`` (nodes, solutions)               ITERATION_LIMIT     as above
+anything else (difficulties, ctrl-c, errors)                   ERROR               no
+=============================================================  ==================  ===========
+
+A point is kept only if it also passes ``program.max_violation(x) <= 1e-6`` (CBC writes the continuous
+relaxation when it has no integer solution). The dual bound is read from the log (``Lower bound:`` or
+``best possible``), stepped outwards by 1e-8 (relative) because it is printed rounded; when CBC says optimal
+without printing one, the bound is the objective widened by ``mip_gap`` (CBC's ``ratioGap`` criterion).
+
+Example
+-------
+>>> CbcBackend().name
+'cbc'
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import BackendUnavailableError, SolverError
+from ..options import SolveOptions
+from ..program import LinearProgram, Sense
+from .base import BackendSolution, Termination
+from .mps import to_mps
+
+__all__ = ["CbcBackend", "cbc_path", "parse_status"]
+
+_PLATFORM_DIRS = {"linux": "linux", "darwin": "osx", "win32": "win"}
+
+
+@lru_cache(maxsize=1)
+def cbc_path() -> str | None:
+    """Path of pulp's bundled ``cbc`` (found without importing pulp), else ``cbc`` on PATH, else None."""
+    import platform
+    import sys
+
+    spec = importlib.util.find_spec("pulp")
+    if spec is not None and spec.submodule_search_locations:
+        root = Path(list(spec.submodule_search_locations)[0]) / "solverdir" / "cbc"
+        arch = "arm64" if platform.machine().lower() in ("arm64", "aarch64") else "i64"
+        exe = "cbc.exe" if sys.platform == "win32" else "cbc"
+        cand = root / _PLATFORM_DIRS.get(sys.platform, sys.platform) / arch / exe
+        if cand.is_file():
+            if not os.access(cand, os.X_OK):
+                return None
+            return str(cand)
+    return shutil.which("cbc")
+
+
+def parse_status(first_line: str) -> tuple[Termination, bool]:
+    """(termination, whether the written point may be an incumbent) from the solution file's first line."""
+    line = first_line.strip()
+    low = line.lower()
+    has_value = "objective value" in low and "no integer solution" not in low
+    if low.startswith("optimal"):
+        return Termination.OPTIMAL, True
+    if low.startswith(("infeasible", "integer infeasible", "primal infeasible")):
+        return Termination.INFEASIBLE, False
+    if low.startswith(("unbounded", "dual infeasible")):
+        return Termination.UNBOUNDED, False
+    if low.startswith("stopped on time"):
+        return Termination.TIME_LIMIT, has_value
+    if low.startswith(("stopped on iterations", "stopped on nodes", "stopped on solutions")):
+        return Termination.ITERATION_LIMIT, has_value
+    return Termination.ERROR, False
+
+
+_BOUND_SLACK = 1e-8  # relative; CBC prints the bound with about 9 significant digits
+_LOWER_BOUND = re.compile(r"^Lower bound:\s*(\S+)", re.MULTILINE)
+_BEST_POSSIBLE = re.compile(r"best possible (-?[0-9.eE+-]+|-?inf)")
+
+
+def _parse_float(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and abs(value) < 1e49 else None
+
+
+def _log_bound(log: str) -> float | None:
+    """The last dual bound CBC printed (minimisation sense), or None."""
+    found = _LOWER_BOUND.findall(log)
+    if found:
+        return _parse_float(found[-1])
+    found = _BEST_POSSIBLE.findall(log)
+    return _parse_float(found[-1]) if found else None
+
+
+class CbcBackend:
+    """Solve a :class:`LinearProgram` with the CBC executable (MPS file in, solution file out).
+
+    ``backend_options["cbc"]`` entries are passed as extra ``-key value`` arguments (e.g. ``{"cuts": "off"}``);
+    ``{"keep_files": "/some/dir"}`` keeps the MPS, log and solution files there.
+    """
+
+    name: ClassVar[str] = "cbc"
+    #: CBC writes "Unbounded" for the catalogue's unbounded LP and MIP
+    detects_unbounded: ClassVar[bool] = True
+
+    def available(self) -> bool:
+        return cbc_path() is not None
+
+    def _command(self, exe: str, options: SolveOptions, files: dict[str, Path], is_mip: bool,
+                 extra: dict[str, object]) -> list[str]:
+        cmd = [exe, str(files["mps"]), "-timeMode", "elapsed"]
+        if options.time_limit_s is not None:
+            cmd += ["-sec", repr(max(float(options.time_limit_s), 0.0))]
+        cmd += ["-ratioGap", repr(float(options.mip_gap)), "-allowableGap", "0"]
+        if options.threads is not None:
+            cmd += ["-threads", str(int(options.threads))]
+        cmd += ["-randomCbcSeed", str(int(options.seed) + 1), "-randomSeed", str(int(options.seed) + 1)]
+        if "mips" in files:
+            cmd += ["-mips", str(files["mips"])]
+        for key, value in extra.items():
+            cmd += [f"-{key}", str(value)]
+        cmd += ["-solve" if is_mip else "-initialSolve", "-printingOptions", "all", "-solution", str(files["sol"])]
+        return cmd
+
+    def solve(
+        self,
+        program: LinearProgram,
+        options: SolveOptions,
+        *,
+        warm_start: np.ndarray | None = None,
+    ) -> BackendSolution:
+        program.check()
+        t0 = time.perf_counter()
+        exe = cbc_path()
+        if exe is None:
+            raise BackendUnavailableError("cbc: no CBC executable (install pulp, or put cbc on PATH)")
+        extra = dict(options.for_backend("cbc"))
+        keep = extra.pop("keep_files", None)
+        is_mip = bool(program.integrality.any())
+        sign = -1.0 if program.sense == Sense.MAXIMIZE else 1.0
+        offset = float(program.objective_offset)
+        with tempfile.TemporaryDirectory(prefix="siting-cbc-", dir=keep) as tmp:
+            files = {"mps": Path(tmp) / "model.mps", "sol": Path(tmp) / "model.sol"}
+            files["mps"].write_text(to_mps(program))
+            if warm_start is not None and is_mip:
+                ws = np.asarray(warm_start, dtype=np.float64)
+                if ws.shape != (program.n_cols,):
+                    raise SolverError(f"{program.name}: warm start has shape {ws.shape}, expected ({program.n_cols},)")
+                files["mips"] = Path(tmp) / "start.sol"
+                body = np.char.add(
+                    np.char.add(np.arange(program.n_cols).astype(str), np.char.add(" C", np.arange(program.n_cols).astype(str))),
+                    np.char.add(np.char.add(" ", np.char.mod("%.17g", ws)), " 0"),
+                )
+                files["mips"].write_text("Stopped on time - objective value 0\n" + "\n".join(body) + "\n")
+            t_build = time.perf_counter() - t0
+            cmd = self._command(exe, options, files, is_mip, extra)
+            timeout = None if options.time_limit_s is None else 2.0 * options.time_limit_s + 60.0
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                return BackendSolution(Termination.TIME_LIMIT, None, None, None, time.perf_counter() - t0, self.name,
+                                       "cbc did not stop within twice its time limit; killed")
+            log = proc.stdout + proc.stderr
+            if keep:
+                (Path(keep) / "cbc.log").write_text(log)
+                shutil.copy(files["mps"], Path(keep) / "model.mps")
+            if options.verbose:
+                print(log)
+            if not files["sol"].is_file():
+                return BackendSolution(Termination.ERROR, None, None, None, time.perf_counter() - t0, self.name,
+                                       f"cbc wrote no solution file (exit {proc.returncode}): {log[-300:]}")
+            text = files["sol"].read_text()
+            if keep:
+                shutil.copy(files["sol"], Path(keep) / "model.sol")
+
+        first, _, body = text.partition("\n")
+        termination, may_have_point = parse_status(first)
+        x = objective = None
+        if may_have_point:
+            x = self._read_columns(body, program.n_cols)
+            if x is not None and program.max_violation(x) > 1e-6:
+                x = None
+            if x is not None:
+                x = np.where(program.integrality, np.round(x), x)
+                objective = program.objective_value(x)
+        if termination == Termination.OPTIMAL and x is None:
+            termination = Termination.ERROR  # "optimal" without a usable point: do not pass it on
+
+        bound = None
+        if termination == Termination.OPTIMAL and not is_mip:
+            bound = objective
+        elif is_mip and termination in (Termination.OPTIMAL, Termination.TIME_LIMIT, Termination.ITERATION_LIMIT):
+            raw = _log_bound(log)
+            if raw is not None:
+                raw -= _BOUND_SLACK * max(1.0, abs(raw))  # the log rounds to ~9 digits: step outwards to stay valid
+                bound = sign * raw + offset
+            elif termination == Termination.OPTIMAL and objective is not None:
+                # "optimal" means within ratioGap of the larger of |best| and |best possible|: widen by that much
+                slack = 1.01 * float(options.mip_gap) * max(1.0, abs(objective))
+                bound = objective + slack if program.sense == Sense.MAXIMIZE else objective - slack
+        if bound is not None and objective is not None:  # a bound never lies past the incumbent
+            bound = max(bound, objective) if program.sense == Sense.MAXIMIZE else min(bound, objective)
+
+        seconds = time.perf_counter() - t0
+        stats = {"build_s": t_build, "solve_s": seconds - t_build}
+        if bound is not None and objective is not None:
+            stats["mip_gap"] = abs(bound - objective) / max(abs(objective), 1e-10)
+        return BackendSolution(termination, x, objective, bound, seconds, self.name, first.strip(), stats)
+
+    @staticmethod
+    def _read_columns(body: str, n_cols: int) -> np.ndarray | None:
+        """Column values from CBC's solution body (``index name value reduced_cost``, rows named R*)."""
+        tokens = np.array(body.replace("**", " ").split())
+        if tokens.size % 4:
+            return None
+        table = tokens.reshape(-1, 4)
+        names = table[:, 1]
+        is_col = np.char.startswith(names, "C")
+        idx = np.char.lstrip(names[is_col], "C").astype(np.int64)
+        x = np.zeros(n_cols)
+        x[idx] = table[is_col, 2].astype(np.float64)
+        return x

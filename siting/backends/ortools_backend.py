@@ -1,0 +1,301 @@
+"""OR-Tools backend: MathOpt (SCIP, HiGHS, CP-SAT) built in bulk, or linear_solver for CBC.
+
+Notes
+-----
+``backend_options["ortools"]["solver"]`` picks the engine: ``"scip"`` (default), ``"highs"``, ``"cp_sat"`` or
+``"cbc"``.
+
+* scip / highs / cp_sat go through MathOpt. The model is filled through MathOpt's *Elemental* store with numpy
+  arrays (``add_elements`` / ``set_attrs`` for bounds, costs, integrality and the ``(row, col) -> a_ij`` matrix),
+  exported once as a ``ModelProto`` and handed to ``math_opt.core.python.solver.solve``. The answer is read from
+  the ``SolveResultProto``: termination reason + limit (why it stopped) apart from the primal solution's
+  feasibility status (whether a point exists), plus the dual bound. MathOpt's solve parameters carry the common
+  options (time limit, relative gap, threads, random seed).
+* cbc has no MathOpt interface: the program goes through the bulk MPS writer, OR-Tools' C++ MPS reader, and
+  ``pywraplp`` (``LoadModelFromProto``); values come back in one ``MPSolutionResponse``.
+
+Termination map (MathOpt): OPTIMAL -> OPTIMAL; INFEASIBLE -> INFEASIBLE; UNBOUNDED -> UNBOUNDED;
+INFEASIBLE_OR_UNBOUNDED -> resolved by a zero-objective feasibility solve; FEASIBLE / NO_SOLUTION_FOUND ->
+TIME_LIMIT for ``LIMIT_TIME``, ITERATION_LIMIT for iteration/node/solution limits, ERROR otherwise;
+IMPRECISE / NUMERICAL_ERROR / OTHER_ERROR -> ERROR.
+
+Example
+-------
+>>> OrtoolsBackend().name
+'ortools'
+"""
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import math
+import time
+from functools import lru_cache
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import SolverError
+from ..options import SolveOptions
+from ..program import LinearProgram, Sense
+from .base import BackendSolution, Termination
+
+__all__ = ["OrtoolsBackend", "SOLVERS", "REASON_MAP", "build_mathopt_model"]
+
+SOLVERS = ("scip", "highs", "cp_sat", "cbc")
+_MATHOPT_TYPES = {"scip": "GSCIP", "highs": "HIGHS", "cp_sat": "CP_SAT"}
+
+#: MathOpt TerminationReasonProto name -> Termination (FEASIBLE / NO_SOLUTION_FOUND are refined by the limit)
+REASON_MAP: dict[str, Termination] = {
+    "TERMINATION_REASON_OPTIMAL": Termination.OPTIMAL,
+    "TERMINATION_REASON_INFEASIBLE": Termination.INFEASIBLE,
+    "TERMINATION_REASON_UNBOUNDED": Termination.UNBOUNDED,
+    "TERMINATION_REASON_FEASIBLE": Termination.ITERATION_LIMIT,
+    "TERMINATION_REASON_NO_SOLUTION_FOUND": Termination.ITERATION_LIMIT,
+    "TERMINATION_REASON_IMPRECISE": Termination.ERROR,
+    "TERMINATION_REASON_NUMERICAL_ERROR": Termination.ERROR,
+    "TERMINATION_REASON_OTHER_ERROR": Termination.ERROR,
+}
+_LIMIT_MAP: dict[str, Termination] = {
+    "LIMIT_TIME": Termination.TIME_LIMIT,
+    "LIMIT_ITERATION": Termination.ITERATION_LIMIT,
+    "LIMIT_NODE": Termination.ITERATION_LIMIT,
+    "LIMIT_SOLUTION": Termination.ITERATION_LIMIT,
+    "LIMIT_SLOW_PROGRESS": Termination.ITERATION_LIMIT,
+}
+#: linear_solver MPSolverResponseStatus name -> Termination (FEASIBLE / NOT_SOLVED need the elapsed time)
+MP_STATUS_MAP: dict[str, Termination] = {
+    "MPSOLVER_OPTIMAL": Termination.OPTIMAL,
+    "MPSOLVER_INFEASIBLE": Termination.INFEASIBLE,
+    "MPSOLVER_UNBOUNDED": Termination.UNBOUNDED,
+    "MPSOLVER_FEASIBLE": Termination.ITERATION_LIMIT,
+    "MPSOLVER_NOT_SOLVED": Termination.ITERATION_LIMIT,
+}
+
+
+@lru_cache(maxsize=1)
+def _has_ortools() -> bool:
+    return importlib.util.find_spec("ortools") is not None
+
+
+def build_mathopt_model(program: LinearProgram, objective: np.ndarray | None = None) -> Any:
+    """A MathOpt ``ModelProto`` of ``program``, filled with numpy arrays through MathOpt's Elemental store."""
+    from ortools.math_opt.elemental.python import cpp_elemental, enums
+
+    e = cpp_elemental.CppElemental(model_name=program.name)
+    n, m = program.n_cols, program.n_rows
+    cols = np.asarray(e.add_elements(enums.ElementType.VARIABLE, n), dtype=np.int64)
+    rows = np.asarray(e.add_elements(enums.ElementType.LINEAR_CONSTRAINT, m), dtype=np.int64)
+    c = program.objective if objective is None else objective
+    d1 = enums.DoubleAttr1
+    e.set_attrs(d1.VARIABLE_LOWER_BOUND, cols[:, None], np.asarray(program.col_lower, np.float64))
+    e.set_attrs(d1.VARIABLE_UPPER_BOUND, cols[:, None], np.asarray(program.col_upper, np.float64))
+    e.set_attrs(enums.BoolAttr1.VARIABLE_INTEGER, cols[:, None], np.asarray(program.integrality, bool))
+    nz = np.flatnonzero(c)
+    e.set_attrs(d1.OBJECTIVE_LINEAR_COEFFICIENT, cols[nz][:, None], np.asarray(c, np.float64)[nz])
+    e.set_attrs(d1.LINEAR_CONSTRAINT_LOWER_BOUND, rows[:, None], np.asarray(program.row_lower, np.float64))
+    e.set_attrs(d1.LINEAR_CONSTRAINT_UPPER_BOUND, rows[:, None], np.asarray(program.row_upper, np.float64))
+    A = program.constraints.tocoo()
+    keep = A.data != 0.0
+    keys = np.column_stack([rows[A.row[keep]], cols[A.col[keep]]]).astype(np.int64)
+    e.set_attrs(enums.DoubleAttr2.LINEAR_CONSTRAINT_COEFFICIENT, keys, A.data[keep].astype(np.float64))
+    e.set_attr(enums.BoolAttr0.MAXIMIZE, (), program.sense == Sense.MAXIMIZE)
+    e.set_attr(enums.DoubleAttr0.OBJECTIVE_OFFSET, (), float(program.objective_offset))
+    return e.export_model(remove_names=True), cols
+
+
+class OrtoolsBackend:
+    """Solve a :class:`LinearProgram` with OR-Tools (see module notes for the engines and paths)."""
+
+    name: ClassVar[str] = "ortools"
+    detects_unbounded: ClassVar[bool] = True
+
+    def available(self) -> bool:
+        return _has_ortools()
+
+    @staticmethod
+    def _engine(options: SolveOptions) -> tuple[str, dict[str, Any]]:
+        extra = dict(options.for_backend("ortools"))
+        engine = str(extra.pop("solver", "scip")).lower()
+        if engine not in SOLVERS:
+            raise SolverError(f"ortools: unknown solver {engine!r}; choose one of {', '.join(SOLVERS)}")
+        return engine, extra
+
+    def solve(
+        self,
+        program: LinearProgram,
+        options: SolveOptions,
+        *,
+        warm_start: np.ndarray | None = None,
+    ) -> BackendSolution:
+        program.check()
+        engine, extra = self._engine(options)
+        if engine == "cbc":
+            return self._solve_cbc(program, options, extra)
+        return self._solve_mathopt(program, options, engine, extra, warm_start)
+
+    # ----------------------------------------------------------------- MathOpt
+    @staticmethod
+    def _params(options: SolveOptions, time_limit_s: float | None, extra: dict[str, Any]) -> Any:
+        from ortools.math_opt.python import parameters
+
+        kwargs: dict[str, Any] = {
+            "enable_output": bool(options.verbose),
+            "relative_gap_tolerance": float(options.mip_gap),
+            "random_seed": int(options.seed),
+        }
+        if time_limit_s is not None:
+            kwargs["time_limit"] = datetime.timedelta(seconds=max(float(time_limit_s), 0.0))
+        if options.threads is not None:
+            kwargs["threads"] = int(options.threads)
+        kwargs.update(extra)  # e.g. {"presolve": parameters.Emphasis.OFF}; backend-specific wins
+        return parameters.SolveParameters(**kwargs).to_proto()
+
+    @staticmethod
+    def _run(model_proto: Any, engine: str, params_proto: Any, model_params_proto: Any) -> Any:
+        from ortools.math_opt import parameters_pb2, rpc_pb2  # noqa: F401  (protos registered for pybind)
+        from ortools.math_opt.core.python import solver
+        from ortools.math_opt.python import callback, init_arguments
+
+        solver_type = parameters_pb2.SolverTypeProto.Value(f"SOLVER_TYPE_{_MATHOPT_TYPES[engine]}")
+        try:
+            return solver.solve(
+                model_proto,
+                solver_type,
+                init_arguments.StreamableSolverInitArguments().to_proto(),
+                params_proto,
+                model_params_proto,
+                None,
+                callback.CallbackRegistration().to_proto(),
+                None,
+                None,
+            )
+        except Exception as exc:  # StatusNotOk: invalid model/parameters for this engine
+            raise SolverError(f"ortools/{engine}: {exc}") from exc
+
+    def _solve_mathopt(self, program, options, engine, extra, warm_start) -> BackendSolution:
+        from ortools.math_opt import model_parameters_pb2, result_pb2, solution_pb2
+
+        t0 = time.perf_counter()
+        model_proto, cols = build_mathopt_model(program)
+        model_params = model_parameters_pb2.ModelSolveParametersProto()
+        if warm_start is not None:
+            ws = np.asarray(warm_start, dtype=np.float64)
+            if ws.shape != (program.n_cols,):
+                raise SolverError(f"{program.name}: warm start has shape {ws.shape}, expected ({program.n_cols},)")
+            hint = model_params.solution_hints.add()
+            hint.variable_values.ids.extend(cols.tolist())
+            hint.variable_values.values.extend(ws.tolist())
+        t_build = time.perf_counter() - t0
+        res = self._run(model_proto, engine, self._params(options, options.time_limit_s, extra), model_params)
+
+        reason = result_pb2.TerminationReasonProto.Name(res.termination.reason)
+        limit = result_pb2.LimitProto.Name(res.termination.limit)
+        termination = REASON_MAP.get(reason, Termination.ERROR)
+        if reason in ("TERMINATION_REASON_FEASIBLE", "TERMINATION_REASON_NO_SOLUTION_FOUND"):
+            termination = _LIMIT_MAP.get(limit, Termination.ERROR)
+        message = f"{engine}: {reason.removeprefix('TERMINATION_REASON_')}"
+        if limit != "LIMIT_UNSPECIFIED":
+            message += f" ({limit.removeprefix('LIMIT_')})"
+        if res.termination.detail:
+            message += f": {res.termination.detail}"
+        if reason == "TERMINATION_REASON_INFEASIBLE_OR_UNBOUNDED":
+            termination, message = self._disambiguate(program, options, engine, extra, t0)
+
+        x = objective = None
+        feasible = solution_pb2.SolutionStatusProto.Value("SOLUTION_STATUS_FEASIBLE")
+        if termination not in (Termination.INFEASIBLE, Termination.UNBOUNDED, Termination.ERROR):
+            for sol in res.solutions:  # MathOpt lists the best solution first
+                if sol.HasField("primal_solution") and sol.primal_solution.feasibility_status == feasible:
+                    vv = sol.primal_solution.variable_values
+                    x = np.zeros(program.n_cols)
+                    x[np.asarray(vv.ids, dtype=np.int64)] = np.asarray(vv.values, dtype=np.float64)
+                    objective = float(sol.primal_solution.objective_value)
+                    break
+        if termination == Termination.OPTIMAL and x is None:
+            termination, message = Termination.ERROR, message + " (optimal but no feasible point returned)"
+
+        bound = None
+        if termination in (Termination.OPTIMAL, Termination.TIME_LIMIT, Termination.ITERATION_LIMIT):
+            dual = float(res.termination.objective_bounds.dual_bound)
+            if math.isfinite(dual):
+                bound = dual
+        seconds = time.perf_counter() - t0
+        stats = {"build_s": t_build, "solve_s": seconds - t_build, "mip_nodes": float(res.solve_stats.node_count)}
+        if bound is not None and objective is not None:
+            stats["mip_gap"] = abs(bound - objective) / max(abs(objective), 1e-10)
+        return BackendSolution(termination, x, objective, bound, seconds, self.name, message, stats)
+
+    def _disambiguate(self, program, options, engine, extra, t0) -> tuple[Termination, str]:
+        """Zero-objective feasibility solve: infeasible -> INFEASIBLE, feasible -> UNBOUNDED."""
+        from ortools.math_opt import model_parameters_pb2, result_pb2
+
+        left = None
+        if options.time_limit_s is not None:
+            left = options.time_limit_s - (time.perf_counter() - t0)
+            if left <= 0:
+                return Termination.ERROR, f"{engine}: infeasible or unbounded (no time left to tell which)"
+        proto, _ = build_mathopt_model(program, np.zeros(program.n_cols))
+        res = self._run(proto, engine, self._params(options, left, extra), model_parameters_pb2.ModelSolveParametersProto())
+        reason = result_pb2.TerminationReasonProto.Name(res.termination.reason)
+        if reason == "TERMINATION_REASON_INFEASIBLE":
+            return Termination.INFEASIBLE, f"{engine}: infeasible (after an infeasible-or-unbounded answer)"
+        if reason in ("TERMINATION_REASON_OPTIMAL", "TERMINATION_REASON_FEASIBLE"):
+            return Termination.UNBOUNDED, f"{engine}: unbounded (feasible, and infeasible-or-unbounded before)"
+        return Termination.ERROR, f"{engine}: infeasible or unbounded; feasibility check ended with {reason}"
+
+    # ---------------------------------------------------------------- CBC path
+    def _solve_cbc(self, program: LinearProgram, options: SolveOptions, extra: dict[str, Any]) -> BackendSolution:
+        from ortools.linear_solver import linear_solver_pb2, pywraplp
+        from ortools.linear_solver.python import model_builder
+
+        from .mps import to_mps
+
+        t0 = time.perf_counter()
+        mb = model_builder.Model()
+        if not mb.import_from_mps_string(to_mps(program)):
+            raise SolverError(f"ortools/cbc: OR-Tools could not read the MPS of {program.name}")
+        proto = mb.export_to_proto()
+        solver = pywraplp.Solver.CreateSolver("CBC")
+        if solver is None:
+            raise SolverError("ortools/cbc: this OR-Tools build has no CBC")
+        err = solver.LoadModelFromProto(proto)
+        if err:
+            raise SolverError(f"ortools/cbc: {err}")
+        if options.time_limit_s is not None:
+            solver.SetTimeLimit(int(max(options.time_limit_s, 0.0) * 1000))
+        if options.threads is not None:
+            solver.SetNumThreads(int(options.threads))
+        if options.verbose:
+            solver.EnableOutput()
+        if extra.get("solver_specific"):
+            solver.SetSolverSpecificParametersAsString(str(extra["solver_specific"]))
+        params = pywraplp.MPSolverParameters()
+        params.SetDoubleParam(params.RELATIVE_MIP_GAP, float(options.mip_gap))
+        t_build = time.perf_counter() - t0
+        solver.Solve(params)
+        resp = linear_solver_pb2.MPSolutionResponse()
+        solver.FillSolutionResponseProto(resp)
+        wall = time.perf_counter() - t0
+        status = linear_solver_pb2.MPSolverResponseStatus.Name(resp.status)
+        termination = MP_STATUS_MAP.get(status, Termination.ERROR)
+        if termination == Termination.ITERATION_LIMIT and options.time_limit_s is not None:
+            if wall - t_build >= 0.9 * options.time_limit_s:
+                termination = Termination.TIME_LIMIT
+        sign = -1.0 if program.sense == Sense.MAXIMIZE else 1.0  # the MPS is written as a minimisation
+        x = objective = bound = None
+        if status in ("MPSOLVER_OPTIMAL", "MPSOLVER_FEASIBLE") and len(resp.variable_value) == program.n_cols:
+            x = np.asarray(resp.variable_value, dtype=np.float64)
+            if program.max_violation(x) > 1e-6:
+                x = None
+            else:
+                objective = program.objective_value(x)
+        if termination == Termination.OPTIMAL and x is None:
+            termination = Termination.ERROR
+        if x is not None and resp.HasField("best_objective_bound"):
+            b = float(resp.best_objective_bound)
+            if math.isfinite(b):
+                bound = sign * b + float(program.objective_offset)
+        seconds = time.perf_counter() - t0
+        stats = {"build_s": t_build, "solve_s": seconds - t_build}
+        return BackendSolution(termination, x, objective, bound, seconds, self.name, f"cbc: {status}", stats)

@@ -1,0 +1,420 @@
+"""Scenario files: one TOML file naming the data, the model and the solver settings.
+
+Example (``scenarios/example/mclp.toml``)::
+
+    [data]
+    demand = "demand.csv"            # paths are relative to this TOML file
+    candidates = "candidates.csv"
+    travel_times = "travel_times.csv"
+
+    [model]
+    type = "mclp"
+    threshold_minutes = 10
+    budget = 2500000
+
+    [solver]
+    name = "highs"
+    time_limit = 60
+
+Every problem is a one-line :class:`~siting.errors.ScenarioError` naming the file and the
+key, e.g. ``x.toml: key 'model.budjet': unknown key (did you mean 'budget'?)``.
+The ``[network]``, ``[services]``, ``[sweep]`` and ``[output]`` sections are kept as raw
+dicts and validated by their owners. All keys are listed in ``docs/INPUTS.md``.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import ScenarioError
+
+__all__ = [
+    "Scenario", "DataConfig", "ModelConfig", "SolverConfig", "load_scenario", "scenario_from_dict",
+    "MODEL_TYPES", "SOLVER_NAMES", "STRATEGIES",
+]
+
+MODEL_TYPES = ("mclp", "lscp", "partial", "pmedian", "pcenter", "backup", "capacitated", "gradual",
+               "equity", "multiservice")
+SOLVER_NAMES = ("auto", "highs", "cbc", "scipy", "ortools")
+STRATEGIES = ("auto", "exact", "hybrid", "heuristic")
+RAW_SECTIONS = ("network", "services", "sweep", "output")
+TOP_LEVEL_KEYS = ("name", "description")
+_NEEDS_LIMIT = ("mclp", "backup", "gradual", "equity")  # maximisation models: budget or max_sites
+_NO_THRESHOLD = ("pmedian", "pcenter")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """``[data]``: absolute paths of the input tables (``travel_times`` None when a network is given)."""
+
+    demand: Path
+    candidates: Path
+    travel_times: Path | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """``[model]``: which model and its parameters (None = not given)."""
+
+    type: str
+    threshold_minutes: float | None = None
+    budget: float | None = None
+    max_sites: int | None = None
+    target_coverage: float | None = None
+    weight_column: str = "population"
+    p: int | None = None
+    outer_threshold_minutes: float | None = None
+    equity_column: str | None = None
+    services: Path | None = None
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """``[solver]``: backend name, limits and strategy."""
+
+    name: str = "highs"
+    time_limit: float | None = None
+    mip_gap: float | None = None
+    strategy: str = "auto"
+    threads: int | None = None
+    seed: int = 0
+
+
+# --------------------------------------------------------------------------- value checks
+class _Ctx:
+    """Where we are: the file shown in messages and the folder relative paths start from."""
+
+    def __init__(self, shown: str, base: Path) -> None:
+        self.shown, self.base = shown, base
+
+    def error(self, problem: str, key: str | None = None) -> ScenarioError:
+        return ScenarioError(problem, file=self.shown, key=key)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _number(*, gt: float | None = None, ge: float | None = None, le: float | None = None) -> Callable:
+    def check(v: Any, key: str, ctx: _Ctx) -> float:
+        if not _is_number(v):
+            raise ctx.error(f"expected a number, got {v!r}", key)
+        v = float(v)
+        if not math.isfinite(v):
+            raise ctx.error(f"expected a finite number, got {v}", key)
+        if gt is not None and not v > gt:
+            raise ctx.error(f"must be greater than {gt:g}, got {v:g}", key)
+        if ge is not None and not v >= ge:
+            raise ctx.error(f"must be at least {ge:g}, got {v:g}", key)
+        if le is not None and not v <= le:
+            raise ctx.error(f"must be at most {le:g}, got {v:g}", key)
+        return v
+    return check
+
+
+def _integer(*, ge: int) -> Callable:
+    def check(v: Any, key: str, ctx: _Ctx) -> int:
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise ctx.error(f"expected a whole number, got {v!r}", key)
+        if v < ge:
+            raise ctx.error(f"must be at least {ge}, got {v}", key)
+        return v
+    return check
+
+
+def _text(choices: tuple[str, ...] | None = None) -> Callable:
+    def check(v: Any, key: str, ctx: _Ctx) -> str:
+        if not isinstance(v, str) or not v.strip():
+            raise ctx.error(f"expected a text value, got {v!r}", key)
+        v = v.strip()
+        if choices is not None:
+            low = v.lower()
+            if low not in choices:
+                guess = difflib.get_close_matches(low, choices, n=1)
+                hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+                raise ctx.error(f"unknown value '{v}'{hint}; allowed: {', '.join(choices)}", key)
+            return low
+        return v
+    return check
+
+
+def _path(v: Any, key: str, ctx: _Ctx) -> Path:
+    if not isinstance(v, (str, os.PathLike)) or not str(v).strip():
+        raise ctx.error(f"expected a file path, got {v!r}", key)
+    path = Path(os.path.expanduser(str(v).strip()))
+    path = (path if path.is_absolute() else ctx.base / path).resolve()
+    if not path.exists():
+        raise ctx.error(f"file not found: {path}", key)
+    if path.is_dir():
+        raise ctx.error(f"is a folder, expected a file: {path}", key)
+    return path
+
+
+_SPEC: dict[str, dict[str, Callable]] = {
+    "data": {"demand": _path, "candidates": _path, "travel_times": _path},
+    "model": {
+        "type": _text(MODEL_TYPES),
+        "threshold_minutes": _number(gt=0),
+        "budget": _number(gt=0),
+        "max_sites": _integer(ge=1),
+        "target_coverage": _number(gt=0, le=1),
+        "weight_column": _text(),
+        "p": _integer(ge=1),
+        "outer_threshold_minutes": _number(gt=0),
+        "equity_column": _text(),
+        "services": _path,
+    },
+    "solver": {
+        "name": _text(SOLVER_NAMES),
+        "time_limit": _number(gt=0),
+        "mip_gap": _number(ge=0),
+        "strategy": _text(STRATEGIES),
+        "threads": _integer(ge=1),
+        "seed": _integer(ge=0),
+    },
+}
+_REQUIRED = {"data": ("demand", "candidates"), "model": ("type",), "solver": ()}
+_CLASSES = {"data": DataConfig, "model": ModelConfig, "solver": SolverConfig}
+
+
+def _unknown(ctx: _Ctx, key: str, name: str, choices) -> ScenarioError:
+    guess = difflib.get_close_matches(name, list(choices), n=1)
+    hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+    return ctx.error(f"unknown key{hint}", key)
+
+
+def _section(raw: dict, name: str, ctx: _Ctx):
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        raise ctx.error(f"expected a [{name}] table, got {table!r}", name)
+    spec = _SPEC[name]
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in spec:
+            raise _unknown(ctx, f"{name}.{key}", key, spec)
+        values[key] = spec[key](value, f"{name}.{key}", ctx)
+    for key in _REQUIRED[name]:
+        if key not in values:
+            if name in ("data", "model") and name not in raw:
+                raise ctx.error(f"missing [{name}] section", name)
+            raise ctx.error("missing required key", f"{name}.{key}")
+    return _CLASSES[name](**values)
+
+
+def _cross_checks(model: ModelConfig, data: DataConfig, raw: dict, ctx: _Ctx) -> None:
+    if data.travel_times is None and "network" not in raw:
+        raise ctx.error("missing (required unless a [network] section is given)", "data.travel_times")
+    kind = model.type
+    if kind not in _NO_THRESHOLD and model.threshold_minutes is None:
+        raise ctx.error(f"missing (required for type '{kind}')", "model.threshold_minutes")
+    if kind in _NO_THRESHOLD and model.p is None:
+        raise ctx.error(f"missing (required for type '{kind}')", "model.p")
+    if kind == "partial" and model.target_coverage is None:
+        raise ctx.error("missing (required for type 'partial')", "model.target_coverage")
+    if kind in _NEEDS_LIMIT and model.budget is None and model.max_sites is None:
+        raise ctx.error(f"type '{kind}' needs 'budget' or 'max_sites'", "model.budget")
+    if kind == "gradual":
+        if model.outer_threshold_minutes is None:
+            raise ctx.error("missing (required for type 'gradual')", "model.outer_threshold_minutes")
+        if model.outer_threshold_minutes <= model.threshold_minutes:
+            raise ctx.error(f"must be greater than threshold_minutes ({model.threshold_minutes:g}), "
+                            f"got {model.outer_threshold_minutes:g}", "model.outer_threshold_minutes")
+    if kind == "multiservice" and model.services is None and "services" not in raw:
+        raise ctx.error("type 'multiservice' needs 'model.services' or a [services] section",
+                        "model.services")
+
+
+# --------------------------------------------------------------------------- scenario
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario.
+
+    path : the TOML file (absolute), or None for a scenario built from a dict
+    name : ``name`` key or the file stem (``mclp`` for ``mclp.toml``)
+    data, model, solver : validated sections
+    network, services, sweep, output : raw tables, validated by their owners' modules
+    raw : the parsed TOML (relative paths unresolved), used by :meth:`with_overrides`
+    """
+
+    path: Path | None
+    name: str
+    data: DataConfig
+    model: ModelConfig
+    solver: SolverConfig = field(default_factory=SolverConfig)
+    network: dict = field(default_factory=dict)
+    services: dict = field(default_factory=dict)
+    sweep: dict = field(default_factory=dict)
+    output: dict = field(default_factory=dict)
+    description: str = ""
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+    base_dir: Path | None = field(default=None, repr=False, compare=False)  # where relative paths start
+
+    def with_overrides(self, **changes: Any) -> "Scenario":
+        """A copy with some keys changed and re-validated (for sweeps).
+
+        Keys are ``section.key`` (``**{"solver.time_limit": 5}``) or a bare key of
+        ``[model]``, ``[solver]`` or ``[data]`` (searched in that order); ``name`` renames the
+        scenario. ``None`` removes a key.
+
+        Examples
+        --------
+        >>> s = load_scenario("scenarios/example/mclp.toml")  # doctest: +SKIP
+        >>> s.with_overrides(budget=3e6, time_limit=10).model.budget  # doctest: +SKIP
+        3000000.0
+        """
+        raw = copy.deepcopy(self.raw)
+        ctx = _ctx_for(self)
+        for key, value in changes.items():
+            section, _, name = key.rpartition(".")
+            if not section:
+                if name in TOP_LEVEL_KEYS:
+                    section = ""
+                else:
+                    section = next((s for s in ("model", "solver", "data") if name in _SPEC[s]), None)
+                    if section is None:
+                        every = [k for s in _SPEC.values() for k in s] + list(TOP_LEVEL_KEYS)
+                        raise _unknown(ctx, key, name, every)
+            elif section not in _SPEC and section not in RAW_SECTIONS:
+                raise _unknown(ctx, key, section, list(_SPEC) + list(RAW_SECTIONS))
+            table = raw if not section else raw.setdefault(section, {})
+            if value is None:
+                table.pop(name, None)
+            else:
+                table[name] = os.fspath(value) if isinstance(value, os.PathLike) else value
+        return _build(raw, self.path, ctx)
+
+    def solve_options(self):
+        """The :class:`~siting.options.SolveOptions` of ``[solver]``.
+
+        Examples
+        --------
+        >>> load_scenario("scenarios/example/mclp.toml").solve_options().time_limit_s  # doctest: +SKIP
+        60.0
+        """
+        from .options import SolveOptions
+
+        extra = {} if self.solver.mip_gap is None else {"mip_gap": self.solver.mip_gap}
+        return SolveOptions(time_limit_s=self.solver.time_limit, threads=self.solver.threads,
+                            seed=self.solver.seed, **extra)
+
+    def load_instance(self, *, group: str | None = None):
+        """Read the scenario's three tables into an :class:`~siting.data.instance.Instance`.
+
+        Also checks that ``model.weight_column`` (and ``equity_column``) exist in the demand layer.
+
+        Examples
+        --------
+        >>> load_scenario("scenarios/example/mclp.toml").load_instance().n_sites  # doctest: +SKIP
+        6
+        """
+        from .data.load import load_instance
+
+        ctx = _ctx_for(self)
+        if self.data.travel_times is None:
+            raise ctx.error("no travel-time file; compute travel times from the [network] section "
+                            "first", "data.travel_times")
+        inst = load_instance(self.data.demand, self.data.candidates, self.data.travel_times,
+                             group=group, name=self.name)
+        self.check_columns(inst.demand)
+        return inst
+
+    def check_columns(self, demand) -> None:
+        """Raise when ``weight_column`` / ``equity_column`` are not usable columns of ``demand``."""
+        ctx = _ctx_for(self)
+        numeric = ["population", *demand.groups]
+        weight = self.model.weight_column
+        if weight not in numeric:
+            if weight in demand.labels:
+                raise ctx.error(f"column '{weight}' of {demand.source} is not numeric", "model.weight_column")
+            guess = difflib.get_close_matches(weight, numeric, n=1)
+            hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+            raise ctx.error(f"no column '{weight}' in {demand.source}{hint}; numeric columns: "
+                            f"{', '.join(numeric)}", "model.weight_column")
+        column = self.model.equity_column
+        if column is not None and column not in demand.groups and column not in demand.labels:
+            every = [*demand.groups, *demand.labels]
+            guess = difflib.get_close_matches(column, every, n=1)
+            hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+            raise ctx.error(f"no column '{column}' in {demand.source}{hint}", "model.equity_column")
+
+
+def _ctx_for(scenario: Scenario) -> _Ctx:
+    shown = str(scenario.path) if scenario.path is not None else "scenario"
+    return _Ctx(shown, scenario.base_dir or Path.cwd())
+
+
+def _build(raw: dict, path: Path | None, ctx: _Ctx) -> Scenario:
+    for key, value in raw.items():
+        if key in _SPEC or key in RAW_SECTIONS:
+            if not isinstance(value, dict):
+                raise ctx.error(f"expected a [{key}] table, got {value!r}", key)
+        elif key in TOP_LEVEL_KEYS:
+            if not isinstance(value, str):
+                raise ctx.error(f"expected a text value, got {value!r}", key)
+        else:
+            choices = list(_SPEC) + list(RAW_SECTIONS) + list(TOP_LEVEL_KEYS)
+            guess = difflib.get_close_matches(key, choices, n=1)
+            hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+            what = "section" if isinstance(value, dict) else "top-level key"
+            raise ctx.error(f"unknown {what}{hint}; allowed sections: {', '.join(choices[:-2])}", key)
+    data = _section(raw, "data", ctx)
+    model = _section(raw, "model", ctx)
+    solver = _section(raw, "solver", ctx)
+    _cross_checks(model, data, raw, ctx)
+    name = raw.get("name") or (path.stem if path is not None else "scenario")
+    return Scenario(path=path, name=name, data=data, model=model, solver=solver,
+                    **{s: copy.deepcopy(raw.get(s, {})) for s in RAW_SECTIONS},
+                    description=raw.get("description", ""), raw=copy.deepcopy(raw), base_dir=ctx.base)
+
+
+def scenario_from_dict(raw: dict, *, base: str | Path | None = None, name: str = "scenario") -> Scenario:
+    """Validate a scenario given as a dict (as parsed from TOML); relative paths start at ``base``.
+
+    Examples
+    --------
+    >>> s = scenario_from_dict({"data": {...}, "model": {"type": "lscp", "threshold_minutes": 10}},
+    ...                        base="scenarios/example")  # doctest: +SKIP
+    """
+    raw = copy.deepcopy(dict(raw))
+    raw.setdefault("name", name)
+    ctx = _Ctx("scenario", Path(base).resolve() if base is not None else Path.cwd())
+    return _build(raw, None, ctx)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Raises
+    ------
+    ScenarioError
+        One line naming the file and key: unknown key or section, wrong type, missing file,
+        out-of-range value, TOML syntax error (with line and column).
+
+    Examples
+    --------
+    >>> s = load_scenario("scenarios/example/mclp.toml")  # doctest: +SKIP
+    >>> s.name, s.model.type  # doctest: +SKIP
+    ('mclp', 'mclp')
+    """
+    shown = str(path)
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(f"file not found: {path.resolve()}", file=shown)
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"invalid TOML: {exc}", file=shown) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read file: {exc}", file=shown) from None
+    resolved = path.resolve()
+    ctx = _Ctx(shown, resolved.parent)
+    return _build(raw, resolved, ctx)
