@@ -83,11 +83,12 @@ def pareto_mask(cost: Iterable[float], covered: Iterable[float]) -> np.ndarray:
     return keep
 
 
-def fingerprint(scenario_path: str | Path, extra_files: Iterable[str | Path] = (), extra: str = "") -> str:
+def fingerprint(scenario_path: str | Path, extra_files: Iterable[str | Path] = (), extra: str = "", *,
+                include_scenario: bool = True) -> str:
     """sha256 of the scenario text, ``extra`` and (size, mtime) of every file named (changed input -> recompute)."""
     h = hashlib.sha256()
-    p = Path(scenario_path)
-    h.update(p.read_bytes())
+    if include_scenario:
+        h.update(Path(scenario_path).read_bytes())
     h.update(extra.encode())
     for f in sorted(str(x) for x in extra_files):
         fp = Path(f)

@@ -82,7 +82,7 @@ def _input_files(scenario) -> list[Path]:
 
 
 def prepare_scenario(path: str | Path, *, out_dir: str | Path | None = None, quiet: bool = False,
-                     travel: bool = True) -> Prepared:
+                     travel: bool = True, travel_dir: str | Path | None = None) -> Prepared:
     """Load and check a scenario (``[sweep]``/``[output]`` too), pick its output folder, cache its travel times."""
     from .scenario import load_scenario
 
@@ -109,19 +109,25 @@ def prepare_scenario(path: str | Path, *, out_dir: str | Path | None = None, qui
     travel_path = None
     overrides: dict = {}
     if travel and scenario.data.travel_times is None and scenario.network:
-        travel_path = str(_cached_travel(scenario, out, fp, quiet=quiet))
+        travel_path = str(_cached_travel(scenario, Path(travel_dir) if travel_dir else out / "travel", quiet=quiet))
         overrides["data.travel_times"] = travel_path
     return Prepared(scenario_path=spath, scenario=scenario, name=scenario.name, out_dir=out, fingerprint=fp,
                     travel=travel_path, overrides=overrides, sweep_budgets=budgets)
 
 
-def _cached_travel(scenario, out: Path, fp: str, *, quiet: bool) -> Path:
-    """Compute the scenario's network travel times once into ``out/travel/`` (reused when inputs are unchanged)."""
-    folder = out / "travel"
-    table = folder / "travel_times.parquet"
-    stamp = folder / "travel_times.json"
-    rec = read_record(stamp, fp)
-    if rec is not None and table.exists():
+def _travel_key(scenario) -> str:
+    """Fingerprint of what travel times depend on: the [network] table and the files it, demand and sites name."""
+    net = json.dumps(scenario.network, sort_keys=True, default=str)
+    files = [f for f in _input_files(scenario) if f != scenario.data.travel_times]
+    return fingerprint(scenario.path, files, extra=net, include_scenario=False)
+
+
+def _cached_travel(scenario, travel_dir: Path, *, quiet: bool) -> Path:
+    """Compute the scenario's network travel times once into ``travel_dir`` (reused while inputs are unchanged)."""
+    key = _travel_key(scenario)
+    table = travel_dir / f"travel_{key}.parquet"
+    stamp = travel_dir / f"travel_{key}.json"
+    if read_record(stamp, key) is not None and table.exists():
         return table
     from .io import atomic_write_parquet
     from .travel.scenario import scenario_travel_times
@@ -129,7 +135,7 @@ def _cached_travel(scenario, out: Path, fp: str, *, quiet: bool) -> Path:
     started = time.perf_counter()
     df = scenario_travel_times(scenario, progress=not quiet)
     atomic_write_parquet(table, df)
-    write_json(stamp, {"status": "done", "finished": True, "fingerprint": fp, "rows": len(df),
+    write_json(stamp, {"status": "done", "finished": True, "fingerprint": key, "rows": len(df),
                        "seconds": time.perf_counter() - started})
     return table
 

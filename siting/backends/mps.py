@@ -12,7 +12,8 @@ number). Row ``i`` with bounds ``[lo, up]`` becomes
 
 Every column gets an objective entry (possibly 0) so columns without non-zeros are still declared, and
 explicit bounds (``FR``, ``FX``, ``LO``/``MI`` plus ``UP``/``PL``) so no reader's defaults for integer columns
-(some assume ``[0, 1]``) apply. Integer columns are written first, inside one ``MARKER INTORG``/``INTEND`` pair.
+(some assume ``[0, 1]``) apply. Columns keep their order; each run of integer columns sits inside a
+``MARKER INTORG``/``INTEND`` pair.
 The objective is always written for minimisation (``c`` negated for a maximisation) and without the offset; the
 caller adds ``c_0`` and flips signs back.
 
@@ -66,14 +67,13 @@ def to_mps(program: LinearProgram) -> str:
     if keep.size:
         out.append("\n".join(np.char.add(np.char.add(" ", kind), np.char.add(" ", row_names))))
 
-    # COLUMNS: integer columns first, each column = objective entry + its non-zeros, in CSC order
+    # COLUMNS in the original column order (readers such as OR-Tools number columns by appearance); each column
+    # is its objective entry then its non-zeros; every run of integer columns is wrapped in INTORG/INTEND markers
     sign = -1.0 if program.sense == Sense.MAXIMIZE else 1.0
     integ = np.asarray(program.integrality, dtype=bool)
-    order = np.concatenate([np.flatnonzero(integ), np.flatnonzero(~integ)])
-    n_int = int(integ.sum())
-    A = program.constraints.tocsr()[keep].tocsc()[:, order]
+    A = program.constraints.tocsr()[keep].tocsc()
     A.sort_indices()
-    n = order.size
+    n = program.n_cols
     counts = np.diff(A.indptr)
     total = n + A.nnz
     entry_col = np.repeat(np.arange(n), counts)
@@ -82,24 +82,28 @@ def to_mps(program: LinearProgram) -> str:
     col_of_line = np.empty(total, dtype=np.int64)
     row_of_line = np.empty(total, dtype=object)
     val_of_line = np.empty(total, dtype=np.float64)
-    col_of_line[obj_pos] = order
-    col_of_line[nz_pos] = order[entry_col]
+    col_of_line[obj_pos] = np.arange(n)
+    col_of_line[nz_pos] = entry_col
     row_of_line[obj_pos] = "OBJ"
     row_of_line[nz_pos] = row_names[A.indices] if A.nnz else np.array([], dtype=object)
-    val_of_line[obj_pos] = sign * np.asarray(program.objective, float)[order]
+    val_of_line[obj_pos] = sign * np.asarray(program.objective, float)
     val_of_line[nz_pos] = A.data
     lines = np.char.add(
         np.char.add(np.char.add(" ", _names("C", col_of_line)), np.char.add(" ", row_of_line.astype(str))),
         np.char.add(" ", _num(val_of_line)),
-    )
+    ).astype(object)
+    prev = np.concatenate([[False], integ[:-1]])
+    nxt = np.concatenate([integ[1:], [False]])
+    starts = np.flatnonzero(integ & ~prev)
+    ends = np.flatnonzero(integ & ~nxt)
+    line_start = np.append(obj_pos, total)  # first line of column j; total for "after the last column"
+    at = np.concatenate([line_start[starts], line_start[ends + 1]])
+    marks = np.array([" MARKER 'MARKER' 'INTORG'"] * starts.size + [" MARKER 'MARKER' 'INTEND'"] * ends.size, dtype=object)
+    order = np.argsort(at, kind="stable")
+    lines = np.insert(lines, at[order], marks[order])
     out.append("COLUMNS")
-    split = int(obj_pos[n_int]) if n_int < n else total
-    if n_int:
-        out.append(" MARKER 'MARKER' 'INTORG'")
-        out.append("\n".join(lines[:split]))
-        out.append(" MARKER 'MARKER' 'INTEND'")
-    if split < total:
-        out.append("\n".join(lines[split:]))
+    if lines.size:
+        out.append("\n".join(lines.tolist()))
 
     out.append("RHS")
     nz_rhs = np.flatnonzero(rhs != 0.0)

@@ -11,13 +11,18 @@ Notes
   the ``SolveResultProto``: termination reason + limit (why it stopped) apart from the primal solution's
   feasibility status (whether a point exists), plus the dual bound. MathOpt's solve parameters carry the common
   options (time limit, relative gap, threads, random seed).
+* cp_sat is refused (SolverError) when a column is continuous: MathOpt's CP-SAT was measured to round them and
+  still report OPTIMAL.
 * cbc has no MathOpt interface: the program goes through the bulk MPS writer, OR-Tools' C++ MPS reader, and
   ``pywraplp`` (``LoadModelFromProto``); values come back in one ``MPSolutionResponse``.
 
 Termination map (MathOpt): OPTIMAL -> OPTIMAL; INFEASIBLE -> INFEASIBLE; UNBOUNDED -> UNBOUNDED;
 INFEASIBLE_OR_UNBOUNDED -> resolved by a zero-objective feasibility solve; FEASIBLE / NO_SOLUTION_FOUND ->
-TIME_LIMIT for ``LIMIT_TIME``, ITERATION_LIMIT for iteration/node/solution limits, ERROR otherwise;
-IMPRECISE / NUMERICAL_ERROR / OTHER_ERROR -> ERROR.
+TIME_LIMIT for ``LIMIT_TIME``, ITERATION_LIMIT for iteration/node/solution limits; ``LIMIT_UNDETERMINED``
+(CP-SAT) -> TIME_LIMIT if >= 90% of the time limit was spent, else ITERATION_LIMIT; other limits -> ERROR;
+IMPRECISE / NUMERICAL_ERROR / OTHER_ERROR -> ERROR. For cbc (``MPSolverResponseStatus``) FEASIBLE / NOT_SOLVED do
+not say which limit stopped the search, so they become TIME_LIMIT when at least 90% of the time limit was spent,
+ITERATION_LIMIT otherwise; a point is kept only if ``max_violation <= 1e-6``.
 
 Example
 -------
@@ -30,10 +35,12 @@ import datetime
 import importlib.util
 import math
 import time
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..errors import SolverError
 from ..options import SolveOptions
@@ -132,11 +139,17 @@ class OrtoolsBackend:
         engine, extra = self._engine(options)
         if engine == "cbc":
             return self._solve_cbc(program, options, extra)
+        if engine == "cp_sat" and not bool(np.all(program.integrality)):
+            # measured: MathOpt's CP-SAT rounds continuous columns to integers and still says OPTIMAL
+            raise SolverError(
+                f"ortools/cp_sat: {program.name} has {int((~program.integrality).sum())} continuous columns; "
+                "CP-SAT needs every column integer (use solver 'scip' or 'highs')"
+            )
         return self._solve_mathopt(program, options, engine, extra, warm_start)
 
     # ----------------------------------------------------------------- MathOpt
     @staticmethod
-    def _params(options: SolveOptions, time_limit_s: float | None, extra: dict[str, Any]) -> Any:
+    def _params(options: SolveOptions, time_limit_s: float | None, extra: dict[str, Any], engine: str) -> Any:
         from ortools.math_opt.python import parameters
 
         kwargs: dict[str, Any] = {
@@ -146,7 +159,7 @@ class OrtoolsBackend:
         }
         if time_limit_s is not None:
             kwargs["time_limit"] = datetime.timedelta(seconds=max(float(time_limit_s), 0.0))
-        if options.threads is not None:
+        if options.threads is not None and engine != "highs":  # MathOpt/HiGHS rejects threads (HiGHS global)
             kwargs["threads"] = int(options.threads)
         kwargs.update(extra)  # e.g. {"presolve": parameters.Emphasis.OFF}; backend-specific wins
         return parameters.SolveParameters(**kwargs).to_proto()
@@ -174,9 +187,12 @@ class OrtoolsBackend:
             raise SolverError(f"ortools/{engine}: {exc}") from exc
 
     def _solve_mathopt(self, program, options, engine, extra, warm_start) -> BackendSolution:
-        from ortools.math_opt import model_parameters_pb2, result_pb2, solution_pb2
-
         t0 = time.perf_counter()
+        from ortools.math_opt import model_parameters_pb2, result_pb2, solution_pb2
+        from ortools.math_opt.core.python import solver  # noqa: F401  (import outside the build timer)
+        from ortools.math_opt.elemental.python import cpp_elemental  # noqa: F401
+
+        tb = time.perf_counter()
         model_proto, cols = build_mathopt_model(program)
         model_params = model_parameters_pb2.ModelSolveParametersProto()
         if warm_start is not None:
@@ -186,14 +202,18 @@ class OrtoolsBackend:
             hint = model_params.solution_hints.add()
             hint.variable_values.ids.extend(cols.tolist())
             hint.variable_values.values.extend(ws.tolist())
-        t_build = time.perf_counter() - t0
-        res = self._run(model_proto, engine, self._params(options, options.time_limit_s, extra), model_params)
+        t_build = time.perf_counter() - tb
+        res = self._run(model_proto, engine, self._params(options, options.time_limit_s, extra, engine), model_params)
 
         reason = result_pb2.TerminationReasonProto.Name(res.termination.reason)
         limit = result_pb2.LimitProto.Name(res.termination.limit)
         termination = REASON_MAP.get(reason, Termination.ERROR)
         if reason in ("TERMINATION_REASON_FEASIBLE", "TERMINATION_REASON_NO_SOLUTION_FOUND"):
             termination = _LIMIT_MAP.get(limit, Termination.ERROR)
+            if limit in ("LIMIT_UNDETERMINED", "LIMIT_UNSPECIFIED"):  # CP-SAT does not say which limit
+                spent = time.perf_counter() - tb - t_build
+                timed_out = options.time_limit_s is not None and spent >= 0.9 * options.time_limit_s
+                termination = Termination.TIME_LIMIT if timed_out else Termination.ITERATION_LIMIT
         message = f"{engine}: {reason.removeprefix('TERMINATION_REASON_')}"
         if limit != "LIMIT_UNSPECIFIED":
             message += f" ({limit.removeprefix('LIMIT_')})"
@@ -221,7 +241,8 @@ class OrtoolsBackend:
             if math.isfinite(dual):
                 bound = dual
         seconds = time.perf_counter() - t0
-        stats = {"build_s": t_build, "solve_s": seconds - t_build, "mip_nodes": float(res.solve_stats.node_count)}
+        solve_s = seconds - (tb - t0) - t_build
+        stats = {"build_s": t_build, "solve_s": solve_s, "mip_nodes": float(res.solve_stats.node_count)}
         if bound is not None and objective is not None:
             stats["mip_gap"] = abs(bound - objective) / max(abs(objective), 1e-10)
         return BackendSolution(termination, x, objective, bound, seconds, self.name, message, stats)
@@ -236,7 +257,7 @@ class OrtoolsBackend:
             if left <= 0:
                 return Termination.ERROR, f"{engine}: infeasible or unbounded (no time left to tell which)"
         proto, _ = build_mathopt_model(program, np.zeros(program.n_cols))
-        res = self._run(proto, engine, self._params(options, left, extra), model_parameters_pb2.ModelSolveParametersProto())
+        res = self._run(proto, engine, self._params(options, left, extra, engine), model_parameters_pb2.ModelSolveParametersProto())
         reason = result_pb2.TerminationReasonProto.Name(res.termination.reason)
         if reason == "TERMINATION_REASON_INFEASIBLE":
             return Termination.INFEASIBLE, f"{engine}: infeasible (after an infeasible-or-unbounded answer)"
@@ -251,9 +272,23 @@ class OrtoolsBackend:
 
         from .mps import to_mps
 
-        t0 = time.perf_counter()
+        t0 = time.perf_counter()  # after the imports: build_s is the hand-over only
+        mps_program = program
+        if program.n_rows == 0:
+            # measured: with no rows OR-Tools' CBC ignores integrality; add a fixed dummy column and the row z == 0
+            n = program.n_cols
+            mps_program = replace(
+                program,
+                objective=np.append(program.objective, 0.0),
+                constraints=sp.csr_matrix(([1.0], ([0], [n])), shape=(1, n + 1)),
+                row_lower=np.zeros(1),
+                row_upper=np.zeros(1),
+                col_lower=np.append(program.col_lower, 0.0),
+                col_upper=np.append(program.col_upper, 0.0),
+                integrality=np.append(program.integrality, False),
+            )
         mb = model_builder.Model()
-        if not mb.import_from_mps_string(to_mps(program)):
+        if not mb.import_from_mps_string(to_mps(mps_program)):
             raise SolverError(f"ortools/cbc: OR-Tools could not read the MPS of {program.name}")
         proto = mb.export_to_proto()
         solver = pywraplp.Solver.CreateSolver("CBC")
@@ -284,8 +319,8 @@ class OrtoolsBackend:
                 termination = Termination.TIME_LIMIT
         sign = -1.0 if program.sense == Sense.MAXIMIZE else 1.0  # the MPS is written as a minimisation
         x = objective = bound = None
-        if status in ("MPSOLVER_OPTIMAL", "MPSOLVER_FEASIBLE") and len(resp.variable_value) == program.n_cols:
-            x = np.asarray(resp.variable_value, dtype=np.float64)
+        if status in ("MPSOLVER_OPTIMAL", "MPSOLVER_FEASIBLE") and len(resp.variable_value) == mps_program.n_cols:
+            x = np.asarray(resp.variable_value, dtype=np.float64)[: program.n_cols]
             if program.max_violation(x) > 1e-6:
                 x = None
             else:

@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import SolverError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
+from ._common import empty_program_solution
 from .base import BackendSolution, Termination
 
 __all__ = ["ScipyBackend", "STATUS_MAP"]
@@ -72,6 +73,8 @@ class ScipyBackend:
     ) -> BackendSolution:
         program.check()
         t0 = time.perf_counter()
+        if program.n_cols == 0:
+            return empty_program_solution(program, self.name, t0)
         from scipy.optimize import Bounds, LinearConstraint, milp
 
         sign = -1.0 if program.sense == Sense.MAXIMIZE else 1.0

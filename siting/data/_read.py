@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["RawTable", "read_table", "TABLE_SUFFIXES", "VECTOR_SUFFIXES"]
+__all__ = ["RawTable", "read_table", "drop_blank_rows", "TABLE_SUFFIXES", "VECTOR_SUFFIXES"]
 
 TABLE_SUFFIXES = (".csv", ".txt", ".parquet", ".pq")
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json")
@@ -51,6 +51,16 @@ class RawTable:
         return RawTable(frame, self.source, self.row_kind, self.crs, np.asarray(base, dtype=np.int64))
 
 
+def drop_blank_rows(raw: RawTable) -> RawTable:
+    """Drop CSV lines that are entirely empty, keeping the file's row numbers for the others."""
+    frame = raw.frame
+    if frame.shape[1] == 0 or len(frame) == 0:
+        return raw
+    cells = frame.astype(object)
+    empty = (cells.isna() | (cells == "")).all(axis=1).to_numpy()
+    return raw.subset(np.flatnonzero(~empty)) if empty.any() else raw
+
+
 def _check_file(path: Path, source: str) -> None:
     if not path.exists():
         raise InputError(f"file not found: {path.resolve()}", file=source)
@@ -70,10 +80,10 @@ def _read_csv(path: Path, source: str, text_columns: Sequence[str] | None, useco
         try:
             if text_columns is None:
                 frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding,
-                                    skipinitialspace=True)
+                                    skipinitialspace=True, skip_blank_lines=False)
             else:
                 frame = pd.read_csv(path, dtype={c: str for c in text_columns}, encoding=encoding,
-                                    usecols=usecols, skipinitialspace=True)
+                                    usecols=usecols, skipinitialspace=True, skip_blank_lines=False)
             frame.columns = [str(c).strip() for c in frame.columns]
             return frame
         except UnicodeDecodeError as exc:
@@ -159,7 +169,7 @@ def read_table(path: str | Path, *, text_columns: Sequence[str] | None = None,
     _check_file(path, source)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        return RawTable(_read_csv(path, source, text_columns), source, "row", None)
+        return drop_blank_rows(RawTable(_read_csv(path, source, text_columns), source, "row", None))
     if suffix in (".parquet", ".pq"):
         frame, crs = _read_parquet(path, source)
         return RawTable(frame, source, "feature", crs)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ._read import RawTable, csv_header, read_table, _check_file, _read_csv, _read_parquet, _crs_text
+from ._read import RawTable, csv_header, drop_blank_rows, read_table, _check_file, _read_csv, _read_parquet, _crs_text
 from ._validate import closest, fail, id_column, number_column, numeric_share, require_columns, _text
 from .instance import Demand, Instance, SiteStatus, Sites, TravelTimes
 
@@ -96,7 +96,7 @@ def _nonempty(raw: RawTable, what: str) -> None:
 
 def _extras(raw: RawTable, used: set[str]) -> list[str]:
     geom_col = _geometry_name(raw.frame)
-    return [c for c in raw.frame.columns if c not in used and c != geom_col]
+    return [c for c in raw.frame.columns if c not in used and c not in (geom_col, "geometry")]
 
 
 # --------------------------------------------------------------------------- demand
@@ -234,8 +234,25 @@ def read_sites(path: str | Path) -> Sites:
 
 
 # --------------------------------------------------------------------------- travel times
-def _map_ids(raw: RawTable, column: str, ids: np.ndarray, index: pd.Index, layer: str) -> np.ndarray:
-    where = index.get_indexer(ids)
+class _IdView:
+    """Row ids as ``uniques[codes]`` without building the full string array (for messages)."""
+
+    def __init__(self, codes: np.ndarray, uniques: np.ndarray) -> None:
+        self.codes, self.uniques = codes, uniques
+
+    def __getitem__(self, pos: int) -> str:
+        return str(self.uniques[self.codes[pos]])
+
+
+def _map_ids(raw: RawTable, column: str, index: pd.Index, layer: str) -> tuple[np.ndarray, _IdView]:
+    """Positions in ``index`` of the ids in ``column``: factorise first, so only distinct ids are mapped."""
+    codes, uniques = pd.factorize(raw.frame[column], use_na_sentinel=True)
+    text = _text(pd.Series(uniques)).to_numpy(dtype=object)
+    blank = (codes < 0) | (text[np.maximum(codes, 0)] == "")
+    if blank.any():
+        raise fail(raw, "missing id", pos=int(np.flatnonzero(blank)[0]), column=column)
+    ids = _IdView(codes, text)
+    where = index.get_indexer(text)[codes]
     unknown = where < 0
     if unknown.any():
         pos = int(np.flatnonzero(unknown)[0])
@@ -243,7 +260,7 @@ def _map_ids(raw: RawTable, column: str, ids: np.ndarray, index: pd.Index, layer
         more = f" ({count} rows with unknown ids)" if count > 1 else ""
         raise fail(raw, f"id '{ids[pos]}' is not in the {layer}{more}", pos=pos, row_id=ids[pos],
                    column=column)
-    return where.astype(np.int64)
+    return where.astype(np.int64), ids
 
 
 def _travel(raw: RawTable, demand: Demand, sites: Sites, group: str | None) -> TravelTimes:
@@ -261,10 +278,8 @@ def _travel(raw: RawTable, demand: Demand, sites: Sites, group: str | None) -> T
             raw = raw.subset(np.flatnonzero(chosen))
     elif group is not None:
         raise fail(raw, f"no 'group' column, so group '{group}' cannot be selected", column="group")
-    d_ids = id_column(raw, "demand_id", unique=False)
-    s_ids = id_column(raw, "candidate_id", unique=False)
-    i = _map_ids(raw, "demand_id", d_ids, pd.Index(demand.ids), f"demand layer {demand.source}")
-    j = _map_ids(raw, "candidate_id", s_ids, pd.Index(sites.ids), f"candidates layer {sites.source}")
+    i, d_ids = _map_ids(raw, "demand_id", pd.Index(demand.ids), f"demand layer {demand.source}")
+    j, s_ids = _map_ids(raw, "candidate_id", pd.Index(sites.ids), f"candidates layer {sites.source}")
     minutes = number_column(raw, "minutes", d_ids, what="travel time", allow_inf=True)
     key = i * max(len(sites), 1) + j
     dup = pd.Index(key).duplicated(keep="first")
@@ -322,7 +337,7 @@ def read_travel(path: str | Path, demand: Demand, sites: Sites, *, group: str | 
         require_columns(raw, TRAVEL_COLUMNS, "travel-time")
         wanted = [c for c in (*TRAVEL_COLUMNS, "group") if c in header]
         frame = _read_csv(path, source, ["demand_id", "candidate_id", "group"], usecols=wanted)
-        raw = RawTable(frame, source, "row")
+        raw = drop_blank_rows(RawTable(frame, source, "row"))
     elif suffix in (".parquet", ".pq"):
         frame, _ = _read_parquet(path, source)
         raw = RawTable(pd.DataFrame(frame), source, "feature")

@@ -34,10 +34,11 @@ def build_backup(instance: Instance, *, threshold_min: float, budget: float | No
 
         \\max \\; \\theta \\sum_i w_i v_i + (1-\\theta) \\sum_i w_i u_i \\quad\\text{s.t.}\\quad
         v_i + u_i \\le \\sum_j a_{ij} y_j,\\quad u_i \\le v_i,\\quad
-        \\sum_j c_j y_j \\le B,\\; \\sum_{j\\in C} y_j \\le p,\\; y \\in\\{0,1\\},\\; u, v \\in [0,1]
+        \\sum_j c_j y_j \\le B,\\; \\sum_{j\\in C} y_j \\le p,\\; y, u \\in\\{0,1\\},\\; v \\in [0,1]
 
     ``theta`` = ``single_weight`` (0: pure backup coverage, BACOP2 with weight 0). ``cover_all=True`` adds
-    ``v_i = 1`` for every coverable point (BACOP1). Existing sites are open and count toward both levels.
+    ``v_i = 1`` for every coverable point (BACOP1). ``u`` is binary (as in Hogan & ReVelle): with a
+    continuous ``u`` one covering site would give ``v = u = 1/2``. ``v`` may stay continuous. Existing sites are open and count toward both levels.
     """
     if not 0.0 <= single_weight <= 1.0:
         raise InputError(f"backup: single_weight must be in [0, 1], got {single_weight}")
@@ -62,7 +63,8 @@ def build_backup(instance: Instance, *, threshold_min: float, budget: float | No
     upper = np.concatenate([rules.upper, np.ones(2 * k)])
     u_upper = (reach[active] >= 2).astype(float)  # u_i = 0 where fewer than two sites can reach
     upper[u0:] = u_upper
-    integer = np.concatenate([np.ones(n, bool), np.zeros(2 * k, bool)])
+    # u must be integer: with v + u <= 1 a continuous u could take 1/2 from a single covering site
+    integer = np.concatenate([np.ones(n, bool), np.zeros(k, bool), np.ones(k, bool)])
     program = c.lp(Sense.MAXIMIZE, cost, rows, lower, upper, integer, "backup",
                    {"site": (0, n), "once": (v0, u0), "twice": (u0, u0 + k)})
     return program, a, active, weight, rules

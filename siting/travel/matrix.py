@@ -90,8 +90,17 @@ def _chunks(px: np.ndarray, py: np.ndarray, cell_m: float) -> list[np.ndarray]:
     return np.split(order, cut)
 
 
+def numba_available() -> bool:
+    """True when the compiled numba kernel can be used."""
+    try:
+        import siting.travel._kernels  # noqa: F401
+    except Exception:  # noqa: BLE001 - numba missing or broken: use scipy
+        return False
+    return True
+
+
 def od_costs(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chunk_entries: int = 4_000_000,
-             cell_m: float | None = None,
+             cell_m: float | None = None, engine: str = "auto",
              progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Flat-equivalent costs ``c(s, t) <= limit_m`` from every snapped source to every snapped target.
 
@@ -107,6 +116,10 @@ def od_costs(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chu
         Bound on the floats held per chunk (Dijkstra rows + target block); bounds memory.
     cell_m : float, optional
         Side of the square cells that group sources into chunks (default: adaptive).
+    engine : {"auto", "numba", "scipy"}
+        ``numba``: compiled binary-heap Dijkstra touching only reached nodes (whole graph,
+        no boxes); ``scipy``: ``csgraph.dijkstra`` on per-chunk box subgraphs. ``auto`` picks
+        numba when installed. Both are exact and give the same triples.
     progress : callable, optional
         Called with the number of sources finished after each chunk.
 
@@ -138,8 +151,89 @@ def od_costs(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chu
     >>> [a.tolist() for a in od_costs(sg, s, t, limit_m=160)]
     [[0], [0], [145.0]]
     """
+    if engine not in ("auto", "numba", "scipy"):
+        raise ValueError(f"unknown engine {engine!r}")
+    if engine == "numba" or (engine == "auto" and numba_available()):
+        return _od_numba(sg, src, dst, limit_m=float(limit_m), chunk_entries=chunk_entries, progress=progress)
+    return _od_scipy(sg, src, dst, limit_m=float(limit_m), chunk_entries=chunk_entries, cell_m=cell_m,
+                     progress=progress)
+
+
+def _by_key(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR pointer and order grouping positions by an integer key in ``[0, n)``."""
+    order = np.argsort(key, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key, minlength=n), out=ptr[1:])
+    return ptr, order
+
+
+def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chunk_entries: int,
+              progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from siting.travel._kernels import dijkstra_points
+
     g = sg.graph
-    limit_m = float(limit_m)
+    s_idx = np.flatnonzero(src.ok & (src.access_m <= limit_m))
+    t_idx = np.flatnonzero(dst.ok & (dst.access_m <= limit_m))
+    if progress is not None and s_idx.size < len(src):
+        progress(len(src) - s_idx.size)
+    if s_idx.size == 0 or t_idx.size == 0:
+        if progress is not None and s_idx.size:
+            progress(s_idx.size)
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    # spatial order of the sources keeps the touched memory local
+    cell = max(limit_m, 1.0)
+    key = np.floor(src.x[s_idx] / cell).astype(np.int64) * 1_000_003 + np.floor(src.y[s_idx] / cell).astype(np.int64)
+    s_idx = s_idx[np.argsort(key, kind="stable")]
+    seg = src.seg[s_idx]
+    acc = src.access_m[s_idx]
+    f = src.frac[s_idx]
+    fwd, bwd = sg.fwd_m, sg.bwd_m
+    off_u = acc + f * bwd[seg]
+    off_v = acc + (1.0 - f) * fwd[seg]
+    t_seg = dst.seg[t_idx]
+    t_g = dst.frac[t_idx]
+    t_acc = dst.access_m[t_idx]
+    att_node = np.concatenate([g.seg_u[t_seg], g.seg_v[t_seg]])
+    att_t = np.concatenate([np.arange(t_idx.size), np.arange(t_idx.size)])
+    att_extra = np.concatenate([t_g * fwd[t_seg] + t_acc, (1.0 - t_g) * bwd[t_seg] + t_acc])
+    fin = att_extra <= limit_m
+    att_node, att_t, att_extra = att_node[fin], att_t[fin], att_extra[fin]
+    att_ptr, o = _by_key(att_node, g.n_nodes)
+    att_t, att_extra = att_t[o].astype(np.int64), att_extra[o]
+    seg_ptr, o = _by_key(t_seg, g.n_segments)
+    seg_t = o.astype(np.int64)
+    cap = int(max(1024, min(chunk_entries, 64 * s_idx.size)))
+    out_s, out_t, out_c = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
+    parts_s, parts_t, parts_c = [], [], []
+    step = 256
+    head = sg.head.astype(np.int64)
+    seg_frac, seg_acc = t_g[seg_t], t_acc[seg_t]
+    for lo in range(0, s_idx.size, step):
+        hi = min(lo + step, s_idx.size)
+        nxt = lo
+        while nxt < hi:
+            new, w = dijkstra_points(sg.indptr, head, sg.cost, g.seg_u[seg[nxt:hi]], off_u[nxt:hi],
+                                     g.seg_v[seg[nxt:hi]], off_v[nxt:hi], seg[nxt:hi], f[nxt:hi], acc[nxt:hi],
+                                     att_ptr, att_t, att_extra, seg_ptr, seg_t, seg_frac, seg_acc, fwd, bwd,
+                                     t_idx.size, limit_m, 0, out_s, out_t, out_c)
+            if w:
+                parts_s.append(s_idx[out_s[:w] + nxt])
+                parts_t.append(t_idx[out_t[:w]])
+                parts_c.append(out_c[:w].copy())
+            if new == 0 and w == 0:  # one source alone overflows the buffer: grow it
+                cap *= 2
+                out_s, out_t, out_c = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
+            nxt += new
+        if progress is not None:
+            progress(hi - lo)
+    if not parts_s:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    return np.concatenate(parts_s), np.concatenate(parts_t), np.concatenate(parts_c)
+
+
+def _od_scipy(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chunk_entries: int,
+              cell_m: float | None, progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    g = sg.graph
     s_idx = np.flatnonzero(src.ok & (src.access_m <= limit_m))
     t_idx = np.flatnonzero(dst.ok & (dst.access_m <= limit_m))
     out_s, out_t, out_c = [], [], []
@@ -227,7 +321,7 @@ def od_costs(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chu
                 f, gg = src.frac[part][ri], dst.frac[t_idx[tw[cj]]]
                 fs = seg[ri]
                 direct = acc[ri] + np.where(gg >= f, (gg - f) * sg.fwd_m[fs], (f - gg) * sg.bwd_m[fs])
-                np.minimum.at(tt, (ri, cj), direct - t_acc[tw[cj]])
+                np.minimum.at(tt, (ri, cj), direct)
             tt += t_acc[tw]
             hit_r, hit_c = np.nonzero(tt <= limit_m)
             out_s.append(part[hit_r])

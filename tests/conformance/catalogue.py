@@ -135,9 +135,22 @@ def _cases() -> list[Case]:
             20.0,
         )
     )
+    # interleaved integrality [a int, b cont, c int, d cont] in [0,3] / [0,2.5]: max 3a+2b+4c+d,
+    # a+b+c+d <= 6.5, a-b >= 0.5 -> c=3, a=3, b=0.5: 22
+    cases.append(
+        Case(
+            "interleaved_integers",
+            _lp(MAX, [3, 2, 4, 1], [[1, 1, 1, 1], [1, -1, 0, 0]], [-INF, 0.5], [6.5, INF], [0] * 4,
+                [3, 2.5, 3, 2.5], [1, 0, 1, 0]),
+            OPT,
+            22.0,
+        )
+    )
     # no rows: min x + 2y, x in [1,3], y in [-1,2] -> -1 ; and y integer in [-1.5, 2] -> y = -1: -1
     cases.append(Case("zero_rows_lp", _lp(MIN, [1, 2], [], [], [], [1, -1], [3, 2]), OPT, -1.0))
     cases.append(Case("zero_rows_mip", _lp(MIN, [1, 2], [], [], [], [1, -1.5], [3, 2], [0, 1]), OPT, -1.0))
+    # no columns at all (offset only): max 5 -> 5
+    cases.append(Case("no_columns", _lp(MAX, np.zeros(0), [], [], [], [], [], offset=5.0), OPT, 5.0))
     return cases
 
 

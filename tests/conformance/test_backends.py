@@ -6,7 +6,7 @@ import pytest
 
 from siting.backends import Termination, available_backends, get_backend
 from siting.backends.registry import BACKENDS
-from siting.errors import BackendUnavailableError
+from siting.errors import BackendUnavailableError, SolverError
 from siting.options import SolveOptions
 from siting.program import Sense
 
@@ -14,6 +14,12 @@ from .catalogue import CASES, Case, random_max_cover
 
 BACKEND_NAMES = available_backends()
 REL = 1e-6
+
+# (backend, backend_options) pairs: every backend once, plus each OR-Tools engine
+CONFIGS: list[tuple[str, dict]] = [(name, {}) for name in BACKEND_NAMES]
+if "ortools" in BACKEND_NAMES:
+    CONFIGS += [("ortools", {"ortools": {"solver": eng}}) for eng in ("highs", "cbc", "cp_sat")]
+CONFIG_IDS = [name + "".join(f"-{v}" for o in opts.values() for v in o.values()) for name, opts in CONFIGS]
 
 
 def _close(a: float, b: float, rel: float = REL) -> bool:
@@ -31,12 +37,18 @@ def check_bound(case_sense: Sense, objective: float, bound: float | None, tol: f
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-@pytest.mark.parametrize("backend_name", BACKEND_NAMES)
-def test_catalogue(backend_name: str, case: Case) -> None:
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
+def test_catalogue(config: tuple[str, dict], case: Case) -> None:
+    backend_name, backend_options = config
     backend = get_backend(backend_name)
     if case.needs_unbounded and not getattr(backend, "detects_unbounded", True):
         pytest.skip(f"{backend_name} cannot tell unbounded from infeasible")
-    sol = backend.solve(case.program, SolveOptions(mip_gap=1e-9, seed=1))
+    options = SolveOptions(mip_gap=1e-9, seed=1, backend_options=backend_options)
+    if backend_options.get("ortools", {}).get("solver") == "cp_sat" and not case.program.integrality.all():
+        with pytest.raises(SolverError, match="continuous"):  # CP-SAT would silently round them
+            backend.solve(case.program, options)
+        return
+    sol = backend.solve(case.program, options)
     assert sol.backend == backend_name
     assert sol.seconds >= 0.0
     assert sol.termination == case.termination, sol.message
@@ -53,10 +65,12 @@ def test_catalogue(backend_name: str, case: Case) -> None:
         assert _close(sol.bound, case.objective, 1e-5), (sol.bound, case.objective)
 
 
-@pytest.mark.parametrize("backend_name", BACKEND_NAMES)
-def test_time_limit_is_honest(backend_name: str) -> None:
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
+def test_time_limit_is_honest(config: tuple[str, dict]) -> None:
+    backend_name, backend_options = config
     program = random_max_cover(3000, 300, 0.015, 20, seed=7)
-    sol = get_backend(backend_name).solve(program, SolveOptions(time_limit_s=0.5, mip_gap=0.0, threads=1, seed=0))
+    options = SolveOptions(time_limit_s=0.5, mip_gap=0.0, threads=1, seed=0, backend_options=backend_options)
+    sol = get_backend(backend_name).solve(program, options)
     assert sol.termination in (Termination.TIME_LIMIT, Termination.OPTIMAL), sol.message
     assert sol.seconds < 15.0, "time limit ignored"
     if sol.x is not None:
@@ -77,6 +91,17 @@ def test_warm_start_accepted(backend_name: str) -> None:
     assert _close(sol.objective, case.objective)
 
 
+@pytest.mark.parametrize("backend_name", BACKEND_NAMES)
+def test_changing_threads_between_solves(backend_name: str) -> None:
+    """HiGHS sizes a process-wide scheduler on first use; a later, different thread count must still solve."""
+    case = next(c for c in CASES if c.name == "knapsack")
+    backend = get_backend(backend_name)
+    for threads in (1, 2, None, 1):
+        sol = backend.solve(case.program, SolveOptions(threads=threads))
+        assert sol.termination == Termination.OPTIMAL, (threads, sol.message)
+        assert _close(sol.objective, case.objective)
+
+
 def test_registry_lists_and_rejects() -> None:
     names = available_backends()
     assert set(names) <= set(BACKENDS)
@@ -87,8 +112,6 @@ def test_registry_lists_and_rejects() -> None:
 
 
 def test_check_runs_before_solving() -> None:
-    from siting.errors import SolverError
-
     case = CASES[0]
     bad = type(case.program)(**{**case.program.__dict__, "objective": np.array([np.nan, 1.0])})
     for name in BACKEND_NAMES:

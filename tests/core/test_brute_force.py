@@ -71,3 +71,31 @@ def test_partial_matches_brute_force(backend, case, target):
         assert res.status == "optimal"
         assert res.total_cost == pytest.approx(expected)
         assert res.covered_population >= target * res.total_population - 1e-6
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@SETTINGS
+@given(case=cases(), budget=st.integers(0, 25), model=st.sampled_from(["mclp", "lscp", "partial"]))
+def test_formulation_without_presolve(backend, case, budget, model):
+    """The raw MIP (no presolve, no pruning) has the brute-force optimum: tests the formulation alone."""
+    from siting.build import coverage_problem
+    from siting.errors import InfeasibleError
+    from siting.formulations.coverage import solve_exact
+
+    inst, threshold = case
+    kwargs = {"mclp": {"budget": budget}, "lscp": {}, "partial": {"target_coverage": 0.5}}[model]
+    expected = brute_force(inst, model=model, threshold=threshold,
+                           budget=kwargs.get("budget"), target=kwargs.get("target_coverage"))
+    try:
+        problem = coverage_problem(inst, model=model, threshold_min=threshold, **kwargs)
+    except InfeasibleError:
+        assert expected is None
+        return
+    out = solve_exact(problem, backend=backend, options=OPTS, prune=False)
+    if expected is None:
+        assert out.termination == "infeasible"
+        return
+    assert out.termination == "optimal"
+    assert out.objective == pytest.approx(expected)
+    assert not (out.open_sites & problem.fixed_closed).any()
+    assert out.open_sites[problem.fixed_open].all()

@@ -135,3 +135,8 @@ def test_gbk_encoded_csv(tmp_path):
     p = tmp_path / "d.csv"
     p.write_bytes("id,population,district,x,y\nd1,5,渝中区,0,0\n".encode("gb18030"))
     assert read_demand(p).labels["district"].tolist() == ["渝中区"]
+
+
+def test_blank_lines_are_skipped_but_rows_keep_spreadsheet_numbers(tmp_path):
+    path, err = _bad(tmp_path, "id,population,x,y\nd1,5,0,0\n\n,,,\nd4,-1,0,0\n\n")
+    assert_one_line(err, path, "row 5", "id d4", "column 'population'")

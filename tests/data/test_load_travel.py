@@ -122,3 +122,8 @@ def test_triples_are_sorted_by_demand_then_site(tmp_path, layers):
     t = read_travel(p, *layers)
     assert t.demand_index.tolist() == [0, 0, 2] and t.site_index.tolist() == [0, 2, 0]
     np.testing.assert_allclose(t.minutes, [3, 2, 1])
+
+
+def test_blank_travel_lines_keep_row_numbers(tmp_path, layers):
+    path, err = _bad(tmp_path, layers, "demand_id,candidate_id,minutes\nd1,s1,3\n\nd2,s2,-4\n")
+    assert_one_line(err, path, "row 4", "id d2", "column 'minutes'")

@@ -1,0 +1,120 @@
+"""Static maps (matplotlib, PNG bytes) for the HTML report: coverage before / after per service.
+
+Example
+-------
+>>> import numpy as np
+>>> png = coverage_map(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([5.0, 9.0]), np.array([True, False]),
+...                    providers_xy=(np.array([0.0]), np.array([0.0])), title="demo")
+>>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+True
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["coverage_map", "street_segments", "png_bytes"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def png_bytes(fig, dpi: int = 90) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    _plt().close(fig)
+    return buf.getvalue()
+
+
+def street_segments(path: str | Path | None, layer: str | None = None, max_segments: int = 60_000):
+    """Street lines as an (n, 2, 2) array of segment end points for a background (None if unreadable)."""
+    if path is None:
+        return None
+    try:
+        import pyogrio
+        import shapely
+
+        gdf = pyogrio.read_dataframe(path, layer=layer, columns=[])
+    except Exception:  # noqa: BLE001 - a background layer is optional
+        return None
+    geoms = gdf.geometry.values
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    if len(coords) < 2:
+        return None
+    same = idx[1:] == idx[:-1]
+    segs = np.stack([coords[:-1][same], coords[1:][same]], axis=1)
+    if len(segs) > max_segments:
+        segs = segs[:: int(np.ceil(len(segs) / max_segments))]
+    return segs
+
+
+def _draw_base(ax, streets, background):
+    if streets is not None:
+        from matplotlib.collections import LineCollection
+
+        ax.add_collection(LineCollection(streets, colors="#c8c8c8", linewidths=0.25, zorder=1))
+    for geom_xy, colour in background or []:
+        for xs, ys in geom_xy:
+            ax.fill(xs, ys, color=colour, alpha=0.6, lw=0, zorder=0)
+
+
+def coverage_map(x, y, weight, covered, *, providers_xy=None, new_xy=None, streets=None, background=None,
+                 title: str = "", ax=None, legend: bool = True) -> bytes | None:
+    """Demand points (green covered / red uncovered, area ~ weight), providers (blue), new sites (orange).
+
+    Returns PNG bytes when it created the figure itself, None when drawing into ``ax``.
+    """
+    plt = _plt()
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(6.2, 4.8))
+    _draw_base(ax, streets, background)
+    w = np.asarray(weight, dtype=float)
+    size = 2.0 + 40.0 * (w / w.max()) if w.size and w.max() > 0 else np.full(w.shape, 4.0)
+    cov = np.asarray(covered, dtype=bool)
+    ax.scatter(x[~cov], y[~cov], s=size[~cov], c="#d62728", alpha=0.55, lw=0, zorder=2, label="not covered")
+    ax.scatter(x[cov], y[cov], s=size[cov], c="#2ca02c", alpha=0.55, lw=0, zorder=2, label="covered")
+    if providers_xy is not None and len(providers_xy[0]):
+        ax.scatter(*providers_xy, marker="s", s=16, c="#1f77b4", edgecolors="white", lw=0.4, zorder=3,
+                   label="existing facility")
+    if new_xy is not None and len(new_xy[0]):
+        ax.scatter(*new_xy, marker="*", s=90, c="#ff7f0e", edgecolors="black", lw=0.5, zorder=4,
+                   label="converted building")
+    if len(x):
+        pad = 0.03 * max(np.ptp(x), np.ptp(y), 1.0)
+        ax.set_xlim(np.min(x) - pad, np.max(x) + pad)
+        ax.set_ylim(np.min(y) - pad, np.max(y) + pad)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    if legend:
+        ax.legend(fontsize=6, loc="lower left", markerscale=0.7, framealpha=0.8)
+    if own:
+        return png_bytes(fig)
+    return None
+
+
+def before_after_map(x, y, weight, covered_before, covered_after, *, providers_xy, new_xy, streets=None,
+                     background=None, title: str = "") -> bytes:
+    """Two panels side by side: existing facilities only, then with the plan."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.6))
+    wb = float(np.asarray(weight)[covered_before].sum())
+    wa = float(np.asarray(weight)[covered_after].sum())
+    tot = float(np.asarray(weight).sum()) or 1.0
+    coverage_map(x, y, weight, covered_before, providers_xy=providers_xy, streets=streets, background=background,
+                 title=f"before: {wb / tot:.1%} covered", ax=axes[0])
+    coverage_map(x, y, weight, covered_after, providers_xy=providers_xy, new_xy=new_xy, streets=streets,
+                 background=background, title=f"after: {wa / tot:.1%} covered", ax=axes[1])
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return png_bytes(fig)

@@ -1,0 +1,187 @@
+"""Every family model against brute-force enumeration on tiny random instances."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from siting.backends import available_backends
+from siting.errors import InfeasibleError
+from siting.family import (solve_backup, solve_capacitated, solve_cflp, solve_equity, solve_gradual,
+                           solve_pcenter, solve_pmedian)
+from siting.family._common import site_rules
+from siting.family.capacitated import site_capacity
+from siting.family.gradual import credit
+from siting.family.testing import random_instance, subsets
+
+BACKENDS = [b for b in ("highs", "cbc") if b in available_backends()]
+SEEDS = range(6)
+
+
+def dense_minutes(inst):
+    """Tiny instances only: the full matrix with inf for missing pairs (brute force reference)."""
+    t = np.full((inst.n_demand, inst.n_sites), np.inf)
+    t[inst.travel.demand_index, inst.travel.site_index] = inst.travel.minutes
+    return t
+
+
+def plans(inst, *, budget=None, max_sites=None, exact=False):
+    rules = site_rules(inst)
+    for mask in subsets(inst.n_sites):
+        if np.any(mask & (rules.upper < 0.5)) or np.any(~mask & (rules.lower > 0.5)):
+            continue
+        n = int((mask & rules.counts).sum())
+        if max_sites is not None and (n > max_sites or (exact and n != max_sites)):
+            continue
+        if budget is not None and rules.cost[mask].sum() > budget + 1e-9:
+            continue
+        yield mask
+
+
+def brute_pmedian(inst, p):
+    t, w = dense_minutes(inst), inst.demand.population
+    best = np.inf
+    for mask in plans(inst, max_sites=p, exact=True):
+        near = t[:, mask].min(axis=1) if mask.any() else np.full(inst.n_demand, np.inf)
+        if np.all(np.isfinite(near[w > 0])):
+            best = min(best, float(w @ np.where(w > 0, near, 0)))
+    return best
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_pmedian_bruteforce(seed, backend):
+    inst = random_instance(7, 6, seed=seed, statuses=seed % 2 == 0, density=0.8)
+    p = 2
+    ref = brute_pmedian(inst, p)
+    if not np.isfinite(ref):
+        with pytest.raises(InfeasibleError):
+            solve_pmedian(inst, p=p, backend=backend)
+        return
+    r = solve_pmedian(inst, p=p, backend=backend)
+    assert r.objective == pytest.approx(ref)
+    assert r.status == "optimal"
+
+
+@pytest.mark.parametrize("method", ["search", "direct"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_pcenter_bruteforce(seed, method):
+    inst = random_instance(7, 6, seed=seed, statuses=seed % 2 == 1, density=0.8)
+    t, w = dense_minutes(inst), inst.demand.population
+    best = np.inf
+    for mask in plans(inst, max_sites=2):
+        near = t[:, mask].min(axis=1) if mask.any() else np.full(inst.n_demand, np.inf)
+        best = min(best, float(near[w > 0].max()))
+    if not np.isfinite(best):
+        with pytest.raises(InfeasibleError):
+            solve_pcenter(inst, p=2, method=method)
+        return
+    r = solve_pcenter(inst, p=2, method=method)
+    assert r.objective == pytest.approx(best)
+    assert r.best_bound == pytest.approx(best, abs=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_backup_bruteforce(seed, backend):
+    inst = random_instance(8, 6, seed=seed, statuses=True)
+    t, w = dense_minutes(inst), inst.demand.population
+    best = -1.0
+    for mask in plans(inst, budget=12):
+        cnt = (t[:, mask] <= 10).sum(axis=1)
+        best = max(best, float(w[cnt >= 2].sum()))
+    r = solve_backup(inst, threshold_min=10, budget=12, backend=backend)
+    assert r.objective == pytest.approx(best)
+    assert r.stats["covered_twice"] == pytest.approx(best)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_gradual_bruteforce(seed):
+    inst = random_instance(8, 6, seed=seed, statuses=seed % 3 == 0)
+    t, w = dense_minutes(inst), inst.demand.population
+    best = -1.0
+    for mask in plans(inst, max_sites=2):
+        f = credit(t[:, mask], 6, 14).max(axis=1, initial=0.0)
+        best = max(best, float(w @ f))
+    r = solve_gradual(inst, threshold_min=6, outer_threshold_min=14, max_sites=2)
+    assert r.objective == pytest.approx(best)
+
+
+def transport_max(w, cover, cap):
+    """Max assigned weight for fixed open sites: an LP solved with scipy linprog (independent path)."""
+    from scipy.optimize import linprog
+
+    i, j = np.nonzero(cover)
+    if i.size == 0:
+        return 0.0
+    n_d, n_s = cover.shape
+    a_ub = np.zeros((n_d + n_s, i.size))
+    a_ub[i, np.arange(i.size)] = 1.0
+    a_ub[n_d + j, np.arange(i.size)] = w[i]
+    b_ub = np.concatenate([np.ones(n_d), np.where(np.isfinite(cap), cap, 1e12)])
+    res = linprog(-w[i], A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs")
+    return -res.fun
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_capacitated_bruteforce(seed):
+    inst = random_instance(7, 5, seed=seed, capacity=True, statuses=seed % 2 == 0)
+    t, w = dense_minutes(inst), inst.demand.population
+    cap = site_capacity(inst)
+    best = -1.0
+    for mask in plans(inst, budget=10):
+        best = max(best, transport_max(w, (t <= 10) & mask[None, :], cap))
+    r = solve_capacitated(inst, threshold_min=10, budget=10)
+    assert r.objective == pytest.approx(best, rel=1e-6)
+    assert (r.sites["load"] <= r.sites["capacity"] + 1e-6).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cflp_bruteforce(seed):
+    inst = random_instance(6, 5, seed=seed, capacity=True, density=1.0)
+    t, w = dense_minutes(inst), inst.demand.population
+    cap = site_capacity(inst)
+    from scipy.optimize import linprog
+
+    best = np.inf
+    for mask in plans(inst):
+        if cap[mask].sum() < w.sum():
+            continue
+        cols = np.flatnonzero(mask)
+        i, j = np.nonzero(np.ones((len(w), len(cols)), bool))
+        a_eq = np.zeros((len(w), i.size))
+        a_eq[i, np.arange(i.size)] = 1
+        a_ub = np.zeros((len(cols), i.size))
+        a_ub[j, np.arange(i.size)] = w[i]
+        res = linprog(w[i] * t[i, cols[j]], A_ub=a_ub, b_ub=cap[cols], A_eq=a_eq, b_eq=np.ones(len(w)),
+                      bounds=(0, 1), method="highs")
+        best = min(best, res.fun + inst.sites.cost[mask].sum())
+    r = solve_cflp(inst)
+    assert r.objective == pytest.approx(best, rel=1e-7)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_equity_bruteforce(seed):
+    inst = random_instance(9, 6, seed=seed, groups=True)
+    t, w = dense_minutes(inst), inst.demand.population
+    dist = inst.demand.groups["district"]
+    groups = [dist == g for g in np.unique(dist)]
+    best = (-1.0, -1.0)
+    for mask in plans(inst, budget=9):
+        cov = (t[:, mask] <= 8).any(axis=1)
+        shares = [w[g & cov].sum() / w[g].sum() for g in groups]
+        best = max(best, (round(min(shares), 12), float(w[cov].sum())))
+    r = solve_equity(inst, threshold_min=8, budget=9, equity_column="district")
+    assert r.objective == pytest.approx(best[0])
+    assert r.covered_population == pytest.approx(best[1])
+
+
+def test_equity_groups_columns():
+    inst = random_instance(9, 6, seed=11, groups=True)
+    t = dense_minutes(inst)
+    best = -1.0
+    for mask in plans(inst, budget=9):
+        cov = (t[:, mask] <= 8).any(axis=1)
+        best = max(best, min(inst.demand.groups[g][cov].sum() / inst.demand.groups[g].sum()
+                             for g in ("elderly", "children")))
+    r = solve_equity(inst, threshold_min=8, budget=9, equity_groups=["elderly", "children"])
+    assert r.objective == pytest.approx(best)

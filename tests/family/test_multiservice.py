@@ -1,0 +1,186 @@
+"""Service catalog and multi-service co-location against brute force."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from siting.backends import available_backends
+from siting.data.instance import SiteStatus
+from siting.errors import InputError, ScenarioError
+from siting.family.orlib import instance_from_pairs
+from siting.services import load_catalog, service_masks, solve_multiservice
+from siting.services.catalog import Catalog, Service
+
+BACKENDS = [b for b in ("highs", "cbc") if b in available_backends()]
+
+
+# ---------------------------------------------------------------- catalog
+def test_default_catalog_has_the_basket():
+    cat = load_catalog()
+    assert set(cat.keys) >= {"elderly_care", "canteen", "health_station", "childcare", "fresh_market",
+                             "culture_sports", "service_centre"}
+    assert cat["elderly_care"].demand_column == "elderly" and cat["elderly_care"].speed_group == "elderly"
+    assert {s.tier for s in cat} <= {"5min", "10min", "15min"}
+
+
+def test_overrides_change_add_and_drop():
+    cat = load_catalog(overrides={"childcare": {"threshold_minutes": 8},
+                                  "pharmacy": {"threshold_minutes": 10, "demand_column": "population"},
+                                  "canteen": {"enabled": False}})
+    assert cat["childcare"].threshold_minutes == 8.0
+    assert "pharmacy" in cat.keys and "canteen" not in cat.keys
+
+
+@pytest.mark.parametrize("over, key", [
+    ({"childcare": {"threshold": 5}}, "services.childcare.threshold"),
+    ({"childcare": {"threshold_minutes": "five"}}, "services.childcare.threshold_minutes"),
+    ({"childcare": {"weight": -1}}, "services.childcare.weight"),
+    ({"childcare": {"tier": "20min"}}, "services.childcare.tier"),
+    ({"newthing": {"weight": 1.0}}, "services.newthing"),
+    ({"services": {}, "bogus": {}}, "bogus"),
+])
+def test_bad_overrides_name_the_key(over, key):
+    with pytest.raises(ScenarioError) as err:
+        load_catalog(overrides=over)
+    assert f"key '{key}'" in str(err.value)
+
+
+def test_bad_file(tmp_path):
+    f = tmp_path / "cat.toml"
+    f.write_text("[services.a]\nthreshold_minutes = 5\ndemand_column = 'population'\ncolour = 'red'\n")
+    with pytest.raises(ScenarioError, match="cat.toml: key 'services.a.colour'"):
+        load_catalog(f)
+    f.write_text("[services.a\n")
+    with pytest.raises(ScenarioError, match="invalid TOML"):
+        load_catalog(f)
+
+
+# ---------------------------------------------------------------- brute force
+def tiny(seed, n_sites=5, n_demand=9, statuses=True, area=True):
+    rng = np.random.default_rng(seed)
+    d, s = np.nonzero(rng.random((n_demand, n_sites)) < 0.75)
+    t = rng.integers(0, 16, d.shape[0]).astype(float)
+    pop = rng.integers(10, 60, n_demand).astype(float)
+    status = np.array([SiteStatus.CANDIDATE] * n_sites, dtype=object)
+    if statuses:
+        status[0] = SiteStatus.EXISTING
+        status[1] = SiteStatus.EXCLUDED
+    floor = rng.choice([200.0, 400.0, 700.0, np.nan], n_sites) if area else None
+    groups = {"elderly": np.floor(pop * rng.random(n_demand))}
+    base = instance_from_pairs(d, s, t, population=pop, cost=rng.integers(1, 6, n_sites).astype(float),
+                               floor_area=floor, status=status, groups=groups)
+    slow = instance_from_pairs(d, s, t * 1.3, population=pop, cost=base.sites.cost, floor_area=floor,
+                               status=status, groups=groups)
+    return base, slow
+
+
+CAT = Catalog((
+    Service("elderly_care", 8.0, "elderly", weight=1.0, fitout_cost=2.0, min_floor_area_m2=350.0,
+            speed_group="elderly"),
+    Service("health_station", 5.0, "population", weight=0.7, fitout_cost=1.0, min_floor_area_m2=150.0),
+    Service("fresh_market", 10.0, "population", weight=0.5, fitout_cost=3.0, min_floor_area_m2=300.0),
+))
+
+
+def dense(inst):
+    t = np.full((inst.n_demand, inst.n_sites), np.inf)
+    t[inst.travel.demand_index, inst.travel.site_index] = inst.travel.minutes
+    return t
+
+
+def brute(base, slow, cat, budget, existing):
+    services = list(cat)
+    n = base.n_sites
+    area = base.sites.floor_area
+    status = base.sites.status.astype(str)
+    free = [j for j in range(n) if status[j] == "candidate"]
+    mats = {s.key: dense(slow if s.speed_group else base) <= s.threshold_minutes for s in services}
+    best = -1.0
+    for combo in itertools.product(range(2 ** len(services)), repeat=len(free)):
+        place = np.zeros((len(services), n), bool)
+        for j, bits in zip(free, combo):
+            for k in range(len(services)):
+                place[k, j] = bool(bits >> k & 1)
+        used = np.array([sum(s.min_floor_area_m2 for k, s in enumerate(services) if place[k, j]) for j in range(n)])
+        if np.any(used > np.nan_to_num(area, nan=np.inf) if area is not None else False):
+            continue
+        conv = place.any(axis=0)
+        cost = base.sites.cost[conv].sum() + sum(s.fitout_cost * place[k].sum() for k, s in enumerate(services))
+        if cost > budget + 1e-9:
+            continue
+        val = 0.0
+        for k, s in enumerate(services):
+            open_k = place[k] | existing.get(s.key, np.zeros(n, bool))
+            cov = (mats[s.key] & open_k[None, :]).any(axis=1)
+            val += s.weight * base.demand.weight(s.demand_column)[cov].sum()
+        best = max(best, val)
+    return best
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", range(4))
+def test_multiservice_bruteforce(seed, backend):
+    base, slow = tiny(seed)
+    existing = {"health_station": np.eye(1, base.n_sites, 0, dtype=bool).ravel()}
+    budget = 9.0
+    ref = brute(base, slow, CAT, budget, existing)
+    r = solve_multiservice({"default": base, "elderly": slow}, CAT, budget=budget, existing_services=existing,
+                           backend=backend)
+    assert r.objective == pytest.approx(ref)
+    assert r.total_cost <= budget + 1e-9
+    assert r.stats["services"]["health_station"]["existing_sites"] == 1
+    placed = r.sites[r.sites.origin == "new"]
+    assert set(placed.site_id) <= set(r.selected)
+
+
+def test_capacitated_service_bruteforce():
+    from scipy.optimize import linprog
+
+    base, slow = tiny(7, n_sites=4, n_demand=7, statuses=False, area=False)
+    cat = Catalog((Service("childcare", 10.0, "population", fitout_cost=1.0, capacity=60.0),
+                   Service("health_station", 5.0, "population", weight=0.5, fitout_cost=1.0)))
+    t = dense(base)
+    w = base.demand.population
+    best = -1.0
+    for combo in itertools.product(range(4), repeat=4):
+        place = np.array([[c & 1 for c in combo], [c >> 1 & 1 for c in combo]], bool)
+        conv = place.any(axis=0)
+        if base.sites.cost[conv].sum() + place.sum() > 8:
+            continue
+        i, j = np.nonzero((t <= 10) & place[0][None, :])
+        val = 0.0
+        if i.size:
+            a = np.zeros((7 + 4, i.size))
+            a[i, np.arange(i.size)] = 1
+            a[7 + j, np.arange(i.size)] = w[i]
+            val = -linprog(-w[i], A_ub=a, b_ub=np.r_[np.ones(7), np.full(4, 60.0)], bounds=(0, 1)).fun
+        val += 0.5 * w[((t <= 5) & place[1][None, :]).any(axis=1)].sum()
+        best = max(best, val)
+    r = solve_multiservice(base, cat, budget=8)
+    assert r.objective == pytest.approx(best, rel=1e-7)
+    loads = r.sites[r.sites.service == "childcare"]["load"]
+    assert (loads <= 60 + 1e-6).all()
+
+
+def test_service_masks_from_frame():
+    base, _ = tiny(1)
+    cat = CAT
+    frame = pd.DataFrame({"id": base.sites.ids, "services": ["health_station;fresh_market", "", "elderly_care",
+                                                             None, ""]})
+    existing, allowed = service_masks(frame, base, cat)
+    assert existing["health_station"].tolist() == [True, False, False, False, False]
+    assert allowed["fresh_market"].tolist() == [True, True, False, True, True]
+    frame.loc[2, "services"] = "spa"
+    with pytest.raises(InputError, match="row 3 .*column 'services'.*spa"):
+        service_masks(frame, base, cat)
+
+
+def test_missing_demand_column_is_a_scenario_error():
+    base, _ = tiny(2)
+    cat = Catalog((Service("childcare", 5.0, "children"),))
+    with pytest.raises(ScenarioError, match="services.childcare.demand_column"):
+        solve_multiservice(base, cat, budget=5)

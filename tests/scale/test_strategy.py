@@ -1,0 +1,51 @@
+"""solve_coverage: every strategy returns a feasible plan in the original site space with a valid bound."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from siting.backends import Termination
+from siting.options import SolveOptions
+from siting.problem import ModelType
+from siting.strategy import Strategy, choose_strategy, solve_coverage
+
+from .helpers import brute_force, feasible, random_problem, value
+
+
+@pytest.mark.parametrize("strategy", ["exact", "hybrid", "heuristic", "auto"])
+@pytest.mark.parametrize("model", list(ModelType))
+@pytest.mark.parametrize("seed", range(5))
+def test_strategies_against_brute_force(strategy, model, seed):
+    p = random_problem(100 + seed, model=model, n_demand=30, n_sites=10)
+    best, _ = brute_force(p)
+    out = solve_coverage(p, strategy=strategy, options=SolveOptions(time_limit_s=20, seed=seed))
+    assert out.stats["strategy"] in {"exact", "hybrid", "heuristic"}
+    assert "presolve" in out.stats and "merge_identical_rows" in out.stats["presolve"]
+    if best is None:
+        assert out.termination == Termination.INFEASIBLE or out.open_sites is None
+        return
+    assert out.open_sites is not None and out.open_sites.shape == (p.n_sites,)
+    assert feasible(p, out.open_sites)
+    assert out.objective == pytest.approx(value(p, out.open_sites))
+    assert out.bound is not None
+    if model == ModelType.MCLP:
+        assert out.bound >= best - 1e-6 and out.objective <= best + 1e-9
+    else:
+        assert out.bound <= best + 1e-6 and out.objective >= best - 1e-9
+    if strategy in ("exact", "hybrid", "auto"):
+        assert out.objective == pytest.approx(best)
+        assert out.termination == Termination.OPTIMAL
+    assert out.stats["gap"] == pytest.approx(abs(out.bound - out.objective) / max(abs(out.bound), abs(out.objective))
+                                             if max(abs(out.bound), abs(out.objective)) else 0.0)
+
+
+def test_infeasible_fixed_sites_over_budget():
+    p = random_problem(1, model=ModelType.MCLP)
+    p = p.with_(fixed_open=np.ones(p.n_sites, bool) & ~p.fixed_closed, budget=1.0)
+    out = solve_coverage(p, strategy="heuristic")
+    assert out.termination == Termination.INFEASIBLE and out.open_sites is None
+
+
+def test_auto_picks_exact_for_small():
+    p = random_problem(2)
+    assert choose_strategy(p) == Strategy.EXACT
