@@ -63,9 +63,45 @@ def solve_scenario(scenario: Scenario, *, progress: bool = False) -> Result:
         from .services.scenario import solve_multiservice_scenario
 
         return solve_multiservice_scenario(scenario, progress=progress)
-    from .family import solve_family_scenario
+    return _solve_family(scenario, progress=progress)
 
-    return solve_family_scenario(scenario, progress=progress)
+
+# scenario [model] key -> keyword of the family solvers
+_FAMILY_KEYWORDS = {
+    "threshold_minutes": "threshold_min",
+    "outer_threshold_minutes": "outer_threshold_min",
+    "budget": "budget",
+    "max_sites": "max_sites",
+    "p": "p",
+    "equity_column": "equity_column",
+    "weight_column": "weight_column",
+}
+
+
+def _solve_family(scenario: Scenario, *, progress: bool) -> Result:
+    """p-median, p-center, backup, capacitated, gradual, equity: keywords checked against the solver."""
+    import inspect
+
+    from .family import MODELS
+
+    solver = MODELS.get(scenario.model.type)
+    if solver is None:
+        raise ScenarioError(f"unknown model type '{scenario.model.type}' (known: "
+                            f"{', '.join(sorted(COVERAGE_MODELS | set(MODELS)))})",
+                            file=str(scenario.path), key="model.type")
+    params = inspect.signature(solver).parameters
+    kwargs = {}
+    for key, keyword in _FAMILY_KEYWORDS.items():
+        if keyword not in params:
+            continue
+        value = getattr(scenario.model, key)
+        if value is None and params[keyword].default is inspect.Parameter.empty:
+            _require(scenario, key, value)
+        if value is not None:
+            kwargs[keyword] = value
+    instance = scenario_instance(scenario, progress=progress)
+    backend = scenario.solver.name if scenario.solver.name != "auto" else "highs"
+    return solver(instance, backend=backend, options=scenario.solve_options(), **kwargs)
 
 
 def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:

@@ -28,7 +28,7 @@ import difflib
 import math
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -262,7 +262,8 @@ class Scenario:
 
         Keys are ``section.key`` (``**{"solver.time_limit": 5}``) or a bare key of
         ``[model]``, ``[solver]`` or ``[data]`` (searched in that order); ``name`` renames the
-        scenario. ``None`` removes a key.
+        scenario. ``None`` removes a key. Relative file paths given here start at the current
+        working directory (not at the TOML file's folder).
 
         Examples
         --------
@@ -287,8 +288,11 @@ class Scenario:
             table = raw if not section else raw.setdefault(section, {})
             if value is None:
                 table.pop(name, None)
+            elif _SPEC.get(section, {}).get(name) is _path and isinstance(value, (str, os.PathLike)):
+                # an override comes from Python or the command line: relative to the working directory
+                table[name] = str(Path(os.path.expanduser(os.fspath(value))).absolute())
             else:
-                table[name] = os.fspath(value) if isinstance(value, os.PathLike) else value
+                table[name] = value
         return _build(raw, self.path, ctx)
 
     def solve_options(self):

@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from .errors import ScenarioError
 from .sweep import SweepResult, fingerprint, parse_budgets, read_record, write_json
 from .sweep import sweep as _sweep
@@ -134,7 +137,13 @@ def _cached_travel(scenario, travel_dir: Path, *, quiet: bool) -> Path:
 
     started = time.perf_counter()
     df = scenario_travel_times(scenario, progress=not quiet)
+    far = df.attrs.get("far_points")
+    df.attrs = {}  # attrs hold DataFrames: not for Parquet metadata
     atomic_write_parquet(table, df)
+    if isinstance(far, pd.DataFrame) and not far.empty:
+        from .io import atomic_write_csv
+
+        atomic_write_csv(travel_dir / f"far_points_{key}.csv", far)
     write_json(stamp, {"status": "done", "finished": True, "fingerprint": key, "rows": len(df),
                        "seconds": time.perf_counter() - started})
     return table
@@ -151,14 +160,35 @@ def _per_service(result) -> dict:
     return {}
 
 
+def _selected_sites(result) -> list[dict]:
+    """The converted buildings: id, cost and (multi-service) the services placed in each."""
+    sites = result.sites
+    if sites is None or sites.empty:
+        return []
+    if {"service", "origin", "site_id"} <= set(sites.columns):  # multi-service: one row per placement
+        new = sites[sites["origin"] == "new"]
+        if new.empty:
+            return []
+        g = new.groupby("site_id", sort=False)
+        out = pd.DataFrame({
+            "site_id": list(g.groups),
+            "services": g["service"].agg(lambda s: ";".join(sorted(s))).to_numpy(),
+            "building_cost": g["building_cost"].first().to_numpy() if "building_cost" in new else np.nan,
+            "fitout_cost": g["fitout_cost"].sum().to_numpy() if "fitout_cost" in new else 0.0,
+        })
+        out["cost"] = out["building_cost"] + out["fitout_cost"]
+        return out.to_dict(orient="records")
+    if "selected" in sites.columns:
+        keep = [c for c in ("site_id", "cost", "x", "y", "served_population") if c in sites.columns]
+        return sites.loc[sites["selected"].astype(bool), keep].to_dict(orient="records")
+    return [{"site_id": s} for s in result.selected]
+
+
 def result_record(result) -> dict:
     """A JSON-ready record of a result: ``Result.summary()`` plus per-service figures and the selected sites."""
     rec = result.summary()
     rec["per_service"] = _per_service(result)
-    sites = result.sites
-    if sites is not None and not sites.empty and "selected" in sites.columns:
-        keep = [c for c in ("site_id", "cost", "services", "x", "y", "served_population") if c in sites.columns]
-        rec["selected_sites"] = sites.loc[sites["selected"].astype(bool), keep].to_dict(orient="records")
+    rec["selected_sites"] = _selected_sites(result)
     return rec
 
 

@@ -37,7 +37,7 @@ __all__ = ["to_mps", "kept_rows"]
 
 def _num(values: np.ndarray) -> np.ndarray:
     """Shortest exact decimal text of each float (``repr`` precision, vectorised)."""
-    return np.char.mod("%.17g", np.asarray(values, dtype=np.float64) + 0.0)  # + 0.0 turns -0 into 0
+    return (np.asarray(values, dtype=np.float64) + 0.0).astype(str)  # + 0.0 turns -0 into 0
 
 
 def _names(prefix: str, idx: np.ndarray) -> np.ndarray:

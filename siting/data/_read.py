@@ -82,8 +82,10 @@ def _read_csv(path: Path, source: str, text_columns: Sequence[str] | None, useco
                 frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding,
                                     skipinitialspace=True, skip_blank_lines=False)
             else:
+                # keep_default_na=False: an id "NA" stays an id; blank numbers are caught later
                 frame = pd.read_csv(path, dtype={c: str for c in text_columns}, encoding=encoding,
-                                    usecols=usecols, skipinitialspace=True, skip_blank_lines=False)
+                                    usecols=usecols, skipinitialspace=True, skip_blank_lines=False,
+                                    keep_default_na=False)
             frame.columns = [str(c).strip() for c in frame.columns]
             return frame
         except UnicodeDecodeError as exc:

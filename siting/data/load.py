@@ -28,7 +28,6 @@ __all__ = [
 DEMAND_COLUMNS = ("id", "population")
 SITE_COLUMNS = ("id", "cost")
 TRAVEL_COLUMNS = ("demand_id", "candidate_id", "minutes")
-_POSITION = ("x", "y", "geometry")
 
 
 class GeographicCRSWarning(UserWarning):

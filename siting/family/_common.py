@@ -253,7 +253,7 @@ def make_result(model: str, instance: Instance, sol: BackendSolution, open_mask:
     info.update(stats or {})
     return Result(
         model=model, status=status, termination=term, has_solution=True, objective=float(objective),
-        best_bound=bound, gap=gap_of(objective, bound), selected=tuple(instance.sites.ids[open_mask].astype(str)),
+        best_bound=bound, gap=gap_of(objective, bound), selected=tuple(instance.sites.ids[open_mask].astype(str).tolist()),
         total_cost=float(total_cost), covered_population=float(covered_population),
         total_population=float(total_population), solver=sol.backend, seconds=time.perf_counter() - t0,
         sites=sites, coverage=coverage, stats=info, message=sol.message,

@@ -352,7 +352,7 @@ def _decode_and_verify(base, parts, rules, program, sol, budget, max_sites, warn
     return Result(
         model="multiservice", status=c.status_from(sol.termination, True), termination=sol.termination,
         has_solution=True, objective=objective, best_bound=sol.bound, gap=c.gap_of(objective, sol.bound),
-        selected=tuple(ids[new_buildings]), total_cost=conversion,
+        selected=tuple(ids[new_buildings].tolist()), total_cost=conversion,
         covered_population=float(sum(v["covered"] for v in per.values())),
         total_population=float(sum(v["total"] for v in per.values())), solver=sol.backend,
         seconds=time.perf_counter() - t0, sites=pd.concat(placements, ignore_index=True),

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,7 +104,7 @@ def _far_report(graph: WalkGraph, role: str, ids, x, y, snapped: Snapped) -> pd.
 def compute_travel_times(network, demand: pd.DataFrame, sites: pd.DataFrame, *, cutoff_min: float = 15.0,
                          profile: SpeedProfile | None = None, max_snap_m: float = 300.0,
                          progress: bool | Callable[[int, int], None] = False, crs=None,
-                         chunk_entries: int = 4_000_000) -> pd.DataFrame:
+                         chunk_entries: int = 4_000_000, engine: str = "auto") -> pd.DataFrame:
     r"""Walking minutes from every demand point to every candidate site within ``cutoff_min``.
 
     Parameters
@@ -127,12 +126,15 @@ def compute_travel_times(network, demand: pd.DataFrame, sites: pd.DataFrame, *, 
         CRS of the point coordinates when the frames do not carry one.
     chunk_entries : int
         Memory bound (floats per chunk) of the multi-source Dijkstra.
+    engine : {"auto", "numba", "scipy"}
+        Dijkstra kernel (see :func:`siting.travel.matrix.od_costs`); both are exact.
 
     Returns
     -------
     pandas.DataFrame
         ``demand_id``, ``candidate_id``, ``minutes`` — plus ``group`` when the profile has
-        more than one group.
+        more than one group. The first group's rows have a blank ``group`` (the default table
+        of :func:`siting.data.read_travel`); the others carry their names (e.g. ``elderly``).
 
     Notes
     -----
@@ -180,7 +182,8 @@ def compute_travel_times(network, demand: pd.DataFrame, sites: pd.DataFrame, *, 
     else:
         callback = None
     try:
-        a, b, cost = od_costs(sg, src, dst, limit_m=limit_m, chunk_entries=chunk_entries, progress=callback)
+        a, b, cost = od_costs(sg, src, dst, limit_m=limit_m, chunk_entries=chunk_entries, engine=engine,
+                             progress=callback)
     finally:
         if bar is not None:
             bar.stop()
@@ -188,12 +191,12 @@ def compute_travel_times(network, demand: pd.DataFrame, sites: pd.DataFrame, *, 
     order = np.lexsort((sj, di))
     di, sj, cost = di[order], sj[order], cost[order]
     frames = []
-    for name, v in profile.groups.items():
+    for k, (name, v) in enumerate(profile.groups.items()):
         minutes = cost / (60.0 * v)
         keep = minutes <= cutoff_min
         f = pd.DataFrame({"demand_id": d_ids[di[keep]], "candidate_id": s_ids[sj[keep]], "minutes": minutes[keep]})
         if len(profile.groups) > 1:
-            f["group"] = name
+            f["group"] = "" if k == 0 else name
         frames.append(f)
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     out.attrs["far_points"] = far
@@ -224,16 +227,10 @@ def write_travel_table(df: pd.DataFrame, path) -> Path:
     cols = TRAVEL_COLUMNS + (["group"] if "group" in df.columns else [])
     data = df[cols].reset_index(drop=True)
     data.attrs = {}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        if suffix == ".parquet":
-            data.to_parquet(tmp, index=False)
-        else:
-            data.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from siting.io import atomic_write_csv, atomic_write_parquet
+
+    if suffix == ".parquet":
+        atomic_write_parquet(path, data)
+    else:
+        atomic_write_csv(path, data)
     return path

@@ -25,3 +25,14 @@ def test_import_both_orders(first: str, second: str) -> None:
     proc = subprocess.run([sys.executable, "-c", f"{first}\n{second}\nprint('ok')"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().endswith("ok")
+
+
+def test_registry_is_cheap() -> None:
+    """Listing backends must not load any solver library (they load on first solve)."""
+    code = (
+        "import sys; from siting.backends import available_backends; names = available_backends(); "
+        "heavy = [m for m in ('highspy', 'ortools', 'pulp') if m in sys.modules]; "
+        "print(names, heavy); assert not heavy, heavy"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]

@@ -127,3 +127,11 @@ def test_triples_are_sorted_by_demand_then_site(tmp_path, layers):
 def test_blank_travel_lines_keep_row_numbers(tmp_path, layers):
     path, err = _bad(tmp_path, layers, "demand_id,candidate_id,minutes\nd1,s1,3\n\nd2,s2,-4\n")
     assert_one_line(err, path, "row 4", "id d2", "column 'minutes'")
+
+
+def test_na_is_an_ordinary_id_in_every_file(tmp_path):
+    d = write_csv(tmp_path / "d.csv", "id,population,x,y\nNA,5,0,0\nnan,6,0,0")
+    s = write_csv(tmp_path / "s.csv", "id,cost,x,y\nNULL,1,0,0")
+    t = write_csv(tmp_path / "t.csv", "demand_id,candidate_id,minutes\nnan,NULL,2\nNA,NULL,1")
+    inst = load_instance(d, s, t)
+    assert inst.demand.ids.tolist() == ["NA", "nan"] and inst.travel.minutes.tolist() == [1.0, 2.0]

@@ -177,3 +177,13 @@ def test_from_dict(folder):
                                      "travel_times": "travel.csv"},
                             "model": {"type": "lscp", "threshold_minutes": 15}}, base=folder, name="d")
     assert s.name == "d" and s.path is None and s.with_overrides(threshold_minutes=5).model.threshold_minutes == 5
+
+
+def test_path_overrides_are_relative_to_cwd(folder, tmp_path_factory, monkeypatch):
+    s = load_scenario(_toml(folder, GOOD))
+    other = tmp_path_factory.mktemp("elsewhere")
+    write_csv(other / "t2.csv", TRAVEL)
+    monkeypatch.chdir(other)
+    assert s.with_overrides(travel_times="t2.csv").data.travel_times == (other / "t2.csv").resolve()
+    with pytest.raises(ScenarioError, match="file not found"):
+        s.with_overrides(**{"data.travel_times": "travel.csv"})  # exists next to the TOML, not here

@@ -1,0 +1,29 @@
+"""``siting demo --out out/demo``: generate the demo district and run the whole workflow on it."""
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("demo", help="demo district end to end: walking times, multi-service siting, "
+                              "budget sweep, ranking, report")
+    p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    p.add_argument("--seed", type=int, default=2026, help="seed of the generated district (default 2026)")
+    p.add_argument("--regenerate", action="store_true", help="regenerate the district even if it exists")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler of an existing cluster")
+    p.add_argument("--no-dask", action="store_true", help="solve the sweep serially in this process")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..demo.run import run_demo
+
+    res = run_demo(args.out, seed=args.seed, regenerate=args.regenerate, scheduler=args.scheduler,
+                   use_dask=not args.no_dask, quiet=args.quiet)
+    if not args.quiet:
+        for line in res.lines():
+            print(line)
+    return 0

@@ -1,0 +1,43 @@
+"""``siting rank SCENARIO.toml``: idle buildings ranked for conversion, with the reasons (rank.csv)."""
+from __future__ import annotations
+
+import argparse
+
+from .sweep import add_engine_options
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("rank", help="rank idle buildings: selection frequency over a budget sweep, "
+                              "covered population per yuan, loss if excluded")
+    p.add_argument("scenario", help="scenario TOML file (its budget gives the reference plan)")
+    p.add_argument("--budgets", nargs="+", metavar="B",
+                   help="sweep budgets (default: [sweep] budgets, else 0.25-2 x the scenario budget)")
+    p.add_argument("--resolve-top", type=int, default=0, metavar="N",
+                   help="re-optimise without each of the N most important plan buildings (exact loss; N solves)")
+    p.add_argument("--out", help="output folder (default: [output] dir of the scenario, or out/<name>)")
+    p.add_argument("--top", type=int, default=20, help="rows to print (default 20)")
+    add_engine_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..rank import rank
+
+    res = rank(args.scenario, out_dir=args.out, budgets=args.budgets, resolve_top=args.resolve_top,
+               scheduler=args.scheduler, use_dask=not args.no_dask, n_workers=args.workers, quiet=args.quiet)
+    if not args.quiet:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title=f"idle buildings ranked (reference budget {res.reference_budget / 1e6:,.2f} M yuan)")
+        for c in ("rank", "site", "cost (M)", "selected", "per M yuan", "reasons"):
+            t.add_column(c, justify="left" if c == "reasons" else "right")
+        for r in res.table.head(args.top).itertuples():
+            t.add_row(str(r.rank), r.site_id, f"{r.cost / 1e6:.2f}", f"{r.times_selected}/{r.n_budgets}",
+                      f"{r.marginal_per_million_yuan:,.0f}", r.reasons)
+        con = Console()
+        con.print(t)
+        con.print(f"written: {res.csv}")
+    return 0

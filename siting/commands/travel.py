@@ -1,0 +1,131 @@
+"""``siting travel``: compute the walking-time table from a street network and write it.
+
+Examples::
+
+    siting travel scenarios/x.toml --out travel_times.parquet
+    siting travel --network streets.gpkg --demand demand.csv --candidates candidates.csv \\
+        --out travel_times.csv --cutoff 15 --group elderly=0.76
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("travel", help="compute walking times from a street network (.gpkg/.geojson/.osm.pbf/.osm)")
+    p.add_argument("scenario", nargs="?", help="scenario TOML file with [data] and [network] (optional)")
+    p.add_argument("--network", help="street network file (overrides network.path)")
+    p.add_argument("--demand", help="demand layer (overrides data.demand)")
+    p.add_argument("--candidates", help="candidates layer (overrides data.candidates)")
+    p.add_argument("--out", required=True, help="output table, .parquet or .csv")
+    p.add_argument("--cutoff", type=float, help="cutoff in minutes (default: scenario threshold, else 15)")
+    p.add_argument("--speed", type=float, help="default (adult) walking speed in m/s (default 1.0)")
+    p.add_argument("--group", action="append", default=[], metavar="NAME=M_S",
+                   help="extra group and its speed in m/s, e.g. elderly=0.76 (repeatable)")
+    p.add_argument("--no-slope", action="store_true", help="ignore elevation (flat walking times)")
+    p.add_argument("--stairs-factor", type=float, help="speed factor on stairs (default 0.5)")
+    p.add_argument("--max-snap", type=float, help="farthest distance (m) from a point to a street (default 300)")
+    p.add_argument("--tolerance", type=float, help="segment ends closer than this (m) become one node (default 0.5)")
+    p.add_argument("--engine", choices=("auto", "numba", "scipy"), help="Dijkstra kernel")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    p.set_defaults(func=run)
+
+
+def _groups(values: list[str]) -> dict[str, float]:
+    from siting.errors import InputError
+
+    out = {}
+    for item in values:
+        name, sep, speed = item.partition("=")
+        try:
+            v = float(speed)
+        except ValueError:
+            v = float("nan")
+        if not sep or not name.strip() or not v > 0:
+            raise InputError(f"--group expects NAME=SPEED_M_S with a positive speed, got {item!r}")
+        out[name.strip()] = v
+    return out
+
+
+def _config(args: argparse.Namespace):
+    """(NetworkConfig, demand path, candidates path, cutoff minutes) from the scenario and flags."""
+    from siting.errors import InputError
+    from siting.travel.config import parse_network_section
+    from siting.travel.scenario import scenario_cutoff
+
+    table: dict = {}
+    demand = candidates = None
+    cutoff = 15.0
+    file = base = None
+    scenario = None
+    if args.scenario:
+        from siting.scenario import load_scenario
+
+        scenario = load_scenario(args.scenario)
+        table = dict(scenario.network)
+        demand, candidates = scenario.data.demand, scenario.data.candidates
+        file, base = scenario.path, scenario.base_dir
+    if args.network:
+        table["path"] = str(Path(args.network).absolute())
+    if "path" not in table:
+        raise InputError("no street network: give --network or a scenario with a [network] section",
+                         file=args.scenario)
+    for flag, key in ((args.cutoff, "cutoff_minutes"), (args.stairs_factor, "stairs_factor"),
+                      (args.max_snap, "max_snap_m"), (args.tolerance, "tolerance_m"), (args.engine, "engine")):
+        if flag is not None:
+            table[key] = flag
+    if args.no_slope:
+        table["slope"] = False
+    if args.speed is not None or args.group:
+        speeds = dict(table.get("speeds", {"adult": 1.0}))
+        if args.speed is not None:
+            first = next(iter(speeds))
+            speeds[first] = args.speed
+        speeds.update(_groups(args.group))
+        table["speeds"] = speeds
+        table.pop("factors", None) if args.speed is not None else None
+    cfg = parse_network_section(table, file=file, base_dir=base)
+    demand = Path(args.demand) if args.demand else demand
+    candidates = Path(args.candidates) if args.candidates else candidates
+    if demand is None or candidates is None:
+        raise InputError("give --demand and --candidates (or a scenario whose [data] names them)")
+    if scenario is not None:
+        cutoff = scenario_cutoff(scenario, cfg)
+    elif cfg.cutoff_minutes is not None:
+        cutoff = cfg.cutoff_minutes
+    return cfg, demand, candidates, cutoff
+
+
+def run(args: argparse.Namespace) -> int:
+    from siting.data import read_demand, read_sites
+    from siting.errors import InputError
+    from siting.travel.api import compute_travel_times, write_travel_table
+    from siting.travel.scenario import points_frame
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise InputError("output must end in .parquet or .csv", file=str(out))
+    cfg, demand_path, cand_path, cutoff = _config(args)
+    started = time.perf_counter()
+    demand = points_frame(read_demand(demand_path))
+    sites = points_frame(read_sites(cand_path))
+    graph = cfg.build_graph()
+    if not args.quiet:
+        print(graph.summary())
+    df = compute_travel_times(graph, demand, sites, cutoff_min=cutoff, profile=cfg.profile(),
+                              max_snap_m=cfg.max_snap_m, progress=not args.quiet, engine=cfg.engine)
+    write_travel_table(df, out)
+    if not args.quiet:
+        far = df.attrs.get("far_points")
+        print(f"{len(df):,} pairs within {cutoff:g} min written to {out} "
+              f"({time.perf_counter() - started:.1f} s)")
+        if far is not None and len(far):
+            show = ", ".join(f"{r.role} {r.id} ({r.distance_m:.0f} m)" for r in far.head(5).itertuples())
+            more = f" and {len(far) - 5} more" if len(far) > 5 else ""
+            print(f"warning: {len(far)} point(s) farther than {cfg.max_snap_m:g} m from any street have no "
+                  f"times: {show}{more}")
+    return 0

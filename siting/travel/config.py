@@ -1,0 +1,172 @@
+"""The scenario ``[network]`` section: where the streets are and how people walk.
+
+.. code-block:: toml
+
+    [network]
+    path = "streets.gpkg"        # .gpkg/.geojson/.shp/.parquet line layer, .osm.pbf or .osm (relative to the TOML)
+    layer = "streets"            # GeoPackage layer (optional)
+    tolerance_m = 0.5            # segment ends closer than this become one node
+    cutoff_minutes = 15          # default: the model's (outer) threshold, else 30
+    max_snap_m = 300             # points farther from every street are reported, get no times
+    slope = true                 # Tobler's hiking function on node / vertex elevations
+    stairs_factor = 0.5          # speed factor on highway=steps (an assumption)
+    engine = "auto"              # auto | numba | scipy
+    [network.speeds]             # flat-ground walking speed per group, m/s; the first is the default table
+    adult = 1.0
+    elderly = 0.76
+    # or [network.factors]: elderly = 0.76 (multiplies the first speed)
+"""
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from siting.errors import ScenarioError
+from siting.travel.speed import DEFAULT_ADULT_SPEED_M_S, DEFAULT_STAIRS_FACTOR, SpeedProfile
+
+__all__ = ["NetworkConfig", "parse_network_section", "NETWORK_KEYS", "ENGINES"]
+
+NETWORK_KEYS = ("path", "layer", "tolerance_m", "cutoff_minutes", "max_snap_m", "slope", "stairs_factor", "engine",
+                "speeds", "factors")
+ENGINES = ("auto", "numba", "scipy")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Validated ``[network]`` section.
+
+    Examples
+    --------
+    >>> cfg = parse_network_section({"path": "/tmp/s.gpkg", "speeds": {"adult": 1.0, "elderly": 0.76}},
+    ...                             check_files=False)
+    >>> cfg.profile().groups, cfg.cutoff_minutes
+    ({'adult': 1.0, 'elderly': 0.76}, None)
+    """
+
+    path: Path
+    layer: str | None = None
+    tolerance_m: float = 0.5
+    cutoff_minutes: float | None = None
+    max_snap_m: float = 300.0
+    slope: bool = True
+    stairs_factor: float = DEFAULT_STAIRS_FACTOR
+    engine: str = "auto"
+    speeds: dict[str, float] = field(default_factory=lambda: {"adult": DEFAULT_ADULT_SPEED_M_S})
+
+    def profile(self) -> SpeedProfile:
+        """The :class:`~siting.travel.speed.SpeedProfile` of this section."""
+        return SpeedProfile(groups=dict(self.speeds), use_slope=self.slope, stairs_factor=self.stairs_factor)
+
+    def build_graph(self):
+        """Read the street network (see :func:`siting.travel.readers.load_network`)."""
+        from siting.travel.readers import load_network
+
+        return load_network(self.path, tolerance_m=self.tolerance_m, layer=self.layer)
+
+
+def _err(problem: str, file, key: str) -> ScenarioError:
+    return ScenarioError(problem, file=None if file is None else str(file), key=f"network.{key}")
+
+
+def _number(table: dict, key: str, file, *, gt: float | None = None, ge: float | None = None,
+            le: float | None = None) -> float | None:
+    if key not in table:
+        return None
+    v = table[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _err(f"expected a number, got {v!r}", file, key)
+    v = float(v)
+    if v != v or v in (float("inf"), float("-inf")):
+        raise _err(f"expected a finite number, got {v!r}", file, key)
+    if gt is not None and not v > gt:
+        raise _err(f"must be greater than {gt:g}, got {v:g}", file, key)
+    if ge is not None and not v >= ge:
+        raise _err(f"must be at least {ge:g}, got {v:g}", file, key)
+    if le is not None and not v <= le:
+        raise _err(f"must be at most {le:g}, got {v:g}", file, key)
+    return v
+
+
+def _speed_table(table, key: str, file) -> dict[str, float]:
+    if not isinstance(table, dict) or not table:
+        raise _err(f"expected a table of group = number, got {table!r}", file, key)
+    out = {}
+    for name, v in table.items():
+        val = _number(table, name, file, gt=0, le=5)
+        if val is None or isinstance(v, bool):
+            raise _err(f"expected a positive number, got {v!r}", file, f"{key}.{name}")
+        out[str(name)] = val
+    return out
+
+
+def parse_network_section(table: dict, *, file: str | os.PathLike | None = None, base_dir: Path | None = None,
+                          check_files: bool = True) -> NetworkConfig:
+    """Validate a raw ``[network]`` table; errors name the file and the key.
+
+    Parameters
+    ----------
+    table : dict
+        The parsed TOML section.
+    file : path, optional
+        The scenario file (for messages).
+    base_dir : Path, optional
+        Folder relative paths start from (default: the scenario file's folder, else the cwd).
+    check_files : bool
+        Raise when the street file does not exist.
+
+    Examples
+    --------
+    >>> parse_network_section({"path": "x.gpkg", "slpoe": True}, file="s.toml", check_files=False)
+    Traceback (most recent call last):
+    ...
+    siting.errors.ScenarioError: s.toml: key 'network.slpoe': unknown key (did you mean 'slope'?)
+    """
+    if not isinstance(table, dict):
+        raise ScenarioError(f"expected a table, got {table!r}", file=None if file is None else str(file),
+                            key="network")
+    for key in table:
+        if key not in NETWORK_KEYS:
+            close = difflib.get_close_matches(str(key), NETWORK_KEYS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; allowed: {', '.join(NETWORK_KEYS)}"
+            raise _err(f"unknown key{hint}", file, str(key))
+    if "path" not in table:
+        raise _err("missing: the street network file (.gpkg, .geojson, .shp, .osm.pbf, .osm)", file, "path")
+    raw_path = table["path"]
+    if not isinstance(raw_path, str) or not raw_path.strip():
+        raise _err(f"expected a file path, got {raw_path!r}", file, "path")
+    if base_dir is None:
+        base_dir = Path(file).resolve().parent if file is not None else Path.cwd()
+    path = Path(os.path.expanduser(raw_path))
+    if not path.is_absolute():
+        path = (Path(base_dir) / path).resolve()
+    if check_files and not path.exists():
+        raise _err(f"file not found: {path}", file, "path")
+    layer = table.get("layer")
+    if layer is not None and not isinstance(layer, str):
+        raise _err(f"expected a layer name, got {layer!r}", file, "layer")
+    engine = table.get("engine", "auto")
+    if engine not in ENGINES:
+        raise _err(f"expected one of {', '.join(ENGINES)}, got {engine!r}", file, "engine")
+    slope = table.get("slope", True)
+    if not isinstance(slope, bool):
+        raise _err(f"expected true or false, got {slope!r}", file, "slope")
+    speeds = _speed_table(table["speeds"], "speeds", file) if "speeds" in table else \
+        {"adult": DEFAULT_ADULT_SPEED_M_S}
+    if "factors" in table:
+        ref = next(iter(speeds.values()))
+        for name, f in _speed_table(table["factors"], "factors", file).items():
+            if name in speeds:
+                raise _err(f"group '{name}' is given both a speed and a factor", file, f"factors.{name}")
+            speeds[name] = ref * f
+    return NetworkConfig(
+        path=path, layer=layer,
+        tolerance_m=_number(table, "tolerance_m", file, ge=0) if "tolerance_m" in table else 0.5,
+        cutoff_minutes=_number(table, "cutoff_minutes", file, gt=0),
+        max_snap_m=_number(table, "max_snap_m", file, gt=0) if "max_snap_m" in table else 300.0,
+        slope=slope,
+        stairs_factor=_number(table, "stairs_factor", file, gt=0, le=2) if "stairs_factor" in table
+        else DEFAULT_STAIRS_FACTOR,
+        engine=engine, speeds=speeds,
+    )
