@@ -25,6 +25,7 @@ class InputError(SitingError, ValueError):
     """Bad input data.
 
     The message is built as ``"<file>: row <row> (id <id>), column '<column>': <problem>"``
+    (``feature <n>`` instead of ``row <n>`` for GeoPackage / GeoJSON / Parquet records)
     with the parts that are known, so one line tells the user where to look.
     """
 
@@ -36,18 +37,21 @@ class InputError(SitingError, ValueError):
         row: int | None = None,
         row_id: object | None = None,
         column: str | None = None,
+        feature: int | None = None,
     ) -> None:
         self.problem = problem
         self.file = file
         self.row = row
         self.row_id = row_id
         self.column = column
+        self.feature = feature
         super().__init__(self._format())
 
     def _format(self) -> str:
         where: list[str] = []
-        if self.row is not None:
-            part = f"row {self.row}"
+        if self.row is not None or self.feature is not None:
+            # a spreadsheet row for CSV (header = row 1); a 1-based feature number for other formats
+            part = f"row {self.row}" if self.row is not None else f"feature {self.feature}"
             if self.row_id is not None:
                 part += f" (id {self.row_id!s})"
             where.append(part)

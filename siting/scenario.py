@@ -413,8 +413,8 @@ def load_scenario(path: str | Path) -> Scenario:
     if not path.exists():
         raise ScenarioError(f"file not found: {path.resolve()}", file=shown)
     try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
+        text = path.read_bytes().decode("utf-8-sig")  # tolerate the BOM some Windows editors add
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"invalid TOML: {exc}", file=shown) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -161,8 +161,14 @@ class OrtoolsBackend:
             kwargs["time_limit"] = datetime.timedelta(seconds=max(float(time_limit_s), 0.0))
         if options.threads is not None and engine != "highs":  # MathOpt/HiGHS rejects threads (HiGHS global)
             kwargs["threads"] = int(options.threads)
-        kwargs.update(extra)  # e.g. {"presolve": parameters.Emphasis.OFF}; backend-specific wins
-        return parameters.SolveParameters(**kwargs).to_proto()
+        for key, value in extra.items():  # backend-specific wins; {"presolve": "off"} -> Emphasis.OFF
+            if key in ("presolve", "cuts", "heuristics", "scaling") and isinstance(value, str):
+                value = parameters.Emphasis[value.upper()]
+            kwargs[key] = value
+        try:
+            return parameters.SolveParameters(**kwargs).to_proto()
+        except (TypeError, KeyError, ValueError) as exc:
+            raise SolverError(f"ortools: bad solve parameter in {sorted(extra)}: {exc}") from exc
 
     @staticmethod
     def _run(model_proto: Any, engine: str, params_proto: Any, model_params_proto: Any) -> Any:

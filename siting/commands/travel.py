@@ -87,7 +87,6 @@ def _config(args: argparse.Namespace):
             speeds[first] = args.speed
         speeds.update(_groups(args.group))
         table["speeds"] = speeds
-        table.pop("factors", None) if args.speed is not None else None
     cfg = parse_network_section(table, file=file, base_dir=base)
     demand = Path(args.demand) if args.demand else demand
     candidates = Path(args.candidates) if args.candidates else candidates

@@ -43,14 +43,7 @@ def fail(raw: RawTable, problem: str, *, pos: int | None = None, row_id: object 
     number = raw.row_number(pos)
     if raw.row_kind == "row":
         return InputError(problem, file=raw.source, row=number, row_id=row_id, column=column)
-    # not a spreadsheet: same one-line shape, but say "feature N" where a CSV says "row N"
-    err = InputError(problem, file=raw.source, row=number, row_id=row_id, column=column)
-    err.row = None
-    err.feature = number
-    head = f"{raw.source}: row {number}"
-    text = str(err.args[0])
-    err.args = (f"{raw.source}: feature {number}{text[len(head):]}" if text.startswith(head) else text,)
-    return err
+    return InputError(problem, file=raw.source, feature=number, row_id=row_id, column=column)
 
 
 def require_columns(raw: RawTable, required: Sequence[str], what: str, note: str = "") -> None:

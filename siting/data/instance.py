@@ -59,6 +59,7 @@ class Sites:
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # other numeric columns
     crs: str | None = None
     source: str = "candidates"
+    labels: dict[str, np.ndarray] = field(default_factory=dict)  # other text columns (name, services, ...)
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])

@@ -191,12 +191,16 @@ def _sites(raw: RawTable) -> Sites:
             optional[column] = number_column(raw, column, ids, what=column.replace("_", " "),
                                              allow_missing=True)
     extra: dict[str, np.ndarray] = {}
+    labels: dict[str, np.ndarray] = {}
     for column in _extras(raw, {"id", "cost", "x", "y", "status", "capacity", "floor_area"}):
         if numeric_share(raw.frame[column]) >= 0.5:
             extra[column] = number_column(raw, column, ids, allow_missing=True, minimum=None,
                                           allow_inf=True)
+        else:
+            labels[column] = _text(raw.frame[column]).to_numpy(dtype=object)
     return Sites(ids=ids, cost=cost, x=x, y=y, status=status, capacity=optional["capacity"],
-                 floor_area=optional["floor_area"], extra=extra, crs=raw.crs, source=raw.source)
+                 floor_area=optional["floor_area"], extra=extra, crs=raw.crs, source=raw.source,
+                 labels=labels)
 
 
 def sites_from_frame(df: pd.DataFrame, source: str = "candidates") -> Sites:
@@ -208,7 +212,7 @@ def sites_from_frame(df: pd.DataFrame, source: str = "candidates") -> Sites:
         ``status`` (candidate | existing | required | excluded; blank = candidate),
         ``capacity`` and ``floor_area`` (blank = unknown/unlimited). The cost of an
         ``existing`` site is forced to 0 (it may be blank). Other mostly-numeric columns go to
-        ``Sites.extra``; non-numeric extra columns are ignored.
+        ``Sites.extra``; other text columns (``name``, ``services``, ...) to ``Sites.labels``.
     source : name used in error messages
 
     Examples

@@ -399,7 +399,16 @@ type = "multiservice"
 threshold_minutes = 15         # required by the scenario format; each service uses its catalog threshold
 budget = 60000000
 
-[services]                     # catalog overrides, e.g. childcare = {{ threshold_minutes = 8 }}
+# Catalog overrides. The default basket weighs one covered person the same for every group, so services for
+# the whole population win on coverage per yuan; this scenario gives the "basic guarantee" services for the
+# elderly and children priority (Chongqing's 2024-2027 action plan puts them first). Compare it with
+# demo_equal_weights.toml (`siting compare`).
+[services.elderly_care]
+weight = 4.0
+[services.canteen]
+weight = 3.0
+[services.childcare]
+weight = 4.0
 
 [solver]
 name = "highs"
@@ -440,7 +449,17 @@ def generate(out_dir: str | Path, *, seed: int = 2026, spec: DistrictSpec | None
     _write_text(paths["demand"], demand.to_csv(index=False, lineterminator="\n"))
     _write_text(paths["sites"], sites.to_csv(index=False, lineterminator="\n"))
     _write_text(paths["scenario"], DEMO_TOML.format(seed=seed))
+    paths["scenario_equal_weights"] = out / "demo_equal_weights.toml"
+    _write_text(paths["scenario_equal_weights"], _equal_weights(DEMO_TOML.format(seed=seed)))
     return paths
+
+
+def _equal_weights(text: str) -> str:
+    """The demo scenario with the catalogue's own service weights (no priority for elderly and children)."""
+    head, _, rest = text.partition("# Catalog overrides.")
+    _, _, tail = rest.partition("[solver]")
+    head = head.replace('name = "demo-district"', 'name = "demo-equal-weights"')
+    return head + "[services]                     # no overrides: the default catalog's weights\n\n[solver]" + tail
 
 
 def _write_text(path: Path, text: str) -> None:

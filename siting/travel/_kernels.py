@@ -81,7 +81,9 @@ def dijkstra_points(indptr, head, cost, src_u, src_off_u, src_v, src_off_v, src_
         for k in range(seg_ptr[sg], seg_ptr[sg + 1]):
             t = seg_t[k]
             g = seg_frac[k]
-            if g >= f:
+            if g == f:
+                c = src_acc[s] + seg_acc[k]
+            elif g > f:
                 c = src_acc[s] + (g - f) * fwd[sg] + seg_acc[k]
             else:
                 c = src_acc[s] + (f - g) * bwd[sg] + seg_acc[k]

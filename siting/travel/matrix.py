@@ -159,6 +159,12 @@ def od_costs(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chu
                      progress=progress)
 
 
+def _part(frac: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """``frac * cost`` with ``0 * inf = 0`` (a point at a node needs no part of a one-way segment)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(frac > 0, frac * cost, 0.0)
+
+
 def _by_key(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """CSR pointer and order grouping positions by an integer key in ``[0, n)``."""
     order = np.argsort(key, kind="stable")
@@ -188,14 +194,14 @@ def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
     acc = src.access_m[s_idx]
     f = src.frac[s_idx]
     fwd, bwd = sg.fwd_m, sg.bwd_m
-    off_u = acc + f * bwd[seg]
-    off_v = acc + (1.0 - f) * fwd[seg]
+    off_u = acc + _part(f, bwd[seg])
+    off_v = acc + _part(1.0 - f, fwd[seg])
     t_seg = dst.seg[t_idx]
     t_g = dst.frac[t_idx]
     t_acc = dst.access_m[t_idx]
     att_node = np.concatenate([g.seg_u[t_seg], g.seg_v[t_seg]])
     att_t = np.concatenate([np.arange(t_idx.size), np.arange(t_idx.size)])
-    att_extra = np.concatenate([t_g * fwd[t_seg] + t_acc, (1.0 - t_g) * bwd[t_seg] + t_acc])
+    att_extra = np.concatenate([_part(t_g, fwd[t_seg]) + t_acc, _part(1.0 - t_g, bwd[t_seg]) + t_acc])
     fin = att_extra <= limit_m
     att_node, att_t, att_extra = att_node[fin], att_t[fin], att_extra[fin]
     att_ptr, o = _by_key(att_node, g.n_nodes)
@@ -250,8 +256,8 @@ def _od_scipy(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
     t_idx, tx, ty = t_idx[t_order], tx[t_order], ty[t_order]
     t_seg = dst.seg[t_idx]
     t_u, t_v = g.seg_u[t_seg], g.seg_v[t_seg]
-    t_in = dst.frac[t_idx] * sg.fwd_m[t_seg]             # from a to q
-    t_in_b = (1.0 - dst.frac[t_idx]) * sg.bwd_m[t_seg]   # from b to q
+    t_in = _part(dst.frac[t_idx], sg.fwd_m[t_seg])             # from a to q
+    t_in_b = _part(1.0 - dst.frac[t_idx], sg.bwd_m[t_seg])     # from b to q
     t_acc = dst.access_m[t_idx]
     n_order = np.argsort(g.node_x, kind="stable")
     n_xs = g.node_x[n_order]
@@ -288,8 +294,8 @@ def _od_scipy(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
             k = part.size
             seg = src.seg[part]
             acc = src.access_m[part]
-            off_u = acc + src.frac[part] * sg.bwd_m[seg]
-            off_v = acc + (1.0 - src.frac[part]) * sg.fwd_m[seg]
+            off_u = acc + _part(src.frac[part], sg.bwd_m[seg])
+            off_v = acc + _part(1.0 - src.frac[part], sg.fwd_m[seg])
             vu, vv = loc[g.seg_u[seg]], loc[g.seg_v[seg]]
             rows = np.arange(ns, ns + k)
             ok_u = (vu >= 0) & (off_u <= limit_m)
@@ -320,7 +326,7 @@ def _od_scipy(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
                 cj = o[np.repeat(left - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))]
                 f, gg = src.frac[part][ri], dst.frac[t_idx[tw[cj]]]
                 fs = seg[ri]
-                direct = acc[ri] + np.where(gg >= f, (gg - f) * sg.fwd_m[fs], (f - gg) * sg.bwd_m[fs])
+                direct = acc[ri] + np.where(gg >= f, _part(gg - f, sg.fwd_m[fs]), _part(f - gg, sg.bwd_m[fs]))
                 np.minimum.at(tt, (ri, cj), direct)
             tt += t_acc[tw]
             hit_r, hit_c = np.nonzero(tt <= limit_m)

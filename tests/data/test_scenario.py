@@ -187,3 +187,9 @@ def test_path_overrides_are_relative_to_cwd(folder, tmp_path_factory, monkeypatc
     assert s.with_overrides(travel_times="t2.csv").data.travel_times == (other / "t2.csv").resolve()
     with pytest.raises(ScenarioError, match="file not found"):
         s.with_overrides(**{"data.travel_times": "travel.csv"})  # exists next to the TOML, not here
+
+
+def test_utf8_bom_and_uppercase_choice(folder):
+    p = folder / "bom.toml"
+    p.write_bytes("\ufeff".encode() + GOOD.replace('"mclp"', '"MCLP"').encode())
+    assert load_scenario(p).model.type == "mclp"
