@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             covered = f"{float(w @ ((cov @ open_sites.astype(float)) > 0)):.0f}"
         obj = "-" if sol.objective is None else f"{sol.objective:.0f}"
         bound = "-" if sol.bound is None else f"{sol.bound:.0f}"
-        rows.append((label, f"{sol.stats.get('build_s', float('nan')):.3f}", f"{sol.stats.get('solve_s', float('nan')):.2f}",
-                     obj, bound, covered, str(sol.termination)))
+        build_s, solve_s = sol.stats.get("build_s", float("nan")), sol.stats.get("solve_s", float("nan"))
+        rows.append((label, f"{build_s:.3f}", f"{solve_s:.2f}", obj, bound, covered, str(sol.termination)))
     head = ("backend", "build s", "solve s", "objective", "bound", "covered", "termination")
     widths = [max(len(r[k]) for r in [head, *rows]) for k in range(len(head))]
     print("| " + " | ".join(h.ljust(wd) for h, wd in zip(head, widths)) + " |")

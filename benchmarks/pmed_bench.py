@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     print(f"# pmed benchmark  backend={args.backend}  time_limit={args.time_limit}s  load={os.getloadavg()}")
     rows = []
     for kind, ks, opt in (("pmedian", span(args.pmedian), pm_opt), ("pcenter", span(args.pcenter), pc_opt)):
-        print(f"\n## {kind}\n{'inst':>7} {'n':>4} {'p':>3} {'optimum':>8} {'siting':>9} {'match':>5} {'status':>10} {'sec':>8}")
+        print(f"\n## {kind}\n{'inst':>7} {'n':>4} {'p':>3} {'optimum':>8} {'siting':>9} {'match':>5} {'status':>10} {'gap':>8} {'sec':>8}")
         for k in ks:
             name = f"pmed{k}"
             inst, p = read_pmed(ROOT / f"{name}.txt")
@@ -89,8 +89,9 @@ def main(argv=None) -> int:
             val = r.objective if r.has_solution else float("nan")
             match = bool(r.has_solution and abs(val - opt[name]) < 1e-6)
             rows.append(dict(part=kind, instance=name, n=inst.n_demand, p=p, optimum=opt[name], siting=val,
-                             match=match, status=str(r.status), siting_s=sec))
-            print(f"{name:>7} {inst.n_demand:>4} {p:>3} {opt[name]:>8} {val:>9.0f} {str(match):>5} {str(r.status):>10} {sec:>8.2f}",
+                             match=match, status=str(r.status), gap=r.gap, siting_s=sec))
+            gap = f"{r.gap:.2e}" if r.gap is not None else "-"
+            print(f"{name:>7} {inst.n_demand:>4} {p:>3} {opt[name]:>8} {val:>9.0f} {str(match):>5} {str(r.status):>10} {gap:>8} {sec:>8.2f}",
                   flush=True)
     for kind, ks in (("pmedian", span(args.spopt)), ("pcenter", span(args.spopt_pcenter))):
         if not ks:

@@ -105,7 +105,7 @@ def _trivial(q: CoverageProblem) -> tuple[np.ndarray | None, float | None, float
     return x, v, v
 
 
-def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | None,
+def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | None, iterations: int,
                      stats: dict) -> tuple[np.ndarray | None, float | None, float | None]:
     from .heuristics import CoverArrays, greedy, lagrangian, local_search
 
@@ -121,8 +121,8 @@ def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | 
         stats["local_search_value"] = _value(q, x)
         stats["local_search_seconds"] = time.perf_counter() - t1
     left = None if time_s is None else max(0.0, time_s - (time.perf_counter() - t0))
-    lag = lagrangian(q, incumbent=x, arrays=arr, seed=options.seed, time_limit_s=left,
-                     iterations=int(stats.pop("_iterations", 300)))
+    lag = lagrangian(q, incumbent=x, arrays=arr, seed=options.seed, time_limit_s=left, iterations=iterations,
+                     repairs=5)
     stats["lagrangian_bound"] = lag.bound
     stats["lagrangian_iterations"] = lag.iterations
     stats["lagrangian_seconds"] = lag.seconds
@@ -135,7 +135,7 @@ def solve_coverage(
     backend: str | Backend = "highs",
     strategy: str = "auto",
     options: SolveOptions = SolveOptions(),
-    lagrangian_iterations: int = 300,
+    lagrangian_iterations: int | None = None,
 ) -> CoverageOutcome:
     """Presolve, solve with the chosen strategy, and return the plan in the original site space.
 
@@ -146,7 +146,8 @@ def solve_coverage(
     strategy : ``"auto"``, ``"exact"``, ``"hybrid"`` or ``"heuristic"``
     options : time limit (whole solve), gap, seed, ...; the hybrid MIP gets what is left of the time limit
         (``HYBRID_DEFAULT_TIME_S`` when None)
-    lagrangian_iterations : subgradient steps of the heuristic phase
+    lagrangian_iterations : subgradient steps of the heuristic phase (default: 1,000 without a time limit,
+        else 20,000 cut by the time limit; the dual search also stops when its step size vanishes)
 
     Returns
     -------
@@ -214,8 +215,8 @@ def solve_coverage(
         limit = HYBRID_DEFAULT_TIME_S
     heur_time = None if limit is None else (0.35 * limit if chosen == Strategy.HYBRID else
                                             max(0.0, limit - (time.perf_counter() - t0)))
-    stats["_iterations"] = lagrangian_iterations
-    plan, value, bound = _heuristic_phase(q, options, heur_time, stats)
+    iterations = lagrangian_iterations or (1_000 if heur_time is None else 20_000)
+    plan, value, bound = _heuristic_phase(q, options, heur_time, iterations, stats)
     method = "greedy+local_search+lagrangian"
     termination = Termination.HEURISTIC
     gap = _gap(value, bound)

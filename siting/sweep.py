@@ -157,8 +157,10 @@ def dask_client(scheduler: str | None = None, n_workers: int = 2):
     except ImportError as exc:  # pragma: no cover
         raise SitingError("Dask is not installed: pip install 'dask[distributed]', or run with --no-dask") from exc
     if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")
+        import dask
+
+        try:  # dask config "siting.scheduler-timeout" (default 10 s) bounds the wait for an absent scheduler
+            client = Client(scheduler, timeout=dask.config.get("siting.scheduler-timeout", "10s"))
         except (OSError, TimeoutError) as exc:
             raise SitingError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         try:

@@ -176,9 +176,10 @@ class CbcBackend:
                 if ws.shape != (program.n_cols,):
                     raise SolverError(f"{program.name}: warm start has shape {ws.shape}, expected ({program.n_cols},)")
                 files["mips"] = Path(tmp) / "start.sol"
+                idx = np.arange(program.n_cols).astype(str)
                 body = np.char.add(
-                    np.char.add(np.arange(program.n_cols).astype(str), np.char.add(" C", np.arange(program.n_cols).astype(str))),
-                    np.char.add(np.char.add(" ", np.char.mod("%.17g", ws)), " 0"),
+                    np.char.add(idx, np.char.add(" C", idx)),
+                    np.char.add(np.char.add(" ", (ws + 0.0).astype(str)), " 0"),
                 )
                 files["mips"].write_text("Stopped on time - objective value 0\n" + "\n".join(body) + "\n")
             t_build = time.perf_counter() - t0

@@ -98,7 +98,9 @@ def to_mps(program: LinearProgram) -> str:
     ends = np.flatnonzero(integ & ~nxt)
     line_start = np.append(obj_pos, total)  # first line of column j; total for "after the last column"
     at = np.concatenate([line_start[starts], line_start[ends + 1]])
-    marks = np.array([" MARKER 'MARKER' 'INTORG'"] * starts.size + [" MARKER 'MARKER' 'INTEND'"] * ends.size, dtype=object)
+    marks = np.array(
+        [" MARKER 'MARKER' 'INTORG'"] * starts.size + [" MARKER 'MARKER' 'INTEND'"] * ends.size, dtype=object
+    )
     order = np.argsort(at, kind="stable")
     lines = np.insert(lines, at[order], marks[order])
     out.append("COLUMNS")
@@ -108,11 +110,13 @@ def to_mps(program: LinearProgram) -> str:
     out.append("RHS")
     nz_rhs = np.flatnonzero(rhs != 0.0)
     if nz_rhs.size:
-        out.append("\n".join(np.char.add(np.char.add(" RHS ", row_names[nz_rhs]), np.char.add(" ", _num(rhs[nz_rhs])))))
+        rhs_lines = np.char.add(np.char.add(" RHS ", row_names[nz_rhs]), np.char.add(" ", _num(rhs[nz_rhs])))
+        out.append("\n".join(rhs_lines))
     if is_range.any():
         out.append("RANGES")
         r = np.flatnonzero(is_range)
-        out.append("\n".join(np.char.add(np.char.add(" RNG ", row_names[r]), np.char.add(" ", _num(up_r[r] - lo_r[r])))))
+        rng_lines = np.char.add(np.char.add(" RNG ", row_names[r]), np.char.add(" ", _num(up_r[r] - lo_r[r])))
+        out.append("\n".join(rng_lines))
 
     out.append("BOUNDS")
     lo_c, up_c = np.asarray(program.col_lower, float), np.asarray(program.col_upper, float)

@@ -263,7 +263,8 @@ class OrtoolsBackend:
             if left <= 0:
                 return Termination.ERROR, f"{engine}: infeasible or unbounded (no time left to tell which)"
         proto, _ = build_mathopt_model(program, np.zeros(program.n_cols))
-        res = self._run(proto, engine, self._params(options, left, extra, engine), model_parameters_pb2.ModelSolveParametersProto())
+        params = self._params(options, left, extra, engine)
+        res = self._run(proto, engine, params, model_parameters_pb2.ModelSolveParametersProto())
         reason = result_pb2.TerminationReasonProto.Name(res.termination.reason)
         if reason == "TERMINATION_REASON_INFEASIBLE":
             return Termination.INFEASIBLE, f"{engine}: infeasible (after an infeasible-or-unbounded answer)"

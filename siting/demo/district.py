@@ -79,7 +79,7 @@ ZONES = {
                           yuan_m2=1600.0),
 }
 TOWN_CENTRES = ((1_700.0, 7_300.0), (10_300.0, 7_600.0), (6_600.0, 1_300.0))  # local coordinates (m)
-OLD_TOWN = (4_300.0, 5_350.0, 2_100.0, 1_150.0)    # centre x, y, semi-axes (north bank)
+OLD_TOWN = (4_300.0, 5_250.0, 1_750.0, 1_000.0)    # centre x, y, semi-axes (north bank)
 NEW_TOWN = (7_100.0, 3_200.0, 2_400.0, 1_350.0)    # (south bank)
 BRIDGES_X = (3_600.0, 6_300.0, 9_600.0)
 
@@ -404,7 +404,7 @@ budget = 60000000
 # elderly and children priority (Chongqing's 2024-2027 action plan puts them first). Compare it with
 # demo_equal_weights.toml (`siting compare`).
 [services.elderly_care]
-weight = 4.0
+weight = 6.0
 [services.canteen]
 weight = 3.0
 [services.childcare]

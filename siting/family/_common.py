@@ -246,9 +246,7 @@ def make_result(model: str, instance: Instance, sol: BackendSolution, open_mask:
                 total_population: float, t0: float, sites: pd.DataFrame, coverage: pd.DataFrame,
                 stats: dict | None = None, termination: Termination | None = None) -> Result:
     term = termination or sol.termination
-    status = status_from(term, True)
-    if status is Status.TIME_LIMIT:
-        pass  # a plan exists; has_solution says so
+    status = status_from(term, True)  # TIME_LIMIT with has_solution=True: a verified plan without a proof
     info = {"backend_seconds": sol.seconds, **{f"backend_{k}": v for k, v in sol.stats.items()}}
     info.update(stats or {})
     return Result(

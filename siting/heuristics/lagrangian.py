@@ -126,7 +126,7 @@ def _value(problem: CoverageProblem, x: np.ndarray) -> float:
 
 def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s: float | None = None,
                incumbent: np.ndarray | None = None, repairs: int = 4, arrays: CoverArrays | None = None,
-               seed: int = 0) -> LagrangianResult:
+               multipliers: np.ndarray | None = None, seed: int = 0) -> LagrangianResult:
     """Subgradient optimisation of the Lagrangian dual; returns the best bound and the best repaired plan.
 
     Parameters
@@ -135,8 +135,10 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
     iterations : subgradient steps
     time_limit_s : wall-clock limit
     incumbent : a feasible plan (its value drives the Polyak step); a greedy plan is used when None
-    repairs : how many times the relaxed solution is repaired into a feasible plan (greedy + local search)
+    repairs : at most this many repairs of the relaxed solution into a feasible plan (greedy + local search),
+        at iterations 30, 100, 250, 600, 1500, 4000, 10000
     arrays : prebuilt :class:`CoverArrays`
+    multipliers : starting ``u`` (e.g. from an earlier run); a default start otherwise
     seed : passed to the repair heuristics
 
     Notes
@@ -175,7 +177,9 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
     slots = None if p.max_sites is None else float(p.max_sites - np.count_nonzero(fixed & p.counts_toward_limit))
 
     # initial multipliers
-    if maximise:
+    if multipliers is not None:
+        u = np.asarray(multipliers, dtype=np.float64).copy()
+    elif maximise:
         u = 0.5 * w
     else:
         col_deg = np.maximum(np.diff(arr.col_ptr), 1)
@@ -187,7 +191,8 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
     bound = np.inf if maximise else -np.inf
     theta, stall = 2.0, 0
     history = []
-    repair_at = set(np.linspace(iterations // 5, iterations - 1, max(repairs, 0), dtype=int).tolist()) if repairs else set()
+    # repairs on a geometric schedule (the relaxed x gets more useful as u converges)
+    repair_at = set(sorted(k for k in (30, 100, 250, 600, 1500, 4000, 10000) if k < iterations)[:max(repairs, 0)])
     it = 0
     for it in range(iterations):
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
@@ -234,6 +239,11 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
         if best_value is not None and (bound - best_value if maximise else best_value - bound) <= 1e-9 * max(
                 1.0, abs(bound)):
             break
+        # projected direction: components that would leave the box [0, w] (MCLP) / u >= 0 do not count
+        if maximise:
+            g[((u <= 0) & (g > 0)) | ((u >= w) & (g < 0))] = 0.0
+        else:
+            g[(u <= 0) & (g < 0)] = 0.0
         norm = float(g @ g)
         if norm == 0 or theta < 1e-6:
             break

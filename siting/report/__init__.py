@@ -75,6 +75,14 @@ def _background(scenario):
     return [(shapes, "#9ecae1")]
 
 
+def _english(label: str) -> str:
+    """The ASCII part of a catalogue label for map titles (map fonts may lack CJK glyphs)."""
+    import re
+
+    m = re.search(r"\(([ -~]+)\)\s*$", label or "")
+    return f" ({m.group(1)})" if m else ""
+
+
 def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, quiet: bool = False,
                  max_rank_rows: int = 30) -> ReportResult:
     """Write ``report.html`` and ``siting.gpkg`` for ``scenario`` under ``<out_dir>/report`` (see module doc)."""
@@ -83,7 +91,7 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
     from .coverage import CoverageModel, plan_services, service_specs
     from .gpkg import write_geopackage
     from .html import esc, img_tag, render_html, table_html
-    from .maps import before_after_map, street_segments
+    from .maps import before_after_map, street_raster, street_segments
 
     prep = prepare_scenario(scenario, out_dir=out_dir, quiet=quiet)
     rec = _reference_record(prep, quiet)
@@ -109,6 +117,10 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
         advance()
         streets_path, layer = _street_file(prep.scenario)
         streets = street_segments(streets_path, layer)
+        if streets is not None:
+            x, y = model.demand.x, model.demand.y
+            pad = 0.03 * max(np.ptp(x), np.ptp(y), 1.0)
+            streets = street_raster(streets, (x.min() - pad, x.max() + pad, y.min() - pad, y.max() + pad))
         background = _background(prep.scenario)
         ids = model.sites.ids.astype(str)
         new = np.array([i in plan for i in ids])
@@ -122,7 +134,7 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
                                    providers_xy=(model.sites.x[pb & ~hosted], model.sites.y[pb & ~hosted]),
                                    new_xy=(model.sites.x[hosted], model.sites.y[hosted]), streets=streets,
                                    background=background,
-                                   title=f"{s.key} ({s.label or s.key}): {s.weight_column} within "
+                                   title=f"{s.key}{_english(s.label)}: {s.weight_column} within "
                                          f"{s.threshold_min:g} min")
             maps.append((s, png))
             advance()

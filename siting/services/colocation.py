@@ -150,8 +150,8 @@ def _prepare(base, groups, catalog, rules, existing_services, allowed_services, 
 
 
 def solve_multiservice(instances, catalog: Catalog, *, budget: float, existing_services=None,
-                       allowed_services=None, max_sites: int | None = None, backend: str = "highs",
-                       options: SolveOptions = SolveOptions()) -> Result:
+                       allowed_services=None, max_sites: int | None = None, objective: str = "population",
+                       backend: str = "highs", options: SolveOptions = SolveOptions()) -> Result:
     """Choose buildings to convert and services to place in them, maximising weighted coverage under a budget.
 
     Parameters
@@ -170,6 +170,10 @@ def solve_multiservice(instances, catalog: Catalog, *, budget: float, existing_s
         Where each service may be placed (default: every candidate/required site whose floor area fits).
     max_sites : int, optional
         Limit on converted buildings.
+    objective : {"population", "share"}
+        ``population`` (default): ``lambda_k`` per covered person; ``share``: ``lambda_k`` per unit of
+        coverage share (``lambda_k / W_k`` per person, ``W_k`` = total of the service's demand column), so
+        small target groups (children, elderly) are not outweighed by whole-population services.
 
     Returns
     -------
@@ -201,11 +205,15 @@ def solve_multiservice(instances, catalog: Catalog, *, budget: float, existing_s
     ``z_ijk <= s_jk``, split assignment allowed. ``y, s`` binary; ``v, z`` in [0, 1].
     """
     t0 = time.perf_counter()
+    if objective not in ("population", "share"):
+        raise InputError(f"multiservice: objective must be 'population' or 'share', got {objective!r}")
     base, groups = _instances(instances)
     rules = c.site_rules(base)
     c.check_limits(base, rules, budget, max_sites, "multiservice")
     warnings: list[str] = []
     parts = _prepare(base, groups, catalog, rules, existing_services, allowed_services, warnings)
+    lam = {p.service.key: p.service.weight / (p.weight.sum() if objective == "share" and p.weight.sum() > 0 else 1.0)
+           for p in parts}
     n = base.n_sites
     col = n
     for p in parts:
@@ -231,7 +239,7 @@ def solve_multiservice(instances, catalog: Catalog, *, budget: float, existing_s
             area_rows.append(p.s_sites)
             area_cols.append(p.s0 + np.arange(m))
             area_vals.append(np.full(m, p.service.min_floor_area_m2))
-        lam = p.service.weight
+        lam_k = lam[p.service.key]
         if p.pairs is None:
             k = p.active.shape[0]
             sub = (p.a[p.active] @ sp.diags(p.allowed.astype(float))).tocoo()
@@ -239,8 +247,8 @@ def solve_multiservice(instances, catalog: Catalog, *, budget: float, existing_s
             rows.add(np.concatenate([np.arange(k), sub.row]),
                      np.concatenate([p.v0 + np.arange(k), scol[sub.col]]),
                      np.concatenate([np.ones(k), -np.ones(sub.nnz)]), k, -np.inf, 0.0)
-            obj[p.v0:p.v0 + k] = lam * p.weight[p.active]
-            offset += lam * p.base
+            obj[p.v0:p.v0 + k] = lam_k * p.weight[p.active]
+            offset += lam_k * p.base
         else:
             d, j, _ = p.pairs
             npairs = d.shape[0]
@@ -260,7 +268,7 @@ def solve_multiservice(instances, catalog: Catalog, *, budget: float, existing_s
             idx = np.flatnonzero(new)
             rows.add(np.repeat(np.arange(idx.shape[0]), 2), np.column_stack([z[idx], scol[j[idx]]]).ravel(),
                      np.tile([1.0, -1.0], idx.shape[0]), idx.shape[0], -np.inf, 0.0)
-            obj[z] = lam * p.weight[d]
+            obj[z] = lam_k * p.weight[d]
     area = base.sites.floor_area
     if area_rows and area is not None:
         r = np.concatenate(area_rows)
@@ -284,10 +292,12 @@ def solve_multiservice(instances, catalog: Catalog, *, budget: float, existing_s
     if not sol.has_solution:
         totals = float(sum(p.weight.sum() for p in parts))
         return c.no_solution_result("multiservice", sol, totals, t0, {"warnings": warnings})
-    return _decode_and_verify(base, parts, rules, program, sol, budget, max_sites, warnings, t0)
+    result = _decode_and_verify(base, parts, rules, program, sol, budget, max_sites, warnings, t0, lam)
+    result.stats["objective_kind"] = objective
+    return result
 
 
-def _decode_and_verify(base, parts, rules, program, sol, budget, max_sites, warnings, t0) -> Result:
+def _decode_and_verify(base, parts, rules, program, sol, budget, max_sites, warnings, t0, lam) -> Result:
     n = base.n_sites
     x = sol.x
     converted = program.block(x, "site") > 0.5
@@ -322,7 +332,7 @@ def _decode_and_verify(base, parts, rules, program, sol, budget, max_sites, warn
                                            assign_equal=False)
             got = float(p.weight @ share)
             covered = share > 1e-9
-        objective += s.weight * got
+        objective += lam[s.key] * got
         already = float(p.weight[(p.a @ p.existing.astype(float)) > 0].sum())
         total = float(p.weight.sum())
         per[s.key] = {"name": s.name, "threshold_minutes": s.threshold_minutes, "demand_column": s.demand_column,

@@ -13,7 +13,7 @@ from numba import njit
 __all__ = ["dijkstra_points"]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _push(hd, hn, size, d, n):
     i = size
     hd[i] = d
@@ -28,7 +28,7 @@ def _push(hd, hn, size, d, n):
     return size + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _pop(hd, hn, size):
     d = hd[0]
     n = hn[0]
@@ -54,20 +54,23 @@ def _pop(hd, hn, size):
 
 
 @njit(cache=True, nogil=True)
-def dijkstra_points(indptr, head, cost, src_u, src_off_u, src_v, src_off_v, src_seg, src_frac, src_acc,
-                    att_ptr, att_t, att_extra, seg_ptr, seg_t, seg_frac, seg_acc, fwd, bwd, n_targets,
+def dijkstra_points(node_rec, arcs, src_u, src_off_u, src_v, src_off_v, src_seg, src_frac, src_acc,
+                    att_t, att_extra, seg_ptr, seg_t, seg_frac, seg_acc, fwd, bwd, n_targets,
                     limit, start, out_s, out_t, out_c):
     """Run sources ``start, start+1, ...`` until done or the output buffers are full.
+
+    ``node_rec[x] = (first arc, end arc, first attached target, end attached target)`` and
+    ``arcs[k] = (head, cost)`` keep what one settled node needs in one or two cache lines.
 
     Returns ``(next_source, n_written)``; the caller grows the buffers and resumes when
     ``next_source < len(src_u)``.
     """
-    n = indptr.shape[0] - 1
+    n = node_rec.shape[0]
     dist = np.full(n, np.inf)
     best = np.full(n_targets, np.inf)
     touched = np.empty(n, dtype=np.int64)
     t_touched = np.empty(n_targets, dtype=np.int64)
-    cap = head.shape[0] + 2
+    cap = arcs.shape[0] + 2
     hd = np.empty(cap, dtype=np.float64)
     hn = np.empty(cap, dtype=np.int64)
     w = 0
@@ -105,7 +108,7 @@ def dijkstra_points(indptr, head, cost, src_u, src_off_u, src_v, src_off_v, src_
             d, x, size = _pop(hd, hn, size)
             if d > dist[x]:
                 continue
-            for k in range(att_ptr[x], att_ptr[x + 1]):
+            for k in range(node_rec[x, 2], node_rec[x, 3]):
                 c = d + att_extra[k]
                 t = att_t[k]
                 if c <= limit and c < best[t]:
@@ -113,9 +116,9 @@ def dijkstra_points(indptr, head, cost, src_u, src_off_u, src_v, src_off_v, src_
                         t_touched[nt] = t
                         nt += 1
                     best[t] = c
-            for k in range(indptr[x], indptr[x + 1]):
-                y = head[k]
-                nd = d + cost[k]
+            for k in range(node_rec[x, 0], node_rec[x, 1]):
+                y = np.int64(arcs[k, 0])
+                nd = d + arcs[k, 1]
                 if nd <= limit and nd < dist[y]:
                     if dist[y] == np.inf:
                         touched[nn] = y

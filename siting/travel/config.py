@@ -71,10 +71,11 @@ def _err(problem: str, file, key: str) -> ScenarioError:
 
 
 def _number(table: dict, key: str, file, *, gt: float | None = None, ge: float | None = None,
-            le: float | None = None) -> float | None:
+            le: float | None = None, label: str | None = None) -> float | None:
     if key not in table:
         return None
     v = table[key]
+    key = label or key
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise _err(f"expected a number, got {v!r}", file, key)
     v = float(v)
@@ -94,7 +95,7 @@ def _speed_table(table, key: str, file) -> dict[str, float]:
         raise _err(f"expected a table of group = number, got {table!r}", file, key)
     out = {}
     for name, v in table.items():
-        val = _number(table, name, file, gt=0, le=5)
+        val = _number(table, name, file, gt=0, le=5, label=f"{key}.{name}")
         if val is None or isinstance(v, bool):
             raise _err(f"expected a positive number, got {v!r}", file, f"{key}.{name}")
         out[str(name)] = val

@@ -26,7 +26,9 @@ class SearchGraph:
 
     ``fwd_m``/``bwd_m`` are the segment costs in the *search* direction (swapped when the
     search runs backwards from the destinations); ``ratio`` bounds straight-line metres
-    covered per flat-equivalent metre of cost (>= 1).
+    covered per flat-equivalent metre of cost (>= 1). Nodes are renumbered in Morton
+    (Z-curve) order so that a walk's neighbourhood sits close together in memory;
+    ``node_x``, ``node_y``, ``seg_u``, ``seg_v`` use the new numbers, ``order[new] = old``.
     """
 
     graph: WalkGraph
@@ -36,6 +38,35 @@ class SearchGraph:
     fwd_m: np.ndarray
     bwd_m: np.ndarray
     ratio: float
+    node_x: np.ndarray
+    node_y: np.ndarray
+    seg_u: np.ndarray
+    seg_v: np.ndarray
+    order: np.ndarray
+
+
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    v = v.astype(np.uint64) & np.uint64(0xFFFF)
+    for shift, mask in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
+        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+    return v
+
+
+def morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Permutation sorting points along a Z-order curve (16 bits per axis).
+
+    Examples
+    --------
+    >>> morton_order(np.array([1.0, 0.0, 1.0, 0.0]), np.array([1.0, 1.0, 0.0, 0.0])).tolist()
+    [3, 2, 1, 0]
+    """
+    if x.size == 0:
+        return np.empty(0, dtype=np.int64)
+    span = max(float(np.ptp(x)), float(np.ptp(y)), 1e-9)
+    qx = np.floor((x - x.min()) / span * 65535).astype(np.int64)
+    qy = np.floor((y - y.min()) / span * 65535).astype(np.int64)
+    key = _spread_bits(qx) | (_spread_bits(qy) << np.uint64(1))
+    return np.argsort(key, kind="stable")
 
 
 def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reverse: bool = False) -> SearchGraph:
@@ -45,12 +76,18 @@ def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reve
     --------
     >>> g = WalkGraph.from_segments([0, 100], [0, 0], None, [0], [1], fwd=[True], bwd=[False])
     >>> sg = search_graph(g, *g.segment_costs(), reverse=True)
-    >>> sg.indptr.tolist(), sg.head.tolist()
-    ([0, 0, 1], [0])
+    >>> sg.indptr.tolist(), sg.head.tolist(), sg.order.tolist()
+    ([0, 0, 1], [0], [0, 1])
     """
     if reverse:
         fwd_m, bwd_m = bwd_m, fwd_m
     tail, head, cost = arc_table(graph, fwd_m, bwd_m)
+    order = morton_order(graph.node_x, graph.node_y)
+    rank = np.empty(graph.n_nodes, dtype=np.int64)
+    rank[order] = np.arange(graph.n_nodes)
+    tail, head = rank[tail], rank[head]
+    o = np.lexsort((head, tail))
+    tail, head, cost = tail[o], head[o], cost[o]
     indptr = np.zeros(graph.n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(tail, minlength=graph.n_nodes), out=indptr[1:])
     glen = graph.geom_length_m
@@ -65,7 +102,8 @@ def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reve
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(reach[fin] > 0, reach[fin] / c[fin], 0.0)
         ratio = max(ratio, float(np.nanmax(r)))
-    return SearchGraph(graph, indptr, head.astype(np.int32), cost, fwd_m, bwd_m, ratio)
+    return SearchGraph(graph, indptr, head.astype(np.int64), cost, fwd_m, bwd_m, ratio,
+                       graph.node_x[order], graph.node_y[order], rank[graph.seg_u], rank[graph.seg_v], order)
 
 
 def _gather_rows(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -187,9 +225,7 @@ def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
             progress(s_idx.size)
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     # spatial order of the sources keeps the touched memory local
-    cell = max(limit_m, 1.0)
-    key = np.floor(src.x[s_idx] / cell).astype(np.int64) * 1_000_003 + np.floor(src.y[s_idx] / cell).astype(np.int64)
-    s_idx = s_idx[np.argsort(key, kind="stable")]
+    s_idx = s_idx[morton_order(src.x[s_idx], src.y[s_idx])]
     seg = src.seg[s_idx]
     acc = src.access_m[s_idx]
     f = src.frac[s_idx]
@@ -199,7 +235,7 @@ def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
     t_seg = dst.seg[t_idx]
     t_g = dst.frac[t_idx]
     t_acc = dst.access_m[t_idx]
-    att_node = np.concatenate([g.seg_u[t_seg], g.seg_v[t_seg]])
+    att_node = np.concatenate([sg.seg_u[t_seg], sg.seg_v[t_seg]])
     att_t = np.concatenate([np.arange(t_idx.size), np.arange(t_idx.size)])
     att_extra = np.concatenate([_part(t_g, fwd[t_seg]) + t_acc, _part(1.0 - t_g, bwd[t_seg]) + t_acc])
     fin = att_extra <= limit_m
@@ -212,15 +248,18 @@ def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
     out_s, out_t, out_c = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
     parts_s, parts_t, parts_c = [], [], []
     step = 256
-    head = sg.head.astype(np.int64)
+    node_rec = np.empty((g.n_nodes, 4), dtype=np.int64)
+    node_rec[:, 0], node_rec[:, 1] = sg.indptr[:-1], sg.indptr[1:]
+    node_rec[:, 2], node_rec[:, 3] = att_ptr[:-1], att_ptr[1:]
+    arcs = np.column_stack([sg.head.astype(np.float64), sg.cost])
     seg_frac, seg_acc = t_g[seg_t], t_acc[seg_t]
     for lo in range(0, s_idx.size, step):
         hi = min(lo + step, s_idx.size)
         nxt = lo
         while nxt < hi:
-            new, w = dijkstra_points(sg.indptr, head, sg.cost, g.seg_u[seg[nxt:hi]], off_u[nxt:hi],
-                                     g.seg_v[seg[nxt:hi]], off_v[nxt:hi], seg[nxt:hi], f[nxt:hi], acc[nxt:hi],
-                                     att_ptr, att_t, att_extra, seg_ptr, seg_t, seg_frac, seg_acc, fwd, bwd,
+            new, w = dijkstra_points(node_rec, arcs, sg.seg_u[seg[nxt:hi]], off_u[nxt:hi],
+                                     sg.seg_v[seg[nxt:hi]], off_v[nxt:hi], seg[nxt:hi], f[nxt:hi], acc[nxt:hi],
+                                     att_t, att_extra, seg_ptr, seg_t, seg_frac, seg_acc, fwd, bwd,
                                      t_idx.size, limit_m, 0, out_s, out_t, out_c)
             if w:
                 parts_s.append(s_idx[out_s[:w] + nxt])
@@ -255,12 +294,12 @@ def _od_scipy(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
     t_order = np.argsort(tx, kind="stable")
     t_idx, tx, ty = t_idx[t_order], tx[t_order], ty[t_order]
     t_seg = dst.seg[t_idx]
-    t_u, t_v = g.seg_u[t_seg], g.seg_v[t_seg]
+    t_u, t_v = sg.seg_u[t_seg], sg.seg_v[t_seg]
     t_in = _part(dst.frac[t_idx], sg.fwd_m[t_seg])             # from a to q
     t_in_b = _part(1.0 - dst.frac[t_idx], sg.bwd_m[t_seg])     # from b to q
     t_acc = dst.access_m[t_idx]
-    n_order = np.argsort(g.node_x, kind="stable")
-    n_xs = g.node_x[n_order]
+    n_order = np.argsort(sg.node_x, kind="stable")
+    n_xs = sg.node_x[n_order]
     loc = np.full(g.n_nodes, -1, dtype=np.int64)
     px, py = src.x[s_idx], src.y[s_idx]
     if cell_m is None:
@@ -275,7 +314,7 @@ def _od_scipy(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
         y0, y1 = gy.min() - margin, gy.max() + margin
         lo, hi = np.searchsorted(n_xs, x0, side="left"), np.searchsorted(n_xs, x1, side="right")
         nodes = n_order[lo:hi]
-        nodes = nodes[(g.node_y[nodes] >= y0) & (g.node_y[nodes] <= y1)]
+        nodes = nodes[(sg.node_y[nodes] >= y0) & (sg.node_y[nodes] <= y1)]
         ns = nodes.size
         loc[nodes] = np.arange(ns)
         arcs = _gather_rows(sg.indptr, nodes)
@@ -296,7 +335,7 @@ def _od_scipy(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
             acc = src.access_m[part]
             off_u = acc + _part(src.frac[part], sg.bwd_m[seg])
             off_v = acc + _part(1.0 - src.frac[part], sg.fwd_m[seg])
-            vu, vv = loc[g.seg_u[seg]], loc[g.seg_v[seg]]
+            vu, vv = loc[sg.seg_u[seg]], loc[sg.seg_v[seg]]
             rows = np.arange(ns, ns + k)
             ok_u = (vu >= 0) & (off_u <= limit_m)
             ok_v = (vv >= 0) & (off_v <= limit_m)

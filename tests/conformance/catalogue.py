@@ -149,6 +149,27 @@ def _cases() -> list[Case]:
     # no rows: min x + 2y, x in [1,3], y in [-1,2] -> -1 ; and y integer in [-1.5, 2] -> y = -1: -1
     cases.append(Case("zero_rows_lp", _lp(MIN, [1, 2], [], [], [], [1, -1], [3, 2]), OPT, -1.0))
     cases.append(Case("zero_rows_mip", _lp(MIN, [1, 2], [], [], [], [1, -1.5], [3, 2], [0, 1]), OPT, -1.0))
+    # partial covering found by the brute-force tests: CBC 2.10.3 with MIP preprocessing ON says "Optimal" 13;
+    # the optimum is x2 + x4 = 5 (y1 = 1 needs x4; 18 y0 >= 14 needs x0 or x2, and x2 is cheaper)
+    pc = np.array(
+        [
+            [-1, 0, -1, 0, 0, 0, 1, 0, 0, 0],
+            [0, 0, 0, 0, -1, -1, 0, 1, 0, 0],
+            [0, -1, 0, 0, 0, 0, 0, 0, 1, 0],
+            [0, 0, 0, 0, 0, -1, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 18, 74, 53, 31],
+        ],
+        dtype=float,
+    )
+    cases.append(
+        Case(
+            "cbc_preprocess_regression",
+            _lp(MIN, [9, 2, 1, 0, 4, 5, 0, 0, 0, 0], pc, [-INF] * 4 + [88], [0] * 4 + [INF],
+                [0, 0, 0, 1, 0, 0, 0, 0, 0, 0], [1, 0, 1, 1, 1, 0, 1, 1, 1, 1], [1] * 6 + [0] * 4),
+            OPT,
+            5.0,
+        )
+    )
     # no columns at all (offset only): max 5 -> 5
     cases.append(Case("no_columns", _lp(MAX, np.zeros(0), [], [], [], [], [], offset=5.0), OPT, 5.0))
     return cases

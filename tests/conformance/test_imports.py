@@ -20,9 +20,12 @@ ORTOOLS = (
 )
 
 
-@pytest.mark.parametrize("first,second", [(HIGHSPY, ORTOOLS), (ORTOOLS, HIGHSPY)], ids=["highspy_first", "ortools_first"])
+@pytest.mark.parametrize(
+    "first,second", [(HIGHSPY, ORTOOLS), (ORTOOLS, HIGHSPY)], ids=["highspy_first", "ortools_first"]
+)
 def test_import_both_orders(first: str, second: str) -> None:
-    proc = subprocess.run([sys.executable, "-c", f"{first}\n{second}\nprint('ok')"], capture_output=True, text=True, timeout=120)
+    code = f"{first}\n{second}\nprint('ok')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().endswith("ok")
 

@@ -47,17 +47,18 @@ def brute_pmedian(inst, p):
     return best
 
 
+@pytest.mark.parametrize("formulation", ["assignment", "radius"])
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("seed", SEEDS)
-def test_pmedian_bruteforce(seed, backend):
+def test_pmedian_bruteforce(seed, backend, formulation):
     inst = random_instance(7, 6, seed=seed, statuses=seed % 2 == 0, density=0.8)
     p = 2
     ref = brute_pmedian(inst, p)
     if not np.isfinite(ref):
         with pytest.raises(InfeasibleError):
-            solve_pmedian(inst, p=p, backend=backend)
+            solve_pmedian(inst, p=p, backend=backend, formulation=formulation)
         return
-    r = solve_pmedian(inst, p=p, backend=backend)
+    r = solve_pmedian(inst, p=p, backend=backend, formulation=formulation)
     assert r.objective == pytest.approx(ref)
     assert r.status == "optimal"
 

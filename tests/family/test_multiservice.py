@@ -92,7 +92,7 @@ def dense(inst):
     return t
 
 
-def brute(base, slow, cat, budget, existing):
+def brute(base, slow, cat, budget, existing, share=False):
     services = list(cat)
     n = base.n_sites
     area = base.sites.floor_area
@@ -116,20 +116,22 @@ def brute(base, slow, cat, budget, existing):
         for k, s in enumerate(services):
             open_k = place[k] | existing.get(s.key, np.zeros(n, bool))
             cov = (mats[s.key] & open_k[None, :]).any(axis=1)
-            val += s.weight * base.demand.weight(s.demand_column)[cov].sum()
+            w = base.demand.weight(s.demand_column)
+            val += s.weight * w[cov].sum() / (w.sum() if share else 1.0)
         best = max(best, val)
     return best
 
 
+@pytest.mark.parametrize("objective", ["population", "share"])
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("seed", range(4))
-def test_multiservice_bruteforce(seed, backend):
+def test_multiservice_bruteforce(seed, backend, objective):
     base, slow = tiny(seed)
     existing = {"health_station": np.eye(1, base.n_sites, 0, dtype=bool).ravel()}
     budget = 9.0
-    ref = brute(base, slow, CAT, budget, existing)
+    ref = brute(base, slow, CAT, budget, existing, share=objective == "share")
     r = solve_multiservice({"default": base, "elderly": slow}, CAT, budget=budget, existing_services=existing,
-                           backend=backend)
+                           backend=backend, objective=objective)
     assert r.objective == pytest.approx(ref)
     assert r.total_cost <= budget + 1e-9
     assert r.stats["services"]["health_station"]["existing_sites"] == 1

@@ -85,3 +85,30 @@ def test_presolve_reports_counts():
     assert st["drop_uncoverable_demand"]["rows_removed"] >= 1
     assert st["merge_identical_rows"]["rows_removed"] >= 1
     assert st["absorb_fixed_open"]["cols_removed"] >= 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dominated_sites_matches_dense_rule(seed):
+    rng = np.random.default_rng(seed)
+    m, n = 60, 40
+    a = rng.random((m, n)) < 0.08
+    # plant subsets and duplicates
+    for j in range(0, 10):
+        a[:, j] = a[:, j + 10] & (rng.random(m) < 0.7)
+    a[:, 30] = a[:, 31]
+    cost = rng.integers(1, 4, n).astype(float)
+    limit = rng.random(n) < 0.9
+    p = _problem(a, cost=cost).with_(counts_toward_limit=limit)
+    got = dominated_sites(p)
+    inter = a.T.astype(int) @ a.astype(int)
+    deg = a.sum(axis=0)
+    want = np.zeros(n, bool)
+    for j in range(n):
+        if deg[j] == 0:
+            continue
+        for k in range(n):
+            if k == j or limit[k] != limit[j] or cost[k] > cost[j] or inter[j, k] != deg[j]:
+                continue
+            if deg[k] > deg[j] or cost[k] < cost[j] or k < j:
+                want[j] = True
+    assert (got == want).all(), (np.flatnonzero(got != want))

@@ -132,7 +132,7 @@ def test_groups_are_exact_rescalings_and_respect_cutoff():
     adult, old = t[t["group"] == ""], t[t["group"] == "elderly"]
     assert adult["minutes"].max() <= 10 and old["minutes"].max() <= 10
     assert len(old) < len(adult)
-    ref_old = as_dict(reference_minutes(g, d, s, cutoff_min=10, speed_m_s=0.76) and old)
+    ref_old = as_dict(old)
     exp = reference_minutes(g, d, s, cutoff_min=10, speed_m_s=0.76)
     assert set(ref_old) == set(exp)
     assert max(abs(ref_old[k] - exp[k]) for k in exp) < 1e-9

@@ -1,0 +1,489 @@
+"""siting vs PySAL spopt (0.7) on the same random MCLP and LSCP instances: objective and wall time.
+
+Foundation, point 8. Each (size, model, tool) runs in its own subprocess, one after the other, and the
+table gives the wall time of *build + solve*, the peak RSS, the objective recomputed here from the chosen
+sites, whether the objectives agree, and the ratio spopt / siting.
+
+Instances (seeded, one per size, shared by MCLP and LSCP)
+---------------------------------------------------------
+* ``n`` demand points and ``m`` candidates uniform in a square of side ``L``; Euclidean metres -> minutes
+  at 60 m/min; threshold 10 min (600 m). ``L`` is set from a target coverage density (share of
+  demand x candidate pairs within the threshold): 3 % at 1,000 x 100, 1.5 % at 5,000 x 500, 1 % at
+  20,000 x 2,000, i.e. about 3, 7.5 and 20 candidates in range per point (the measured density is printed).
+* Demand points with no candidate in range are moved next to a random candidate (inside 0.95 x 600 m), so
+  every point is coverable and spopt's LSCP is feasible (mildly clustered demand). Populations are integers
+  in [50, 500).
+* Unit costs. MCLP: ``p = m // 10`` facilities. spopt's MCLP uses ``sum x_j == p``; siting uses
+  ``max_sites=p`` (<= p, no budget). With unit weights on sites and non-negative populations the optimal
+  covered population is the same. LSCP: both minimise the number of open sites covering every point.
+
+What each tool receives (built *outside* the timed region)
+----------------------------------------------------------
+* spopt: the dense ``n x m`` cost matrix in minutes (``inf`` where a pair is beyond the threshold) and the
+  weights; timed: ``MCLP.from_cost_matrix`` / ``LSCP.from_cost_matrix`` (includes spopt's dense ``aij``
+  and per-element pulp build) + ``solve(solver, results=False)``. ``results=True`` (spopt's ``fac2cli``,
+  ``perc_cov``, ...) is run afterwards, timed separately (``spopt_results_s`` in the CSV) and used only as a
+  cross-check of the objective. Solvers: ``pulp.PULP_CBC_CMD(msg=False, gapRel=1e-6)`` and
+  ``pulp.HiGHS(msg=False, gapRel=1e-6)`` (gap matched to siting's default ``mip_gap=1e-6``).
+* siting: three pandas frames (demand, candidates, long travel table holding only the pairs within the
+  threshold, from ``cKDTree.sparse_distance_matrix``); timed: ``instance_from_frames`` + ``siting.solve``
+  with ``strategy="auto"`` and ``backend`` = highs and cbc (when available).
+* Both read the same minutes (the dense matrix is filled from the same pairs), so coverage is identical.
+
+Objectives are recomputed here from the selected sites and the raw pairs (covered population for MCLP,
+number of open sites for LSCP, plus a check that LSCP covers every point). Peak RSS = ``ru_maxrss`` of the
+worker + ``ru_maxrss`` of its children (the CBC executable runs as a child of both pulp and siting), an
+upper bound on the simultaneous peak. A run over the time cap (or over ``--max-rss-gb``) is killed and
+reported as ``DNF``; when spopt's *build* alone exceeded the cap, the other spopt solver for the same
+size and model is not run (the build is identical) and is reported as DNF too.
+
+Usage::
+
+    .venv/bin/python benchmarks/spopt_compare.py                       # all three sizes
+    .venv/bin/python benchmarks/spopt_compare.py --sizes 1k 5k --timeout 600
+
+Writes ``benchmarks/results/spopt_compare.csv`` (gitignored) and prints a markdown table with ``uptime``
+load averages (the machine is shared: the figures depend on its load).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+#: name -> (n_demand, n_candidates, target density, default time cap in seconds)
+SIZES = {
+    "1k": (1_000, 100, 0.03, 300.0),
+    "5k": (5_000, 500, 0.015, 600.0),
+    "20k": (20_000, 2_000, 0.01, 1200.0),
+}
+MODELS = ("mclp", "lscp")
+SPEED_M_MIN = 60.0
+THRESHOLD_MIN = 10.0
+GAP = 1e-6
+RESULT_TAG = "RESULT "
+BUILD_TAG = "BUILD_DONE "
+START_TAG = "TIMED_START"
+
+
+# --------------------------------------------------------------------------- instances
+def make_instance(n: int, m: int, density: float, seed: int = 0) -> dict:
+    """Seeded random instance: points, populations, pairs within the threshold (i, j, minutes), p."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng([seed, n, m])
+    radius = THRESHOLD_MIN * SPEED_M_MIN
+    side = radius * np.sqrt(np.pi / density)
+    cand = rng.uniform(0.0, side, size=(m, 2))
+    dem = rng.uniform(0.0, side, size=(n, 2))
+    tree = cKDTree(cand)
+    dist, _ = tree.query(dem, k=1)
+    lonely = np.flatnonzero(dist > radius)
+    if lonely.size:  # move uncoverable points next to a random candidate
+        host = rng.integers(0, m, size=lonely.size)
+        angle = rng.uniform(0.0, 2 * np.pi, size=lonely.size)
+        r = 0.95 * radius * np.sqrt(rng.uniform(0.0, 1.0, size=lonely.size))
+        dem[lonely] = cand[host] + np.column_stack([r * np.cos(angle), r * np.sin(angle)])
+    pairs = cKDTree(dem).sparse_distance_matrix(tree, radius, output_type="ndarray")
+    order = np.lexsort((pairs["j"], pairs["i"]))
+    pairs = pairs[order]
+    return {
+        "dem": dem,
+        "cand": cand,
+        "pop": rng.integers(50, 500, size=n).astype(np.int64),
+        "i": pairs["i"].astype(np.int64),
+        "j": pairs["j"].astype(np.int64),
+        "minutes": pairs["v"] / SPEED_M_MIN,
+        "p": max(1, m // 10),
+        "moved": int(lonely.size),
+        "side_m": float(side),
+    }
+
+
+def covered_mask(inst: dict, open_sites: np.ndarray) -> np.ndarray:
+    """Demand points with an open site within the threshold (recomputed from the raw pairs)."""
+    n = len(inst["pop"])
+    ok = (inst["minutes"] <= THRESHOLD_MIN) & open_sites[inst["j"]]
+    return np.bincount(inst["i"][ok], minlength=n) > 0
+
+
+# --------------------------------------------------------------------------- workers (one per subprocess)
+def _rss_mb() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, kids
+
+
+def _emit(tag: str, payload) -> None:
+    print(tag + (json.dumps(payload) if not isinstance(payload, str) else payload), flush=True)
+
+
+def worker_spopt(inst: dict, model: str, solver_name: str) -> dict:
+    import warnings
+
+    import pulp
+    from spopt.locate import LSCP, MCLP
+
+    n, m = len(inst["pop"]), len(inst["cand"])
+    cost = np.full((n, m), np.inf)  # input, not timed (what a spopt user passes)
+    cost[inst["i"], inst["j"]] = inst["minutes"]
+    weights = inst["pop"].astype(float)
+    if solver_name == "cbc":
+        solver = pulp.PULP_CBC_CMD(msg=False, gapRel=GAP)
+    else:
+        solver = pulp.HiGHS(msg=False, gapRel=GAP)
+    rss_before = _rss_mb()[0]
+    warnings.simplefilter("ignore")
+    _emit(START_TAG, "")
+    t0 = time.perf_counter()
+    if model == "mclp":
+        problem = MCLP.from_cost_matrix(cost, weights, service_radius=THRESHOLD_MIN,
+                                        p_facilities=inst["p"], name="mclp")
+    else:
+        problem = LSCP.from_cost_matrix(cost, service_radius=THRESHOLD_MIN, name="lscp")
+    build_s = time.perf_counter() - t0
+    _emit(BUILD_TAG, f"{build_s:.3f}")
+    try:
+        problem.solve(solver, results=False)
+        status = pulp.LpStatus[problem.problem.status]
+        sol_status = pulp.LpSolution.get(problem.problem.sol_status, str(problem.problem.sol_status))
+    except RuntimeError as exc:  # spopt raises RuntimeError when pulp's status is not 1
+        status, sol_status = f"error: {exc}", ""
+    wall = time.perf_counter() - t0
+    open_sites = np.array([(v.value() or 0.0) > 0.5 for v in problem.fac_vars], dtype=bool)
+    # spopt's own result attributes (solve(results=True) does exactly these calls), timed separately
+    t1 = time.perf_counter()
+    attr_cov = None
+    try:
+        problem.facility_client_array()
+        problem.client_facility_array()
+        if model == "mclp":
+            problem.uncovered_clients()
+            problem.get_percentage()
+            attr_cov = float(problem.perc_cov)
+        else:
+            attr_cov = 100.0 * sum(1 for c in problem.cli2fac if len(c)) / n
+    except Exception as exc:  # noqa: BLE001 - a cross-check only
+        attr_cov = f"error: {exc}"
+    results_s = time.perf_counter() - t1
+    return {"wall_s": wall, "build_s": build_s, "solve_s": wall - build_s, "status": status,
+            "sol_status": sol_status, "open": np.flatnonzero(open_sites).tolist(),
+            "spopt_results_s": results_s, "spopt_attr_perc_cov": attr_cov, "rss_before_mb": rss_before}
+
+
+def worker_siting(inst: dict, model: str, backend: str) -> dict:
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT))
+    import siting
+    from siting.data import instance_from_frames
+
+    n, m = len(inst["pop"]), len(inst["cand"])
+    dem_ids = np.array([f"d{i}" for i in range(n)], dtype=object)
+    cand_ids = np.array([f"c{j}" for j in range(m)], dtype=object)
+    demand_df = pd.DataFrame({"id": dem_ids, "population": inst["pop"],
+                              "x": inst["dem"][:, 0], "y": inst["dem"][:, 1]})
+    cand_df = pd.DataFrame({"id": cand_ids, "cost": np.ones(m), "x": inst["cand"][:, 0],
+                            "y": inst["cand"][:, 1]})
+    travel_df = pd.DataFrame({"demand_id": dem_ids[inst["i"]], "candidate_id": cand_ids[inst["j"]],
+                              "minutes": inst["minutes"]})
+    rss_before = _rss_mb()[0]
+    _emit(START_TAG, "")
+    t0 = time.perf_counter()
+    instance = instance_from_frames(demand_df, cand_df, travel_df)
+    build_s = time.perf_counter() - t0
+    _emit(BUILD_TAG, f"{build_s:.3f}")
+    kwargs = {"max_sites": inst["p"]} if model == "mclp" else {}
+    res = siting.solve(instance, model=model, threshold_min=THRESHOLD_MIN, backend=backend,
+                       strategy="auto", **kwargs)
+    wall = time.perf_counter() - t0
+    index = {s: k for k, s in enumerate(cand_ids)}
+    open_idx = sorted(index[s] for s in res.selected)
+    return {"wall_s": wall, "build_s": build_s, "solve_s": wall - build_s, "status": str(res.status),
+            "sol_status": str(res.stats.get("strategy", "")), "open": open_idx,
+            "siting_objective": res.objective, "siting_covered": res.covered_population,
+            "siting_bound": res.best_bound, "rss_before_mb": rss_before}
+
+
+def run_worker(args) -> int:
+    n, m, density, _ = SIZES[args.size]
+    inst = make_instance(n, m, density, seed=args.seed)
+    tool, solver = args.tool.split("/")
+    if tool == "spopt":
+        out = worker_spopt(inst, args.model, solver)
+    else:
+        out = worker_siting(inst, args.model, solver)
+    opened = np.zeros(m, dtype=bool)
+    opened[np.asarray(out["open"], dtype=np.int64)] = True
+    cov = covered_mask(inst, opened)
+    out["n_open"] = int(opened.sum())
+    out["covered_pop"] = float(inst["pop"][cov].sum())
+    out["all_covered"] = bool(cov.all())
+    out["objective"] = out["covered_pop"] if args.model == "mclp" else float(out["n_open"])
+    out["rss_self_mb"], out["rss_children_mb"] = _rss_mb()
+    del out["open"]
+    _emit(RESULT_TAG, out)
+    return 0
+
+
+# --------------------------------------------------------------------------- driver
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _tree_rss_mb(proc) -> float:
+    import psutil
+
+    try:
+        p = psutil.Process(proc.pid)
+        procs = [p] + p.children(recursive=True)
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for q in procs:
+        try:
+            total += q.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 1024 ** 2
+
+
+def _kill_tree(proc) -> None:
+    import psutil
+
+    try:
+        parent = psutil.Process(proc.pid)
+        kids = parent.children(recursive=True)
+    except psutil.Error:
+        kids = []
+    for q in kids:
+        try:
+            q.kill()
+        except psutil.Error:
+            pass
+    proc.kill()
+    proc.wait()
+
+
+def launch(size: str, model: str, tool: str, seed: int, cap_s: float, max_rss_mb: float) -> dict:
+    """Run one worker subprocess under the time cap; poll its process-tree RSS; parse its RESULT line."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--size", size, "--model", model,
+           "--tool", tool, "--seed", str(seed)]
+    load_before = _load()
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    import threading
+
+    lines: list[tuple[float, str]] = []
+    err_lines: list[str] = []
+
+    def read_out():
+        for ln in proc.stdout:
+            lines.append((time.perf_counter(), ln))
+
+    reader = threading.Thread(target=read_out, daemon=True)
+    reader.start()
+    err_reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)
+    err_reader.start()
+    polled, reason, killed_at = 0.0, None, None
+    while proc.poll() is None:
+        polled = max(polled, _tree_rss_mb(proc))
+        timed_from = next((t for t, ln in list(lines) if ln.startswith(START_TAG)), None)
+        now = time.perf_counter()
+        # the cap applies to the timed region (build + solve); generation gets its own generous cap
+        if timed_from is not None and now - timed_from > cap_s:
+            reason = f"DNF > {cap_s:.0f} s"
+        elif timed_from is None and now - started > cap_s + 600:
+            reason = "DNF (input generation too slow)"
+        elif polled > max_rss_mb:
+            reason = f"DNF RSS > {max_rss_mb / 1024:.0f} GB"
+        if reason:
+            killed_at = now
+            _kill_tree(proc)
+            break
+        time.sleep(0.2)
+    reader.join(timeout=5)
+    err_reader.join(timeout=5)
+    elapsed = time.perf_counter() - started
+    timed_from = next((t for t, ln in lines if ln.startswith(START_TAG)), None)
+    lines = [ln for _, ln in lines]
+    row = {"size": size, "model": model, "tool": tool, "load_before": load_before, "load_after": _load(),
+           "process_s": elapsed, "polled_rss_mb": polled}
+    if killed_at is not None and timed_from is not None:
+        row["timed_s_at_kill"] = killed_at - timed_from
+    build = [ln for ln in lines if ln.startswith(BUILD_TAG)]
+    row["build_finished"] = bool(build)
+    if build:
+        row["build_s"] = float(build[-1][len(BUILD_TAG):])
+    result = [ln for ln in lines if ln.startswith(RESULT_TAG)]
+    if reason:
+        row["dnf"] = reason
+    elif proc.returncode != 0 or not result:
+        tail = "".join(err_lines[-3:]).strip().replace("\n", " | ")
+        row["dnf"] = f"crash rc={proc.returncode}: {tail[-200:]}"
+    else:
+        row.update(json.loads(result[-1][len(RESULT_TAG):]))
+    return row
+
+
+def _fmt_obj(row) -> str:
+    if "objective" not in row:
+        return "-"
+    return f"{row['objective']:,.0f}"
+
+
+def finish_rows(rows: list[dict]) -> None:
+    """Same-objective flags and wall-time ratios, per (size, model)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["size"], r["model"]), []).append(r)
+    for (_, model), rs in groups.items():
+        done = [r for r in rs if "objective" in r]
+        ref = next((r for r in done if r["tool"] == "siting/highs"), done[0] if done else None)
+        siting_by_solver = {r["tool"].split("/")[1]: r for r in done if r["tool"].startswith("siting/")}
+        for r in rs:
+            if "objective" not in r or ref is None:
+                r["same"] = "-"
+            else:
+                same = abs(r["objective"] - ref["objective"]) <= 1e-6 * max(1.0, abs(ref["objective"]))
+                if model == "lscp" and not r["all_covered"]:
+                    same = False
+                r["same"] = "yes" if same else f"no (vs {ref['objective']:,.0f})"
+            if r["tool"].startswith("spopt/"):
+                twin = siting_by_solver.get(r["tool"].split("/")[1])
+                base = siting_by_solver.get("highs")
+                if "wall_s" in r:
+                    r["ratio_same_solver"] = r["wall_s"] / twin["wall_s"] if twin else None
+                    r["ratio_vs_siting_highs"] = r["wall_s"] / base["wall_s"] if base else None
+                elif twin is not None:  # DNF: a lower bound on the ratio
+                    r["ratio_lower_bound"] = r.get("timed_s_at_kill", 0.0) / twin["wall_s"]
+
+
+def print_table(rows: list[dict]) -> None:
+    print("\n| size | model | tool/solver | wall s | peak RSS MB | objective | same objective? "
+          "| ratio spopt/siting (same solver) | status | build s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        n, m = SIZES[r["size"]][:2]
+        if "dnf" in r:
+            wall = r["dnf"]
+            rss = f"{r['polled_rss_mb']:,.0f} (polled)"
+            ratio = f"> {r['ratio_lower_bound']:.1f}" if r.get("ratio_lower_bound") else "-"
+            status = "killed" if r["dnf"].startswith("DNF") else "crash"
+        else:
+            wall = f"{r['wall_s']:.2f}"
+            rss = f"{r['rss_self_mb'] + r['rss_children_mb']:,.0f}"
+            ratio = f"{r['ratio_same_solver']:.1f}x" if r.get("ratio_same_solver") else "-"
+            status = r["status"] + (f" ({r['sol_status']})" if r.get("sol_status") else "")
+        build = f"{r['build_s']:.2f}" if "build_s" in r else "-"
+        print(f"| {n:,} x {m:,} | {r['model']} | {r['tool']} | {wall} | {rss} | {_fmt_obj(r)} | "
+              f"{r.get('same', '-')} | {ratio} | {status} | {build} |", flush=True)
+
+
+CSV_FIELDS = ["size", "n_demand", "n_candidates", "model", "tool", "wall_s", "build_s", "solve_s",
+              "rss_self_mb", "rss_children_mb", "polled_rss_mb", "rss_before_mb", "objective", "covered_pop",
+              "n_open", "all_covered", "same", "ratio_same_solver", "ratio_vs_siting_highs",
+              "ratio_lower_bound", "status", "sol_status", "dnf", "spopt_results_s", "spopt_attr_perc_cov",
+              "siting_objective", "siting_bound", "process_s", "timed_s_at_kill", "load_before", "load_after"]
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            n, m = SIZES[r["size"]][:2]
+            w.writerow({**r, "n_demand": n, "n_candidates": m})
+    os.replace(tmp, path)
+
+
+def tools_to_run() -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    tools = ["siting/highs"]
+    try:
+        from siting.backends import available_backends
+
+        if "cbc" in available_backends():
+            tools.append("siting/cbc")
+    except ImportError:
+        pass
+    tools.append("spopt/cbc")
+    import pulp
+
+    if "HiGHS" in pulp.listSolvers(onlyAvailable=True):
+        tools.append("spopt/highs")
+    return tools
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
+    ap.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="time cap per run in seconds (default: 300 / 600 / 1200 s for 1k / 5k / 20k)")
+    ap.add_argument("--max-rss-gb", type=float, default=12.0, help="kill a run whose process tree exceeds this")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tools", nargs="+", default=None, help="subset, e.g. siting/highs spopt/cbc")
+    ap.add_argument("--csv", type=Path, default=HERE / "results" / "spopt_compare.csv")
+    # worker mode (internal)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--size", help=argparse.SUPPRESS)
+    ap.add_argument("--model", help=argparse.SUPPRESS)
+    ap.add_argument("--tool", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        return run_worker(args)
+
+    tools = args.tools or tools_to_run()
+    print(f"# siting vs spopt  (start {time.strftime('%H:%M:%S', time.gmtime())} UTC, load avg {_load()})")
+    print(f"tools: {', '.join(tools)}; threshold {THRESHOLD_MIN:g} min at {SPEED_M_MIN:g} m/min; "
+          f"MIP gap {GAP:g}; seed {args.seed}")
+    for size in args.sizes:
+        n, m, density, _ = SIZES[size]
+        inst = make_instance(n, m, density, seed=args.seed)
+        real = len(inst["i"]) / (n * m)
+        print(f"{size}: {n:,} x {m:,}, side {inst['side_m']:,.0f} m, {len(inst['i']):,} pairs in range "
+              f"(density {100 * real:.2f} %, {len(inst['i']) / n:.1f} per point), {inst['moved']:,} points moved "
+              f"next to a candidate, MCLP p = {inst['p']}", flush=True)
+    rows: list[dict] = []
+    for size in args.sizes:
+        cap = args.timeout if args.timeout is not None else SIZES[size][3]
+        for model in args.models:
+            spopt_build_too_slow = None
+            for tool in tools:
+                if tool.startswith("spopt/") and spopt_build_too_slow:
+                    row = {"size": size, "model": model, "tool": tool, "dnf": spopt_build_too_slow +
+                           " (not run: the spopt build alone exceeded the cap)", "polled_rss_mb": 0.0,
+                           "load_before": _load(), "load_after": _load(), "process_s": 0.0}
+                else:
+                    row = launch(size, model, tool, args.seed, cap, args.max_rss_gb * 1024)
+                    if tool.startswith("spopt/") and "dnf" in row and not row["build_finished"]:
+                        spopt_build_too_slow = row["dnf"]
+                rows.append(row)
+                brief = row.get("dnf") or f"{row['wall_s']:.2f} s, objective {row['objective']:,.0f}"
+                print(f"  {size} {model} {tool}: {brief}  (load {row['load_before']} -> {row['load_after']})",
+                      flush=True)
+                finish_rows(rows)
+                write_csv(rows, args.csv)
+    finish_rows(rows)
+    print_table(rows)
+    write_csv(rows, args.csv)
+    print(f"\nend {time.strftime('%H:%M:%S', time.gmtime())} UTC, load avg {_load()}; CSV: {args.csv}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""`compare` tables and `rank` reasons on the example scenarios (serial)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from siting.compare import compare
+from siting.rank import rank
+
+
+def test_compare_table_and_resume(example, tmp_path):
+    res = compare([example / "mclp.toml", example / "lscp.toml", example / "mclp.toml"], out_dir=tmp_path,
+                  use_dask=False, quiet=True)
+    assert list(res.table.columns) == ["mclp", "lscp", "mclp-2"]
+    assert res.table.loc["new sites", "lscp"] == "4"
+    assert res.table.loc["coverage share", "lscp"] == "100.0%"
+    assert res.table.loc["budget (yuan)", "mclp"] == "2.50 M"
+    md = res.markdown.read_text()
+    assert md.startswith("| metric | mclp | lscp | mclp-2 |")
+    again = compare([example / "mclp.toml", example / "lscp.toml"], out_dir=tmp_path, use_dask=False, quiet=True)
+    assert again.computed == () and set(again.reused) == {"mclp", "lscp"}
+    assert pd.read_csv(again.csv, index_col=0).shape == (len(again.table), 2)
+
+
+def test_rank_reasons_frequency_and_losses(example, tmp_path):
+    res = rank(example / "mclp.toml", out_dir=tmp_path, budgets=[1e6, 2e6, 3e6, 5e6], resolve_top=2,
+               use_dask=False, quiet=True)
+    t = res.table
+    cand = pd.read_csv(example / "candidates.csv", dtype={"id": str})
+    assert set(t["site_id"]) == set(cand.loc[cand["status"].isin(["candidate", "required"]), "id"])
+    assert list(t["rank"]) == list(range(1, len(t) + 1))
+    assert t["selection_frequency"].between(0, 1).all()
+    assert (np.diff(t["selection_frequency"]) <= 0).all()  # sorted by frequency first
+    assert t["reasons"].str.contains("budgets").all()
+    plan = t[t["in_plan"]]
+    assert len(plan) >= 1 and (plan["drop_loss"] >= 0).all()
+    # resolve loss: re-optimising without a plan building can never beat the plan by more than its drop loss
+    resolved = plan.dropna(subset=["resolve_loss"])
+    assert len(resolved) == min(2, len(plan))
+    assert (resolved["resolve_loss"] <= resolved["drop_loss"] + 1e-6).all()
+    # the drop loss is what the plan covers minus what it covers without the building
+    from siting.report.coverage import CoverageModel
+    from siting.scenario import load_scenario
+
+    model = CoverageModel(load_scenario(example / "mclp.toml"))
+    sites = {s: {"mclp"} for s in plan["site_id"]}
+    full = model.summary(model.providers(sites))["covered"].sum()
+    for sid, loss in zip(plan["site_id"], plan["drop_loss"]):
+        less = {k: v for k, v in sites.items() if k != sid}
+        assert full - model.summary(model.providers(less))["covered"].sum() == pytest.approx(loss)
+    assert res.csv.is_file()
+
+
+def test_rank_needs_a_budget(example, tmp_path):
+    from siting.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"lscp\.toml: key 'model\.budget'"):
+        rank(example / "lscp.toml", out_dir=tmp_path, use_dask=False, quiet=True)

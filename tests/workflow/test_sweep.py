@@ -1,0 +1,102 @@
+"""Budget sweeps: results, frontier, resume after interruption, checks of the budgets and the [sweep] section."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from siting.errors import ScenarioError
+from siting.sweep import budget_key, pareto_mask, parse_budgets, solve_task, sweep
+
+BUDGETS = [1.0e6, 2.0e6, 3.0e6, 5.0e6]
+
+
+def test_sweep_writes_points_csv_png_and_is_monotone(example, tmp_path):
+    res = sweep(example / "mclp.toml", BUDGETS, out_dir=tmp_path / "o", use_dask=False, quiet=True)
+    assert res.computed == tuple(budget_key(b) for b in BUDGETS) and res.reused == ()
+    for b in BUDGETS:
+        rec = json.loads((tmp_path / "o" / "sweep" / f"{budget_key(b)}.json").read_text())
+        assert rec["finished"] and rec["status"] == "optimal" and rec["total_cost"] <= b + 1e-6
+    t = pd.read_csv(res.csv)
+    assert list(t["budget"]) == BUDGETS
+    assert np.all(np.diff(t["covered_population"]) >= -1e-9)  # more money never covers less (optimal solves)
+    assert t["coverage_share"].iloc[-1] == pytest.approx(1.0)
+    assert res.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and res.png.stat().st_size > 10_000
+    # the same answer as a direct solve at one budget
+    from siting.run import solve_scenario
+    from siting.scenario import load_scenario
+
+    direct = solve_scenario(load_scenario(example / "mclp.toml").with_overrides(budget=2e6))
+    assert t.loc[1, "covered_population"] == pytest.approx(direct.covered_population)
+
+
+def test_resume_skips_finished_and_recomputes_broken_or_stale(example, tmp_path):
+    out = tmp_path / "o"
+    sweep(example / "mclp.toml", BUDGETS[:2], out_dir=out, use_dask=False, quiet=True, plot=False)
+    # a half-written file (no "finished") and garbage are recomputed, finished ones are not
+    (out / "sweep" / f"{budget_key(3e6)}.json").write_text('{"status": "optimal"}')
+    (out / "sweep" / f"{budget_key(5e6)}.json").write_text("{not json")
+    res = sweep(example / "mclp.toml", BUDGETS, out_dir=out, use_dask=False, quiet=True, plot=False)
+    assert set(res.reused) == {budget_key(1e6), budget_key(2e6)}
+    assert set(res.computed) == {budget_key(3e6), budget_key(5e6)}
+    # changing an input file invalidates every point
+    cand = example / "candidates.csv"
+    cand.write_text(cand.read_text().replace("1200000", "1300000"))
+    res = sweep(example / "mclp.toml", BUDGETS, out_dir=out, use_dask=False, quiet=True, plot=False)
+    assert len(res.computed) == len(BUDGETS)
+
+
+def test_interrupted_sweep_keeps_finished_points_and_resumes(example, tmp_path):
+    calls = []
+
+    def flaky(task):
+        calls.append(task["name"])
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C during the third solve
+        return solve_task(task)
+
+    out = tmp_path / "o"
+    with pytest.raises(KeyboardInterrupt):
+        sweep(example / "mclp.toml", BUDGETS, out_dir=out, use_dask=False, quiet=True, task_fn=flaky)
+    done = sorted(p.stem for p in (out / "sweep").glob("*.json"))
+    assert done == sorted(calls[:2])
+    assert not [p for p in (out / "sweep").iterdir() if p.name.startswith(".")]  # no temp files left
+    calls.clear()
+    res = sweep(example / "mclp.toml", BUDGETS, out_dir=out, use_dask=False, quiet=True, task_fn=solve_task)
+    assert set(res.reused) == set(done) and len(res.computed) == 2
+
+
+def test_budgets_from_the_scenario_and_their_checks(example, tmp_path):
+    toml = example / "mclp.toml"
+    toml.write_text(toml.read_text() + "\n[sweep]\nbudgets = [2000000, 1e6]\n")
+    res = sweep(toml, None, out_dir=tmp_path / "o", use_dask=False, quiet=True, plot=False)
+    assert list(res.table["budget"]) == [1e6, 2e6]
+    toml.write_text(toml.read_text().replace("budgets = [2000000, 1e6]", "budgets = [2000000, -3]"))
+    with pytest.raises(ScenarioError, match=r"mclp\.toml: key 'sweep\.budgets': budgets must be positive"):
+        sweep(toml, None, out_dir=tmp_path / "o", use_dask=False, quiet=True)
+    toml.write_text(toml.read_text().replace("budgets = [2000000, -3]", 'budgets = "lots"'))
+    with pytest.raises(ScenarioError, match=r"key 'sweep\.budgets': expected a list"):
+        sweep(toml, None, out_dir=tmp_path / "o", use_dask=False, quiet=True)
+    toml.write_text(toml.read_text().replace('budgets = "lots"', "budget = [1e6]"))
+    with pytest.raises(ScenarioError, match=r"mclp\.toml: key 'sweep\.budget': unknown key \(did you mean 'budgets'"):
+        sweep(toml, None, out_dir=tmp_path / "o", use_dask=False, quiet=True)
+
+
+def test_missing_budgets_and_bad_values(example, tmp_path):
+    with pytest.raises(ScenarioError, match=r"key 'sweep\.budgets': no budgets"):
+        sweep(example / "mclp.toml", None, out_dir=tmp_path, use_dask=False, quiet=True)
+    with pytest.raises(ScenarioError, match="not a number"):
+        parse_budgets(["12x"])
+    with pytest.raises(ScenarioError, match="must be positive"):
+        parse_budgets([0])
+    with pytest.raises(ScenarioError, match="must be a number"):
+        parse_budgets([True])
+    assert parse_budgets(["40M", "2.5e7", 1_000, "1,000"]) == [1000.0, 2.5e7, 4e7]
+    with pytest.raises(ScenarioError, match=r"nope\.toml.*file not found"):
+        sweep(tmp_path / "nope.toml", [1e6], out_dir=tmp_path, use_dask=False, quiet=True)
+
+
+def test_pareto_mask():
+    assert pareto_mask([1, 2, 2, 3], [5, 4, 6, 6]).tolist() == [True, False, True, False]
