@@ -43,12 +43,14 @@ def main(argv=None) -> int:
                        options=SolveOptions(time_limit_s=args.time_limit))
         sec = time.perf_counter() - t0
         total += sec
-        diff = abs(r.objective - opt[name]) if r.has_solution else float("nan")
+        val = r.objective if r.has_solution else float("nan")
+        diff = abs(val - opt[name]) if r.has_solution else float("nan")
         match = bool(diff <= 1e-3)
-        rows.append(dict(instance=name, optimum=opt[name], siting=r.objective, abs_diff=diff, match=match,
+        rows.append(dict(instance=name, optimum=opt[name], siting=val, abs_diff=diff, match=match,
                          n_open=len(r.selected), seconds=sec, status=str(r.status)))
-        print(f"{name:>7} {inst.n_sites:>3} {inst.n_demand:>4} {opt[name]:>14.3f} {r.objective:>14.3f} {diff:>9.4f} "
-              f"{str(match):>5} {len(r.selected):>4} {sec:>6.2f}", flush=True)
+        print(f"{name:>7} {inst.n_sites:>3} {inst.n_demand:>4} {opt[name]:>14.3f} {val:>14.3f} {diff:>9.4f} "
+              f"{str(match):>5} {len(r.selected):>4} {sec:>6.2f}" + ("" if r.has_solution else f"  {r.termination}: {r.message}"),
+              flush=True)
     ok = sum(r["match"] for r in rows)
     print(f"\n{ok}/{len(rows)} match capopt to 1e-3; total {total:.1f} s; load after {os.getloadavg()}")
     if args.csv:

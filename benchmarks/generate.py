@@ -59,7 +59,8 @@ def _mixture(rng, n, centres, share, core_km, outer_km):
 
 
 def city_points(n_demand: int, n_sites: int, *, seed: int = 0, core_km: float = 1.9, outer_km: float = 4.7,
-                town_spacing_km: float = 14.0, existing_share: float = 0.01, excluded_share: float = 0.01) -> CityPoints:
+                town_spacing_km: float = 14.0, existing_share: float = 0.01,
+                excluded_share: float = 0.01) -> CityPoints:
     """Random clustered demand points and candidate buildings (see the module notes)."""
     rng = np.random.default_rng(seed)
     n_towns = max(3, n_demand // 4000)

@@ -31,9 +31,11 @@ What each tool receives (built *outside* the timed region)
 * Both read the same minutes (the dense matrix is filled from the same pairs), so coverage is identical.
 
 Objectives are recomputed here from the selected sites and the raw pairs (covered population for MCLP,
-number of open sites for LSCP, plus a check that LSCP covers every point). Peak RSS = ``ru_maxrss`` of the
-worker + ``ru_maxrss`` of its children (the CBC executable runs as a child of both pulp and siting), an
-upper bound on the simultaneous peak. A run over the time cap (or over ``--max-rss-gb``) is killed and
+number of open sites for LSCP, plus a check that LSCP covers every point). Peak RSS = the larger of the
+worker's own ``ru_maxrss`` and the process tree's RSS (worker + the CBC executable, which both pulp and
+siting run as a child) sampled every 0.2 s with psutil; ``RUSAGE_CHILDREN`` is not used because a forked
+child's high-water mark includes the parent's pages before ``exec``. The table also gives the worker's RSS
+just before the timed region (imports + inputs: spopt imports geopandas & co.). A run over the time cap (or over ``--max-rss-gb``) is killed and
 reported as ``DNF``; when spopt's *build* alone exceeded the cap, the other spopt solver for the same
 size and model is not run (the build is identical) and is reported as DNF too.
 
@@ -66,7 +68,7 @@ ROOT = HERE.parent
 SIZES = {
     "1k": (1_000, 100, 0.03, 300.0),
     "5k": (5_000, 500, 0.015, 600.0),
-    "20k": (20_000, 2_000, 0.01, 1200.0),
+    "20k": (20_000, 2_000, 0.0035, 1200.0),
 }
 MODELS = ("mclp", "lscp")
 SPEED_M_MIN = 60.0
@@ -75,6 +77,8 @@ GAP = 1e-6
 RESULT_TAG = "RESULT "
 BUILD_TAG = "BUILD_DONE "
 START_TAG = "TIMED_START"
+SOLVE_TAG = "SOLVE_START "
+SOLVED_TAG = "SOLVE_END"
 
 
 # --------------------------------------------------------------------------- instances
@@ -105,7 +109,7 @@ def make_instance(n: int, m: int, density: float, seed: int = 0) -> dict:
         "i": pairs["i"].astype(np.int64),
         "j": pairs["j"].astype(np.int64),
         "minutes": pairs["v"] / SPEED_M_MIN,
-        "p": max(1, m // 10),
+        "p": max(1, m // 25),
         "moved": int(lonely.size),
         "side_m": float(side),
     }
@@ -125,11 +129,24 @@ def _rss_mb() -> tuple[float, float]:
     return own, kids
 
 
-def _emit(tag: str, payload) -> None:
-    print(tag + (json.dumps(payload) if not isinstance(payload, str) else payload), flush=True)
+def _emit(tag: str, payload="") -> None:
+    print(tag + (payload if isinstance(payload, str) else json.dumps(payload)), flush=True)
 
 
-def worker_spopt(inst: dict, model: str, solver_name: str) -> dict:
+def _score(inst: dict, model: str, open_idx) -> dict:
+    """Objective recomputed from the chosen sites and the raw pairs."""
+    m = len(inst["cand"])
+    opened = np.zeros(m, dtype=bool)
+    opened[np.asarray(open_idx, dtype=np.int64)] = True
+    cov = covered_mask(inst, opened)
+    covered = float(inst["pop"][cov].sum())
+    return {"n_open": int(opened.sum()), "covered_pop": covered, "all_covered": bool(cov.all()),
+            "covered_share_count_pct": 100.0 * float(cov.mean()),
+            "objective": covered if model == "mclp" else float(opened.sum())}
+
+
+def worker_spopt(inst: dict, model: str, solver_names: list[str]) -> None:
+    """One spopt build, then each pulp solver in turn; one RESULT line per solver (wall = build + solve)."""
     import warnings
 
     import pulp
@@ -139,13 +156,9 @@ def worker_spopt(inst: dict, model: str, solver_name: str) -> dict:
     cost = np.full((n, m), np.inf)  # input, not timed (what a spopt user passes)
     cost[inst["i"], inst["j"]] = inst["minutes"]
     weights = inst["pop"].astype(float)
-    if solver_name == "cbc":
-        solver = pulp.PULP_CBC_CMD(msg=False, gapRel=GAP)
-    else:
-        solver = pulp.HiGHS(msg=False, gapRel=GAP)
     rss_before = _rss_mb()[0]
     warnings.simplefilter("ignore")
-    _emit(START_TAG, "")
+    _emit(START_TAG)
     t0 = time.perf_counter()
     if model == "mclp":
         problem = MCLP.from_cost_matrix(cost, weights, service_radius=THRESHOLD_MIN,
@@ -154,35 +167,41 @@ def worker_spopt(inst: dict, model: str, solver_name: str) -> dict:
         problem = LSCP.from_cost_matrix(cost, service_radius=THRESHOLD_MIN, name="lscp")
     build_s = time.perf_counter() - t0
     _emit(BUILD_TAG, f"{build_s:.3f}")
-    try:
-        problem.solve(solver, results=False)
-        status = pulp.LpStatus[problem.problem.status]
-        sol_status = pulp.LpSolution.get(problem.problem.sol_status, str(problem.problem.sol_status))
-    except RuntimeError as exc:  # spopt raises RuntimeError when pulp's status is not 1
-        status, sol_status = f"error: {exc}", ""
-    wall = time.perf_counter() - t0
-    open_sites = np.array([(v.value() or 0.0) > 0.5 for v in problem.fac_vars], dtype=bool)
-    # spopt's own result attributes (solve(results=True) does exactly these calls), timed separately
-    t1 = time.perf_counter()
-    attr_cov = None
-    try:
-        problem.facility_client_array()
-        problem.client_facility_array()
-        if model == "mclp":
-            problem.uncovered_clients()
-            problem.get_percentage()
-            attr_cov = float(problem.perc_cov)
-        else:
-            attr_cov = 100.0 * sum(1 for c in problem.cli2fac if len(c)) / n
-    except Exception as exc:  # noqa: BLE001 - a cross-check only
-        attr_cov = f"error: {exc}"
-    results_s = time.perf_counter() - t1
-    return {"wall_s": wall, "build_s": build_s, "solve_s": wall - build_s, "status": status,
-            "sol_status": sol_status, "open": np.flatnonzero(open_sites).tolist(),
-            "spopt_results_s": results_s, "spopt_attr_perc_cov": attr_cov, "rss_before_mb": rss_before}
+    for name in solver_names:
+        solver = pulp.PULP_CBC_CMD(msg=False, gapRel=GAP) if name == "cbc" else pulp.HiGHS(msg=False, gapRel=GAP)
+        _emit(SOLVE_TAG, name)
+        t1 = time.perf_counter()
+        try:
+            problem.solve(solver, results=False)
+            status = pulp.LpStatus[problem.problem.status]
+            sol_status = pulp.LpSolution.get(problem.problem.sol_status, str(problem.problem.sol_status))
+        except RuntimeError as exc:  # spopt raises RuntimeError when pulp's status is not 1
+            status, sol_status = f"error: {exc}", ""
+        solve_s = time.perf_counter() - t1
+        _emit(SOLVED_TAG)
+        open_idx = [j for j, v in enumerate(problem.fac_vars) if (v.value() or 0.0) > 0.5]
+        # spopt's own result attributes (solve(results=True) makes exactly these calls), timed separately
+        t2 = time.perf_counter()
+        try:
+            problem.facility_client_array()
+            problem.client_facility_array()
+            if model == "mclp":
+                problem.uncovered_clients()
+                problem.get_percentage()
+                attr_cov = float(problem.perc_cov)
+            else:
+                attr_cov = 100.0 * sum(1 for c in problem.cli2fac if len(c)) / n
+        except Exception as exc:  # noqa: BLE001 - a cross-check only
+            attr_cov = f"error: {exc}"
+        row = {"tool": f"spopt/{name}", "wall_s": build_s + solve_s, "build_s": build_s, "solve_s": solve_s,
+               "status": status, "sol_status": sol_status, "spopt_results_s": time.perf_counter() - t2,
+               "spopt_attr_perc_cov": attr_cov, "rss_before_mb": rss_before}
+        row.update(_score(inst, model, open_idx))
+        row["rss_self_mb"], row["rss_children_mb"] = _rss_mb()
+        _emit(RESULT_TAG, row)
 
 
-def worker_siting(inst: dict, model: str, backend: str) -> dict:
+def worker_siting(inst: dict, model: str, backend: str) -> None:
     import pandas as pd
 
     sys.path.insert(0, str(ROOT))
@@ -199,41 +218,34 @@ def worker_siting(inst: dict, model: str, backend: str) -> dict:
     travel_df = pd.DataFrame({"demand_id": dem_ids[inst["i"]], "candidate_id": cand_ids[inst["j"]],
                               "minutes": inst["minutes"]})
     rss_before = _rss_mb()[0]
-    _emit(START_TAG, "")
+    _emit(START_TAG)
     t0 = time.perf_counter()
     instance = instance_from_frames(demand_df, cand_df, travel_df)
     build_s = time.perf_counter() - t0
     _emit(BUILD_TAG, f"{build_s:.3f}")
+    _emit(SOLVE_TAG, backend)
     kwargs = {"max_sites": inst["p"]} if model == "mclp" else {}
     res = siting.solve(instance, model=model, threshold_min=THRESHOLD_MIN, backend=backend,
                        strategy="auto", **kwargs)
     wall = time.perf_counter() - t0
     index = {s: k for k, s in enumerate(cand_ids)}
-    open_idx = sorted(index[s] for s in res.selected)
-    return {"wall_s": wall, "build_s": build_s, "solve_s": wall - build_s, "status": str(res.status),
-            "sol_status": str(res.stats.get("strategy", "")), "open": open_idx,
-            "siting_objective": res.objective, "siting_covered": res.covered_population,
-            "siting_bound": res.best_bound, "rss_before_mb": rss_before}
+    row = {"tool": f"siting/{backend}", "wall_s": wall, "build_s": build_s, "solve_s": wall - build_s,
+           "status": str(res.status), "sol_status": str(res.stats.get("strategy", "")),
+           "siting_objective": res.objective, "siting_bound": res.best_bound, "siting_gap": res.gap,
+           "rss_before_mb": rss_before}
+    row.update(_score(inst, model, [index[s] for s in res.selected]))
+    row["rss_self_mb"], row["rss_children_mb"] = _rss_mb()
+    _emit(RESULT_TAG, row)
 
 
 def run_worker(args) -> int:
     n, m, density, _ = SIZES[args.size]
     inst = make_instance(n, m, density, seed=args.seed)
-    tool, solver = args.tool.split("/")
+    tool, solvers = args.tool.split("/")
     if tool == "spopt":
-        out = worker_spopt(inst, args.model, solver)
+        worker_spopt(inst, args.model, solvers.split("+"))
     else:
-        out = worker_siting(inst, args.model, solver)
-    opened = np.zeros(m, dtype=bool)
-    opened[np.asarray(out["open"], dtype=np.int64)] = True
-    cov = covered_mask(inst, opened)
-    out["n_open"] = int(opened.sum())
-    out["covered_pop"] = float(inst["pop"][cov].sum())
-    out["all_covered"] = bool(cov.all())
-    out["objective"] = out["covered_pop"] if args.model == "mclp" else float(out["n_open"])
-    out["rss_self_mb"], out["rss_children_mb"] = _rss_mb()
-    del out["open"]
-    _emit(RESULT_TAG, out)
+        worker_siting(inst, args.model, solvers)
     return 0
 
 
@@ -263,8 +275,7 @@ def _kill_tree(proc) -> None:
     import psutil
 
     try:
-        parent = psutil.Process(proc.pid)
-        kids = parent.children(recursive=True)
+        kids = psutil.Process(proc.pid).children(recursive=True)
     except psutil.Error:
         kids = []
     for q in kids:
@@ -276,65 +287,95 @@ def _kill_tree(proc) -> None:
     proc.wait()
 
 
-def launch(size: str, model: str, tool: str, seed: int, cap_s: float, max_rss_mb: float) -> dict:
-    """Run one worker subprocess under the time cap; poll its process-tree RSS; parse its RESULT line."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--size", size, "--model", model,
-           "--tool", tool, "--seed", str(seed)]
-    load_before = _load()
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+def launch(size: str, model: str, tool: str, seed: int, cap_s: float, max_rss_mb: float) -> list[dict]:
+    """Run one worker subprocess under the time cap (per row: build + that solver's solve); poll the
+    process-tree RSS; return one row per solver (``tool`` = ``spopt/cbc+highs`` gives two rows)."""
     import threading
 
-    lines: list[tuple[float, str]] = []
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--size", size, "--model", model,
+           "--tool", tool, "--seed", str(seed)]
+    base = {"size": size, "model": model, "load_before": _load()}
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    events: list[tuple[float, str]] = []
     err_lines: list[str] = []
 
     def read_out():
         for ln in proc.stdout:
-            lines.append((time.perf_counter(), ln))
+            events.append((time.perf_counter(), ln.rstrip("\n")))
 
-    reader = threading.Thread(target=read_out, daemon=True)
-    reader.start()
-    err_reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)
-    err_reader.start()
+    threads = [threading.Thread(target=read_out, daemon=True),
+               threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)]
+    for th in threads:
+        th.start()
     polled, reason, killed_at = 0.0, None, None
     while proc.poll() is None:
         polled = max(polled, _tree_rss_mb(proc))
-        timed_from = next((t for t, ln in list(lines) if ln.startswith(START_TAG)), None)
         now = time.perf_counter()
-        # the cap applies to the timed region (build + solve); generation gets its own generous cap
-        if timed_from is not None and now - timed_from > cap_s:
-            reason = f"DNF > {cap_s:.0f} s"
-        elif timed_from is None and now - started > cap_s + 600:
-            reason = "DNF (input generation too slow)"
+        snapshot = list(events)
+        t_start = next((t for t, ln in snapshot if ln.startswith(START_TAG)), None)
+        build = next((float(ln[len(BUILD_TAG):]) for _, ln in snapshot if ln.startswith(BUILD_TAG)), None)
+        solves = [t for t, ln in snapshot if ln.startswith(SOLVE_TAG)]
+        solved = [t for t, ln in snapshot if ln.startswith(SOLVED_TAG)]
+        if t_start is None:
+            over = now - started > cap_s + 600
+            why = "DNF (input generation too slow)"
+        elif build is None or not solves:
+            over, why = now - t_start > cap_s, f"DNF > {cap_s:g} s"
+        elif solved and solved[-1] >= solves[-1]:  # spopt's results step (untimed) after a finished solve
+            over, why = False, ""
+        else:  # each row: build + its own solve <= cap
+            over, why = build + (now - solves[-1]) > cap_s, f"DNF > {cap_s:g} s"
+        if over:
+            reason = why
         elif polled > max_rss_mb:
-            reason = f"DNF RSS > {max_rss_mb / 1024:.0f} GB"
+            reason = f"DNF RSS > {max_rss_mb / 1024:g} GB"
         if reason:
             killed_at = now
             _kill_tree(proc)
             break
         time.sleep(0.2)
-    reader.join(timeout=5)
-    err_reader.join(timeout=5)
-    elapsed = time.perf_counter() - started
-    timed_from = next((t for t, ln in lines if ln.startswith(START_TAG)), None)
-    lines = [ln for _, ln in lines]
-    row = {"size": size, "model": model, "tool": tool, "load_before": load_before, "load_after": _load(),
-           "process_s": elapsed, "polled_rss_mb": polled}
-    if killed_at is not None and timed_from is not None:
-        row["timed_s_at_kill"] = killed_at - timed_from
-    build = [ln for ln in lines if ln.startswith(BUILD_TAG)]
-    row["build_finished"] = bool(build)
-    if build:
-        row["build_s"] = float(build[-1][len(BUILD_TAG):])
-    result = [ln for ln in lines if ln.startswith(RESULT_TAG)]
-    if reason:
-        row["dnf"] = reason
-    elif proc.returncode != 0 or not result:
-        tail = "".join(err_lines[-3:]).strip().replace("\n", " | ")
-        row["dnf"] = f"crash rc={proc.returncode}: {tail[-200:]}"
-    else:
-        row.update(json.loads(result[-1][len(RESULT_TAG):]))
-    return row
+    for th in threads:
+        th.join(timeout=5)
+    base["load_after"] = _load()
+    base["process_s"] = time.perf_counter() - started
+    lines = [ln for _, ln in events]
+    build = next((float(ln[len(BUILD_TAG):]) for ln in lines if ln.startswith(BUILD_TAG)), None)
+    solvers = tool.split("/")[1].split("+")
+    prefix = tool.split("/")[0]
+    done = {}
+    for ln in lines:
+        if ln.startswith(RESULT_TAG):
+            r = json.loads(ln[len(RESULT_TAG):])
+            done[r["tool"]] = r
+    rows = []
+    running = None
+    solve_events = [(t, ln[len(SOLVE_TAG):]) for t, ln in events if ln.startswith(SOLVE_TAG)]
+    if solve_events and f"{prefix}/{solve_events[-1][1]}" not in done:
+        running = solve_events[-1]
+    for name in solvers:
+        key = f"{prefix}/{name}"
+        row = {**base, "tool": key, "polled_rss_mb": polled}
+        if build is not None:
+            row["build_s"] = build
+        if key in done:
+            row.update(done[key])
+            row["peak_rss_mb"] = max(row["rss_self_mb"], polled)
+        elif reason and running is not None and running[1] == name:
+            row["dnf"] = reason
+            row["timed_s_at_kill"] = build + (killed_at - running[0])
+        elif reason and build is None:
+            row["dnf"] = reason + " (build not finished)"
+            t_start = next((t for t, ln in events if ln.startswith(START_TAG)), None)
+            if t_start is not None:
+                row["timed_s_at_kill"] = killed_at - t_start
+        elif reason:
+            row["dnf"] = "not run (the process was stopped on the previous solver's cap)"
+        else:
+            tail = " | ".join(ln.strip() for ln in err_lines[-3:])
+            row["dnf"] = f"crash rc={proc.returncode}: {tail[-300:]}"
+        rows.append(row)
+    return rows
 
 
 def _fmt_obj(row) -> str:
@@ -371,7 +412,7 @@ def finish_rows(rows: list[dict]) -> None:
 
 
 def print_table(rows: list[dict]) -> None:
-    print("\n| size | model | tool/solver | wall s | peak RSS MB | objective | same objective? "
+    print("\n| size | model | tool/solver | wall s | peak RSS MB (before build) | objective | same objective? "
           "| ratio spopt/siting (same solver) | status | build s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -380,10 +421,10 @@ def print_table(rows: list[dict]) -> None:
             wall = r["dnf"]
             rss = f"{r['polled_rss_mb']:,.0f} (polled)"
             ratio = f"> {r['ratio_lower_bound']:.1f}" if r.get("ratio_lower_bound") else "-"
-            status = "killed" if r["dnf"].startswith("DNF") else "crash"
+            status = "killed" if r["dnf"].startswith("DNF") else r["dnf"].split(" ")[0]
         else:
             wall = f"{r['wall_s']:.2f}"
-            rss = f"{r['rss_self_mb'] + r['rss_children_mb']:,.0f}"
+            rss = f"{r['peak_rss_mb']:,.0f} ({r['rss_before_mb']:,.0f})"
             ratio = f"{r['ratio_same_solver']:.1f}x" if r.get("ratio_same_solver") else "-"
             status = r["status"] + (f" ({r['sol_status']})" if r.get("sol_status") else "")
         build = f"{r['build_s']:.2f}" if "build_s" in r else "-"
@@ -392,10 +433,10 @@ def print_table(rows: list[dict]) -> None:
 
 
 CSV_FIELDS = ["size", "n_demand", "n_candidates", "model", "tool", "wall_s", "build_s", "solve_s",
-              "rss_self_mb", "rss_children_mb", "polled_rss_mb", "rss_before_mb", "objective", "covered_pop",
+              "peak_rss_mb", "rss_self_mb", "rss_children_mb", "polled_rss_mb", "rss_before_mb", "objective", "covered_pop",
               "n_open", "all_covered", "same", "ratio_same_solver", "ratio_vs_siting_highs",
-              "ratio_lower_bound", "status", "sol_status", "dnf", "spopt_results_s", "spopt_attr_perc_cov",
-              "siting_objective", "siting_bound", "process_s", "timed_s_at_kill", "load_before", "load_after"]
+              "ratio_lower_bound", "status", "sol_status", "dnf", "spopt_results_s", "spopt_attr_perc_cov", "covered_share_count_pct",
+              "siting_objective", "siting_bound", "siting_gap", "process_s", "timed_s_at_kill", "load_before", "load_after"]
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
@@ -411,6 +452,7 @@ def write_csv(rows: list[dict], path: Path) -> None:
 
 
 def tools_to_run() -> list[str]:
+    """siting/highs, siting/cbc (if available), and one spopt process per model solving with CBC then HiGHS."""
     sys.path.insert(0, str(ROOT))
     tools = ["siting/highs"]
     try:
@@ -420,11 +462,9 @@ def tools_to_run() -> list[str]:
             tools.append("siting/cbc")
     except ImportError:
         pass
-    tools.append("spopt/cbc")
     import pulp
 
-    if "HiGHS" in pulp.listSolvers(onlyAvailable=True):
-        tools.append("spopt/highs")
+    tools.append("spopt/cbc+highs" if "HiGHS" in pulp.listSolvers(onlyAvailable=True) else "spopt/cbc")
     return tools
 
 
@@ -436,7 +476,7 @@ def main(argv=None) -> int:
                     help="time cap per run in seconds (default: 300 / 600 / 1200 s for 1k / 5k / 20k)")
     ap.add_argument("--max-rss-gb", type=float, default=12.0, help="kill a run whose process tree exceeds this")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--tools", nargs="+", default=None, help="subset, e.g. siting/highs spopt/cbc")
+    ap.add_argument("--tools", nargs="+", default=None, help="subset, e.g. siting/highs spopt/cbc+highs")
     ap.add_argument("--csv", type=Path, default=HERE / "results" / "spopt_compare.csv")
     # worker mode (internal)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -462,20 +502,12 @@ def main(argv=None) -> int:
     for size in args.sizes:
         cap = args.timeout if args.timeout is not None else SIZES[size][3]
         for model in args.models:
-            spopt_build_too_slow = None
             for tool in tools:
-                if tool.startswith("spopt/") and spopt_build_too_slow:
-                    row = {"size": size, "model": model, "tool": tool, "dnf": spopt_build_too_slow +
-                           " (not run: the spopt build alone exceeded the cap)", "polled_rss_mb": 0.0,
-                           "load_before": _load(), "load_after": _load(), "process_s": 0.0}
-                else:
-                    row = launch(size, model, tool, args.seed, cap, args.max_rss_gb * 1024)
-                    if tool.startswith("spopt/") and "dnf" in row and not row["build_finished"]:
-                        spopt_build_too_slow = row["dnf"]
-                rows.append(row)
-                brief = row.get("dnf") or f"{row['wall_s']:.2f} s, objective {row['objective']:,.0f}"
-                print(f"  {size} {model} {tool}: {brief}  (load {row['load_before']} -> {row['load_after']})",
-                      flush=True)
+                for row in launch(size, model, tool, args.seed, cap, args.max_rss_gb * 1024):
+                    rows.append(row)
+                    brief = row.get("dnf") or f"{row['wall_s']:.2f} s, objective {row['objective']:,.0f}"
+                    print(f"  {size} {model} {row['tool']}: {brief}  "
+                          f"(load {row['load_before']} -> {row['load_after']})", flush=True)
                 finish_rows(rows)
                 write_csv(rows, args.csv)
     finish_rows(rows)

@@ -11,8 +11,9 @@ exact       the MIP of :func:`siting.formulations.coverage.solve_exact` (options
 hybrid      greedy + local search, Lagrangian bound and repairs, then the MIP warm-started with the
             best plan under the remaining time limit; bound = tightest of the MIP and Lagrangian bounds
 heuristic   greedy + local search + Lagrangian bound and repairs; no MIP
-auto        exact when ``nnz <= EXACT_MAX_NNZ`` and ``n_sites <= EXACT_MAX_SITES``; hybrid when
-            ``nnz <= HYBRID_MAX_NNZ``; heuristic above (sizes measured after presolve)
+auto        exact when ``nnz <= EXACT_MAX_NNZ`` and ``n_sites <= EXACT_MAX_SITES`` (preceded by greedy, local
+            search and 200 Lagrangian steps: when they already certify the gap the MIP is skipped, otherwise
+            they warm-start it); hybrid when ``nnz <= HYBRID_MAX_NNZ``; heuristic above (presolved sizes)
 =========== ======================================================================================
 
 Example
@@ -42,9 +43,9 @@ from .problem import CoverageOutcome, CoverageProblem, ModelType
 __all__ = ["Strategy", "choose_strategy", "solve_coverage", "EXACT_MAX_NNZ", "EXACT_MAX_SITES", "HYBRID_MAX_NNZ"]
 
 #: auto thresholds on the presolved problem (see models/presolve-and-heuristics.md for the measurements)
-EXACT_MAX_NNZ = 300_000
-EXACT_MAX_SITES = 3_000
-HYBRID_MAX_NNZ = 4_000_000
+EXACT_MAX_NNZ = 100_000
+EXACT_MAX_SITES = 1_500
+HYBRID_MAX_NNZ = 400_000
 #: MIP time limit of the hybrid strategy when the options set none
 HYBRID_DEFAULT_TIME_S = 120.0
 
@@ -199,12 +200,13 @@ def solve_coverage(
         if plan is None:
             return finish(None, None, None, Termination.INFEASIBLE, "presolve")
         return finish(plan, value, bound, Termination.OPTIMAL, "presolve")
-    if chosen == Strategy.AUTO:
+    from_auto = chosen == Strategy.AUTO
+    if from_auto:
         chosen = choose_strategy(q)
 
     from .formulations.coverage import solve_exact
 
-    if chosen == Strategy.EXACT:
+    if chosen == Strategy.EXACT and not from_auto:
         left = None if options.time_limit_s is None else max(0.0, options.time_limit_s - (time.perf_counter() - t0))
         out = solve_exact(q, backend=backend, options=replace(options, time_limit_s=left))
         stats["mip"] = dict(out.stats, termination=str(out.termination), seconds=out.seconds)
@@ -213,15 +215,22 @@ def solve_coverage(
     limit = options.time_limit_s
     if chosen == Strategy.HYBRID and limit is None:
         limit = HYBRID_DEFAULT_TIME_S
-    heur_time = None if limit is None else (0.35 * limit if chosen == Strategy.HYBRID else
-                                            max(0.0, limit - (time.perf_counter() - t0)))
-    iterations = lagrangian_iterations or (1_000 if heur_time is None else 20_000)
+    if chosen == Strategy.EXACT:      # auto on a small problem: a short certificate attempt, then the MIP
+        heur_time = None if limit is None else 0.2 * limit
+        iterations = lagrangian_iterations or 200
+    else:
+        heur_time = None if limit is None else (0.35 * limit if chosen == Strategy.HYBRID else
+                                                max(0.0, 0.97 * limit - (time.perf_counter() - t0)))
+        iterations = lagrangian_iterations or (1_000 if heur_time is None else 20_000)
     plan, value, bound = _heuristic_phase(q, options, heur_time, iterations, stats)
     method = "greedy+local_search+lagrangian"
     termination = Termination.HEURISTIC
+    if q.model != ModelType.MCLP and stats.get("lagrangian_bound") == np.inf:
+        stats["message"] = "the coverage target exceeds the coverable weight (Lagrangian relaxation infeasible)"
+        return finish(None, None, None, Termination.INFEASIBLE, method)
     gap = _gap(value, bound)
-    if chosen == Strategy.HYBRID and not (gap is not None and gap <= max(options.mip_gap, 1e-9)):
-        left = max(1.0, limit - (time.perf_counter() - t0))
+    if chosen != Strategy.HEURISTIC and not (gap is not None and gap <= max(options.mip_gap, 1e-9)):
+        left = None if limit is None else max(1.0, limit - (time.perf_counter() - t0))
         out = solve_exact(q, backend=backend, options=replace(options, time_limit_s=left), warm_start=plan)
         stats["mip"] = {"termination": str(out.termination), "objective": out.objective, "bound": out.bound,
                         "seconds": out.seconds}

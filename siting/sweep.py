@@ -73,12 +73,12 @@ def parse_budgets(values: Iterable[Any], *, file: str | None = None, key: str = 
 
 
 def pareto_mask(cost: Iterable[float], covered: Iterable[float]) -> np.ndarray:
-    """True for points no other point dominates (cost <= and covered >=, one strictly)."""
+    """True for points no other point dominates (cost <= and covered >=, one strictly); of equal points, the first."""
     c = np.asarray(list(cost), dtype=float)
     v = np.asarray(list(covered), dtype=float)
     keep = np.ones(c.size, dtype=bool)
     for i in range(c.size):  # a sweep has tens of points
-        dom = (c <= c[i]) & (v >= v[i]) & ((c < c[i]) | (v > v[i]))
+        dom = (c <= c[i]) & (v >= v[i]) & ((c < c[i]) | (v > v[i]) | (np.arange(c.size) < i))
         keep[i] = not dom.any()
     return keep
 
@@ -192,29 +192,56 @@ def run_tasks(
     """Run ``fn(task)`` for every task; call ``on_done(task, record)`` in this process as each one finishes.
 
     ``on_done`` is where results are written, so what finished is on disk even if the run is interrupted.
-    A task raising :class:`~siting.errors.SitingError` stops the run with that error (finished ones are kept).
+    A failing task does not stop the others: every task that succeeds is saved, then the first error is
+    raised. On an interrupt (Ctrl-C) the tasks already finished on the cluster are saved before stopping.
     """
     if not tasks:
         return
+    errors: list[BaseException] = []
     with progress_bar(len(tasks), description, quiet=quiet) as advance:
         if not use_dask:
             for t in tasks:
-                on_done(t, fn(t))
+                try:
+                    rec = fn(t)
+                except Exception as exc:  # noqa: BLE001 - re-raised after the other tasks ran
+                    errors.append(exc)
+                else:
+                    on_done(t, rec)
                 advance()
-            return
-        from distributed import as_completed
+        else:
+            _run_on_dask(tasks, fn, on_done, errors, advance, scheduler=scheduler, client=client,
+                         n_workers=n_workers)
+    if errors:
+        raise errors[0]
 
-        ctx = contextlib.nullcontext(client) if client is not None else dask_client(scheduler, n_workers)
-        with ctx as cl:
-            futures = {cl.submit(fn, t, pure=False, key=f"siting-{t['name']}-{time.time_ns()}"): t for t in tasks}
-            try:
-                for fut in as_completed(list(futures)):
+
+def _run_on_dask(tasks, fn, on_done, errors, advance, *, scheduler, client, n_workers) -> None:
+    from distributed import as_completed
+
+    ctx = contextlib.nullcontext(client) if client is not None else dask_client(scheduler, n_workers)
+    with ctx as cl:
+        futures = {cl.submit(fn, t, pure=False, key=f"siting-{t['name']}-{time.time_ns()}"): t for t in tasks}
+        saved: set = set()
+        try:
+            for fut in as_completed(list(futures)):
+                try:
                     rec = fut.result()
+                except Exception as exc:  # noqa: BLE001 - re-raised after the other tasks ran
+                    errors.append(exc)
+                else:
                     on_done(futures[fut], rec)
-                    advance()
-            finally:
-                for fut in futures:
-                    fut.cancel()
+                saved.add(fut.key)
+                advance()
+        except BaseException:
+            # interrupted: keep what already finished on the workers
+            for fut, t in futures.items():
+                if fut.key not in saved and fut.status == "finished":
+                    with contextlib.suppress(Exception):
+                        on_done(t, fut.result(timeout=5))
+            raise
+        finally:
+            for fut in futures:
+                fut.cancel()
 
 
 # ----------------------------------------------------------------------------- solving one point
@@ -280,7 +307,7 @@ def plot_frontier(table: pd.DataFrame, path: Path | None = None, *, title: str =
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
+    fig, ax = plt.subplots(figsize=(8.5, 4.5), dpi=110)
     ok = table[table["has_solution"]] if not table.empty else table
     if not ok.empty:
         x = ok["budget"] / 1e6
@@ -295,7 +322,8 @@ def plot_frontier(table: pd.DataFrame, path: Path | None = None, *, title: str =
     ax.set_ylabel("covered (%)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png")

@@ -108,7 +108,7 @@ def prepare_scenario(path: str | Path, *, out_dir: str | Path | None = None, qui
             out_dir = Path("out") / scenario.name
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    fp = fingerprint(spath, _input_files(scenario))
+    fp = _scenario_key(scenario)
     travel_path = None
     overrides: dict = {}
     if travel and scenario.data.travel_times is None and scenario.network:
@@ -116,6 +116,16 @@ def prepare_scenario(path: str | Path, *, out_dir: str | Path | None = None, qui
         overrides["data.travel_times"] = travel_path
     return Prepared(scenario_path=spath, scenario=scenario, name=scenario.name, out_dir=out, fingerprint=fp,
                     travel=travel_path, overrides=overrides, sweep_budgets=budgets)
+
+
+def _scenario_key(scenario) -> str:
+    """Fingerprint of what a solve depends on: the scenario minus [sweep] / [output], and its input files.
+
+    Editing the sweep's budget list or the output folder therefore keeps finished results.
+    """
+    raw = {k: v for k, v in (scenario.raw or {}).items() if k not in ("sweep", "output")}
+    return fingerprint(scenario.path, _input_files(scenario), extra=json.dumps(raw, sort_keys=True, default=str),
+                       include_scenario=False)
 
 
 def _travel_key(scenario) -> str:
@@ -192,6 +202,19 @@ def result_record(result) -> dict:
     return rec
 
 
+def _solve(solve_scenario, scenario, *, progress: bool):
+    """``solve_scenario`` with a clear error when the model's module is missing from this build."""
+    try:
+        return solve_scenario(scenario, progress=progress)
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("siting."):
+            raise
+        from .errors import SitingError
+
+        raise SitingError(f"{scenario.path}: model type '{scenario.model.type}' cannot be solved by this build "
+                          f"(module {exc.name} is missing)") from None
+
+
 def solve_record(scenario: str | Path, *, budget: float | None = None, travel: str | None = None,
                  overrides: dict | None = None) -> dict:
     """Solve one scenario file (with a budget / travel-table override) and return :func:`result_record`."""
@@ -206,7 +229,7 @@ def solve_record(scenario: str | Path, *, budget: float | None = None, travel: s
         changes["model.budget"] = float(budget)
     if changes:
         sc = sc.with_overrides(**changes)
-    result = solve_scenario(sc, progress=False)
+    result = _solve(solve_scenario, sc, progress=False)
     return result_record(result) | {"budget": sc.model.budget, "scenario": str(sc.path)}
 
 
@@ -223,7 +246,7 @@ def solve(scenario: str | Path, *, out_dir: str | Path | None = None, budget: fl
     if budget is not None:
         changes["model.budget"] = float(budget)
     sc = prep.scenario.with_overrides(**changes) if changes else prep.scenario
-    result = solve_scenario(sc, progress=not quiet)
+    result = _solve(solve_scenario, sc, progress=not quiet)
     write_outputs(result, prep.out_dir / "solve")
     write_json(prep.out_dir / "solve" / "record.json", result_record(result) | {
         "finished": True, "fingerprint": prep.fingerprint, "budget": sc.model.budget})

@@ -16,9 +16,12 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("travel", help="compute walking times from a street network (.gpkg/.geojson/.osm.pbf/.osm)")
+    p = subparsers.add_parser("travel",
+                              help="compute walking times from a street network (.gpkg/.geojson/.osm.pbf/.osm)")
     p.add_argument("scenario", nargs="?", help="scenario TOML file with [data] and [network] (optional)")
     p.add_argument("--network", help="street network file (overrides network.path)")
+    p.add_argument("--elevation",
+                   help="x,y,z elevation samples interpolated at the nodes (overrides network.elevation)")
     p.add_argument("--demand", help="demand layer (overrides data.demand)")
     p.add_argument("--candidates", help="candidates layer (overrides data.candidates)")
     p.add_argument("--out", required=True, help="output table, .parquet or .csv")
@@ -71,6 +74,8 @@ def _config(args: argparse.Namespace):
         file, base = scenario.path, scenario.base_dir
     if args.network:
         table["path"] = str(Path(args.network).absolute())
+    if args.elevation:
+        table["elevation"] = str(Path(args.elevation).absolute())
     if "path" not in table:
         raise InputError("no street network: give --network or a scenario with a [network] section",
                          file=args.scenario)

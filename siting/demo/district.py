@@ -41,18 +41,12 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial import Delaunay, cKDTree
 
-__all__ = ["generate", "DistrictSpec", "CRS", "SERVICES", "zone_of"]
-
-CRS = "EPSG:32648"
-SERVICES = (
-    "elderly_care", "canteen", "health_station", "childcare", "fresh_market", "culture_sports", "service_centre",
+from .layout import (  # noqa: F401 - CRS, SERVICES, river_y, X0, Y0 re-exported for users of the generator
+    BRIDGES_X, CRS, HEIGHT, NEW_TOWN, OLD_TOWN, RIVER_HALF_WIDTH, RIVER_MARGIN, SERVICES, TOWN_CENTRES, WIDTH, X0,
+    Y0, ZONES, elevation, in_ellipse, river_offset, river_y, zone_kind, zone_of,
 )
 
-# district frame (UTM 48N, near Chongqing): 12 km x 9 km
-X0, Y0 = 640_000.0, 3_260_000.0
-WIDTH, HEIGHT = 12_000.0, 9_000.0
-RIVER_HALF_WIDTH = 160.0      # water
-RIVER_MARGIN = 60.0           # no street nodes this close to the water
+__all__ = ["generate", "DistrictSpec", "main"]
 
 
 @dataclass(frozen=True)
@@ -66,82 +60,6 @@ class DistrictSpec:
     spacing_scale: float = 1.0   # >1 gives a coarser (smaller) street network, e.g. for tests
 
 
-# zone name -> (street spacing m, share of non-tree links kept, block share, mean persons per block weight,
-#               elderly share, children share, idle share, existing share, cost yuan/m2)
-ZONES = {
-    "old_town":      dict(spacing=34.0, keep=0.45, blocks=0.34, elderly=0.235, children=0.08, idle=0.38, existing=0.36,
-                          yuan_m2=3600.0),
-    "new_town":      dict(spacing=58.0, keep=0.85, blocks=0.32, elderly=0.12, children=0.12, idle=0.30, existing=0.24,
-                          yuan_m2=2600.0),
-    "town_centre":   dict(spacing=46.0, keep=0.5, blocks=0.22, elderly=0.19, children=0.10, idle=0.22, existing=0.27,
-                          yuan_m2=2100.0),
-    "fringe":        dict(spacing=100.0, keep=0.2, blocks=0.12, elderly=0.22, children=0.09, idle=0.10, existing=0.13,
-                          yuan_m2=1600.0),
-}
-TOWN_CENTRES = ((1_700.0, 7_300.0), (10_300.0, 7_600.0), (6_600.0, 1_300.0))  # local coordinates (m)
-OLD_TOWN = (4_300.0, 5_250.0, 1_750.0, 1_000.0)    # centre x, y, semi-axes (north bank)
-NEW_TOWN = (7_100.0, 3_200.0, 2_400.0, 1_350.0)    # (south bank)
-BRIDGES_X = (3_600.0, 6_300.0, 9_600.0)
-
-
-def river_y(x: np.ndarray) -> np.ndarray:
-    """Centre line of the river (local metres): a meander running west to east."""
-    x = np.asarray(x, dtype=float)
-    return 4_450.0 + 420.0 * np.sin(2 * np.pi * x / 7_500.0 + 0.6) + 160.0 * np.sin(2 * np.pi * x / 2_300.0)
-
-
-def _river_distance(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Signed vertical offset to the river centre line (positive = north bank), good enough for a gentle meander."""
-    return y - river_y(x)
-
-
-def _in_ellipse(x, y, e) -> np.ndarray:
-    cx, cy, a, b = e
-    return ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 <= 1.0
-
-
-def zone_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Zone label (``old_town``, ``new_town``, ``town_centre_1..3``, ``fringe``) of local coordinates."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    d = _river_distance(x, y)
-    out = np.full(x.shape, "fringe", dtype=object)
-    for k, (cx, cy) in enumerate(TOWN_CENTRES, start=1):
-        out[np.hypot(x - cx, y - cy) <= 850.0] = f"town_centre_{k}"
-    out[_in_ellipse(x, y, NEW_TOWN) & (d < 0)] = "new_town"
-    out[_in_ellipse(x, y, OLD_TOWN) & (d > 0)] = "old_town"
-    return out
-
-
-def _zone_kind(label: np.ndarray) -> np.ndarray:
-    kind = np.asarray(label, dtype=object).copy()
-    kind[np.char.startswith(np.asarray(label, dtype=str), "town_centre")] = "town_centre"
-    return kind
-
-
-def elevation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Ground elevation (m): river valley at ~178 m, a steep old-town hillside, rolling hills up to ~450 m."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    d = np.abs(_river_distance(x, y))
-    z = 178.0 + 70.0 * (1.0 - np.exp(-d / 900.0))
-    hills = (  # cx, cy, height, sigma
-        (4_200.0, 6_150.0, 135.0, 650.0),   # old-town ridge (steep: stairs)
-        (5_200.0, 6_500.0, 90.0, 500.0),
-        (1_000.0, 2_000.0, 160.0, 1_400.0),
-        (11_000.0, 2_500.0, 180.0, 1_600.0),
-        (8_000.0, 8_500.0, 120.0, 1_200.0),
-        (2_500.0, 8_500.0, 90.0, 900.0),
-        (9_000.0, 3_800.0, 35.0, 700.0),
-    )
-    for cx, cy, h, s in hills:
-        z = z + h * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s * s))
-    # terraces in the old town: short-wavelength relief
-    old = np.exp(-(((x - OLD_TOWN[0]) / OLD_TOWN[2]) ** 2 + ((y - OLD_TOWN[1]) / OLD_TOWN[3]) ** 2))
-    z = z + 14.0 * old * np.sin(x / 95.0) * np.cos(y / 120.0)
-    return z
-
-
 def _nodes(rng: np.random.Generator, spec: DistrictSpec) -> tuple[np.ndarray, np.ndarray]:
     """Jittered grid points, zone by zone, outside the river."""
     xs, ys = [], []
@@ -150,13 +68,13 @@ def _nodes(rng: np.random.Generator, spec: DistrictSpec) -> tuple[np.ndarray, np
         gx, gy = np.meshgrid(np.arange(s / 2, WIDTH, s), np.arange(s / 2, HEIGHT, s))
         px = gx.ravel() + rng.uniform(-0.3, 0.3, gx.size) * s
         py = gy.ravel() + rng.uniform(-0.3, 0.3, gy.size) * s
-        keep = _zone_kind(zone_of(px, py)) == kind
+        keep = zone_kind(zone_of(px, py)) == kind
         xs.append(px[keep])
         ys.append(py[keep])
     x = np.concatenate(xs)
     y = np.concatenate(ys)
     inside = (x > 0) & (x < WIDTH) & (y > 0) & (y < HEIGHT)
-    dry = np.abs(_river_distance(x, y)) > RIVER_HALF_WIDTH + RIVER_MARGIN
+    dry = np.abs(river_offset(x, y)) > RIVER_HALF_WIDTH + RIVER_MARGIN
     keep = inside & dry
     return x[keep], y[keep]
 
@@ -168,9 +86,9 @@ def _edges(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, spec: Distric
     e = np.vstack([s[:, [0, 1]], s[:, [1, 2]], s[:, [0, 2]]])
     e = np.unique(np.sort(e, axis=1), axis=0)
     length = np.hypot(x[e[:, 0]] - x[e[:, 1]], y[e[:, 0]] - y[e[:, 1]])
-    side = np.sign(_river_distance(x, y))
+    side = np.sign(river_offset(x, y))
     same_bank = side[e[:, 0]] == side[e[:, 1]]
-    kind = _zone_kind(zone_of((x[e[:, 0]] + x[e[:, 1]]) / 2, (y[e[:, 0]] + y[e[:, 1]]) / 2))
+    kind = zone_kind(zone_of((x[e[:, 0]] + x[e[:, 1]]) / 2, (y[e[:, 0]] + y[e[:, 1]]) / 2))
     spacing = np.array([ZONES[k]["spacing"] for k in kind]) * spec.spacing_scale
     keep_share = np.array([ZONES[k]["keep"] for k in kind])
     short = length <= 1.25 * spacing          # grid neighbours, not diagonals
@@ -186,7 +104,7 @@ def _edges(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, spec: Distric
 
 
 def _bridges(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    side = np.sign(_river_distance(x, y))
+    side = np.sign(river_offset(x, y))
     north = np.flatnonzero(side > 0)
     south = np.flatnonzero(side < 0)
     tn, ts = cKDTree(np.column_stack([x[north], y[north]])), cKDTree(np.column_stack([x[south], y[south]]))
@@ -219,7 +137,7 @@ def _streets(rng: np.random.Generator, spec: DistrictSpec):
     a, c = all_e[:, 0], all_e[:, 1]
     length = np.hypot(x[a] - x[c], y[a] - y[c])
     grade = np.abs(z[a] - z[c]) / np.maximum(length, 1.0)
-    kind = _zone_kind(zone_of((x[a] + x[c]) / 2, (y[a] + y[c]) / 2))
+    kind = zone_kind(zone_of((x[a] + x[c]) / 2, (y[a] + y[c]) / 2))
     highway = np.full(len(all_e), "residential", dtype=object)
     highway[kind == "fringe"] = "track"
     old = kind == "old_town"
@@ -253,8 +171,8 @@ def _sample_in_zone(rng, kind_or_label: str, n: int, by_label: bool = False) -> 
         px = rng.uniform(0, WIDTH, 4 * n + 64)
         py = rng.uniform(0, HEIGHT, 4 * n + 64)
         lab = zone_of(px, py)
-        match = (lab == kind_or_label) if by_label else (_zone_kind(lab) == kind_or_label)
-        dry = np.abs(_river_distance(px, py)) > RIVER_HALF_WIDTH + RIVER_MARGIN + 20.0
+        match = (lab == kind_or_label) if by_label else (zone_kind(lab) == kind_or_label)
+        dry = np.abs(river_offset(px, py)) > RIVER_HALF_WIDTH + RIVER_MARGIN + 20.0
         keep = match & dry
         xs.append(px[keep])
         ys.append(py[keep])
@@ -286,7 +204,7 @@ def _places(rng, n: int, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _demand(rng, spec: DistrictSpec) -> pd.DataFrame:
     x, y, lab = _places(rng, spec.n_blocks, "blocks")
-    kind = _zone_kind(lab)
+    kind = zone_kind(lab)
     dens = {"old_town": 1.25, "new_town": 1.15, "town_centre": 0.75, "fringe": 0.5}
     w = np.array([dens[k] for k in kind]) * rng.lognormal(0.0, 0.45, x.size)
     pop = np.maximum(20, np.round(w / w.sum() * spec.residents)).astype(int)
@@ -313,7 +231,7 @@ def _demand(rng, spec: DistrictSpec) -> pd.DataFrame:
 def _sites(rng, spec: DistrictSpec) -> pd.DataFrame:
     # idle buildings
     x, y, lab = _places(rng, spec.n_idle, "idle")
-    kind = _zone_kind(lab)
+    kind = zone_kind(lab)
     area = np.clip(np.round(rng.lognormal(np.log(480.0), 0.6, x.size), -1), 100.0, 2000.0)
     yuan_m2 = np.array([ZONES[k]["yuan_m2"] for k in kind]) * rng.uniform(0.8, 1.2, x.size)
     cost = np.round((150_000.0 + area * yuan_m2) / 1_000.0) * 1_000.0

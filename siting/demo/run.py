@@ -2,7 +2,8 @@
 
 Steps, each timed: generate the district into ``<out>/data`` (skipped when the same seed is already there),
 walking times over its street network (cached), a budget sweep of the multi-service model (Dask; resumable),
-the ranking of idle buildings, and the report (HTML + GeoPackage) in ``<out>/report``.
+the ranking of idle buildings, a comparison with the equal-weights variant of the scenario, and the report
+(HTML + GeoPackage) in ``<out>/report``.
 
 Example
 -------
@@ -13,6 +14,7 @@ PosixPath('out/demo/report/report.html')
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,7 @@ class DemoResult:
     gpkg: Path | None = None
     sweep_csv: Path | None = None
     rank_csv: Path | None = None
+    compare_csv: Path | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
 
@@ -42,7 +45,7 @@ class DemoResult:
             out.append(f"  {k:<10s} {v:7.1f} s")
         for k, v in self.summary.items():
             out.append(f"  {k}: {v}")
-        for p in (self.sweep_csv, self.rank_csv, self.report, self.gpkg):
+        for p in (self.sweep_csv, self.rank_csv, self.compare_csv, self.report, self.gpkg):
             if p is not None:
                 out.append(f"written: {p}")
         return out
@@ -69,8 +72,9 @@ def ensure_district(data_dir: str | Path, *, seed: int = 2026, regenerate: bool 
 
 def run_demo(out_dir: str | Path = "out/demo", *, seed: int = 2026, regenerate: bool = False,
              scheduler: str | None = None, use_dask: bool = True, quiet: bool = False,
-             spec: DistrictSpec | None = None, budgets=None) -> DemoResult:
+             spec: DistrictSpec | None = None, budgets=None, compare_variants: bool = True) -> DemoResult:
     """Generate (if needed) and run the demo district: sweep, rank, report. See module docstring."""
+    from ..compare import compare
     from ..rank import rank
     from ..report import build_report
     from ..sweep import dask_client
@@ -85,12 +89,16 @@ def run_demo(out_dir: str | Path = "out/demo", *, seed: int = 2026, regenerate: 
     prep = prepare_scenario(scenario, out_dir=out, quiet=quiet)  # walking times over the network (cached)
     res.seconds["travel"] = time.perf_counter() - t
     t = time.perf_counter()
-    if use_dask:
-        with dask_client(scheduler) as client:
-            rk = rank(scenario, out_dir=out, budgets=budgets, client=client, use_dask=True, quiet=quiet)
-    else:
-        rk = rank(scenario, out_dir=out, budgets=budgets, use_dask=False, quiet=quiet)
-    res.seconds["sweep+rank"] = time.perf_counter() - t
+    variants = [scenario, scenario.with_name("demo_equal_weights.toml")]
+    with (dask_client(scheduler) if use_dask else contextlib.nullcontext(None)) as client:
+        engine = dict(client=client, use_dask=use_dask, quiet=quiet)
+        rk = rank(scenario, out_dir=out, budgets=budgets, **engine)
+        res.seconds["sweep+rank"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if compare_variants:
+            cmp = compare(variants, out_dir=out, **engine)
+            res.compare_csv = cmp.csv
+            res.seconds["compare"] = time.perf_counter() - t
     res.sweep_csv = prep.out_dir / "sweep.csv"
     res.rank_csv = rk.csv
     t = time.perf_counter()

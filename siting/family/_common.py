@@ -24,7 +24,7 @@ from ..data.instance import Instance, SiteStatus, TravelTimes
 from ..errors import InfeasibleError, InputError, VerificationError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
-from ..result import Result, Status, status_from
+from ..result import Result, status_from
 
 __all__ = [
     "SiteRules",

@@ -13,7 +13,6 @@ import time
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from ..data.instance import Instance

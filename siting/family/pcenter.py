@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from ..backends.base import BackendSolution, Termination
+from ..backends.base import Termination
 from ..data.instance import Instance
 from ..errors import InfeasibleError, InputError
 from ..options import SolveOptions

@@ -43,7 +43,8 @@ class CoverArrays:
     col_ptr: np.ndarray
     col_rows: np.ndarray
     csr: sp.csr_matrix   # float32 data, for matvecs A x
-    csc: sp.csc_matrix   # float32 data, for matvecs A^T u
+    csc: sp.csc_matrix   # float32 data (column slices)
+    tcsr: sp.csr_matrix  # A^T with float64 data, for exact matvecs A^T u
 
     @classmethod
     def of(cls, problem: CoverageProblem) -> "CoverArrays":
@@ -53,7 +54,8 @@ class CoverArrays:
                              cov.indptr.astype(np.int64 if cov.nnz > 2**31 - 1 else np.int32)), shape=(m, n))
         csc = csr.tocsc()
         csc.sort_indices()
-        return cls(problem, csr.indptr, csr.indices, csc.indptr, csc.indices, csr, csc)
+        tcsr = sp.csr_matrix((np.ones(csc.nnz, np.float64), csc.indices, csc.indptr), shape=(n, m))
+        return cls(problem, csr.indptr, csr.indices, csc.indptr, csc.indices, csr, csc, tcsr)
 
     @property
     def n_demand(self) -> int:
@@ -78,7 +80,7 @@ class CoverArrays:
     def site_weight(self, row_weight: np.ndarray | None = None) -> np.ndarray:
         """``A^T w``: the weight each site covers (float64)."""
         w = self.problem.demand_weight if row_weight is None else row_weight
-        return np.asarray(self.csc.T @ w.astype(np.float64), dtype=np.float64)
+        return np.asarray(self.tcsr @ np.asarray(w, dtype=np.float64), dtype=np.float64)
 
     def counts(self, open_sites: np.ndarray) -> np.ndarray:
         """``A x``: how many open sites cover each row (int32)."""

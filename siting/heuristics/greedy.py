@@ -42,7 +42,7 @@ def _lazy(arr: CoverArrays, x: np.ndarray, weight: np.ndarray, *, by_ratio: bool
     """Shared lazy-greedy loop; ``weight`` is the uncovered weight per row (modified in place)."""
     p = arr.problem
     cost, counts = p.site_cost, p.counts_toward_limit
-    gains = np.asarray(arr.csc.T @ weight, dtype=np.float64)
+    gains = arr.site_weight(weight)
     cand = np.flatnonzero(~x & ~p.fixed_closed & (gains > 0))
     tie = 1.0 + 1e-9 * rng.random(cand.size)
     keys = np.where(cost[cand] > 0, gains[cand] / np.where(cost[cand] > 0, cost[cand], 1.0),

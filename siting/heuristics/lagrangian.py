@@ -75,12 +75,16 @@ def _top_sum(values: np.ndarray, limit: float) -> tuple[float, np.ndarray]:
 
 def knapsack_upper_bound(v: np.ndarray, cost: np.ndarray, counts: np.ndarray, budget: float | None,
                          slots: float | None, *, steps: int = 30) -> tuple[float, np.ndarray]:
-    """Upper bound on :math:`\\max\\{v^T x : c^T x \\le B, \\ell^T x \\le P, x \\in \\{0,1\\}^n\\}` and an (integral) maximiser
-    of the relaxed problem at the best multiplier, for subgradients.
+    """Upper bound on :math:`\\max\\{v^T x : c^T x \\le B, \\ell^T x \\le P, x \\in \\{0,1\\}^n\\}` and an
+    (integral) maximiser of the relaxed problem at the best multiplier, for subgradients.
 
     Notes
     -----
-    :math:`f(\\lambda) = \\lambda B + \\sum_{j: \\ell_j = 0} (v_j - \\lambda c_j)^+ + \\mathrm{top}_P\\{(v_j - \\lambda c_j)^+ : \\ell_j = 1\\}`
+    .. math::
+
+        f(\\lambda) = \\lambda B + \\sum_{j: \\ell_j = 0} (v_j - \\lambda c_j)^+
+        + \\mathrm{top}_P\\{(v_j - \\lambda c_j)^+ : \\ell_j = 1\\}
+
     is convex in :math:`\\lambda` and every value is a valid bound (weak duality); it is minimised by bisection
     on the slope :math:`B - c^T x(\\lambda)` (``steps`` evaluations of ``O(n)`` each). Without a budget the
     bound is the exact top-``P`` sum.
@@ -189,6 +193,7 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
         np.minimum.at(per_row, rows_all, np.repeat(ratio, np.diff(arr.col_ptr)))
         u = np.where(np.isfinite(per_row), per_row, 0.0) * w_row
     bound = np.inf if maximise else -np.inf
+    cap = float(p.base_covered_weight + w[arr.counts(open_) > 0].sum()) if maximise else np.inf
     theta, stall = 2.0, 0
     history = []
     # repairs on a geometric schedule (the relaxed x gets more useful as u converges)
@@ -197,12 +202,14 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
     for it in range(iterations):
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
             break
-        v = np.asarray(arr.csc.T @ u, dtype=np.float64)
+        v = arr.site_weight(u)
         if maximise:
             knap, xs = knapsack_upper_bound(v[free], cost[free], p.counts_toward_limit[free], budget, slots)
             x = fixed.copy()
             x[np.flatnonzero(free)[xs]] = True
             value = float(p.base_covered_weight + np.maximum(w - u, 0.0).sum() + knap + v[fixed].sum())
+            raw = value
+            value = min(value, cap)  # covering every coverable row is a bound too
             if integral_w:
                 value = float(np.floor(value + 1e-6))
             g = np.asarray(arr.csr @ x.astype(np.float32), dtype=np.float64) - (u < w)
@@ -218,12 +225,15 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
             else:
                 y, yval = _fractional_cover(u, w, target)
                 value += yval
+            raw = value
             if integral_c:
                 value = float(np.ceil(value - 1e-6))
             g = y - np.asarray(arr.csr @ x.astype(np.float32), dtype=np.float64)
             improved = value > bound + 1e-9
             bound = max(bound, value)
         history.append(value)
+        if not maximise and value == np.inf:  # the coverage target cannot be reached at all
+            break
         if improved:
             stall = 0
         else:
@@ -247,8 +257,8 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
         norm = float(g @ g)
         if norm == 0 or theta < 1e-6:
             break
-        ref = best_value if best_value is not None else (0.0 if maximise else 2 * abs(value) + 1.0)
-        step = theta * abs(value - ref) / norm if value != ref else theta * 1e-3 * max(1.0, abs(value)) / norm
+        ref = best_value if best_value is not None else (0.0 if maximise else 2 * abs(raw) + 1.0)
+        step = theta * max(abs(raw - ref), 1e-4 * max(1.0, abs(raw))) / norm
         if maximise:
             u = np.clip(u - step * g, 0.0, w)
         else:

@@ -21,14 +21,14 @@ array([ True, False, False])
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence, Union
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InfeasibleError
-from ..problem import CoverageProblem, ModelType
+from ..problem import CoverageProblem
 
 __all__ = ["SiteMap", "RowMap", "Reduction", "PresolveResult", "presolve", "take_rows", "take_sites"]
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import InfeasibleError
 from ..problem import CoverageProblem, ModelType
-from .base import RowMap, SiteMap, take_rows, take_sites
+from .base import RowMap, take_rows, take_sites
 from .dominance import dominated_sites
 
 __all__ = [

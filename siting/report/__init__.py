@@ -75,6 +75,22 @@ def _background(scenario):
     return [(shapes, "#9ecae1")]
 
 
+def _check_against_solver(svc: pd.DataFrame, rec: dict) -> None:
+    """The report's recomputed coverage must match what the solve reported, service by service."""
+    from ..errors import VerificationError
+
+    per = rec.get("per_service") or {}
+    for row in svc.itertuples():
+        got = per.get(row.service, {}).get("covered")
+        if got is not None and not np.isclose(float(got), row.covered_after, rtol=1e-6, atol=1e-6):
+            raise VerificationError(f"report: {row.service} covers {row.covered_after:,.1f} when recomputed from the "
+                                    f"travel table but the solve reported {float(got):,.1f}")
+    if len(svc) == 1 and not per and rec.get("covered_population") is not None:
+        if not np.isclose(float(rec["covered_population"]), float(svc["covered_after"].iloc[0]), rtol=1e-6):
+            raise VerificationError(f"report: {svc['covered_after'].iloc[0]:,.1f} covered when recomputed, "
+                                    f"the solve reported {float(rec['covered_population']):,.1f}")
+
+
 def _english(label: str) -> str:
     """The ASCII part of a catalogue label for map titles (map fonts may lack CJK glyphs)."""
     import re
@@ -111,6 +127,7 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
         svc["share_after"] = aft["share"]
         svc["providers_after"] = aft["providers"]
         svc["gain"] = svc["covered_after"] - svc["covered_before"]
+        _check_against_solver(svc, rec)
         advance()
         ranking = pd.read_csv(prep.out_dir / "rank.csv") if (prep.out_dir / "rank.csv").is_file() else None
         gpkg = write_geopackage(folder / "siting.gpkg", model, before, after, plan, ranking=ranking)

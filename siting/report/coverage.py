@@ -128,8 +128,12 @@ class CoverageModel:
         self.demand = inst.demand
         self.sites = inst.sites
         self.site_index = pd.Index(self.sites.ids.astype(str))
-        raw = read_table(scenario.data.candidates).frame
-        col = raw["services"] if "services" in raw.columns else pd.Series([""] * len(raw))
+        labels = getattr(self.sites, "labels", None) or {}
+        if "services" in labels:
+            col = pd.Series(labels["services"], dtype=object)
+        else:
+            raw = read_table(scenario.data.candidates).frame
+            col = raw["services"] if "services" in raw.columns else pd.Series([""] * len(raw), dtype=object)
         self.site_services = [
             {x.strip() for x in str(v).split(";") if x.strip()} if isinstance(v, str) else set() for v in col
         ]

@@ -27,9 +27,10 @@ def _plt():
     return plt
 
 
-def png_bytes(fig, dpi: int = 90) -> bytes:
+def png_bytes(fig, dpi: int = 80) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=dpi)  # no bbox_inches="tight": it draws the figure twice
     _plt().close(fig)
     return buf.getvalue()
 
@@ -56,7 +57,7 @@ def street_segments(path: str | Path | None, layer: str | None = None, max_segme
     return segs
 
 
-def street_raster(streets, extent, width_px: int = 1600):
+def street_raster(streets, extent, width_px: int = 900):
     """Draw the street segments once into an RGBA array covering ``extent`` = (xmin, xmax, ymin, ymax).
 
     Maps then show it with ``imshow``: far faster than drawing tens of thousands of segments per panel.
@@ -69,8 +70,10 @@ def street_raster(streets, extent, width_px: int = 1600):
     h_px = max(int(width_px * (ymax - ymin) / max(xmax - xmin, 1e-9)), 1)
     fig = Figure(figsize=(width_px / 100, h_px / 100), dpi=100)
     canvas = FigureCanvasAgg(fig)
+    fig.patch.set_alpha(0.0)  # transparent: polygons drawn below (river) stay visible
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.add_collection(LineCollection(streets, colors="#bdbdbd", linewidths=0.35))
+    ax.set_facecolor((0, 0, 0, 0))
+    ax.add_collection(LineCollection(streets, colors="#b0b0b0", linewidths=0.35))
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     ax.axis("off")
@@ -82,7 +85,7 @@ def _draw_base(ax, streets, background):
     if streets is not None:
         if isinstance(streets, tuple):  # (rgba, extent) from street_raster
             rgba, (xmin, xmax, ymin, ymax) = streets
-            ax.imshow(rgba, extent=(xmin, xmax, ymin, ymax), origin="upper", zorder=1, interpolation="bilinear")
+            ax.imshow(rgba, extent=(xmin, xmax, ymin, ymax), origin="upper", zorder=1, interpolation="nearest")
         else:
             from matplotlib.collections import LineCollection
 
@@ -126,14 +129,14 @@ def coverage_map(x, y, weight, covered, *, providers_xy=None, new_xy=None, stree
         ax.legend(fontsize=6, loc="lower left", markerscale=0.7, framealpha=0.8)
     if own:
         return png_bytes(fig)
-    return None
+    return None  # drawn into the caller's axes
 
 
 def before_after_map(x, y, weight, covered_before, covered_after, *, providers_xy, new_xy, streets=None,
                      background=None, title: str = "") -> bytes:
     """Two panels side by side: existing facilities only, then with the plan."""
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.6))
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 5.6))
     wb = float(np.asarray(weight)[covered_before].sum())
     wa = float(np.asarray(weight)[covered_after].sum())
     tot = float(np.asarray(weight).sum()) or 1.0

@@ -104,7 +104,8 @@ def _far_report(graph: WalkGraph, role: str, ids, x, y, snapped: Snapped) -> pd.
 def compute_travel_times(network, demand: pd.DataFrame, sites: pd.DataFrame, *, cutoff_min: float = 15.0,
                          profile: SpeedProfile | None = None, max_snap_m: float = 300.0,
                          progress: bool | Callable[[int, int], None] = False, crs=None,
-                         chunk_entries: int = 4_000_000, engine: str = "auto") -> pd.DataFrame:
+                         chunk_entries: int = 4_000_000, engine: str = "auto",
+                         threads: int | None = 1) -> pd.DataFrame:
     r"""Walking minutes from every demand point to every candidate site within ``cutoff_min``.
 
     Parameters
@@ -128,6 +129,8 @@ def compute_travel_times(network, demand: pd.DataFrame, sites: pd.DataFrame, *, 
         Memory bound (floats per chunk) of the multi-source Dijkstra.
     engine : {"auto", "numba", "scipy"}
         Dijkstra kernel (see :func:`siting.travel.matrix.od_costs`); both are exact.
+    threads : int or None
+        Worker threads of the numba kernel (``None`` = all cores).
 
     Returns
     -------
@@ -183,7 +186,7 @@ def compute_travel_times(network, demand: pd.DataFrame, sites: pd.DataFrame, *, 
         callback = None
     try:
         a, b, cost = od_costs(sg, src, dst, limit_m=limit_m, chunk_entries=chunk_entries, engine=engine,
-                             progress=callback)
+                             threads=threads, progress=callback)
     finally:
         if bar is not None:
             bar.stop()

@@ -5,6 +5,7 @@
     [network]
     path = "streets.gpkg"        # .gpkg/.geojson/.shp/.parquet line layer, .osm.pbf or .osm (relative to the TOML)
     layer = "streets"            # GeoPackage layer (optional)
+    elevation = "dem_points.csv" # optional x,y,z samples interpolated at the nodes (networks without Z, e.g. OSM)
     tolerance_m = 0.5            # segment ends closer than this become one node
     cutoff_minutes = 15          # default: the model's (outer) threshold, else 30
     max_snap_m = 300             # points farther from every street are reported, get no times
@@ -28,8 +29,8 @@ from siting.travel.speed import DEFAULT_ADULT_SPEED_M_S, DEFAULT_STAIRS_FACTOR, 
 
 __all__ = ["NetworkConfig", "parse_network_section", "NETWORK_KEYS", "ENGINES"]
 
-NETWORK_KEYS = ("path", "layer", "tolerance_m", "cutoff_minutes", "max_snap_m", "slope", "stairs_factor", "engine",
-                "speeds", "factors")
+NETWORK_KEYS = ("path", "layer", "elevation", "tolerance_m", "cutoff_minutes", "max_snap_m", "slope",
+                "stairs_factor", "engine", "speeds", "factors")
 ENGINES = ("auto", "numba", "scipy")
 
 
@@ -47,6 +48,7 @@ class NetworkConfig:
 
     path: Path
     layer: str | None = None
+    elevation: Path | None = None
     tolerance_m: float = 0.5
     cutoff_minutes: float | None = None
     max_snap_m: float = 300.0
@@ -63,7 +65,12 @@ class NetworkConfig:
         """Read the street network (see :func:`siting.travel.readers.load_network`)."""
         from siting.travel.readers import load_network
 
-        return load_network(self.path, tolerance_m=self.tolerance_m, layer=self.layer)
+        graph = load_network(self.path, tolerance_m=self.tolerance_m, layer=self.layer)
+        if self.elevation is not None:
+            from siting.travel.elevation import read_elevation_points, with_node_elevation
+
+            graph = with_node_elevation(graph, *read_elevation_points(self.elevation, graph))
+        return graph
 
 
 def _err(problem: str, file, key: str) -> ScenarioError:
@@ -144,6 +151,16 @@ def parse_network_section(table: dict, *, file: str | os.PathLike | None = None,
         path = (Path(base_dir) / path).resolve()
     if check_files and not path.exists():
         raise _err(f"file not found: {path}", file, "path")
+    elevation = None
+    if "elevation" in table:
+        raw_el = table["elevation"]
+        if not isinstance(raw_el, str) or not raw_el.strip():
+            raise _err(f"expected a file path, got {raw_el!r}", file, "elevation")
+        elevation = Path(os.path.expanduser(raw_el))
+        if not elevation.is_absolute():
+            elevation = (Path(base_dir) / elevation).resolve()
+        if check_files and not elevation.exists():
+            raise _err(f"file not found: {elevation}", file, "elevation")
     layer = table.get("layer")
     if layer is not None and not isinstance(layer, str):
         raise _err(f"expected a layer name, got {layer!r}", file, "layer")
@@ -162,7 +179,7 @@ def parse_network_section(table: dict, *, file: str | os.PathLike | None = None,
                 raise _err(f"group '{name}' is given both a speed and a factor", file, f"factors.{name}")
             speeds[name] = ref * f
     return NetworkConfig(
-        path=path, layer=layer,
+        path=path, layer=layer, elevation=elevation,
         tolerance_m=_number(table, "tolerance_m", file, ge=0) if "tolerance_m" in table else 0.5,
         cutoff_minutes=_number(table, "cutoff_minutes", file, gt=0),
         max_snap_m=_number(table, "max_snap_m", file, gt=0) if "max_snap_m" in table else 300.0,

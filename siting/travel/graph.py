@@ -207,9 +207,19 @@ def arc_table(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray) -> tuple[n
     head = np.concatenate([graph.seg_v, graph.seg_u])
     cost = np.concatenate([fwd_m, bwd_m])
     keep = np.isfinite(cost) & (tail != head)
-    tail, head, cost = tail[keep], head[keep], cost[keep]
-    order = np.lexsort((cost, head, tail))
-    tail, head, cost = tail[order], head[order], cost[order]
-    first = np.ones(tail.shape[0], dtype=bool)
-    first[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
-    return tail[first], head[first], cost[first]
+    return _cheapest_arcs(tail[keep], head[keep], cost[keep], graph.n_nodes)
+
+
+def _cheapest_arcs(tail: np.ndarray, head: np.ndarray, cost: np.ndarray,
+                   n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sort arcs by (tail, head) and keep the cheapest of parallel arcs (one integer sort)."""
+    key = tail.astype(np.int64) * np.int64(max(n, 1)) + head
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    start = np.ones(key.shape[0], dtype=bool)
+    start[1:] = key[1:] != key[:-1]
+    cost = cost[order]
+    if not start.all():
+        cost = np.minimum.reduceat(cost, np.flatnonzero(start))
+    idx = order[start]
+    return tail[idx], head[idx], cost

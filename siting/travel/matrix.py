@@ -1,9 +1,13 @@
-"""Many-to-many walking costs with a cutoff: chunked multi-source Dijkstra in compiled code.
+"""Many-to-many walking costs with a cutoff: chunked multi-source shortest paths in compiled code.
 
-Sources are grouped into spatial chunks. For each chunk, Dijkstra (``scipy.sparse.csgraph``,
-with ``limit``) runs on the subgraph of nodes inside the chunk's bounding box widened by the
-largest straight-line distance that can be covered within the cutoff. This is exact: every
-node reachable within the cutoff lies inside that box. Memory is bounded by the chunk size.
+:func:`search_graph` lays the arcs out for the search (CSR in Morton node order, reversed
+when searching from the destinations); :func:`od_costs` returns the sparse source-target
+costs within the cutoff with one of two exact engines:
+
+* ``numba`` — a bucket-queue label-setting search per source (:mod:`siting.travel._kernels`)
+  that touches only the nodes it reaches, sources in chunks (optionally in threads);
+* ``scipy`` — ``csgraph.dijkstra(limit=...)`` on per-chunk box subgraphs
+  (:mod:`siting.travel.box_dijkstra`).
 """
 from __future__ import annotations
 
@@ -11,10 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse import csgraph
 
-from siting.travel.graph import WalkGraph, arc_table
+from siting.travel.graph import WalkGraph, _cheapest_arcs
 from siting.travel.snap import Snapped
 
 __all__ = ["SearchGraph", "search_graph", "od_costs"]
@@ -43,6 +45,14 @@ class SearchGraph:
     seg_u: np.ndarray
     seg_v: np.ndarray
     order: np.ndarray
+    arcs: np.ndarray       # (n_arcs, 2) float64: head, cost — one cache line per node's arcs
+
+
+def _interleave(head: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    arcs = np.empty((head.shape[0], 2), dtype=np.float64)
+    arcs[:, 0] = head
+    arcs[:, 1] = cost
+    return arcs
 
 
 def _spread_bits(v: np.ndarray) -> np.ndarray:
@@ -81,13 +91,14 @@ def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reve
     """
     if reverse:
         fwd_m, bwd_m = bwd_m, fwd_m
-    tail, head, cost = arc_table(graph, fwd_m, bwd_m)
     order = morton_order(graph.node_x, graph.node_y)
     rank = np.empty(graph.n_nodes, dtype=np.int64)
     rank[order] = np.arange(graph.n_nodes)
-    tail, head = rank[tail], rank[head]
-    o = np.lexsort((head, tail))
-    tail, head, cost = tail[o], head[o], cost[o]
+    tail = rank[np.concatenate([graph.seg_u, graph.seg_v])]
+    head = rank[np.concatenate([graph.seg_v, graph.seg_u])]
+    cost = np.concatenate([fwd_m, bwd_m])
+    keep = np.isfinite(cost) & (tail != head)
+    tail, head, cost = _cheapest_arcs(tail[keep], head[keep], cost[keep], graph.n_nodes)
     indptr = np.zeros(graph.n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(tail, minlength=graph.n_nodes), out=indptr[1:])
     glen = graph.geom_length_m
@@ -103,29 +114,11 @@ def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reve
             r = np.where(reach[fin] > 0, reach[fin] / c[fin], 0.0)
         ratio = max(ratio, float(np.nanmax(r)))
     return SearchGraph(graph, indptr, head.astype(np.int64), cost, fwd_m, bwd_m, ratio,
-                       graph.node_x[order], graph.node_y[order], rank[graph.seg_u], rank[graph.seg_v], order)
+                       graph.node_x[order], graph.node_y[order], rank[graph.seg_u], rank[graph.seg_v], order,
+                       _interleave(head, cost))
 
 
-def _gather_rows(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Arc positions of the given CSR rows (vectorised ``concatenate(range(...))``)."""
-    starts = indptr[rows]
-    counts = indptr[rows + 1] - starts
-    total = int(counts.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    offs = np.repeat(starts - np.cumsum(counts) + counts, counts)
-    return offs + np.arange(total)
-
-
-def _chunks(px: np.ndarray, py: np.ndarray, cell_m: float) -> list[np.ndarray]:
-    """Group point positions by square cells of side ``cell_m`` (row-major over cells)."""
-    cx = np.floor((px - px.min()) / cell_m).astype(np.int64)
-    cy = np.floor((py - py.min()) / cell_m).astype(np.int64)
-    key = cx * (int(cy.max()) + 1) + cy
-    order = np.argsort(key, kind="stable")
-    ks = key[order]
-    cut = np.flatnonzero(ks[1:] != ks[:-1]) + 1
-    return np.split(order, cut)
+AUTO_NUMBA_MIN_SOURCES = 100
 
 
 def numba_available() -> bool:
@@ -138,8 +131,9 @@ def numba_available() -> bool:
 
 
 def od_costs(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chunk_entries: int = 4_000_000,
-             cell_m: float | None = None, engine: str = "auto",
-             progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             cell_m: float | None = None, engine: str = "auto", threads: int | None = 1,
+             progress: Callable[[int], None] | None = None,
+             _capacity: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Flat-equivalent costs ``c(s, t) <= limit_m`` from every snapped source to every snapped target.
 
     Parameters
@@ -157,7 +151,10 @@ def od_costs(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chu
     engine : {"auto", "numba", "scipy"}
         ``numba``: compiled binary-heap Dijkstra touching only reached nodes (whole graph,
         no boxes); ``scipy``: ``csgraph.dijkstra`` on per-chunk box subgraphs. ``auto`` picks
-        numba when installed. Both are exact and give the same triples.
+        numba when installed and there are at least 100 sources. Both are exact and give the
+        same triples.
+    threads : int or None
+        Worker threads of the numba engine (the kernel releases the GIL); ``None`` = all cores.
     progress : callable, optional
         Called with the number of sources finished after each chunk.
 
@@ -191,10 +188,24 @@ def od_costs(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chu
     """
     if engine not in ("auto", "numba", "scipy"):
         raise ValueError(f"unknown engine {engine!r}")
-    if engine == "numba" or (engine == "auto" and numba_available()):
-        return _od_numba(sg, src, dst, limit_m=float(limit_m), chunk_entries=chunk_entries, progress=progress)
-    return _od_scipy(sg, src, dst, limit_m=float(limit_m), chunk_entries=chunk_entries, cell_m=cell_m,
-                     progress=progress)
+    # auto: numba for real work; a handful of sources is done by scipy without loading numba
+    if engine == "numba" or (engine == "auto" and len(src) >= AUTO_NUMBA_MIN_SOURCES and numba_available()):
+        return _od_numba(sg, src, dst, limit_m=float(limit_m), chunk_entries=chunk_entries, progress=progress,
+                         threads=_threads(threads), _capacity=_capacity)
+    from siting.travel.box_dijkstra import od_costs_boxes
+
+    return od_costs_boxes(sg, src, dst, limit_m=float(limit_m), chunk_entries=chunk_entries, cell_m=cell_m,
+                          progress=progress)
+
+
+def _threads(threads: int | None) -> int:
+    import os
+
+    if threads is None:
+        return max(1, min(os.cpu_count() or 1, 8))
+    if int(threads) < 1:
+        raise ValueError(f"threads must be >= 1, got {threads!r}")
+    return int(threads)
 
 
 def _part(frac: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -212,7 +223,7 @@ def _by_key(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chunk_entries: int,
-              progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              progress, threads: int = 1, _capacity: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from siting.travel._kernels import dijkstra_points
 
     g = sg.graph
@@ -244,139 +255,62 @@ def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
     att_t, att_extra = att_t[o].astype(np.int64), att_extra[o]
     seg_ptr, o = _by_key(t_seg, g.n_segments)
     seg_t = o.astype(np.int64)
-    cap = int(max(1024, min(chunk_entries, 64 * s_idx.size)))
-    out_s, out_t, out_c = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
-    parts_s, parts_t, parts_c = [], [], []
-    step = 256
     node_rec = np.empty((g.n_nodes, 4), dtype=np.int64)
     node_rec[:, 0], node_rec[:, 1] = sg.indptr[:-1], sg.indptr[1:]
     node_rec[:, 2], node_rec[:, 3] = att_ptr[:-1], att_ptr[1:]
-    arcs = np.column_stack([sg.head.astype(np.float64), sg.cost])
+    arcs = sg.arcs
     seg_frac, seg_acc = t_g[seg_t], t_acc[seg_t]
-    for lo in range(0, s_idx.size, step):
-        hi = min(lo + step, s_idx.size)
+    u_s, v_s = sg.seg_u[seg], sg.seg_v[seg]
+    # bucket width: about the shortest arcs (few re-expansions), within [limit/4096, limit/8]
+    sample = sg.cost[:: max(1, sg.cost.size // 20_000)]
+    short = float(np.percentile(sample, 5)) if sample.size else limit_m
+    delta = float(np.clip(short, limit_m / 4096.0, limit_m / 8.0)) if limit_m > 0 else 1.0
+    safe = int(g.n_nodes + (np.diff(sg.indptr).max() if g.n_nodes else 0) + 2)  # live entries <= n
+    entries = int(arcs.shape[0] + g.n_nodes + 16) if _capacity is None else max(int(_capacity), safe)
+
+    def work(lo: int, hi: int):
+        """Sources ``lo:hi``; output buffers grow when full (the kernel stops and resumes)."""
+        cap = int(max(1024, min(chunk_entries // max(threads, 1), 64 * (hi - lo))))
+        out_s, out_t, out_c = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
+        ps, pt, pc = [], [], []
         nxt = lo
         while nxt < hi:
-            new, w = dijkstra_points(node_rec, arcs, sg.seg_u[seg[nxt:hi]], off_u[nxt:hi],
-                                     sg.seg_v[seg[nxt:hi]], off_v[nxt:hi], seg[nxt:hi], f[nxt:hi], acc[nxt:hi],
-                                     att_t, att_extra, seg_ptr, seg_t, seg_frac, seg_acc, fwd, bwd,
-                                     t_idx.size, limit_m, 0, out_s, out_t, out_c)
+            new, w = dijkstra_points(node_rec, arcs, u_s[nxt:hi], off_u[nxt:hi], v_s[nxt:hi], off_v[nxt:hi],
+                                     seg[nxt:hi], f[nxt:hi], acc[nxt:hi], att_t, att_extra, seg_ptr, seg_t,
+                                     seg_frac, seg_acc, fwd, bwd, t_idx.size, limit_m, delta, entries,
+                                     out_s, out_t, out_c)
             if w:
-                parts_s.append(s_idx[out_s[:w] + nxt])
-                parts_t.append(t_idx[out_t[:w]])
-                parts_c.append(out_c[:w].copy())
+                ps.append(s_idx[out_s[:w] + nxt])
+                pt.append(t_idx[out_t[:w]])
+                pc.append(out_c[:w].copy())
             if new == 0 and w == 0:  # one source alone overflows the buffer: grow it
                 cap *= 2
                 out_s, out_t, out_c = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
             nxt += new
-        if progress is not None:
-            progress(hi - lo)
+        return ps, pt, pc, hi - lo
+
+    step = int(max(256, -(-s_idx.size // 64)))
+    spans = [(lo, min(lo + step, s_idx.size)) for lo in range(0, s_idx.size, step)]
+    parts_s, parts_t, parts_c = [], [], []
+    if threads > 1 and len(spans) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            results = pool.map(lambda span: work(*span), spans)
+            for ps, pt, pc, k in results:
+                parts_s += ps
+                parts_t += pt
+                parts_c += pc
+                if progress is not None:
+                    progress(k)
+    else:
+        for span in spans:
+            ps, pt, pc, k = work(*span)
+            parts_s += ps
+            parts_t += pt
+            parts_c += pc
+            if progress is not None:
+                progress(k)
     if not parts_s:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     return np.concatenate(parts_s), np.concatenate(parts_t), np.concatenate(parts_c)
-
-
-def _od_scipy(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chunk_entries: int,
-              cell_m: float | None, progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    g = sg.graph
-    s_idx = np.flatnonzero(src.ok & (src.access_m <= limit_m))
-    t_idx = np.flatnonzero(dst.ok & (dst.access_m <= limit_m))
-    out_s, out_t, out_c = [], [], []
-    if s_idx.size == 0 or t_idx.size == 0:
-        if progress is not None:
-            progress(len(src))
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    if progress is not None and s_idx.size < len(src):
-        progress(len(src) - s_idx.size)
-    margin = limit_m * sg.ratio
-    # targets sorted by x for window queries
-    tx, ty = dst.x[t_idx], dst.y[t_idx]
-    t_order = np.argsort(tx, kind="stable")
-    t_idx, tx, ty = t_idx[t_order], tx[t_order], ty[t_order]
-    t_seg = dst.seg[t_idx]
-    t_u, t_v = sg.seg_u[t_seg], sg.seg_v[t_seg]
-    t_in = _part(dst.frac[t_idx], sg.fwd_m[t_seg])             # from a to q
-    t_in_b = _part(1.0 - dst.frac[t_idx], sg.bwd_m[t_seg])     # from b to q
-    t_acc = dst.access_m[t_idx]
-    n_order = np.argsort(sg.node_x, kind="stable")
-    n_xs = sg.node_x[n_order]
-    loc = np.full(g.n_nodes, -1, dtype=np.int64)
-    px, py = src.x[s_idx], src.y[s_idx]
-    if cell_m is None:
-        area = max((np.ptp(px) + 1.0) * (np.ptp(py) + 1.0), 1.0)
-        cell_m = float(np.clip(np.sqrt(area * 48.0 / s_idx.size), 0.25 * margin if np.isfinite(margin) else 1.0,
-                               4.0 * margin if np.isfinite(margin) else np.inf))
-        if not np.isfinite(cell_m):
-            cell_m = np.ptp(px) + np.ptp(py) + 1.0
-    for group in _chunks(px, py, cell_m):
-        gx, gy = px[group], py[group]
-        x0, x1 = gx.min() - margin, gx.max() + margin
-        y0, y1 = gy.min() - margin, gy.max() + margin
-        lo, hi = np.searchsorted(n_xs, x0, side="left"), np.searchsorted(n_xs, x1, side="right")
-        nodes = n_order[lo:hi]
-        nodes = nodes[(sg.node_y[nodes] >= y0) & (sg.node_y[nodes] <= y1)]
-        ns = nodes.size
-        loc[nodes] = np.arange(ns)
-        arcs = _gather_rows(sg.indptr, nodes)
-        a_head = loc[sg.head[arcs]]
-        keep = a_head >= 0
-        a_tail = np.repeat(np.arange(ns), sg.indptr[nodes + 1] - sg.indptr[nodes])[keep]
-        a_head, a_cost = a_head[keep], sg.cost[arcs][keep]
-        tlo = np.searchsorted(tx, x0, side="left")
-        thi = np.searchsorted(tx, x1, side="right")
-        tw = np.arange(tlo, thi)
-        tw = tw[(ty[tw] >= y0) & (ty[tw] <= y1)]
-        nt = tw.size
-        k_max = max(1, int(chunk_entries // max(ns + nt + 1, 1)))
-        for start in range(0, group.size, k_max):
-            part = s_idx[group[start:start + k_max]]
-            k = part.size
-            seg = src.seg[part]
-            acc = src.access_m[part]
-            off_u = acc + _part(src.frac[part], sg.bwd_m[seg])
-            off_v = acc + _part(1.0 - src.frac[part], sg.fwd_m[seg])
-            vu, vv = loc[sg.seg_u[seg]], loc[sg.seg_v[seg]]
-            rows = np.arange(ns, ns + k)
-            ok_u = (vu >= 0) & (off_u <= limit_m)
-            ok_v = (vv >= 0) & (off_v <= limit_m)
-            loop = vu == vv  # a segment closing on itself: one virtual arc, the cheaper one
-            off_u = np.where(loop, np.minimum(off_u, off_v), off_u)
-            ok_u = (vu >= 0) & (off_u <= limit_m)
-            ok_v &= ~loop
-            r = np.concatenate([a_tail, rows[ok_u], rows[ok_v]])
-            c = np.concatenate([a_head, vu[ok_u], vv[ok_v]])
-            w = np.concatenate([a_cost, off_u[ok_u], off_v[ok_v]])
-            mat = sp.csr_matrix((w, (r, c)), shape=(ns + k, ns + k))
-            if nt == 0:
-                continue
-            dist = csgraph.dijkstra(mat, directed=True, indices=rows, limit=limit_m)
-            wu, wv = loc[t_u[tw]], loc[t_v[tw]]
-            du = np.where(wu >= 0, dist[:, np.maximum(wu, 0)], np.inf) + t_in[tw]
-            dv = np.where(wv >= 0, dist[:, np.maximum(wv, 0)], np.inf) + t_in_b[tw]
-            tt = np.minimum(du, dv)
-            # source and target on the same segment: walk along it directly
-            ts = t_seg[tw]
-            o = np.argsort(ts, kind="stable")
-            left = np.searchsorted(ts[o], seg, side="left")
-            right = np.searchsorted(ts[o], seg, side="right")
-            cnt = right - left
-            if cnt.any():
-                ri = np.repeat(np.arange(k), cnt)
-                cj = o[np.repeat(left - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))]
-                f, gg = src.frac[part][ri], dst.frac[t_idx[tw[cj]]]
-                fs = seg[ri]
-                direct = acc[ri] + np.where(gg >= f, _part(gg - f, sg.fwd_m[fs]), _part(f - gg, sg.bwd_m[fs]))
-                np.minimum.at(tt, (ri, cj), direct)
-            tt += t_acc[tw]
-            hit_r, hit_c = np.nonzero(tt <= limit_m)
-            out_s.append(part[hit_r])
-            out_t.append(t_idx[tw[hit_c]])
-            out_c.append(tt[hit_r, hit_c])
-            if progress is not None:
-                progress(k)
-        loc[nodes] = -1
-        if progress is not None and nt == 0:
-            progress(group.size)
-    if not out_s:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_c)

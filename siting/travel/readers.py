@@ -195,12 +195,12 @@ def from_lines(data, *, tolerance_m: float = 0.5, layer: str | None = None, high
     else:
         src_crs = crs_name(gdf.crs)
     gdf = gdf.reset_index(drop=True)
-    gdf["_row"] = np.arange(len(gdf))
     geom_types = shapely.get_type_id(gdf.geometry.values)
     bad = ~np.isin(geom_types, [1, 5])  # LineString, MultiLineString
     if np.any(bad):
         r = int(np.flatnonzero(bad)[0])
-        raise InputError(f"street geometry must be a line, got {gdf.geometry.iloc[r].geom_type if gdf.geometry.iloc[r] is not None else 'empty'}",
+        got = gdf.geometry.iloc[r].geom_type if gdf.geometry.iloc[r] is not None else "nothing"
+        raise InputError(f"street geometry must be a line, got {got}",
                          file=source, row=r, column="geometry")
     if gdf.crs is not None and gdf.crs.is_geographic:
         gdf = gdf.to_crs(gdf.estimate_utm_crs())
@@ -245,16 +245,12 @@ def from_lines(data, *, tolerance_m: float = 0.5, layer: str | None = None, high
         grade = (ends_z[m:] - ends_z[:m]) / np.where(seg_len_tmp > 0, seg_len_tmp, 1.0)
         p_rise = p_len * grade[p_seg]
     seg_len = np.bincount(p_seg, weights=p_len, minlength=m)
-    # the geometry's own ends were merged into nodes: snap the ends of the geometry onto them
     geom2d = shapely.force_2d(geoms)
     hw = gdf[highway].to_numpy() if highway in gdf.columns else np.full(m, None)
-    keep = u != v
-    remap = np.cumsum(keep) - 1
-    keep_p = keep[p_seg]
+    # a closed line (u == v, e.g. a path around a park) is kept: points can snap onto it
     return WalkGraph.from_segments(
-        node_x, node_y, node_z, u[keep], v[keep], seg_length_m=seg_len[keep], seg_geom=geom2d[keep],
-        stairs=_stairs(hw)[keep], pieces=(remap[p_seg[keep_p]], p_len[keep_p], p_rise[keep_p]),
-        crs=crs, source_crs=src_crs, source=source)
+        node_x, node_y, node_z, u, v, seg_length_m=seg_len, seg_geom=geom2d, stairs=_stairs(hw),
+        pieces=(p_seg, p_len, p_rise), crs=crs, source_crs=src_crs, source=source)
 
 
 def from_osm_pbf(path, *, bounding_box=None) -> WalkGraph:
@@ -293,7 +289,8 @@ def from_osm_pbf(path, *, bounding_box=None) -> WalkGraph:
     u, v = u[ok], v[ok]
     nx_, ny_ = nodes.geometry.x.to_numpy(), nodes.geometry.y.to_numpy()
     start = shapely.get_point(geoms, 0)
-    flip = shapely.distance(start, shapely.points(nx_[u], ny_[u])) > shapely.distance(start, shapely.points(nx_[v], ny_[v]))
+    d_u = shapely.distance(start, shapely.points(nx_[u], ny_[u]))
+    flip = d_u > shapely.distance(start, shapely.points(nx_[v], ny_[v]))
     geoms = np.where(flip, shapely.reverse(geoms), geoms)
     return WalkGraph.from_segments(nx_, ny_, None, u, v, seg_geom=geoms, stairs=_stairs(hw[ok]),
                                    node_ids=ids.to_numpy(), crs=crs_name(utm), source_crs="EPSG:4326",

@@ -6,7 +6,7 @@ import pandas as pd
 from siting.travel.api import compute_travel_times
 from siting.travel.config import NetworkConfig, parse_network_section
 
-__all__ = ["points_frame", "network_config", "scenario_cutoff", "scenario_travel_times"]
+__all__ = ["points_frame", "network_config", "scenario_cutoff", "scenario_travel_times", "instance_from_network"]
 
 DEFAULT_CUTOFF_MIN = 30.0
 
@@ -51,9 +51,33 @@ def scenario_travel_times(scenario, *, progress=True) -> pd.DataFrame:
     """
     from siting.data import read_demand, read_sites
 
+    return _travel_table(scenario, read_demand(scenario.data.demand), read_sites(scenario.data.candidates),
+                         progress=progress)
+
+
+def _travel_table(scenario, demand_layer, sites_layer, *, progress) -> pd.DataFrame:
     cfg = network_config(scenario)
-    demand = points_frame(read_demand(scenario.data.demand))
-    sites = points_frame(read_sites(scenario.data.candidates))
+    demand = points_frame(demand_layer)
+    sites = points_frame(sites_layer)
     return compute_travel_times(cfg.build_graph(), demand, sites, cutoff_min=scenario_cutoff(scenario, cfg),
                                 profile=cfg.profile(), max_snap_m=cfg.max_snap_m, progress=progress,
                                 engine=cfg.engine)
+
+
+def instance_from_network(scenario, *, group: str | None = None, progress=False):
+    """The scenario's :class:`~siting.data.instance.Instance` with walking times computed over ``[network]``.
+
+    ``group`` selects a speed group of ``[network.speeds]`` (``None`` = the first, default table).
+    """
+    from siting.data import read_demand, read_sites
+    from siting.data.instance import Instance
+    from siting.data.load import travel_from_frame
+
+    demand = read_demand(scenario.data.demand)
+    sites = read_sites(scenario.data.candidates)
+    table = _travel_table(scenario, demand, sites, progress=progress)
+    travel = travel_from_frame(table, demand, sites, source=f"walking times over {network_config(scenario).path}",
+                               group=group)
+    if hasattr(scenario, "check_columns"):
+        scenario.check_columns(demand)
+    return Instance(demand=demand, sites=sites, travel=travel, name=scenario.name)

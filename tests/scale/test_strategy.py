@@ -49,3 +49,13 @@ def test_infeasible_fixed_sites_over_budget():
 def test_auto_picks_exact_for_small():
     p = random_problem(2)
     assert choose_strategy(p) == Strategy.EXACT
+
+
+def test_partial_unreachable_target_is_infeasible():
+    p = random_problem(5, model=ModelType.PARTIAL)
+    p = p.with_(target_coverage=0.999)
+    best, _ = brute_force(p)
+    assert best is None
+    for strategy in ("heuristic", "exact"):
+        out = solve_coverage(p, strategy=strategy)
+        assert out.termination == Termination.INFEASIBLE and out.open_sites is None

@@ -105,3 +105,49 @@ def test_write_travel_table_formats(tmp_path):
         write_travel_table(df, tmp_path / "t.xlsx")
     with pytest.raises(InputError, match="lacks columns"):
         write_travel_table(df.drop(columns="minutes"), tmp_path / "t.csv")
+
+
+def test_elevation_samples_make_flat_streets_hilly(inputs):
+    import math
+
+    import numpy as np
+
+    from siting.travel.elevation import read_elevation_points, with_node_elevation
+
+    flat = load_network(inputs / "streets.gpkg")
+    pd.DataFrame({"x": [-100, 1000, -100, 1000], "y": [-100, -100, 700, 700],
+                  "z": [0.0, 0.0, 160.0, 160.0]}).to_csv(inputs / "dem.csv", index=False)   # z = 0.2 * (y + 100)
+    hilly = with_node_elevation(flat, *read_elevation_points(inputs / "dem.csv", flat))
+    assert np.allclose(hilly.node_z, 0.2 * (hilly.node_y + 100))
+    up = hilly.segment_costs()[0]
+    # the path segment (0,0)->(0,600) climbs 120 m: 20 % grade
+    k = int(np.flatnonzero((hilly.node_x[hilly.seg_v] == 0) & (hilly.node_y[hilly.seg_v] == 600))[0])
+    assert up[k] == pytest.approx(600 / (math.exp(-3.5 * 0.25) / math.exp(-3.5 * 0.05)))
+    out = inputs / "t.csv"
+    (inputs / "s.toml").write_text(
+        '[data]\ndemand = "demand.csv"\ncandidates = "candidates.csv"\n'
+        '[model]\ntype = "mclp"\nthreshold_minutes = 15\nbudget = 5\n'
+        '[network]\npath = "streets.gpkg"\nelevation = "dem.csv"\ncutoff_minutes = 30\n')
+    assert main(["travel", str(inputs / "s.toml"), "--out", str(out), "--quiet"]) == 0
+    flat_t = _expected(inputs, cutoff_min=30)
+    hilly_t = pd.read_csv(out, dtype={"demand_id": str, "candidate_id": str})
+    merged = flat_t.merge(hilly_t, on=["demand_id", "candidate_id"], suffixes=("_flat", "_hilly"))
+    assert len(merged) and (merged["minutes_hilly"] >= merged["minutes_flat"] - 1e-9).all()
+    assert (merged["minutes_hilly"] > merged["minutes_flat"] + 1e-6).any()
+
+
+def test_instance_from_network_for_solve(inputs):
+    from siting.scenario import load_scenario
+    from siting.travel.scenario import instance_from_network
+
+    (inputs / "s.toml").write_text(
+        '[data]\ndemand = "demand.csv"\ncandidates = "candidates.csv"\n'
+        '[model]\ntype = "mclp"\nthreshold_minutes = 15\nbudget = 5\n'
+        '[network]\npath = "streets.gpkg"\n[network.speeds]\nadult = 1.0\nelderly = 0.76\n')
+    sc = load_scenario(inputs / "s.toml")
+    inst = instance_from_network(sc)
+    old = instance_from_network(sc, group="elderly")
+    exp = _expected(inputs, cutoff_min=15)
+    assert len(inst.travel) == len(exp)
+    assert len(old.travel) < len(inst.travel)
+    assert inst.travel.within(15).sum() == len(exp)

@@ -136,3 +136,23 @@ def test_groups_are_exact_rescalings_and_respect_cutoff():
     exp = reference_minutes(g, d, s, cutoff_min=10, speed_m_s=0.76)
     assert set(ref_old) == set(exp)
     assert max(abs(ref_old[k] - exp[k]) for k in exp) < 1e-9
+
+
+def test_numba_threads_and_entry_compaction_stay_exact():
+    """Two threads, and a tiny bucket-entry pool that forces stale-entry compaction."""
+    if not numba_available():
+        pytest.skip("numba not installed")
+    from siting.travel.matrix import od_costs, search_graph
+    from siting.travel.snap import snap_points
+
+    g = street_network(2500, seed=9)
+    d = random_points(g, 300, seed=1, prefix="d")
+    s = random_points(g, 200, seed=2, prefix="s")
+    ds, ss = snap_points(g, d.x, d.y), snap_points(g, s.x, s.y)
+    sg = search_graph(g, *g.segment_costs())
+    for limit, kw in ((900, {"threads": 2}), (1e6, {"_capacity": 0}), (3000, {"_capacity": 0})):
+        ref = od_costs(sg, ds, ss, limit_m=limit, engine="scipy")
+        got = od_costs(sg, ds, ss, limit_m=limit, engine="numba", **kw)
+        o1, o2 = np.lexsort((ref[1], ref[0])), np.lexsort((got[1], got[0]))
+        assert np.array_equal(ref[0][o1], got[0][o2]) and np.array_equal(ref[1][o1], got[1][o2])
+        assert np.abs(ref[2][o1] - got[2][o2]).max() < 1e-9

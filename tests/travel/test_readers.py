@@ -71,8 +71,8 @@ def test_line_layer_times_equal_networkx(tmp_path):
 
 def test_multilines_and_geographic_crs_are_projected(tmp_path):
     lon, lat = 106.55, 29.56
-    path = _layer(tmp_path, [MultiLineString([[(lon, lat), (lon + 0.001, lat)], [(lon + 0.001, lat), (lon + 0.001, lat + 0.001)]])],
-                  ["footway"], crs="EPSG:4326")
+    two = MultiLineString([[(lon, lat), (lon + 0.001, lat)], [(lon + 0.001, lat), (lon + 0.001, lat + 0.001)]])
+    path = _layer(tmp_path, [two], ["footway"], crs="EPSG:4326")
     g = load_network(path)
     assert g.crs == "EPSG:32648" and g.source_crs == "EPSG:4326"
     assert g.n_segments == 2
@@ -138,3 +138,15 @@ def test_networkx_motorway_dropped_and_steps_kept():
     G.add_edge("b", "c", highway=["steps", "footway"])
     g = from_networkx(G)
     assert g.n_segments == 1 and g.seg_stairs.tolist() == [True]
+
+
+def test_closed_path_is_kept_and_walkable(tmp_path):
+    ring = LineString([(0, 0), (100, 0), (100, 100), (0, 100), (0, 0)])       # a path around a park, 400 m
+    spur = LineString([(0, 0), (-50, 0)])
+    g = from_lines(gpd.GeoDataFrame({"highway": ["path", "footway"]}, geometry=[ring, spur], crs="EPSG:32648"))
+    assert g.n_segments == 2 and g.n_nodes == 2
+    d = pd.DataFrame({"id": ["a"], "x": [-50.0], "y": [0.0]})
+    s = pd.DataFrame({"id": ["b", "c"], "x": [100.0, 20.0], "y": [60.0, 100.0]})
+    t = compute_travel_times(g, d, s, cutoff_min=10).set_index("candidate_id")["minutes"]
+    assert t["b"] == pytest.approx((50 + 160) / 60)      # along the ring one way
+    assert t["c"] == pytest.approx((50 + 120) / 60)      # and the other way round

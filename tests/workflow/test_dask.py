@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from siting.compare import compare
-from siting.sweep import budget_key, sweep
+from siting.sweep import budget_key, solve_task, sweep
 
 pytestmark = pytest.mark.slow
 
@@ -22,6 +22,27 @@ def test_sweep_on_dask_matches_serial_and_resumes(example, tmp_path, dask_client
     assert set(par.reused) == {budget_key(b) for b in budgets[:3]} and len(par.computed) == 2
     cols = ["budget", "total_cost", "covered_population", "status"]
     pd.testing.assert_frame_equal(serial.table[cols], par.table[cols])
+
+
+def _fails_at_3m(task):
+    if task["name"] == "3000000":
+        raise RuntimeError("worker crashed")
+    return solve_task(task)
+
+
+def test_a_failing_task_keeps_the_others_and_the_rerun_only_does_it(example, tmp_path, dask_client):
+    import sys
+
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
+    budgets = [1e6, 2e6, 3e6, 4e6]
+    with pytest.raises(RuntimeError, match="worker crashed"):
+        sweep(example / "mclp.toml", budgets, out_dir=tmp_path, client=dask_client, quiet=True, plot=False,
+              task_fn=_fails_at_3m)
+    assert sorted(p.stem for p in (tmp_path / "sweep").glob("*.json")) == ["1000000", "2000000", "4000000"]
+    res = sweep(example / "mclp.toml", budgets, out_dir=tmp_path, client=dask_client, quiet=True, plot=False)
+    assert res.computed == ("3000000",)
 
 
 def test_compare_on_dask(example, tmp_path, dask_client):

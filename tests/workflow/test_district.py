@@ -76,7 +76,7 @@ def test_demand_and_sites_tables(small_district):
     provided = {k for v in ex["services"] for k in v.split(";")}
     assert provided <= set(SERVICES) and len(provided) >= 4
     # cost grows with floor area (location moves it +-)
-    assert np.corrcoef(idle["floor_area"], idle["cost"])[0, 1] > 0.8
+    assert np.corrcoef(idle["floor_area"], idle["cost"])[0, 1] > 0.7
 
 
 def test_same_seed_same_tables_other_seed_differs(tmp_path, small_district, small_spec):
@@ -94,7 +94,7 @@ def test_demo_scenario_loads(small_district):
     sc = load_scenario(small_district / "demo.toml")
     assert sc.model.type == "multiservice" and sc.model.budget == 60e6
     assert sc.network["path"] == "streets.gpkg" and sc.data.travel_times is None
-    assert sc.services["elderly_care"]["weight"] == 4.0
+    assert sc.services["elderly_care"]["weight"] == 6.0
     eq = load_scenario(small_district / "demo_equal_weights.toml")
     assert eq.name == "demo-equal-weights" and not eq.services
 

@@ -68,11 +68,32 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(example, tmp_path):
     assert set(res.reused) == set(done) and len(res.computed) == 2
 
 
+def test_a_failing_budget_does_not_lose_the_others(example, tmp_path):
+    def fails_at_2m(task):
+        if task["name"] == budget_key(2e6):
+            raise RuntimeError("solver crashed")
+        return solve_task(task)
+
+    with pytest.raises(RuntimeError, match="solver crashed"):
+        sweep(example / "mclp.toml", BUDGETS, out_dir=tmp_path, use_dask=False, quiet=True, task_fn=fails_at_2m)
+    assert len(list((tmp_path / "sweep").glob("*.json"))) == 3
+    res = sweep(example / "mclp.toml", BUDGETS, out_dir=tmp_path, use_dask=False, quiet=True)
+    assert res.computed == (budget_key(2e6),)
+
+
 def test_budgets_from_the_scenario_and_their_checks(example, tmp_path):
     toml = example / "mclp.toml"
     toml.write_text(toml.read_text() + "\n[sweep]\nbudgets = [2000000, 1e6]\n")
     res = sweep(toml, None, out_dir=tmp_path / "o", use_dask=False, quiet=True, plot=False)
     assert list(res.table["budget"]) == [1e6, 2e6]
+    # editing the budget list keeps what is done; editing the model does not
+    toml.write_text(toml.read_text().replace("budgets = [2000000, 1e6]", "budgets = [2000000, 1e6, 3e6]"))
+    res = sweep(toml, None, out_dir=tmp_path / "o", use_dask=False, quiet=True, plot=False)
+    assert res.computed == (budget_key(3e6),)
+    toml.write_text(toml.read_text().replace("threshold_minutes = 10", "threshold_minutes = 12"))
+    res = sweep(toml, None, out_dir=tmp_path / "o", use_dask=False, quiet=True, plot=False)
+    assert len(res.computed) == 3
+    toml.write_text(toml.read_text().replace("budgets = [2000000, 1e6, 3e6]", "budgets = [2000000, 1e6]"))
     toml.write_text(toml.read_text().replace("budgets = [2000000, 1e6]", "budgets = [2000000, -3]"))
     with pytest.raises(ScenarioError, match=r"mclp\.toml: key 'sweep\.budgets': budgets must be positive"):
         sweep(toml, None, out_dir=tmp_path / "o", use_dask=False, quiet=True)
@@ -100,3 +121,4 @@ def test_missing_budgets_and_bad_values(example, tmp_path):
 
 def test_pareto_mask():
     assert pareto_mask([1, 2, 2, 3], [5, 4, 6, 6]).tolist() == [True, False, True, False]
+    assert pareto_mask([1, 1, 2], [5, 5, 7]).tolist() == [True, False, True]  # duplicates: the first only

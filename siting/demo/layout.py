@@ -1,0 +1,101 @@
+"""Layout of the demo district: frame, zones, river and terrain (local metres; add ``X0, Y0`` for UTM 48N).
+
+Example
+-------
+>>> str(zone_of([4_300.0], [5_300.0])[0]), 175 < float(elevation([4_300.0], [4_000.0])[0]) < 190  # river bank
+('old_town', True)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["CRS", "SERVICES", "X0", "Y0", "WIDTH", "HEIGHT", "RIVER_HALF_WIDTH", "RIVER_MARGIN", "ZONES",
+           "TOWN_CENTRES", "OLD_TOWN", "NEW_TOWN", "BRIDGES_X", "river_y", "river_offset", "in_ellipse", "zone_of",
+           "zone_kind", "elevation"]
+
+CRS = "EPSG:32648"
+SERVICES = (
+    "elderly_care", "canteen", "health_station", "childcare", "fresh_market", "culture_sports", "service_centre",
+)
+
+# district frame (UTM 48N, near Chongqing): 12 km x 9 km
+X0, Y0 = 640_000.0, 3_260_000.0
+WIDTH, HEIGHT = 12_000.0, 9_000.0
+RIVER_HALF_WIDTH = 160.0      # water
+RIVER_MARGIN = 60.0           # no street nodes this close to the water
+
+
+# zone name -> (street spacing m, share of non-tree links kept, block share, mean persons per block weight,
+#               elderly share, children share, idle share, existing share, cost yuan/m2)
+ZONES = {
+    "old_town":      dict(spacing=28.0, keep=0.45, blocks=0.34, elderly=0.235, children=0.08, idle=0.38, existing=0.36,
+                          yuan_m2=3600.0),
+    "new_town":      dict(spacing=58.0, keep=0.85, blocks=0.32, elderly=0.12, children=0.12, idle=0.30, existing=0.24,
+                          yuan_m2=2600.0),
+    "town_centre":   dict(spacing=46.0, keep=0.5, blocks=0.22, elderly=0.19, children=0.10, idle=0.22, existing=0.27,
+                          yuan_m2=2100.0),
+    "fringe":        dict(spacing=100.0, keep=0.2, blocks=0.12, elderly=0.22, children=0.09, idle=0.10, existing=0.13,
+                          yuan_m2=1600.0),
+}
+TOWN_CENTRES = ((1_700.0, 7_300.0), (10_300.0, 7_600.0), (6_600.0, 1_300.0))  # local coordinates (m)
+OLD_TOWN = (4_300.0, 5_250.0, 1_750.0, 1_000.0)    # centre x, y, semi-axes (north bank)
+NEW_TOWN = (7_100.0, 3_200.0, 2_400.0, 1_350.0)    # (south bank)
+BRIDGES_X = (3_600.0, 6_300.0, 9_600.0)
+
+
+def river_y(x: np.ndarray) -> np.ndarray:
+    """Centre line of the river (local metres): a meander running west to east."""
+    x = np.asarray(x, dtype=float)
+    return 4_450.0 + 420.0 * np.sin(2 * np.pi * x / 7_500.0 + 0.6) + 160.0 * np.sin(2 * np.pi * x / 2_300.0)
+
+
+def river_offset(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Signed vertical offset to the river centre line (positive = north bank), good enough for a gentle meander."""
+    return y - river_y(x)
+
+
+def in_ellipse(x, y, e) -> np.ndarray:
+    cx, cy, a, b = e
+    return ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 <= 1.0
+
+
+def zone_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Zone label (``old_town``, ``new_town``, ``town_centre_1..3``, ``fringe``) of local coordinates."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    d = river_offset(x, y)
+    out = np.full(x.shape, "fringe", dtype=object)
+    for k, (cx, cy) in enumerate(TOWN_CENTRES, start=1):
+        out[np.hypot(x - cx, y - cy) <= 850.0] = f"town_centre_{k}"
+    out[in_ellipse(x, y, NEW_TOWN) & (d < 0)] = "new_town"
+    out[in_ellipse(x, y, OLD_TOWN) & (d > 0)] = "old_town"
+    return out
+
+
+def zone_kind(label: np.ndarray) -> np.ndarray:
+    kind = np.asarray(label, dtype=object).copy()
+    kind[np.char.startswith(np.asarray(label, dtype=str), "town_centre")] = "town_centre"
+    return kind
+
+
+def elevation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Ground elevation (m): river valley at ~178 m, a steep old-town hillside, rolling hills up to ~450 m."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    d = np.abs(river_offset(x, y))
+    z = 178.0 + 70.0 * (1.0 - np.exp(-d / 900.0))
+    hills = (  # cx, cy, height, sigma
+        (4_200.0, 6_150.0, 135.0, 650.0),   # old-town ridge (steep: stairs)
+        (5_200.0, 6_500.0, 90.0, 500.0),
+        (1_000.0, 2_000.0, 160.0, 1_400.0),
+        (11_000.0, 2_500.0, 180.0, 1_600.0),
+        (8_000.0, 8_500.0, 120.0, 1_200.0),
+        (2_500.0, 8_500.0, 90.0, 900.0),
+        (9_000.0, 3_800.0, 35.0, 700.0),
+    )
+    for cx, cy, h, s in hills:
+        z = z + h * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s * s))
+    # terraces in the old town: short-wavelength relief
+    old = np.exp(-(((x - OLD_TOWN[0]) / OLD_TOWN[2]) ** 2 + ((y - OLD_TOWN[1]) / OLD_TOWN[3]) ** 2))
+    z = z + 14.0 * old * np.sin(x / 95.0) * np.cos(y / 120.0)
+    return z

@@ -1,0 +1,65 @@
+"""The demo workflow on a small generated district: network travel times (cached), then the whole chain."""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+
+import pandas as pd
+import pytest
+
+from siting.workflow import prepare_scenario
+
+HAS_MULTISERVICE = importlib.util.find_spec("siting.services.scenario") is not None
+
+
+def test_network_travel_times_are_computed_once_and_cached(small_district, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(small_district, data)
+    p1 = prepare_scenario(data / "demo.toml", out_dir=tmp_path / "o", quiet=True)
+    assert p1.travel is not None and p1.overrides == {"data.travel_times": p1.travel}
+    t = pd.read_parquet(p1.travel)
+    assert {"demand_id", "candidate_id", "minutes", "group"} <= set(t.columns)
+    assert set(t["group"]) == {"", "elderly"}  # first group = the default table
+    assert t["minutes"].between(0, 15).all()
+    adult = t[t["group"] == ""].set_index(["demand_id", "candidate_id"])["minutes"]
+    old = t[t["group"] == "elderly"].set_index(["demand_id", "candidate_id"])["minutes"]
+    both = adult.index.intersection(old.index)
+    assert len(both) > 100
+    assert (old[both] / adult[both]).round(6).eq(round(1.0 / 0.76, 6)).all()  # exact rescaling of one search
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "o" / "travel").iterdir()}
+    p2 = prepare_scenario(data / "demo.toml", out_dir=tmp_path / "o", quiet=True)
+    assert p2.travel == p1.travel
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "o" / "travel").iterdir()} == before
+    # a changed street file means new travel times
+    (data / "streets.gpkg").touch()
+    p3 = prepare_scenario(data / "demo.toml", out_dir=tmp_path / "o", quiet=True)
+    assert p3.travel != p1.travel
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_MULTISERVICE, reason="siting.services.scenario (multi-service scenario solve) "
+                    "has not landed yet")
+def test_demo_end_to_end_on_a_small_district(tmp_path, small_spec):
+    import pyogrio
+
+    from siting.demo.district import DistrictSpec
+    from siting.demo.run import run_demo
+    from siting.report.gpkg import LAYERS
+
+    res = run_demo(tmp_path, seed=7, spec=DistrictSpec(**small_spec), use_dask=False, quiet=True,
+                   budgets=[15e6])
+    sweep = pd.read_csv(res.sweep_csv)
+    assert list(sweep["budget"]) == [15e6, 60e6] and sweep["has_solution"].all()
+    assert (sweep["covered_population"].diff().dropna() >= -1e-6 * sweep["covered_population"].max()).all()
+    rank = pd.read_csv(res.rank_csv)
+    assert len(rank) == small_spec["n_idle"] and rank["reasons"].notna().all()
+    assert set(dict(pyogrio.list_layers(res.gpkg))) == set(LAYERS)
+    html = res.report.read_text()
+    assert "http://" not in html and "https://" not in html and html.count("data:image/png;base64,") >= 8
+    assert "Scenarios compared" in html and "demo-equal-weights" in html
+    # the plan's per-service coverage was re-checked against the travel table by the report (else it raises);
+    # with the plan, no service covers less than with the existing facilities alone
+    gpkg = pyogrio.read_dataframe(res.gpkg, layer="demand_uncovered")
+    before = [c for c in gpkg.columns if c.startswith("before_")]
+    for c in before:
+        assert not (gpkg[c] & ~gpkg["after_" + c[7:]]).any()
