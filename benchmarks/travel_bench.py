@@ -186,7 +186,7 @@ def main() -> None:
     ap.add_argument("--method", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.method:
-        print(json.dumps(child(args)))
+        print("\nRESULT " + json.dumps(child(args)))
         return
     rows = []
     for m in args.methods.split(","):
@@ -201,7 +201,8 @@ def main() -> None:
         if r.returncode != 0:
             rows.append({"method": m, "skipped": r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "failed"})
         else:
-            rows.append(json.loads(r.stdout.strip().splitlines()[-1]))
+            line = [x.split("RESULT ", 1)[1] for x in r.stdout.splitlines() if "RESULT " in x]
+            rows.append(json.loads(line[-1]) if line else {"method": m, "skipped": "no result printed"})
         print(f"  done {m}", file=sys.stderr)
     base = next((r for r in rows if r.get("method") == "networkx" and "cpu_s" in r), None)
     first = next((r for r in rows if "nodes" in r), {})

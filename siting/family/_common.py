@@ -142,9 +142,12 @@ def check_limits(instance: Instance, rules: SiteRules, budget: float | None, max
             raise InfeasibleError(f"{model}: fewer usable sites than p={max_sites}")
 
 
-def solve_program(program: LinearProgram, backend: str, options: SolveOptions) -> BackendSolution:
+def solve_program(program: LinearProgram, backend: str, options: SolveOptions,
+                  warm_start: np.ndarray | None = None) -> BackendSolution:
     program.check()
-    return get_backend(backend).solve(program, options)
+    if warm_start is None:
+        return get_backend(backend).solve(program, options)
+    return get_backend(backend).solve(program, options, warm_start=warm_start)
 
 
 def open_sites(program: LinearProgram, x: np.ndarray) -> np.ndarray:

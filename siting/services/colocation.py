@@ -72,12 +72,14 @@ def _mask(masks, key: str, n: int, default: bool, label: str) -> np.ndarray:
 
 
 def service_masks(frame: pd.DataFrame, instance: Instance, catalog: Catalog, *, id_column: str = "id",
-                  column: str = "services", file: str | None = None) -> tuple[dict, dict]:
+                  column: str = "services", file: str | None = None, row_number=None) -> tuple[dict, dict]:
     """``(existing_services, allowed_services)`` from a candidates table's ``services`` column (``a;b``).
 
     Rows with status ``existing`` list what they already provide; on other rows a non-empty value restricts
-    which services may be placed there. Unknown keys raise :class:`InputError` naming the row.
+    which services may be placed there. Unknown keys raise :class:`InputError` naming the row
+    (``row_number(k)`` maps a 0-based frame position to the number shown; default ``k + 1``).
     """
+    row_number = row_number or (lambda k: k + 1)
     n = instance.n_sites
     if column not in frame.columns:
         return {}, {}
@@ -86,7 +88,7 @@ def service_masks(frame: pd.DataFrame, instance: Instance, catalog: Catalog, *, 
     where = pos.reindex(ids.to_numpy()).to_numpy()
     if np.isnan(where).any():
         bad = int(np.flatnonzero(np.isnan(where))[0])
-        raise InputError("id not among the instance's sites", file=file, row=bad + 1, row_id=ids.iloc[bad],
+        raise InputError("id not among the instance's sites", file=file, row=row_number(bad), row_id=ids.iloc[bad],
                          column=id_column)
     where = where.astype(np.int64)
     lists = frame[column].fillna("").astype(str).str.split(";").map(lambda xs: {x.strip() for x in xs if x.strip()})
@@ -96,7 +98,7 @@ def service_masks(frame: pd.DataFrame, instance: Instance, catalog: Catalog, *, 
     if bad_rows.size:
         r = int(bad_rows[0])
         raise InputError(f"unknown service(s) {', '.join(unknown.iloc[r])}; catalog has {', '.join(sorted(known))}",
-                         file=file, row=r + 1, row_id=ids.iloc[r], column=column)
+                         file=file, row=row_number(r), row_id=ids.iloc[r], column=column)
     status = np.asarray(instance.sites.status).astype(str)[where]
     is_existing = status == SiteStatus.EXISTING.value
     restricted = lists.map(len).to_numpy() > 0
@@ -208,6 +210,12 @@ def solve_multiservice(instances, catalog: Catalog, *, budget: float, existing_s
     if objective not in ("population", "share"):
         raise InputError(f"multiservice: objective must be 'population' or 'share', got {objective!r}")
     base, groups = _instances(instances)
+    known = {s.key for s in catalog.services}
+    for label, masks in (("existing_services", existing_services), ("allowed_services", allowed_services)):
+        unknown = sorted(set(masks or {}) - known)
+        if unknown:
+            raise ScenarioError(f"unknown service(s) {', '.join(unknown)}; catalog has {', '.join(sorted(known))}",
+                                key=label)
     rules = c.site_rules(base)
     c.check_limits(base, rules, budget, max_sites, "multiservice")
     warnings: list[str] = []

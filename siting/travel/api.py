@@ -152,8 +152,13 @@ def compute_travel_times(network, demand: pd.DataFrame, sites: pd.DataFrame, *, 
     """
     graph = as_walk_graph(network)
     profile = profile or SpeedProfile()
-    if not (np.isfinite(cutoff_min) and cutoff_min > 0):
+    try:
+        ok = bool(np.isfinite(float(cutoff_min)) and float(cutoff_min) > 0)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
         raise InputError(f"cutoff must be a positive number of minutes, got {cutoff_min!r}", column="cutoff_min")
+    cutoff_min = float(cutoff_min)
     d_ids, dx, dy = _points(demand, "demand", graph, crs)
     s_ids, sx, sy = _points(sites, "candidates", graph, crs)
     d_snap = snap_points(graph, dx, dy, max_distance_m=max_snap_m)
@@ -196,7 +201,7 @@ def compute_travel_times(network, demand: pd.DataFrame, sites: pd.DataFrame, *, 
     frames = []
     for k, (name, v) in enumerate(profile.groups.items()):
         minutes = cost / (60.0 * v)
-        keep = minutes <= cutoff_min
+        keep = minutes <= cutoff_min * (1.0 + 1e-12)  # the cutoff is inclusive; ignore rounding of cost / v
         f = pd.DataFrame({"demand_id": d_ids[di[keep]], "candidate_id": s_ids[sj[keep]], "minutes": minutes[keep]})
         if len(profile.groups) > 1:
             f["group"] = "" if k == 0 else name

@@ -81,3 +81,15 @@ def test_result_frames():
     assert list(r.coverage.columns[:5]) == ["demand_id", "weight", "site_id", "minutes", "covered"]
     assert r.sites["open"].sum() == 2 and r.gap is not None and r.gap < 1e-6
     assert r.summary()["selected"] == list(r.selected)
+
+
+def test_pmedian_greedy_start_is_feasible_and_not_better_than_optimum():
+    inst = random_instance(15, 9, seed=8, statuses=True, density=0.9)
+    for formulation in ("assignment", "radius"):
+        try:
+            r = MODELS["pmedian"](inst, p=3, formulation=formulation)
+        except InfeasibleError:
+            pytest.skip("random instance has an unreachable point")
+        assert r.stats["greedy_objective"] >= r.objective - 1e-9
+        off = MODELS["pmedian"](inst, p=3, formulation=formulation, warm_start=False)
+        assert off.objective == pytest.approx(r.objective) and "greedy_objective" not in off.stats

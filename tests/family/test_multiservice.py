@@ -186,3 +186,42 @@ def test_missing_demand_column_is_a_scenario_error():
     cat = Catalog((Service("childcare", 5.0, "children"),))
     with pytest.raises(ScenarioError, match="services.childcare.demand_column"):
         solve_multiservice(base, cat, budget=5)
+
+
+def test_unknown_service_in_masks():
+    base, _ = tiny(3)
+    with pytest.raises(ScenarioError, match="unknown service.*spa"):
+        solve_multiservice(base, CAT, budget=5, existing_services={"spa": np.zeros(base.n_sites, bool)})
+
+
+def test_multiservice_scenario_end_to_end(tmp_path):
+    """CSV files + scenario TOML -> run.solve_scenario -> a verified multi-service plan."""
+    from siting.run import solve_scenario
+    from siting.scenario import load_scenario
+
+    rng = np.random.default_rng(0)
+    n_d, n_s = 12, 6
+    pd.DataFrame({"id": [f"d{i}" for i in range(n_d)], "population": rng.integers(50, 200, n_d),
+                  "elderly": rng.integers(5, 40, n_d), "children": rng.integers(2, 20, n_d),
+                  "x": rng.random(n_d) * 500, "y": rng.random(n_d) * 500}).to_csv(tmp_path / "demand.csv", index=False)
+    pd.DataFrame({"id": [f"s{j}" for j in range(n_s)], "cost": [0, 1e6, 2e6, 1.5e6, 1e6, 3e6],
+                  "x": rng.random(n_s) * 500, "y": rng.random(n_s) * 500,
+                  "floor_area": [500, 800, 1200, 400, 900, 2000],
+                  "status": ["existing", "candidate", "candidate", "candidate", "candidate", "candidate"],
+                  "services": ["health_station", "", "", "childcare", "", ""]}).to_csv(tmp_path / "sites.csv", index=False)
+    d, s = np.meshgrid(np.arange(n_d), np.arange(n_s), indexing="ij")
+    t = rng.integers(1, 20, d.size).astype(float)
+    base = pd.DataFrame({"demand_id": [f"d{i}" for i in d.ravel()], "candidate_id": [f"s{j}" for j in s.ravel()],
+                         "minutes": t, "group": ""})
+    pd.concat([base, base.assign(minutes=t * 1.3, group="elderly")]).to_csv(tmp_path / "travel.csv", index=False)
+    (tmp_path / "ms.toml").write_text(
+        '[data]\ndemand = "demand.csv"\ncandidates = "sites.csv"\ntravel_times = "travel.csv"\n'
+        '[model]\ntype = "multiservice"\nbudget = 6000000\nthreshold_minutes = 10  # required by siting.scenario today (unused)\n'
+        '[services.canteen]\nenabled = false\n')
+    r = solve_scenario(load_scenario(tmp_path / "ms.toml"))
+    assert r.model == "multiservice" and r.has_solution and r.total_cost <= 6e6
+    assert "canteen" not in r.stats["services"]
+    assert r.stats["services"]["health_station"]["existing_sites"] == 1
+    assert not r.stats["warnings"]
+    new = r.sites[r.sites.origin == "new"]
+    assert not ((new.site_id == "s3") & (new.service != "childcare")).any()  # s3 may host childcare only
