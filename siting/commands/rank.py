@@ -31,12 +31,16 @@ def run(args: argparse.Namespace) -> int:
         from rich.console import Console
         from rich.table import Table
 
-        t = Table(title=f"idle buildings ranked (reference budget {res.reference_budget / 1e6:,.2f} M yuan)")
-        for c in ("rank", "site", "cost (M)", "selected", "per M yuan", "reasons"):
-            t.add_column(c, justify="left" if c == "reasons" else "right")
+        t = Table(title=f"idle buildings ranked (reference budget {res.reference_budget / 1e6:,.2f} M yuan)",
+                  caption="services: in the plan, or (best to add); covered: only by it, or it would add. Reasons in rank.csv")
+        # services: placed in the plan, or (in brackets) the best one to add; covered: only by it / it would add
+        for c in ("#", "site", "cost M", "chosen", "services", "covered", "per M", "re-opt loss"):
+            t.add_column(c, justify="left" if c == "services" else "right", overflow="fold")
         for r in res.table.head(args.top).itertuples():
             t.add_row(str(r.rank), r.site_id, f"{r.cost / 1e6:.2f}", f"{r.times_selected}/{r.n_budgets}",
-                      f"{r.marginal_per_million_yuan:,.0f}", r.reasons)
+                      (r.plan_services if r.in_plan else f"({r.best_new_service})") or "",
+                      f"{r.marginal_covered:,.0f}", f"{r.marginal_per_million_yuan:,.0f}",
+                      "" if r.resolve_loss != r.resolve_loss else f"{r.resolve_loss:,.0f}")
         con = Console()
         con.print(t)
         con.print(f"written: {res.csv}")

@@ -34,6 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-snap", type=float, help="farthest distance (m) from a point to a street (default 300)")
     p.add_argument("--tolerance", type=float, help="segment ends closer than this (m) become one node (default 0.5)")
     p.add_argument("--engine", choices=("auto", "numba", "scipy"), help="Dijkstra kernel")
+    p.add_argument("--threads", type=int, default=1, help="worker threads of the numba kernel (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     p.set_defaults(func=run)
 
@@ -121,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(graph.summary())
     df = compute_travel_times(graph, demand, sites, cutoff_min=cutoff, profile=cfg.profile(),
-                              max_snap_m=cfg.max_snap_m, progress=not args.quiet, engine=cfg.engine)
+                              max_snap_m=cfg.max_snap_m, progress=not args.quiet, engine=cfg.engine,
+                              threads=max(1, args.threads))
     write_travel_table(df, out)
     if not args.quiet:
         far = df.attrs.get("far_points")

@@ -186,11 +186,11 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
     elif maximise:
         u = 0.5 * w
     else:
-        col_deg = np.maximum(np.diff(arr.col_ptr), 1)
-        ratio = np.where(open_, cost / col_deg, np.inf)
+        # price per unit of covered weight of the cheapest site covering the row, times the row's weight
+        col_weight = np.maximum(arr.site_weight(w_row), 1e-12)
+        ratio = np.where(open_, cost / col_weight, np.inf)
         per_row = np.full(p.n_demand, np.inf)
-        rows_all = arr.col_rows
-        np.minimum.at(per_row, rows_all, np.repeat(ratio, np.diff(arr.col_ptr)))
+        np.minimum.at(per_row, arr.col_rows, np.repeat(ratio, np.diff(arr.col_ptr)))
         u = np.where(np.isfinite(per_row), per_row, 0.0) * w_row
     bound = np.inf if maximise else -np.inf
     cap = float(p.base_covered_weight + w[arr.counts(open_) > 0].sum()) if maximise else np.inf

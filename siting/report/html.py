@@ -26,7 +26,7 @@ h1{font-size:1.6em;margin-bottom:0.2em} h2{border-bottom:2px solid #1f77b4;paddi
 h3{margin-bottom:0.3em}
 table{border-collapse:collapse;font-size:0.85em;margin:8px 0 16px}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right} th{background:#eef3f8}
-td:first-child,th:first-child{text-align:left}
+td:first-child,th:first-child,td.t{text-align:left}
 .meta{color:#666;font-size:0.85em} img{max-width:100%;border:1px solid #ddd}
 .note{background:#f7f7f2;border-left:4px solid #bcbd22;padding:6px 10px;font-size:0.9em}
 nav a{margin-right:12px}
@@ -58,6 +58,9 @@ def table_html(df: pd.DataFrame, *, index: bool = False, max_rows: int = 60, flo
                 v = "" if v != v else floatfmt.format(v)
             elif isinstance(v, bool):
                 v = "yes" if v else ""
+            elif isinstance(v, str) and len(v) > 24:  # sentences read better left-aligned
+                tds.append(f"<td class=t>{esc(v)}</td>")
+                continue
             tds.append(f"<td>{esc(v)}</td>")
         out.append("<tr>" + "".join(tds) + "</tr>")
     out.append("</tbody></table>")
