@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench venv clean browser
 
 venv: $(STAMP)
 
@@ -17,7 +17,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m siting demo --out out/demo
 
-test: $(STAMP)
+# The HTML report is checked in headless Chromium (tests/workflow/test_report_chromium.py).
+# Debian's package is installed when missing and we may (root + apt-get); otherwise that test skips, saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian package chromium for the report test ..."; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	      || echo "warning: chromium could not be installed; the browser test will be skipped"; \
+	  else echo "note: chromium is not installed; the browser test will be skipped"; fi; }
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

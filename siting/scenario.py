@@ -213,7 +213,8 @@ def _cross_checks(model: ModelConfig, data: DataConfig, raw: dict, ctx: _Ctx) ->
     if data.travel_times is None and "network" not in raw:
         raise ctx.error("missing (required unless a [network] section is given)", "data.travel_times")
     kind = model.type
-    if kind not in _NO_THRESHOLD and model.threshold_minutes is None:
+    # multiservice takes its thresholds per service from the catalog
+    if kind not in _NO_THRESHOLD and kind != "multiservice" and model.threshold_minutes is None:
         raise ctx.error(f"missing (required for type '{kind}')", "model.threshold_minutes")
     if kind in _NO_THRESHOLD and model.p is None:
         raise ctx.error(f"missing (required for type '{kind}')", "model.p")

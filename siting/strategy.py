@@ -155,7 +155,9 @@ def solve_coverage(
     CoverageOutcome
         ``objective`` is re-valued on the original problem; ``bound`` is the tightest proven bound;
         ``stats`` holds ``"presolve"`` (per reduction ``rows_removed``, ``cols_removed``, ``cols_fixed``,
-        ``seconds``), ``"strategy"``, ``"gap"``, ``"reduced_size"`` and the phase values and timings.
+        ``seconds``), ``"strategy"``, ``"gap"``, ``"reduced_size"``, ``"cost_offset"`` and the phase values
+        and timings (``greedy_value``, ``local_search_value``, ``lagrangian_bound``, ``mip``: in the reduced
+        problem's units, i.e. LSCP/partial costs without ``cost_offset``).
 
     Notes
     -----
@@ -172,6 +174,7 @@ def solve_coverage(
                                      "nnz": int(problem.coverage.nnz)}}
     q = pre.problem
     stats["reduced_size"] = {"n_demand": q.n_demand, "n_sites": q.n_sites, "nnz": int(q.coverage.nnz)}
+    stats["cost_offset"] = pre.cost_offset
     stats["presolve_seconds"] = time.perf_counter() - t0
 
     def finish(plan, value, bound, termination, method) -> CoverageOutcome:

@@ -313,8 +313,7 @@ adult = 1.0
 elderly = 0.76
 
 [model]
-type = "multiservice"
-threshold_minutes = 15         # required by the scenario format; each service uses its catalog threshold
+type = "multiservice"         # each service walks to its own catalog threshold (5/10/15 min)
 budget = 60000000
 
 # Catalog overrides. The default basket weighs one covered person the same for every group, so services for
