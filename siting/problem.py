@@ -37,7 +37,6 @@ class CoverageProblem:
     target_coverage : share of ``total_weight`` to reach (partial covering)
     total_weight : weight of all original demand, including rows removed by presolve
     base_covered_weight : weight already covered by rows removed in presolve (constant term)
-    demand_origin : (n_demand,) int; for merged rows, an index into ``demand_groups``
     site_origin : (n_sites,) int; original site position of each column
     """
 

@@ -41,12 +41,8 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
 
 
 def _solve_problem(problem: CoverageProblem, backend: str, strategy: str, options: SolveOptions) -> CoverageOutcome:
-    try:
-        from .strategy import solve_coverage
-    except ImportError:  # TEMPORARY until siting.strategy lands
-        from .formulations.coverage import solve_exact
+    from .strategy import solve_coverage
 
-        return solve_exact(problem, backend=backend, options=options)
     return solve_coverage(problem, backend=backend, strategy=strategy, options=options)
 
 

@@ -19,7 +19,7 @@ first line of the solution file                                Termination      
 anything else (difficulties, ctrl-c, errors)                   ERROR               no
 =============================================================  ==================  ===========
 
-A point is kept only if it also passes ``program.max_violation(x) <= 1e-6`` (CBC writes the continuous
+A point is kept only if it also passes ``program.max_violation(x, relative=True) <= 1e-6`` (CBC writes the continuous
 relaxation when it has no integer solution). The dual bound is read from the log (``Lower bound:`` or
 ``best possible``), stepped outwards by 1e-8 (relative) because it is printed rounded; when CBC says optimal
 without printing one, the bound is the objective widened by ``mip_gap`` (CBC's ``ratioGap`` criterion).
@@ -208,7 +208,7 @@ class CbcBackend:
         x = objective = None
         if may_have_point:
             x = self._read_columns(body, program.n_cols)
-            if x is not None and program.max_violation(x) > 1e-6:
+            if x is not None and program.max_violation(x, relative=True) > 1e-6:
                 x = None
             if x is not None:
                 x = np.where(program.integrality, np.round(x), x)

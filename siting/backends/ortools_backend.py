@@ -22,7 +22,7 @@ TIME_LIMIT for ``LIMIT_TIME``, ITERATION_LIMIT for iteration/node/solution limit
 (CP-SAT) -> TIME_LIMIT if >= 90% of the time limit was spent, else ITERATION_LIMIT; other limits -> ERROR;
 IMPRECISE / NUMERICAL_ERROR / OTHER_ERROR -> ERROR. For cbc (``MPSolverResponseStatus``) FEASIBLE / NOT_SOLVED do
 not say which limit stopped the search, so they become TIME_LIMIT when at least 90% of the time limit was spent,
-ITERATION_LIMIT otherwise; a point is kept only if ``max_violation <= 1e-6``.
+ITERATION_LIMIT otherwise; a point is kept only if ``max_violation(relative=True) <= 1e-6``.
 
 Example
 -------
@@ -328,7 +328,7 @@ class OrtoolsBackend:
         x = objective = bound = None
         if status in ("MPSOLVER_OPTIMAL", "MPSOLVER_FEASIBLE") and len(resp.variable_value) == mps_program.n_cols:
             x = np.asarray(resp.variable_value, dtype=np.float64)[: program.n_cols]
-            if program.max_violation(x) > 1e-6:
+            if program.max_violation(x, relative=True) > 1e-6:
                 x = None
             else:
                 objective = program.objective_value(x)

@@ -58,15 +58,8 @@ def _city_model(city, model):
                                                           budget=None)
 
 
-_CBC_ABS_TOL = pytest.mark.xfail(
-    reason="cbc backend rejects CBC's point when the coverage-target row (rhs ~1.9e4) is violated by 2.6e-6 "
-           "absolute (file precision); an absolute 1e-6 check in siting/backends/cbc.py -- reported",
-    strict=False)
-
-
 @pytest.mark.parametrize("backend,model", [
-    pytest.param(b, m, marks=_CBC_ABS_TOL if (b == "cbc" and m == ModelType.PARTIAL) else ())
-    for b in BACKENDS for m in (ModelType.MCLP, ModelType.PARTIAL)])
+    (b, m) for b in BACKENDS for m in (ModelType.MCLP, ModelType.PARTIAL)])
 def test_backends_agree_on_generated_city(city, city_optima, backend, model):
     p = _city_model(city, model)
     out = solve_coverage(p, backend=backend, strategy="exact", options=SolveOptions(time_limit_s=60))
