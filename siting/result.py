@@ -23,10 +23,16 @@ class Status(StrEnum):
     OPTIMAL = "optimal"        # proven optimal (within mip_gap)
     FEASIBLE = "feasible"      # a verified plan without an optimality proof
     INFEASIBLE = "infeasible"  # proven: no plan satisfies the constraints
-    TIME_LIMIT = "time_limit"  # stopped by the time limit (a plan may or may not exist: see has_solution)
+    TIME_LIMIT = "time_limit"  # stopped by a time (or node/iteration) limit before any plan was found
+    ERROR = "error"            # the solver failed (see message); says nothing about the instance
 
 
 def status_from(termination: Termination, has_solution: bool) -> Status:
+    """The one-word status from why the solver stopped and whether a verified plan exists.
+
+    A plan stopped by a limit is ``time_limit`` (the gap says how good it is); a plan from a
+    heuristic is ``feasible``; no plan after a limit is ``time_limit``; a failure is ``error``.
+    """
     if termination is Termination.OPTIMAL:
         return Status.OPTIMAL
     if termination is Termination.INFEASIBLE:
@@ -35,7 +41,9 @@ def status_from(termination: Termination, has_solution: bool) -> Status:
         return Status.TIME_LIMIT
     if has_solution:
         return Status.FEASIBLE
-    return Status.INFEASIBLE if termination is Termination.UNBOUNDED else Status.TIME_LIMIT
+    if termination is Termination.ITERATION_LIMIT:
+        return Status.TIME_LIMIT
+    return Status.ERROR
 
 
 @dataclass(frozen=True)

@@ -201,12 +201,17 @@ def agree(model: str, label: str, reported: float | None, recomputed: float, *, 
         raise VerificationError(f"{model}: {label} reported {reported:.10g}, recomputed {recomputed:.10g}")
 
 
+def _existing(instance: Instance) -> np.ndarray:
+    return instance.sites.mask(SiteStatus.EXISTING)
+
+
 def sites_frame(instance: Instance, open_mask: np.ndarray, rules: SiteRules, **columns) -> pd.DataFrame:
     frame = pd.DataFrame({
         "site_id": instance.sites.ids.astype(str),
         "status": np.asarray(instance.sites.status).astype(str),
-        "open": open_mask,
         "cost": rules.cost,
+        "selected": open_mask & ~_existing(instance),
+        "open": open_mask,
     })
     for key, value in columns.items():
         frame[key] = value
@@ -254,7 +259,9 @@ def make_result(model: str, instance: Instance, sol: BackendSolution, open_mask:
     info.update(stats or {})
     return Result(
         model=model, status=status, termination=term, has_solution=True, objective=float(objective),
-        best_bound=bound, gap=gap_of(objective, bound), selected=tuple(instance.sites.ids[open_mask].astype(str).tolist()),
+        best_bound=bound, gap=gap_of(objective, bound),
+        # like every model: the sites to convert, not the existing ones that stay open
+        selected=tuple(instance.sites.ids[open_mask & ~_existing(instance)].astype(str).tolist()),
         total_cost=float(total_cost), covered_population=float(covered_population),
         total_population=float(total_population), solver=sol.backend, seconds=time.perf_counter() - t0,
         sites=sites, coverage=coverage, stats=info, message=sol.message,

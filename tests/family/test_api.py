@@ -57,10 +57,12 @@ def test_statuses_are_honoured():
                          ("backup", dict(threshold_min=10, max_sites=2)),
                          ("capacitated", dict(threshold_min=10, max_sites=2, capacity=40.0))]:
         r = MODELS[name](inst, **params)
-        sel = set(r.selected)
-        assert set(inst.sites.ids[st == "existing"]) <= sel, name
-        assert not set(inst.sites.ids[st == "excluded"]) & sel, name
+        sel = set(r.selected)  # the sites to convert: existing ones stay open but are not "selected"
+        opened = set(r.sites.loc[r.sites["open"], "site_id"])
+        assert set(inst.sites.ids[st == "existing"]) <= opened - sel, name
+        assert not set(inst.sites.ids[st == "excluded"]) & opened, name
         assert set(inst.sites.ids[st == "required"]) <= sel, name
+        assert sel == set(r.sites.loc[r.sites["selected"], "site_id"]), name
 
 
 def test_bad_arguments():
