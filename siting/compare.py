@@ -21,7 +21,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .errors import ScenarioError
-from .sweep import read_record, run_tasks, solve_task, write_json, write_text
+from .sweep import run_resumable, solve_task, write_text
 
 __all__ = ["CompareResult", "compare", "comparison_table"]
 
@@ -107,24 +107,9 @@ def compare(
             n += 1
         names.append(name)
         preps.append(prep)
-    records: dict[str, dict] = {}
-    todo = []
-    for name, prep in zip(names, preps):
-        rec = read_record(folder / f"{name}.json", prep.fingerprint)
-        if rec is not None:
-            records[name] = rec
-        else:
-            todo.append({"name": name, "scenario": str(prep.scenario_path), "budget": None, "travel": prep.travel,
-                         "fingerprint": prep.fingerprint, "overrides": prep.overrides})
-    reused = tuple(records)
-
-    def done(task: dict, rec: dict) -> None:
-        rec = dict(rec, finished=True)
-        write_json(folder / f"{task['name']}.json", rec)
-        records[task["name"]] = rec
-
-    run_tasks(todo, task_fn, done, scheduler=scheduler, use_dask=use_dask, client=client, n_workers=n_workers,
-              description=f"compare {len(todo)} scenarios", quiet=quiet)
+    records, reused, computed = run_resumable(
+        folder, [(name, prep, None) for name, prep in zip(names, preps)], task_fn, scheduler=scheduler,
+        use_dask=use_dask, client=client, n_workers=n_workers, description="compare {n} scenarios", quiet=quiet)
     ordered = {n: records[n] for n in names}
     table = comparison_table(ordered)
     csv = out / "compare.csv"
@@ -132,4 +117,4 @@ def compare(
     md = out / "compare.md"
     write_text(md, _markdown(table))
     return CompareResult(table=table, records=ordered, csv=csv, markdown=md,
-                         computed=tuple(t["name"] for t in todo), reused=reused)
+                         computed=computed, reused=reused)

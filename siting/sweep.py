@@ -245,6 +245,41 @@ def _run_on_dask(tasks, fn, on_done, errors, advance, *, scheduler, client, n_wo
 
 
 # ----------------------------------------------------------------------------- solving one point
+def run_resumable(
+    folder: Path,
+    jobs: list[tuple[str, Any, float | None]],
+    task_fn: Callable[[dict], dict],
+    *,
+    description: str,
+    **run_options: Any,
+) -> tuple[dict[str, dict], tuple[str, ...], tuple[str, ...]]:
+    """Run the jobs ``(name, prepared scenario, budget)`` whose record in ``folder`` is missing or stale.
+
+    Each finished record is written atomically to ``folder/<name>.json`` the moment it arrives, so an
+    interrupted run resumes from what is on disk. Returns every record by name, the names reused and
+    the names run now.
+    ``description`` may hold ``{n}``, the number of jobs left to run; ``run_options`` go to :func:`run_tasks`.
+    """
+    records: dict[str, dict] = {}
+    todo: list[dict] = []
+    for name, prep, budget in jobs:
+        rec = read_record(folder / f"{name}.json", prep.fingerprint)
+        if rec is not None:
+            records[name] = rec
+        else:
+            todo.append({"name": name, "scenario": str(prep.scenario_path), "budget": budget, "travel": prep.travel,
+                         "fingerprint": prep.fingerprint, "overrides": prep.overrides})
+    reused = tuple(records)
+
+    def done(task: dict, rec: dict) -> None:
+        rec = dict(rec, finished=True)
+        write_json(folder / f"{task['name']}.json", rec)
+        records[task["name"]] = rec
+
+    run_tasks(todo, task_fn, done, description=description.format(n=len(todo)), **run_options)
+    return records, reused, tuple(t["name"] for t in todo)
+
+
 def solve_task(task: dict) -> dict:
     """Worker side: load the scenario, override the budget, solve, return a JSON-ready record."""
     from .workflow import solve_record
@@ -366,25 +401,9 @@ def sweep(
     values = parse_budgets(budgets, file=where, key=key)
     folder = prep.out_dir / "sweep"
     folder.mkdir(parents=True, exist_ok=True)
-    records: dict[str, dict] = {}
-    todo: list[dict] = []
-    for b in values:
-        k = budget_key(b)
-        rec = read_record(folder / f"{k}.json", prep.fingerprint)
-        if rec is not None:
-            records[k] = rec
-        else:
-            todo.append({"name": k, "scenario": str(prep.scenario_path), "budget": b, "travel": prep.travel,
-                         "fingerprint": prep.fingerprint, "overrides": prep.overrides})
-    reused = tuple(records)
-
-    def done(task: dict, rec: dict) -> None:
-        rec = dict(rec, finished=True)
-        write_json(folder / f"{task['name']}.json", rec)
-        records[task["name"]] = rec
-
-    run_tasks(todo, task_fn, done, scheduler=scheduler, use_dask=use_dask, client=client, n_workers=n_workers,
-              description=f"sweep {len(todo)} budgets", quiet=quiet)
+    records, reused, computed = run_resumable(
+        folder, [(budget_key(b), prep, b) for b in values], task_fn, scheduler=scheduler, use_dask=use_dask,
+        client=client, n_workers=n_workers, description="sweep {n} budgets", quiet=quiet)
     table = frontier_table(records[budget_key(b)] for b in values)
     csv = prep.out_dir / "sweep.csv"
     write_text(csv, table.to_csv(index=False, lineterminator="\n"))
@@ -393,4 +412,4 @@ def sweep(
         png = prep.out_dir / "sweep.png"
         plot_frontier(table, png, title=f"{prep.name}: coverage vs budget")
     return SweepResult(table=table, records={budget_key(b): records[budget_key(b)] for b in values}, csv=csv,
-                       png=png, computed=tuple(t["name"] for t in todo), reused=reused)
+                       png=png, computed=computed, reused=reused)

@@ -224,10 +224,16 @@ class CbcBackend:
             if raw is not None:
                 raw -= _BOUND_SLACK * max(1.0, abs(raw))  # the log rounds to ~9 digits: step outwards to stay valid
                 bound = sign * raw + offset
-            elif termination == Termination.OPTIMAL and objective is not None:
-                # "optimal" means within ratioGap of the larger of |best| and |best possible|: widen by that much
+            if termination == Termination.OPTIMAL and objective is not None:
+                # "Optimal" means CBC closed the gap to within ratioGap; the log's last "best possible" line
+                # can be older than that proof (seen: optimal 102 with a logged bound of 100.67), so the
+                # gap-implied bound, when tighter, is the one CBC actually proved.
                 slack = 1.01 * float(options.mip_gap) * max(1.0, abs(objective))
-                bound = objective + slack if program.sense == Sense.MAXIMIZE else objective - slack
+                proved = objective + slack if program.sense == Sense.MAXIMIZE else objective - slack
+                if bound is None:
+                    bound = proved
+                else:
+                    bound = min(bound, proved) if program.sense == Sense.MAXIMIZE else max(bound, proved)
         if bound is not None and objective is not None:  # a bound never lies past the incumbent
             bound = max(bound, objective) if program.sense == Sense.MAXIMIZE else min(bound, objective)
 
