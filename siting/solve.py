@@ -102,16 +102,11 @@ def solve(
     model = ModelType(model)
     total_weight = float(np.asarray(instance.demand.weight(weight_column), dtype=float).sum()) \
         if weight_column == "population" or weight_column in instance.demand.groups else 0.0
+    # the same parameters define the problem and, independently, the plan's verification
+    spec = dict(model=model, threshold_min=threshold_min, budget=budget, max_sites=max_sites,
+                target_coverage=target_coverage, weight_column=weight_column)
     try:
-        problem = coverage_problem(
-            instance,
-            model=model,
-            threshold_min=threshold_min,
-            budget=budget,
-            max_sites=max_sites,
-            target_coverage=target_coverage,
-            weight_column=weight_column,
-        )
+        problem = coverage_problem(instance, **spec)
     except InfeasibleError as exc:
         return _no_plan(model, Termination.INFEASIBLE, str(exc), backend, started, total_weight)
 
@@ -122,16 +117,7 @@ def solve(
         return _no_plan(model, outcome.termination, message, outcome.method, started, total_weight,
                         bound=outcome.bound, stats=outcome.stats, status=status)
 
-    check = check_plan(
-        instance,
-        outcome.open_sites,
-        model=model,
-        threshold_min=threshold_min,
-        budget=budget,
-        max_sites=max_sites,
-        target_coverage=target_coverage,
-        weight_column=weight_column,
-    )
+    check = check_plan(instance, outcome.open_sites, **spec)
     verified = check_claims(
         check,
         model=model,
