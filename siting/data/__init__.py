@@ -1,4 +1,5 @@
 """Input data: validated in-memory tables and their loaders (see ``docs/INPUTS.md``)."""
+from ._read import RawTable, read_table
 from .instance import Demand, Instance, SiteStatus, Sites, TravelTimes
 from .load import (
     GeographicCRSWarning,
@@ -15,7 +16,7 @@ from .load import (
 
 __all__ = [
     "Demand", "Instance", "SiteStatus", "Sites", "TravelTimes",
-    "GeographicCRSWarning", "check_same_crs",
+    "GeographicCRSWarning", "check_same_crs", "RawTable", "read_table",
     "read_demand", "read_sites", "read_travel", "load_instance",
     "demand_from_frame", "sites_from_frame", "travel_from_frame", "instance_from_frames",
 ]

@@ -113,7 +113,7 @@ class CoverageModel:
     """Coverage matrices per service for one scenario (travel times from its table or the cached network table)."""
 
     def __init__(self, scenario, specs: list[ServiceSpec] | None = None) -> None:
-        from ..data._read import read_table
+        from ..data import read_table
 
         self.scenario = scenario
         self.specs = specs or service_specs(scenario)

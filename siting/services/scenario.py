@@ -16,7 +16,7 @@ __all__ = ["solve_multiservice_scenario"]
 
 
 def _candidates_table(path):
-    from ..data._read import read_table
+    from ..data import read_table
 
     return read_table(path, text_columns=None)
 
