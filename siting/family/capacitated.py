@@ -87,6 +87,14 @@ def check_assignment(instance: Instance, pairs, x_assign: np.ndarray, open_mask:
     return share, load
 
 
+def largest_share(demand_of_pair: np.ndarray, x_assign: np.ndarray) -> np.ndarray:
+    """Per demand point with pairs, the index of its pair with the largest assigned share (its main site)."""
+    order = np.lexsort((-x_assign, demand_of_pair))
+    first = np.ones(order.shape[0], bool)
+    first[1:] = demand_of_pair[order][1:] != demand_of_pair[order][:-1]
+    return order[first]
+
+
 def build_capacitated(instance: Instance, *, threshold_min: float, budget: float | None = None,
                       max_sites: int | None = None, weight_column: str = "population", capacity=None):
     """The capacitated maximal-coverage program (returns ``(program, pairs, weight, cap, rules)``).
@@ -157,13 +165,9 @@ def solve_capacitated(instance: Instance, *, threshold_min: float, budget: float
                                    assign_equal=False)
     covered = float(np.sum(weight * share))
     c.agree("capacitated", "assigned population", sol.objective, covered)
-    # main site per demand: largest share
     d, s = pairs[0], pairs[1]
-    order = np.lexsort((-xa, d))
-    first = np.ones(order.shape[0], bool)
-    first[1:] = d[order][1:] != d[order][:-1]
     main = np.full(instance.n_demand, -1)
-    pick = order[first]
+    pick = largest_share(d, xa)
     main[d[pick]] = np.where(xa[pick] > 1e-9, s[pick], -1)
     site, minutes = c.nearest_open(instance.travel, open_mask)
     mins = np.full(instance.n_demand, np.inf)

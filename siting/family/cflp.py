@@ -20,7 +20,7 @@ from ..options import SolveOptions
 from ..program import Sense
 from ..result import Result
 from . import _common as c
-from .capacitated import assignment_program, check_assignment, site_capacity
+from .capacitated import assignment_program, check_assignment, largest_share, site_capacity
 
 __all__ = ["solve_cflp", "build_cflp"]
 
@@ -112,11 +112,9 @@ def solve_cflp(instance: Instance, *, per_person: bool = True, rate: float = 1.0
     c.agree("cflp", "cost", sol.objective, objective)
     site, minutes = c.nearest_open(instance.travel, open_mask)
     d = pairs[0]
-    order = np.lexsort((-xa, d))
-    first = np.ones(order.shape[0], bool)
-    first[1:] = d[order][1:] != d[order][:-1]
     main = np.full(instance.n_demand, -1)
-    main[d[order[first]]] = pairs[1][order[first]]
+    pick = largest_share(d, xa)
+    main[d[pick]] = pairs[1][pick]
     return c.make_result(
         "cflp", instance, sol, open_mask, objective=objective, bound=sol.bound, total_cost=fixed,
         covered_population=float(weight @ share), total_population=total, t0=t0,
