@@ -4,14 +4,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench venv clean browser
+.PHONY: demo test test-fast lint bench venv clean browser
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m pip install --quiet -e '.[test,lint,bench]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,8 +27,17 @@ browser:
 	      || echo "warning: chromium could not be installed; the browser test will be skipped"; \
 	  else echo "note: chromium is not installed; the browser test will be skipped"; fi; }
 
-test: $(STAMP) browser
+# ruff (pyflakes, isort, bugbear, pyupgrade, numpy rules, numpydoc) and mypy, configured in pyproject.toml
+lint: $(STAMP)
+	$(VENV)/bin/ruff check siting tests benchmarks
+	$(VENV)/bin/mypy
+
+test: $(STAMP) lint browser
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# the fast lane while developing: everything but the tests marked slow
+test-fast: $(STAMP) lint
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from siting.family.orlib import read_pmed
-from siting.family.pcenter import solve_pcenter
-from siting.family.pmedian import solve_pmedian
+from siting.data.orlib import read_pmed
+from siting.models.pcenter import solve_pcenter
+from siting.models.pmedian import solve_pmedian
 from siting.options import SolveOptions
 
 ROOT = Path(__file__).resolve().parents[2] / "shared" / "instances" / "orlib-pmed"

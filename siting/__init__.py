@@ -1,8 +1,10 @@
 """siting: budgeted siting of neighbourhood service facilities in idle buildings.
 
-Data -> coverage structure -> presolve -> formulation -> backend -> verified result.
+Every model is registered once (:data:`siting.models.MODELS`) and solved by one driver
+(:func:`siting.models.solve_model`): data -> formulation (or a model's own search) -> backend ->
+verified result.
 """
-from .backends.base import Termination
+from .status import Termination
 from .errors import (
     BackendUnavailableError,
     InfeasibleError,
@@ -14,7 +16,7 @@ from .errors import (
     VerificationError,
 )
 from .options import SolveOptions
-from .problem import ModelType
+from .models import MODELS, ModelParams, ParamError, get_model, solve_model
 from .result import Result, Status
 from .solve import solve
 
@@ -23,7 +25,11 @@ __version__ = "0.1.0"
 __all__ = [
     "solve",
     "SolveOptions",
-    "ModelType",
+    "MODELS",
+    "get_model",
+    "solve_model",
+    "ModelParams",
+    "ParamError",
     "Result",
     "Status",
     "Termination",

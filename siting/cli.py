@@ -3,30 +3,30 @@
 Each command lives in ``siting/commands/<name>.py`` with ``register(subparsers)`` and
 ``run(args) -> int``. A :class:`~siting.errors.SitingError` becomes one line on stderr and exit
 code 2; anything else is a bug and keeps its traceback.
+
+Start-up: building the parser imports every command module, so a command module imports at its top only
+what ``register`` needs; its ``run`` imports the stack it drives (:mod:`siting.workflow`, :mod:`siting.travel`).
+Otherwise ``siting --help`` and every command would load the services, travel and report code of all
+commands (about +16 % CPU time for ``import siting.cli``).
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from .commands import compare, demo, rank, report, solve, sweep, travel
 from .errors import SitingError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "COMMANDS"]
 
-COMMANDS = ("solve", "travel", "sweep", "compare", "rank", "report", "demo")
+#: the command modules, in the order ``siting --help`` lists them
+COMMANDS = (solve, travel, sweep, compare, rank, report, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="siting", description="Budgeted siting of neighbourhood facilities.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"siting.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"siting.commands.{name}":
-                continue  # command not part of this build
-            raise
+    for module in COMMANDS:
         module.register(sub)
     return parser
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 import numpy as np
 import scipy.sparse as sp
 
-from .backends.base import Termination
+from .status import Termination
 
 __all__ = ["ModelType", "CoverageProblem", "CoverageOutcome"]
 
@@ -63,7 +63,8 @@ class CoverageProblem:
     def n_sites(self) -> int:
         return int(self.coverage.shape[1])
 
-    def with_(self, **changes) -> "CoverageProblem":
+    def with_(self, **changes: object) -> CoverageProblem:
+        """A copy with some fields changed (``dataclasses.replace``)."""
         return replace(self, **changes)
 
     def covered_mask(self, open_sites: np.ndarray) -> np.ndarray:
@@ -75,6 +76,15 @@ class CoverageProblem:
 
     def cost_of(self, open_sites: np.ndarray) -> float:
         return float(self.site_cost[open_sites].sum())
+
+    @property
+    def maximise(self) -> bool:
+        """True for MCLP (more covered weight is better), False for the cost-minimising models."""
+        return self.model is ModelType.MCLP
+
+    def value_of(self, open_sites: np.ndarray) -> float:
+        """A plan's objective in model units: covered weight (MCLP) or cost (LSCP, partial)."""
+        return self.covered_weight(open_sites) if self.maximise else self.cost_of(open_sites)
 
 
 @dataclass(frozen=True)

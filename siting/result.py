@@ -1,49 +1,28 @@
 """Verified results.
 
-A :class:`Result` is only built from a plan that :mod:`siting.verify` has recomputed
-from the raw inputs; its figures are the recomputed ones, not the solver's.
+A :class:`Result` is only built from a plan whose figures the model's ``evaluate`` recomputed from the
+raw inputs (:func:`siting.models.driver.solve_model`); its figures are the recomputed ones, not the
+solver's. Build one with :meth:`Result.from_plan` or :meth:`Result.no_plan`, never field by field.
+
+Examples
+--------
+>>> from siting.status import Termination
+>>> r = Result.no_plan("mclp", Termination.INFEASIBLE, "budget below the required sites", solver="highs",
+...                    seconds=0.1, total_weight=10.0)
+>>> r.status.value, r.has_solution, r.gap is None
+('infeasible', False, True)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import pandas as pd
 
-from .backends.base import Termination
 from .errors import NoSolutionError
+from .status import Status, Termination, relative_gap, status_from
 
 __all__ = ["Status", "Result", "status_from"]
-
-
-class Status(StrEnum):
-    """The one-word answer written to ``solution.json``."""
-
-    OPTIMAL = "optimal"        # proven optimal (within mip_gap)
-    FEASIBLE = "feasible"      # a verified plan without an optimality proof
-    INFEASIBLE = "infeasible"  # proven: no plan satisfies the constraints
-    TIME_LIMIT = "time_limit"  # stopped by a time (or node/iteration) limit before any plan was found
-    ERROR = "error"            # the solver failed (see message); says nothing about the instance
-
-
-def status_from(termination: Termination, has_solution: bool) -> Status:
-    """The one-word status from why the solver stopped and whether a verified plan exists.
-
-    A plan stopped by a limit is ``time_limit`` (the gap says how good it is); a plan from a
-    heuristic is ``feasible``; no plan after a limit is ``time_limit``; a failure is ``error``.
-    """
-    if termination is Termination.OPTIMAL:
-        return Status.OPTIMAL
-    if termination is Termination.INFEASIBLE:
-        return Status.INFEASIBLE
-    if termination is Termination.TIME_LIMIT:
-        return Status.TIME_LIMIT
-    if has_solution:
-        return Status.FEASIBLE
-    if termination is Termination.ITERATION_LIMIT:
-        return Status.TIME_LIMIT
-    return Status.ERROR
 
 
 @dataclass(frozen=True)
@@ -51,8 +30,15 @@ class Result:
     """The outcome of one solve.
 
     ``termination`` says why the solver stopped; ``has_solution`` whether a verified plan exists.
-    ``objective``/``best_bound`` are in the model's own units (covered population for MCLP,
-    cost for LSCP / partial). ``gap`` = |bound - objective| / max(|objective|, 1e-9).
+    ``objective`` / ``best_bound`` are in the model's own units (covered weight for MCLP, cost for LSCP /
+    partial, weighted minutes for p-median, minutes for p-center, ...). ``gap`` is
+    :func:`siting.status.relative_gap` of the two.
+
+    ``covered_weight`` / ``total_weight``: the demand weight (``weight_column``: people, or a group such as
+    ``elderly``) the model counts as served, and the weight that could be. What "served" means differs by
+    model and is stated in ``covered_definition`` (e.g. "covered at least once within the threshold",
+    "assigned within capacity", multi-service: person-services summed over services).
+    ``covered_population`` / ``total_population`` are the same numbers under their 0.1 names.
     """
 
     model: str
@@ -64,16 +50,55 @@ class Result:
     gap: float | None
     selected: tuple[str, ...]
     total_cost: float
-    covered_population: float
-    total_population: float
+    covered_weight: float
+    total_weight: float
     solver: str
     seconds: float
     sites: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     coverage: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     stats: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    weight_column: str = "population"
+    covered_definition: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
 
-    def require_solution(self) -> "Result":
+    @classmethod
+    def from_plan(cls, model: str, *, termination: Termination, objective: float, bound: float | None,
+                  selected: tuple[str, ...], total_cost: float, covered_weight: float, total_weight: float,
+                  solver: str, seconds: float, sites: pd.DataFrame, coverage: pd.DataFrame,
+                  stats: dict[str, Any], message: str = "", weight_column: str = "population",
+                  covered_definition: str = "", params: dict[str, Any] | None = None) -> Result:
+        """A result with a verified plan; the status follows from ``termination`` (a plan exists)."""
+        return cls(model=model, status=status_from(termination, True), termination=termination, has_solution=True,
+                   objective=float(objective), best_bound=bound, gap=relative_gap(objective, bound),
+                   selected=selected, total_cost=float(total_cost), covered_weight=float(covered_weight),
+                   total_weight=float(total_weight), solver=solver, seconds=seconds, sites=sites, coverage=coverage,
+                   stats=stats, message=message, weight_column=weight_column,
+                   covered_definition=covered_definition, params=dict(params or {}))
+
+    @classmethod
+    def no_plan(cls, model: str, termination: Termination, message: str, *, solver: str, seconds: float,
+                total_weight: float, bound: float | None = None, stats: dict[str, Any] | None = None,
+                weight_column: str = "population", covered_definition: str = "",
+                params: dict[str, Any] | None = None) -> Result:
+        """A result without a plan (infeasible, stopped before any plan, or a solver failure)."""
+        return cls(model=model, status=status_from(termination, False), termination=termination,
+                   has_solution=False, objective=None, best_bound=bound, gap=None, selected=(), total_cost=0.0,
+                   covered_weight=0.0, total_weight=float(total_weight), solver=solver, seconds=seconds,
+                   stats=dict(stats or {}), message=message, weight_column=weight_column,
+                   covered_definition=covered_definition, params=dict(params or {}))
+
+    @property
+    def covered_population(self) -> float:
+        """``covered_weight`` under its 0.1 name."""
+        return self.covered_weight
+
+    @property
+    def total_population(self) -> float:
+        """``total_weight`` under its 0.1 name."""
+        return self.total_weight
+
+    def require_solution(self) -> Result:
         if not self.has_solution:
             raise NoSolutionError(f"{self.model}: no feasible plan ({self.status}: {self.message})")
         return self
@@ -81,7 +106,7 @@ class Result:
     @property
     def coverage_share(self) -> float:
         self.require_solution()
-        return self.covered_population / self.total_population if self.total_population else 0.0
+        return self.covered_weight / self.total_weight if self.total_weight else 0.0
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready fields of ``solution.json``."""
@@ -95,11 +120,16 @@ class Result:
             "gap": self.gap,
             "selected": list(self.selected),
             "total_cost": self.total_cost,
-            "covered_population": self.covered_population,
-            "weight_column": self.stats.get("weight_column", "population"),
-            "total_population": self.total_population,
+            "covered_weight": self.covered_weight,
+            "total_weight": self.total_weight,
+            "weight_column": self.weight_column,
+            "covered_definition": self.covered_definition,
+            # the 0.1 names, kept for scripts: the same numbers as covered_weight / total_weight
+            "covered_population": self.covered_weight,
+            "total_population": self.total_weight,
             "solver": self.solver,
             "seconds": self.seconds,
             "message": self.message,
+            "params": self.params,
             "stats": self.stats,
         }

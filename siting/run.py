@@ -1,113 +1,86 @@
 """Run a scenario file end to end and write its outputs (the Python twin of ``siting solve``).
 
+One path for every model: the scenario's ``[model]`` table is already the model's validated parameter
+dataclass; the model's ``prepare`` hook (if any) reads scenario-only inputs; the driver solves.
+
 Examples
 --------
 >>> from siting.scenario import load_scenario
->>> res = solve_scenario(load_scenario("scenarios/example/mclp.toml"))  # doctest: +SKIP
->>> write_outputs(res, "out/example")  # doctest: +SKIP
+>>> res = solve_scenario(load_scenario("scenarios/example/mclp.toml"))
+>>> res.status.value, res.model
+('optimal', 'mclp')
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from .data.instance import Instance
 from .errors import ScenarioError
-from .problem import ModelType
+from .io import atomic_write_csv, atomic_write_json
+from .models.base import ScenarioInputs
+from .models.driver import solve_model
+from .models.registry import get_model
 from .result import Result
 from .scenario import Scenario
 
-__all__ = ["solve_scenario", "scenario_instance", "write_outputs", "COVERAGE_MODELS"]
-
-COVERAGE_MODELS = frozenset(m.value for m in ModelType)
+__all__ = ["solve_scenario", "scenario_instance", "write_outputs"]
 
 
-def scenario_instance(scenario: Scenario, *, group: str | None = None, progress: bool = False):
-    """The scenario's instance; travel times come from the table, or from ``[network]`` when none is given."""
+def _one_table(scenario: Scenario, group: str | None, progress: bool) -> Instance:
     if scenario.data.travel_times is not None:
         return scenario.load_instance(group=group)
     if not scenario.network:
         raise ScenarioError("give [data] travel_times or a [network] section", file=str(scenario.path),
                             key="data.travel_times")
-    from .travel.scenario import instance_from_network  # computes walking times over the street network
+    # computing walking times pulls in the network stack: only scenarios with a [network] pay for the import
+    from .travel.scenario import instance_from_network
 
     return instance_from_network(scenario, group=group, progress=progress)
 
 
-def _require(scenario: Scenario, key: str, value):
-    if value is None:
-        raise ScenarioError(f"model '{scenario.model.type}' needs this key", file=str(scenario.path),
-                            key=f"model.{key}")
-    return value
+def scenario_instance(scenario: Scenario, *, group: str | None = None, groups: tuple[str, ...] = (),
+                      progress: bool = False) -> Instance:
+    """The scenario's instance: travel times from the table, or from ``[network]`` when none is given.
+
+    ``group`` picks the rows of one speed group as the default table; ``groups`` attaches the tables of
+    those speed groups as ``Instance.group_travel`` beside it.
+    """
+    base = _one_table(scenario, group, progress)
+    tables = {g: _one_table(scenario, g, progress).travel for g in groups if g and g != "default"}
+    return replace(base, group_travel=tables) if tables else base
+
+
+def scenario_inputs(scenario: Scenario, *, progress: bool = False) -> ScenarioInputs:
+    """What a model's ``prepare`` hook may read from the scenario."""
+    return ScenarioInputs(
+        load_instance=lambda groups: scenario_instance(scenario, groups=tuple(groups), progress=progress),
+        candidates=scenario.data.candidates,
+        sections={"services": scenario.services, "network": scenario.network},
+        base_dir=scenario.base_dir or Path.cwd(),
+    )
+
+
+def prepare_model(scenario: Scenario, *, progress: bool = False):
+    """The scenario's model, its (prepared) parameters and its instance."""
+    model = get_model(scenario.model.type)
+    inputs = scenario_inputs(scenario, progress=progress)
+    if model.prepare is not None:
+        params, instance = model.prepare(scenario.model.params, inputs)
+    else:
+        params, instance = scenario.model.params, inputs.load_instance(())
+    return model, params, instance
 
 
 def solve_scenario(scenario: Scenario, *, progress: bool = False) -> Result:
     """Solve a validated scenario with the model, limits and backend it names."""
-    model = scenario.model
-    options = scenario.solve_options()
-    if model.type in COVERAGE_MODELS:
-        from .solve import solve
-
-        instance = scenario_instance(scenario, progress=progress)
-        return solve(
-            instance,
-            model=model.type,
-            threshold_min=_require(scenario, "threshold_minutes", model.threshold_minutes),
-            budget=model.budget,
-            max_sites=model.max_sites,
-            target_coverage=model.target_coverage,
-            weight_column=model.weight_column,
-            backend=scenario.solver.name if scenario.solver.name != "auto" else "highs",
-            strategy=scenario.solver.strategy,
-            options=options,
-        )
-    if model.type == "multiservice":
-        from .services.scenario import solve_multiservice_scenario
-
-        return solve_multiservice_scenario(scenario, progress=progress)
-    return _solve_family(scenario, progress=progress)
-
-
-# scenario [model] key -> keyword of the family solvers
-_FAMILY_KEYWORDS = {
-    "threshold_minutes": "threshold_min",
-    "outer_threshold_minutes": "outer_threshold_min",
-    "budget": "budget",
-    "max_sites": "max_sites",
-    "p": "p",
-    "equity_column": "equity_column",
-    "weight_column": "weight_column",
-}
-
-
-def _solve_family(scenario: Scenario, *, progress: bool) -> Result:
-    """p-median, p-center, backup, capacitated, gradual, equity: keywords checked against the solver."""
-    import inspect
-
-    from .family import MODELS
-
-    solver = MODELS.get(scenario.model.type)
-    if solver is None:
-        raise ScenarioError(f"unknown model type '{scenario.model.type}' (known: "
-                            f"{', '.join(sorted(COVERAGE_MODELS | set(MODELS)))})",
-                            file=str(scenario.path), key="model.type")
-    params = inspect.signature(solver).parameters
-    kwargs = {}
-    for key, keyword in _FAMILY_KEYWORDS.items():
-        if keyword not in params:
-            continue
-        value = getattr(scenario.model, key)
-        if value is None and params[keyword].default is inspect.Parameter.empty:
-            _require(scenario, key, value)
-        if value is not None:
-            kwargs[keyword] = value
-    instance = scenario_instance(scenario, progress=progress)
-    backend = scenario.solver.name if scenario.solver.name != "auto" else "highs"
-    return solver(instance, backend=backend, options=scenario.solve_options(), **kwargs)
+    model, params, instance = prepare_model(scenario, progress=progress)
+    return solve_model(model, instance, params, backend=scenario.solver.name, strategy=scenario.solver.strategy,
+                       options=scenario.solve_options())
 
 
 def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:
     """Write ``solution.json``, ``sites.csv`` and ``coverage.csv`` atomically into ``out_dir``."""
-    from .io import atomic_write_csv, atomic_write_json
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"solution": out / "solution.json", "sites": out / "sites.csv", "coverage": out / "coverage.csv"}

@@ -32,21 +32,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .backends.registry import BACKENDS
 from .errors import ScenarioError
+from .models.driver import STRATEGIES
+from .models.params import ModelParams, ParamError, scenario_value_error
+from .models.registry import MODELS
 
 __all__ = [
     "Scenario", "DataConfig", "ModelConfig", "SolverConfig", "load_scenario", "scenario_from_dict",
     "MODEL_TYPES", "SOLVER_NAMES", "STRATEGIES",
 ]
 
-MODEL_TYPES = ("mclp", "lscp", "partial", "pmedian", "pcenter", "backup", "capacitated", "gradual",
-               "equity", "multiservice")
-SOLVER_NAMES = ("auto", "highs", "cbc", "scipy", "ortools")
-STRATEGIES = ("auto", "exact", "hybrid", "heuristic")
+#: derived from the registries: a model or backend added there is a scenario value here
+MODEL_TYPES = tuple(MODELS)
+SOLVER_NAMES = ("auto", *BACKENDS)
 RAW_SECTIONS = ("network", "services", "sweep", "output")
 TOP_LEVEL_KEYS = ("name", "description")
-_NEEDS_LIMIT = ("mclp", "backup", "gradual", "equity")  # maximisation models: budget or max_sites
-_NO_THRESHOLD = ("pmedian", "pcenter")
 
 
 @dataclass(frozen=True)
@@ -60,18 +61,25 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """``[model]``: which model and its parameters (None = not given)."""
+    """``[model]``: the model type and its validated parameter dataclass.
+
+    The keys a type accepts are the scenario keys of its parameter dataclass
+    (:meth:`~siting.models.params.ModelParams.scenario_keys`). ``model.budget``, ``model.threshold_minutes``
+    and every other scenario key read as attributes: the value, or None when this type has no such key.
+    """
 
     type: str
-    threshold_minutes: float | None = None
-    budget: float | None = None
-    max_sites: int | None = None
-    target_coverage: float | None = None
-    weight_column: str = "population"
-    p: int | None = None
-    outer_threshold_minutes: float | None = None
-    equity_column: str | None = None
-    services: Path | None = None
+    params: ModelParams
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_") or key in ("type", "params"):
+            raise AttributeError(key)
+        name = type(self.params).scenario_keys().get(key)
+        return None if name is None else getattr(self.params, name)
+
+    def get(self, key: str) -> Any:
+        """The value of scenario key ``key`` (None when not set or not a key of this type)."""
+        return self.__getattr__(key)
 
 
 @dataclass(frozen=True)
@@ -160,18 +168,6 @@ def _path(v: Any, key: str, ctx: _Ctx) -> Path:
 
 _SPEC: dict[str, dict[str, Callable]] = {
     "data": {"demand": _path, "candidates": _path, "travel_times": _path},
-    "model": {
-        "type": _text(MODEL_TYPES),
-        "threshold_minutes": _number(gt=0),
-        "budget": _number(gt=0),
-        "max_sites": _integer(ge=1),
-        "target_coverage": _number(gt=0, le=1),
-        "weight_column": _text(),
-        "p": _integer(ge=1),
-        "outer_threshold_minutes": _number(gt=0),
-        "equity_column": _text(),
-        "services": _path,
-    },
     "solver": {
         "name": _text(SOLVER_NAMES),
         "time_limit": _number(gt=0),
@@ -181,8 +177,76 @@ _SPEC: dict[str, dict[str, Callable]] = {
         "seed": _integer(ge=0),
     },
 }
-_REQUIRED = {"data": ("demand", "candidates"), "model": ("type",), "solver": ()}
-_CLASSES = {"data": DataConfig, "model": ModelConfig, "solver": SolverConfig}
+_REQUIRED = {"data": ("demand", "candidates"), "solver": ()}
+_CLASSES = {"data": DataConfig, "solver": SolverConfig}
+
+
+_SECTIONS = ("data", "model", "solver")
+
+
+def _keys_of(section: str) -> tuple[str, ...]:
+    return tuple(model_keys()) if section == "model" else tuple(_SPEC[section])
+
+
+def _overridden_path(raw: dict, section: str, name: str) -> bool:
+    if section == "model":
+        kind = str(raw.get("model", {}).get("type", "")).strip().lower()
+        return kind in MODELS and _is_path_key(kind, name)
+    return _SPEC.get(section, {}).get(name) is _path
+
+
+def model_keys() -> dict[str, tuple[str, ...]]:
+    """``{scenario key: model types that accept it}`` over every registered model."""
+    keys: dict[str, list[str]] = {"type": list(MODELS)}
+    for name, model in MODELS.items():
+        for key in model.params.scenario_keys():
+            keys.setdefault(key, []).append(name)
+    return {k: tuple(v) for k, v in keys.items()}
+
+
+def _is_path_key(kind: str, key: str) -> bool:
+    params = MODELS[kind].params
+    name = params.scenario_keys().get(key)
+    return name is not None and any(f.name == name and f.metadata.get("is_path") for f in params.param_fields())
+
+
+def _model_section(raw: dict, ctx: _Ctx) -> ModelConfig:
+    """``[model]``: the type, then its parameter dataclass built from the keys that type accepts."""
+    table = raw.get("model")
+    if table is None:
+        raise ctx.error("missing [model] section", "model")
+    if not isinstance(table, dict):
+        raise ctx.error(f"expected a [model] table, got {table!r}", "model")
+    if "type" not in table:
+        raise ctx.error("missing required key", "model.type")
+    kind = _text(MODEL_TYPES)(table["type"], "model.type", ctx)
+    params_cls = MODELS[kind].params
+    accepted = params_cls.scenario_keys()
+    every = model_keys()
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "type":
+            continue
+        if key not in accepted:
+            owners = every.get(key)
+            if owners:
+                raise ctx.error(f"not a key of type '{kind}' (it belongs to type {', '.join(owners)}); "
+                                f"type '{kind}' accepts: {', '.join(accepted)}", f"model.{key}")
+            guess = difflib.get_close_matches(key, list(accepted), n=1)
+            hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+            raise ctx.error(f"unknown key{hint}; type '{kind}' accepts: {', '.join(accepted)}", f"model.{key}")
+        if _is_path_key(kind, key):
+            value = _path(value, f"model.{key}", ctx)
+        values[accepted[key]] = value
+    try:
+        params = params_cls.from_kwargs(values)
+    except ParamError as exc:
+        key = scenario_value_error(params_cls, exc)
+        problem = exc.problem.split(": ", 1)[1] if exc.problem.startswith("parameter '") else exc.problem
+        if problem.startswith("required by model"):
+            problem = f"missing (required for type '{kind}')"
+        raise ctx.error(problem, f"model.{key}") from None
+    return ModelConfig(type=kind, params=params)
 
 
 def _unknown(ctx: _Ctx, key: str, name: str, choices) -> ScenarioError:
@@ -203,7 +267,7 @@ def _section(raw: dict, name: str, ctx: _Ctx):
         values[key] = spec[key](value, f"{name}.{key}", ctx)
     for key in _REQUIRED[name]:
         if key not in values:
-            if name in ("data", "model") and name not in raw:
+            if name == "data" and name not in raw:
                 raise ctx.error(f"missing [{name}] section", name)
             raise ctx.error("missing required key", f"{name}.{key}")
     return _CLASSES[name](**values)
@@ -212,25 +276,6 @@ def _section(raw: dict, name: str, ctx: _Ctx):
 def _cross_checks(model: ModelConfig, data: DataConfig, raw: dict, ctx: _Ctx) -> None:
     if data.travel_times is None and "network" not in raw:
         raise ctx.error("missing (required unless a [network] section is given)", "data.travel_times")
-    kind = model.type
-    # multiservice takes its thresholds per service from the catalog
-    if kind not in _NO_THRESHOLD and kind != "multiservice" and model.threshold_minutes is None:
-        raise ctx.error(f"missing (required for type '{kind}')", "model.threshold_minutes")
-    if kind in _NO_THRESHOLD and model.p is None:
-        raise ctx.error(f"missing (required for type '{kind}')", "model.p")
-    if kind == "partial" and model.target_coverage is None:
-        raise ctx.error("missing (required for type 'partial')", "model.target_coverage")
-    if kind in _NEEDS_LIMIT and model.budget is None and model.max_sites is None:
-        raise ctx.error(f"type '{kind}' needs 'budget' or 'max_sites'", "model.budget")
-    if kind == "gradual":
-        if model.outer_threshold_minutes is None:
-            raise ctx.error("missing (required for type 'gradual')", "model.outer_threshold_minutes")
-        if model.outer_threshold_minutes <= model.threshold_minutes:
-            raise ctx.error(f"must be greater than threshold_minutes ({model.threshold_minutes:g}), "
-                            f"got {model.outer_threshold_minutes:g}", "model.outer_threshold_minutes")
-    if kind == "multiservice" and model.services is None and "services" not in raw:
-        raise ctx.error("type 'multiservice' needs 'model.services' or a [services] section",
-                        "model.services")
 
 
 # --------------------------------------------------------------------------- scenario
@@ -280,16 +325,16 @@ class Scenario:
                 if name in TOP_LEVEL_KEYS:
                     section = ""
                 else:
-                    section = next((s for s in ("model", "solver", "data") if name in _SPEC[s]), None)
+                    section = next((s for s in ("model", "solver", "data") if name in _keys_of(s)), None)
                     if section is None:
-                        every = [k for s in _SPEC.values() for k in s] + list(TOP_LEVEL_KEYS)
+                        every = [k for s in ("model", "solver", "data") for k in _keys_of(s)] + list(TOP_LEVEL_KEYS)
                         raise _unknown(ctx, key, name, every)
-            elif section not in _SPEC and section not in RAW_SECTIONS:
-                raise _unknown(ctx, key, section, list(_SPEC) + list(RAW_SECTIONS))
+            elif section not in _SECTIONS and section not in RAW_SECTIONS:
+                raise _unknown(ctx, key, section, list(_SECTIONS) + list(RAW_SECTIONS))
             table = raw if not section else raw.setdefault(section, {})
             if value is None:
                 table.pop(name, None)
-            elif _SPEC.get(section, {}).get(name) is _path and isinstance(value, (str, os.PathLike)):
+            elif _overridden_path(raw, section, name) and isinstance(value, (str, os.PathLike)):
                 # an override comes from Python or the command line: relative to the working directory
                 table[name] = str(Path(os.path.expanduser(os.fspath(value))).absolute())
             else:
@@ -336,7 +381,7 @@ class Scenario:
         ctx = _ctx_for(self)
         numeric = ["population", *demand.groups]
         weight = self.model.weight_column
-        if weight not in numeric:
+        if weight is not None and weight not in numeric:
             if weight in demand.labels:
                 raise ctx.error(f"column '{weight}' of {demand.source} is not numeric", "model.weight_column")
             guess = difflib.get_close_matches(weight, numeric, n=1)
@@ -358,20 +403,20 @@ def _ctx_for(scenario: Scenario) -> _Ctx:
 
 def _build(raw: dict, path: Path | None, ctx: _Ctx) -> Scenario:
     for key, value in raw.items():
-        if key in _SPEC or key in RAW_SECTIONS:
+        if key in _SECTIONS or key in RAW_SECTIONS:
             if not isinstance(value, dict):
                 raise ctx.error(f"expected a [{key}] table, got {value!r}", key)
         elif key in TOP_LEVEL_KEYS:
             if not isinstance(value, str):
                 raise ctx.error(f"expected a text value, got {value!r}", key)
         else:
-            choices = list(_SPEC) + list(RAW_SECTIONS) + list(TOP_LEVEL_KEYS)
+            choices = list(_SECTIONS) + list(RAW_SECTIONS) + list(TOP_LEVEL_KEYS)
             guess = difflib.get_close_matches(key, choices, n=1)
             hint = f" (did you mean '{guess[0]}'?)" if guess else ""
             what = "section" if isinstance(value, dict) else "top-level key"
             raise ctx.error(f"unknown {what}{hint}; allowed sections: {', '.join(choices[:-2])}", key)
     data = _section(raw, "data", ctx)
-    model = _section(raw, "model", ctx)
+    model = _model_section(raw, ctx)
     solver = _section(raw, "solver", ctx)
     _cross_checks(model, data, raw, ctx)
     name = raw.get("name") or (path.stem if path is not None else "scenario")

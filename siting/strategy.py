@@ -2,12 +2,13 @@
 
 Every strategy runs :func:`siting.presolve.presolve` first, solves the reduced problem, maps the plan back
 to the original site space and re-values it there. The result always carries ``bound`` and
-``stats["gap"]``.
+``stats["gap"]`` (:func:`siting.status.relative_gap`, the project's one gap). ``options.time_limit_s`` caps the
+whole call: presolve, heuristics, the MIP and the mapping back all come out of it.
 
 =========== ======================================================================================
 strategy    what runs on the reduced problem
 =========== ======================================================================================
-exact       the MIP of :func:`siting.formulations.coverage.solve_exact` (options as given)
+exact       the MIP of :func:`solve_exact` (the program of :func:`siting.formulations.coverage.build_program`)
 hybrid      greedy + local search, Lagrangian bound and repairs, then the MIP warm-started with the
             best plan under the remaining time limit; bound = tightest of the MIP and Lagrangian bounds
 heuristic   greedy + local search + Lagrangian bound and repairs; no MIP
@@ -30,17 +31,23 @@ Example
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
-from .backends.base import Backend, Termination
+from .backends.base import Backend
+from .backends.registry import get_backend
+from .formulations.coverage import build_program, decode_sites, prune_redundant, warm_vector
+from .heuristics import CoverArrays, greedy, lagrangian, local_search
 from .options import SolveOptions
 from .presolve import PresolveResult, presolve
 from .problem import CoverageOutcome, CoverageProblem, ModelType
+from .status import Termination, relative_gap
 
-__all__ = ["Strategy", "choose_strategy", "solve_coverage", "EXACT_MAX_NNZ", "EXACT_MAX_SITES", "HYBRID_MAX_NNZ"]
+__all__ = ["Strategy", "choose_strategy", "solve_coverage", "solve_exact", "EXACT_MAX_NNZ", "EXACT_MAX_SITES",
+           "HYBRID_MAX_NNZ"]
 
 #: auto thresholds on the presolved problem (see models/presolve-and-heuristics.md for the measurements)
 EXACT_MAX_NNZ = 100_000
@@ -48,6 +55,11 @@ EXACT_MAX_SITES = 1_500
 HYBRID_MAX_NNZ = 400_000
 #: MIP time limit of the hybrid strategy when the options set none
 HYBRID_DEFAULT_TIME_S = 120.0
+#: below this many seconds left a MIP is not started when a heuristic plan exists (it could only overrun)
+MIN_MIP_TIME_S = 0.05
+#: share of the time left that a MIP is given: solvers check their clock coarsely (HiGHS's presolve, CBC's root
+#: LP) and overrun by about a second on ~200k nonzeros; the rest also pays for pruning and the mapping back
+MIP_TIME_SHARE = 0.85
 
 
 class Strategy(StrEnum):
@@ -67,59 +79,120 @@ def choose_strategy(problem: CoverageProblem) -> Strategy:
     return Strategy.HEURISTIC
 
 
-def _better(model: ModelType, a: float | None, b: float | None) -> bool:
+def _better(maximise: bool, a: float | None, b: float | None) -> bool:
     """True when value ``a`` is strictly better than ``b`` (None is worst)."""
     if a is None:
         return False
     if b is None:
         return True
-    return a > b + 1e-9 if model == ModelType.MCLP else a < b - 1e-9
+    return a > b + 1e-9 if maximise else a < b - 1e-9
 
 
-def _tighter(model: ModelType, a: float | None, b: float | None) -> float | None:
+def _tighter(maximise: bool, a: float | None, b: float | None) -> float | None:
     if a is None:
         return b
     if b is None:
         return a
-    return min(a, b) if model == ModelType.MCLP else max(a, b)
+    return min(a, b) if maximise else max(a, b)
 
 
-def _gap(objective: float | None, bound: float | None) -> float | None:
-    if objective is None or bound is None:
-        return None
-    den = max(abs(objective), abs(bound))
-    return 0.0 if den == 0 else abs(bound - objective) / den
+def _certified(objective: float | None, bound: float | None, options: SolveOptions) -> bool:
+    gap = relative_gap(objective, bound)
+    return gap is not None and gap <= max(options.mip_gap, 1e-9)
 
 
-def _value(problem: CoverageProblem, x: np.ndarray) -> float:
-    return problem.covered_weight(x) if problem.model == ModelType.MCLP else problem.cost_of(x)
+class _Clock:
+    """Seconds left of a time limit counted from construction (None: no limit)."""
+
+    def __init__(self, limit_s: float | None) -> None:
+        self.started = time.perf_counter()
+        self.limit_s = limit_s
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def left(self) -> float | None:
+        return None if self.limit_s is None else max(0.0, self.limit_s - self.elapsed())
+
+    def options(self, options: SolveOptions) -> SolveOptions:
+        """``options`` for a MIP: :data:`MIP_TIME_SHARE` of what is left (never below :data:`MIN_MIP_TIME_S`)."""
+        left = self.left()
+        return options if left is None else replace(options, time_limit_s=max(MIP_TIME_SHARE * left,
+                                                                               MIN_MIP_TIME_S))
 
 
-def _trivial(q: CoverageProblem) -> tuple[np.ndarray | None, float | None, float | None]:
-    """Plan, value and bound of a reduced problem with no rows or no sites."""
+def solve_exact(
+    problem: CoverageProblem,
+    *,
+    backend: str | Backend = "highs",
+    options: SolveOptions = SolveOptions(),
+    warm_start: np.ndarray | None = None,
+    prune: bool = True,
+) -> CoverageOutcome:
+    """Solve ``problem`` as one MIP on ``backend``; the plan is rounded, pruned and re-valued.
+
+    The returned ``objective`` is recomputed from the plan, not copied from the solver (after a time limit a
+    solver's ``y`` may under-report coverage). ``prune`` closes sites that cover nothing on their own
+    (:func:`siting.formulations.coverage.prune_redundant`).
+    """
+    started = time.perf_counter()
+    solver = get_backend(backend) if isinstance(backend, str) else backend
+    program = build_program(problem)
+    warm = None if warm_start is None else warm_vector(problem, warm_start)
+    raw = solver.solve(program, options, warm_start=warm)
+    mask = None
+    value = None
+    if raw.x is not None:
+        mask = decode_sites(program, raw.x)
+        if prune:
+            mask = prune_redundant(problem, mask)
+        value = problem.value_of(mask)
+    bound = raw.bound
+    if raw.termination is Termination.OPTIMAL and value is not None and bound is None:
+        bound = value
+    return CoverageOutcome(
+        open_sites=mask, termination=raw.termination, objective=value, bound=bound,
+        seconds=time.perf_counter() - started, method=solver.name,
+        stats={"program_rows": program.n_rows, "program_cols": program.n_cols,
+               "program_nnz": int(program.constraints.nnz), "solver_seconds": raw.seconds,
+               "solver_objective": raw.objective, "solver_message": raw.message},
+    )
+
+
+def _trivial(q: CoverageProblem) -> tuple[np.ndarray | None, float | None]:
+    """Plan and value (= bound) of a reduced problem with no rows or no sites; None when infeasible."""
     x = np.zeros(q.n_sites, bool)
     if q.model == ModelType.PARTIAL and q.base_covered_weight < q.target_coverage * q.total_weight - 1e-9:
-        return None, None, None
+        return None, None
     if q.model == ModelType.LSCP and q.n_demand > 0:
-        return None, None, None
-    v = _value(q, x)
-    return x, v, v
+        return None, None
+    return x, q.value_of(x)
+
+
+@dataclass
+class _Best:
+    """The best plan and bound so far, in the reduced problem's units."""
+
+    plan: np.ndarray | None = None
+    value: float | None = None
+    bound: float | None = None
+    termination: Termination = Termination.HEURISTIC
+    method: str = ""
 
 
 def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | None, iterations: int,
-                     stats: dict) -> tuple[np.ndarray | None, float | None, float | None]:
-    from .heuristics import CoverArrays, greedy, lagrangian, local_search
-
+                     stats: dict[str, Any]) -> _Best:
+    """Greedy, local search (30 % of ``time_s``) and the Lagrangian bound with repairs (the rest)."""
     t0 = time.perf_counter()
     arr = CoverArrays.of(q)
     x = greedy(q, arrays=arr, seed=options.seed)
-    stats["greedy_value"] = None if x is None else _value(q, x)
+    stats["greedy_value"] = None if x is None else q.value_of(x)
     stats["greedy_seconds"] = time.perf_counter() - t0
     if x is not None:
         t1 = time.perf_counter()
         x = local_search(q, x, arrays=arr, seed=options.seed,
                          time_limit_s=None if time_s is None else 0.3 * time_s)
-        stats["local_search_value"] = _value(q, x)
+        stats["local_search_value"] = q.value_of(x)
         stats["local_search_seconds"] = time.perf_counter() - t1
     left = None if time_s is None else max(0.0, time_s - (time.perf_counter() - t0))
     lag = lagrangian(q, incumbent=x, arrays=arr, seed=options.seed, time_limit_s=left, iterations=iterations,
@@ -127,7 +200,61 @@ def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | 
     stats["lagrangian_bound"] = lag.bound
     stats["lagrangian_iterations"] = lag.iterations
     stats["lagrangian_seconds"] = lag.seconds
-    return lag.best_plan, lag.best_value, (lag.bound if np.isfinite(lag.bound) else None)
+    bound = lag.bound if np.isfinite(lag.bound) else None
+    return _Best(lag.best_plan, lag.best_value, bound, Termination.HEURISTIC, "greedy+local_search+lagrangian")
+
+
+def _mip_phase(q: CoverageProblem, best: _Best, backend: str | Backend, options: SolveOptions, clock: _Clock,
+               stats: dict[str, Any]) -> _Best:
+    """The MIP warm-started with ``best``, under what is left of the time limit; the better of the two."""
+    left = clock.left()
+    if left is not None and left <= MIN_MIP_TIME_S and best.plan is not None:
+        stats["mip"] = {"termination": "skipped", "reason": "no time left after the heuristics"}
+        return replace(best, termination=Termination.TIME_LIMIT)
+    out = solve_exact(q, backend=backend, options=clock.options(options), warm_start=best.plan)
+    stats["mip"] = {"termination": str(out.termination), "objective": out.objective, "bound": out.bound,
+                    "seconds": out.seconds}
+    if out.termination == Termination.INFEASIBLE:
+        return _Best(termination=Termination.INFEASIBLE, method=out.method)
+    plan, value = best.plan, best.value
+    if _better(q.maximise, out.objective, value):
+        plan, value = out.open_sites, out.objective
+    termination = {Termination.OPTIMAL: Termination.OPTIMAL if out.bound is not None else Termination.HEURISTIC,
+                   Termination.TIME_LIMIT: Termination.TIME_LIMIT}.get(out.termination, Termination.HEURISTIC)
+    return _Best(plan, value, _tighter(q.maximise, best.bound, out.bound), termination,
+                 f"{best.method}+{out.method}" if best.method else out.method)
+
+
+def _finish(problem: CoverageProblem, pre: PresolveResult, best: _Best, chosen: Strategy, options: SolveOptions,
+            clock: _Clock, stats: dict[str, Any]) -> CoverageOutcome:
+    """Map the plan back to the original sites, re-value it there and certify optimality from the gap."""
+    x = None if best.plan is None else pre.expand(best.plan)
+    objective = None if x is None else problem.value_of(x)
+    bound = best.bound
+    if bound is not None:
+        bound = float(bound + (0.0 if problem.maximise else pre.cost_offset))
+        if objective is not None and _better(problem.maximise, objective, bound):
+            bound = objective  # numerical safety: a bound never beats a plan
+    termination = best.termination
+    stats["gap"] = relative_gap(objective, bound)
+    stats["strategy"] = str(chosen)
+    if termination not in (Termination.INFEASIBLE, Termination.ERROR, Termination.UNBOUNDED) and \
+            _certified(objective, bound, options):
+        termination = Termination.OPTIMAL
+    return CoverageOutcome(x, termination, objective, bound, clock.elapsed(), best.method, stats)
+
+
+def _presolve(problem: CoverageProblem) -> tuple[PresolveResult, dict[str, Any]]:
+    t0 = time.perf_counter()
+    pre = presolve(problem)
+    q = pre.problem
+    stats: dict[str, Any] = {
+        "presolve": pre.stats, "uncoverable_rows": pre.uncoverable_rows,
+        "original_size": {"n_demand": problem.n_demand, "n_sites": problem.n_sites, "nnz": int(problem.coverage.nnz)},
+        "reduced_size": {"n_demand": q.n_demand, "n_sites": q.n_sites, "nnz": int(q.coverage.nnz)},
+        "cost_offset": pre.cost_offset, "presolve_seconds": time.perf_counter() - t0,
+    }
+    return pre, stats
 
 
 def solve_coverage(
@@ -145,8 +272,8 @@ def solve_coverage(
     problem : CoverageProblem
     backend : MIP backend name (or instance) for the exact and hybrid strategies
     strategy : ``"auto"``, ``"exact"``, ``"hybrid"`` or ``"heuristic"``
-    options : time limit (whole solve), gap, seed, ...; the hybrid MIP gets what is left of the time limit
-        (``HYBRID_DEFAULT_TIME_S`` when None)
+    options : time limit (the whole call: presolve, heuristics, MIP), gap, seed, ...; the MIP gets what is
+        left of the time limit (the hybrid strategy assumes ``HYBRID_DEFAULT_TIME_S`` when None)
     lagrangian_iterations : subgradient steps of the heuristic phase (default: 1,000 without a time limit,
         else 20,000 cut by the time limit; the dual search also stops when its step size vanishes)
 
@@ -164,86 +291,49 @@ def solve_coverage(
     Presolve keeps the optimal value (MCLP: exactly, the reduced problem carries ``base_covered_weight``;
     LSCP/partial: up to ``cost_offset``, the cost of the sites it fixed open), so reduced bounds are
     original bounds after adding that offset. Termination is ``optimal`` when the gap is within
-    ``options.mip_gap``, else ``time_limit`` (a MIP stopped by its limit) or ``heuristic``.
+    ``options.mip_gap``, else ``time_limit`` (a MIP stopped by its limit, or not started for lack of time)
+    or ``heuristic``.
     """
-    t0 = time.perf_counter()
+    clock = _Clock(options.time_limit_s)
     chosen = Strategy(str(strategy).lower())
-    pre: PresolveResult = presolve(problem)
-    stats: dict = {"presolve": pre.stats, "uncoverable_rows": pre.uncoverable_rows,
-                   "original_size": {"n_demand": problem.n_demand, "n_sites": problem.n_sites,
-                                     "nnz": int(problem.coverage.nnz)}}
+    pre, stats = _presolve(problem)
     q = pre.problem
-    stats["reduced_size"] = {"n_demand": q.n_demand, "n_sites": q.n_sites, "nnz": int(q.coverage.nnz)}
-    stats["cost_offset"] = pre.cost_offset
-    stats["presolve_seconds"] = time.perf_counter() - t0
 
-    def finish(plan, value, bound, termination, method) -> CoverageOutcome:
-        offset = 0.0 if problem.model == ModelType.MCLP else pre.cost_offset
-        x = None if plan is None else pre.expand(plan)
-        objective = None if x is None else _value(problem, x)
-        if bound is not None:
-            bound = float(bound + offset)
-            if objective is not None and _better(problem.model, objective, bound):
-                bound = objective  # numerical safety: a bound never beats a plan
-        gap = _gap(objective, bound)
-        stats["gap"] = gap
-        stats["strategy"] = str(chosen)
-        if termination not in (Termination.INFEASIBLE, Termination.ERROR, Termination.UNBOUNDED):
-            if gap is not None and gap <= max(options.mip_gap, 1e-9):
-                termination = Termination.OPTIMAL
-        return CoverageOutcome(x, termination, objective, bound, time.perf_counter() - t0, method, stats)
+    def finish(best: _Best) -> CoverageOutcome:
+        return _finish(problem, pre, best, chosen, options, clock, stats)
 
     if pre.infeasible is not None:
         stats["message"] = pre.infeasible
-        return finish(None, None, None, Termination.INFEASIBLE, "presolve")
+        return finish(_Best(termination=Termination.INFEASIBLE, method="presolve"))
     if q.n_sites == 0 or q.n_demand == 0:
-        plan, value, bound = _trivial(q)
-        if chosen == Strategy.AUTO:
-            chosen = Strategy.EXACT
+        chosen = Strategy.EXACT if chosen == Strategy.AUTO else chosen
+        plan, value = _trivial(q)
         if plan is None:
-            return finish(None, None, None, Termination.INFEASIBLE, "presolve")
-        return finish(plan, value, bound, Termination.OPTIMAL, "presolve")
+            return finish(_Best(termination=Termination.INFEASIBLE, method="presolve"))
+        return finish(_Best(plan, value, value, Termination.OPTIMAL, "presolve"))
     from_auto = chosen == Strategy.AUTO
     if from_auto:
         chosen = choose_strategy(q)
-
-    from .formulations.coverage import solve_exact
+    if chosen == Strategy.HYBRID and clock.limit_s is None:
+        clock.limit_s = HYBRID_DEFAULT_TIME_S + clock.elapsed()
 
     if chosen == Strategy.EXACT and not from_auto:
-        left = None if options.time_limit_s is None else max(0.0, options.time_limit_s - (time.perf_counter() - t0))
-        out = solve_exact(q, backend=backend, options=replace(options, time_limit_s=left))
+        out = solve_exact(q, backend=backend, options=clock.options(options))
         stats["mip"] = dict(out.stats, termination=str(out.termination), seconds=out.seconds)
-        return finish(out.open_sites, out.objective, out.bound, out.termination, out.method)
+        return finish(_Best(out.open_sites, out.objective, out.bound, out.termination, out.method))
 
-    limit = options.time_limit_s
-    if chosen == Strategy.HYBRID and limit is None:
-        limit = HYBRID_DEFAULT_TIME_S
+    left = clock.left()
     if chosen == Strategy.EXACT:      # auto on a small problem: a short certificate attempt, then the MIP
-        heur_time = None if limit is None else 0.2 * limit
+        heur_time = None if left is None else 0.2 * left
         iterations = lagrangian_iterations or 200
     else:
-        heur_time = None if limit is None else (0.35 * limit if chosen == Strategy.HYBRID else
-                                                max(0.0, 0.97 * limit - (time.perf_counter() - t0)))
+        share = 0.35 if chosen == Strategy.HYBRID else 0.97
+        heur_time = None if left is None else share * left
         iterations = lagrangian_iterations or (1_000 if heur_time is None else 20_000)
-    plan, value, bound = _heuristic_phase(q, options, heur_time, iterations, stats)
-    method = "greedy+local_search+lagrangian"
-    termination = Termination.HEURISTIC
-    if q.model != ModelType.MCLP and stats.get("lagrangian_bound") == np.inf:
+    best = _heuristic_phase(q, options, heur_time, iterations, stats)
+    if not q.maximise and stats.get("lagrangian_bound") == np.inf:
         stats["message"] = "the coverage target exceeds the coverable weight (Lagrangian relaxation infeasible)"
-        return finish(None, None, None, Termination.INFEASIBLE, method)
-    gap = _gap(value, bound)
-    if chosen != Strategy.HEURISTIC and not (gap is not None and gap <= max(options.mip_gap, 1e-9)):
-        left = None if limit is None else max(1.0, limit - (time.perf_counter() - t0))
-        out = solve_exact(q, backend=backend, options=replace(options, time_limit_s=left), warm_start=plan)
-        stats["mip"] = {"termination": str(out.termination), "objective": out.objective, "bound": out.bound,
-                        "seconds": out.seconds}
-        if out.termination == Termination.INFEASIBLE:
-            return finish(None, None, None, Termination.INFEASIBLE, out.method)
-        if _better(q.model, out.objective, value):
-            plan, value = out.open_sites, out.objective
-        bound = _tighter(q.model, bound, out.bound)
-        method = f"{method}+{out.method}"
-        termination = Termination.TIME_LIMIT if out.termination == Termination.TIME_LIMIT else Termination.HEURISTIC
-        if out.termination == Termination.OPTIMAL and out.bound is not None:
-            termination = Termination.OPTIMAL
-    return finish(plan, value, bound, termination, method)
+        return finish(_Best(termination=Termination.INFEASIBLE, method=best.method))
+    if chosen != Strategy.HEURISTIC and not _certified(best.value, best.bound, options):
+        best = _mip_phase(q, best, backend, options, clock, stats)
+    return finish(best)

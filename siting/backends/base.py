@@ -6,27 +6,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..options import SolveOptions
 from ..program import LinearProgram
+from ..status import Termination
 
 __all__ = ["Termination", "BackendSolution", "Backend"]
-
-
-class Termination(StrEnum):
-    """Why a solver (or heuristic) stopped."""
-
-    OPTIMAL = "optimal"            # proven optimal within the requested gap
-    INFEASIBLE = "infeasible"      # proven infeasible
-    UNBOUNDED = "unbounded"
-    TIME_LIMIT = "time_limit"
-    ITERATION_LIMIT = "iteration_limit"  # node / iteration / heuristic round limit
-    HEURISTIC = "heuristic"        # a heuristic finished its work (no optimality proof)
-    ERROR = "error"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,11 @@ relaxation when it has no integer solution). The dual bound is read from the log
 ``best possible``), stepped outwards by 1e-8 (relative) because it is printed rounded; when CBC says optimal
 without printing one, the bound is the objective widened by ``mip_gap`` (CBC's ``ratioGap`` criterion).
 
+Time limit: CBC gets ``-sec`` = what is left of ``time_limit_s`` after writing the files, but it checks it only
+between phases (a root LP of 200,000 columns ran a minute past a 1 s limit). So at ``1.1 * limit + 1 s`` it gets
+ctrl-c, then a kill 0.3 s later; without a solution file the answer is TIME_LIMIT, and a feasible warm start
+is returned as the point whenever CBC found nothing better.
+
 Example
 -------
 >>> CbcBackend().name
@@ -36,9 +41,11 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
@@ -48,9 +55,16 @@ import numpy as np
 from ..errors import BackendUnavailableError, SolverError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
-from ._common import empty_program_solution
+from ._common import (
+    checked_warm_start,
+    deadline_s,
+    empty_program_solution,
+    no_time_solution,
+    prefer_warm_start,
+    remaining_s,
+)
 from .base import BackendSolution, Termination
-from .mps import to_mps
+from .mps import _digits, _lines, _numbers, write_mps
 
 __all__ = ["CbcBackend", "cbc_path", "parse_status"]
 
@@ -94,6 +108,8 @@ def parse_status(first_line: str) -> tuple[Termination, bool]:
     return Termination.ERROR, False
 
 
+_GRACE_S = 0.3  # seconds CBC gets after ctrl-c to write its solution before it is killed
+_MIN_RUN_S = 0.05  # with less time left than this, CBC is not started
 _BOUND_SLACK = 1e-8  # relative; CBC prints the bound with about 9 significant digits
 _LOWER_BOUND = re.compile(r"^Lower bound:\s*(\S+)", re.MULTILINE)
 _BEST_POSSIBLE = re.compile(r"best possible (-?[0-9.eE+-]+|-?inf)")
@@ -131,10 +147,10 @@ class CbcBackend:
         return cbc_path() is not None
 
     def _command(self, exe: str, options: SolveOptions, files: dict[str, Path], is_mip: bool,
-                 extra: dict[str, object]) -> list[str]:
+                 extra: dict[str, object], time_left_s: float | None) -> list[str]:
         cmd = [exe, str(files["mps"]), "-timeMode", "elapsed"]
-        if options.time_limit_s is not None:
-            cmd += ["-sec", repr(max(float(options.time_limit_s), 0.0))]
+        if time_left_s is not None:
+            cmd += ["-sec", repr(max(float(time_left_s), 0.01))]
         cmd += ["-ratioGap", repr(float(options.mip_gap)), "-allowableGap", "0"]
         if options.threads is not None:
             cmd += ["-threads", str(int(options.threads))]
@@ -145,6 +161,32 @@ class CbcBackend:
             cmd += [f"-{key}", str(value)]
         cmd += ["-solve" if is_mip else "-initialSolve", "-printingOptions", "all", "-solution", str(files["sol"])]
         return cmd
+
+    @staticmethod
+    def _run(cmd: list[str], log_path: Path, deadline: float | None) -> tuple[int | None, bool]:
+        """Run CBC until it exits or ``deadline`` passes (then ctrl-c, a short grace, kill); (exit code, stopped)."""
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            try:
+                return proc.wait(timeout=None if deadline is None else max(deadline - time.perf_counter(), 0.0)), False
+            except subprocess.TimeoutExpired:
+                pass
+            # CBC checks -sec only between phases (its root LP runs to the end); ctrl-c makes it stop and write
+            # what it has, and a kill bounds the wait when it does not react in time
+            proc.send_signal(signal.SIGINT if os.name == "posix" else signal.SIGTERM)
+            try:
+                proc.wait(timeout=_GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            return proc.returncode, True
+
+    @staticmethod
+    def _write_start(path: Path, start: np.ndarray) -> None:
+        """CBC's solution-file format (``index name value reduced_cost``), read back by ``-mips``."""
+        idx = np.arange(start.shape[0])
+        body = _lines(_digits(idx), _digits(idx, b"C"), _numbers(start), "0")
+        path.write_bytes(b"Stopped on time - objective value 0\n" + body)
 
     def solve(
         self,
@@ -160,6 +202,7 @@ class CbcBackend:
         exe = cbc_path()
         if exe is None:
             raise BackendUnavailableError("cbc: no CBC executable (install pulp, or put cbc on PATH)")
+        start = checked_warm_start(program, warm_start)
         # CBC 2.10's MIP preprocessing returned a wrong "Optimal" on 2 of 1,505 tiny random covering
         # problems (tests/core/test_brute_force.py found it; 0 of 1,505 with it off). Correctness first:
         # off unless the caller asks for it through backend_options["cbc"]["preprocess"].
@@ -169,39 +212,33 @@ class CbcBackend:
         sign = -1.0 if program.sense == Sense.MAXIMIZE else 1.0
         offset = float(program.objective_offset)
         with tempfile.TemporaryDirectory(prefix="siting-cbc-", dir=keep) as tmp:
-            files = {"mps": Path(tmp) / "model.mps", "sol": Path(tmp) / "model.sol"}
-            files["mps"].write_text(to_mps(program))
-            if warm_start is not None and is_mip:
-                ws = np.asarray(warm_start, dtype=np.float64)
-                if ws.shape != (program.n_cols,):
-                    raise SolverError(f"{program.name}: warm start has shape {ws.shape}, expected ({program.n_cols},)")
+            files = {"mps": Path(tmp) / "model.mps", "sol": Path(tmp) / "model.sol", "log": Path(tmp) / "cbc.log"}
+            write_mps(program, files["mps"])
+            if start is not None and is_mip:
                 files["mips"] = Path(tmp) / "start.sol"
-                idx = np.arange(program.n_cols).astype(str)
-                body = np.char.add(
-                    np.char.add(idx, np.char.add(" C", idx)),
-                    np.char.add(np.char.add(" ", (ws + 0.0).astype(str)), " 0"),
-                )
-                files["mips"].write_text("Stopped on time - objective value 0\n" + "\n".join(body) + "\n")
+                self._write_start(files["mips"], start)
             t_build = time.perf_counter() - t0
-            cmd = self._command(exe, options, files, is_mip, extra)
-            timeout = None if options.time_limit_s is None else 2.0 * options.time_limit_s + 60.0
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-            except subprocess.TimeoutExpired:
-                return BackendSolution(Termination.TIME_LIMIT, None, None, None, time.perf_counter() - t0, self.name,
-                                       "cbc did not stop within twice its time limit; killed")
-            log = proc.stdout + proc.stderr
+            time_left = remaining_s(options.time_limit_s, t0)
+            if time_left is not None and time_left < _MIN_RUN_S:
+                return no_time_solution(program, self.name, t0, start, "writing the MPS file")
+            cmd = self._command(exe, options, files, is_mip, extra, time_left)
+            returncode, stopped = self._run(cmd, files["log"], deadline_s(options.time_limit_s, t0))
+            log = files["log"].read_text(errors="replace")
             if keep:
-                (Path(keep) / "cbc.log").write_text(log)
+                shutil.copy(files["log"], Path(keep) / "cbc.log")
                 shutil.copy(files["mps"], Path(keep) / "model.mps")
             if options.verbose:
                 print(log)
-            if not files["sol"].is_file():
-                return BackendSolution(Termination.ERROR, None, None, None, time.perf_counter() - t0, self.name,
-                                       f"cbc wrote no solution file (exit {proc.returncode}): {log[-300:]}")
-            text = files["sol"].read_text()
-            if keep:
+            text = files["sol"].read_text() if files["sol"].is_file() else ""
+            if keep and text:
                 shutil.copy(files["sol"], Path(keep) / "model.sol")
+        if not text:
+            termination = Termination.TIME_LIMIT if stopped else Termination.ERROR
+            why = ("stopped at the deadline before writing a solution" if stopped
+                   else f"cbc wrote no solution file (exit {returncode}): {log[-300:]}")
+            solution = BackendSolution(termination, None, None, None, time.perf_counter() - t0, self.name, why,
+                                       {"build_s": t_build})
+            return prefer_warm_start(solution, program, start)
 
         first, _, body = text.partition("\n")
         termination, may_have_point = parse_status(first)
@@ -215,6 +252,8 @@ class CbcBackend:
                 objective = program.objective_value(x)
         if termination == Termination.OPTIMAL and x is None:
             termination = Termination.ERROR  # "optimal" without a usable point: do not pass it on
+        if stopped and termination == Termination.ERROR and x is None:
+            termination = Termination.TIME_LIMIT  # interrupted at the deadline ("Stopped by user" and the like)
 
         bound = None
         if termination == Termination.OPTIMAL and not is_mip:
@@ -241,7 +280,8 @@ class CbcBackend:
         stats = {"build_s": t_build, "solve_s": seconds - t_build}
         if bound is not None and objective is not None:
             stats["mip_gap"] = abs(bound - objective) / max(abs(objective), 1e-10)
-        return BackendSolution(termination, x, objective, bound, seconds, self.name, first.strip(), stats)
+        solution = BackendSolution(termination, x, objective, bound, seconds, self.name, first.strip(), stats)
+        return replace(prefer_warm_start(solution, program, start), seconds=time.perf_counter() - t0)
 
     @staticmethod
     def _read_columns(body: str, n_cols: int) -> np.ndarray | None:

@@ -7,6 +7,9 @@ HiGHS' own model, so the adapter hands over the CSC arrays of ``A`` plus the bou
 any per-element Python. Native model statuses are translated by :data:`STATUS_MAP`; whether a point is
 returned depends only on ``info.primal_solution_status`` (feasible), never on the status word alone.
 
+HiGHS gets what is left of ``time_limit_s`` after the model hand-over; when it stops at the limit with no
+point better than a feasible warm start, the warm start is returned.
+
 ``kUnboundedOrInfeasible`` is disambiguated by re-solving the same constraints with a zero objective:
 a feasibility problem is bounded, so it answers "infeasible" or "feasible" (hence unbounded).
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import time
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -35,6 +39,7 @@ import numpy as np
 from ..errors import SolverError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
+from ._common import checked_warm_start, no_time_solution, prefer_warm_start, remaining_s
 from .base import BackendSolution, Termination
 
 __all__ = ["HighsBackend", "STATUS_MAP"]
@@ -156,17 +161,19 @@ class HighsBackend:
         if threads != _last_threads[0]:
             highspy.Highs.resetGlobalScheduler(True)
             _last_threads[0] = threads
+        start = checked_warm_start(program, warm_start)
         tb = time.perf_counter()
         h = highspy.Highs()
         self._set_options(h, options, options.time_limit_s)
         self._pass_model(h, program, program.objective)
+        if start is not None and program.n_cols:
+            h.setSolution(int(program.n_cols), np.arange(program.n_cols, dtype=np.int32), start)
         t_build = time.perf_counter() - tb
-
-        if warm_start is not None and program.n_cols:
-            ws = np.asarray(warm_start, dtype=np.float64)
-            if ws.shape != (program.n_cols,):
-                raise SolverError(f"{program.name}: warm start has shape {ws.shape}, expected ({program.n_cols},)")
-            h.setSolution(int(program.n_cols), np.arange(program.n_cols, dtype=np.int32), ws)
+        time_left = remaining_s(options.time_limit_s, t0)
+        if time_left is not None:
+            if time_left <= 0.0:
+                return no_time_solution(program, self.name, t0, start, "handing the model to HiGHS")
+            h.setOptionValue("time_limit", float(time_left))
 
         h.run()
         model_status = h.getModelStatus()
@@ -208,16 +215,8 @@ class HighsBackend:
             if math.isfinite(info.mip_gap):
                 stats["mip_gap"] = float(info.mip_gap)
         stats["simplex_iterations"] = float(info.simplex_iteration_count)
-        return BackendSolution(
-            termination=termination,
-            x=x,
-            objective=objective,
-            bound=bound,
-            seconds=seconds,
-            backend=self.name,
-            message=message,
-            stats=stats,
-        )
+        solution = BackendSolution(termination, x, objective, bound, seconds, self.name, message, stats)
+        return replace(prefer_warm_start(solution, program, start), seconds=time.perf_counter() - t0)
 
     def _disambiguate(self, program: LinearProgram, options: SolveOptions, t0: float) -> tuple[Termination, str]:
         """Tell infeasible from unbounded by solving the zero-objective feasibility problem."""

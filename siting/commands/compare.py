@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import argparse
 
-from .sweep import add_engine_options
+from .options import add_engine_options, engine_options
 
 __all__ = ["register", "run"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("compare", help="solve several scenarios and show them side by side")
     p.add_argument("scenarios", nargs="+", help="scenario TOML files")
     p.add_argument("--out", default="out/compare", help="output folder (default out/compare)")
@@ -17,12 +17,12 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compare import compare
+    # here, not at the top: see siting.cli (start-up)
+    from ..workflow import compare
 
-    res = compare(args.scenarios, out_dir=args.out, scheduler=args.scheduler, use_dask=not args.no_dask,
-                  n_workers=args.workers, quiet=args.quiet)
+    res = compare(args.scenarios, out_dir=args.out, **engine_options(args))
     if not args.quiet:
-        from rich.console import Console
+        from rich.console import Console  # third-party: only when something is printed
         from rich.table import Table
 
         t = Table(title="scenarios side by side")

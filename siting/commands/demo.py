@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 
+from .options import OUT
+
 __all__ = ["register", "run"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("demo", help="demo district end to end: walking times, multi-service siting, "
                               "budget sweep, ranking, report")
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
@@ -19,10 +21,11 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..demo.run import run_demo
+    # here, not at the top: see siting.cli (start-up)
+    from ..workflow import run_demo
 
     res = run_demo(args.out, seed=args.seed, regenerate=args.regenerate, scheduler=args.scheduler,
-                   use_dask=not args.no_dask, quiet=args.quiet)
+                   use_dask=not args.no_dask, quiet=args.quiet, out_key=OUT)
     if not args.quiet:
         for line in res.lines():
             print(line)

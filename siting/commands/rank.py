@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import argparse
 
-from .sweep import add_engine_options
+from .options import add_engine_options, engine_options
 
 __all__ = ["register", "run"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("rank", help="rank idle buildings: selection frequency over a budget sweep, "
                               "covered population per yuan, loss if excluded")
     p.add_argument("scenario", help="scenario TOML file (its budget gives the reference plan)")
@@ -23,12 +23,13 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..rank import rank
+    # here, not at the top: see siting.cli (start-up)
+    from ..workflow import rank
 
     res = rank(args.scenario, out_dir=args.out, budgets=args.budgets, resolve_top=args.resolve_top,
-               scheduler=args.scheduler, use_dask=not args.no_dask, n_workers=args.workers, quiet=args.quiet)
+               **engine_options(args))
     if not args.quiet:
-        from rich.console import Console
+        from rich.console import Console  # third-party: only when something is printed
         from rich.table import Table
 
         t = Table(title=f"idle buildings ranked (reference budget {res.reference_budget / 1e6:,.2f} M yuan)",

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 
+from .options import OUT
+
 __all__ = ["register", "run"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("report", help="write report.html (maps, tables, sweep curve) and siting.gpkg")
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--out", help="output folder (default: [output] dir of the scenario, or out/<name>); "
@@ -16,9 +18,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import build_report
+    # here, not at the top: see siting.cli (start-up)
+    from ..workflow import report
 
-    res = build_report(args.scenario, out_dir=args.out, quiet=args.quiet)
+    res = report(args.scenario, out_dir=args.out, quiet=args.quiet, out_key=OUT)
     if not args.quiet:
         print(f"written: {res.html}\n         {res.gpkg}")
     return 0

@@ -1,17 +1,27 @@
-"""``siting solve SCENARIO.toml --out DIR``: solve one scenario and write its outputs."""
+"""``siting solve SCENARIO.toml --out DIR``: solve one scenario and write its outputs.
+
+The same path as :func:`siting.workflow.solve`: the scenario and ``--out`` are checked before any solving,
+``[network]`` walking times are cached in ``DIR/travel``, and ``solution.json``, ``sites.csv``,
+``coverage.csv`` (and ``record.json``, which ``siting report`` can re-use) are written into ``DIR``.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from ..backends.registry import BACKENDS
+from ..result import Result
+from .options import OUT
 
 __all__ = ["register", "run"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("solve", help="solve a scenario file and write solution.json, sites.csv, coverage.csv")
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--backend", help="override [solver] name (highs, cbc, scipy, ortools)")
+    p.add_argument("--backend", help=f"override [solver] name ({', '.join(BACKENDS)})")
     p.add_argument("--strategy", help="override [solver] strategy (auto, exact, hybrid, heuristic)")
     p.add_argument("--time-limit", type=float, help="override [solver] time_limit (seconds)")
     p.add_argument("--budget", type=float, help="override [model] budget")
@@ -20,34 +30,21 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..run import solve_scenario, write_outputs
-    from ..scenario import load_scenario
+    # here, not at the top: see siting.cli (start-up)
+    from ..workflow import solve
 
-    scenario = load_scenario(args.scenario)
-    overrides = {
-        key: value
-        for key, value in {
-            "solver.name": args.backend,
-            "solver.strategy": args.strategy,
-            "solver.time_limit": args.time_limit,
-            "model.budget": args.budget,
-        }.items()
-        if value is not None
-    }
-    if overrides:
-        scenario = scenario.with_overrides(**overrides)
-    result = solve_scenario(scenario, progress=not args.quiet)
-    paths = write_outputs(result, args.out)
+    result, prep = solve(args.scenario, out_dir=args.out, budget=args.budget, backend=args.backend,
+                         strategy=args.strategy, time_limit_s=args.time_limit, quiet=args.quiet, out_key=OUT)
     if not args.quiet:
-        _print_summary(result, paths["solution"].parent)
+        _print_summary(result, prep.out_dir)
     if not result.has_solution:
         print(f"{result.status}: {result.message}", file=sys.stderr)
         return 1
     return 0
 
 
-def _print_summary(result, out_dir) -> None:
-    from rich.console import Console
+def _print_summary(result: Result, out_dir: Path) -> None:
+    from rich.console import Console  # third-party: only when something is printed
     from rich.table import Table
 
     table = Table(title=f"{result.model} — {result.status}", show_header=False)

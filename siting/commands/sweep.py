@@ -3,20 +3,12 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["register", "run", "add_engine_options"]
+from .options import add_engine_options, engine_options
+
+__all__ = ["register", "run"]
 
 
-def add_engine_options(p: argparse.ArgumentParser) -> None:
-    """--scheduler / --no-dask / --workers / --quiet, shared by sweep, compare and rank."""
-    g = p.add_argument_group("execution")
-    g.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler of an existing cluster (tcp://host:8786); "
-                   "default: a local 2-worker cluster")
-    g.add_argument("--no-dask", action="store_true", help="run the solves one after the other in this process")
-    g.add_argument("--workers", type=int, default=2, help="workers of the local Dask cluster (default 2)")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors (no progress bars)")
-
-
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("sweep", help="solve a scenario for several budgets: coverage-vs-budget CSV and PNG")
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--budgets", nargs="+", metavar="B",
@@ -27,16 +19,12 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..sweep import sweep
+    # here, not at the top: see siting.cli (start-up)
+    from ..workflow import sweep
 
-    if args.workers < 1:
-        from ..errors import ScenarioError
-
-        raise ScenarioError(f"must be at least 1, got {args.workers}", key="--workers")
-    res = sweep(args.scenario, args.budgets, out_dir=args.out, scheduler=args.scheduler, use_dask=not args.no_dask,
-                n_workers=args.workers, quiet=args.quiet)
+    res = sweep(args.scenario, args.budgets, out_dir=args.out, **engine_options(args))
     if not args.quiet:
-        from rich.console import Console
+        from rich.console import Console  # third-party: only when something is printed
         from rich.table import Table
 
         t = Table(title="coverage vs budget")

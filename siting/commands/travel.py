@@ -12,10 +12,20 @@ import argparse
 import time
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
+from ..errors import InputError
+from .options import OUT
+
+if TYPE_CHECKING:
+    from ..travel.config import NetworkConfig
+
 __all__ = ["register", "run"]
 
+TABLE_SUFFIXES = (".parquet", ".csv")
 
-def register(subparsers) -> None:
+
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("travel",
                               help="compute walking times from a street network (.gpkg/.geojson/.osm.pbf/.osm)")
     p.add_argument("scenario", nargs="?", help="scenario TOML file with [data] and [network] (optional)")
@@ -40,8 +50,6 @@ def register(subparsers) -> None:
 
 
 def _groups(values: list[str]) -> dict[str, float]:
-    from siting.errors import InputError
-
     out = {}
     for item in values:
         name, sep, speed = item.partition("=")
@@ -55,11 +63,27 @@ def _groups(values: list[str]) -> dict[str, float]:
     return out
 
 
-def _config(args: argparse.Namespace):
+def _output_table(path: str) -> Path:
+    """``--out``: a .parquet / .csv file whose folder exists or can be made (checked before any search)."""
+    out = Path(path)
+    if out.suffix.lower() not in TABLE_SUFFIXES:
+        raise InputError("output must end in .parquet or .csv", file=str(out))
+    if out.is_dir():
+        raise InputError(f"{OUT} names a folder; give the table's file name (.parquet or .csv)", file=str(out))
+    for parent in out.resolve().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{OUT}: {parent} is a file, not a folder", file=str(out))
+            break
+    return out
+
+
+def _config(args: argparse.Namespace) -> tuple[NetworkConfig, Path, Path, float]:
     """(NetworkConfig, demand path, candidates path, cutoff minutes) from the scenario and flags."""
-    from siting.errors import InputError
-    from siting.travel.config import parse_network_section
-    from siting.travel.scenario import scenario_cutoff
+    # here, not at the top: see siting.cli (start-up; the travel stack loads shapely and the search kernels)
+    from ..scenario import load_scenario
+    from ..travel.config import parse_network_section
+    from ..travel.scenario import scenario_cutoff
 
     table: dict = {}
     demand = candidates = None
@@ -67,8 +91,6 @@ def _config(args: argparse.Namespace):
     file = base = None
     scenario = None
     if args.scenario:
-        from siting.scenario import load_scenario
-
         scenario = load_scenario(args.scenario)
         table = dict(scenario.network)
         demand, candidates = scenario.data.demand, scenario.data.candidates
@@ -106,24 +128,21 @@ def _config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from siting.data import read_demand, read_sites
-    from siting.errors import InputError
-    from siting.travel.api import compute_travel_times, write_travel_table
-    from siting.travel.scenario import points_frame
+    # here, not at the top: see siting.cli (start-up)
+    from ..data import read_demand, read_sites
+    from ..travel.api import write_travel_table
+    from ..travel.scenario import network_travel_times
 
-    out = Path(args.out)
-    if out.suffix.lower() not in (".parquet", ".csv"):
-        raise InputError("output must end in .parquet or .csv", file=str(out))
+    out = _output_table(args.out)
     cfg, demand_path, cand_path, cutoff = _config(args)
     started = time.perf_counter()
-    demand = points_frame(read_demand(demand_path))
-    sites = points_frame(read_sites(cand_path))
+    demand = read_demand(demand_path)
+    sites = read_sites(cand_path)
     graph = cfg.build_graph()
     if not args.quiet:
         print(graph.summary())
-    df = compute_travel_times(graph, demand, sites, cutoff_min=cutoff, profile=cfg.profile(),
-                              max_snap_m=cfg.max_snap_m, progress=not args.quiet, engine=cfg.engine,
-                              threads=max(1, args.threads))
+    df = network_travel_times(cfg, demand, sites, cutoff_min=cutoff, progress=not args.quiet, threads=args.threads,
+                              graph=graph)
     write_travel_table(df, out)
     if not args.quiet:
         far = df.attrs.get("far_points")

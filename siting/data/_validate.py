@@ -7,6 +7,7 @@ spreadsheet row with the header as row 1; other formats: ``feature N``, 1-based)
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Sequence
 
 import numpy as np
@@ -15,11 +16,15 @@ import pandas as pd
 from ..errors import InputError
 from ._read import RawTable
 
-__all__ = ["fail", "require_columns", "closest", "id_column", "number_column",
+__all__ = ["fail", "require_columns", "require_rows", "closest", "id_column", "number_column", "check_total",
            "numeric_share", "MISSING_TOKENS"]
 
 #: cell texts read as "no value" (case-insensitive, after stripping blanks)
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "#n/a")
+
+#: "1,200" / "4,5": a thousands separator or a decimal comma, never parsed (which one is meant is a guess)
+_COMMA_NUMBER = r"^[+-]?(\d{1,3}(,\d{3})+(\.\d*)?|\d*,\d+)$"
+_TRUTH_WORDS = ("true", "false", "yes", "no")
 
 
 def closest(name: str, choices: Sequence[str]) -> str | None:
@@ -56,6 +61,12 @@ def require_columns(raw: RawTable, required: Sequence[str], what: str, note: str
         hint = f" (did you mean '{guess}'?)" if guess else ""
         shown = ", ".join(present) if present else "none"
         raise fail(raw, f"missing required {what} column{hint}{note}; columns found: {shown}", column=name)
+
+
+def require_rows(raw: RawTable, what: str) -> None:
+    """Raise when the table has no data rows."""
+    if len(raw.frame) == 0:
+        raise fail(raw, f"the {what} table has no rows")
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -97,11 +108,16 @@ def id_column(raw: RawTable, column: str, *, unique: bool = True) -> np.ndarray:
     return np.asarray(text.to_numpy(dtype=object), dtype=str)
 
 
+def _not_a_number_dtype(series: pd.Series) -> bool:
+    """Booleans (True/False would count as 1/0) and complex numbers are not quantities."""
+    return pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_complex_dtype(series.dtype)
+
+
 def _parse(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(values, missing, non_numeric) masks for a column of any dtype."""
-    if pd.api.types.is_bool_dtype(series.dtype):
-        values = series.to_numpy(dtype=float)
-        return values, np.zeros(len(values), bool), np.zeros(len(values), bool)
+    if _not_a_number_dtype(series):
+        missing = series.isna().to_numpy()
+        return np.full(len(series), np.nan), missing, ~missing
     if pd.api.types.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         missing = np.isnan(values)
@@ -114,10 +130,27 @@ def _parse(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def numeric_share(series: pd.Series) -> float:
-    """Share of non-missing cells that parse as numbers (1.0 for numeric dtypes, 0.0 if all blank)."""
+    """Share of non-missing cells that look like numbers (1.0 for numeric dtypes, 0.0 if all blank).
+
+    ``"1,200"`` counts as a number here, so a column of counts written with thousands separators
+    is checked as numbers (and refused with a hint) instead of becoming a text label silently.
+    Booleans count as text.
+    """
     _, missing, bad = _parse(series)
+    if bad.any() and not _not_a_number_dtype(series):
+        bad = bad & ~_text(series).str.match(_COMMA_NUMBER).to_numpy(dtype=bool)
     filled = int((~missing).sum())
     return 0.0 if filled == 0 else float((~missing & ~bad).sum()) / filled
+
+
+def _hint(text: str) -> str:
+    """Why a cell that is almost a number is refused, and what to write instead."""
+    stripped = text.strip()
+    if re.match(_COMMA_NUMBER, stripped):
+        return " (write numbers without thousands separators, with '.' as the decimal point)"
+    if stripped.lower() in _TRUTH_WORDS:
+        return " (True/False is not a number)"
+    return ""
 
 
 def number_column(raw: RawTable, column: str, ids: np.ndarray | None, *, what: str = "value",
@@ -145,8 +178,12 @@ def number_column(raw: RawTable, column: str, ids: np.ndarray | None, *, what: s
         text = problem(pos) if callable(problem) else problem
         raise fail(raw, text, pos=pos, row_id=None if ids is None else ids[pos], column=column)
 
+    if bad.any() and _not_a_number_dtype(series):
+        kind = "boolean" if pd.api.types.is_bool_dtype(series.dtype) else "complex"
+        _raise(bad, lambda p: f"{kind} {what} {series.iloc[p]} where a number is expected"
+                              + (" (True/False does not count as 1/0)" if kind == "boolean" else ""))
     if bad.any():
-        _raise(bad, lambda p: f"non-numeric {what} '{series.iloc[p]}'")
+        _raise(bad, lambda p: f"non-numeric {what} '{series.iloc[p]}'{_hint(str(series.iloc[p]))}")
     if isinstance(allow_missing, np.ndarray):
         bad_missing = missing & ~allow_missing
     else:
@@ -163,3 +200,33 @@ def number_column(raw: RawTable, column: str, ids: np.ndarray | None, *, what: s
             word = "negative" if minimum == 0 else f"below {minimum:g}:"
             _raise(low, lambda p: f"{word} {what} {values[p]:g}")
     return values
+
+
+def check_total(raw: RawTable, column: str, values: np.ndarray, ids: np.ndarray | None, *,
+                what: str = "value") -> None:
+    """Raise when the column's total is not a finite float (every cell finite, the sum ``inf``).
+
+    Models sum these columns (covered population, total cost); an ``inf`` total would turn every
+    plan's objective or budget check into ``inf`` or ``nan``. Blank cells (NaN) count as 0.
+    The message names the row where the running total first overflows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from siting.data._read import RawTable
+    >>> check_total(RawTable(pd.DataFrame({"p": [1e308, 1e308]}), "t"), "p", np.array([1e308, 1e308]),
+    ...             None)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    siting.errors.InputError: t: feature 2, column 'p': value total overflows ...
+    """
+    filled = np.where(np.isnan(values), 0.0, values)
+    with np.errstate(over="ignore", invalid="ignore"):
+        running = np.cumsum(filled)
+        total = filled.sum()
+    if len(filled) == 0 or (np.isfinite(total) and np.isfinite(running[-1])):
+        return
+    over = np.flatnonzero(~np.isfinite(running))
+    pos = int(over[0]) if len(over) else len(filled) - 1
+    limit = float(np.finfo(float).max)
+    raise fail(raw, f"{what} total overflows: the sum passes {limit:.4g} at this row; use smaller units",
+               pos=pos, row_id=None if ids is None else ids[pos], column=column)

@@ -6,11 +6,14 @@ No dense demand x site array exists anywhere.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
 import scipy.sparse as sp
+
+from ..errors import InputError
 
 __all__ = ["SiteStatus", "Demand", "Sites", "TravelTimes", "Instance"]
 
@@ -39,10 +42,19 @@ class Demand:
         return int(self.ids.shape[0])
 
     def weight(self, column: str = "population") -> np.ndarray:
-        """The weight vector for a demand column (``population`` or a group name)."""
+        """The weight vector for a demand column (``population`` or a group name).
+
+        Raises ``KeyError`` for a column that is not a group count (text labels included) and
+        :class:`~siting.errors.InputError` for a boolean group built by hand (the loaders never
+        make one): True/False must not weigh residents as 1/0.
+        """
         if column == "population":
             return self.population
-        return self.groups[column]
+        values = self.groups[column]
+        if np.asarray(values).dtype == bool:
+            raise InputError("boolean group column (True/False) cannot weigh demand; give counts",
+                             file=self.source, column=column)
+        return values
 
 
 @dataclass(frozen=True)
@@ -109,10 +121,29 @@ class TravelTimes:
 
 @dataclass(frozen=True)
 class Instance:
+    """Demand, sites and the default travel table; ``group_travel`` holds per-speed-group tables.
+
+    ``group_travel["elderly"]`` is the travel table of the elderly walking speed over the same demand
+    points and sites (empty unless a model or scenario asked for it).
+    """
+
     demand: Demand
     sites: Sites
     travel: TravelTimes
     name: str = "instance"
+    group_travel: Mapping[str, TravelTimes] = field(default_factory=dict)
+
+    def travel_for(self, group: str | None) -> TravelTimes:
+        """The travel table of speed group ``group`` (None or ``"default"``: the default table).
+
+        Raises ``KeyError`` naming the groups present; callers turn it into their own message.
+        """
+        if group is None or group == "default":
+            return self.travel
+        if group not in self.group_travel:
+            have = ", ".join(sorted(self.group_travel)) or "none"
+            raise KeyError(f"no travel table for speed group {group!r} (groups loaded: {have})")
+        return self.group_travel[group]
 
     @property
     def n_demand(self) -> int:

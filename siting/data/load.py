@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ._read import RawTable, csv_header, drop_blank_rows, read_table, _check_file, _read_csv, _read_parquet, _crs_text
-from ._validate import closest, fail, id_column, number_column, numeric_share, require_columns, _text
-from .instance import Demand, Instance, SiteStatus, Sites, TravelTimes
+from ._read import RawTable, geometry_name, raw_from_frame, read_table
+from ._validate import (check_total, closest, fail, id_column, number_column, numeric_share,
+                        require_columns, require_rows, _text)
+from .instance import Demand, Instance, SiteStatus, Sites
+from .travel_table import read_travel, travel_from_frame
 
 __all__ = [
     "read_demand", "read_sites", "read_travel", "load_instance",
@@ -27,7 +29,6 @@ __all__ = [
 
 DEMAND_COLUMNS = ("id", "population")
 SITE_COLUMNS = ("id", "cost")
-TRAVEL_COLUMNS = ("demand_id", "candidate_id", "minutes")
 
 
 class GeographicCRSWarning(UserWarning):
@@ -35,14 +36,9 @@ class GeographicCRSWarning(UserWarning):
 
 
 # --------------------------------------------------------------------------- positions
-def _geometry_name(frame: pd.DataFrame) -> str | None:
-    name = getattr(frame, "_geometry_column_name", None)
-    return name if name is not None and name in frame.columns else None
-
-
 def _positions(raw: RawTable, ids: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
     """x, y from a point geometry (when the layer has one) or from ``x``/``y`` columns."""
-    geom_col = _geometry_name(raw.frame)
+    geom_col = geometry_name(raw.frame)
     if geom_col is None:
         require_columns(raw, ("x", "y"), what, " (give x and y columns or a point geometry)")
         x = number_column(raw, "x", ids, what="coordinate", minimum=None)
@@ -79,37 +75,25 @@ def _warn_geographic(raw: RawTable) -> None:
         )
 
 
-def _raw_from_frame(df: pd.DataFrame, source: str) -> RawTable:
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"expected a pandas DataFrame, got {type(df).__name__}", file=source)
-    frame = df.reset_index(drop=True)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    crs = _crs_text(getattr(df, "crs", None)) if _geometry_name(frame) is not None else None
-    return RawTable(frame, source, "feature", crs)
-
-
-def _nonempty(raw: RawTable, what: str) -> None:
-    if len(raw.frame) == 0:
-        raise fail(raw, f"the {what} table has no rows")
-
-
 def _extras(raw: RawTable, used: set[str]) -> list[str]:
-    geom_col = _geometry_name(raw.frame)
+    geom_col = geometry_name(raw.frame)
     return [c for c in raw.frame.columns if c not in used and c not in (geom_col, "geometry")]
 
 
 # --------------------------------------------------------------------------- demand
 def _demand(raw: RawTable) -> Demand:
     require_columns(raw, DEMAND_COLUMNS, "demand")
-    _nonempty(raw, "demand")
+    require_rows(raw, "demand")
     ids = id_column(raw, "id")
     population = number_column(raw, "population", ids, what="population")
+    check_total(raw, "population", population, ids, what="population")
     x, y = _positions(raw, ids, "demand")
     groups: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
     for column in _extras(raw, {"id", "population", "x", "y"}):
         if numeric_share(raw.frame[column]) >= 0.5:
             groups[column] = number_column(raw, column, ids, what="group count")
+            check_total(raw, column, groups[column], ids, what="group count")
         else:
             labels[column] = _text(raw.frame[column]).to_numpy(dtype=object)
     return Demand(ids=ids, population=population, x=x, y=y, groups=groups, crs=raw.crs,
@@ -134,7 +118,7 @@ def demand_from_frame(df: pd.DataFrame, source: str = "demand") -> Demand:
     >>> d.ids.tolist(), d.groups["elderly"].tolist()
     (['1', '2'], [2.0, 1.0])
     """
-    return _demand(_raw_from_frame(df, source))
+    return _demand(raw_from_frame(df, source))
 
 
 def read_demand(path: str | Path) -> Demand:
@@ -178,18 +162,20 @@ def _status(raw: RawTable, ids: np.ndarray) -> np.ndarray:
 
 def _sites(raw: RawTable) -> Sites:
     require_columns(raw, SITE_COLUMNS, "candidates")
-    _nonempty(raw, "candidates")
+    require_rows(raw, "candidates")
     ids = id_column(raw, "id")
     status = _status(raw, ids)
     existing = status == SiteStatus.EXISTING
     cost = number_column(raw, "cost", ids, what="cost", allow_missing=existing)
     cost = np.where(existing, 0.0, cost)  # existing facilities are already paid for
+    check_total(raw, "cost", cost, ids, what="cost")
     x, y = _positions(raw, ids, "candidates")
     optional: dict[str, np.ndarray | None] = {"capacity": None, "floor_area": None}
     for column in optional:
         if column in raw.frame.columns:
             optional[column] = number_column(raw, column, ids, what=column.replace("_", " "),
                                              allow_missing=True)
+            check_total(raw, column, optional[column], ids, what=column.replace("_", " "))
     extra: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
     for column in _extras(raw, {"id", "cost", "x", "y", "status", "capacity", "floor_area"}):
@@ -223,7 +209,7 @@ def sites_from_frame(df: pd.DataFrame, source: str = "candidates") -> Sites:
     >>> s.cost.tolist(), [str(v) for v in s.status]
     ([0.0, 9.0], ['existing', 'candidate'])
     """
-    return _sites(_raw_from_frame(df, source))
+    return _sites(raw_from_frame(df, source))
 
 
 def read_sites(path: str | Path) -> Sites:
@@ -234,120 +220,6 @@ def read_sites(path: str | Path) -> Sites:
     >>> read_sites("scenarios/example/candidates.csv").ids.tolist()  # doctest: +SKIP
     """
     return _sites(read_table(path))
-
-
-# --------------------------------------------------------------------------- travel times
-class _IdView:
-    """Row ids as ``uniques[codes]`` without building the full string array (for messages)."""
-
-    def __init__(self, codes: np.ndarray, uniques: np.ndarray) -> None:
-        self.codes, self.uniques = codes, uniques
-
-    def __getitem__(self, pos: int) -> str:
-        return str(self.uniques[self.codes[pos]])
-
-
-def _map_ids(raw: RawTable, column: str, index: pd.Index, layer: str) -> tuple[np.ndarray, _IdView]:
-    """Positions in ``index`` of the ids in ``column``: factorise first, so only distinct ids are mapped."""
-    codes, uniques = pd.factorize(raw.frame[column], use_na_sentinel=True)
-    text = _text(pd.Series(uniques)).to_numpy(dtype=object)
-    blank = (codes < 0) | (text[np.maximum(codes, 0)] == "")
-    if blank.any():
-        raise fail(raw, "missing id", pos=int(np.flatnonzero(blank)[0]), column=column)
-    ids = _IdView(codes, text)
-    where = index.get_indexer(text)[codes]
-    unknown = where < 0
-    if unknown.any():
-        pos = int(np.flatnonzero(unknown)[0])
-        count = int(unknown.sum())
-        more = f" ({count} rows with unknown ids)" if count > 1 else ""
-        raise fail(raw, f"id '{ids[pos]}' is not in the {layer}{more}", pos=pos, row_id=ids[pos],
-                   column=column)
-    return where.astype(np.int64), ids
-
-
-def _travel(raw: RawTable, demand: Demand, sites: Sites, group: str | None) -> TravelTimes:
-    require_columns(raw, TRAVEL_COLUMNS, "travel-time")
-    _nonempty(raw, "travel-time")
-    if "group" in raw.frame.columns:
-        groups = _text(raw.frame["group"])
-        chosen = (groups == ("" if group is None else str(group))).to_numpy()
-        if not chosen.any():
-            present = sorted(set(groups.unique()) - {""})
-            which = f"group '{group}'" if group is not None else "the default table (blank group)"
-            raise fail(raw, f"no rows for {which}; groups present: {', '.join(present) or 'none'}",
-                       column="group")
-        if not chosen.all():
-            raw = raw.subset(np.flatnonzero(chosen))
-    elif group is not None:
-        raise fail(raw, f"no 'group' column, so group '{group}' cannot be selected", column="group")
-    i, d_ids = _map_ids(raw, "demand_id", pd.Index(demand.ids), f"demand layer {demand.source}")
-    j, s_ids = _map_ids(raw, "candidate_id", pd.Index(sites.ids), f"candidates layer {sites.source}")
-    minutes = number_column(raw, "minutes", d_ids, what="travel time", allow_inf=True)
-    key = i * max(len(sites), 1) + j
-    dup = pd.Index(key).duplicated(keep="first")
-    if dup.any():
-        pos = int(np.flatnonzero(dup)[0])
-        first = int(np.flatnonzero(key == key[pos])[0])
-        raise fail(raw, f"duplicate pair (demand_id {d_ids[pos]}, candidate_id {s_ids[pos]}), "
-                        f"first given at {raw.row_kind} {raw.row_number(first)}",
-                   pos=pos, row_id=d_ids[pos], column="candidate_id")
-    reachable = np.isfinite(minutes)  # inf = unreachable, same as a missing pair
-    i, j, minutes = i[reachable], j[reachable], minutes[reachable]
-    order = np.lexsort((j, i))
-    return TravelTimes(demand_index=i[order], site_index=j[order], minutes=minutes[order],
-                       n_demand=len(demand), n_sites=len(sites), source=raw.source)
-
-
-def travel_from_frame(df: pd.DataFrame, demand: Demand, sites: Sites, source: str = "travel_times",
-                      *, group: str | None = None) -> TravelTimes:
-    """Validate a long travel-time table held in memory.
-
-    Parameters
-    ----------
-    df : columns ``demand_id``, ``candidate_id``, ``minutes`` and optionally ``group``.
-        A pair that is absent (or has ``minutes = inf``) is unreachable.
-    group : with a ``group`` column, the rows of that group; None selects the rows whose
-        group is blank (the default table)
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> d = demand_from_frame(pd.DataFrame({"id": [1], "population": [3], "x": [0], "y": [0]}))
-    >>> s = sites_from_frame(pd.DataFrame({"id": ["a"], "cost": [1], "x": [0], "y": [0]}))
-    >>> t = travel_from_frame(pd.DataFrame({"demand_id": [1], "candidate_id": ["a"],
-    ...                                     "minutes": [4.0]}), d, s)
-    >>> t.within(5).toarray().tolist()
-    [[True]]
-    """
-    return _travel(_raw_from_frame(df, source), demand, sites, group)
-
-
-def read_travel(path: str | Path, demand: Demand, sites: Sites, *, group: str | None = None) -> TravelTimes:
-    """Read a travel-time table (CSV or Parquet) and map its ids to positions.
-
-    Examples
-    --------
-    >>> read_travel("scenarios/example/travel_times.csv", d, s)  # doctest: +SKIP
-    """
-    path = Path(path)
-    source = str(path)
-    _check_file(path, source)
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        header = csv_header(path, source)
-        raw = RawTable(pd.DataFrame(columns=header), source, "row")
-        require_columns(raw, TRAVEL_COLUMNS, "travel-time")
-        wanted = [c for c in (*TRAVEL_COLUMNS, "group") if c in header]
-        frame = _read_csv(path, source, ["demand_id", "candidate_id", "group"], usecols=wanted)
-        raw = drop_blank_rows(RawTable(frame, source, "row"))
-    elif suffix in (".parquet", ".pq"):
-        frame, _ = _read_parquet(path, source)
-        raw = RawTable(pd.DataFrame(frame), source, "feature")
-    else:
-        raise InputError(f"unsupported file format '{suffix or path.name}' for travel times "
-                         "(use .csv or .parquet)", file=source)
-    return _travel(raw, demand, sites, group)
 
 
 # --------------------------------------------------------------------------- instance

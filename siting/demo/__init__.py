@@ -1,1 +1,1 @@
-"""The demo district (seeded generator) and the end-to-end demo run."""
+"""The demo district: a seeded generator of a hilly district (its end-to-end run is :mod:`siting.workflow.demo`)."""

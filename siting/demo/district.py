@@ -41,6 +41,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial import Delaunay, cKDTree
 
+from ..io import atomic_path, atomic_write_text
 from .layout import (  # noqa: F401 - CRS, SERVICES, river_y, X0, Y0 re-exported for users of the generator
     BRIDGES_X, CRS, HEIGHT, NEW_TOWN, OLD_TOWN, RIVER_HALF_WIDTH, RIVER_MARGIN, SERVICES, TOWN_CENTRES, WIDTH, X0,
     Y0, ZONES, elevation, in_ellipse, river_offset, river_y, zone_kind, zone_of,
@@ -380,16 +381,12 @@ def _equal_weights(text: str) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    from siting.io import atomic_write_text
-
     atomic_write_text(path, text)
 
 
 def _write_gpkg(path: Path, layers) -> None:
     """Write GeoPackage layers into a temporary file in the same folder, then rename it into place."""
     import pyogrio
-
-    from siting.io import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.unlink()

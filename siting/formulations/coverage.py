@@ -23,22 +23,19 @@ Partial covering::
     min  sum_j c_j x_j
     s.t. y_i - sum_j a_ij x_j <= 0,   sum_i w_i y_i >= t * W - W0,  budget / max_sites rows
 
-The matrix is assembled in bulk with ``scipy.sparse`` stacking; no loop touches ``a_ij``.
+The matrix is assembled in bulk with ``scipy.sparse`` stacking; no loop touches ``a_ij``. This module only
+builds programs and reads plans back; :func:`siting.strategy.solve_exact` hands them to a backend.
 """
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import scipy.sparse as sp
 
-from ..backends.base import Backend, Termination
 from ..errors import InfeasibleError
-from ..options import SolveOptions
-from ..problem import CoverageOutcome, CoverageProblem, ModelType
+from ..problem import CoverageProblem, ModelType
 from ..program import LinearProgram, Sense
 
-__all__ = ["build_program", "decode_sites", "solve_exact", "coverable_rows", "prune_redundant"]
+__all__ = ["build_program", "decode_sites", "warm_vector", "coverable_rows", "prune_redundant"]
 
 
 def coverable_rows(problem: CoverageProblem) -> np.ndarray:
@@ -189,62 +186,9 @@ def prune_redundant(problem: CoverageProblem, open_sites: np.ndarray) -> np.ndar
         mask[candidates[np.argmax(problem.site_cost[candidates])]] = False
 
 
-def _plan_value(problem: CoverageProblem, open_sites: np.ndarray) -> float:
-    if problem.model is ModelType.MCLP:
-        return problem.covered_weight(open_sites)
-    return problem.cost_of(open_sites)
-
-
-def _warm_vector(problem: CoverageProblem, program: LinearProgram, mask: np.ndarray) -> np.ndarray:
+def warm_vector(problem: CoverageProblem, open_sites: np.ndarray) -> np.ndarray:
+    """The full column vector of :func:`build_program` for a plan (``y_i`` = covered, for MCLP / partial)."""
+    mask = np.asarray(open_sites, dtype=bool)
     if problem.model is ModelType.LSCP:
         return mask.astype(float)
-    covered = problem.covered_mask(mask).astype(float)
-    return np.concatenate([mask.astype(float), covered])
-
-
-def solve_exact(
-    problem: CoverageProblem,
-    *,
-    backend: str | Backend = "highs",
-    options: SolveOptions = SolveOptions(),
-    warm_start: np.ndarray | None = None,
-    prune: bool = True,
-) -> CoverageOutcome:
-    """Solve ``problem`` as one MIP on ``backend``; the plan is rounded, pruned and re-valued.
-
-    The returned ``objective`` is recomputed from the plan, not copied from the solver
-    (after a time limit a solver's ``y`` may under-report coverage).
-    """
-    from ..backends.registry import get_backend
-
-    started = time.perf_counter()
-    solver = get_backend(backend) if isinstance(backend, str) else backend
-    program = build_program(problem)
-    warm = None if warm_start is None else _warm_vector(problem, program, warm_start)
-    raw = solver.solve(program, options, warm_start=warm)
-    mask = None
-    value = None
-    if raw.x is not None:
-        mask = decode_sites(program, raw.x)
-        if prune:
-            mask = prune_redundant(problem, mask)
-        value = _plan_value(problem, mask)
-    bound = raw.bound
-    if raw.termination is Termination.OPTIMAL and value is not None and bound is None:
-        bound = value
-    return CoverageOutcome(
-        open_sites=mask,
-        termination=raw.termination,
-        objective=value,
-        bound=bound,
-        seconds=time.perf_counter() - started,
-        method=solver.name,
-        stats={
-            "program_rows": program.n_rows,
-            "program_cols": program.n_cols,
-            "program_nnz": int(program.constraints.nnz),
-            "solver_seconds": raw.seconds,
-            "solver_objective": raw.objective,
-            "solver_message": raw.message,
-        },
-    )
+    return np.concatenate([mask.astype(float), problem.covered_mask(mask).astype(float)])

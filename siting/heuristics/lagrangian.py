@@ -124,10 +124,6 @@ def knapsack_upper_bound(v: np.ndarray, cost: np.ndarray, counts: np.ndarray, bu
     return best_val, best_ind
 
 
-def _value(problem: CoverageProblem, x: np.ndarray) -> float:
-    return problem.covered_weight(x) if problem.model == ModelType.MCLP else problem.cost_of(x)
-
-
 def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s: float | None = None,
                incumbent: np.ndarray | None = None, repairs: int = 4, arrays: CoverArrays | None = None,
                multipliers: np.ndarray | None = None, seed: int = 0) -> LagrangianResult:
@@ -137,7 +133,7 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
     ----------
     problem : CoverageProblem (MCLP, LSCP or partial)
     iterations : subgradient steps
-    time_limit_s : wall-clock limit
+    time_limit_s : wall-clock limit (the first step runs whatever the limit, so a bound always exists)
     incumbent : a feasible plan (its value drives the Polyak step); a greedy plan is used when None
     repairs : at most this many repairs of the relaxed solution into a feasible plan (greedy + local search),
         at iterations 30, 100, 250, 600, 1500, 4000, 10000
@@ -166,7 +162,7 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
     best_plan = None if incumbent is None else np.asarray(incumbent, dtype=bool)
     if best_plan is None:
         best_plan = greedy(p, arrays=arr, seed=seed)
-    best_value = None if best_plan is None else _value(p, best_plan)
+    best_value = None if best_plan is None else p.value_of(best_plan)
 
     if p.model == ModelType.LSCP:
         w_row = (arr.counts(open_) > 0).astype(np.float64)
@@ -200,7 +196,8 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
     repair_at = set(sorted(k for k in (30, 100, 250, 600, 1500, 4000, 10000) if k < iterations)[:max(repairs, 0)])
     it = 0
     for it in range(iterations):
-        if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+        # the first step always runs: it costs O(nnz) and is what turns a time-limited call into a bound
+        if it > 0 and time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
             break
         v = arr.site_weight(u)
         if maximise:
@@ -243,7 +240,7 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
         if it in repair_at:
             plan = _repair(p, x, v, arr, seed)
             if plan is not None:
-                val = _value(p, plan)
+                val = p.value_of(plan)
                 if best_value is None or (val > best_value if maximise else val < best_value):
                     best_plan, best_value = plan, val
         if best_value is not None and (bound - best_value if maximise else best_value - bound) <= 1e-9 * max(

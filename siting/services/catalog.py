@@ -1,5 +1,8 @@
 """The service catalog: which services a life circle needs, with thresholds, target groups, costs and areas.
 
+Also :func:`service_masks`: which services existing buildings provide and which a candidate may receive,
+from the candidates table's ``services`` column.
+
 Example
 -------
 >>> cat = load_catalog()
@@ -12,14 +15,19 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
-from ..errors import ScenarioError
+import numpy as np
+import pandas as pd
 
-__all__ = ["Service", "Catalog", "load_catalog", "DEFAULT_CATALOG", "TIERS"]
+from ..data.instance import Instance, SiteStatus
+from ..errors import InputError, ScenarioError
+
+__all__ = ["Service", "Catalog", "load_catalog", "service_masks", "DEFAULT_CATALOG", "TIERS"]
 
 TIERS = ("5min", "10min", "15min")
 DEFAULT_CATALOG = "default_catalog.toml"
@@ -90,9 +98,10 @@ class Catalog:
 
     @property
     def keys(self) -> tuple[str, ...]:
+        """Keys of the enabled services, in catalog order."""
         return tuple(s.key for s in self)
 
-    def select(self, keys) -> "Catalog":
+    def select(self, keys: Iterable[str]) -> Catalog:
         """A catalog with only ``keys`` enabled (in catalog order)."""
         wanted = set(keys)
         for k in wanted:
@@ -185,3 +194,57 @@ def load_catalog(path: str | Path | None = None, overrides: Mapping[str, Any] | 
         over = overrides if "services" in overrides or "catalog" in overrides else {"services": overrides}
         catalog = _parse(over, "overrides", catalog)
     return catalog
+
+
+def service_masks(frame: pd.DataFrame, instance: Instance, catalog: Catalog, *, id_column: str = "id",
+                  column: str = "services", file: str | None = None,
+                  row_number: Callable[[int], int] | None = None,
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """``(existing_services, allowed_services)`` from a candidates table's ``services`` column (``a;b``).
+
+    Rows with status ``existing`` list what they already provide; on other rows a non-empty value restricts
+    which services may be placed there. Unknown keys raise :class:`InputError` naming the row
+    (``row_number(k)`` maps a 0-based frame position to the number shown; default ``k + 1``).
+    Without the column both mappings are empty (nothing exists, everything is allowed).
+
+    Examples
+    --------
+    >>> from siting.testing import random_instance
+    >>> inst = random_instance(3, 2, seed=0)
+    >>> frame = pd.DataFrame({"id": ["s0", "s1"], "services": ["canteen", ""]})
+    >>> existing, allowed = service_masks(frame, inst, load_catalog().select(["canteen", "childcare"]))
+    >>> allowed["childcare"].tolist(), existing["canteen"].tolist()
+    ([False, True], [False, False])
+    """
+    row_number = row_number or (lambda k: k + 1)
+    n = instance.n_sites
+    if column not in frame.columns:
+        return {}, {}
+    pos = pd.Series(np.arange(n), index=instance.sites.ids.astype(str))
+    ids = frame[id_column].astype(str)
+    where = pos.reindex(ids.to_numpy()).to_numpy()
+    if np.isnan(where).any():
+        bad = int(np.flatnonzero(np.isnan(where))[0])
+        raise InputError("id not among the instance's sites", file=file, row=row_number(bad), row_id=ids.iloc[bad],
+                         column=id_column)
+    where = where.astype(np.int64)
+    lists = frame[column].fillna("").astype(str).str.split(";").map(lambda xs: {x.strip() for x in xs if x.strip()})
+    known = {s.key for s in catalog.services}
+    unknown = lists.map(lambda xs: sorted(xs - known))
+    bad_rows = np.flatnonzero(unknown.map(len).to_numpy() > 0)
+    if bad_rows.size:
+        r = int(bad_rows[0])
+        raise InputError(f"unknown service(s) {', '.join(unknown.iloc[r])}; catalog has {', '.join(sorted(known))}",
+                         file=file, row=row_number(r), row_id=ids.iloc[r], column=column)
+    status = np.asarray(instance.sites.status).astype(str)[where]
+    is_existing = status == SiteStatus.EXISTING.value
+    restricted = lists.map(len).to_numpy() > 0
+    existing, allowed = {}, {}
+    for s in catalog:   # loop over services, not over sites
+        has = lists.map(lambda xs, k=s.key: k in xs).to_numpy()
+        provides = np.zeros(n, bool)
+        provides[where[is_existing & has]] = True
+        may = np.ones(n, bool)
+        may[where[~is_existing & restricted & ~has]] = False
+        existing[s.key], allowed[s.key] = provides, may
+    return existing, allowed

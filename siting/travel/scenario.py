@@ -1,17 +1,32 @@
-"""Travel times for a scenario whose ``[data]`` has no table but a ``[network]`` section."""
+"""Travel times for a scenario whose ``[data]`` has no table but a ``[network]`` section.
+
+:func:`network_travel_times` is the one call path from a validated network configuration and two point layers
+to the travel table: ``siting travel`` (flags merged into the configuration), the workflow's travel cache
+(:func:`scenario_travel_times`) and ``siting solve`` without a cache (:func:`instance_from_network`) all use it.
+"""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from siting.data import read_demand, read_sites
+from siting.data.instance import Demand, Instance, Sites
+from siting.data.load import travel_from_frame
 from siting.travel.api import compute_travel_times
 from siting.travel.config import NetworkConfig, parse_network_section
+from siting.travel.graph import WalkGraph
 
-__all__ = ["points_frame", "network_config", "scenario_cutoff", "scenario_travel_times", "instance_from_network"]
+if TYPE_CHECKING:  # siting.scenario sits above siting.travel; the type is only named here
+    from siting.scenario import Scenario
+
+__all__ = ["points_frame", "network_config", "scenario_cutoff", "network_travel_times", "scenario_travel_times",
+           "instance_from_network"]
 
 DEFAULT_CUTOFF_MIN = 30.0
 
 
-def points_frame(layer) -> pd.DataFrame:
+def points_frame(layer: Demand | Sites) -> pd.DataFrame:
     """``id``, ``x``, ``y`` of a validated :class:`~siting.data.Demand` or :class:`~siting.data.Sites`.
 
     Examples
@@ -28,12 +43,12 @@ def points_frame(layer) -> pd.DataFrame:
     return df
 
 
-def network_config(scenario) -> NetworkConfig:
+def network_config(scenario: Scenario) -> NetworkConfig:
     """The validated ``[network]`` section of a :class:`siting.scenario.Scenario`."""
     return parse_network_section(scenario.network, file=scenario.path, base_dir=scenario.base_dir)
 
 
-def scenario_cutoff(scenario, cfg: NetworkConfig) -> float:
+def scenario_cutoff(scenario: Scenario, cfg: NetworkConfig) -> float:
     """``network.cutoff_minutes``, else the largest model threshold, else 30 minutes."""
     if cfg.cutoff_minutes is not None:
         return float(cfg.cutoff_minutes)
@@ -43,41 +58,57 @@ def scenario_cutoff(scenario, cfg: NetworkConfig) -> float:
     return max(values) if values else DEFAULT_CUTOFF_MIN
 
 
-def scenario_travel_times(scenario, *, progress=True) -> pd.DataFrame:
-    """Compute the travel-time table of a scenario from its ``[network]`` section.
+def network_travel_times(cfg: NetworkConfig, demand: Demand, sites: Sites, *, cutoff_min: float,
+                         progress: bool = False, threads: int = 1, graph: WalkGraph | None = None) -> pd.DataFrame:
+    """Walking times from every demand point to every site within ``cutoff_min`` over ``cfg``'s network.
 
-    Returns the long table (``demand_id``, ``candidate_id``, ``minutes`` [, ``group``]); its
-    ``attrs["far_points"]`` lists points farther than ``max_snap_m`` from every street.
+    Parameters
+    ----------
+    cfg : NetworkConfig
+        The validated ``[network]`` section (speed groups, slopes, stairs, snapping distance, engine).
+    demand, sites : Demand, Sites
+        Validated point layers (their ids and coordinates are used).
+    cutoff_min : float
+        Pairs slower than this are left out (missing = unreachable).
+    progress : bool
+        Show a progress bar.
+    threads : int
+        Worker threads of the compiled search.
+    graph : WalkGraph, optional
+        ``cfg.build_graph()`` when the caller already built it (to print its summary first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``demand_id``, ``candidate_id``, ``minutes`` [, ``group``]; ``attrs["far_points"]`` lists points
+        farther than ``max_snap_m`` from every street.
     """
-    from siting.data import read_demand, read_sites
+    return compute_travel_times(graph if graph is not None else cfg.build_graph(), points_frame(demand),
+                                points_frame(sites), cutoff_min=cutoff_min, profile=cfg.profile(),
+                                max_snap_m=cfg.max_snap_m, progress=progress, engine=cfg.engine,
+                                threads=max(1, threads))
 
-    return _travel_table(scenario, read_demand(scenario.data.demand), read_sites(scenario.data.candidates),
-                         progress=progress)
 
-
-def _travel_table(scenario, demand_layer, sites_layer, *, progress) -> pd.DataFrame:
+def _scenario_table(scenario: Scenario, demand: Demand, sites: Sites, *, progress: bool) -> pd.DataFrame:
     cfg = network_config(scenario)
-    demand = points_frame(demand_layer)
-    sites = points_frame(sites_layer)
-    return compute_travel_times(cfg.build_graph(), demand, sites, cutoff_min=scenario_cutoff(scenario, cfg),
-                                profile=cfg.profile(), max_snap_m=cfg.max_snap_m, progress=progress,
-                                engine=cfg.engine)
+    return network_travel_times(cfg, demand, sites, cutoff_min=scenario_cutoff(scenario, cfg), progress=progress)
 
 
-def instance_from_network(scenario, *, group: str | None = None, progress=False):
+def scenario_travel_times(scenario: Scenario, *, progress: bool = True) -> pd.DataFrame:
+    """The travel-time table of a scenario from its ``[network]`` section (see :func:`network_travel_times`)."""
+    return _scenario_table(scenario, read_demand(scenario.data.demand), read_sites(scenario.data.candidates),
+                           progress=progress)
+
+
+def instance_from_network(scenario: Scenario, *, group: str | None = None, progress: bool = False) -> Instance:
     """The scenario's :class:`~siting.data.instance.Instance` with walking times computed over ``[network]``.
 
     ``group`` selects a speed group of ``[network.speeds]`` (``None`` = the first, default table).
     """
-    from siting.data import read_demand, read_sites
-    from siting.data.instance import Instance
-    from siting.data.load import travel_from_frame
-
     demand = read_demand(scenario.data.demand)
     sites = read_sites(scenario.data.candidates)
-    table = _travel_table(scenario, demand, sites, progress=progress)
+    table = _scenario_table(scenario, demand, sites, progress=progress)
     travel = travel_from_frame(table, demand, sites, source=f"walking times over {network_config(scenario).path}",
                                group=group)
-    if hasattr(scenario, "check_columns"):
-        scenario.check_columns(demand)
+    scenario.check_columns(demand)
     return Instance(demand=demand, sites=sites, travel=travel, name=scenario.name)

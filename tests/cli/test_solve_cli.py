@@ -9,8 +9,8 @@ from siting.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "scenarios" / "example"
-FIELDS = {"status", "objective", "best_bound", "gap", "selected", "total_cost", "covered_population",
-          "total_population", "solver", "seconds"}
+FIELDS = {"status", "objective", "best_bound", "gap", "selected", "total_cost", "covered_weight", "total_weight",
+          "weight_column", "covered_definition", "covered_population", "total_population", "solver", "seconds"}
 
 
 @pytest.mark.parametrize("name", ["mclp", "lscp", "partial"])
@@ -22,7 +22,7 @@ def test_solve_writes_the_three_outputs(tmp_path, name, capsys):
     assert FIELDS <= solution.keys()
     assert solution["status"] == "optimal"
     sites = pd.read_csv(out / "sites.csv", dtype={"site_id": str})
-    coverage = pd.read_csv(out / "coverage.csv", dtype={"demand_id": str, "nearest_site": str})
+    coverage = pd.read_csv(out / "coverage.csv", dtype={"demand_id": str, "site_id": str})
     demand = pd.read_csv(EXAMPLE / "demand.csv", dtype={"id": str})
     candidates = pd.read_csv(EXAMPLE / "candidates.csv", dtype={"id": str})
     assert sorted(coverage["demand_id"]) == sorted(demand["id"])
@@ -30,20 +30,24 @@ def test_solve_writes_the_three_outputs(tmp_path, name, capsys):
     assert set(sites.loc[sites["selected"], "site_id"]) == set(solution["selected"])
     # figures agree with the per-row tables
     weight = solution["weight_column"]
-    assert solution["covered_population"] == pytest.approx(coverage.loc[coverage["covered"], weight].sum())
+    assert solution["covered_weight"] == pytest.approx(coverage.loc[coverage["covered"], "weight"].sum())
+    assert (coverage["weight"] == demand.set_index("id").loc[coverage["demand_id"], weight].to_numpy()).all()
+    assert solution["covered_population"] == solution["covered_weight"]  # the 0.1 name, same number
     assert solution["total_cost"] == pytest.approx(sites.loc[sites["selected"], "cost"].sum())
-    assert solution["total_population"] == pytest.approx(demand[weight].sum())
+    assert solution["total_weight"] == pytest.approx(demand[weight].sum())
     # nothing partial left behind
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
 def test_budget_override_and_infeasible_exit_code(tmp_path, capsys):
+    candidates = pd.read_csv(EXAMPLE / "candidates.csv")
+    required_cost = candidates.loc[candidates["status"] == "required", "cost"].sum()
+    assert required_cost > 1  # so a budget of 1 cannot pay for the required site: infeasible by construction
     code = main(["solve", str(EXAMPLE / "mclp.toml"), "--out", str(tmp_path), "--budget", "1", "--quiet"])
     solution = json.loads((tmp_path / "solution.json").read_text())
-    if solution["status"] == "infeasible":  # the example has a required site costing more than 1
-        assert code == 1 and "required" in capsys.readouterr().err
-    else:
-        assert code == 0 and solution["total_cost"] <= 1
+    assert solution["status"] == "infeasible"
+    assert json.loads((tmp_path / "record.json").read_text())["budget"] == 1  # the override reached the solve
+    assert code == 1 and "required" in capsys.readouterr().err
 
 
 def test_bad_scenario_is_one_line_error(tmp_path, capsys):

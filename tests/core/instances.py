@@ -77,3 +77,4 @@ def brute_force(instance: Instance, *, model: str, threshold: float, budget=None
                     continue
                 best = cost if best is None else min(best, cost)
     return best
+

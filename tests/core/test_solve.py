@@ -1,9 +1,11 @@
-"""Pipeline behaviour beyond optimality: statuses, infeasibility from data, existing sites, pruning."""
+"""Coverage models beyond optimality: statuses, infeasibility from data, existing sites, pruning, parameters."""
 import numpy as np
 import pytest
 
 from siting import solve
 from siting.data.instance import SiteStatus
+from siting.errors import InputError
+from siting.models import ParamError
 
 from .instances import make_instance
 
@@ -28,21 +30,69 @@ def test_existing_sites_are_free_open_and_not_counted():
     inst = make_instance(np.random.default_rng(2), 15, 6, density=0.6, statuses=False)
     inst.sites.status[0] = SiteStatus.EXISTING
     inst.sites.cost[0] = 0.0
-    res = solve(inst, model="mclp", threshold_min=15, budget=0.0, max_sites=0)
+    # every candidate costs at least 1: the budget affords none of them
+    res = solve(inst, model="mclp", threshold_min=15, budget=0.5, max_sites=1)
     assert res.status == "optimal"
     assert res.selected == ()
-    assert bool(res.sites.loc[0, "open"])
+    assert bool(res.sites.loc[0, "open"]) and not bool(res.sites.loc[0, "selected"])
     # what the existing site reaches is counted as covered
     t = inst.travel
     reach = np.unique(t.demand_index[(t.site_index == 0) & (t.minutes <= 15)])
-    assert res.covered_population == pytest.approx(inst.demand.population[reach].sum())
+    assert res.covered_weight == pytest.approx(inst.demand.population[reach].sum())
 
 
 def test_unlimited_budget_mclp_has_no_redundant_sites():
     inst = make_instance(np.random.default_rng(3), 25, 8, density=0.7, statuses=False)
     res = solve(inst, model="mclp", threshold_min=12, budget=1e9)
     cov = res.coverage
-    assert res.covered_population == pytest.approx(cov.loc[cov["coverable"], "population"].sum())
-    # each selected site is the only cover of some covered point
-    served = res.sites.set_index("site_id")["served_population"]
+    assert res.covered_weight == pytest.approx(cov.loc[cov["coverable"], "population"].sum())
+    # each selected site is the nearest open site of some covered point
+    served = res.sites.set_index("site_id")["served_weight"]
     assert all(served[s] > 0 for s in res.selected)
+
+
+def test_mclp_needs_a_limit():
+    inst = make_instance(np.random.default_rng(4), 5, 3)
+    with pytest.raises(ParamError, match="parameter 'budget'.*needs a budget"):
+        solve(inst, model="mclp", threshold_min=10)
+
+
+@pytest.mark.parametrize("model,params,name", [
+    ("mclp", {"threshold_min": 0, "budget": 5}, "threshold_min"),
+    ("mclp", {"threshold_min": 10, "budget": -1}, "budget"),
+    ("partial", {"threshold_min": 10}, "target_coverage"),
+    ("partial", {"threshold_min": 10, "target_coverage": 1.5}, "target_coverage"),
+    ("lscp", {"threshold_min": 10, "weight_colum": "elderly"}, "weight_colum"),
+])
+def test_bad_parameters_name_the_parameter(model, params, name):
+    inst = make_instance(np.random.default_rng(5), 5, 3)
+    with pytest.raises(ParamError, match=f"parameter '{name}'"):
+        solve(inst, model=model, **params)
+
+
+def test_unknown_weight_column_is_one_line():
+    inst = make_instance(np.random.default_rng(6), 5, 3)
+    with pytest.raises(InputError, match="unknown weight column 'elderly'") as err:
+        solve(inst, model="lscp", threshold_min=10, weight_column="elderly")
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("model,params", [("mclp", {"budget": 12.0}), ("lscp", {}),
+                                          ("partial", {"target_coverage": 0.6})])
+@pytest.mark.parametrize("strategy", ["exact", "hybrid", "heuristic"])
+def test_result_gap_and_stats_gap_agree(model, params, strategy):
+    inst = make_instance(np.random.default_rng(7), 40, 12, density=0.3, statuses=False)
+    res = solve(inst, model=model, threshold_min=10, strategy=strategy, **params)
+    assert res.has_solution
+    assert res.stats["strategy"] == strategy
+    assert res.gap == res.stats["gap"]
+    assert res.gap == pytest.approx(abs(res.best_bound - res.objective) / max(abs(res.objective), 1e-9))
+
+
+def test_tables_have_the_common_columns():
+    inst = make_instance(np.random.default_rng(8), 12, 5)
+    res = solve(inst, model="lscp", threshold_min=10)
+    assert list(res.sites.columns[:7]) == ["site_id", "status", "cost", "selected", "open", "x", "y"]
+    assert {"served_weight"} <= set(res.sites.columns)
+    assert {"demand_id", "weight", "covered", "site_id", "minutes", "coverable"} <= set(res.coverage.columns)
+    assert res.stats["uncoverable_count"] == int((~res.coverage["coverable"]).sum())

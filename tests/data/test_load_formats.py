@@ -5,10 +5,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import LineString, Point
+from shapely.geometry import LineString
 
-from siting.data import (GeographicCRSWarning, load_instance, read_demand, read_sites,
-                         read_travel)
+from siting.data import (GeographicCRSWarning, load_instance, read_demand, read_sites)
 from siting.errors import InputError
 
 from conftest import assert_one_line

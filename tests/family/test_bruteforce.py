@@ -1,17 +1,24 @@
 """Every family model against brute-force enumeration on tiny random instances."""
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from siting.backends import available_backends
+from siting.data.load import load_instance
 from siting.errors import InfeasibleError
-from siting.family import (solve_backup, solve_capacitated, solve_cflp, solve_equity, solve_gradual,
-                           solve_pcenter, solve_pmedian)
-from siting.family._common import site_rules
-from siting.family.capacitated import site_capacity
-from siting.family.gradual import credit
-from siting.family.testing import random_instance, subsets
+from siting.models.backup import solve_backup
+from siting.models.capacitated import site_capacity, solve_capacitated
+from siting.models.cflp import solve_cflp
+from siting.models.equity import solve_equity
+from siting.models.gradual import credit, solve_gradual
+from siting.models.pcenter import solve_pcenter
+from siting.models.pmedian import solve_pmedian
+from siting.rules import SiteRules
+from siting.testing import random_instance, subsets
 
 BACKENDS = [b for b in ("highs", "cbc") if b in available_backends()]
 SEEDS = range(6)
@@ -25,7 +32,7 @@ def dense_minutes(inst):
 
 
 def plans(inst, *, budget=None, max_sites=None, exact=False):
-    rules = site_rules(inst)
+    rules = SiteRules.of(inst)
     for mask in subsets(inst.n_sites):
         if np.any(mask & (rules.upper < 0.5)) or np.any(~mask & (rules.lower > 0.5)):
             continue
@@ -63,22 +70,66 @@ def test_pmedian_bruteforce(seed, backend, formulation):
     assert r.status == "optimal"
 
 
-@pytest.mark.parametrize("method", ["search", "direct"])
-@pytest.mark.parametrize("seed", SEEDS)
-def test_pcenter_bruteforce(seed, method):
-    inst = random_instance(7, 6, seed=seed, statuses=seed % 2 == 1, density=0.8)
+def brute_pcenter(inst, p):
     t, w = dense_minutes(inst), inst.demand.population
     best = np.inf
-    for mask in plans(inst, max_sites=2):
+    for mask in plans(inst, max_sites=p):
         near = t[:, mask].min(axis=1) if mask.any() else np.full(inst.n_demand, np.inf)
         best = min(best, float(near[w > 0].max()))
+    return best
+
+
+@pytest.mark.parametrize("method", ["search", "direct"])
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_pcenter_bruteforce(seed, backend, method):
+    inst = random_instance(7, 6, seed=seed, statuses=seed % 2 == 1, density=0.8)
+    best = brute_pcenter(inst, 2)
+    r = solve_pcenter(inst, p=2, method=method, backend=backend)
     if not np.isfinite(best):
-        with pytest.raises(InfeasibleError):
-            solve_pcenter(inst, p=2, method=method)
+        assert r.status == "infeasible" and not r.has_solution
         return
-    r = solve_pcenter(inst, p=2, method=method)
+    assert r.status == "optimal"
     assert r.objective == pytest.approx(best)
     assert r.best_bound == pytest.approx(best, abs=1e-6)
+
+
+class _TimesOut:
+    """A backend that always stops on its time limit without a plan (as a MIP cut off early does)."""
+
+    name = "highs"
+
+    def solve(self, program, options, **_):
+        from siting.backends.base import BackendSolution
+        from siting.status import Termination
+
+        return BackendSolution(Termination.TIME_LIMIT, None, None, 1.0, 0.0, "highs", "stopped on time")
+
+
+@pytest.mark.parametrize("stop", ["backend", "deadline"])
+@pytest.mark.parametrize("seed", range(4))
+def test_pcenter_time_limit_bound_is_in_minutes(seed, stop, monkeypatch):
+    """A cut-off search keeps its best plan; its bound is a table time <= the optimum <= the radius."""
+    import siting.models.pcenter as pcenter
+    from siting.options import SolveOptions
+
+    inst = random_instance(14, 9, seed=seed, density=0.8)
+    best = brute_pcenter(inst, 2)
+    if not np.isfinite(best):
+        pytest.skip("random instance has an unreachable point")
+    if stop == "backend":
+        # the set-cover MIPs would report a site count as their bound: the search must never pass it on
+        monkeypatch.setattr(pcenter, "get_backend", lambda name: _TimesOut())
+        r = solve_pcenter(inst, p=2)
+    else:
+        r = solve_pcenter(inst, p=2, options=SolveOptions(time_limit_s=1e-6))
+    assert r.best_bound in set(inst.travel.minutes.tolist())
+    assert r.best_bound <= best + 1e-9
+    if r.has_solution:     # the greedy plan, verified
+        assert best <= r.objective + 1e-9
+        assert r.status == ("optimal" if r.best_bound == r.objective else "time_limit")
+    else:
+        assert r.status == "time_limit"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -186,3 +237,44 @@ def test_equity_groups_columns():
                              for g in ("elderly", "children")))
     r = solve_equity(inst, threshold_min=8, budget=9, equity_groups=["elderly", "children"])
     assert r.objective == pytest.approx(best)
+
+
+def brute_equity(inst, labels, *, threshold, budget):
+    """(best minimum share, best total covered weight at that minimum) over every plan."""
+    t, w = dense_minutes(inst), inst.demand.population
+    groups = [labels == g for g in np.unique(labels)]
+    best = (-1.0, -1.0)
+    for mask in plans(inst, budget=budget):
+        cov = (t[:, mask] <= threshold).any(axis=1)
+        shares = [w[g & cov].sum() / w[g].sum() for g in groups]
+        best = max(best, (round(min(shares), 12), float(w[cov].sum())))
+    return best
+
+
+def test_equity_text_district_column_from_file():
+    # issue 15: a text district column of the demand file (Demand.labels) forms the groups
+    example = Path(__file__).resolve().parents[2] / "scenarios" / "example"
+    inst = load_instance(example / "demand.csv", example / "candidates.csv", example / "travel_times.csv")
+    assert "district" in inst.demand.labels and "district" not in inst.demand.groups
+    names = inst.demand.labels["district"].astype(str)
+    for budget in (1.5e6, 2.5e6):
+        best = brute_equity(inst, names, threshold=10, budget=budget)
+        r = solve_equity(inst, threshold_min=10, budget=budget, equity_column="district")
+        assert r.objective == pytest.approx(best[0])
+        assert r.covered_weight == pytest.approx(best[1])
+        assert sorted(r.stats["shares"]) == sorted(set(names))
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_equity_text_labels_match_numeric_codes(seed):
+    inst = random_instance(9, 6, seed=seed, groups=True)
+    codes = inst.demand.groups["district"]
+    words = np.array(["north", "river", "hill"], dtype=object)[codes.astype(int)]
+    as_text = replace(inst, demand=replace(inst.demand, labels={"quarter": words}))
+    best = brute_equity(inst, codes, threshold=8, budget=9)
+    for r in (solve_equity(as_text, threshold_min=8, budget=9, equity_column="quarter"),
+              solve_equity(as_text, threshold_min=8, budget=9, labels=list(words))):
+        assert r.objective == pytest.approx(best[0])
+        assert r.covered_weight == pytest.approx(best[1])
+        assert set(r.stats["shares"]) <= {"north", "river", "hill"}
+

@@ -10,8 +10,12 @@ import pytest
 
 from siting.backends import available_backends
 from siting.data.instance import SiteStatus
-from siting.errors import InputError, ScenarioError
-from siting.family.orlib import instance_from_pairs
+from siting.data.orlib import instance_from_pairs
+from siting.errors import InputError, ScenarioError, VerificationError
+from siting.models.base import Plan, ScenarioInputs
+from siting.models.multiservice import MODEL, MultiserviceParams
+from siting.models.params import ParamError
+from siting.rules import SiteRules
 from siting.services import load_catalog, service_masks, solve_multiservice
 from siting.services.catalog import Catalog, Service
 
@@ -102,7 +106,7 @@ def brute(base, slow, cat, budget, existing, share=False):
     best = -1.0
     for combo in itertools.product(range(2 ** len(services)), repeat=len(free)):
         place = np.zeros((len(services), n), bool)
-        for j, bits in zip(free, combo):
+        for j, bits in zip(free, combo, strict=True):
             for k in range(len(services)):
                 place[k, j] = bool(bits >> k & 1)
         used = np.array([sum(s.min_floor_area_m2 for k, s in enumerate(services) if place[k, j]) for j in range(n)])
@@ -130,13 +134,28 @@ def test_multiservice_bruteforce(seed, backend, objective):
     existing = {"health_station": np.eye(1, base.n_sites, 0, dtype=bool).ravel()}
     budget = 9.0
     ref = brute(base, slow, CAT, budget, existing, share=objective == "share")
-    r = solve_multiservice({"default": base, "elderly": slow}, CAT, budget=budget, existing_services=existing,
-                           backend=backend, objective=objective)
+    inst = replace(base, group_travel={"elderly": slow.travel})
+    r = solve_multiservice(inst, CAT, budget=budget, existing_services=existing, backend=backend,
+                           objective=objective)
     assert r.objective == pytest.approx(ref)
     assert r.total_cost <= budget + 1e-9
     assert r.stats["services"]["health_station"]["existing_sites"] == 1
+    assert not r.stats["warnings"]
     placed = r.sites[r.sites.origin == "new"]
     assert set(placed.site_id) <= set(r.selected)
+    # the 0.1 form {group: Instance} is the same problem
+    old = solve_multiservice({"default": base, "elderly": slow}, CAT, budget=budget, existing_services=existing,
+                             backend=backend, objective=objective)
+    assert old.objective == pytest.approx(r.objective)
+
+
+def test_missing_speed_group_walks_on_default_table_with_warning():
+    base, slow = tiny(0)
+    r = solve_multiservice(base, CAT, budget=9.0)
+    ref = brute(base, base, CAT, 9.0, {})           # elderly care measured on the default table
+    assert r.objective == pytest.approx(ref)
+    assert r.stats["warnings"] and "elderly_care" in r.stats["warnings"][0]
+    assert "speed group 'elderly'" in r.message
 
 
 def test_capacitated_service_bruteforce():
@@ -168,6 +187,32 @@ def test_capacitated_service_bruteforce():
     assert (loads <= 60 + 1e-6).all()
 
 
+def test_evaluate_checks_capacitated_assignment():
+    import scipy.sparse as sp
+
+    base, _ = tiny(7, n_sites=4, n_demand=7, statuses=False, area=False)
+    cat = Catalog((Service("childcare", 10.0, "population", fitout_cost=1.0, capacity=60.0),))
+    params = MultiserviceParams(budget=100, catalog=cat)
+    rules = SiteRules.of(base)
+    r = solve_multiservice(base, cat, budget=8)
+    placed = np.isin(base.sites.ids, r.sites.site_id[r.sites.origin == "new"])
+    tr = base.travel
+    near = (tr.minutes <= 10) & placed[tr.site_index]
+    # every reachable pair fully assigned: over capacity, or more than once, somewhere
+    too_much = sp.csr_matrix((np.ones(int(near.sum())), (tr.demand_index[near], tr.site_index[near])),
+                             shape=(base.n_demand, base.n_sites))
+    with pytest.raises(VerificationError, match="capacity|more than once"):
+        MODEL.evaluate(base, params, rules, Plan(placed, {"childcare": placed}, {"childcare": too_much}))
+    far = (tr.minutes > 10) & placed[tr.site_index]
+    assert far.any()
+    k = int(np.flatnonzero(far)[0])
+    beyond = sp.csr_matrix(([0.1], ([tr.demand_index[k]], [tr.site_index[k]])), shape=too_much.shape)
+    with pytest.raises(VerificationError, match="beyond 10 minutes"):
+        MODEL.evaluate(base, params, rules, Plan(placed, {"childcare": placed}, {"childcare": beyond}))
+    with pytest.raises(VerificationError, match="no .* assignment"):
+        MODEL.evaluate(base, params, rules, Plan(placed, {"childcare": placed}))
+
+
 def test_service_masks_from_frame():
     base, _ = tiny(1)
     cat = CAT
@@ -190,15 +235,69 @@ def test_missing_demand_column_is_a_scenario_error():
 
 def test_unknown_service_in_masks():
     base, _ = tiny(3)
-    with pytest.raises(ScenarioError, match="unknown service.*spa"):
+    with pytest.raises(ParamError, match="parameter 'existing_services': unknown service.*spa"):
         solve_multiservice(base, CAT, budget=5, existing_services={"spa": np.zeros(base.n_sites, bool)})
+    with pytest.raises(ParamError, match="parameter 'allowed_services': unknown service.*spa"):
+        MultiserviceParams(budget=5, catalog=CAT, allowed_services={"spa": np.zeros(base.n_sites, bool)})
+    # without a catalog the default one is checked when solving
+    with pytest.raises(ParamError, match="parameter 'allowed_services': unknown service.*spa"):
+        solve_multiservice(base, budget=5, allowed_services={"spa": np.zeros(base.n_sites, bool)})
 
 
-def test_multiservice_scenario_end_to_end(tmp_path):
-    """CSV files + scenario TOML -> run.solve_scenario -> a verified multi-service plan."""
-    from siting.run import solve_scenario
-    from siting.scenario import load_scenario
+@pytest.mark.parametrize("masks, match", [
+    ({"fresh_market": np.ones(3, bool)}, "mask over the 5 sites"),
+    ({"fresh_market": np.array([0.5, 1, 0, 1, 1])}, "mask of True/False"),
+    ("fresh_market", "expected a mapping"),
+])
+def test_bad_masks_are_param_errors(masks, match):
+    base, _ = tiny(3)
+    with pytest.raises(ParamError, match=f"parameter 'allowed_services': .*{match}"):
+        solve_multiservice(base, CAT, budget=5, allowed_services=masks)
 
+
+def test_params_validate():
+    with pytest.raises(ParamError, match="parameter 'budget': required"):
+        MultiserviceParams.from_kwargs({})
+    with pytest.raises(ParamError, match="parameter 'objective'"):
+        MultiserviceParams(budget=5, objective="people")
+    with pytest.raises(ParamError, match="parameter 'catalog'"):
+        MultiserviceParams(budget=5, catalog={"elderly_care": {}})
+    with pytest.raises(ParamError, match="parameter 'catalog': the catalog has no enabled service"):
+        off = replace(CAT, services=tuple(replace(x, enabled=False) for x in CAT.services))
+        MultiserviceParams(budget=5, catalog=off)
+    assert "services" in MultiserviceParams.scenario_keys() and "catalog" not in MultiserviceParams.scenario_keys()
+
+
+def test_total_weight_is_person_services():
+    base, _ = tiny(4)
+    params = MultiserviceParams(budget=5, catalog=CAT)
+    want = 2 * base.demand.population.sum() + base.demand.groups["elderly"].sum()
+    assert MODEL.total_weight(base, params) == pytest.approx(want)
+    r = solve_multiservice(base, CAT, budget=5)
+    assert r.total_weight == pytest.approx(want)
+
+
+def test_evaluate_rejects_broken_plans():
+    base, slow = tiny(5, statuses=False)
+    inst = replace(base, group_travel={"elderly": slow.travel})
+    params = MultiserviceParams(budget=100, catalog=CAT)
+    rules = SiteRules.of(inst)
+    n = inst.n_sites
+    none = {s.key: np.zeros(n, bool) for s in CAT}
+    one = np.eye(1, n, 2, dtype=bool).ravel()
+    ok = MODEL.evaluate(inst, params, rules, Plan(one, {**none, "health_station": one}))
+    assert ok.total_cost == pytest.approx(inst.sites.cost[2] + 1.0)
+    with pytest.raises(VerificationError, match="not converted"):
+        MODEL.evaluate(inst, params, rules, Plan(np.zeros(n, bool), {**none, "health_station": one}))
+    with pytest.raises(VerificationError, match="no placement mask"):
+        MODEL.evaluate(inst, params, rules, Plan(one, {"health_station": one}))
+    small = replace(inst, sites=replace(inst.sites, floor_area=np.full(n, 400.0)))
+    with pytest.raises(VerificationError, match="exceed its floor area"):
+        MODEL.evaluate(small, params, SiteRules.of(small),
+                       Plan(one, {**none, "elderly_care": one, "health_station": one}))
+
+
+def write_scenario(tmp_path, groups=True):
     rng = np.random.default_rng(0)
     n_d, n_s = 12, 6
     pd.DataFrame({"id": [f"d{i}" for i in range(n_d)], "population": rng.integers(50, 200, n_d),
@@ -208,20 +307,56 @@ def test_multiservice_scenario_end_to_end(tmp_path):
                   "x": rng.random(n_s) * 500, "y": rng.random(n_s) * 500,
                   "floor_area": [500, 800, 1200, 400, 900, 2000],
                   "status": ["existing", "candidate", "candidate", "candidate", "candidate", "candidate"],
-                  "services": ["health_station", "", "", "childcare", "", ""]}).to_csv(tmp_path / "sites.csv", index=False)
+                  "services": ["health_station", "", "", "childcare", "", ""]}
+                 ).to_csv(tmp_path / "sites.csv", index=False)
     d, s = np.meshgrid(np.arange(n_d), np.arange(n_s), indexing="ij")
     t = rng.integers(1, 20, d.size).astype(float)
     base = pd.DataFrame({"demand_id": [f"d{i}" for i in d.ravel()], "candidate_id": [f"s{j}" for j in s.ravel()],
                          "minutes": t, "group": ""})
-    pd.concat([base, base.assign(minutes=t * 1.3, group="elderly")]).to_csv(tmp_path / "travel.csv", index=False)
+    table = pd.concat([base, base.assign(minutes=t * 1.3, group="elderly")]) if groups else base.drop(columns="group")
+    table.to_csv(tmp_path / "travel.csv", index=False)
     (tmp_path / "ms.toml").write_text(
         '[data]\ndemand = "demand.csv"\ncandidates = "sites.csv"\ntravel_times = "travel.csv"\n'
-        '[model]\ntype = "multiservice"\nbudget = 6000000\nthreshold_minutes = 10  # required by siting.scenario today (unused)\n'
+        '[model]\ntype = "multiservice"\nbudget = 6000000\n'
         '[services.canteen]\nenabled = false\n')
-    r = solve_scenario(load_scenario(tmp_path / "ms.toml"))
+    return tmp_path / "ms.toml"
+
+
+def test_multiservice_scenario_end_to_end(tmp_path):
+    """CSV files + scenario TOML -> run.solve_scenario -> a verified multi-service plan."""
+    from siting.run import solve_scenario
+    from siting.scenario import load_scenario
+
+    r = solve_scenario(load_scenario(write_scenario(tmp_path)))
     assert r.model == "multiservice" and r.has_solution and r.total_cost <= 6e6
     assert "canteen" not in r.stats["services"]
     assert r.stats["services"]["health_station"]["existing_sites"] == 1
     assert not r.stats["warnings"]
     new = r.sites[r.sites.origin == "new"]
     assert not ((new.site_id == "s3") & (new.service != "childcare")).any()  # s3 may host childcare only
+
+
+def test_prepare_hook_reads_catalog_groups_and_services_column(tmp_path):
+    from siting.data.load import load_instance
+
+    write_scenario(tmp_path, groups=False)
+    asked = []
+
+    def load(groups):
+        asked.append(tuple(groups))
+        base = load_instance(tmp_path / "demand.csv", tmp_path / "sites.csv", tmp_path / "travel.csv")
+        tables = {g: load_instance(tmp_path / "demand.csv", tmp_path / "sites.csv", tmp_path / "travel.csv",
+                                   group=g).travel for g in groups}
+        return replace(base, group_travel=tables)
+
+    inputs = ScenarioInputs(load_instance=load, candidates=tmp_path / "sites.csv",
+                            sections={"services": {"canteen": {"enabled": False}}}, base_dir=tmp_path)
+    params, inst = MODEL.prepare(MultiserviceParams(budget=6e6), inputs)
+    assert asked[0] == ("elderly",)                     # the speed group of elderly_care
+    assert "canteen" not in params.catalog.keys and not inst.group_travel
+    assert params.existing_services["health_station"].tolist() == [True] + [False] * 5
+    assert params.allowed_services["health_station"][3] == False and params.allowed_services["childcare"][3]
+    from siting.models.driver import solve_model
+
+    r = solve_model(MODEL, inst, params)
+    assert r.has_solution and any("elderly_care" in w for w in r.stats["warnings"])

@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siting.family import MODELS, solve_cflp, solve_pcenter, solve_pmedian
-from siting.family.orlib import read_cap, read_pmed
+from siting.models.cflp import solve_cflp
+from siting.models.pcenter import solve_pcenter
+from siting.models.pmedian import solve_pmedian
+from siting.data.orlib import read_cap, read_pmed
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "instances"
 PMED, CAP = SHARED / "orlib-pmed", SHARED / "orlib-cap"
@@ -30,7 +32,7 @@ def test_pmedian_pmed(k):
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
 def test_pcenter_pmed(k):
     inst, p = read_pmed(PMED / f"pmed{k}.txt")
-    r = MODELS["pcenter"](inst, p=p)
+    r = solve_pcenter(inst, p=p)
     assert r.objective == optima(PMED / "known_pcenter_optima.csv")[f"pmed{k}"]
     assert r.best_bound == r.objective
 

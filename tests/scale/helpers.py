@@ -54,7 +54,11 @@ def feasible(problem: CoverageProblem, x: np.ndarray, tol: float = 1e-9) -> bool
 
 
 def value(problem: CoverageProblem, x: np.ndarray) -> float:
-    return problem.covered_weight(x) if problem.model == ModelType.MCLP else problem.cost_of(x)
+    """Independent of ``CoverageProblem.value_of``: the weight of rows hit by ``x``, or the plan's cost."""
+    if problem.model == ModelType.MCLP:
+        hit = np.asarray(problem.coverage[:, np.flatnonzero(x)].sum(axis=1)).ravel() > 0
+        return float(problem.demand_weight[hit].sum()) + problem.base_covered_weight
+    return float(problem.site_cost[x].sum())
 
 
 def brute_force(problem: CoverageProblem) -> tuple[float | None, np.ndarray | None]:

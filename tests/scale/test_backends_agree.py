@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from siting.backends import Termination, available_backends
-from siting.formulations.coverage import solve_exact
 from siting.options import SolveOptions
 from siting.problem import ModelType
-from siting.strategy import solve_coverage
+from siting.strategy import solve_coverage, solve_exact
 
 from .helpers import brute_force, feasible, random_problem, value
 

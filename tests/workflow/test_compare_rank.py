@@ -5,8 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siting.compare import compare
-from siting.rank import rank
+from siting.workflow import compare, rank
 
 
 def test_compare_table_and_resume(example, tmp_path):
@@ -40,8 +39,8 @@ def test_rank_reasons_frequency_and_losses(example, tmp_path):
     assert len(resolved) == min(2, len(plan))
     assert (resolved["resolve_loss"] <= resolved["drop_loss"] + 1e-6).all()
     # the drop loss is what the plan covers minus what it covers without the building
-    from siting.report.coverage import CoverageModel
     from siting.scenario import load_scenario
+    from siting.workflow.reporting.coverage import CoverageModel
 
     model = CoverageModel(load_scenario(example / "mclp.toml"))
     sites = {s: {"mclp"} for s in plan["site_id"]}

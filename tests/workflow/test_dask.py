@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from siting.compare import compare
-from siting.sweep import budget_key, solve_task, sweep
+from siting.workflow import compare, sweep
+from siting.workflow.budgets import budget_key
+from siting.workflow.tasks import solve_task
 
 pytestmark = pytest.mark.slow
 

@@ -1,15 +1,12 @@
 """The demo workflow on a small generated district: network travel times (cached), then the whole chain."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
 
 import pandas as pd
 import pytest
 
 from siting.workflow import prepare_scenario
-
-HAS_MULTISERVICE = importlib.util.find_spec("siting.services.scenario") is not None
 
 
 def test_network_travel_times_are_computed_once_and_cached(small_district, tmp_path):
@@ -37,14 +34,12 @@ def test_network_travel_times_are_computed_once_and_cached(small_district, tmp_p
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_MULTISERVICE, reason="siting.services.scenario (multi-service scenario solve) "
-                    "has not landed yet")
 def test_demo_end_to_end_on_a_small_district(tmp_path, small_spec):
     import pyogrio
 
     from siting.demo.district import DistrictSpec
-    from siting.demo.run import run_demo
-    from siting.report.gpkg import LAYERS
+    from siting.workflow import run_demo
+    from siting.workflow.reporting.gpkg import LAYERS
 
     res = run_demo(tmp_path, seed=7, spec=DistrictSpec(**small_spec), use_dask=False, quiet=True,
                    budgets=[15e6])

@@ -6,9 +6,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from siting.report import build_report
-from siting.report.gpkg import LAYERS
-from siting.sweep import sweep
+from siting.workflow import sweep
+from siting.workflow.reporting import build_report
+from siting.workflow.reporting.gpkg import LAYERS
 
 RESOURCE = re.compile(r"""(?:src|href)\s*=\s*["']?(?!data:|#)([^"'\s>]+)|url\(\s*["']?(?!data:)([^"')]+)""", re.I)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from siting.report import build_report
+from siting.workflow.reporting import build_report
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium") or "")
                  if p and Path(p).is_file()), None)

@@ -8,7 +8,10 @@ import pandas as pd
 import pytest
 
 from siting.errors import ScenarioError
-from siting.sweep import budget_key, pareto_mask, parse_budgets, solve_task, sweep
+from siting.workflow import sweep
+from siting.workflow.budget_sweep import pareto_mask
+from siting.workflow.budgets import budget_key, parse_budgets
+from siting.workflow.tasks import solve_task
 
 BUDGETS = [1.0e6, 2.0e6, 3.0e6, 5.0e6]
 

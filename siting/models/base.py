@@ -1,0 +1,190 @@
+"""The model contract: what a location model declares so that one driver can solve and verify it.
+
+A model is one module that builds a :class:`Model` and is listed once in :mod:`siting.models.registry`.
+It declares
+
+* ``params``: a frozen :class:`~siting.models.params.ModelParams` dataclass (validated, units in names);
+* ``build(instance, params, rules) -> Built``: a :class:`~siting.program.LinearProgram` plus how to decode a
+  solver vector into a :class:`Plan`; formulation only, it never calls a solver;
+* ``evaluate(instance, params, rules, plan) -> Evaluation``: every reported figure recomputed from the raw
+  instance (travel triples, site table), raising :class:`~siting.errors.VerificationError` on a broken
+  model constraint;
+* optional hooks: ``warm_start(instance, params, rules, built, deadline)`` (a feasible column vector for the
+  program, found before ``deadline``, a ``time.perf_counter()`` value or None), ``bound(instance, params,
+  rules)`` (a cheap valid bound on the optimum in the objective's units, used when the solver stops
+  before proving a better one), ``search`` (a model-specific
+  solve that replaces build + backend: the coverage strategies, p-center's bisection, equity's two
+  stages) and ``prepare`` (scenario-only inputs such as a service catalog, and which speed groups'
+  travel tables it needs).
+
+:func:`siting.models.driver.solve_model` owns everything else: site rules, limits proven infeasible from
+the data, the time limit, the backend call, decoding, the generic plan checks, the claim check, the gap
+and the :class:`~siting.result.Result`.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..data.instance import Instance
+from ..options import SolveOptions
+from ..program import LinearProgram, Sense
+from ..rules import SiteRules
+from ..status import Termination
+from .params import ModelParams
+
+__all__ = ["Plan", "Built", "Evaluation", "Outcome", "SolveContext", "ScenarioInputs", "Model"]
+
+P = TypeVar("P", bound=ModelParams)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A decoded plan in the instance's site order.
+
+    open_sites : (n_sites,) bool, existing sites included (they are open in the real world)
+    placements : {service: (n_sites,) bool} new placements per service (multi-service models), else None
+    assignment : the solver's assignment values when the model reports from them (capacitated: one value per
+        pair; multi-service: {service: sparse demand x site shares}), else None
+    """
+
+    open_sites: np.ndarray
+    placements: Mapping[str, np.ndarray] | None = None
+    assignment: np.ndarray | Mapping[str, sp.spmatrix] | None = None
+
+
+def _site_block(program: LinearProgram, x: np.ndarray) -> Plan:
+    return Plan(open_sites=program.block(x, "site") > 0.5)
+
+
+@dataclass(frozen=True)
+class Built:
+    """A model's program and the decoder from a solver vector to a :class:`Plan`.
+
+    ``decode`` defaults to reading the binary ``"site"`` column block.
+    """
+
+    program: LinearProgram
+    decode: Callable[[np.ndarray], Plan] | None = None
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+    def plan_of(self, x: np.ndarray) -> Plan:
+        return self.decode(x) if self.decode is not None else _site_block(self.program, x)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A plan's figures, recomputed from the raw instance.
+
+    objective : the model's objective in its own units (covered weight, weighted minutes, cost, ...)
+    covered_weight : the weight the model counts as served (its meaning is ``Model.covered``)
+    total_weight : the weight that could be served (the denominator of the coverage share)
+    total_cost : what the plan pays (conversion, plus fit-out where the model has it)
+    sites, coverage : the per-site and per-demand tables written to ``sites.csv`` / ``coverage.csv``
+    stats : model-specific figures for ``solution.json``
+    warnings : what a planner must read beside the figures (e.g. a service walked on the default table);
+        the driver appends them to the result's message
+    """
+
+    objective: float
+    covered_weight: float
+    total_weight: float
+    total_cost: float
+    sites: pd.DataFrame
+    coverage: pd.DataFrame
+    stats: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a search (a backend call or a model's own ``search``) produced, before verification.
+
+    objective / bound : the search's claims in the model's units; the driver checks them against the
+    :class:`Evaluation` of ``plan`` and keeps the recomputed value.
+    """
+
+    plan: Plan | None
+    termination: Termination
+    objective: float | None
+    bound: float | None
+    method: str
+    stats: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class SolveContext:
+    """How a search may run: the backend, the strategy and options whose time limit is what is left."""
+
+    backend: str
+    strategy: str
+    options: SolveOptions
+    deadline: float | None = None
+
+    def remaining_s(self) -> float | None:
+        """Seconds left before the deadline (never negative), None without a time limit."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.perf_counter())
+
+    def options_now(self, *, share: float = 1.0) -> SolveOptions:
+        """The options with ``time_limit_s`` set to ``share`` of the time left."""
+        left = self.remaining_s()
+        return self.options if left is None else replace(self.options, time_limit_s=max(0.05, share * left))
+
+
+@dataclass(frozen=True)
+class ScenarioInputs:
+    """What a model's ``prepare`` hook may read from a scenario, without importing the scenario layer.
+
+    load_instance : ``load_instance(groups)`` returns the instance with the travel tables of those speed
+        groups attached (``Instance.group_travel``)
+    candidates : path of the candidates file (raw columns such as ``services``)
+    sections : the scenario's raw tables (``services``, ...)
+    base_dir : where relative paths start
+    """
+
+    load_instance: Callable[[tuple[str, ...]], Instance]
+    candidates: Path
+    sections: Mapping[str, Any]
+    base_dir: Path
+
+
+@dataclass(frozen=True)
+class Model(Generic[P]):
+    """A location model: its name, parameters, formulation, evaluation and hooks (see module docstring).
+
+    sense : the objective's direction (the claim check and the gap follow it)
+    summary : one line for the README models table and the CLI help
+    covered : what ``covered_weight`` means for this model (documented in ``solution.json``)
+    uses_strategy : the ``strategy`` option (auto / exact / hybrid / heuristic) applies to its search
+    """
+
+    name: str
+    summary: str
+    params: type[P]
+    sense: Sense
+    covered: str
+    evaluate: Callable[[Instance, P, SiteRules, Plan], Evaluation]
+    build: Callable[[Instance, P, SiteRules], Built] | None = None
+    warm_start: Callable[[Instance, P, SiteRules, Built, float | None], np.ndarray | None] | None = None
+    bound: Callable[[Instance, P, SiteRules], float | None] | None = None
+    search: Callable[[Instance, P, SiteRules, SolveContext], Outcome] | None = None
+    prepare: Callable[[P, ScenarioInputs], tuple[P, Instance]] | None = None
+    total_weight: Callable[[Instance, P], float] | None = None
+    uses_strategy: bool = False
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.build is None) == (self.search is None):
+            raise TypeError(f"model {self.name!r}: give exactly one of build and search")
+
+    @property
+    def maximise(self) -> bool:
+        return self.sense is Sense.MAXIMIZE

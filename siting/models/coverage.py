@@ -1,0 +1,171 @@
+"""The coverage models on the model contract: MCLP, LSCP and partial covering.
+
+All three are solved by :func:`siting.strategy.solve_coverage` (presolve, greedy, local search, Lagrangian
+bounds and the MIP of :mod:`siting.formulations.coverage`, chosen by the ``strategy`` option), through a
+``search`` hook that builds the :class:`~siting.problem.CoverageProblem` (:func:`siting.build.coverage_problem`).
+``evaluate`` recomputes every figure from the raw travel triples (:func:`siting.verify.check_plan`), never from
+the coverage matrix the search used.
+
+Examples
+--------
+>>> from siting.testing import random_instance
+>>> inst = random_instance(8, 5, seed=2)
+>>> r = solve_mclp(inst, threshold_min=10, max_sites=2)
+>>> r.status.value, r.objective, r.selected
+('optimal', 238.0, ('s0', 's1'))
+>>> solve_lscp(inst, threshold_min=10).objective
+6.0
+>>> r = solve_partial(inst, threshold_min=10, target_coverage=0.5)
+>>> r.objective, r.covered_weight >= 0.5 * r.total_weight
+(2.0, True)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..build import coverage_problem
+from ..data.instance import Instance
+from ..options import SolveOptions
+from ..problem import ModelType
+from ..program import Sense
+from ..result import Result
+from ..rules import SiteRules
+from ..strategy import solve_coverage
+from ..verify import check_plan
+from .base import Evaluation, Model, Outcome, Plan, SolveContext
+from .driver import solve_model
+from .params import (ModelParams, ParamError, budget_param, max_sites_param, number, param, threshold_param,
+                     weight_column_param)
+from .parts import demand_weight
+from .tables import coverage_table, served_by_site, sites_table
+
+__all__ = ["MCLP", "LSCP", "PARTIAL", "MCLPParams", "LSCPParams", "PartialParams", "solve_mclp", "solve_lscp",
+           "solve_partial"]
+
+#: share of the time left that the search may use; the rest is for evaluation and the result tables
+_SEARCH_SHARE = 0.95
+#: uncoverable demand ids listed in ``stats["uncoverable"]`` (the count is always complete)
+_LISTED_UNCOVERABLE = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class _CoverageParams(ModelParams):
+    threshold_min: float = threshold_param()
+    budget: float | None = budget_param()
+    max_sites: int | None = max_sites_param()
+    weight_column: str = weight_column_param()
+
+    @property
+    def target(self) -> float | None:
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MCLPParams(_CoverageParams):
+    """Parameters of :data:`MCLP`: maximise the covered weight under a budget and/or a site limit."""
+
+    model_name = "mclp"
+
+    def check_together(self) -> None:
+        if self.budget is None and self.max_sites is None:
+            raise ParamError("model 'mclp' needs a budget, max_sites or both (without a limit every site opens)",
+                             param="budget", model=self.model_name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LSCPParams(_CoverageParams):
+    """Parameters of :data:`LSCP`: cover every coverable demand point at least cost."""
+
+    model_name = "lscp"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartialParams(_CoverageParams):
+    """Parameters of :data:`PARTIAL`: cover ``target_coverage`` of the total weight at least cost."""
+
+    model_name = "partial"
+    target_coverage: float = param(check=number(gt=0, le=1),
+                                   doc="share of the total weight (0-1] the plan must cover within the threshold")
+
+    @property
+    def target(self) -> float | None:
+        return self.target_coverage
+
+
+def _search(instance: Instance, params: _CoverageParams, rules: SiteRules, ctx: SolveContext) -> Outcome:
+    """Build the coverage problem and run the chosen strategy on what is left of the time limit."""
+    weight = demand_weight(instance, params.weight_column)
+    problem = coverage_problem(instance, model=params.model_name, threshold_min=params.threshold_min,
+                               budget=params.budget, max_sites=params.max_sites, target_coverage=params.target,
+                               weight=weight, rules=rules)
+    out = solve_coverage(problem, backend=ctx.backend, strategy=ctx.strategy,
+                         options=ctx.options_now(share=_SEARCH_SHARE))
+    stats = dict(out.stats, search_seconds=out.seconds)
+    plan = None if out.open_sites is None else Plan(open_sites=out.open_sites | rules.existing)
+    mip = stats.get("mip") if isinstance(stats.get("mip"), dict) else {}
+    message = str(stats.get("message") or (mip.get("solver_message") if plan is None else "") or "")
+    return Outcome(plan, out.termination, out.objective, out.bound, out.method, stats, message)
+
+
+def _evaluate(instance: Instance, params: _CoverageParams, rules: SiteRules, plan: Plan) -> Evaluation:
+    """Coverage by the nearest open site from the raw triples; cost from the site table."""
+    model = ModelType(params.model_name)
+    weight = demand_weight(instance, params.weight_column)
+    check = check_plan(instance, plan.open_sites, model=model, threshold_min=params.threshold_min,
+                       target_coverage=params.target, weight=weight, rules=rules)
+    uncoverable = instance.demand.ids[~check.coverable]
+    served = served_by_site(instance.n_sites, check.nearest_site, weight, check.covered)
+    return Evaluation(
+        objective=check.covered_weight if model is ModelType.MCLP else check.total_cost,
+        covered_weight=check.covered_weight, total_weight=check.total_weight, total_cost=check.total_cost,
+        sites=sites_table(instance, check.open_sites, rules, served_weight=served),
+        coverage=coverage_table(instance, weight, check.nearest_site, check.nearest_minutes, check.covered,
+                                coverable=check.coverable),
+        stats={"threshold_min": params.threshold_min, "n_demand": instance.n_demand, "n_sites": instance.n_sites,
+               "n_pairs": len(instance.travel), "coverable_weight": float(weight[check.coverable].sum()),
+               "uncoverable_count": int(uncoverable.size),
+               "uncoverable": [str(v) for v in uncoverable[:_LISTED_UNCOVERABLE]]},
+    )
+
+
+_COVERED = "within threshold_minutes of an open site"
+
+MCLP = Model(
+    name="mclp", params=MCLPParams, sense=Sense.MAXIMIZE, search=_search, evaluate=_evaluate, covered=_COVERED,
+    uses_strategy=True, summary="maximise the weight within the threshold of an open site, under a budget and/or "
+                                "a site limit",
+)
+LSCP = Model(
+    name="lscp", params=LSCPParams, sense=Sense.MINIMIZE, search=_search, evaluate=_evaluate, covered=_COVERED,
+    uses_strategy=True, summary="least cost to cover every coverable demand point (the others are listed)",
+)
+PARTIAL = Model(
+    name="partial", params=PartialParams, sense=Sense.MINIMIZE, search=_search, evaluate=_evaluate,
+    covered=_COVERED, uses_strategy=True, summary="least cost to cover a target share of the weight",
+)
+
+
+def _solve(model: Model[Any], instance: Instance, backend: str, strategy: str, options: SolveOptions | None,
+           params: dict[str, Any]) -> Result:
+    return solve_model(model, instance, model.params.from_kwargs(params), backend=backend, strategy=strategy,
+                       options=options)
+
+
+def solve_mclp(instance: Instance, *, backend: str = "auto", strategy: str = "auto",
+               options: SolveOptions | None = None, **params: Any) -> Result:
+    """Maximal covering under a budget (:class:`MCLPParams`: ``threshold_min``, ``budget``, ``max_sites``,
+    ``weight_column``); ``objective`` = covered weight. See :func:`siting.models.driver.solve_model`."""
+    return _solve(MCLP, instance, backend, strategy, options, params)
+
+
+def solve_lscp(instance: Instance, *, backend: str = "auto", strategy: str = "auto",
+               options: SolveOptions | None = None, **params: Any) -> Result:
+    """Location set covering (:class:`LSCPParams`); ``objective`` = cost of the new sites."""
+    return _solve(LSCP, instance, backend, strategy, options, params)
+
+
+def solve_partial(instance: Instance, *, backend: str = "auto", strategy: str = "auto",
+                  options: SolveOptions | None = None, **params: Any) -> Result:
+    """Partial covering (:class:`PartialParams`, ``target_coverage`` required); ``objective`` = cost."""
+    return _solve(PARTIAL, instance, backend, strategy, options, params)

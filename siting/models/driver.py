@@ -1,0 +1,253 @@
+"""One driver for every model: rules, limits, time limit, backend, decoding, verification, result.
+
+:func:`solve_model` is the only place that calls a backend for a model and the only place that builds a
+:class:`~siting.result.Result` from a plan. A model contributes its formulation and its evaluation
+(:mod:`siting.models.base`); the driver adds what every model needs:
+
+1. site rules from the statuses, and limits the fixed sites already break (``infeasible`` before solving);
+2. the search: the model's ``search`` hook, or ``build`` -> optional ``warm_start`` -> backend, with the
+   time limit counted from the start of the call; when a backend stops without a point of its own, the
+   verified warm start is the plan;
+3. the plan's figures recomputed by ``evaluate``, the generic plan checks (statuses, budget, site count)
+   and the claim check: the solver may not claim a better objective than the recomputed one, a proven
+   optimum must match it, and a bound must lie on the correct side of it;
+4. the :class:`Result`, with the one relative gap of :func:`siting.status.relative_gap`.
+
+Examples
+--------
+>>> from siting.testing import random_instance
+>>> from siting.models.registry import get_model
+>>> m = get_model("pmedian")
+>>> r = solve_model(m, random_instance(6, 4, seed=1), m.params(p=2))
+>>> r.status.value, len(r.selected)
+('optimal', 2)
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ..backends import available_backends, get_backend
+from ..backends.registry import BACKENDS
+from ..data.instance import Instance
+from ..errors import InfeasibleError, InputError, VerificationError
+from ..options import SolveOptions
+from ..result import Result
+from ..rules import REL_TOL, SiteRules, check_fixed_limits, check_plan_rules
+from ..status import Termination, relative_gap
+from .base import Built, Model, Outcome, SolveContext
+from .params import ModelParams, ParamError
+
+__all__ = ["solve_model", "resolve_backend", "STRATEGIES", "check_claims"]
+
+STRATEGIES = ("auto", "exact", "hybrid", "heuristic")
+#: share of the time limit kept for decoding and verification after the search
+_VERIFY_SHARE = 0.05
+
+
+def resolve_backend(name: str) -> str:
+    """A known backend name (``auto``: the first available in order of preference), or a one-line error."""
+    if not isinstance(name, str):
+        raise ParamError(f"expected a backend name, got {name!r}", param="backend")
+    low = name.strip().lower()
+    if low == "auto":
+        have = available_backends()
+        if not have:
+            raise ParamError("no solver backend is installed", param="backend")
+        return have[0]
+    if low not in BACKENDS:
+        raise ParamError(f"unknown backend {name!r}; known: auto, {', '.join(BACKENDS)}", param="backend")
+    return low
+
+
+def _check_strategy(strategy: str, model: Model[Any]) -> str:
+    if not isinstance(strategy, str) or strategy.strip().lower() not in STRATEGIES:
+        raise ParamError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}", param="strategy")
+    low = strategy.strip().lower()
+    if low not in ("auto", "exact") and not model.uses_strategy:
+        raise ParamError(f"model '{model.name}' is solved exactly; strategy '{low}' applies to mclp, lscp and "
+                         "partial", param="strategy")
+    return low
+
+
+def _check_options(options: SolveOptions) -> None:
+    if not isinstance(options, SolveOptions):
+        raise ParamError(f"expected SolveOptions, got {type(options).__name__}", param="options")
+    t = options.time_limit_s
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not np.isfinite(t) or t <= 0):
+        raise ParamError(f"must be a positive number of seconds, got {t!r}", param="time_limit")
+    g = options.mip_gap
+    if isinstance(g, bool) or not isinstance(g, (int, float)) or not np.isfinite(g) or g < 0:
+        raise ParamError(f"must be a number >= 0, got {g!r}", param="mip_gap")
+    if options.threads is not None and (isinstance(options.threads, bool) or not isinstance(options.threads, int)
+                                        or options.threads < 1):
+        raise ParamError(f"must be a whole number >= 1, got {options.threads!r}", param="threads")
+
+
+def _total_weight(model: Model[Any], instance: Instance, params: ModelParams) -> float:
+    if model.total_weight is not None:
+        return float(model.total_weight(instance, params))
+    column = getattr(params, "weight_column", "population")
+    try:
+        return float(np.asarray(instance.demand.weight(column), dtype=float).sum())
+    except KeyError:
+        return 0.0
+
+
+def check_claims(model: Model[Any], *, objective: float | None, bound: float | None, verified: float,
+                 proven_optimal: bool) -> None:
+    """Compare a search's claims with the recomputed objective; raise :class:`VerificationError`.
+
+    A claim better than the recomputation is an error (a minimising solver may report a worse value, e.g. a
+    p-median assignment that is not the nearest); a proven optimum must match; a bound must not beat the plan.
+    """
+    sign = 1.0 if model.maximise else -1.0
+    tol = REL_TOL * max(1.0, abs(verified))
+    if objective is not None:
+        over = sign * (objective - verified)
+        if over > tol or (proven_optimal and abs(objective - verified) > tol):
+            raise VerificationError(f"{model.name}: the solver reports objective {objective:,.10g} but the plan "
+                                    f"recomputed from the raw inputs gives {verified:,.10g}")
+    if bound is not None and sign * (verified - bound) > tol:
+        raise VerificationError(f"{model.name}: bound {bound:,.10g} is on the wrong side of the verified "
+                                f"objective {verified:,.10g}")
+
+
+def _better(model: Model[Any], a: float, b: float) -> bool:
+    return a > b + 1e-9 * max(1.0, abs(b)) if model.maximise else a < b - 1e-9 * max(1.0, abs(b))
+
+
+def _search_program(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules,
+                    ctx: SolveContext) -> Outcome:
+    """``build`` -> ``warm_start`` -> backend; the warm start is the plan when the backend returns none."""
+    assert model.build is not None
+    built: Built = model.build(instance, params, rules)
+    program = built.program
+    program.check()
+    stats: dict[str, Any] = {"n_cols": program.n_cols, "n_rows": program.n_rows, "nnz": int(program.constraints.nnz),
+                             **built.stats}
+    # the warm start may use at most half of the time: the solver needs the rest to improve on it
+    warm_deadline = None if ctx.deadline is None else time.perf_counter() + 0.5 * (ctx.remaining_s() or 0.0)
+    start = model.warm_start(instance, params, rules, built, warm_deadline) if model.warm_start is not None else None
+    if start is not None:
+        if program.max_violation(start, relative=True) > 1e-7:
+            raise VerificationError(f"{model.name}: the warm start violates the program")
+        stats["warm_start_objective"] = program.objective_value(start)
+    options = ctx.options_now(share=1.0 - _VERIFY_SHARE)
+    backend = get_backend(ctx.backend)
+    sol = backend.solve(program, options, warm_start=start) if start is not None else backend.solve(program, options)
+    stats["backend_seconds"] = sol.seconds
+    stats.update({f"backend_{k}": v for k, v in sol.stats.items()})
+    x, objective, termination, method = sol.x, sol.objective, sol.termination, sol.backend
+    if start is not None and termination not in (Termination.INFEASIBLE, Termination.UNBOUNDED):
+        warm_value = program.objective_value(start)
+        if x is None or objective is None or _better(model, warm_value, objective):
+            x, objective, method = start, warm_value, f"{sol.backend}+warm_start"
+            if termination is Termination.OPTIMAL:
+                termination = Termination.TIME_LIMIT  # cannot happen for a correct solver; never claim a proof
+            elif termination is Termination.ERROR:
+                termination = Termination.HEURISTIC
+    bound = _tightest_bound(model, sol.bound, instance, params, rules, stats)
+    if x is None:
+        return Outcome(None, termination, None, bound, method, stats, sol.message)
+    return Outcome(built.plan_of(x), termination, objective, bound, method, stats, sol.message)
+
+
+def _tightest_bound(model: Model[Any], solver_bound: float | None, instance: Instance, params: ModelParams,
+                    rules: SiteRules, stats: dict[str, Any]) -> float | None:
+    """The solver's bound, or the model's cheap bound when that is tighter or the solver has none."""
+    if model.bound is None:
+        return solver_bound
+    cheap = model.bound(instance, params, rules)
+    stats["model_bound"] = cheap
+    if cheap is None:
+        return solver_bound
+    if solver_bound is None:
+        return cheap
+    return min(solver_bound, cheap) if model.maximise else max(solver_bound, cheap)
+
+
+def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, backend: str = "auto",
+                strategy: str = "auto", options: SolveOptions | None = None) -> Result:
+    """Solve ``model`` on ``instance`` with ``params`` and return a verified :class:`Result`.
+
+    Parameters
+    ----------
+    model : Model
+        A registered model (:func:`siting.models.registry.get_model`).
+    instance : Instance
+    params : the model's parameter dataclass (already validated by its construction)
+    backend : ``auto`` or a name from :data:`siting.backends.registry.BACKENDS`
+    strategy : ``auto``, ``exact``, ``hybrid`` or ``heuristic`` (models with ``uses_strategy``)
+    options : SolveOptions; ``time_limit_s`` caps the whole call (search, decoding and verification)
+
+    Returns
+    -------
+    Result
+        Figures recomputed from the raw inputs. Infeasibility proven from the data or by the solver gives
+        status ``infeasible`` with the reason in ``message``; a solver stopped before any plan gives
+        ``time_limit`` or ``error``.
+
+    Raises
+    ------
+    ParamError
+        for parameters, backends, strategies or options that are not valid (one line, naming them).
+    VerificationError
+        when a search's plan or claims disagree with the recomputation (a bug, never a user error).
+    """
+    started = time.perf_counter()
+    options = options or SolveOptions()
+    if not isinstance(params, model.params):
+        raise InputError(f"model '{model.name}' takes {model.params.__name__}, got {type(params).__name__}")
+    _check_options(options)
+    strategy = _check_strategy(strategy, model)
+    backend = resolve_backend(backend)
+    limit = options.time_limit_s
+    ctx = SolveContext(backend, strategy, options, None if limit is None else started + float(limit))
+    rules = SiteRules.of(instance)
+    total = _total_weight(model, instance, params)
+    described = params.described()
+    weight_column = str(getattr(params, "weight_column", "population"))
+
+    def elapsed() -> float:
+        return time.perf_counter() - started
+
+    try:
+        check_fixed_limits(rules, params.limits(), model.name)
+        outcome = model.search(instance, params, rules, ctx) if model.search is not None else \
+            _search_program(model, instance, params, rules, ctx)
+    except InfeasibleError as exc:
+        return Result.no_plan(model.name, Termination.INFEASIBLE, str(exc), solver=backend, seconds=elapsed(),
+                              total_weight=total, weight_column=weight_column, covered_definition=model.covered,
+                              params=described)
+    if outcome.plan is None:
+        message = outcome.message or (f"{model.name}: the constraints admit no plan"
+                                      if outcome.termination is Termination.INFEASIBLE
+                                      else f"{outcome.method} stopped ({outcome.termination}) without a plan")
+        return Result.no_plan(model.name, outcome.termination, message, solver=outcome.method, seconds=elapsed(),
+                              total_weight=total, bound=outcome.bound, stats=outcome.stats,
+                              weight_column=weight_column, covered_definition=model.covered, params=described)
+    plan = outcome.plan
+    figures = model.evaluate(instance, params, rules, plan)
+    check_plan_rules(rules, plan.open_sites, params.limits(), total_cost=figures.total_cost, model=model.name,
+                     site_ids=instance.sites.ids)
+    proven = outcome.termination is Termination.OPTIMAL
+    check_claims(model, objective=outcome.objective, bound=outcome.bound, verified=figures.objective,
+                 proven_optimal=proven)
+    selected = tuple(str(v) for v in instance.sites.ids[plan.open_sites & ~rules.existing])
+    # one gap: stats and the result agree by construction
+    stats: dict[str, Any] = {**outcome.stats, **figures.stats, "gap": relative_gap(figures.objective, outcome.bound)}
+    share = figures.covered_weight / figures.total_weight if figures.total_weight else 0.0
+    message = (f"{len(selected)} new sites, cost {figures.total_cost:,.0f}, {share:.1%} of the weight "
+               f"{model.covered}")
+    warnings = tuple(figures.warnings) + tuple(str(w) for w in figures.stats.get("warnings", ()) or ())
+    if warnings:
+        message += "; warning: " + "; ".join(dict.fromkeys(warnings))
+    return Result.from_plan(
+        model.name, termination=outcome.termination, objective=figures.objective, bound=outcome.bound,
+        selected=selected, total_cost=figures.total_cost, covered_weight=figures.covered_weight,
+        total_weight=figures.total_weight, solver=outcome.method, seconds=elapsed(), sites=figures.sites,
+        coverage=figures.coverage, stats=stats, message=message, weight_column=weight_column,
+        covered_definition=model.covered, params=described)

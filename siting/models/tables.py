@@ -1,0 +1,61 @@
+"""The per-site and per-demand tables every model writes (``sites.csv``, ``coverage.csv``).
+
+Common columns come first in the same names for every model, so scripts can read any model's output:
+
+* sites: ``site_id, status, cost, selected`` (a conversion the plan pays for), ``open`` (existing
+  included), ``x, y``, then model columns (``served_weight``, ``load``, ...);
+* coverage: ``demand_id, weight, covered, site_id`` (the serving site: the nearest open one, or the
+  assigned one where the model assigns), ``minutes``, then model columns.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data.instance import Instance
+from ..rules import SiteRules
+
+__all__ = ["sites_table", "coverage_table", "served_by_site"]
+
+
+def sites_table(instance: Instance, open_sites: np.ndarray, rules: SiteRules, **columns: Any) -> pd.DataFrame:
+    """One row per site with the common columns, then ``columns``."""
+    sites = instance.sites
+    frame = pd.DataFrame({
+        "site_id": sites.ids.astype(str),
+        "status": np.asarray(sites.status).astype(str),
+        "cost": rules.cost,
+        "selected": open_sites & ~rules.existing,
+        "open": open_sites,
+        "x": sites.x,
+        "y": sites.y,
+    })
+    for key, value in columns.items():
+        frame[key] = value
+    return frame
+
+
+def coverage_table(instance: Instance, weight: np.ndarray, site: np.ndarray, minutes: np.ndarray,
+                   covered: np.ndarray, **columns: Any) -> pd.DataFrame:
+    """One row per demand point: weight, covered, serving site id (empty when none) and its minutes."""
+    ids = instance.sites.ids.astype(str)
+    has = site >= 0
+    frame = pd.DataFrame({
+        "demand_id": instance.demand.ids.astype(str),
+        "population": instance.demand.population,
+        "weight": weight,
+        "covered": covered,
+        "site_id": np.where(has, ids[np.maximum(site, 0)] if ids.shape[0] else "", None),
+        "minutes": np.where(has, minutes, np.nan),
+    })
+    for key, value in columns.items():
+        frame[key] = value
+    return frame
+
+
+def served_by_site(n_sites: int, site: np.ndarray, weight: np.ndarray, served: np.ndarray) -> np.ndarray:
+    """Weight each site serves: the sum of ``weight`` over demand points with ``served`` whose site it is."""
+    on = served & (site >= 0)
+    return np.bincount(site[on], weights=weight[on], minlength=n_sites)

@@ -1,0 +1,166 @@
+"""Budget sweeps: one independent solve per budget, resumable, on Dask or serially.
+
+Each finished solve is written atomically to ``<out>/sweep/<budget>.json`` as soon as it arrives, so an
+interrupted sweep loses nothing: a re-run skips every budget whose file exists, parses and carries the same
+scenario fingerprint (scenario text + size/mtime of every input file it names). A file that is unreadable or
+stale is recomputed. The runner is :func:`~siting.workflow.tasks.run_resumable`, shared with
+:mod:`siting.workflow.comparison` and :mod:`siting.workflow.ranking`.
+
+Outputs: ``sweep.csv`` (one row per budget, with ``pareto`` = not dominated in (cost, coverage)) and
+``sweep.png`` (the coverage-vs-budget curve).
+
+Example
+-------
+>>> pareto_mask([10, 20, 30], [100, 100, 150]).tolist()
+[True, False, True]
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ScenarioError
+from ..io import atomic_write_bytes, atomic_write_text
+from .budgets import budget_key, parse_budgets
+from .prepare import prepare_scenario
+from .tasks import SolveTask, run_resumable, solve_task
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["SweepResult", "sweep", "frontier_table", "plot_frontier", "pareto_mask"]
+
+
+def pareto_mask(cost: Iterable[float], covered: Iterable[float]) -> np.ndarray:
+    """True for points no other point dominates (cost <= and covered >=, one strictly); of equal points, the first."""
+    c = np.asarray(list(cost), dtype=float)
+    v = np.asarray(list(covered), dtype=float)
+    keep = np.ones(c.size, dtype=bool)
+    for i in range(c.size):  # a sweep has tens of points
+        dom = (c <= c[i]) & (v >= v[i]) & ((c < c[i]) | (v > v[i]) | (np.arange(c.size) < i))
+        keep[i] = not dom.any()
+    return keep
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    table: pd.DataFrame          # one row per budget (see frontier_table)
+    records: dict[str, dict]     # budget key -> record
+    csv: Path
+    png: Path | None
+    computed: tuple[str, ...]    # budget keys solved in this run
+    reused: tuple[str, ...]      # budget keys read back from disk
+
+
+def frontier_table(records: Iterable[dict]) -> pd.DataFrame:
+    """One row per budget: cost, covered population and share, sites, status, pareto flag, per-service shares."""
+    rows = []
+    for r in records:
+        row = {
+            "budget": float(r.get("budget_requested") or r.get("budget") or np.nan),
+            "status": r.get("status"),
+            "has_solution": bool(r.get("has_solution")),
+            "total_cost": float(r.get("total_cost") or 0.0),
+            "covered_population": float(r.get("covered_population") or 0.0),
+            "total_population": float(r.get("total_population") or 0.0),
+            "n_selected": len(r.get("selected") or []),
+            "seconds": float(r.get("seconds") or 0.0),
+        }
+        tp = row["total_population"]
+        row["coverage_share"] = row["covered_population"] / tp if tp else 0.0
+        for k, v in sorted((r.get("per_service") or {}).items()):
+            if isinstance(v, dict) and v.get("share") is not None:
+                row[f"share_{k}"] = float(v["share"])
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df = df.sort_values("budget", kind="stable").reset_index(drop=True)
+    ok = df["has_solution"].to_numpy()
+    mask = np.zeros(len(df), dtype=bool)
+    if ok.any():
+        mask[ok] = pareto_mask(df.loc[ok, "total_cost"], df.loc[ok, "covered_population"])
+    df["pareto"] = mask
+    return df
+
+
+def plot_frontier(table: pd.DataFrame, path: Path | None = None, *, title: str = "Coverage vs budget") -> bytes:
+    """The coverage-vs-budget curve as PNG bytes (also written to ``path`` if given)."""
+    import matplotlib  # third-party and slow to import: only when a curve is drawn
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8.5, 4.5), dpi=110)
+    ok = table[table["has_solution"]] if not table.empty else table
+    if not ok.empty:
+        x = ok["budget"] / 1e6
+        ax.step(x, 100 * ok["coverage_share"], where="post", color="#1f77b4", lw=2, label="covered share (all services)")
+        ax.plot(x, 100 * ok["coverage_share"], "o", color="#1f77b4")
+        p = ok[ok["pareto"]]
+        ax.plot(p["total_cost"] / 1e6, 100 * p["coverage_share"], "D", mfc="none", color="#d62728", ms=9,
+                label="Pareto frontier (spent, covered)")
+        for c in [c for c in ok.columns if c.startswith("share_")]:
+            ax.plot(x, 100 * ok[c], lw=1, alpha=0.7, label=c[6:])
+    ax.set_xlabel("budget (million yuan)")
+    ax.set_ylabel("covered (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    data = buf.getvalue()
+    if path is not None:
+        atomic_write_bytes(Path(path), data)
+    return data
+
+
+def sweep(
+    scenario: str | Path,
+    budgets: Iterable[Any] | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    scheduler: str | None = None,
+    use_dask: bool = True,
+    client: Client | None = None,
+    n_workers: int = 2,
+    quiet: bool = False,
+    plot: bool = True,
+    task_fn: Callable[[SolveTask], dict] = solve_task,
+    out_key: str = "out_dir",
+) -> SweepResult:
+    """Solve ``scenario`` at every budget (resuming from ``<out_dir>/sweep``), write ``sweep.csv`` and ``sweep.png``.
+
+    ``budgets`` default to the scenario's ``[sweep] budgets``. ``out_dir`` defaults to the scenario's
+    ``[output] dir`` (or ``out/<scenario name>``); ``out_key`` is how errors name it.
+    """
+    # given budgets are checked first: a typo must not wait for walking times to be computed
+    values = parse_budgets(budgets, key="--budgets") if budgets is not None else None
+    prep = prepare_scenario(scenario, out_dir=out_dir, quiet=quiet, out_key=out_key)
+    if values is None:
+        if not prep.sweep_budgets:
+            raise ScenarioError("no budgets: pass --budgets or add [sweep] budgets = [...]",
+                                file=str(scenario), key="sweep.budgets")
+        values = prep.sweep_budgets
+    folder = prep.out_dir / "sweep"
+    folder.mkdir(parents=True, exist_ok=True)
+    records, reused, computed = run_resumable(
+        folder, [prep.task(budget_key(b), budget=b) for b in values], task_fn, scheduler=scheduler,
+        use_dask=use_dask, client=client, n_workers=n_workers, description="sweep {n} budgets", quiet=quiet)
+    table = frontier_table(records[budget_key(b)] for b in values)
+    csv = prep.out_dir / "sweep.csv"
+    atomic_write_text(csv, table.to_csv(index=False, lineterminator="\n"))
+    png = None
+    if plot:
+        png = prep.out_dir / "sweep.png"
+        plot_frontier(table, png, title=f"{prep.name}: coverage vs budget")
+    return SweepResult(table=table, records={budget_key(b): records[budget_key(b)] for b in values}, csv=csv,
+                       png=png, computed=computed, reused=reused)

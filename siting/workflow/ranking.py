@@ -1,0 +1,250 @@
+"""Rank idle buildings for conversion, with the reasons.
+
+For every candidate building ``j`` (``status`` candidate or required) :func:`rank` reports
+
+* **selection frequency** — in how many of the sweep's budgets the optimal plan converts ``j``
+  (the sweep is run or resumed first; default budgets are 0.25-2 x the scenario budget);
+* **marginal covered weight per yuan** — for a building in the reference plan (the scenario's budget), the
+  demand it alone covers (its *drop loss*: what the plan loses if it is removed and nothing else changes);
+  for a building outside the plan, the demand it would newly cover by hosting its best service. Divided by
+  its cost (conversion + the service's fit-out cost when the catalogue gives one), per million yuan;
+* **loss if excluded** — the drop loss above and, with ``resolve_top=N``, the exact loss after re-optimising
+  the plan without the building, for the ``N`` plan buildings with the largest drop loss (independent
+  resumable tasks, like a sweep).
+
+Writes ``rank.csv`` (best first) under the output folder. Weights are in the services' own units
+(residents, elderly or children; summed over services for a multi-service plan).
+
+Example
+-------
+>>> from siting.workflow.ranking import reasons_text
+>>> reasons_text(3, 5, 2.0e7, True, "elderly_care", 1200.0, 800.0, None)
+'selected at 3/5 budgets (from 20.0 M yuan); in the plan (elderly_care): 1,200 covered only here; 800 per M yuan'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ScenarioError
+from ..io import atomic_write_csv, atomic_write_parquet, atomic_write_text, atomic_write_vector
+from .budget_sweep import sweep
+from .budgets import budget_key, parse_budgets
+from .prepare import Prepared, prepare_scenario
+from .records import read_record, write_record
+from .reporting.coverage import CoverageModel, plan_services, service_specs
+from .tasks import SolveTask, dask_client, run_tasks, solve_task
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["RankResult", "rank", "reasons_text", "rank_table"]
+
+DEFAULT_BUDGET_FACTORS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+@dataclass(frozen=True)
+class RankResult:
+    table: pd.DataFrame
+    csv: Path
+    reference_budget: float
+    budgets: tuple[float, ...]
+
+
+def reasons_text(times: int, n_budgets: int, first_budget: float | None, in_plan: bool, services: str,
+                 marginal: float, per_myuan: float, resolve_loss: float | None) -> str:
+    """One line a committee can read."""
+    parts = []
+    if n_budgets:
+        if times:
+            parts.append(f"selected at {times}/{n_budgets} budgets (from {first_budget / 1e6:.1f} M yuan)")
+        else:
+            parts.append(f"never selected in {n_budgets} budgets")
+    if in_plan:
+        parts.append(f"in the plan ({services or 'no service'}): {marginal:,.0f} covered only here")
+    elif marginal > 0:
+        parts.append(f"would add {marginal:,.0f} via {services}")
+    else:
+        parts.append("adds no uncovered demand")
+    parts.append(f"{per_myuan:,.0f} per M yuan")
+    if resolve_loss is not None:
+        parts.append(f"re-optimised without it: {-resolve_loss:+,.0f}")
+    return "; ".join(parts)
+
+
+def rank_table(model: CoverageModel, plan: dict[str, set[str]], records: dict[float, dict], *,
+               resolve: dict[str, float] | None = None) -> pd.DataFrame:
+    """The ranking from a :class:`~siting.workflow.reporting.coverage.CoverageModel`, the plan and sweep records."""
+    sites = model.sites
+    ids = sites.ids.astype(str)
+    status = np.array([str(s) for s in sites.status])
+    cand = np.isin(status, ["candidate", "required"])
+    prov = model.providers(plan)
+    gain = model.marginal_gain(prov)
+    loss = model.drop_loss(prov)
+    fit = {s.key: s.fitout_cost for s in model.specs}
+    n = len(ids)
+    in_plan = np.array([i in plan for i in ids])
+    plan_services = [";".join(sorted(plan.get(i, ()))) for i in ids]
+    drop = np.zeros(n)
+    for k, v in loss.items():
+        drop += np.where(np.array([k in plan.get(i, ()) for i in ids]), v, 0.0)
+    keys = list(gain)
+    G = np.column_stack([gain[k] for k in keys]) if keys else np.zeros((n, 0))
+    per_yuan = G / (sites.cost[:, None] + np.array([fit[k] for k in keys])[None, :]).clip(min=1.0)
+    best = per_yuan.argmax(axis=1) if keys else np.zeros(n, dtype=int)
+    best_gain = G[np.arange(n), best] if keys else np.zeros(n)
+    best_service = np.array([keys[b] for b in best]) if keys else np.array([""] * n)
+    plan_cost = sites.cost + np.array([sum(fit.get(k, 0.0) for k in plan.get(i, ())) for i in ids])
+    marginal = np.where(in_plan, drop, best_gain)
+    cost_basis = np.where(in_plan, plan_cost, sites.cost + np.array([fit.get(k, 0.0) for k in best_service]))
+    per_m = marginal / np.clip(cost_basis, 1.0, None) * 1e6
+    budgets = sorted(records)
+    solved = [b for b in budgets if records[b].get("has_solution")]
+    times = np.zeros(n, dtype=int)
+    first = np.full(n, np.nan)
+    index = pd.Index(ids)
+    for b in solved:
+        pos = index.get_indexer([str(s) for s in records[b].get("selected") or []])
+        pos = pos[pos >= 0]
+        times[pos] += 1
+        first[pos] = np.where(np.isnan(first[pos]), b, first[pos])
+    resolve = resolve or {}
+    df = pd.DataFrame({
+        "site_id": ids,
+        "status": status,
+        "cost": sites.cost,
+        "floor_area": sites.floor_area if sites.floor_area is not None else np.nan,
+        "x": sites.x,
+        "y": sites.y,
+        "times_selected": times,
+        "n_budgets": len(solved),
+        "selection_frequency": times / max(len(solved), 1),
+        "first_budget": first,
+        "in_plan": in_plan,
+        "plan_services": plan_services,
+        "drop_loss": drop,
+        "best_new_service": np.where(in_plan, "", best_service),
+        "add_gain": np.where(in_plan, 0.0, best_gain),
+        "marginal_covered": marginal,
+        "marginal_per_million_yuan": per_m,
+        "resolve_loss": [resolve.get(i, np.nan) for i in ids],
+    })
+    df = df[cand].copy()
+    df["reasons"] = [
+        reasons_text(int(r.times_selected), int(r.n_budgets), None if np.isnan(r.first_budget) else r.first_budget,
+                     bool(r.in_plan), r.plan_services if r.in_plan else r.best_new_service, float(r.marginal_covered),
+                     float(r.marginal_per_million_yuan), None if np.isnan(r.resolve_loss) else float(r.resolve_loss))
+        for r in df.itertuples()
+    ]
+    df = df.sort_values(["selection_frequency", "in_plan", "marginal_per_million_yuan"],
+                        ascending=[False, False, False], kind="stable").reset_index(drop=True)
+    df.insert(0, "rank", np.arange(1, len(df) + 1))
+    return df
+
+
+def _excluded_copy(candidates: Path, site_id: str, dest: Path) -> Path:
+    """A copy of the candidates table with ``site_id`` set to status ``excluded``."""
+    suf = candidates.suffix.lower()
+    if suf == ".csv":
+        df = pd.read_csv(candidates, dtype=str, keep_default_na=False)
+    elif suf in (".parquet", ".pq"):
+        df = pd.read_parquet(candidates)
+    else:
+        import geopandas as gpd  # third-party and slow to import: only for a vector candidates layer
+
+        df = gpd.read_file(candidates)
+    if "status" not in df.columns:
+        df["status"] = "candidate"
+    df.loc[df["id"].astype(str) == site_id, "status"] = "excluded"
+    dest = dest.with_suffix(suf if suf in (".csv", ".parquet", ".pq", ".gpkg", ".geojson") else ".gpkg")
+    if suf == ".csv":
+        atomic_write_csv(dest, df)
+    elif suf in (".parquet", ".pq"):
+        atomic_write_parquet(dest, df)
+    else:
+        atomic_write_vector(dest, df)
+    return dest
+
+
+def rank(
+    scenario: str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    budgets: Iterable[Any] | None = None,
+    resolve_top: int = 0,
+    scheduler: str | None = None,
+    use_dask: bool = True,
+    client: Client | None = None,
+    n_workers: int = 2,
+    quiet: bool = False,
+    out_key: str = "out_dir",
+) -> RankResult:
+    """Rank the idle buildings of ``scenario`` (see module docstring); writes ``<out_dir>/rank.csv``."""
+    if resolve_top < 0:
+        raise ScenarioError(f"must be 0 or more, got {resolve_top}", key="--resolve-top")
+    prep = prepare_scenario(scenario, out_dir=out_dir, quiet=quiet, out_key=out_key)
+    ref = prep.scenario.model.budget
+    if ref is None:
+        raise ScenarioError("ranking needs a budget (the reference plan)", file=str(prep.scenario_path),
+                            key="model.budget")
+    if budgets is None:
+        budgets = prep.sweep_budgets or [ref * f for f in DEFAULT_BUDGET_FACTORS]
+    values = sorted(set(parse_budgets(budgets, key="budgets")) | {float(ref)})
+    engine = dict(scheduler=scheduler, use_dask=use_dask, client=client, n_workers=n_workers, quiet=quiet)
+    if use_dask and client is None and (resolve_top > 0):
+        with dask_client(scheduler, n_workers) as cl:
+            return rank(scenario, out_dir=out_dir, budgets=values, resolve_top=resolve_top, client=cl,
+                        use_dask=True, quiet=quiet, out_key=out_key)
+    sw = sweep(prep.scenario_path, values, out_dir=prep.out_dir, plot=True, **engine)
+    records = {float(r.get("budget_requested") or r.get("budget")): r for r in sw.records.values()}
+    ref_rec = sw.records[budget_key(ref)]
+    if not ref_rec.get("has_solution"):
+        raise ScenarioError(f"no plan at the scenario budget ({ref_rec.get('status')}: {ref_rec.get('message')})",
+                            file=str(prep.scenario_path), key="model.budget")
+    sc = prep.effective
+    specs = service_specs(sc)
+    model = CoverageModel(sc, specs)
+    plan = plan_services(ref_rec.get("selected_sites") or [], ref_rec.get("selected") or [], specs)
+    resolve: dict[str, float] = {}
+    if resolve_top > 0:
+        resolve = _resolve_losses(prep, model, plan, ref_rec, resolve_top, **engine)
+    table = rank_table(model, plan, records, resolve=resolve)
+    csv = prep.out_dir / "rank.csv"
+    atomic_write_text(csv, table.to_csv(index=False, lineterminator="\n"))
+    return RankResult(table=table, csv=csv, reference_budget=float(ref), budgets=tuple(values))
+
+
+def _resolve_losses(prep: Prepared, model: CoverageModel, plan: dict[str, set[str]], ref_rec: dict, top: int,
+                    **engine: Any) -> dict[str, float]:
+    """Exact loss of coverage when each of the ``top`` plan buildings with the largest drop loss is excluded."""
+    prov = model.providers(plan)
+    loss = model.drop_loss(prov)
+    ids = model.sites.ids.astype(str)
+    total = np.zeros(len(ids))
+    for v in loss.values():
+        total += v
+    order = [ids[j] for j in np.argsort(-total) if ids[j] in plan][:top]
+    folder = prep.out_dir / "rank" / "exclude"
+    base_cov = float(ref_rec.get("covered_population") or 0.0)
+    out: dict[str, float] = {}
+    todo: list[SolveTask] = []
+    for sid in order:
+        rec = read_record(folder / f"{sid}.json", prep.fingerprint)
+        if rec is not None:
+            out[sid] = base_cov - float(rec.get("covered_population") or 0.0)
+            continue
+        cands = _excluded_copy(Path(prep.scenario.data.candidates), sid, folder / f"{sid}_candidates.csv")
+        todo.append(prep.task(sid, budget=prep.scenario.model.budget, overrides={"data.candidates": str(cands)}))
+
+    def done(task: SolveTask, rec: dict) -> None:
+        rec = dict(rec, finished=True)
+        write_record(folder / f"{task['name']}.json", rec)
+        out[task["name"]] = base_cov - float(rec.get("covered_population") or 0.0)
+
+    run_tasks(todo, solve_task, done, description=f"re-solve without {len(todo)} sites", **engine)
+    return out

@@ -1,0 +1,214 @@
+"""Reports for the planning committee: a self-contained HTML page and a GeoPackage for GIS.
+
+:func:`build_report` solves the scenario at its budget (or re-uses ``<out>/solve`` when the inputs are
+unchanged), recomputes coverage per service before (existing facilities only) and after the plan, and
+writes ``<out>/report/report.html`` and ``<out>/report/siting.gpkg``. When ``<out>/sweep.csv``,
+``<out>/rank.csv`` or ``<out>/compare.csv`` exist (from ``siting sweep`` / ``rank`` / ``compare`` with the
+same ``--out``), their curve and tables are included.
+
+Example
+-------
+>>> from siting.workflow.reporting import build_report
+>>> rep = build_report("scenarios/example/mclp.toml", out_dir="out/example", quiet=True)  # doctest: +SKIP
+>>> rep.html.name, rep.gpkg.name  # doctest: +SKIP
+('report.html', 'siting.gpkg')
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from ...errors import VerificationError
+from ...io import atomic_write_text
+from ...scenario import Scenario
+from ..prepare import Prepared, prepare_scenario
+from ..records import read_record
+from ..solve_one import solve_prepared
+from ..tasks import progress_bar
+from .coverage import CoverageModel, ServiceSpec, plan_services, service_specs
+from .gpkg import write_geopackage
+from .html import esc, img_tag, render_html, table_html
+from .maps import before_after_map, street_raster, street_segments
+
+__all__ = ["ReportResult", "build_report"]
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    html: Path
+    gpkg: Path
+    services: pd.DataFrame     # per service: before / after share
+    record: dict               # the plan's record (Result.summary() + per-service + selected sites)
+
+
+def _reference_record(prep: Prepared, quiet: bool) -> dict:
+    """The plan at the scenario's budget: ``<out>/solve/record.json`` if still valid, else solved now."""
+    folder = prep.out_dir / "solve"
+    rec = read_record(folder / "record.json", prep.fingerprint)
+    if rec is not None and rec.get("budget") == prep.scenario.model.budget:
+        return rec
+    solve_prepared(prep, folder, progress=not quiet)
+    return read_record(folder / "record.json", prep.fingerprint) or {}
+
+
+def _street_file(scenario: Scenario) -> tuple[Path | None, str | None]:
+    net = scenario.network or {}
+    base = scenario.path.parent if scenario.path is not None else Path.cwd()
+    for key in ("streets", "path", "file", "lines"):
+        v = net.get(key)
+        if isinstance(v, str) and (base / v).is_file():
+            return base / v, net.get("layer")
+    return None, None
+
+
+def _background(scenario: Scenario) -> list | None:
+    """Polygons (river...) from a ``context.gpkg`` next to the scenario, if any (the demo district has one)."""
+    if scenario.path is None:
+        return None
+    ctx = scenario.path.parent / "context.gpkg"
+    if not ctx.is_file():
+        return None
+    try:
+        import pyogrio
+        import shapely
+
+        river = pyogrio.read_dataframe(ctx, layer="river")
+    except Exception:  # noqa: BLE001 - decoration only
+        return None
+    shapes = []
+    for g in river.geometry.values:
+        for poly in getattr(g, "geoms", [g]):
+            xs, ys = shapely.get_coordinates(poly.exterior).T
+            shapes.append((xs, ys))
+    return [(shapes, "#9ecae1")]
+
+
+def _check_against_solver(svc: pd.DataFrame, rec: dict) -> None:
+    """The report's recomputed coverage must match what the solve reported, service by service."""
+    per = rec.get("per_service") or {}
+    for row in svc.itertuples():
+        got = per.get(row.service, {}).get("covered")
+        if got is not None and not np.isclose(float(got), row.covered_after, rtol=1e-6, atol=1e-6):
+            raise VerificationError(f"report: {row.service} covers {row.covered_after:,.1f} when recomputed from the "
+                                    f"travel table but the solve reported {float(got):,.1f}")
+    if len(svc) == 1 and not per and rec.get("covered_population") is not None:
+        if not np.isclose(float(rec["covered_population"]), float(svc["covered_after"].iloc[0]), rtol=1e-6):
+            raise VerificationError(f"report: {svc['covered_after'].iloc[0]:,.1f} covered when recomputed, "
+                                    f"the solve reported {float(rec['covered_population']):,.1f}")
+
+
+def _english(label: str) -> str:
+    """The ASCII part of a catalogue label for map titles (map fonts may lack CJK glyphs)."""
+    m = re.search(r"\(([ -~]+)\)\s*$", label or "")
+    return f" ({m.group(1)})" if m else ""
+
+
+def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, quiet: bool = False,
+                 max_rank_rows: int = 30, out_key: str = "out_dir") -> ReportResult:
+    """Write ``report.html`` and ``siting.gpkg`` for ``scenario`` under ``<out_dir>/report`` (see module doc)."""
+    prep = prepare_scenario(scenario, out_dir=out_dir, quiet=quiet, out_key=out_key)
+    rec = _reference_record(prep, quiet)
+    sc = prep.effective
+    specs = service_specs(sc)
+    folder = prep.out_dir / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    with progress_bar(len(specs) + 3, "report", quiet=quiet) as advance:
+        model = CoverageModel(sc, specs)
+        plan = plan_services(rec.get("selected_sites") or [], rec.get("selected") or [], specs)
+        before = model.providers(None)
+        after = model.providers(plan)
+        svc = model.summary(before).rename(columns={"covered": "covered_before", "share": "share_before",
+                                                     "providers": "providers_before"})
+        aft = model.summary(after)
+        svc["covered_after"] = aft["covered"]
+        svc["share_after"] = aft["share"]
+        svc["providers_after"] = aft["providers"]
+        svc["gain"] = svc["covered_after"] - svc["covered_before"]
+        _check_against_solver(svc, rec)
+        advance()
+        ranking = pd.read_csv(prep.out_dir / "rank.csv") if (prep.out_dir / "rank.csv").is_file() else None
+        gpkg = write_geopackage(folder / "siting.gpkg", model, before, after, plan, ranking=ranking)
+        advance()
+        streets_path, layer = _street_file(prep.scenario)
+        streets = street_segments(streets_path, layer)
+        if streets is not None:
+            x, y = model.demand.x, model.demand.y
+            pad = 0.03 * max(np.ptp(x), np.ptp(y), 1.0)
+            streets = street_raster(streets, (x.min() - pad, x.max() + pad, y.min() - pad, y.max() + pad))
+        background = _background(prep.scenario)
+        ids = model.sites.ids.astype(str)
+        new = np.array([i in plan for i in ids])
+        maps = []
+        for s in specs:
+            pb, pa = before[s.key], after[s.key]
+            cb = model.counts({s.key: pb})[s.key] > 0
+            ca = model.counts({s.key: pa})[s.key] > 0
+            hosted = new & np.array([s.key in plan.get(i, ()) for i in ids])
+            png = before_after_map(model.demand.x, model.demand.y, model.w[s.key], cb, ca,
+                                   providers_xy=(model.sites.x[pb & ~hosted], model.sites.y[pb & ~hosted]),
+                                   new_xy=(model.sites.x[hosted], model.sites.y[hosted]), streets=streets,
+                                   background=background,
+                                   title=f"{s.key}{_english(s.label)}: {s.weight_column} within "
+                                         f"{s.threshold_min:g} min")
+            maps.append((s, png))
+            advance()
+        sections = _sections(prep, rec, svc, maps, ranking, max_rank_rows)
+        html = render_html(f"Siting report — {prep.name}", sections,
+                           subtitle=f"scenario {prep.scenario_path.name}, model {rec.get('model', '?')}")
+        atomic_write_text(folder / "report.html", html)
+        advance()
+    return ReportResult(html=folder / "report.html", gpkg=gpkg, services=svc, record=rec)
+
+
+def _sections(prep: Prepared, rec: dict, svc: pd.DataFrame, maps: list[tuple[ServiceSpec, bytes]],
+              ranking: pd.DataFrame | None, max_rank_rows: int) -> list[tuple[str, str]]:
+    """The report's (heading, HTML body) sections, in order."""
+    tp = float(rec.get("total_population") or 0.0)
+    cov = float(rec.get("covered_population") or 0.0)
+    budget = rec.get("budget")
+    summary = pd.DataFrame([
+        ("status", rec.get("status")),
+        ("model", rec.get("model")),
+        ("budget (yuan)", "—" if budget is None else f"{float(budget):,.0f}"),
+        ("total cost (yuan)", f"{float(rec.get('total_cost') or 0):,.0f}"),
+        ("converted buildings", len(rec.get("selected") or [])),
+        ("objective covered (model units)", f"{cov:,.0f} of {tp:,.0f}" + (f" ({cov / tp:.1%})" if tp else "")),
+        ("optimality gap", "—" if rec.get("gap") is None else f"{float(rec['gap']):.2%}"),
+        ("solver / seconds", f"{rec.get('solver')} / {float(rec.get('seconds') or 0):.1f}"),
+    ], columns=["item", "value"])
+    out = [("Summary", table_html(summary) + f"<p>{esc(rec.get('message', ''))}</p>")]
+    table = svc[["service", "weight_column", "threshold_min", "covered_before", "share_before", "covered_after",
+                 "share_after", "gain", "providers_before", "providers_after"]].copy()
+    for c in ("share_before", "share_after"):
+        table[c] = (100 * table[c]).map("{:.1f} %".format)
+    out.append(("Coverage per service", table_html(table) +
+                "<p class=note>Coverage is recomputed from the travel-time table: a demand point is covered for a "
+                "service when a facility providing it is within the service's walking threshold.</p>"))
+    body = "".join(f"<h3>{esc(s.key)}</h3>{img_tag(png, f'{s.key} before and after')}" for s, png in maps)
+    out.append(("Maps: before / after", body))
+    sites = pd.DataFrame(rec.get("selected_sites") or [])
+    if not sites.empty:
+        out.append(("Converted buildings", table_html(sites, max_rows=200)))
+    sweep_csv, sweep_png = prep.out_dir / "sweep.csv", prep.out_dir / "sweep.png"
+    if sweep_csv.is_file():
+        df = pd.read_csv(sweep_csv)
+        body = img_tag(sweep_png.read_bytes(), "coverage vs budget") if sweep_png.is_file() else ""
+        cols = [c for c in ("budget", "total_cost", "n_selected", "covered_population", "coverage_share", "status",
+                            "pareto") if c in df]
+        out.append(("Coverage vs budget", body + table_html(df[cols])))
+    if ranking is not None and not ranking.empty:
+        cols = [c for c in ("rank", "site_id", "cost", "floor_area", "selection_frequency", "in_plan",
+                            "marginal_per_million_yuan", "reasons") if c in ranking]
+        out.append((f"Idle buildings ranked (top {max_rank_rows})", table_html(ranking[cols], max_rows=max_rank_rows)))
+    cmp_csv = prep.out_dir / "compare.csv"
+    if cmp_csv.is_file():
+        out.append(("Scenarios compared", table_html(pd.read_csv(cmp_csv, index_col=0), index=True)))
+    out.append(("Files", "<p>GeoPackage for GIS: <code>siting.gpkg</code> (layers selected_sites, existing_facilities, "
+                "candidates, demand_covered, demand_uncovered, service_areas). Tables: <code>../solve/</code>, "
+                "<code>../sweep.csv</code>, <code>../rank.csv</code>.</p>"))
+    return out

@@ -1,0 +1,71 @@
+"""One solve of a scenario, written to a folder: the path ``siting solve`` and :func:`siting.workflow.solve` share.
+
+Both go through :func:`~siting.workflow.prepare.prepare_scenario` (scenario and output folder checked before
+any solving, ``[network]`` walking times cached in ``<out_dir>/travel``), then
+:func:`siting.run.solve_scenario`, then write ``solution.json``, ``sites.csv``, ``coverage.csv`` (via
+:func:`siting.run.write_outputs`) and ``record.json`` (the resumable record the report re-uses) into the
+output folder.
+
+Example
+-------
+>>> result, prep = solve("scenarios/example/mclp.toml", out_dir="out/example", quiet=True)  # doctest: +SKIP
+>>> sorted(p.name for p in prep.out_dir.iterdir() if p.is_file())  # doctest: +SKIP
+['coverage.csv', 'record.json', 'sites.csv', 'solution.json']
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..result import Result
+from ..run import solve_scenario, write_outputs
+from .prepare import Prepared, prepare_scenario
+from .records import result_record, write_record
+
+__all__ = ["solve", "solve_prepared", "SOLVER_FLAGS"]
+
+#: keyword of :func:`solve` -> scenario key it overrides
+SOLVER_FLAGS = {"budget": "model.budget", "backend": "solver.name", "strategy": "solver.strategy",
+                "time_limit_s": "solver.time_limit"}
+
+
+def solve_prepared(prep: Prepared, folder: Path, *, overrides: dict[str, Any] | None = None,
+                   progress: bool = False) -> Result:
+    """Solve a prepared scenario (with ``overrides``) and write its outputs and ``record.json`` into ``folder``."""
+    changes = dict(prep.overrides, **(overrides or {}))
+    sc = prep.scenario.with_overrides(**changes) if changes else prep.scenario
+    result = solve_scenario(sc, progress=progress)
+    write_outputs(result, folder)
+    write_record(folder / "record.json", result_record(result) | {
+        "finished": True, "fingerprint": prep.fingerprint, "budget": sc.model.budget})
+    return result
+
+
+def solve(scenario: str | Path, *, out_dir: str | Path | None = None, budget: float | None = None,
+          backend: str | None = None, strategy: str | None = None, time_limit_s: float | None = None,
+          quiet: bool = False, out_key: str = "out_dir") -> tuple[Result, Prepared]:
+    """Solve a scenario and write solution.json, sites.csv, coverage.csv (and record.json) into ``out_dir``.
+
+    Parameters
+    ----------
+    scenario : str or Path
+        Scenario TOML file.
+    out_dir : str or Path, optional
+        Output folder (default: ``[output] dir``, else ``out/<scenario name>``); checked before solving.
+    budget, backend, strategy, time_limit_s : optional
+        Override ``model.budget``, ``solver.name``, ``solver.strategy``, ``solver.time_limit``.
+    quiet : bool
+        No progress bars.
+    out_key : str
+        How error messages name ``out_dir`` (``--out`` from the command line).
+
+    Returns
+    -------
+    (Result, Prepared)
+        The verified result and the prepared scenario (``prep.out_dir`` is where the files are).
+    """
+    given = {"budget": budget, "backend": backend, "strategy": strategy, "time_limit_s": time_limit_s}
+    overrides = {SOLVER_FLAGS[k]: (float(v) if k == "budget" else v) for k, v in given.items() if v is not None}
+    prep = prepare_scenario(scenario, out_dir=out_dir, quiet=quiet, out_key=out_key)
+    result = solve_prepared(prep, prep.out_dir, overrides=overrides, progress=not quiet)
+    return result, prep
