@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from siting.models.cflp import solve_cflp
 from siting.data.orlib import read_cap
+from siting.models.cflp import solve_cflp
 from siting.options import SolveOptions
 
 ROOT = Path(__file__).resolve().parents[2] / "shared" / "instances" / "orlib-cap"

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import city_pairs, city_points, city_problem  # noqa: E402
+
 from siting.options import SolveOptions  # noqa: E402
 from siting.strategy import solve_coverage  # noqa: E402
 

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import city_pairs, city_points  # noqa: E402
 
+from siting import solve  # noqa: E402
 from siting.backends import available_backends  # noqa: E402
 from siting.data.instance import Demand, Instance, Sites, SiteStatus, TravelTimes  # noqa: E402
-from siting import solve  # noqa: E402
 from siting.options import SolveOptions  # noqa: E402
 
 

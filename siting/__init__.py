@@ -4,7 +4,6 @@ Every model is registered once (:data:`siting.models.MODELS`) and solved by one 
 (:func:`siting.models.solve_model`): data -> formulation (or a model's own search) -> backend ->
 verified result.
 """
-from .status import Termination
 from .errors import (
     BackendUnavailableError,
     InfeasibleError,
@@ -15,10 +14,11 @@ from .errors import (
     SolverError,
     VerificationError,
 )
-from .options import SolveOptions
 from .models import MODELS, ModelParams, ParamError, get_model, solve_model
+from .options import SolveOptions
 from .result import Result, Status
 from .solve import solve
+from .status import Termination
 
 __version__ = "0.1.0"
 

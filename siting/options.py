@@ -1,8 +1,9 @@
 """Solver-neutral options (MathOpt style: common fields plus per-backend escape hatches)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["SolveOptions"]
 

@@ -27,10 +27,12 @@ import copy
 import difflib
 import math
 import os
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .backends.registry import BACKENDS
 from .errors import ScenarioError
@@ -245,6 +247,9 @@ def _model_section(raw: dict, ctx: _Ctx) -> ModelConfig:
         problem = exc.problem.split(": ", 1)[1] if exc.problem.startswith("parameter '") else exc.problem
         if problem.startswith("required by model"):
             problem = f"missing (required for type '{kind}')"
+        for toml_key, field_name in accepted.items():  # speak the file's language: threshold_minutes, not _min
+            if toml_key != field_name:
+                problem = re.sub(rf"\b{re.escape(field_name)}\b", toml_key, problem)
         raise ctx.error(problem, f"model.{key}") from None
     return ModelConfig(type=kind, params=params)
 
@@ -303,7 +308,7 @@ class Scenario:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     base_dir: Path | None = field(default=None, repr=False, compare=False)  # where relative paths start
 
-    def with_overrides(self, **changes: Any) -> "Scenario":
+    def with_overrides(self, **changes: Any) -> Scenario:
         """A copy with some keys changed and re-validated (for sweeps).
 
         Keys are ``section.key`` (``**{"solver.time_limit": 5}``) or a bare key of

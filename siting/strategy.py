@@ -125,7 +125,7 @@ def solve_exact(
     problem: CoverageProblem,
     *,
     backend: str | Backend = "highs",
-    options: SolveOptions = SolveOptions(),
+    options: SolveOptions | None = None,
     warm_start: np.ndarray | None = None,
     prune: bool = True,
 ) -> CoverageOutcome:
@@ -136,6 +136,7 @@ def solve_exact(
     (:func:`siting.formulations.coverage.prune_redundant`).
     """
     started = time.perf_counter()
+    options = options or SolveOptions()
     solver = get_backend(backend) if isinstance(backend, str) else backend
     program = build_program(problem)
     warm = None if warm_start is None else warm_vector(problem, warm_start)
@@ -262,7 +263,7 @@ def solve_coverage(
     *,
     backend: str | Backend = "highs",
     strategy: str = "auto",
-    options: SolveOptions = SolveOptions(),
+    options: SolveOptions | None = None,
     lagrangian_iterations: int | None = None,
 ) -> CoverageOutcome:
     """Presolve, solve with the chosen strategy, and return the plan in the original site space.
@@ -294,6 +295,7 @@ def solve_coverage(
     ``options.mip_gap``, else ``time_limit`` (a MIP stopped by its limit, or not started for lack of time)
     or ``heuristic``.
     """
+    options = options or SolveOptions()
     clock = _Clock(options.time_limit_s)
     chosen = Strategy(str(strategy).lower())
     pre, stats = _presolve(problem)

@@ -16,7 +16,7 @@ from ..errors import SolverError
 from ..program import LinearProgram, Sense
 from .base import BackendSolution, Termination
 
-__all__ = ["empty_program_solution", "remaining_s", "deadline_s", "checked_warm_start", "prefer_warm_start",
+__all__ = ["empty_program_solution", "remaining_s", "solver_limit_s", "deadline_s", "checked_warm_start", "prefer_warm_start",
            "no_time_solution", "WARM_START_TOL"]
 
 #: a warm start is used as a plan only if ``program.max_violation(x, relative=True)`` is at most this
@@ -44,6 +44,16 @@ def remaining_s(time_limit_s: float | None, t0: float) -> float | None:
     if time_limit_s is None:
         return None
     return max(float(time_limit_s) - (time.perf_counter() - t0), 0.0)
+
+
+def solver_limit_s(time_limit_s: float | None, t0: float, overhead_s: float) -> float | None:
+    """The time limit to hand a solver that spends about ``overhead_s`` outside its own limit (model copy-in,
+    read-back): what is left, but short enough to end by ``1.2 * limit + 1.3 s`` (0.7 s kept for the rest)."""
+    if time_limit_s is None:
+        return None
+    elapsed = time.perf_counter() - t0
+    promised = 1.2 * float(time_limit_s) + 1.3
+    return max(min(float(time_limit_s) - elapsed, promised - elapsed - overhead_s), 0.0)
 
 
 def deadline_s(time_limit_s: float | None, t0: float) -> float | None:

@@ -33,7 +33,14 @@ import numpy as np
 from ..errors import SolverError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
-from ._common import checked_warm_start, empty_program_solution, no_time_solution, prefer_warm_start, remaining_s
+from ._common import (
+    checked_warm_start,
+    empty_program_solution,
+    no_time_solution,
+    prefer_warm_start,
+    remaining_s,
+    solver_limit_s,
+)
 from .base import BackendSolution, Termination
 
 __all__ = ["ScipyBackend", "STATUS_MAP"]
@@ -48,7 +55,6 @@ STATUS_MAP: dict[int, Termination] = {
 }
 
 _SCIPY_S_PER_COL = 6e-6  # milp's set-up and read-back time per column (measured on a loaded 2-core machine)
-_BUDGET_SHARE, _BUDGET_SLACK_S = 1.2, 1.3  # milp must end by 1.2 * limit + 1.3 s (0.7 s left for the rest)
 _MIN_RUN_S = 0.05
 _OPTION_KEYS = {"presolve", "node_limit", "disp", "time_limit", "mip_rel_gap"}
 
@@ -102,9 +108,7 @@ class ScipyBackend:
             # milp copies the model into HiGHS outside its time limit (a Python loop over the columns for the
             # integrality: 1.2-1.8 s for 200,000 columns with a 0.01 s limit), so its limit leaves room for that
             # within the promised 1.2 * limit + 2 s; with no room left it is not started
-            overhead = _SCIPY_S_PER_COL * program.n_cols
-            limit = min(time_left, _BUDGET_SHARE * options.time_limit_s + _BUDGET_SLACK_S
-                        - (time.perf_counter() - t0) - overhead)
+            limit = solver_limit_s(options.time_limit_s, t0, _SCIPY_S_PER_COL * program.n_cols)
             if limit < _MIN_RUN_S:
                 return no_time_solution(program, self.name, t0, start, "too little time for milp's model copy")
             opts["time_limit"] = float(limit)

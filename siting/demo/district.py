@@ -43,8 +43,25 @@ from scipy.spatial import Delaunay, cKDTree
 
 from ..io import atomic_path, atomic_write_text
 from .layout import (  # noqa: F401 - CRS, SERVICES, river_y, X0, Y0 re-exported for users of the generator
-    BRIDGES_X, CRS, HEIGHT, NEW_TOWN, OLD_TOWN, RIVER_HALF_WIDTH, RIVER_MARGIN, SERVICES, TOWN_CENTRES, WIDTH, X0,
-    Y0, ZONES, elevation, in_ellipse, river_offset, river_y, zone_kind, zone_of,
+    BRIDGES_X,
+    CRS,
+    HEIGHT,
+    NEW_TOWN,
+    OLD_TOWN,
+    RIVER_HALF_WIDTH,
+    RIVER_MARGIN,
+    SERVICES,
+    TOWN_CENTRES,
+    WIDTH,
+    X0,
+    Y0,
+    ZONES,
+    elevation,
+    in_ellipse,
+    river_offset,
+    river_y,
+    zone_kind,
+    zone_of,
 )
 
 __all__ = ["generate", "DistrictSpec", "main"]

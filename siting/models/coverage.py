@@ -35,8 +35,16 @@ from ..strategy import solve_coverage
 from ..verify import check_plan
 from .base import Evaluation, Model, Outcome, Plan, SolveContext
 from .driver import solve_model
-from .params import (ModelParams, ParamError, budget_param, max_sites_param, number, param, threshold_param,
-                     weight_column_param)
+from .params import (
+    ModelParams,
+    ParamError,
+    budget_param,
+    max_sites_param,
+    number,
+    param,
+    threshold_param,
+    weight_column_param,
+)
 from .parts import demand_weight
 from .tables import coverage_table, served_by_site, sites_table
 

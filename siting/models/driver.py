@@ -34,6 +34,7 @@ from ..backends.registry import BACKENDS
 from ..data.instance import Instance
 from ..errors import InfeasibleError, InputError, VerificationError
 from ..options import SolveOptions
+from ..program import LinearProgram
 from ..result import Result
 from ..rules import REL_TOL, SiteRules, check_fixed_limits, check_plan_rules
 from ..status import Termination, relative_gap
@@ -119,6 +120,20 @@ def _better(model: Model[Any], a: float, b: float) -> bool:
     return a > b + 1e-9 * max(1.0, abs(b)) if model.maximise else a < b - 1e-9 * max(1.0, abs(b))
 
 
+#: HiGHS (and CBC) read coefficients at or above 1e20 as infinite; stay well clear of it
+_MAX_COEFFICIENT = 1e15
+
+
+def _check_magnitudes(model: Model[Any], program: LinearProgram) -> None:
+    """One-line error when the data make coefficients a solver would read as infinite."""
+    parts = {"objective": program.objective, "constraint": program.constraints.data}
+    for what, values in parts.items():
+        big = float(np.abs(values).max(initial=0.0))
+        if big >= _MAX_COEFFICIENT:
+            raise InputError(f"{model.name}: {'an' if what[0] == 'o' else 'a'} {what} coefficient of {big:.3g} is too large for the solvers "
+                             f"(limit {_MAX_COEFFICIENT:.0e}); rescale the weights, costs or minutes")
+
+
 def _search_program(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules,
                     ctx: SolveContext) -> Outcome:
     """``build`` -> ``warm_start`` -> backend; the warm start is the plan when the backend returns none."""
@@ -126,6 +141,7 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
     built: Built = model.build(instance, params, rules)
     program = built.program
     program.check()
+    _check_magnitudes(model, program)
     stats: dict[str, Any] = {"n_cols": program.n_cols, "n_rows": program.n_rows, "nnz": int(program.constraints.nnz),
                              **built.stats}
     # the warm start may use at most half of the time: the solver needs the rest to improve on it

@@ -251,11 +251,12 @@ def scenario_value_error(cls: type[ModelParams], exc: ParamError) -> str:
 
 # ---------------------------------------------------------------------------------- shared fields
 def budget_param(default: Any = None, *, doc: str = "limit on what the plan pays for conversions") -> Any:
-    return param(default, check=number(gt=0), doc=doc)
+    # 0 is a real question ("what do the existing facilities alone reach?"), e.g. the first point of a sweep
+    return param(default, check=number(ge=0), doc=doc)
 
 
 def max_sites_param(default: Any = None) -> Any:
-    return param(default, check=integer(ge=1), doc="limit on new sites (existing sites are free and not counted)")
+    return param(default, check=integer(ge=0), doc="limit on new sites (existing sites are free and not counted)")
 
 
 def weight_column_param() -> Any:

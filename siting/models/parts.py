@@ -87,7 +87,7 @@ def demand_weight(instance: Instance, column: str) -> np.ndarray:
         return np.asarray(instance.demand.weight(column), dtype=float)
     except KeyError:
         have = ", ".join(["population", *instance.demand.groups])
-        hint = " (a text column cannot weight demand)" if column in instance.demand.labels else ""
+        hint = " (a text or true/false column cannot weight demand)" if column in instance.demand.labels else ""
         raise InputError(f"unknown weight column {column!r}{hint}; numeric columns: {have}",
                          file=instance.demand.source, column=column) from None
 

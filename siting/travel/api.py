@@ -43,7 +43,7 @@ def as_walk_graph(network, **kw) -> WalkGraph:
 
 
 def _points(df, role: str, graph: WalkGraph, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """ids (str), x, y in the graph CRS; checks the CRS against the network's."""
+    """Ids (str), x, y in the graph CRS; checks the CRS against the network's."""
     name = getattr(df, "attrs", {}).get("source", role)
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"{role} points must be a DataFrame with columns id, x, y", file=name)

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from siting.travel.matrix import SearchGraph, _part
+from siting.travel.arcs import SearchGraph, partial_cost
 from siting.travel.snap import Snapped
 
 __all__ = ["od_costs_boxes"]
@@ -58,8 +58,8 @@ def od_costs_boxes(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: floa
     t_idx, tx, ty = t_idx[t_order], tx[t_order], ty[t_order]
     t_seg = dst.seg[t_idx]
     t_u, t_v = sg.seg_u[t_seg], sg.seg_v[t_seg]
-    t_in = _part(dst.frac[t_idx], sg.fwd_m[t_seg])             # from a to q
-    t_in_b = _part(1.0 - dst.frac[t_idx], sg.bwd_m[t_seg])     # from b to q
+    t_in = partial_cost(dst.frac[t_idx], sg.fwd_m[t_seg])             # from a to q
+    t_in_b = partial_cost(1.0 - dst.frac[t_idx], sg.bwd_m[t_seg])     # from b to q
     t_acc = dst.access_m[t_idx]
     n_order = np.argsort(sg.node_x, kind="stable")
     n_xs = sg.node_x[n_order]
@@ -96,8 +96,8 @@ def od_costs_boxes(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: floa
             k = part.size
             seg = src.seg[part]
             acc = src.access_m[part]
-            off_u = acc + _part(src.frac[part], sg.bwd_m[seg])
-            off_v = acc + _part(1.0 - src.frac[part], sg.fwd_m[seg])
+            off_u = acc + partial_cost(src.frac[part], sg.bwd_m[seg])
+            off_v = acc + partial_cost(1.0 - src.frac[part], sg.fwd_m[seg])
             vu, vv = loc[sg.seg_u[seg]], loc[sg.seg_v[seg]]
             rows = np.arange(ns, ns + k)
             ok_u = (vu >= 0) & (off_u <= limit_m)
@@ -128,7 +128,8 @@ def od_costs_boxes(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: floa
                 cj = o[np.repeat(left - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))]
                 f, gg = src.frac[part][ri], dst.frac[t_idx[tw[cj]]]
                 fs = seg[ri]
-                direct = acc[ri] + np.where(gg >= f, _part(gg - f, sg.fwd_m[fs]), _part(f - gg, sg.bwd_m[fs]))
+                along = np.where(gg >= f, partial_cost(gg - f, sg.fwd_m[fs]), partial_cost(f - gg, sg.bwd_m[fs]))
+                direct = acc[ri] + along
                 np.minimum.at(tt, (ri, cj), direct)
             tt += t_acc[tw]
             hit_r, hit_c = np.nonzero(tt <= limit_m)

@@ -62,7 +62,8 @@ def with_node_elevation(graph: WalkGraph, x, y, z) -> WalkGraph:
 
 def read_elevation_points(path, graph: WalkGraph | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read elevation samples: CSV/Parquet with ``x``, ``y``, ``z`` (network CRS), or a point layer
-    (GeoPackage/GeoJSON) with ``z`` column or Z coordinates, reprojected to the network's CRS."""
+    (GeoPackage/GeoJSON) with ``z`` column or Z coordinates, reprojected to the network's CRS.
+    """
     p = Path(path)
     if not p.exists():
         raise InputError("elevation file not found", file=str(path))

@@ -144,7 +144,7 @@ class WalkGraph:
     @classmethod
     def from_segments(cls, node_x, node_y, node_z, seg_u, seg_v, *, seg_length_m=None, seg_geom=None,
                       stairs=None, fwd=None, bwd=None, pieces=None, node_ids=None, crs=None,
-                      source_crs=None, source: str = "network") -> "WalkGraph":
+                      source_crs=None, source: str = "network") -> WalkGraph:
         """Build from arrays (the common path of every builder).
 
         ``pieces`` is an optional ``(piece_seg, piece_len_m, piece_rise_m)`` triple; by default

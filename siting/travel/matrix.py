@@ -1,7 +1,7 @@
 """Many-to-many walking costs with a cutoff: chunked multi-source shortest paths in compiled code.
 
-:func:`search_graph` lays the arcs out for the search (CSR in Morton node order, reversed
-when searching from the destinations); :func:`od_costs` returns the sparse source-target
+:func:`~siting.travel.arcs.search_graph` lays the arcs out for the search (CSR in Morton node
+order, reversed when searching from the destinations); :func:`od_costs` returns the sparse source-target
 costs within the cutoff with one of two exact engines:
 
 * ``numba`` — a bucket-queue label-setting search per source (:mod:`siting.travel._kernels`)
@@ -11,111 +11,18 @@ costs within the cutoff with one of two exact engines:
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from siting.travel.graph import WalkGraph, _cheapest_arcs
+from siting.travel.arcs import SearchGraph, morton_order, partial_cost, search_graph
+from siting.travel.box_dijkstra import od_costs_boxes
 from siting.travel.snap import Snapped
 
-__all__ = ["SearchGraph", "search_graph", "od_costs"]
-
-
-@dataclass(frozen=True)
-class SearchGraph:
-    """Arcs of the walking graph in CSR order, as seen from the Dijkstra sources.
-
-    ``fwd_m``/``bwd_m`` are the segment costs in the *search* direction (swapped when the
-    search runs backwards from the destinations); ``ratio`` bounds straight-line metres
-    covered per flat-equivalent metre of cost (>= 1). Nodes are renumbered in Morton
-    (Z-curve) order so that a walk's neighbourhood sits close together in memory;
-    ``node_x``, ``node_y``, ``seg_u``, ``seg_v`` use the new numbers, ``order[new] = old``.
-    """
-
-    graph: WalkGraph
-    indptr: np.ndarray
-    head: np.ndarray
-    cost: np.ndarray
-    fwd_m: np.ndarray
-    bwd_m: np.ndarray
-    ratio: float
-    node_x: np.ndarray
-    node_y: np.ndarray
-    seg_u: np.ndarray
-    seg_v: np.ndarray
-    order: np.ndarray
-    arcs: np.ndarray       # (n_arcs, 2) float64: head, cost — one cache line per node's arcs
-
-
-def _interleave(head: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    arcs = np.empty((head.shape[0], 2), dtype=np.float64)
-    arcs[:, 0] = head
-    arcs[:, 1] = cost
-    return arcs
-
-
-def _spread_bits(v: np.ndarray) -> np.ndarray:
-    v = v.astype(np.uint64) & np.uint64(0xFFFF)
-    for shift, mask in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
-        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
-    return v
-
-
-def morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Permutation sorting points along a Z-order curve (16 bits per axis).
-
-    Examples
-    --------
-    >>> morton_order(np.array([1.0, 0.0, 1.0, 0.0]), np.array([1.0, 1.0, 0.0, 0.0])).tolist()
-    [3, 2, 1, 0]
-    """
-    if x.size == 0:
-        return np.empty(0, dtype=np.int64)
-    span = max(float(np.ptp(x)), float(np.ptp(y)), 1e-9)
-    qx = np.floor((x - x.min()) / span * 65535).astype(np.int64)
-    qy = np.floor((y - y.min()) / span * 65535).astype(np.int64)
-    key = _spread_bits(qx) | (_spread_bits(qy) << np.uint64(1))
-    return np.argsort(key, kind="stable")
-
-
-def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reverse: bool = False) -> SearchGraph:
-    """CSR arcs for a forward (or reversed) search.
-
-    Examples
-    --------
-    >>> g = WalkGraph.from_segments([0, 100], [0, 0], None, [0], [1], fwd=[True], bwd=[False])
-    >>> sg = search_graph(g, *g.segment_costs(), reverse=True)
-    >>> sg.indptr.tolist(), sg.head.tolist(), sg.order.tolist()
-    ([0, 0, 1], [0], [0, 1])
-    """
-    if reverse:
-        fwd_m, bwd_m = bwd_m, fwd_m
-    order = morton_order(graph.node_x, graph.node_y)
-    rank = np.empty(graph.n_nodes, dtype=np.int64)
-    rank[order] = np.arange(graph.n_nodes)
-    tail = rank[np.concatenate([graph.seg_u, graph.seg_v])]
-    head = rank[np.concatenate([graph.seg_v, graph.seg_u])]
-    cost = np.concatenate([fwd_m, bwd_m])
-    keep = np.isfinite(cost) & (tail != head)
-    tail, head, cost = _cheapest_arcs(tail[keep], head[keep], cost[keep], graph.n_nodes)
-    indptr = np.zeros(graph.n_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(tail, minlength=graph.n_nodes), out=indptr[1:])
-    glen = graph.geom_length_m
-    chord = np.hypot(graph.node_x[graph.seg_u] - graph.node_x[graph.seg_v],
-                     graph.node_y[graph.seg_u] - graph.node_y[graph.seg_v])
-    reach = np.maximum(glen, chord)
-    ratio = 1.0
-    for c in (fwd_m, bwd_m):
-        fin = np.isfinite(c)
-        if not fin.any():
-            continue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(reach[fin] > 0, reach[fin] / c[fin], 0.0)
-        ratio = max(ratio, float(np.nanmax(r)))
-    return SearchGraph(graph, indptr, head.astype(np.int64), cost, fwd_m, bwd_m, ratio,
-                       graph.node_x[order], graph.node_y[order], rank[graph.seg_u], rank[graph.seg_v], order,
-                       _interleave(head, cost))
+# SearchGraph and search_graph live in siting.travel.arcs (shared with the scipy engine); re-exported here
+__all__ = ["SearchGraph", "search_graph", "od_costs", "numba_available", "AUTO_NUMBA_MIN_SOURCES"]
 
 
 AUTO_NUMBA_MIN_SOURCES = 100
@@ -179,6 +86,7 @@ def od_costs(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chu
 
     Examples
     --------
+    >>> from siting.travel.graph import WalkGraph
     >>> from siting.travel.snap import snap_points
     >>> g = WalkGraph.from_segments([0, 100, 200], [0, 0, 0], None, [0, 1], [1, 2])
     >>> sg = search_graph(g, *g.segment_costs())
@@ -192,26 +100,16 @@ def od_costs(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chu
     if engine == "numba" or (engine == "auto" and len(src) >= AUTO_NUMBA_MIN_SOURCES and numba_available()):
         return _od_numba(sg, src, dst, limit_m=float(limit_m), chunk_entries=chunk_entries, progress=progress,
                          threads=_threads(threads), _capacity=_capacity)
-    from siting.travel.box_dijkstra import od_costs_boxes
-
     return od_costs_boxes(sg, src, dst, limit_m=float(limit_m), chunk_entries=chunk_entries, cell_m=cell_m,
                           progress=progress)
 
 
 def _threads(threads: int | None) -> int:
-    import os
-
     if threads is None:
         return max(1, min(os.cpu_count() or 1, 8))
     if int(threads) < 1:
         raise ValueError(f"threads must be >= 1, got {threads!r}")
     return int(threads)
-
-
-def _part(frac: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """``frac * cost`` with ``0 * inf = 0`` (a point at a node needs no part of a one-way segment)."""
-    with np.errstate(invalid="ignore"):
-        return np.where(frac > 0, frac * cost, 0.0)
 
 
 def _by_key(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -241,14 +139,15 @@ def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
     acc = src.access_m[s_idx]
     f = src.frac[s_idx]
     fwd, bwd = sg.fwd_m, sg.bwd_m
-    off_u = acc + _part(f, bwd[seg])
-    off_v = acc + _part(1.0 - f, fwd[seg])
+    off_u = acc + partial_cost(f, bwd[seg])
+    off_v = acc + partial_cost(1.0 - f, fwd[seg])
     t_seg = dst.seg[t_idx]
     t_g = dst.frac[t_idx]
     t_acc = dst.access_m[t_idx]
     att_node = np.concatenate([sg.seg_u[t_seg], sg.seg_v[t_seg]])
     att_t = np.concatenate([np.arange(t_idx.size), np.arange(t_idx.size)])
-    att_extra = np.concatenate([_part(t_g, fwd[t_seg]) + t_acc, _part(1.0 - t_g, bwd[t_seg]) + t_acc])
+    att_extra = np.concatenate([partial_cost(t_g, fwd[t_seg]) + t_acc,
+                                partial_cost(1.0 - t_g, bwd[t_seg]) + t_acc])
     fin = att_extra <= limit_m
     att_node, att_t, att_extra = att_node[fin], att_t[fin], att_extra[fin]
     att_ptr, o = _by_key(att_node, g.n_nodes)
@@ -293,8 +192,6 @@ def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
     spans = [(lo, min(lo + step, s_idx.size)) for lo in range(0, s_idx.size, step)]
     parts_s, parts_t, parts_c = [], [], []
     if threads > 1 and len(spans) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(max_workers=threads) as pool:
             results = pool.map(lambda span: work(*span), spans)
             for ps, pt, pc, k in results:

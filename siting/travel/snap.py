@@ -47,7 +47,7 @@ class Snapped:
         """Mask of snapped points."""
         return self.seg >= 0
 
-    def take(self, index: np.ndarray) -> "Snapped":
+    def take(self, index: np.ndarray) -> Snapped:
         return Snapped(self.seg[index], self.frac[index], self.access_m[index], self.x[index], self.y[index])
 
 

@@ -150,7 +150,7 @@ class SpeedProfile:
 
     @classmethod
     def default(cls, *, elderly: bool = False, adult_m_s: float = DEFAULT_ADULT_SPEED_M_S,
-                elderly_m_s: float = DEFAULT_ELDERLY_SPEED_M_S, **kw) -> "SpeedProfile":
+                elderly_m_s: float = DEFAULT_ELDERLY_SPEED_M_S, **kw) -> SpeedProfile:
         """Adult group (and optionally elderly) at the documented default speeds."""
         groups = {"adult": float(adult_m_s)}
         if elderly:

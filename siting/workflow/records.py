@@ -137,7 +137,7 @@ def _selected_sites(result: Result) -> list[dict[str, Any]]:
         out["cost"] = out["building_cost"] + out["fitout_cost"]
         return out.to_dict(orient="records")
     if "selected" in sites.columns:
-        keep = [c for c in ("site_id", "cost", "x", "y", "served_population") if c in sites.columns]
+        keep = [c for c in ("site_id", "cost", "x", "y", "served_weight") if c in sites.columns]
         return sites.loc[sites["selected"].astype(bool), keep].to_dict(orient="records")
     return [{"site_id": s} for s in result.selected]
 

@@ -136,8 +136,11 @@ def test_model_requirements(folder):
     msg, key = _error(folder, GOOD.replace('"mclp"', '"gradual"').replace("budget = 50",
                                                                          "budget = 50\nouter_threshold_minutes = 5"))
     assert key == "model.outer_threshold_minutes" and "greater than threshold_minutes" in msg
-    msg, key = _error(folder, GOOD.replace("budget = 50", "target_coverage = 1.5"))
+    msg, key = _error(folder, GOOD.replace('"mclp"', '"partial"').replace("budget = 50", "target_coverage = 1.5"))
     assert key == "model.target_coverage" and "at most 1" in msg
+    # keys belong to model types: a partial-covering key on an mclp scenario is named as such
+    msg, key = _error(folder, GOOD.replace("budget = 50", "budget = 50\ntarget_coverage = 0.5"))
+    assert key == "model.target_coverage" and "not a key of type 'mclp'" in msg and "partial" in msg
 
 
 def test_travel_times_optional_with_network(folder):

@@ -11,9 +11,7 @@ import pytest
 from siting.data.instance import SiteStatus
 from siting.data.load import load_instance
 from siting.data.orlib import instance_from_pairs
-from siting.errors import InfeasibleError, InputError
-from siting.models.pmedian import solve_pmedian
-from siting.models.registry import MODELS
+from siting.errors import InputError
 from siting.models.backup import solve_backup
 from siting.models.capacitated import solve_capacitated
 from siting.models.cflp import solve_cflp
@@ -21,6 +19,8 @@ from siting.models.equity import solve_equity
 from siting.models.gradual import solve_gradual
 from siting.models.params import ParamError
 from siting.models.pcenter import solve_pcenter
+from siting.models.pmedian import solve_pmedian
+from siting.models.registry import MODELS
 from siting.options import SolveOptions
 from siting.run import solve_scenario
 from siting.scenario import scenario_from_dict

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
+from siting.data.orlib import read_cap, read_pmed
 from siting.models.cflp import solve_cflp
 from siting.models.pcenter import solve_pcenter
 from siting.models.pmedian import solve_pmedian
-from siting.data.orlib import read_cap, read_pmed
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "instances"
 PMED, CAP = SHARED / "orlib-pmed", SHARED / "orlib-cap"

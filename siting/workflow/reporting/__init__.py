@@ -1,8 +1,11 @@
 """Reports for the planning committee: a self-contained HTML page and a GeoPackage for GIS.
 
 :func:`build_report` solves the scenario at its budget (or re-uses ``<out>/solve`` when the inputs are
-unchanged), recomputes coverage per service before (existing facilities only) and after the plan, and
-writes ``<out>/report/report.html`` and ``<out>/report/siting.gpkg``. When ``<out>/sweep.csv``,
+unchanged) and writes ``<out>/report/report.html``, ``<out>/report/siting.gpkg`` and
+``<out>/report/coverage_per_service.csv``. The covered weight after the plan is the solve's own (the model's
+``evaluate``, as in ``solution.json``), and the per-demand flags on the maps are its ``coverage.csv``; the
+"before" figures (existing facilities only) and the service areas come from
+:class:`~siting.workflow.reach.PlanReach`, built from the same prepared inputs as the solve. When ``<out>/sweep.csv``,
 ``<out>/rank.csv`` or ``<out>/compare.csv`` exist (from ``siting sweep`` / ``rank`` / ``compare`` with the
 same ``--out``), their curve and tables are included.
 
@@ -15,22 +18,23 @@ Example
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ...errors import VerificationError
-from ...io import atomic_write_text
+from ...io import atomic_write_csv, atomic_write_text
 from ...scenario import Scenario
+from ..evaluation import covered_by_service, model_inputs, total_by_service
 from ..prepare import Prepared, prepare_scenario
+from ..reach import PlanReach, plan_services
 from ..records import read_record
 from ..solve_one import solve_prepared
 from ..tasks import progress_bar
-from .coverage import CoverageModel, ServiceSpec, plan_services, service_specs
 from .gpkg import write_geopackage
 from .html import esc, img_tag, render_html, table_html
 from .maps import before_after_map, street_raster, street_segments

@@ -1,0 +1,116 @@
+"""The walking graph's arcs laid out for a cutoff search: CSR rows in Morton (Z-curve) node order.
+
+Shared by both engines of :mod:`siting.travel.matrix` (the numba kernel and the scipy box search of
+:mod:`siting.travel.box_dijkstra`), which is why it lives apart from either of them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from siting.travel.graph import WalkGraph, _cheapest_arcs
+
+__all__ = ["SearchGraph", "search_graph", "morton_order", "partial_cost"]
+
+
+@dataclass(frozen=True)
+class SearchGraph:
+    """Arcs of the walking graph in CSR order, as seen from the Dijkstra sources.
+
+    ``fwd_m``/``bwd_m`` are the segment costs in the *search* direction (swapped when the
+    search runs backwards from the destinations); ``ratio`` bounds straight-line metres
+    covered per flat-equivalent metre of cost (>= 1). Nodes are renumbered in Morton
+    (Z-curve) order so that a walk's neighbourhood sits close together in memory;
+    ``node_x``, ``node_y``, ``seg_u``, ``seg_v`` use the new numbers, ``order[new] = old``.
+    """
+
+    graph: WalkGraph
+    indptr: np.ndarray
+    head: np.ndarray
+    cost: np.ndarray
+    fwd_m: np.ndarray
+    bwd_m: np.ndarray
+    ratio: float
+    node_x: np.ndarray
+    node_y: np.ndarray
+    seg_u: np.ndarray
+    seg_v: np.ndarray
+    order: np.ndarray
+    arcs: np.ndarray       # (n_arcs, 2) float64: head, cost — one cache line per node's arcs
+
+
+def _interleave(head: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    arcs = np.empty((head.shape[0], 2), dtype=np.float64)
+    arcs[:, 0] = head
+    arcs[:, 1] = cost
+    return arcs
+
+
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    v = v.astype(np.uint64) & np.uint64(0xFFFF)
+    for shift, mask in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
+        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+    return v
+
+
+def morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Permutation sorting points along a Z-order curve (16 bits per axis).
+
+    Examples
+    --------
+    >>> morton_order(np.array([1.0, 0.0, 1.0, 0.0]), np.array([1.0, 1.0, 0.0, 0.0])).tolist()
+    [3, 2, 1, 0]
+    """
+    if x.size == 0:
+        return np.empty(0, dtype=np.int64)
+    span = max(float(np.ptp(x)), float(np.ptp(y)), 1e-9)
+    qx = np.floor((x - x.min()) / span * 65535).astype(np.int64)
+    qy = np.floor((y - y.min()) / span * 65535).astype(np.int64)
+    key = _spread_bits(qx) | (_spread_bits(qy) << np.uint64(1))
+    return np.argsort(key, kind="stable")
+
+
+def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reverse: bool = False) -> SearchGraph:
+    """CSR arcs for a forward (or reversed) search.
+
+    Examples
+    --------
+    >>> g = WalkGraph.from_segments([0, 100], [0, 0], None, [0], [1], fwd=[True], bwd=[False])
+    >>> sg = search_graph(g, *g.segment_costs(), reverse=True)
+    >>> sg.indptr.tolist(), sg.head.tolist(), sg.order.tolist()
+    ([0, 0, 1], [0], [0, 1])
+    """
+    if reverse:
+        fwd_m, bwd_m = bwd_m, fwd_m
+    order = morton_order(graph.node_x, graph.node_y)
+    rank = np.empty(graph.n_nodes, dtype=np.int64)
+    rank[order] = np.arange(graph.n_nodes)
+    tail = rank[np.concatenate([graph.seg_u, graph.seg_v])]
+    head = rank[np.concatenate([graph.seg_v, graph.seg_u])]
+    cost = np.concatenate([fwd_m, bwd_m])
+    keep = np.isfinite(cost) & (tail != head)
+    tail, head, cost = _cheapest_arcs(tail[keep], head[keep], cost[keep], graph.n_nodes)
+    indptr = np.zeros(graph.n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tail, minlength=graph.n_nodes), out=indptr[1:])
+    glen = graph.geom_length_m
+    chord = np.hypot(graph.node_x[graph.seg_u] - graph.node_x[graph.seg_v],
+                     graph.node_y[graph.seg_u] - graph.node_y[graph.seg_v])
+    reach = np.maximum(glen, chord)
+    ratio = 1.0
+    for c in (fwd_m, bwd_m):
+        fin = np.isfinite(c)
+        if not fin.any():
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(reach[fin] > 0, reach[fin] / c[fin], 0.0)
+        ratio = max(ratio, float(np.nanmax(r)))
+    return SearchGraph(graph, indptr, head.astype(np.int64), cost, fwd_m, bwd_m, ratio,
+                       graph.node_x[order], graph.node_y[order], rank[graph.seg_u], rank[graph.seg_v], order,
+                       _interleave(head, cost))
+
+
+def partial_cost(frac: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """``frac * cost`` with ``0 * inf = 0`` (a point at a node needs no part of a one-way segment)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(frac > 0, frac * cost, 0.0)
