@@ -111,6 +111,12 @@ def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reve
 
 
 def partial_cost(frac: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """``frac * cost`` with ``0 * inf = 0`` (a point at a node needs no part of a one-way segment)."""
+    """``frac * cost`` with ``0 * inf = 0`` (a point at a node needs no part of a one-way segment).
+
+    Examples
+    --------
+    >>> partial_cost(np.array([0.0, 0.25]), np.array([np.inf, 80.0])).tolist()
+    [0.0, 20.0]
+    """
     with np.errstate(invalid="ignore"):
         return np.where(frac > 0, frac * cost, 0.0)

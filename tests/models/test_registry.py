@@ -66,7 +66,7 @@ def _scenario(model: dict):
 
 
 @pytest.mark.parametrize("model, key, text", [
-    ({"type": "mclp", "threshold_minutes": 5, "budget": -1}, "model.budget", "must be greater than 0"),
+    ({"type": "mclp", "threshold_minutes": 5, "budget": -1}, "model.budget", "must be at least 0"),
     ({"type": "mclp", "threshold_minutes": 5, "max_sites": 1.5}, "model.max_sites", "whole number"),
     ({"type": "mclp", "budget": 3}, "model.threshold_minutes", "missing (required for type 'mclp')"),
     ({"type": "pmedian", "p": 2, "threshold_minutes": 5}, "model.threshold_minutes", "not a key of type 'pmedian'"),

@@ -44,20 +44,68 @@ __all__ = ["ReportResult", "build_report"]
 
 @dataclass(frozen=True)
 class ReportResult:
+    """What :func:`build_report` wrote, and the tables it drew."""
+
     html: Path
     gpkg: Path
-    services: pd.DataFrame     # per service: before / after share
-    record: dict               # the plan's record (Result.summary() + per-service + selected sites)
+    services: pd.DataFrame     # per service: covered before / after (after = the solve's own figure)
+    record: dict[str, Any]     # the plan's record (Result.summary() + per-service + selected sites)
+    csv: Path | None = None    # coverage_per_service.csv (the services table, full precision)
 
 
-def _reference_record(prep: Prepared, quiet: bool) -> dict:
+def _reference_record(prep: Prepared, quiet: bool) -> dict[str, Any]:
     """The plan at the scenario's budget: ``<out>/solve/record.json`` if still valid, else solved now."""
     folder = prep.out_dir / "solve"
     rec = read_record(folder / "record.json", prep.fingerprint)
-    if rec is not None and rec.get("budget") == prep.scenario.model.budget:
+    if rec is not None and rec.get("budget") == prep.scenario.model.budget and (folder / "coverage.csv").is_file():
         return rec
     solve_prepared(prep, folder, progress=not quiet)
     return read_record(folder / "record.json", prep.fingerprint) or {}
+
+
+def _covered_after(folder: Path, reach: PlanReach, after: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per service, the demand points the solve counts as covered (its ``coverage.csv``)."""
+    counts = reach.counts(after)
+    flags = {k: c > 0 for k, c in counts.items()}
+    path = folder / "coverage.csv"
+    if not path.is_file():
+        return flags
+    table = pd.read_csv(path, dtype={"demand_id": str, "site_id": str, "service": str}, keep_default_na=False,
+                        na_values={"minutes": [""], "share": [""]})
+    index = pd.Index(reach.demand.ids.astype(str))
+    covered = table["covered"].astype(str).str.lower().isin(("true", "1"))
+    for k in flags:
+        rows = table["service"] == k if "service" in table.columns else pd.Series(True, index=table.index)
+        pos = index.get_indexer(table.loc[rows, "demand_id"])
+        mask = np.zeros(len(index), dtype=bool)
+        mask[pos[pos >= 0]] = covered[rows].to_numpy()[pos >= 0]
+        flags[k] = mask
+    return flags
+
+
+def service_table(rec: dict[str, Any], reach: PlanReach, before: dict[str, np.ndarray],
+                  after: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One row per service: covered before (existing providers) and after (the solve's figure), shares.
+
+    For a service without capacities the weight the plan's providers reach must be the solve's covered weight
+    (they are built from the same inputs): a difference raises :class:`VerificationError`.
+    """
+    covered, total = covered_by_service(rec), total_by_service(rec)
+    reached_before, reached_after = reach.reached(before), reach.reached(after)
+    rows = []
+    for s in reach.specs:
+        tot = total.get(s.key, float(s.weight.sum()))
+        got = covered.get(s.key, 0.0)
+        if rec.get("has_solution") and s.exact and not np.isclose(reached_after[s.key], got, rtol=1e-9, atol=1e-9):
+            raise VerificationError(f"report: {s.key} reaches {reached_after[s.key]:,.6g} with the plan's providers "
+                                    f"but the solve reports {got:,.6g} covered")
+        rows.append({"service": s.key, "weight_column": s.weight_column,
+                     "threshold_min": np.nan if s.threshold_min is None else s.threshold_min,
+                     "covered_before": reached_before[s.key], "share_before": reached_before[s.key] / tot if tot else 0.0,
+                     "covered_after": got, "share_after": got / tot if tot else 0.0, "total": tot,
+                     "gain": got - reached_before[s.key], "providers_before": int(before[s.key].sum()),
+                     "providers_after": int(after[s.key].sum())})
+    return pd.DataFrame(rows)
 
 
 def _street_file(scenario: Scenario) -> tuple[Path | None, str | None]:
@@ -92,20 +140,6 @@ def _background(scenario: Scenario) -> list | None:
     return [(shapes, "#9ecae1")]
 
 
-def _check_against_solver(svc: pd.DataFrame, rec: dict) -> None:
-    """The report's recomputed coverage must match what the solve reported, service by service."""
-    per = rec.get("per_service") or {}
-    for row in svc.itertuples():
-        got = per.get(row.service, {}).get("covered")
-        if got is not None and not np.isclose(float(got), row.covered_after, rtol=1e-6, atol=1e-6):
-            raise VerificationError(f"report: {row.service} covers {row.covered_after:,.1f} when recomputed from the "
-                                    f"travel table but the solve reported {float(got):,.1f}")
-    if len(svc) == 1 and not per and rec.get("covered_population") is not None:
-        if not np.isclose(float(rec["covered_population"]), float(svc["covered_after"].iloc[0]), rtol=1e-6):
-            raise VerificationError(f"report: {svc['covered_after'].iloc[0]:,.1f} covered when recomputed, "
-                                    f"the solve reported {float(rec['covered_population']):,.1f}")
-
-
 def _english(label: str) -> str:
     """The ASCII part of a catalogue label for map titles (map fonts may lack CJK glyphs)."""
     m = re.search(r"\(([ -~]+)\)\s*$", label or "")
@@ -114,62 +148,57 @@ def _english(label: str) -> str:
 
 def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, quiet: bool = False,
                  max_rank_rows: int = 30, out_key: str = "out_dir") -> ReportResult:
-    """Write ``report.html`` and ``siting.gpkg`` for ``scenario`` under ``<out_dir>/report`` (see module doc)."""
+    """Write ``report.html``, ``siting.gpkg`` and ``coverage_per_service.csv`` under ``<out_dir>/report``.
+
+    See the module docstring; ``out_key`` is how errors name ``out_dir``.
+    """
     prep = prepare_scenario(scenario, out_dir=out_dir, quiet=quiet, out_key=out_key)
     rec = _reference_record(prep, quiet)
-    sc = prep.effective
-    specs = service_specs(sc)
+    reach = PlanReach(model_inputs(prep.effective))
     folder = prep.out_dir / "report"
     folder.mkdir(parents=True, exist_ok=True)
-    with progress_bar(len(specs) + 3, "report", quiet=quiet) as advance:
-        model = CoverageModel(sc, specs)
-        plan = plan_services(rec.get("selected_sites") or [], rec.get("selected") or [], specs)
-        before = model.providers(None)
-        after = model.providers(plan)
-        svc = model.summary(before).rename(columns={"covered": "covered_before", "share": "share_before",
-                                                     "providers": "providers_before"})
-        aft = model.summary(after)
-        svc["covered_after"] = aft["covered"]
-        svc["share_after"] = aft["share"]
-        svc["providers_after"] = aft["providers"]
-        svc["gain"] = svc["covered_after"] - svc["covered_before"]
-        _check_against_solver(svc, rec)
+    with progress_bar(len(reach.specs) + 3, "report", quiet=quiet) as advance:
+        plan = plan_services(rec.get("selected_sites") or [], rec.get("selected") or [], reach.keys)
+        before = reach.providers(None)
+        after = reach.providers(plan)
+        svc = service_table(rec, reach, before, after)
+        csv = atomic_write_csv(folder / "coverage_per_service.csv", svc)
+        covered_before = {k: c > 0 for k, c in reach.counts(before).items()}
+        covered_after = _covered_after(prep.out_dir / "solve", reach, after)
         advance()
-        ranking = pd.read_csv(prep.out_dir / "rank.csv") if (prep.out_dir / "rank.csv").is_file() else None
-        gpkg = write_geopackage(folder / "siting.gpkg", model, before, after, plan, ranking=ranking)
+        ranking = pd.read_csv(prep.out_dir / "rank.csv", dtype={"site_id": str}) \
+            if (prep.out_dir / "rank.csv").is_file() else None
+        gpkg = write_geopackage(folder / "siting.gpkg", reach, covered_before, covered_after, after, plan,
+                                ranking=ranking)
         advance()
         streets_path, layer = _street_file(prep.scenario)
         streets = street_segments(streets_path, layer)
         if streets is not None:
-            x, y = model.demand.x, model.demand.y
+            x, y = reach.demand.x, reach.demand.y
             pad = 0.03 * max(np.ptp(x), np.ptp(y), 1.0)
             streets = street_raster(streets, (x.min() - pad, x.max() + pad, y.min() - pad, y.max() + pad))
         background = _background(prep.scenario)
-        ids = model.sites.ids.astype(str)
-        new = np.array([i in plan for i in ids])
         maps = []
-        for s in specs:
-            pb, pa = before[s.key], after[s.key]
-            cb = model.counts({s.key: pb})[s.key] > 0
-            ca = model.counts({s.key: pa})[s.key] > 0
-            hosted = new & np.array([s.key in plan.get(i, ()) for i in ids])
-            png = before_after_map(model.demand.x, model.demand.y, model.w[s.key], cb, ca,
-                                   providers_xy=(model.sites.x[pb & ~hosted], model.sites.y[pb & ~hosted]),
-                                   new_xy=(model.sites.x[hosted], model.sites.y[hosted]), streets=streets,
+        for s in reach.specs:
+            hosted = np.array([s.key in plan.get(i, ()) for i in reach.ids], dtype=bool)
+            shown = before[s.key] & ~hosted
+            reach_text = "reachable" if s.threshold_min is None else f"within {s.threshold_min:g} min"
+            png = before_after_map(reach.demand.x, reach.demand.y, reach.w[s.key], covered_before[s.key],
+                                   covered_after[s.key], providers_xy=(reach.sites.x[shown], reach.sites.y[shown]),
+                                   new_xy=(reach.sites.x[hosted], reach.sites.y[hosted]), streets=streets,
                                    background=background,
-                                   title=f"{s.key}{_english(s.label)}: {s.weight_column} within "
-                                         f"{s.threshold_min:g} min")
-            maps.append((s, png))
+                                   title=f"{s.key}{_english(s.label)}: {s.weight_column} {reach_text}")
+            maps.append((s.key, png))
             advance()
         sections = _sections(prep, rec, svc, maps, ranking, max_rank_rows)
         html = render_html(f"Siting report — {prep.name}", sections,
                            subtitle=f"scenario {prep.scenario_path.name}, model {rec.get('model', '?')}")
         atomic_write_text(folder / "report.html", html)
         advance()
-    return ReportResult(html=folder / "report.html", gpkg=gpkg, services=svc, record=rec)
+    return ReportResult(html=folder / "report.html", gpkg=gpkg, services=svc, record=rec, csv=csv)
 
 
-def _sections(prep: Prepared, rec: dict, svc: pd.DataFrame, maps: list[tuple[ServiceSpec, bytes]],
+def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list[tuple[str, bytes]],
               ranking: pd.DataFrame | None, max_rank_rows: int) -> list[tuple[str, str]]:
     """The report's (heading, HTML body) sections, in order."""
     tp = float(rec.get("total_population") or 0.0)
@@ -187,13 +216,15 @@ def _sections(prep: Prepared, rec: dict, svc: pd.DataFrame, maps: list[tuple[Ser
     ], columns=["item", "value"])
     out = [("Summary", table_html(summary) + f"<p>{esc(rec.get('message', ''))}</p>")]
     table = svc[["service", "weight_column", "threshold_min", "covered_before", "share_before", "covered_after",
-                 "share_after", "gain", "providers_before", "providers_after"]].copy()
+                 "share_after", "total", "gain", "providers_before", "providers_after"]].copy()
     for c in ("share_before", "share_after"):
         table[c] = (100 * table[c]).map("{:.1f} %".format)
     out.append(("Coverage per service", table_html(table) +
-                "<p class=note>Coverage is recomputed from the travel-time table: a demand point is covered for a "
-                "service when a facility providing it is within the service's walking threshold.</p>"))
-    body = "".join(f"<h3>{esc(s.key)}</h3>{img_tag(png, f'{s.key} before and after')}" for s, png in maps)
+                "<p class=note>After: the covered weight the solve verified (solution.json). Before: the weight within "
+                "the service's walking threshold of an existing facility providing it, on the same travel table "
+                "(the service's speed group, else the default rows). Full precision in "
+                "<code>coverage_per_service.csv</code>.</p>"))
+    body = "".join(f"<h3>{esc(key)}</h3>{img_tag(png, f'{key} before and after')}" for key, png in maps)
     out.append(("Maps: before / after", body))
     sites = pd.DataFrame(rec.get("selected_sites") or [])
     if not sites.empty:
