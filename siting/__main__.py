@@ -1,3 +1,4 @@
+"""``python -m siting``: the command line (see :mod:`siting.cli`)."""
 import sys
 
 from .cli import main

@@ -24,6 +24,7 @@ COMMANDS = (solve, travel, sweep, compare, rank, report, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``siting`` parser with every command of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(prog="siting", description="Budgeted siting of neighbourhood facilities.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``siting ARGV``; errors of the input become one line and exit code 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

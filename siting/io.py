@@ -17,9 +17,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # pandas is imported by the callers; the writers only call its methods
+    import pandas as pd
 
 __all__ = [
     "atomic_path", "atomic_open", "atomic_write_text", "atomic_write_bytes", "atomic_write_json",
@@ -84,7 +87,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8", **kwargs) -> Iterator:
+def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8",
+                **kwargs: Any) -> Iterator[IO[Any]]:
     """Open a temporary file for writing; it becomes ``path`` only if the block succeeds.
 
     Examples
@@ -174,7 +178,7 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def atomic_write_json(path: str | Path, obj: Any, *, indent: int | None = 2) -> Path:
-    """Write ``obj`` as JSON atomically (numpy values allowed, NaN/inf written as ``null``).
+    r"""Write ``obj`` as JSON atomically (numpy values allowed, NaN/inf written as ``null``).
 
     Raises ``TypeError`` for objects JSON cannot represent; the previous file is kept.
 
@@ -183,7 +187,7 @@ def atomic_write_json(path: str | Path, obj: Any, *, indent: int | None = 2) -> 
     >>> import tempfile, pathlib, numpy as np
     >>> p = atomic_write_json(pathlib.Path(tempfile.mkdtemp()) / "s.json", {"gap": np.nan})
     >>> p.read_text()
-    '{\\n  "gap": null\\n}\\n'
+    '{\n  "gap": null\n}\n'
     """
     data = to_jsonable(obj)
     with atomic_open(path, "w", encoding="utf-8") as fh:
@@ -193,7 +197,7 @@ def atomic_write_json(path: str | Path, obj: Any, *, indent: int | None = 2) -> 
     return Path(path)
 
 
-def atomic_write_csv(path: str | Path, df, *, index: bool = False, **kwargs) -> Path:
+def atomic_write_csv(path: str | Path, df: pd.DataFrame, *, index: bool = False, **kwargs: Any) -> Path:
     """Write a DataFrame as UTF-8 CSV atomically (``kwargs`` go to ``DataFrame.to_csv``).
 
     Examples
@@ -208,7 +212,7 @@ def atomic_write_csv(path: str | Path, df, *, index: bool = False, **kwargs) -> 
     return Path(path)
 
 
-def atomic_write_parquet(path: str | Path, df, *, index: bool = False, **kwargs) -> Path:
+def atomic_write_parquet(path: str | Path, df: pd.DataFrame, *, index: bool = False, **kwargs: Any) -> Path:
     """Write a DataFrame (or GeoDataFrame, as GeoParquet) as Parquet atomically.
 
     Examples
@@ -223,7 +227,7 @@ def atomic_write_parquet(path: str | Path, df, *, index: bool = False, **kwargs)
     return Path(path)
 
 
-def atomic_write_vector(path: str | Path, gdf, *, driver: str | None = None, **kwargs) -> Path:
+def atomic_write_vector(path: str | Path, gdf: Any, *, driver: str | None = None, **kwargs: Any) -> Path:
     """Write a GeoDataFrame as GeoPackage / GeoJSON (driver from the suffix) atomically.
 
     Examples

@@ -5,7 +5,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SolveOptions"]
+__all__ = ["SolveOptions", "SECONDARY_GOALS"]
+
+#: what a solve does once the model's own objective is settled (see ``SolveOptions.secondary``)
+SECONDARY_GOALS = ("min_cost", "none")
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,10 @@ class SolveOptions:
     seed : random seed for solvers and heuristics
     verbose : let the solver print its log
     backend_options : ``{"highs": {"presolve": "off"}, ...}``; a backend-specific value wins over a common one
+    secondary : ``"min_cost"`` (default): among the plans that keep the best objective found, the cheapest, then
+        the one with the fewest new sites (cost-minimising models: the fewest sites, then the most coverage);
+        ``"none"``: the first plan the search finds at that objective. Either way no plan keeps a site whose
+        removal loses nothing (see ``models/cheapest-plans.md``).
     """
 
     time_limit_s: float | None = None
@@ -26,6 +33,8 @@ class SolveOptions:
     seed: int = 0
     verbose: bool = False
     backend_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    secondary: str = "min_cost"
 
     def for_backend(self, name: str) -> Mapping[str, Any]:
+        """The backend-specific options of backend ``name`` (a copy; empty when none)."""
         return dict(self.backend_options.get(name, {}))

@@ -1,11 +1,11 @@
-"""The solver-neutral matrix form every formulation produces and every backend consumes.
+r"""The solver-neutral matrix form every formulation produces and every backend consumes.
 
 A :class:`LinearProgram` is
 
 .. math::
 
-    \\min / \\max \\; c^T x + c_0 \\quad\\text{s.t.}\\quad
-    r^{lo} \\le A x \\le r^{up},\\; l \\le x \\le u,\\; x_j \\in \\mathbb{Z}\\ \\forall j \\in I
+    \min / \max \; c^T x + c_0 \quad\text{s.t.}\quad
+    r^{lo} \le A x \le r^{up},\; l \le x \le u,\; x_j \in \mathbb{Z}\ \forall j \in I
 
 with ``A`` a ``scipy.sparse.csr_matrix``. Backends hand these arrays to the solver in bulk.
 """
@@ -23,6 +23,8 @@ __all__ = ["Sense", "LinearProgram"]
 
 
 class Sense(StrEnum):
+    """Direction of the objective."""
+
     MINIMIZE = "minimize"
     MAXIMIZE = "maximize"
 
@@ -42,6 +44,18 @@ class LinearProgram:
     objective_offset : constant ``c_0`` added to the objective
     name : label used in logs and files
     blocks : named column ranges ``{"site": (start, stop), ...}`` so decoders slice ``x`` by name
+
+    Examples
+    --------
+    Maximise ``x0 + 2 x1`` subject to ``x0 + x1 <= 1`` over binaries:
+
+    >>> lp = LinearProgram(Sense.MAXIMIZE, np.array([1.0, 2.0]), sp.csr_matrix(np.ones((1, 2))),
+    ...                    np.array([-np.inf]), np.array([1.0]), np.zeros(2), np.ones(2), np.ones(2, bool),
+    ...                    blocks={"site": (0, 2)})
+    >>> lp.check()
+    >>> x = np.array([0.0, 1.0])
+    >>> lp.objective_value(x), lp.max_violation(x), lp.max_violation(np.ones(2)), lp.block(x, "site").tolist()
+    (2.0, 0.0, 1.0, [0.0, 1.0])
     """
 
     sense: Sense
@@ -58,10 +72,12 @@ class LinearProgram:
 
     @property
     def n_cols(self) -> int:
+        """Number of columns (variables)."""
         return int(self.objective.shape[0])
 
     @property
     def n_rows(self) -> int:
+        """Number of constraint rows."""
         return int(self.constraints.shape[0])
 
     def block(self, x: np.ndarray, name: str) -> np.ndarray:
@@ -70,6 +86,7 @@ class LinearProgram:
         return x[start:stop]
 
     def objective_value(self, x: np.ndarray) -> float:
+        """:math:`c^T x + c_0` (the offset included)."""
         return float(self.objective @ x + self.objective_offset)
 
     def check(self) -> None:
@@ -91,8 +108,7 @@ class LinearProgram:
             raise SolverError(f"{self.name}: objective has NaN or inf")
         if not np.all(np.isfinite(self.constraints.data)):
             raise SolverError(f"{self.name}: constraint matrix has NaN or inf")
-        for label, arr in (("row", (self.row_lower, self.row_upper)), ("col", (self.col_lower, self.col_upper))):
-            lo, up = arr
+        for label, lo, up in (("row", self.row_lower, self.row_upper), ("col", self.col_lower, self.col_upper)):
             if np.isnan(lo).any() or np.isnan(up).any():
                 raise SolverError(f"{self.name}: {label} bounds contain NaN")
 

@@ -99,12 +99,14 @@ class Result:
         return self.total_weight
 
     def require_solution(self) -> Result:
+        """Return the result itself; raise :class:`NoSolutionError` when the solve found no feasible plan."""
         if not self.has_solution:
             raise NoSolutionError(f"{self.model}: no feasible plan ({self.status}: {self.message})")
         return self
 
     @property
     def coverage_share(self) -> float:
+        """``covered_weight / total_weight`` (0 when there is no weight); needs a solution."""
         self.require_solution()
         return self.covered_weight / self.total_weight if self.total_weight else 0.0
 

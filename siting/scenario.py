@@ -29,16 +29,20 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .backends.registry import BACKENDS
 from .errors import ScenarioError
 from .models.driver import STRATEGIES
 from .models.params import ModelParams, ParamError, scenario_value_error
 from .models.registry import MODELS
+from .options import SolveOptions
+
+if TYPE_CHECKING:  # the data layer (pandas) loads only when a scenario's tables are read
+    from .data.instance import Demand, Instance
 
 __all__ = [
     "Scenario", "DataConfig", "ModelConfig", "SolverConfig", "load_scenario", "scenario_from_dict",
@@ -254,13 +258,14 @@ def _model_section(raw: dict, ctx: _Ctx) -> ModelConfig:
     return ModelConfig(type=kind, params=params)
 
 
-def _unknown(ctx: _Ctx, key: str, name: str, choices) -> ScenarioError:
+def _unknown(ctx: _Ctx, key: str, name: str, choices: Iterable[str]) -> ScenarioError:
     guess = difflib.get_close_matches(name, list(choices), n=1)
     hint = f" (did you mean '{guess[0]}'?)" if guess else ""
     return ctx.error(f"unknown key{hint}", key)
 
 
-def _section(raw: dict, name: str, ctx: _Ctx):
+def _section(raw: dict, name: str, ctx: _Ctx) -> Any:
+    """The dataclass of section ``name`` (:class:`DataConfig` or :class:`SolverConfig`), validated."""
     table = raw.get(name, {})
     if not isinstance(table, dict):
         raise ctx.error(f"expected a [{name}] table, got {table!r}", name)
@@ -318,22 +323,25 @@ class Scenario:
 
         Examples
         --------
-        >>> s = load_scenario("scenarios/example/mclp.toml")  # doctest: +SKIP
-        >>> s.with_overrides(budget=3e6, time_limit=10).model.budget  # doctest: +SKIP
-        3000000.0
+        >>> s = load_scenario("scenarios/example/mclp.toml").with_overrides(budget=3e6, time_limit=10)
+        >>> s.model.budget, s.solver.time_limit
+        (3000000.0, 10.0)
+        >>> s.with_overrides(budjet=1)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        siting.errors.ScenarioError: .../scenarios/example/mclp.toml: key 'budjet': unknown key (did you mean 'budget'?)
         """
         raw = copy.deepcopy(self.raw)
         ctx = _ctx_for(self)
         for key, value in changes.items():
             section, _, name = key.rpartition(".")
             if not section:
-                if name in TOP_LEVEL_KEYS:
-                    section = ""
-                else:
-                    section = next((s for s in ("model", "solver", "data") if name in _keys_of(s)), None)
-                    if section is None:
+                if name not in TOP_LEVEL_KEYS:
+                    found = next((s for s in ("model", "solver", "data") if name in _keys_of(s)), None)
+                    if found is None:
                         every = [k for s in ("model", "solver", "data") for k in _keys_of(s)] + list(TOP_LEVEL_KEYS)
                         raise _unknown(ctx, key, name, every)
+                    section = found
             elif section not in _SECTIONS and section not in RAW_SECTIONS:
                 raise _unknown(ctx, key, section, list(_SECTIONS) + list(RAW_SECTIONS))
             table = raw if not section else raw.setdefault(section, {})
@@ -346,28 +354,26 @@ class Scenario:
                 table[name] = value
         return _build(raw, self.path, ctx)
 
-    def solve_options(self):
+    def solve_options(self) -> SolveOptions:
         """The :class:`~siting.options.SolveOptions` of ``[solver]``.
 
         Examples
         --------
-        >>> load_scenario("scenarios/example/mclp.toml").solve_options().time_limit_s  # doctest: +SKIP
+        >>> load_scenario("scenarios/example/mclp.toml").solve_options().time_limit_s
         60.0
         """
-        from .options import SolveOptions
+        options = SolveOptions(time_limit_s=self.solver.time_limit, threads=self.solver.threads,
+                               seed=self.solver.seed)
+        return options if self.solver.mip_gap is None else replace(options, mip_gap=self.solver.mip_gap)
 
-        extra = {} if self.solver.mip_gap is None else {"mip_gap": self.solver.mip_gap}
-        return SolveOptions(time_limit_s=self.solver.time_limit, threads=self.solver.threads,
-                            seed=self.solver.seed, **extra)
-
-    def load_instance(self, *, group: str | None = None):
+    def load_instance(self, *, group: str | None = None) -> Instance:
         """Read the scenario's three tables into an :class:`~siting.data.instance.Instance`.
 
         Also checks that ``model.weight_column`` (and ``equity_column``) exist in the demand layer.
 
         Examples
         --------
-        >>> load_scenario("scenarios/example/mclp.toml").load_instance().n_sites  # doctest: +SKIP
+        >>> load_scenario("scenarios/example/mclp.toml").load_instance().n_sites
         6
         """
         from .data.load import load_instance
@@ -381,7 +387,7 @@ class Scenario:
         self.check_columns(inst.demand)
         return inst
 
-    def check_columns(self, demand) -> None:
+    def check_columns(self, demand: Demand) -> None:
         """Raise when ``weight_column`` / ``equity_column`` are not usable columns of ``demand``."""
         ctx = _ctx_for(self)
         numeric = ["population", *demand.groups]
@@ -435,8 +441,11 @@ def scenario_from_dict(raw: dict, *, base: str | Path | None = None, name: str =
 
     Examples
     --------
-    >>> s = scenario_from_dict({"data": {...}, "model": {"type": "lscp", "threshold_minutes": 10}},
-    ...                        base="scenarios/example")  # doctest: +SKIP
+    >>> data = {"demand": "demand.csv", "candidates": "candidates.csv", "travel_times": "travel_times.csv"}
+    >>> s = scenario_from_dict({"data": data, "model": {"type": "lscp", "threshold_minutes": 10}},
+    ...                        base="scenarios/example", name="cover-all")
+    >>> s.name, s.model.type, s.model.threshold_minutes, s.data.demand.name
+    ('cover-all', 'lscp', 10.0, 'demand.csv')
     """
     raw = copy.deepcopy(dict(raw))
     raw.setdefault("name", name)
@@ -455,9 +464,9 @@ def load_scenario(path: str | Path) -> Scenario:
 
     Examples
     --------
-    >>> s = load_scenario("scenarios/example/mclp.toml")  # doctest: +SKIP
-    >>> s.name, s.model.type  # doctest: +SKIP
-    ('mclp', 'mclp')
+    >>> s = load_scenario("scenarios/example/mclp.toml")
+    >>> s.name, s.model.type, s.model.budget
+    ('mclp', 'mclp', 2500000.0)
     """
     shown = str(path)
     path = Path(path)

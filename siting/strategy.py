@@ -39,7 +39,14 @@ import numpy as np
 
 from .backends.base import Backend
 from .backends.registry import get_backend
-from .formulations.coverage import build_program, decode_sites, prune_redundant, warm_vector
+from .formulations.coverage import (
+    build_program,
+    cheapest_program,
+    decode_sites,
+    new_site_count,
+    prune_redundant,
+    warm_vector,
+)
 from .heuristics import CoverArrays, greedy, lagrangian, local_search
 from .options import SolveOptions
 from .presolve import PresolveResult, presolve
@@ -60,9 +67,13 @@ MIN_MIP_TIME_S = 0.05
 #: share of the time left that a MIP is given: solvers check their clock coarsely (HiGHS's presolve, CBC's root
 #: LP) and overrun by about a second on ~200k nonzeros; the rest also pays for pruning and the mapping back
 MIP_TIME_SHARE = 0.85
+#: below this many seconds left the cheapest-plan MIP is not started (the best plan is pruned only)
+MIN_SECONDARY_S = 0.1
 
 
 class Strategy(StrEnum):
+    """How :func:`solve_coverage` solves a coverage problem (see the module table)."""
+
     AUTO = "auto"
     EXACT = "exact"
     HYBRID = "hybrid"
@@ -163,7 +174,8 @@ def solve_exact(
 def _trivial(q: CoverageProblem) -> tuple[np.ndarray | None, float | None]:
     """Plan and value (= bound) of a reduced problem with no rows or no sites; None when infeasible."""
     x = np.zeros(q.n_sites, bool)
-    if q.model == ModelType.PARTIAL and q.base_covered_weight < q.target_coverage * q.total_weight - 1e-9:
+    target = q.target_coverage or 0.0
+    if q.model == ModelType.PARTIAL and q.base_covered_weight < target * q.total_weight - 1e-9:
         return None, None
     if q.model == ModelType.LSCP and q.n_demand > 0:
         return None, None
@@ -224,6 +236,51 @@ def _mip_phase(q: CoverageProblem, best: _Best, backend: str | Backend, options:
                    Termination.TIME_LIMIT: Termination.TIME_LIMIT}.get(out.termination, Termination.HEURISTIC)
     return _Best(plan, value, _tighter(q.maximise, best.bound, out.bound), termination,
                  f"{best.method}+{out.method}" if best.method else out.method)
+
+
+def _lexi_key(q: CoverageProblem, plan: np.ndarray) -> tuple[float, float]:
+    """What the second stage minimises, in order: MCLP (cost, new sites); LSCP / partial (new sites, -covered)."""
+    if q.maximise:
+        return q.cost_of(plan), float(new_site_count(q, plan))
+    return float(new_site_count(q, plan)), -q.covered_weight(plan)
+
+
+def _cheapest_phase(q: CoverageProblem, best: _Best, backend: str | Backend, options: SolveOptions, clock: _Clock,
+                    stats: dict[str, Any]) -> _Best:
+    """Among the plans that keep ``best.value``, the cheapest (MCLP) or the fewest sites (LSCP / partial).
+
+    One more MIP on the presolved problem (:func:`siting.formulations.coverage.cheapest_program`), warm-started
+    with ``best.plan``, under what is left of the time limit. Presolve keeps this optimum: a dominated site
+    has a dominator that covers as much, costs no more and counts the same. The new plan is kept only when it
+    keeps the objective and is better in the second goal; the termination and bound stay those of ``best``.
+    """
+    assert best.plan is not None and best.value is not None
+    before = _lexi_key(q, best.plan)
+    info: dict[str, Any] = {"goal": "min_cost" if q.maximise else "fewest_sites", "before": list(before)}
+    stats["secondary"] = info
+    left = clock.left()
+    if left is not None and left < MIN_SECONDARY_S:
+        info["termination"] = "skipped: no time left"
+        return best
+    t0 = time.perf_counter()
+    program = cheapest_program(q, best.value)
+    warm: np.ndarray | None = warm_vector(q, best.plan)
+    if warm is not None and program.max_violation(warm, relative=True) > 1e-7:
+        warm = None
+    solver = get_backend(backend) if isinstance(backend, str) else backend
+    raw = solver.solve(program, clock.options(options), warm_start=warm)
+    info.update(termination=str(raw.termination), seconds=time.perf_counter() - t0, warm_started=warm is not None)
+    if raw.x is None:
+        info["accepted"] = False
+        return best
+    plan = prune_redundant(q, decode_sites(program, raw.x))
+    value = q.value_of(plan)
+    tol = 1e-9 * max(1.0, abs(best.value))
+    keeps = value >= best.value - tol if q.maximise else value <= best.value + tol
+    after = _lexi_key(q, plan)
+    accepted = keeps and (after < before or _better(q.maximise, value, best.value))
+    info.update(accepted=bool(accepted), after=list(after))
+    return replace(best, plan=plan, value=value) if accepted else best
 
 
 def _finish(problem: CoverageProblem, pre: PresolveResult, best: _Best, chosen: Strategy, options: SolveOptions,
@@ -302,6 +359,11 @@ def solve_coverage(
     q = pre.problem
 
     def finish(best: _Best) -> CoverageOutcome:
+        if best.plan is not None and best.value is not None and best.termination is not Termination.INFEASIBLE:
+            pruned = prune_redundant(q, best.plan)
+            best = replace(best, plan=pruned, value=q.value_of(pruned))
+            if options.secondary == "min_cost" and chosen != Strategy.HEURISTIC and q.n_sites and q.n_demand:
+                best = _cheapest_phase(q, best, backend, options, clock, stats)
         return _finish(problem, pre, best, chosen, options, clock, stats)
 
     if pre.infeasible is not None:

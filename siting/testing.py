@@ -9,6 +9,7 @@ Example
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -49,8 +50,14 @@ def random_instance(n_demand: int, n_sites: int, *, seed: int, density: float = 
                                status=status, groups=grp, name=f"random{seed}")
 
 
-def subsets(n: int, *, max_size: int | None = None):
-    """All subsets of ``range(n)`` as bool masks (2**n of them; keep ``n`` small)."""
+def subsets(n: int, *, max_size: int | None = None) -> Iterator[np.ndarray]:
+    """All subsets of ``range(n)`` as bool masks (2**n of them; keep ``n`` small).
+
+    Examples
+    --------
+    >>> [m.astype(int).tolist() for m in subsets(2)]
+    [[0, 0], [1, 0], [0, 1], [1, 1]]
+    """
     top = n if max_size is None else max_size
     for k in range(top + 1):
         for combo in itertools.combinations(range(n), k):

@@ -20,14 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
-from .data.instance import Instance
+from .data.instance import Instance, TravelTimes
 from .errors import VerificationError
 from .problem import ModelType
 from .reach import nearest_open_site, open_within
 from .rules import REL_TOL, SiteRules
 
-__all__ = ["PlanCheck", "check_plan"]
+__all__ = ["PlanCheck", "check_plan", "sole_reach", "nearest_two", "check_no_redundant"]
 
 
 @dataclass(frozen=True)
@@ -96,3 +97,89 @@ def check_plan(
             raise VerificationError(f"partial: plan fails verification: covered share {share:.4%} is below the "
                                     f"target {target_coverage:.4%}")
     return check
+
+
+def sole_reach(travel: TravelTimes, open_sites: np.ndarray, threshold_min: float,
+               values: np.ndarray | sp.csr_matrix) -> np.ndarray:
+    """What each open site alone reaches within ``threshold_min``.
+
+    ``sum_i values_i`` over the demand points that the site is the only open site within the threshold of.
+
+    Parameters
+    ----------
+    travel : the raw travel triples
+    open_sites : (n_sites,) bool
+    threshold_min : inclusive threshold
+    values : (n_demand,) per-demand values (weights), or a (G, n_demand) array or CSR matrix of G value rows
+
+    Returns
+    -------
+    (n_sites,) float, or (G, n_sites) for a matrix of values; 0 for closed sites.
+
+    Notes
+    -----
+    One ``bincount`` of the open pairs within the threshold gives ``n_i`` (open sites within reach of ``i``);
+    removing site ``j`` uncovers exactly the points with ``n_i = 1`` that ``j`` reaches.
+
+    Examples
+    --------
+    >>> tt = TravelTimes(np.array([0, 0, 1]), np.array([0, 1, 1]), np.array([5.0, 3.0, 9.0]), 2, 2)
+    >>> sole_reach(tt, np.array([True, True]), 10.0, np.array([4.0, 7.0])).tolist()
+    [0.0, 7.0]
+    """
+    hit = np.asarray(open_sites, dtype=bool)[travel.site_index] & (travel.minutes <= threshold_min)
+    count = np.bincount(travel.demand_index[hit], minlength=travel.n_demand)
+    sole = hit & (count[travel.demand_index] == 1)
+    d, s = travel.demand_index[sole], travel.site_index[sole]
+    if isinstance(values, sp.csr_matrix):
+        alone = sp.csr_matrix((np.ones(d.shape[0]), (d, s)), shape=(travel.n_demand, travel.n_sites))
+        return np.asarray((values @ alone).todense()).reshape(-1, travel.n_sites)
+    dense = np.asarray(values, dtype=float)
+    if dense.ndim == 2:
+        return np.stack([np.bincount(s, weights=row[d], minlength=travel.n_sites) for row in dense]) \
+            if dense.shape[0] else np.zeros((0, travel.n_sites))
+    return np.bincount(s, weights=dense[d], minlength=travel.n_sites)
+
+
+def nearest_two(travel: TravelTimes, open_sites: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest open site, its minutes and the minutes of the second-nearest open site, per demand point.
+
+    ``-1`` / ``inf`` where there is no (second) open site. Ties go to the lower site index (as in
+    :func:`siting.reach.nearest_open_site`); with two open sites at the same minutes the second time equals
+    the first, so closing the nearest one costs nothing.
+
+    Examples
+    --------
+    >>> tt = TravelTimes(np.array([0, 0, 1]), np.array([0, 1, 1]), np.array([5.0, 3.0, 9.0]), 2, 2)
+    >>> site, first, second = nearest_two(tt, np.array([True, True]))
+    >>> site.tolist(), first.tolist(), second.tolist()
+    ([1, 1], [3.0, 9.0], [5.0, inf])
+    """
+    keep = np.asarray(open_sites, dtype=bool)[travel.site_index]
+    d, s, t = travel.demand_index[keep], travel.site_index[keep], travel.minutes[keep]
+    site = np.full(travel.n_demand, -1, dtype=np.int64)
+    first_min = np.full(travel.n_demand, np.inf)
+    second_min = np.full(travel.n_demand, np.inf)
+    if d.size:
+        order = np.lexsort((s, t, d))
+        d, s, t = d[order], s[order], t[order]
+        first = np.ones(d.shape[0], dtype=bool)
+        first[1:] = d[1:] != d[:-1]
+        second = np.zeros(d.shape[0], dtype=bool)
+        second[1:] = first[:-1] & ~first[1:]
+        site[d[first]] = s[first]
+        first_min[d[first]] = t[first]
+        second_min[d[second]] = t[second]
+    return site, first_min, second_min
+
+
+def check_no_redundant(model: str, redundant: np.ndarray, site_ids: np.ndarray) -> None:
+    """Raise :class:`VerificationError` naming the sites a plan converts for nothing.
+
+    ``redundant`` marks selected sites whose removal alone breaks no constraint and loses nothing of the
+    model's goal (:func:`siting.models.secondary.prune_and_check` computes it).
+    """
+    if np.any(redundant):
+        names = ", ".join(map(str, np.asarray(site_ids)[redundant][:5]))
+        raise VerificationError(f"{model}: plan fails verification: {int(redundant.sum())} selected site(s) add "
+                                f"nothing and break no constraint when removed (e.g. {names})")

@@ -6,14 +6,20 @@ presolving before it looks at its limit, and rejects MathOpt's interrupter. A ch
 stopped, so those engines run in one when a time limit is set; the parent returns TIME_LIMIT (with the warm
 start when it is feasible) if the child has not answered by the deadline.
 
-The child is started with ``spawn`` (a fork would copy solver threads of the parent) and receives the
-program pickled; its own time limit is what is left of the parent's at the moment it starts.
+The child is a fresh interpreter (``python -m siting.backends._child IN OUT``; not ``multiprocessing``, whose
+``spawn`` re-imports the caller's ``__main__`` and whose ``fork`` would copy solver threads of the parent). The
+program goes to it as a pickle file; its own time limit is what is left of the parent's when it starts.
 """
 from __future__ import annotations
 
-import multiprocessing
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -25,26 +31,29 @@ from .base import BackendSolution, Termination
 __all__ = ["solve_in_child"]
 
 
-def _child_main(conn, backend_name: str, program: LinearProgram, options: SolveOptions,
-                warm_start: np.ndarray | None, end_epoch_s: float, in_child_key: str) -> None:
-    """Child entry: solve with the time left until ``end_epoch_s`` (``time.time()``) and send the answer back."""
+def _child_main(in_path: str, out_path: str) -> None:
+    """Child entry: solve with the time left until the parent's end time and pickle the answer (or the error)."""
     from .registry import get_backend
 
+    with open(in_path, "rb") as f:
+        backend_name, program, options, warm_start, end_epoch_s, in_child_key = pickle.load(f)
     left = max(end_epoch_s - time.time(), 0.0)
     backend_options = {k: dict(v) for k, v in options.backend_options.items()}
     backend_options.setdefault(backend_name, {})[in_child_key] = True
     child_options = replace(options, time_limit_s=left, backend_options=backend_options)
     try:
-        conn.send(get_backend(backend_name).solve(program, child_options, warm_start=warm_start))
-    except Exception as exc:  # the parent reports it; a traceback in a child would be lost
-        conn.send(exc)
-    finally:
-        conn.close()
+        answer: object = get_backend(backend_name).solve(program, child_options, warm_start=warm_start)
+    except Exception as exc:  # re-raised by the parent; a traceback in the child would be lost
+        answer = exc
+    tmp = out_path + ".part"
+    with open(tmp, "wb") as f:
+        pickle.dump(answer, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, out_path)  # complete or absent: the parent may kill the child at any moment
 
 
 def solve_in_child(backend_name: str, program: LinearProgram, options: SolveOptions,
                    warm_start: np.ndarray | None, t0: float, in_child_key: str) -> BackendSolution:
-    """``get_backend(backend_name).solve`` in a spawned child, stopped at :func:`deadline_s` of ``t0``.
+    """``get_backend(backend_name).solve`` in a child interpreter, killed at :func:`deadline_s` of ``t0``.
 
     ``in_child_key`` is set in the child's ``backend_options[backend_name]`` so the backend solves in place there.
     """
@@ -53,30 +62,33 @@ def solve_in_child(backend_name: str, program: LinearProgram, options: SolveOpti
     if left <= 0.0:
         return no_time_solution(program, backend_name, t0, warm_start, "preparing the solve")
     deadline = deadline_s(options.time_limit_s, t0)
-    context = multiprocessing.get_context("spawn")
-    parent_end, child_end = context.Pipe(duplex=False)
-    child = context.Process(target=_child_main, daemon=True,
-                            args=(child_end, backend_name, program, options, warm_start, time.time() + left,
-                                  in_child_key))
-    child.start()
-    child_end.close()
-    answer = None
-    try:
-        if parent_end.poll(max(deadline - time.perf_counter(), 0.0)):
-            answer = parent_end.recv()
-    except EOFError:  # the child died without an answer (crash, out of memory)
-        answer = None
-    finally:
-        parent_end.close()
-        if child.is_alive():
-            child.kill()
-        child.join(timeout=1.0)
+    answer: object = None
+    with tempfile.TemporaryDirectory(prefix="siting-child-") as tmp:
+        in_path, out_path = Path(tmp) / "in.pickle", Path(tmp) / "out.pickle"
+        with open(in_path, "wb") as f:
+            pickle.dump((backend_name, program, options, warm_start, time.time() + left, in_child_key), f,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+        proc = subprocess.Popen([sys.executable, "-m", __name__, str(in_path), str(out_path)],
+                                stdin=subprocess.DEVNULL, stdout=None if options.verbose else subprocess.DEVNULL,
+                                stderr=None if options.verbose else subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=max(deadline - time.perf_counter(), 0.0))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if out_path.is_file():
+            with open(out_path, "rb") as f:
+                answer = pickle.load(f)
     if isinstance(answer, Exception):
         raise answer
-    if answer is None:
-        stopped = child.exitcode is None or child.exitcode < 0
-        termination = Termination.TIME_LIMIT if stopped or time.perf_counter() >= deadline else Termination.ERROR
+    if not isinstance(answer, BackendSolution):
+        stopped = proc.returncode is not None and proc.returncode < 0
+        termination = Termination.TIME_LIMIT if stopped else Termination.ERROR
         solution = BackendSolution(termination, None, None, None, time.perf_counter() - t0, backend_name,
-                                   f"the solver process gave no answer by the deadline (exit {child.exitcode})")
+                                   f"the solver process gave no answer by the deadline (exit {proc.returncode})")
         answer = prefer_warm_start(solution, program, warm_start)
     return replace(answer, seconds=time.perf_counter() - t0)
+
+
+if __name__ == "__main__":
+    _child_main(sys.argv[1], sys.argv[2])

@@ -22,7 +22,7 @@ __all__ = ["empty_program_solution", "remaining_s", "solver_limit_s", "deadline_
 #: a warm start is used as a plan only if ``program.max_violation(x, relative=True)`` is at most this
 WARM_START_TOL = 1e-6
 #: seconds the hard deadline leaves past ``1.1 * time_limit_s`` for stopping, reading and checking the answer
-_DEADLINE_SLACK_S = 1.0
+_DEADLINE_SLACK_S = 0.8
 
 
 def empty_program_solution(program: LinearProgram, backend: str, t0: float) -> BackendSolution:
@@ -47,17 +47,20 @@ def remaining_s(time_limit_s: float | None, t0: float) -> float | None:
 
 
 def solver_limit_s(time_limit_s: float | None, t0: float, overhead_s: float) -> float | None:
-    """The time limit to hand a solver that spends about ``overhead_s`` outside its own limit (model copy-in,
-    read-back): what is left, but short enough to end by ``1.2 * limit + 1.3 s`` (0.7 s kept for the rest)."""
+    """The time limit for a solver that spends about ``overhead_s`` outside its own limit.
+
+    That is what is left of ``time_limit_s``, but short enough for the solver (model copy-in and read-back
+    included) to end by ``1.2 * limit + 1 s``, keeping 1 s of the promised ``1.2 * limit + 2 s`` for the rest.
+    """
     if time_limit_s is None:
         return None
     elapsed = time.perf_counter() - t0
-    promised = 1.2 * float(time_limit_s) + 1.3
+    promised = 1.2 * float(time_limit_s) + 1.0
     return max(min(float(time_limit_s) - elapsed, promised - elapsed - overhead_s), 0.0)
 
 
 def deadline_s(time_limit_s: float | None, t0: float) -> float | None:
-    """``perf_counter`` time by which a runaway solver is stopped: ``t0 + 1.1 * limit + 1 s``."""
+    """``perf_counter`` time by which a runaway solver is stopped: ``t0 + 1.1 * limit + 0.8 s``."""
     if time_limit_s is None:
         return None
     return t0 + 1.1 * float(time_limit_s) + _DEADLINE_SLACK_S

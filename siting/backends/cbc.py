@@ -25,8 +25,8 @@ relaxation when it has no integer solution). The dual bound is read from the log
 without printing one, the bound is the objective widened by ``mip_gap`` (CBC's ``ratioGap`` criterion).
 
 Time limit: CBC gets ``-sec`` = what is left of ``time_limit_s`` after writing the files, but it checks it only
-between phases (a root LP of 200,000 columns ran a minute past a 1 s limit). So at ``1.1 * limit + 1 s`` it gets
-ctrl-c, then a kill 0.3 s later; without a solution file the answer is TIME_LIMIT, and a feasible warm start
+between phases (a root LP of 200,000 columns ran a minute past a 1 s limit, and ignored ctrl-c). So at
+``1.1 * limit + 0.8 s`` it gets ctrl-c, then a kill 0.3 s later; without a solution file the answer is TIME_LIMIT, and a feasible warm start
 is returned as the point whenever CBC found nothing better.
 
 Example
@@ -52,7 +52,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, SolverError
+from ..errors import BackendUnavailableError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ._common import (

@@ -1,0 +1,1 @@
+"""The ``siting`` sub-commands, one module each (``register`` and ``run``)."""

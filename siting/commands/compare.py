@@ -9,6 +9,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``compare`` sub-command to ``subparsers``."""
     p = subparsers.add_parser("compare", help="solve several scenarios and show them side by side")
     p.add_argument("scenarios", nargs="+", help="scenario TOML files")
     p.add_argument("--out", default="out/compare", help="output folder (default out/compare)")
@@ -17,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``siting compare`` with the parsed ``args``; the exit code."""
     # here, not at the top: see siting.cli (start-up)
     from ..workflow import compare
 

@@ -9,6 +9,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``demo`` sub-command to ``subparsers``."""
     p = subparsers.add_parser("demo", help="demo district end to end: walking times, multi-service siting, "
                               "budget sweep, ranking, report")
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
@@ -21,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``siting demo`` with the parsed ``args``; the exit code."""
     # here, not at the top: see siting.cli (start-up)
     from ..workflow import run_demo
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from .options import add_engine_options, engine_options
 
@@ -9,6 +10,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``rank`` sub-command to ``subparsers``."""
     p = subparsers.add_parser("rank", help="rank idle buildings: selection frequency over a budget sweep, "
                               "covered population per yuan, loss if excluded")
     p.add_argument("scenario", help="scenario TOML file (its budget gives the reference plan)")
@@ -23,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``siting rank`` with the parsed ``args``; the exit code."""
     # here, not at the top: see siting.cli (start-up)
     from ..workflow import rank
 
@@ -37,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         # services: placed in the plan, or (in brackets) the best one to add; covered: only by it / it would add
         for c in ("#", "site", "cost M", "chosen", "services", "covered", "per M", "re-opt loss"):
             t.add_column(c, justify="left" if c == "services" else "right", overflow="fold")
-        for r in res.table.head(args.top).itertuples():
+        shown: list[Any] = list(res.table.head(args.top).itertuples())
+        for r in shown:
             t.add_row(str(r.rank), r.site_id, f"{r.cost / 1e6:.2f}", f"{r.times_selected}/{r.n_budgets}",
                       (r.plan_services if r.in_plan else f"({r.best_new_service})") or "",
                       f"{r.marginal_covered:,.0f}", f"{r.marginal_per_million_yuan:,.0f}",

@@ -9,6 +9,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` sub-command to ``subparsers``."""
     p = subparsers.add_parser("report", help="write report.html (maps, tables, sweep curve) and siting.gpkg")
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--out", help="output folder (default: [output] dir of the scenario, or out/<name>); "
@@ -18,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``siting report`` with the parsed ``args``; the exit code."""
     # here, not at the top: see siting.cli (start-up)
     from ..workflow import report
 

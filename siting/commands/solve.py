@@ -18,6 +18,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``solve`` sub-command to ``subparsers``."""
     p = subparsers.add_parser("solve", help="solve a scenario file and write solution.json, sites.csv, coverage.csv")
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--out", required=True, help="output folder")
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``siting solve`` with the parsed ``args``; the exit code."""
     # here, not at the top: see siting.cli (start-up)
     from ..workflow import solve
 

@@ -9,6 +9,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``sweep`` sub-command to ``subparsers``."""
     p = subparsers.add_parser("sweep", help="solve a scenario for several budgets: coverage-vs-budget CSV and PNG")
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--budgets", nargs="+", metavar="B",
@@ -19,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``siting sweep`` with the parsed ``args``; the exit code."""
     # here, not at the top: see siting.cli (start-up)
     from ..workflow import sweep
 

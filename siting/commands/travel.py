@@ -1,4 +1,4 @@
-"""``siting travel``: compute the walking-time table from a street network and write it.
+r"""``siting travel``: compute the walking-time table from a street network and write it.
 
 Examples::
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
@@ -26,6 +25,7 @@ TABLE_SUFFIXES = (".parquet", ".csv")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``travel`` sub-command to ``subparsers``."""
     p = subparsers.add_parser("travel",
                               help="compute walking times from a street network (.gpkg/.geojson/.osm.pbf/.osm)")
     p.add_argument("scenario", nargs="?", help="scenario TOML file with [data] and [network] (optional)")
@@ -128,6 +128,7 @@ def _config(args: argparse.Namespace) -> tuple[NetworkConfig, Path, Path, float]
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``siting travel`` with the parsed ``args``; the exit code."""
     # here, not at the top: see siting.cli (start-up)
     from ..data import read_demand, read_sites
     from ..travel.api import write_travel_table

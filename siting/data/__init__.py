@@ -1,6 +1,6 @@
 """Input data: validated in-memory tables and their loaders (see ``docs/INPUTS.md``)."""
 from ._read import RawTable, read_table
-from .instance import Demand, Instance, SiteStatus, Sites, TravelTimes
+from .instance import Demand, Instance, Sites, SiteStatus, TravelTimes
 from .load import (
     GeographicCRSWarning,
     check_same_crs,

@@ -9,9 +9,10 @@ from __future__ import annotations
 import csv
 import json
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,7 @@ class RawTable:
             position = int(self.positions[position])
         return int(position) + (2 if self.row_kind == "row" else 1)
 
-    def subset(self, positions: np.ndarray) -> "RawTable":
+    def subset(self, positions: np.ndarray) -> RawTable:
         """The rows at ``positions``, still numbered as in the file."""
         base = positions if self.positions is None else self.positions[positions]
         frame = self.frame.iloc[positions].reset_index(drop=True)
@@ -98,9 +99,9 @@ def unique_names(names: Sequence[object], source: str, where: str) -> list[str]:
 
 def _clean_columns(frame: pd.DataFrame, source: str, where: str) -> pd.DataFrame:
     """``frame`` with stripped, unique column names (the active geometry column keeps its name)."""
-    names = unique_names(frame.columns, source, where)
+    names = unique_names(list(frame.columns), source, where)
     geom_col = getattr(frame, "_geometry_column_name", None)
-    names = [str(c) if c == geom_col else n for c, n in zip(frame.columns, names)]
+    names = [str(c) if c == geom_col else n for c, n in zip(frame.columns, names, strict=False)]
     if names != list(frame.columns):
         frame.columns = names
     return frame
@@ -198,17 +199,18 @@ def _read_csv(path: Path, source: str, text_columns: Sequence[str] | None) -> pd
             raise _too_many_fields(path, source, encoding, len(header), exc) from None
         except ValueError as exc:
             raise InputError(f"cannot read as CSV: {_one_line(exc)}", file=source) from None
-    raise InputError(f"cannot decode text (tried UTF-8 and GB18030): {_one_line(last)}", file=source)
+    reason = _one_line(last) if last is not None else "unknown encoding"
+    raise InputError(f"cannot decode text (tried UTF-8 and GB18030): {reason}", file=source)
 
 
-def _crs_text(crs) -> str | None:
+def _crs_text(crs: Any) -> str | None:
     if crs is None:
         return None
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg is not None else crs.to_string()
 
 
-def _read_parquet(path: Path, source: str, columns=None) -> tuple[pd.DataFrame, str | None]:
+def _read_parquet(path: Path, source: str, columns: list[str] | None = None) -> tuple[pd.DataFrame, str | None]:
     try:
         import pyarrow.parquet as pq
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -173,7 +173,7 @@ def number_column(raw: RawTable, column: str, ids: np.ndarray | None, *, what: s
     series = raw.frame[column]
     values, missing, bad = _parse(series)
 
-    def _raise(mask: np.ndarray, problem) -> None:
+    def _raise(mask: np.ndarray, problem: str | Callable[[int], str]) -> None:
         pos = int(np.flatnonzero(mask)[0])
         text = problem(pos) if callable(problem) else problem
         raise fail(raw, text, pos=pos, row_id=None if ids is None else ids[pos], column=column)

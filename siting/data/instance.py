@@ -19,6 +19,8 @@ __all__ = ["SiteStatus", "Demand", "Sites", "TravelTimes", "Instance"]
 
 
 class SiteStatus(StrEnum):
+    """What a candidates row is: a building that may be converted, an open facility, a must or a never."""
+
     CANDIDATE = "candidate"   # may be converted
     EXISTING = "existing"     # already open: cost 0, always counted
     REQUIRED = "required"     # must be converted (cost paid)
@@ -77,6 +79,7 @@ class Sites:
         return int(self.ids.shape[0])
 
     def mask(self, status: SiteStatus) -> np.ndarray:
+        """True for the sites of ``status``."""
         return self.status == status
 
 
@@ -147,8 +150,10 @@ class Instance:
 
     @property
     def n_demand(self) -> int:
+        """Number of demand points."""
         return len(self.demand)
 
     @property
     def n_sites(self) -> int:
+        """Number of sites (every status)."""
         return len(self.sites)

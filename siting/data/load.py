@@ -16,9 +16,18 @@ import pandas as pd
 
 from ..errors import InputError
 from ._read import RawTable, geometry_name, raw_from_frame, read_table
-from ._validate import (check_total, closest, fail, id_column, number_column, numeric_share,
-                        require_columns, require_rows, _text)
-from .instance import Demand, Instance, SiteStatus, Sites
+from ._validate import (
+    _text,
+    check_total,
+    closest,
+    fail,
+    id_column,
+    number_column,
+    numeric_share,
+    require_columns,
+    require_rows,
+)
+from .instance import Demand, Instance, Sites, SiteStatus
 from .travel_table import read_travel, travel_from_frame
 
 __all__ = [
@@ -157,7 +166,7 @@ def _status(raw: RawTable, ids: np.ndarray) -> np.ndarray:
         hint = f" (did you mean '{guess}'?)" if guess else ""
         raise fail(raw, f"unknown status '{value}'{hint}; allowed: {', '.join(_STATUS_VALUES)}",
                    pos=pos, row_id=ids[pos], column="status")
-    return _status_array(pd.Index(_STATUS_VALUES).get_indexer(text))
+    return _status_array(pd.Index(_STATUS_VALUES).get_indexer(pd.Index(text)))
 
 
 def _sites(raw: RawTable) -> Sites:
@@ -173,9 +182,9 @@ def _sites(raw: RawTable) -> Sites:
     optional: dict[str, np.ndarray | None] = {"capacity": None, "floor_area": None}
     for column in optional:
         if column in raw.frame.columns:
-            optional[column] = number_column(raw, column, ids, what=column.replace("_", " "),
-                                             allow_missing=True)
-            check_total(raw, column, optional[column], ids, what=column.replace("_", " "))
+            values = number_column(raw, column, ids, what=column.replace("_", " "), allow_missing=True)
+            check_total(raw, column, values, ids, what=column.replace("_", " "))
+            optional[column] = values
     extra: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
     for column in _extras(raw, {"id", "cost", "x", "y", "status", "capacity", "floor_area"}):

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ._read import RawTable, _check_file, _read_csv, _read_parquet, csv_header, drop_blank_rows, raw_from_frame
-from ._validate import fail, number_column, require_columns, require_rows, _text
+from ._validate import _text, fail, number_column, require_columns, require_rows
 from .instance import Demand, Sites, TravelTimes
 
 __all__ = ["read_travel", "travel_from_frame", "TRAVEL_COLUMNS"]
@@ -39,7 +39,7 @@ def _map_ids(raw: RawTable, column: str, index: pd.Index, layer: str) -> tuple[n
     if blank.any():
         raise fail(raw, "missing id", pos=int(np.flatnonzero(blank)[0]), column=column)
     ids = _IdView(codes, text)
-    where = index.get_indexer(text)[codes]
+    where = index.get_indexer(pd.Index(text))[codes]
     unknown = where < 0
     if unknown.any():
         pos = int(np.flatnonzero(unknown)[0])
@@ -67,7 +67,7 @@ def _travel(raw: RawTable, demand: Demand, sites: Sites, group: str | None) -> T
         raise fail(raw, f"no 'group' column, so group '{group}' cannot be selected", column="group")
     i, d_ids = _map_ids(raw, "demand_id", pd.Index(demand.ids), f"demand layer {demand.source}")
     j, s_ids = _map_ids(raw, "candidate_id", pd.Index(sites.ids), f"candidates layer {sites.source}")
-    minutes = number_column(raw, "minutes", d_ids, what="travel time", allow_inf=True)
+    minutes = number_column(raw, "minutes", d_ids, what="travel time", allow_inf=True)  # type: ignore[arg-type]
     key = i * max(len(sites), 1) + j
     dup = pd.Index(key).duplicated(keep="first")
     if dup.any():

@@ -23,6 +23,12 @@ Partial covering::
     min  sum_j c_j x_j
     s.t. y_i - sum_j a_ij x_j <= 0,   sum_i w_i y_i >= t * W - W0,  budget / max_sites rows
 
+Second stage (:func:`cheapest_program`): the same rows plus one row holding the first objective at a value
+``v`` (MCLP: ``sum_i w_i y_i + W0 >= v``; LSCP / partial: ``sum_j c_j x_j <= v``), and a new objective:
+MCLP minimises cost then the number of new sites (:func:`siting.formulations.lexicographic.cost_then_count`);
+LSCP minimises the number of new sites; partial the number of new sites, then (a term below 1) maximises the
+covered weight.
+
 The matrix is assembled in bulk with ``scipy.sparse`` stacking; no loop touches ``a_ij``. This module only
 builds programs and reads plans back; :func:`siting.strategy.solve_exact` hands them to a backend.
 """
@@ -34,8 +40,10 @@ import scipy.sparse as sp
 from ..errors import InfeasibleError
 from ..problem import CoverageProblem, ModelType
 from ..program import LinearProgram, Sense
+from .lexicographic import cost_then_count, keep_best
 
-__all__ = ["build_program", "decode_sites", "warm_vector", "coverable_rows", "prune_redundant"]
+__all__ = ["build_program", "decode_sites", "warm_vector", "coverable_rows", "prune_redundant", "cheapest_program",
+           "new_site_count"]
 
 
 def coverable_rows(problem: CoverageProblem) -> np.ndarray:
@@ -113,8 +121,8 @@ def build_program(problem: CoverageProblem) -> LinearProgram:
     demand_up = has_site.astype(float)
     limit_rows, limit_lo, limit_up = _limit_rows(problem, n_d)
     blocks = [link, *limit_rows]
-    row_lo = [np.full(n_d, -np.inf), np.asarray(limit_lo, dtype=float)]
-    row_up = [np.zeros(n_d), np.asarray(limit_up, dtype=float)]
+    lo_parts = [np.full(n_d, -np.inf), np.asarray(limit_lo, dtype=float)]
+    up_parts = [np.zeros(n_d), np.asarray(limit_up, dtype=float)]
     integrality = np.concatenate([np.ones(n_s, dtype=bool), np.zeros(n_d, dtype=bool)])
     col_lo = np.concatenate([site_lo, np.zeros(n_d)])
     col_up = np.concatenate([site_up, demand_up])
@@ -124,8 +132,8 @@ def build_program(problem: CoverageProblem) -> LinearProgram:
             sense=Sense.MAXIMIZE,
             objective=np.concatenate([np.zeros(n_s), problem.demand_weight.astype(float)]),
             constraints=sp.vstack(blocks, format="csr"),
-            row_lower=np.concatenate(row_lo),
-            row_upper=np.concatenate(row_up),
+            row_lower=np.concatenate(lo_parts),
+            row_upper=np.concatenate(up_parts),
             col_lower=col_lo,
             col_upper=col_up,
             integrality=integrality,
@@ -146,8 +154,8 @@ def build_program(problem: CoverageProblem) -> LinearProgram:
             sense=Sense.MINIMIZE,
             objective=np.concatenate([problem.site_cost.astype(float), np.zeros(n_d)]),
             constraints=sp.vstack([*blocks, target_row], format="csr"),
-            row_lower=np.concatenate([*row_lo, [need]]),
-            row_upper=np.concatenate([*row_up, [np.inf]]),
+            row_lower=np.concatenate([*lo_parts, [need]]),
+            row_upper=np.concatenate([*up_parts, [np.inf]]),
             col_lower=col_lo,
             col_upper=col_up,
             integrality=integrality,
@@ -192,3 +200,40 @@ def warm_vector(problem: CoverageProblem, open_sites: np.ndarray) -> np.ndarray:
     if problem.model is ModelType.LSCP:
         return mask.astype(float)
     return np.concatenate([mask.astype(float), problem.covered_mask(mask).astype(float)])
+
+
+def new_site_count(problem: CoverageProblem, open_sites: np.ndarray) -> int:
+    """Open sites that count toward the limit and are not fixed open (the plan's new conversions)."""
+    return int((np.asarray(open_sites, bool) & problem.counts_toward_limit & ~problem.fixed_open).sum())
+
+
+def cheapest_program(problem: CoverageProblem, value: float) -> LinearProgram:
+    """The second-stage program of ``problem``, its objective held at ``value`` (model units).
+
+    It minimises the cost, then the new sites (MCLP), or the new sites (LSCP), or the new sites and then
+    the uncovered weight (partial).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from siting.problem import CoverageProblem, ModelType
+    >>> a = sp.csr_matrix(np.array([[1, 1], [0, 1]], dtype=bool))
+    >>> p = CoverageProblem(ModelType.MCLP, a, np.array([5., 3.]), np.array([4., 9.]),
+    ...                     np.zeros(2, bool), np.zeros(2, bool), np.ones(2, bool), budget=20.0, total_weight=8.0)
+    >>> q = cheapest_program(p, 8.0)
+    >>> q.sense.value, q.n_rows == build_program(p).n_rows + 1, q.objective[:2].tolist()
+    ('minimize', True, [4.333333333333333, 9.333333333333334])
+    """
+    program = build_program(problem)
+    n_s = problem.n_sites
+    count = (problem.counts_toward_limit & ~problem.fixed_open).astype(float)
+    objective = np.zeros(program.n_cols)
+    if problem.model is ModelType.MCLP:
+        objective[:n_s] = cost_then_count(problem.site_cost, count)[0]
+    else:
+        objective[:n_s] = count
+        if problem.model is ModelType.PARTIAL:
+            total = float(problem.demand_weight.sum())
+            if total > 0:       # below 1 in all: the count decides first
+                objective[n_s:] = -0.5 * problem.demand_weight / total
+    return keep_best(program, value, objective, name=f"{program.name}_secondary")

@@ -15,7 +15,16 @@ It declares
   before proving a better one), ``search`` (a model-specific
   solve that replaces build + backend: the coverage strategies, p-center's bisection, equity's two
   stages) and ``prepare`` (scenario-only inputs such as a service catalog, and which speed groups'
-  travel tables it needs).
+  travel tables it needs);
+* optional ``marginal(instance, params, rules, plan) -> Marginal``: what each open site alone adds (the
+  "no redundant site" property and the ``marginal_weight`` column); without it the driver re-evaluates
+  the plan without each site, which it does only for small plans.
+
+Cheapest plans (``SolveOptions.secondary = "min_cost"``): for a ``build`` model the driver solves a second
+program, the model's rows plus one row holding the objective at its verified best, minimising the plan's
+cost (``Built.plan_cost``, default: conversion cost of the ``"site"`` block) and then the number of new
+sites (``Built.new_sites``). A ``search`` hook applies ``ctx.options.secondary`` itself (the coverage
+strategies, equity's third stage, p-center's last cover). See ``models/cheapest-plans.md``.
 
 :func:`siting.models.driver.solve_model` owns everything else: site rules, limits proven infeasible from
 the data, the time limit, the backend call, decoding, the generic plan checks, the claim check, the gap
@@ -40,7 +49,7 @@ from ..rules import SiteRules
 from ..status import Termination
 from .params import ModelParams
 
-__all__ = ["Plan", "Built", "Evaluation", "Outcome", "SolveContext", "ScenarioInputs", "Model"]
+__all__ = ["Plan", "Built", "Evaluation", "Marginal", "Outcome", "SolveContext", "ScenarioInputs", "Model"]
 
 P = TypeVar("P", bound=ModelParams)
 
@@ -68,14 +77,20 @@ def _site_block(program: LinearProgram, x: np.ndarray) -> Plan:
 class Built:
     """A model's program and the decoder from a solver vector to a :class:`Plan`.
 
-    ``decode`` defaults to reading the binary ``"site"`` column block.
+    ``decode`` defaults to reading the binary ``"site"`` column block. ``plan_cost`` is the plan's cost as a
+    linear function of the program's columns (conversion plus fit-outs, ...); None: ``rules.cost`` on the
+    ``"site"`` block. ``new_sites`` counts new conversions the same way; None: ``rules.counts`` on the
+    ``"site"`` block. The driver's cheapest-plan stage minimises them (:mod:`siting.models.secondary`).
     """
 
     program: LinearProgram
     decode: Callable[[np.ndarray], Plan] | None = None
     stats: Mapping[str, Any] = field(default_factory=dict)
+    plan_cost: np.ndarray | None = None
+    new_sites: np.ndarray | None = None
 
     def plan_of(self, x: np.ndarray) -> Plan:
+        """The :class:`Plan` of a solver vector ``x``."""
         return self.decode(x) if self.decode is not None else _site_block(self.program, x)
 
 
@@ -101,6 +116,23 @@ class Evaluation:
     coverage: pd.DataFrame
     stats: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Marginal:
+    """What each open site alone adds to a plan, from the raw instance (arrays over all sites).
+
+    loss : how much the model's goal worsens when only this site is closed (>= 0: worse; a lexicographic goal
+        adds its parts, so any positive part counts; cost-minimising models: minus the cost it saves)
+    breaks : closing it alone breaks a model constraint or floor (LSCP cover, partial target, cover_all, ...)
+    weight : the ``covered_weight`` lost when only this site is closed (``marginal_weight`` in ``sites.csv``)
+
+    Entries of closed sites are not read.
+    """
+
+    loss: np.ndarray
+    breaks: np.ndarray
+    weight: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -178,6 +210,7 @@ class Model(Generic[P]):
     search: Callable[[Instance, P, SiteRules, SolveContext], Outcome] | None = None
     prepare: Callable[[P, ScenarioInputs], tuple[P, Instance]] | None = None
     total_weight: Callable[[Instance, P], float] | None = None
+    marginal: Callable[[Instance, P, SiteRules, Plan], Marginal] | None = None
     uses_strategy: bool = False
     doc: str = ""
 
@@ -187,4 +220,5 @@ class Model(Generic[P]):
 
     @property
     def maximise(self) -> bool:
+        """True when a larger objective is better."""
         return self.sense is Sense.MAXIMIZE

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site
 from ..result import Result
 from ..rules import Limits, SiteRules
+from .assignment import best_assignment
 from .base import Built, Evaluation, Model, Plan
 from .driver import solve_model
 from .params import (
@@ -41,10 +42,7 @@ from .parts import Rows, demand_weight, milp
 from .tables import coverage_table, sites_table
 
 __all__ = ["MODEL", "CapacitatedParams", "CapacityParams", "solve_capacitated", "build_capacitated",
-           "site_capacity", "assignment_program", "check_assignment", "largest_share", "capacity_param"]
-
-#: a pair's assigned share below this is "not assigned" in the reported tables
-_SHARE_EPS = 1e-9
+           "site_capacity", "assignment_program", "check_assignment", "capacity_param"]
 
 
 def _capacity_value() -> Check:
@@ -169,16 +167,16 @@ def decode_assignment(program: LinearProgram) -> Any:
     return decode
 
 
-def check_assignment(instance: Instance, pairs: tuple[np.ndarray, ...], x_assign: np.ndarray | None,
+def check_assignment(instance: Instance, pairs: tuple[np.ndarray, ...], x_assign: object,
                      open_mask: np.ndarray, *, weight: np.ndarray, cap: np.ndarray, model: str,
                      assign_equal: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Recompute shares and loads of an assignment from the raw pairs; raise on a broken row.
+    """Recompute shares and loads of an assignment (one value per pair) from the raw pairs; raise on a broken row.
 
     Returns ``(share_i, load_j)``.
     """
     d, s = pairs[0], pairs[1]
-    if x_assign is None or np.shape(x_assign) != d.shape:
-        got = "none" if x_assign is None else f"{np.shape(x_assign)[0]} values"
+    if not isinstance(x_assign, np.ndarray) or x_assign.shape != d.shape:
+        got = "none" if x_assign is None else f"{np.size(cast(Any, x_assign))} values"
         raise VerificationError(f"{model}: the plan's assignment ({got}) does not match the {d.shape[0]} pairs")
     xa = np.clip(x_assign, 0.0, 1.0)
     share = np.bincount(d, weights=xa, minlength=instance.n_demand)
@@ -194,26 +192,6 @@ def check_assignment(instance: Instance, pairs: tuple[np.ndarray, ...], x_assign
     if np.any(over > tol * np.maximum(1.0, np.where(np.isfinite(cap), cap, 0.0))):
         raise VerificationError(f"{model}: a site serves more than its capacity")
     return share, load
-
-
-def largest_share(demand_of_pair: np.ndarray, x_assign: np.ndarray) -> np.ndarray:
-    """Per demand point with pairs, the index of its pair with the largest assigned share (its main site)."""
-    order = np.lexsort((-x_assign, demand_of_pair))
-    first = np.ones(order.shape[0], bool)
-    first[1:] = demand_of_pair[order][1:] != demand_of_pair[order][:-1]
-    return order[first]
-
-
-def main_site(instance: Instance, pairs: tuple[np.ndarray, ...], x_assign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each demand point's site of largest assigned share and that pair's minutes (-1 / inf: unassigned)."""
-    d, s, t = pairs[0], pairs[1], pairs[2]
-    site = np.full(instance.n_demand, -1, dtype=np.int64)
-    minutes = np.full(instance.n_demand, np.inf)
-    pick = largest_share(d, x_assign)
-    on = x_assign[pick] > _SHARE_EPS
-    site[d[pick[on]]] = s[pick[on]]
-    minutes[d[pick[on]]] = t[pick[on]]
-    return site, minutes
 
 
 def coverage_pairs(instance: Instance, weight: np.ndarray, rules: SiteRules,
@@ -259,23 +237,27 @@ def _build(instance: Instance, params: CapacitatedParams, rules: SiteRules) -> B
 
 
 def _evaluate(instance: Instance, params: CapacitatedParams, rules: SiteRules, plan: Plan) -> Evaluation:
-    """Check the assignment against the raw pairs, weights and capacities; objective = assigned weight."""
+    """Figures of the plan's best assignment (:func:`~siting.models.assignment.best_assignment`).
+
+    The solver's assignment, when the plan has one, is only checked for feasibility: every backend
+    reports the same figures for the same plan.
+    """
     weight = demand_weight(instance, params.weight_column)
     cap = site_capacity(instance, params.capacity)
     pairs = coverage_pairs(instance, weight, rules, params.threshold_min)
-    share, load = check_assignment(instance, pairs, plan.assignment, plan.open_sites, weight=weight, cap=cap,
-                                   model="capacitated", assign_equal=False)
-    assigned = float(weight @ share)
-    xa = np.clip(plan.assignment, 0.0, 1.0)  # type: ignore[arg-type]
-    site, minutes = main_site(instance, pairs, xa)
+    if plan.assignment is not None:
+        check_assignment(instance, pairs, plan.assignment, plan.open_sites, weight=weight, cap=cap,
+                         model="capacitated", assign_equal=False)
+    best = best_assignment(pairs, weight, cap, plan.open_sites, model="capacitated")
     _, nearest_minutes = nearest_open_site(instance.travel, plan.open_sites)
     return Evaluation(
-        objective=assigned, covered_weight=assigned, total_weight=float(weight.sum()),
+        objective=best.assigned_weight, covered_weight=best.assigned_weight, total_weight=float(weight.sum()),
         total_cost=float(rules.cost[plan.open_sites].sum()),
-        sites=sites_table(instance, plan.open_sites, rules, load=load, capacity=cap),
-        coverage=coverage_table(instance, weight, site, minutes, share > _SHARE_EPS, share=share,
+        sites=sites_table(instance, plan.open_sites, rules, load=best.load, capacity=cap),
+        coverage=coverage_table(instance, weight, best.site, best.minutes, best.site >= 0, share=best.covered,
                                 nearest_open_minutes=nearest_minutes),
-        stats={"uncapacitated_covered": float(weight[nearest_minutes <= params.threshold_min].sum())},
+        stats={"uncapacitated_covered": float(weight[nearest_minutes <= params.threshold_min].sum()),
+               "assignment_method": best.method},
     )
 
 
@@ -302,8 +284,10 @@ def solve_capacitated(instance: Instance, *, backend: str = "auto", options: Sol
     Returns
     -------
     Result
-        ``covered_weight`` = ``objective`` = assigned weight (recomputed from the assignment); ``sites`` has
-        ``load`` and ``capacity``; ``coverage`` has ``share`` (assigned fraction), the main site and
-        ``nearest_open_minutes``; ``stats``: ``uncapacitated_covered`` (what the plan covers without capacities).
+        ``covered_weight`` = ``objective`` = the plan's largest assignable weight (the best assignment of
+        the open sites, solved in verification, not the solver's); ``sites`` has ``load`` and ``capacity``;
+        ``coverage`` has ``share`` (assigned fraction), the main site (``covered`` exactly when it is named)
+        and ``nearest_open_minutes``; ``stats``: ``uncapacitated_covered`` (what the plan covers without
+        capacities), ``assignment_method``.
     """
     return solve_model(MODEL, instance, CapacitatedParams.from_kwargs(params), backend=backend, options=options)

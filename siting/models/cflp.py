@@ -23,13 +23,13 @@ from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site
 from ..result import Result
 from ..rules import SiteRules
+from .assignment import best_assignment
 from .base import Built, Evaluation, Model, Plan
 from .capacitated import (
     CapacityParams,
     assignment_program,
     check_assignment,
     decode_assignment,
-    main_site,
     site_capacity,
 )
 from .driver import solve_model
@@ -130,24 +130,33 @@ def _build(instance: Instance, params: CflpParams, rules: SiteRules) -> Built:
 
 
 def _evaluate(instance: Instance, params: CflpParams, rules: SiteRules, plan: Plan) -> Evaluation:
-    """Check the assignment against the raw pairs and capacities; objective = fixed + assignment cost."""
+    """Fixed cost plus the cost of the plan's cheapest assignment (solved here, not the solver's).
+
+    The solver's assignment, when the plan has one, is only checked for feasibility.
+
+    Raises
+    ------
+    VerificationError
+        when the plan's open sites cannot serve every demand point within their capacities.
+    """
     weight = demand_weight(instance, params.weight_column)
     cap = site_capacity(instance, params.capacity)
     pairs = cflp_pairs(instance, weight, rules, params.per_person)
-    share, load = check_assignment(instance, pairs, plan.assignment, plan.open_sites, weight=weight, cap=cap,
-                                   model="cflp", assign_equal=True)
-    xa = np.clip(plan.assignment, 0.0, 1.0)  # type: ignore[arg-type]
+    if plan.assignment is not None:
+        check_assignment(instance, pairs, plan.assignment, plan.open_sites, weight=weight, cap=cap,
+                         model="cflp", assign_equal=True)
+    best = best_assignment(pairs, weight, cap, plan.open_sites, serve_all=True,
+                           pair_cost=_pair_cost(params, weight, pairs), model="cflp", demand_ids=instance.demand.ids)
     fixed = float(rules.cost[plan.open_sites].sum())
-    assignment_cost = float(xa @ _pair_cost(params, weight, pairs))
-    site, minutes = main_site(instance, pairs, xa)
     _, nearest_minutes = nearest_open_site(instance.travel, plan.open_sites)
+    served = best.covered > 1 - 1e-6
     return Evaluation(
-        objective=fixed + assignment_cost, covered_weight=float(weight @ share), total_weight=float(weight.sum()),
+        objective=fixed + best.cost, covered_weight=float(weight @ best.covered), total_weight=float(weight.sum()),
         total_cost=fixed,
-        sites=sites_table(instance, plan.open_sites, rules, load=load, capacity=cap),
-        coverage=coverage_table(instance, weight, site, minutes, share > 1 - 1e-6, share=share,
-                                nearest_open_minutes=nearest_minutes),
-        stats={"fixed_cost": fixed, "assignment_cost": assignment_cost},
+        sites=sites_table(instance, plan.open_sites, rules, load=best.load, capacity=cap),
+        coverage=coverage_table(instance, weight, np.where(served, best.site, -1), best.minutes, served,
+                                share=best.covered, nearest_open_minutes=nearest_minutes),
+        stats={"fixed_cost": fixed, "assignment_cost": best.cost, "assignment_method": best.method},
     )
 
 

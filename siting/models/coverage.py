@@ -24,16 +24,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..build import coverage_problem
 from ..data.instance import Instance
 from ..options import SolveOptions
 from ..problem import ModelType
 from ..program import Sense
+from ..reach import open_within
 from ..result import Result
-from ..rules import SiteRules
+from ..rules import REL_TOL, SiteRules
 from ..strategy import solve_coverage
-from ..verify import check_plan
-from .base import Evaluation, Model, Outcome, Plan, SolveContext
+from ..verify import check_plan, sole_reach
+from .base import Evaluation, Marginal, Model, Outcome, Plan, SolveContext
 from .driver import solve_model
 from .params import (
     ModelParams,
@@ -76,6 +79,7 @@ class MCLPParams(_CoverageParams):
     model_name = "mclp"
 
     def check_together(self) -> None:
+        """MCLP needs a limit: without one every site opens."""
         if self.budget is None and self.max_sites is None:
             raise ParamError("model 'mclp' needs a budget, max_sites or both (without a limit every site opens)",
                              param="budget", model=self.model_name)
@@ -98,6 +102,7 @@ class PartialParams(_CoverageParams):
 
     @property
     def target(self) -> float | None:
+        """The coverage target (share of the total weight)."""
         return self.target_coverage
 
 
@@ -111,7 +116,8 @@ def _search(instance: Instance, params: _CoverageParams, rules: SiteRules, ctx: 
                          options=ctx.options_now(share=_SEARCH_SHARE))
     stats = dict(out.stats, search_seconds=out.seconds)
     plan = None if out.open_sites is None else Plan(open_sites=out.open_sites | rules.existing)
-    mip = stats.get("mip") if isinstance(stats.get("mip"), dict) else {}
+    raw_mip = stats.get("mip")
+    mip: dict[str, Any] = raw_mip if isinstance(raw_mip, dict) else {}
     message = str(stats.get("message") or (mip.get("solver_message") if plan is None else "") or "")
     return Outcome(plan, out.termination, out.objective, out.bound, out.method, stats, message)
 
@@ -137,20 +143,44 @@ def _evaluate(instance: Instance, params: _CoverageParams, rules: SiteRules, pla
     )
 
 
+def _marginal(instance: Instance, params: _CoverageParams, rules: SiteRules, plan: Plan) -> Marginal:
+    """What each open site alone covers, from the raw triples (one ``bincount``; :func:`siting.verify.sole_reach`).
+
+    MCLP loses that weight; LSCP breaks its cover when a site alone reaches a coverable point; partial breaks
+    its target when the weight left falls below it. LSCP and partial save the site's cost (a negative loss).
+    """
+    weight = demand_weight(instance, params.weight_column)
+    alone = sole_reach(instance.travel, plan.open_sites, params.threshold_min, weight)
+    model = ModelType(params.model_name)
+    if model is ModelType.MCLP:
+        return Marginal(alone, np.zeros(instance.n_sites, bool), alone)
+    if model is ModelType.LSCP:
+        coverable = open_within(instance.travel, rules.usable, params.threshold_min) > 0
+        breaks = sole_reach(instance.travel, plan.open_sites, params.threshold_min, coverable.astype(float)) > 0
+    else:
+        covered = open_within(instance.travel, plan.open_sites, params.threshold_min) > 0
+        need = float(params.target_coverage) * float(weight.sum()) * (1 - REL_TOL) - 1e-9 \
+            if isinstance(params, PartialParams) else 0.0
+        breaks = float(weight[covered].sum()) - alone < need
+    return Marginal(-rules.cost, breaks, alone)
+
+
 _COVERED = "within threshold_minutes of an open site"
 
 MCLP = Model(
     name="mclp", params=MCLPParams, sense=Sense.MAXIMIZE, search=_search, evaluate=_evaluate, covered=_COVERED,
-    uses_strategy=True, summary="maximise the weight within the threshold of an open site, under a budget and/or "
-                                "a site limit",
+    marginal=_marginal, uses_strategy=True,
+    summary="maximise the weight within the threshold of an open site, under a budget and/or a site limit",
 )
 LSCP = Model(
     name="lscp", params=LSCPParams, sense=Sense.MINIMIZE, search=_search, evaluate=_evaluate, covered=_COVERED,
-    uses_strategy=True, summary="least cost to cover every coverable demand point (the others are listed)",
+    marginal=_marginal, uses_strategy=True,
+    summary="least cost to cover every coverable demand point (the others are listed)",
 )
 PARTIAL = Model(
     name="partial", params=PartialParams, sense=Sense.MINIMIZE, search=_search, evaluate=_evaluate,
-    covered=_COVERED, uses_strategy=True, summary="least cost to cover a target share of the weight",
+    covered=_COVERED, marginal=_marginal, uses_strategy=True,
+    summary="least cost to cover a target share of the weight",
 )
 
 
@@ -162,8 +192,11 @@ def _solve(model: Model[Any], instance: Instance, backend: str, strategy: str, o
 
 def solve_mclp(instance: Instance, *, backend: str = "auto", strategy: str = "auto",
                options: SolveOptions | None = None, **params: Any) -> Result:
-    """Maximal covering under a budget (:class:`MCLPParams`: ``threshold_min``, ``budget``, ``max_sites``,
-    ``weight_column``); ``objective`` = covered weight. See :func:`siting.models.driver.solve_model`."""
+    """Maximal covering under a budget; ``objective`` = covered weight.
+
+    ``params``: the fields of :class:`MCLPParams` (``threshold_min``, ``budget``, ``max_sites``,
+    ``weight_column``). See :func:`siting.models.driver.solve_model`.
+    """
     return _solve(MCLP, instance, backend, strategy, options, params)
 
 

@@ -11,7 +11,12 @@
 3. the plan's figures recomputed by ``evaluate``, the generic plan checks (statuses, budget, site count)
    and the claim check: the solver may not claim a better objective than the recomputed one, a proven
    optimum must match it, and a bound must lie on the correct side of it;
-4. the :class:`Result`, with the one relative gap of :func:`siting.status.relative_gap`.
+4. among the plans that keep the verified objective, the cheapest (``SolveOptions.secondary``, default
+   ``min_cost``; :mod:`siting.models.secondary`): a second program for ``build`` models, the search's own
+   second stage otherwise; then every site whose removal alone loses nothing is closed (most expensive
+   first) and the "no redundant site" property is verified;
+5. the :class:`Result`, with the one relative gap of :func:`siting.status.relative_gap`, ``budget_unspent``
+   and each selected site's ``marginal_weight`` (the weight it alone adds; also a column of ``sites``).
 
 Examples
 --------
@@ -33,13 +38,14 @@ from ..backends import available_backends, get_backend
 from ..backends.registry import BACKENDS
 from ..data.instance import Instance
 from ..errors import InfeasibleError, InputError, VerificationError
-from ..options import SolveOptions
+from ..options import SECONDARY_GOALS, SolveOptions
 from ..program import LinearProgram
 from ..result import Result
 from ..rules import REL_TOL, SiteRules, check_fixed_limits, check_plan_rules
 from ..status import Termination, relative_gap
-from .base import Built, Model, Outcome, SolveContext
+from .base import Built, Evaluation, Model, Outcome, Plan, SolveContext
 from .params import ModelParams, ParamError
+from .secondary import cheapest_built, prune_and_check
 
 __all__ = ["solve_model", "resolve_backend", "STRATEGIES", "check_claims"]
 
@@ -85,6 +91,9 @@ def _check_options(options: SolveOptions) -> None:
     if options.threads is not None and (isinstance(options.threads, bool) or not isinstance(options.threads, int)
                                         or options.threads < 1):
         raise ParamError(f"must be a whole number >= 1, got {options.threads!r}", param="threads")
+    if not isinstance(options.secondary, str) or options.secondary not in SECONDARY_GOALS:
+        raise ParamError(f"unknown goal {options.secondary!r}; known: {', '.join(SECONDARY_GOALS)}",
+                         param="secondary")
 
 
 def _total_weight(model: Model[Any], instance: Instance, params: ModelParams) -> float:
@@ -135,8 +144,11 @@ def _check_magnitudes(model: Model[Any], program: LinearProgram) -> None:
 
 
 def _search_program(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules,
-                    ctx: SolveContext) -> Outcome:
-    """``build`` -> ``warm_start`` -> backend; the warm start is the plan when the backend returns none."""
+                    ctx: SolveContext) -> tuple[Outcome, Built, np.ndarray | None]:
+    """``build`` -> ``warm_start`` -> backend; the warm start is the plan when the backend returns none.
+
+    Returns the outcome, the built program and the plan's column vector (the second stage starts from it).
+    """
     assert model.build is not None
     built: Built = model.build(instance, params, rules)
     program = built.program
@@ -167,8 +179,8 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
                 termination = Termination.HEURISTIC
     bound = _tightest_bound(model, sol.bound, instance, params, rules, stats)
     if x is None:
-        return Outcome(None, termination, None, bound, method, stats, sol.message)
-    return Outcome(built.plan_of(x), termination, objective, bound, method, stats, sol.message)
+        return Outcome(None, termination, None, bound, method, stats, sol.message), built, None
+    return Outcome(built.plan_of(x), termination, objective, bound, method, stats, sol.message), built, x
 
 
 def _tightest_bound(model: Model[Any], solver_bound: float | None, instance: Instance, params: ModelParams,
@@ -183,6 +195,42 @@ def _tightest_bound(model: Model[Any], solver_bound: float | None, instance: Ins
     if solver_bound is None:
         return cheap
     return min(solver_bound, cheap) if model.maximise else max(solver_bound, cheap)
+
+
+def _cheapest(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, ctx: SolveContext,
+              outcome: Outcome, plan: Plan, figures: Evaluation, built: Built | None,
+              x: np.ndarray | None) -> tuple[Plan, Evaluation, dict[str, Any]]:
+    """Second stage (``build`` models), redundant sites closed, and what each selected site alone adds.
+
+    Returns the final plan, its figures and the result stats it adds: ``secondary``, ``redundancy``,
+    ``budget_unspent``, ``marginal_weight`` ({selected site id: weight}); ``"_sites"`` is the sites table
+    with the ``marginal_weight`` column (NaN for closed sites, or when the plan was too large to check).
+    """
+    stats: dict[str, Any] = {}
+    if built is not None:
+        if ctx.options.secondary == "min_cost":
+            plan, figures, stats["secondary"] = cheapest_built(model, built, x, instance, params, rules, ctx,
+                                                               plan, figures)
+        else:
+            stats["secondary"] = {"goal": "none"}
+    elif "secondary" in outcome.stats:
+        stats["secondary"] = outcome.stats["secondary"]
+    plan, figures, marginal, stats["redundancy"] = prune_and_check(model, instance, params, rules, plan, figures)
+    # a bound proven for the first stage still holds for the plan kept (never on the wrong side of it)
+    check_claims(model, objective=None, bound=outcome.bound, verified=figures.objective, proven_optimal=False)
+    budget = params.limits().budget
+    stats["budget_unspent"] = None if budget is None else float(budget) - figures.total_cost
+    sites = figures.sites.copy()
+    weight = np.full(instance.n_sites, np.nan)
+    if marginal is not None:
+        weight[plan.open_sites] = np.asarray(marginal.weight, dtype=float)[plan.open_sites]
+    if len(sites) == instance.n_sites and "site_id" in sites:
+        sites["marginal_weight"] = weight
+    chosen = plan.open_sites & ~rules.existing
+    stats["marginal_weight"] = None if marginal is None else \
+        dict(zip(map(str, instance.sites.ids[chosen]), weight[chosen].tolist(), strict=True))
+    stats["_sites"] = sites
+    return plan, figures, stats
 
 
 def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, backend: str = "auto",
@@ -230,10 +278,14 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
     def elapsed() -> float:
         return time.perf_counter() - started
 
+    built: Built | None = None
+    x: np.ndarray | None = None
     try:
         check_fixed_limits(rules, params.limits(), model.name)
-        outcome = model.search(instance, params, rules, ctx) if model.search is not None else \
-            _search_program(model, instance, params, rules, ctx)
+        if model.search is not None:
+            outcome = model.search(instance, params, rules, ctx)
+        else:
+            outcome, built, x = _search_program(model, instance, params, rules, ctx)
     except InfeasibleError as exc:
         return Result.no_plan(model.name, Termination.INFEASIBLE, str(exc), solver=backend, seconds=elapsed(),
                               total_weight=total, weight_column=weight_column, covered_definition=model.covered,
@@ -252,9 +304,12 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
     proven = outcome.termination is Termination.OPTIMAL
     check_claims(model, objective=outcome.objective, bound=outcome.bound, verified=figures.objective,
                  proven_optimal=proven)
+    plan, figures, after = _cheapest(model, instance, params, rules, ctx, outcome, plan, figures, built, x)
+    sites_table = after.pop("_sites")
     selected = tuple(str(v) for v in instance.sites.ids[plan.open_sites & ~rules.existing])
     # one gap: stats and the result agree by construction
-    stats: dict[str, Any] = {**outcome.stats, **figures.stats, "gap": relative_gap(figures.objective, outcome.bound)}
+    stats: dict[str, Any] = {**outcome.stats, **figures.stats, **after,
+                             "gap": relative_gap(figures.objective, outcome.bound)}
     share = figures.covered_weight / figures.total_weight if figures.total_weight else 0.0
     message = (f"{len(selected)} new sites, cost {figures.total_cost:,.0f}, {share:.1%} of the weight "
                f"{model.covered}")
@@ -264,6 +319,6 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
     return Result.from_plan(
         model.name, termination=outcome.termination, objective=figures.objective, bound=outcome.bound,
         selected=selected, total_cost=figures.total_cost, covered_weight=figures.covered_weight,
-        total_weight=figures.total_weight, solver=outcome.method, seconds=elapsed(), sites=figures.sites,
+        total_weight=figures.total_weight, solver=outcome.method, seconds=elapsed(), sites=sites_table,
         coverage=figures.coverage, stats=stats, message=message, weight_column=weight_column,
         covered_definition=model.covered, params=described)

@@ -27,13 +27,14 @@ import scipy.sparse as sp
 
 from ..data import read_table
 from ..data.instance import Instance, TravelTimes
-from ..errors import InputError, ScenarioError, VerificationError
+from ..errors import InfeasibleError, InputError, ScenarioError, VerificationError
 from ..options import SolveOptions
 from ..program import Sense
 from ..reach import nearest_open_site, open_within
 from ..result import Result
 from ..rules import SiteRules
 from ..services.catalog import Catalog, Service, load_catalog, service_masks
+from .assignment import Assignment, best_assignment
 from .base import Built, Evaluation, Model, Plan, ScenarioInputs
 from .driver import solve_model
 from .params import ModelParams, ParamError, choice, max_sites_param, number, param, path
@@ -197,10 +198,11 @@ def build_multiservice(instance: Instance, params: MultiserviceParams,
     .. math::
 
         \max \sum_k \lambda_k \Big( W^0_k + \sum_i w^k_i v_{ik} \Big) \quad\text{s.t.}\quad
-        s_{jk} \le y_j,\quad \sum_k A_k s_{jk} \le F_j y_j,\quad
+        s_{jk} \le y_j \le \sum_k s_{jk},\quad \sum_k A_k s_{jk} \le F_j y_j,\quad
         v_{ik} \le \sum_j a^k_{ij} s_{jk},\quad
         \sum_j c_j y_j + \sum_{j,k} f_k s_{jk} \le B
 
+    ``y_j <= sum_k s_jk`` (every building the plan may convert): no conversion without a service.
     ``W^0_k`` is the weight already within ``r_k`` of an existing ``k`` facility (those rows get no ``v``).
     A capacitated service uses ``z`` instead of ``v``: ``sum_j z_ijk <= 1``,
     ``sum_i w^k_i z_ijk <= cap_k s_jk`` (``<= cap_k`` at existing facilities), ``z_ijk <= s_jk``.
@@ -287,6 +289,7 @@ def build_multiservice(instance: Instance, params: MultiserviceParams,
     rows.add_limits(slice(0, n), rules, params.limits(),
                     extra_cost=(np.concatenate(fit_cols), np.concatenate(fit_vals)))
     s_end = int(s_start[-1])
+    _add_a_service_per_conversion(rows, rules, s_sites, s_end, instance.sites.ids)
     integer = np.zeros(n_cols, bool)
     integer[:s_end] = True
     program = milp(Sense.MAXIMIZE, objective, rows, np.concatenate([rules.lower, np.zeros(n_cols - n)]),
@@ -308,6 +311,36 @@ def build_multiservice(instance: Instance, params: MultiserviceParams,
                     assignment=assignment or None)
 
     return Built(program, decode, stats={"warnings": warnings})
+
+
+def _add_a_service_per_conversion(rows: Rows, rules: SiteRules, s_sites: list[np.ndarray], s_end: int,
+                                  ids: np.ndarray) -> None:
+    """``y_j <= sum_k s_jk`` for every building the plan may convert: no conversion without a service.
+
+    The ``s`` columns run from ``n`` to ``s_end``, service by service over ``s_sites``.
+
+    Raises
+    ------
+    InfeasibleError
+        when a required building can host none of the enabled services.
+    """
+    n = rules.usable.shape[0]
+    buildable = np.flatnonzero(rules.usable & ~rules.existing)
+    hosts = np.zeros(n, bool)
+    for sites_k in s_sites:
+        hosts[sites_k] = True
+    stranded = np.flatnonzero(rules.required & ~hosts)
+    if stranded.size:
+        raise InfeasibleError(f"multiservice: required building(s) {', '.join(map(str, ids[stranded][:5]))} can "
+                              "host none of the enabled services (floor area or allowed services), and a "
+                              "conversion must host at least one")
+    row_of = np.full(n, -1, np.int64)
+    row_of[buildable] = np.arange(buildable.shape[0])
+    placed_at = np.concatenate(s_sites)               # allowed sites are buildable: every row_of is set
+    rows.add(np.concatenate([np.arange(buildable.shape[0]), row_of[placed_at]]),
+             np.concatenate([buildable, np.arange(n, s_end)]),
+             np.concatenate([np.ones(buildable.shape[0]), -np.ones(placed_at.shape[0])]),
+             buildable.shape[0], -np.inf, 0.0)
 
 
 def _build(instance: Instance, params: MultiserviceParams, rules: SiteRules) -> Built:
@@ -352,8 +385,22 @@ def _check_assignment(d: _ServiceData, assigned: Any, open_k: np.ndarray,
     return np.minimum(shares, 1.0), load
 
 
+def _best_service_assignment(d: _ServiceData, open_k: np.ndarray) -> Assignment:
+    """The best assignment of a capacitated service to the sites that provide it (the plan's, not the solver's)."""
+    tr = d.travel
+    keep = (tr.minutes <= d.service.threshold_minutes) & (d.weight[tr.demand_index] > 0) & open_k[tr.site_index]
+    cap = np.full(open_k.shape[0], float(d.service.capacity or 0.0))
+    return best_assignment((tr.demand_index[keep], tr.site_index[keep], tr.minutes[keep]), d.weight, cap, open_k,
+                           model=f"multiservice ({d.service.key})")
+
+
 def _evaluate(instance: Instance, params: MultiserviceParams, rules: SiteRules, plan: Plan) -> Evaluation:
-    """Placements, floor area, cost and every service's coverage recomputed from the raw tables."""
+    """Placements, floor area, cost and every service's coverage recomputed from the raw tables.
+
+    A capacitated service's coverage is the best assignment of the plan's placements
+    (:func:`~siting.models.assignment.best_assignment`); the solver's assignment, when the plan has one,
+    is only checked for feasibility. Every converted building must host at least one new service.
+    """
     data, warnings = _service_data(instance, params, rules)
     n = instance.n_sites
     ids = instance.sites.ids.astype(str)
@@ -362,6 +409,7 @@ def _evaluate(instance: Instance, params: MultiserviceParams, rules: SiteRules, 
     assignments: Mapping[str, Any] = plan.assignment if isinstance(plan.assignment, Mapping) else {}
     area = instance.sites.floor_area if instance.sites.floor_area is not None else np.full(n, np.nan)
     used_area = np.zeros(n)
+    hosting = np.zeros(n, bool)
     fitout = objective = covered = total_weight = 0.0
     per: dict[str, dict[str, Any]] = {}
     site_frames, cover_frames = [], []
@@ -379,19 +427,23 @@ def _evaluate(instance: Instance, params: MultiserviceParams, rules: SiteRules, 
         used_area += s.min_floor_area_m2 * placed
         fitout += s.fitout_cost * int(placed.sum())
         open_k = placed | d.existing
-        site, minutes = nearest_open_site(d.travel, open_k)
+        nearest, nearest_minutes = nearest_open_site(d.travel, open_k)
         if s.capacity is None:
+            site, minutes = nearest, nearest_minutes
             share = (minutes <= s.threshold_minutes).astype(float)
             load = np.full(n, np.nan)
         else:
-            share, load = _check_assignment(d, assignments.get(s.key), open_k, ids)
+            if s.key in assignments:               # the solver's assignment: feasibility only
+                _check_assignment(d, assignments[s.key], open_k, ids)
+            best = _best_service_assignment(d, open_k)
+            site, minutes, share, load = best.site, best.minutes, best.covered, best.load
         got = float(d.weight @ share)
         objective += d.per_weight * got
         already = float(d.weight[open_within(d.travel, d.existing, s.threshold_minutes) > 0].sum())
         total = float(d.weight.sum())
         covered += got
         total_weight += total
-        per[s.key] = {"name": s.name, "threshold_minutes": s.threshold_minutes, "demand_column": s.demand_column,
+        per[s.key] = {"name": s.name, **s.threshold_info(), "demand_column": s.demand_column,
                       "covered": got, "total": total, "share": got / total if total else 0.0,
                       "already_covered": already, "new_sites": int(placed.sum()),
                       "existing_sites": int(d.existing.sum())}
@@ -402,10 +454,15 @@ def _evaluate(instance: Instance, params: MultiserviceParams, rules: SiteRules, 
                 "status": np.asarray(instance.sites.status).astype(str)[idx], "building_cost": rules.cost[idx],
                 "fitout_cost": s.fitout_cost if origin == "new" else 0.0, "area_m2": s.min_floor_area_m2,
                 "load": load[idx], "x": instance.sites.x[idx], "y": instance.sites.y[idx]}))
-        cover_frames.append(coverage_table(instance, d.weight, site, minutes, share > _TOL, service=s.key,
-                                           share=share))
+        covered_k = share > _TOL if s.capacity is None else site >= 0
+        cover_frames.append(coverage_table(instance, d.weight, site, minutes, covered_k, service=s.key,
+                                           share=share, nearest_open_minutes=nearest_minutes))
+        hosting |= placed
     if np.any(used_area - np.where(np.isnan(area), np.inf, area) > 1e-6):
         raise VerificationError("multiservice: services placed in a building exceed its floor area")
+    if np.any(converted & ~hosting):
+        raise VerificationError(f"multiservice: converted building(s) host no new service: "
+                                f"{', '.join(ids[converted & ~hosting][:5])}")
     conversion = float(rules.cost[np.asarray(plan.open_sites, bool)].sum())
     return Evaluation(
         objective=objective, covered_weight=covered, total_weight=total_weight,
@@ -502,7 +559,8 @@ def solve_multiservice(instances: Instance | Mapping[Any, Instance], catalog: Ca
         over services (person-services); ``selected`` = converted buildings; ``total_cost`` = conversion +
         fit-out; ``sites`` = one row per (site, service, origin new|existing); ``coverage`` = one row per
         (demand point, service); ``stats["services"][k]``: ``covered, total, share, already_covered,
-        new_sites, existing_sites``.
+        new_sites, existing_sites`` and how the threshold was set (``category, tier, radius_m, speed_group,
+        flat_speed_m_s, threshold_minutes, threshold_source``: :meth:`~siting.services.Service.threshold_info`).
     """
     if catalog is not None:
         params["catalog"] = catalog

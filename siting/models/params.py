@@ -206,6 +206,7 @@ class ModelParams:
     # ----------------------------------------------------------------- construction from outside
     @classmethod
     def param_fields(cls) -> tuple[Field[Any], ...]:
+        """The dataclass fields of these parameters, in declaration order."""
         return tuple(fields(cls))
 
     @classmethod
@@ -215,6 +216,7 @@ class ModelParams:
 
     @classmethod
     def required(cls) -> tuple[str, ...]:
+        """Names of the fields without a default (a solve must give them)."""
         return tuple(f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING)
 
     @classmethod
@@ -251,19 +253,23 @@ def scenario_value_error(cls: type[ModelParams], exc: ParamError) -> str:
 
 # ---------------------------------------------------------------------------------- shared fields
 def budget_param(default: Any = None, *, doc: str = "limit on what the plan pays for conversions") -> Any:
+    """The ``budget`` field: a number >= 0 (yuan), ``None`` for no budget row."""
     # 0 is a real question ("what do the existing facilities alone reach?"), e.g. the first point of a sweep
     return param(default, check=number(ge=0), doc=doc)
 
 
 def max_sites_param(default: Any = None) -> Any:
+    """The ``max_sites`` field: an integer >= 0, ``None`` for no limit on new sites."""
     return param(default, check=integer(ge=0), doc="limit on new sites (existing sites are free and not counted)")
 
 
 def weight_column_param() -> Any:
+    """The ``weight_column`` field: the demand column that weights the objective (default ``population``)."""
     return param("population", check=text(), doc="demand column that weights the objective (population or a group)")
 
 
 def threshold_param(*, doc: str = "a demand point is covered by an open site within this many minutes") -> Any:
+    """The required ``threshold_min`` field (scenario key ``threshold_minutes``): minutes > 0."""
     return param(check=number(gt=0), key="threshold_minutes", doc=doc)
 
 

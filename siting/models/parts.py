@@ -10,7 +10,7 @@ Examples
 >>> rows.add([0, 0], [0, 2], [1.0, 1.0], 1, -np.inf, 1.0)
 >>> A, lo, up = rows.stack()
 >>> A.toarray().tolist(), up.tolist()
-[[1.0, 0.0, 1.0]], [1.0]
+([[1.0, 0.0, 1.0]], [1.0])
 """
 from __future__ import annotations
 
@@ -68,6 +68,7 @@ class Rows:
                      float(limits.max_sites) if limits.exact_sites else -np.inf, float(limits.max_sites))
 
     def stack(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """All rows added so far as one CSR matrix with their lower and upper bounds."""
         if not self._mats:
             return sp.csr_matrix((0, self.n_cols)), np.zeros(0), np.zeros(0)
         return sp.vstack(self._mats, format="csr"), np.concatenate(self._lo), np.concatenate(self._up)

@@ -48,6 +48,7 @@ class PMedianParams(ModelParams):
     warm_start: bool = param(True, check=boolean(), doc="start the solver from the greedy + swap plan")
 
     def limits(self) -> Limits:
+        """Exactly ``p`` counted sites, and the budget when given."""
         return Limits(budget=self.budget, max_sites=self.p, exact_sites=True)
 
 
@@ -74,7 +75,7 @@ def reachable_pairs(instance: Instance, weight: np.ndarray, rules: SiteRules,
 
 def build_pmedian(instance: Instance, *, p: int, weight_column: str = "population",
                   budget: float | None = None) -> LinearProgram:
-    """The p-median program over the reachable pairs of the travel table.
+    r"""The p-median program over the reachable pairs of the travel table.
 
     Parameters
     ----------
@@ -103,9 +104,9 @@ def build_pmedian(instance: Instance, *, p: int, weight_column: str = "populatio
 
     .. math::
 
-        \\min \\sum_{(i,j) \\in P} w_i t_{ij} x_{ij} \\quad\\text{s.t.}\\quad
-        \\sum_{j:(i,j)\\in P} x_{ij} = 1 \\;\\forall i,\\quad x_{ij} \\le y_j,\\quad
-        \\sum_{j \\in C} y_j = p,\\quad y_j \\in \\{0,1\\},\\; 0 \\le x_{ij} \\le 1
+        \min \sum_{(i,j) \in P} w_i t_{ij} x_{ij} \quad\text{s.t.}\quad
+        \sum_{j:(i,j)\in P} x_{ij} = 1 \;\forall i,\quad x_{ij} \le y_j,\quad
+        \sum_{j \in C} y_j = p,\quad y_j \in \{0,1\},\; 0 \le x_{ij} \le 1
 
     ``C`` = counted sites (not existing). Existing and required sites have ``y_j = 1``, excluded ``y_j = 0``.
     Demand points with zero weight are left out. ``x`` needs no integrality: for integer ``y`` the
@@ -132,7 +133,7 @@ def build_pmedian(instance: Instance, *, p: int, weight_column: str = "populatio
 
 def build_pmedian_radius(instance: Instance, *, p: int, weight_column: str = "population",
                          budget: float | None = None) -> LinearProgram:
-    """The radius (distance-level) p-median program of Elloumi (2010), chained so its size is O(pairs).
+    r"""The radius (distance-level) p-median program of Elloumi (2010), chained so its size is O(pairs).
 
     Returns
     -------
@@ -141,17 +142,17 @@ def build_pmedian_radius(instance: Instance, *, p: int, weight_column: str = "po
 
     Notes
     -----
-    For demand ``i`` let :math:`D_i^1 < \\dots < D_i^{K_i}` be its distinct reachable times and
-    :math:`S_i^k = \\{j: t_{ij} = D_i^k\\}`. ``z_ik`` = 1 when no open site lies within :math:`D_i^k`:
+    For demand ``i`` let :math:`D_i^1 < \dots < D_i^{K_i}` be its distinct reachable times and
+    :math:`S_i^k = \{j: t_{ij} = D_i^k\}`. ``z_ik`` = 1 when no open site lies within :math:`D_i^k`:
 
     .. math::
 
-        \\min \\sum_i w_i \\Big(D_i^1 + \\sum_{k<K_i} (D_i^{k+1} - D_i^k) z_{ik}\\Big)
-        \\quad\\text{s.t.}\\quad
-        z_{ik} \\ge z_{i,k-1} - \\sum_{j\\in S_i^k} y_j \\;(z_{i0} = 1),\\quad
-        z_{i,K_i-1} \\le \\sum_{j \\in S_i^{K_i}} y_j,\\quad \\sum_{j\\in C} y_j = p
+        \min \sum_i w_i \Big(D_i^1 + \sum_{k<K_i} (D_i^{k+1} - D_i^k) z_{ik}\Big)
+        \quad\text{s.t.}\quad
+        z_{ik} \ge z_{i,k-1} - \sum_{j\in S_i^k} y_j \;(z_{i0} = 1),\quad
+        z_{i,K_i-1} \le \sum_{j \in S_i^{K_i}} y_j,\quad \sum_{j\in C} y_j = p
 
-    Telescoping gives :math:`z_{ik} \\ge 1 - \\sum_{j: t_{ij} \\le D_i^k} y_j`, so the LP bound equals the
+    Telescoping gives :math:`z_{ik} \ge 1 - \sum_{j: t_{ij} \le D_i^k} y_j`, so the LP bound equals the
     classic assignment formulation's while every pair appears in exactly one row.
     """
     rules = SiteRules.of(instance)
@@ -198,8 +199,10 @@ def build_pmedian_radius(instance: Instance, *, p: int, weight_column: str = "po
 def greedy_pmedian(instance: Instance, *, p: int, weight_column: str = "population",
                    budget: float | None = None, max_swaps: int = 200,
                    deadline: float | None = None) -> np.ndarray | None:
-    """Greedy-add then swap start for p-median: open the site with the largest drop in weighted time,
-    ``p`` times, then apply best improving swaps (at most ``max_swaps``).
+    """Greedy-add then swap start for p-median.
+
+    Open the site with the largest drop in weighted time, ``p`` times, then apply best improving swaps
+    (at most ``max_swaps``).
 
     Returns the open-site mask, or None when the greedy cannot open ``p`` sites within the budget or leaves
     a demand point unreachable. Vectorised over the sparse pairs (one ``bincount`` per step).

@@ -36,6 +36,7 @@ MODELS: dict[str, Model[Any]] = {m.name: m for m in (
 
 
 def model_names() -> tuple[str, ...]:
+    """The registered model names, in registry order (``mclp``, ``lscp``, ...)."""
     return tuple(MODELS)
 
 

@@ -42,12 +42,15 @@ def coverage_table(instance: Instance, weight: np.ndarray, site: np.ndarray, min
     """One row per demand point: weight, covered, serving site id (empty when none) and its minutes."""
     ids = instance.sites.ids.astype(str)
     has = site >= 0
+    # without sites nothing is served (``has`` is all False); the guard only avoids indexing an empty array
+    site_ids = ids[np.maximum(site, 0)].astype(object) if ids.shape[0] else np.full(site.shape[0], None)
+    site_ids[~has] = None
     frame = pd.DataFrame({
         "demand_id": instance.demand.ids.astype(str),
         "population": instance.demand.population,
         "weight": weight,
         "covered": covered,
-        "site_id": np.where(has, ids[np.maximum(site, 0)] if ids.shape[0] else "", None),
+        "site_id": site_ids,
         "minutes": np.where(has, minutes, np.nan),
     })
     for key, value in columns.items():

@@ -1,4 +1,9 @@
-"""The service catalog: which services a life circle needs, with thresholds, target groups, costs and areas.
+"""The service catalog: which services a life circle needs, with walking distances, target groups, costs and areas.
+
+Each service states its walking distance from the standard (``radius_m``); the loader turns it into a time
+threshold at the flat walking speed of the service's speed group (the catalog's ``[speeds]`` table), so slopes
+and stairs still lengthen walks on the group's travel table while the group's slower pace counts once. An
+explicit ``threshold_minutes`` wins. See ``models/service-catalog.md``.
 
 Also :func:`service_masks`: which services existing buildings provide and which a candidate may receive,
 from the candidates table's ``services`` column.
@@ -6,10 +11,13 @@ from the candidates table's ``services`` column.
 Example
 -------
 >>> cat = load_catalog()
->>> cat["elderly_care"].threshold_minutes, cat["elderly_care"].demand_column
-(5.0, 'elderly')
->>> load_catalog(overrides={"childcare": {"threshold_minutes": 8}})["childcare"].threshold_minutes
-8.0
+>>> s = cat["elderly_care"]
+>>> s.radius_m, s.flat_speed_m_s, round(s.threshold_minutes, 2), s.threshold_source
+(300.0, 0.76, 6.58, 'radius_m 300 m at 0.76 m/s (elderly)')
+>>> load_catalog(overrides={"childcare": {"threshold_minutes": 8}})["childcare"].threshold_source
+'explicit'
+>>> round(load_catalog(overrides={"speeds": {"elderly": 0.8}})["canteen"].threshold_minutes, 2)
+6.25
 """
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ import math
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,25 +36,51 @@ import pandas as pd
 from ..data.instance import Instance, SiteStatus
 from ..errors import InputError, ScenarioError
 
-__all__ = ["Service", "Catalog", "load_catalog", "service_masks", "DEFAULT_CATALOG", "TIERS"]
+__all__ = ["Service", "Catalog", "load_catalog", "service_masks", "DEFAULT_CATALOG", "TIERS", "CATEGORIES",
+           "DEFAULT_SPEED_GROUP"]
 
-TIERS = ("5min", "10min", "15min")
+#: GB 50180-2018 life-circle tiers (labels; tiers do not nest). ``block`` is the 居住街坊 level.
+TIERS = ("block", "5min", "10min", "15min")
+#: Category key -> label, in report order: the eight categories of the life circle, then ``other``
+#: (services a scenario adds without a category).
+CATEGORIES: Mapping[str, str] = {
+    "education": "education (教育)",
+    "elderly": "elderly care (养老)",
+    "health": "health (医疗卫生)",
+    "childcare": "childcare (托育)",
+    "commerce": "daily commerce (商业便民)",
+    "culture": "culture (文化)",
+    "sports": "sports (体育)",
+    "community": "employment and community service (就业与社区服务)",
+    "other": "other",
+}
+AREA_BASES = ("building", "land")
+#: The ``[speeds]`` entry of services without a ``speed_group`` (they walk on the default travel table).
+DEFAULT_SPEED_GROUP = "default"
 DEFAULT_CATALOG = "default_catalog.toml"
 
-# field -> (python type(s), required)
+_NUMBER = (int, float)
+# field -> (python type(s), required for a new service); threshold_minutes / radius_m: one of them is required
 _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "name": ((str,), False),
+    "category": ((str,), False),
     "tier": ((str,), False),
-    "threshold_minutes": ((int, float), True),
+    "radius_m": (_NUMBER, False),
+    "threshold_minutes": (_NUMBER, False),
     "demand_column": ((str,), True),
-    "weight": ((int, float), False),
-    "fitout_cost": ((int, float), False),
-    "min_floor_area_m2": ((int, float), False),
-    "capacity": ((int, float), False),
+    "weight": (_NUMBER, False),
+    "fitout_cost": (_NUMBER, False),
+    "min_floor_area_m2": (_NUMBER, False),
+    "capacity": (_NUMBER, False),
     "speed_group": ((str,), False),
     "enabled": ((bool,), False),
+    "area_norm_m2": ((list,), False),
+    "area_basis": ((str,), False),
+    "capacity_norm": ((str,), False),
+    "source": ((str,), False),
+    "assumed": ((list,), False),
 }
-_TOP = ("catalog", "services")
+_TOP = ("catalog", "speeds", "services")
 
 
 @dataclass(frozen=True)
@@ -53,14 +88,23 @@ class Service:
     """One service of the basket.
 
     key : catalog key, e.g. ``elderly_care``
-    threshold_minutes : walking threshold for coverage
+    threshold_minutes : walking threshold for coverage (resolved: explicit, or ``radius_m`` at the flat speed)
     demand_column : demand column served (``population`` or a group such as ``elderly``)
     weight : objective weight of one covered person
     fitout_cost : cost of fitting the service into a converted building (per site)
     min_floor_area_m2 : floor area the service occupies in a building
     capacity : persons one site can serve, None = unlimited
     speed_group : travel-time group (e.g. ``elderly``), None = the default table
-    tier : ``5min`` / ``10min`` / ``15min`` label (GB 50180-2018 life-circle tier)
+    tier : ``block`` / ``5min`` / ``10min`` / ``15min`` label (GB 50180-2018 life-circle tier)
+    category : one of :data:`CATEGORIES` (reports group by it)
+    radius_m : walking distance from the standard, None when only a time is given
+    threshold_source : ``"explicit"`` or how the threshold was derived (``"radius_m 300 m at 0.76 m/s (elderly)"``)
+    flat_speed_m_s : the speed group's flat walking speed from the catalog, None when it has none
+    area_norm_m2 : (low, high) floor-area (or land, see ``area_basis``) norm per facility, None = no norm
+    area_basis : ``building`` or ``land`` (grounds occupy land, not floor area)
+    capacity_norm : the norm's capacity rule as text (not used by the solver; ``capacity`` is)
+    source : where the radius and norms come from ([S] seen / [M] unverified, as in the domain notes)
+    assumed : fields that have no source (assumptions)
     """
 
     key: str
@@ -74,15 +118,39 @@ class Service:
     capacity: float | None = None
     speed_group: str | None = None
     enabled: bool = True
+    category: str = "other"
+    radius_m: float | None = None
+    threshold_source: str = "explicit"
+    flat_speed_m_s: float | None = None
+    area_norm_m2: tuple[float, float] | None = None
+    area_basis: str = "building"
+    capacity_norm: str = ""
+    source: str = ""
+    assumed: tuple[str, ...] = ()
+
+    def threshold_info(self) -> dict[str, Any]:
+        """How the threshold was set, for results and reports.
+
+        Examples
+        --------
+        >>> load_catalog()["fresh_market"].threshold_info()  # doctest: +NORMALIZE_WHITESPACE
+        {'category': 'commerce', 'tier': '10min', 'radius_m': 500.0, 'speed_group': 'default',
+         'flat_speed_m_s': 1.0, 'threshold_minutes': 8.333333333333334,
+         'threshold_source': 'radius_m 500 m at 1 m/s (default)'}
+        """
+        return {"category": self.category, "tier": self.tier, "radius_m": self.radius_m,
+                "speed_group": self.speed_group or DEFAULT_SPEED_GROUP, "flat_speed_m_s": self.flat_speed_m_s,
+                "threshold_minutes": self.threshold_minutes, "threshold_source": self.threshold_source}
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """An ordered, read-only set of services (only enabled ones are iterated)."""
+    """An ordered, read-only set of services (only enabled ones are iterated) and the flat speeds per group."""
 
     services: tuple[Service, ...]
     meta: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<catalog>"
+    speeds: Mapping[str, float] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Service]:
         return (s for s in self.services if s.enabled)
@@ -94,7 +162,8 @@ class Catalog:
         for s in self.services:
             if s.key == key:
                 return s
-        raise ScenarioError(f"unknown service; catalog has {', '.join(self.keys)}", file=self.source, key=key)
+        raise ScenarioError(f"unknown service; catalog has {', '.join(s.key for s in self.services)}",
+                            file=self.source, key=key)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -108,9 +177,20 @@ class Catalog:
             self[k]
         return replace(self, services=tuple(replace(s, enabled=s.key in wanted) for s in self.services))
 
+    def by_category(self) -> dict[str, tuple[str, ...]]:
+        """Enabled service keys per category, categories in :data:`CATEGORIES` order (empty ones left out).
 
-def _check_service(key: str, raw: Any, source: str, base: Service | None) -> Service:
-    where = f"services.{key}"
+        Examples
+        --------
+        >>> load_catalog().by_category()["elderly"]
+        ('elderly_care', 'canteen')
+        """
+        return {c: keys for c in CATEGORIES if (keys := tuple(s.key for s in self if s.category == c))}
+
+
+# ------------------------------------------------------------------------------------------ parsing
+def _check_fields(where: str, raw: Any, source: str) -> dict[str, Any]:
+    """The fields of one ``[services.<key>]`` table, type-checked, numbers as finite floats >= 0."""
     if not isinstance(raw, Mapping):
         raise ScenarioError("must be a table of fields", file=source, key=where)
     values: dict[str, Any] = {}
@@ -119,81 +199,176 @@ def _check_service(key: str, raw: Any, source: str, base: Service | None) -> Ser
             raise ScenarioError(f"unknown field; allowed: {', '.join(_FIELDS)}", file=source, key=f"{where}.{name}")
         types, _ = _FIELDS[name]
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-            want = " or ".join(t.__name__ for t in types)
+            want = " or ".join("array" if t is list else t.__name__ for t in types)
             raise ScenarioError(f"must be {want}, got {type(value).__name__} {value!r}", file=source,
                                 key=f"{where}.{name}")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = float(value)
-            if not math.isfinite(value) or value < 0:
-                raise ScenarioError(f"must be a finite number >= 0, got {value!r}", file=source, key=f"{where}.{name}")
+        if types == _NUMBER:
+            value = _number(value, source, f"{where}.{name}")
         values[name] = value
-    if base is None:
-        missing = [n for n, (_, req) in _FIELDS.items() if req and n not in values]
-        if missing:
-            raise ScenarioError(f"missing field(s) {', '.join(missing)}", file=source, key=where)
-        service = Service(key=key, **values)
-    else:
-        service = replace(base, **values)
-    if service.threshold_minutes <= 0:
-        raise ScenarioError("must be > 0", file=source, key=f"{where}.threshold_minutes")
-    if service.tier and service.tier not in TIERS:
-        raise ScenarioError(f"must be one of {', '.join(TIERS)}", file=source, key=f"{where}.tier")
+    if "area_norm_m2" in values:
+        norm = values["area_norm_m2"]
+        if len(norm) != 2 or any(isinstance(v, bool) or not isinstance(v, _NUMBER) for v in norm):
+            raise ScenarioError(f"must be [low, high] in m2, got {norm!r}", file=source, key=f"{where}.area_norm_m2")
+        low, high = (_number(v, source, f"{where}.area_norm_m2") for v in norm)
+        if low > high:
+            raise ScenarioError(f"low {low:g} is above high {high:g}", file=source, key=f"{where}.area_norm_m2")
+        values["area_norm_m2"] = (low, high)
+    if "assumed" in values:
+        bad = [v for v in values["assumed"] if v not in _FIELDS]
+        if bad:
+            raise ScenarioError(f"names no field: {', '.join(map(repr, bad))}; fields: {', '.join(_FIELDS)}",
+                                file=source, key=f"{where}.assumed")
+        values["assumed"] = tuple(values["assumed"])
+    return values
+
+
+def _number(value: Any, source: str, key: str) -> float:
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ScenarioError(f"must be a finite number >= 0, got {value!r}", file=source, key=key)
+    return value
+
+
+def _check_choices(service: Service, where: str, source: str) -> None:
+    for name, allowed in (("tier", TIERS), ("category", tuple(CATEGORIES)), ("area_basis", AREA_BASES)):
+        value = getattr(service, name)
+        if value not in allowed and (value or name != "tier"):
+            raise ScenarioError(f"must be one of {', '.join(allowed)}, got {value!r}", file=source,
+                                key=f"{where}.{name}")
     if service.capacity is not None and service.capacity <= 0:
         raise ScenarioError("must be > 0 (omit it for unlimited)", file=source, key=f"{where}.capacity")
-    return service
+    if service.radius_m is not None and service.radius_m <= 0:
+        raise ScenarioError("must be > 0", file=source, key=f"{where}.radius_m")
+
+
+def _resolve(service: Service, explicit: bool, speeds: Mapping[str, float], source: str) -> Service:
+    """``service`` with its threshold: explicit, or ``radius_m`` at its speed group's flat speed."""
+    where = f"services.{service.key}"
+    group = service.speed_group or DEFAULT_SPEED_GROUP
+    speed = speeds.get(group)
+    if explicit:
+        if not service.threshold_minutes > 0:
+            raise ScenarioError("must be > 0", file=source, key=f"{where}.threshold_minutes")
+        return replace(service, threshold_source="explicit", flat_speed_m_s=speed)
+    if service.radius_m is None:
+        raise ScenarioError("needs radius_m (the standard's walking distance) or threshold_minutes", file=source,
+                            key=where)
+    if speed is None:
+        raise ScenarioError(f"speed group {group!r} has no flat speed to turn radius_m into minutes; [speeds] has "
+                            f"{', '.join(speeds) or 'nothing'}", file=source,
+                            key=f"{where}.speed_group" if service.speed_group else where)
+    return replace(service, threshold_minutes=service.radius_m / speed / 60.0, flat_speed_m_s=speed,
+                   threshold_source=f"radius_m {service.radius_m:g} m at {speed:g} m/s ({group})")
+
+
+def _check_speeds(raw: Any, source: str) -> dict[str, float]:
+    if not isinstance(raw, Mapping):
+        raise ScenarioError("must be a table {group = m/s}", file=source, key="speeds")
+    out = {}
+    for group, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, _NUMBER) or not math.isfinite(value) or value <= 0:
+            raise ScenarioError(f"must be a walking speed > 0 in m/s, got {value!r}", file=source,
+                                key=f"speeds.{group}")
+        out[str(group)] = float(value)
+    return out
 
 
 def _parse(data: Mapping[str, Any], source: str, base: Catalog | None) -> Catalog:
+    """One layer (a catalog file, or overrides on ``base``), every threshold resolved against the speeds."""
     for top in data:
         if top not in _TOP:
             raise ScenarioError(f"unknown section; allowed: {', '.join(_TOP)}", file=source, key=str(top))
     raw_services = data.get("services", {})
     if not isinstance(raw_services, Mapping):
         raise ScenarioError("must be a table of services", file=source, key="services")
+    layer_speeds = _check_speeds(data["speeds"], source) if "speeds" in data else {}
+    speeds = {**(base.speeds if base else {}), **layer_speeds}
     services = {s.key: s for s in base.services} if base is not None else {}
+    explicit = {k: s.threshold_source == "explicit" for k, s in services.items()}
     for key, raw in raw_services.items():
-        services[key] = _check_service(str(key), raw, source, services.get(key))
+        key, where = str(key), f"services.{key}"
+        if key in _TOP:
+            raise ScenarioError(f"{key!r} is a reserved name, not a service key", file=source, key=where)
+        values = _check_fields(where, raw, source)
+        if key in services:
+            services[key] = replace(services[key], **values)
+            # the last layer that states a distance or a time decides; within a layer the time wins
+            if "threshold_minutes" in values or "radius_m" in values:
+                explicit[key] = "threshold_minutes" in values
+        else:
+            missing = [n for n, (_, req) in _FIELDS.items() if req and n not in values]
+            if missing:
+                raise ScenarioError(f"missing field(s) {', '.join(missing)}", file=source, key=where)
+            explicit[key] = "threshold_minutes" in values
+            services[key] = Service(key=key, threshold_minutes=values.pop("threshold_minutes", math.nan), **values)
+        _check_choices(services[key], where, source)
     if not services:
         raise ScenarioError("the catalog defines no service", file=source, key="services")
+    resolved = tuple(_resolve(s, explicit[k], speeds, source) for k, s in services.items())
     meta = {**(base.meta if base else {}), **dict(data.get("catalog", {}))}
-    return Catalog(tuple(services.values()), meta, source if base is None else base.source)
+    return Catalog(resolved, meta, source if base is None else base.source, speeds)
 
 
-def load_catalog(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> Catalog:
+@cache
+def _shipped_text() -> str:
+    return resources.files(__package__).joinpath(DEFAULT_CATALOG).read_text(encoding="utf-8")
+
+
+def load_catalog(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None, *,
+                 speeds: Mapping[str, float] | None = None) -> Catalog:
     """Read a catalog TOML (the shipped default when ``path`` is None) and apply scenario overrides.
 
     Parameters
     ----------
     path : str or Path, optional
-        A TOML file with ``[services.<key>]`` tables (and an optional ``[catalog]`` table).
+        A TOML file with ``[services.<key>]`` tables, an optional ``[speeds]`` table (flat walking speed per
+        speed group, m/s; without it the shipped one) and an optional ``[catalog]`` table.
     overrides : mapping, optional
-        Either ``{"services": {...}}`` or directly ``{"<key>": {field: value}}``. A known key changes only the
-        given fields; an unknown key adds a service (then ``threshold_minutes`` and ``demand_column`` are
-        required); ``{"<key>": {"enabled": false}}`` drops one.
+        Either ``{"services": {...}, "speeds": {...}}`` or directly ``{"<key>": {field: value}, "speeds":
+        {...}}`` (a scenario's ``[services]`` section). A known key changes only the given fields; an unknown
+        key adds a service (then ``demand_column`` and ``radius_m`` or ``threshold_minutes`` are required);
+        ``{"<key>": {"enabled": false}}`` drops one. Thresholds derived from ``radius_m`` follow changed speeds,
+        speed groups and radii; a ``threshold_minutes`` given in a later layer replaces a derived one, and a
+        ``radius_m`` given alone in a later layer replaces an explicit one.
+    speeds : mapping, optional
+        Flat speeds ``{group: m/s}`` applied after the file and before ``overrides``, e.g. the speeds the
+        travel tables were computed with (the default table's speed under ``"default"``).
 
     Raises
     ------
     ScenarioError
-        naming the file and the key (``services.<key>.<field>``) for unknown keys, wrong types or values.
+        naming the file and the key (``services.<key>.<field>``, ``speeds.<group>``) for unknown keys, wrong
+        types or values, a service with neither ``radius_m`` nor ``threshold_minutes``, an unknown category or
+        tier, or a speed group without a flat speed.
     """
     if path is None:
-        text = resources.files(__package__).joinpath(DEFAULT_CATALOG).read_text(encoding="utf-8")
-        source = f"siting/services/{DEFAULT_CATALOG}"
+        text, source = _shipped_text(), f"siting/services/{DEFAULT_CATALOG}"
     else:
         source = str(path)
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ScenarioError(f"cannot read catalog ({exc.strerror})", file=source) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"invalid TOML: {exc}", file=source) from None
+    data = _toml(text, source)
+    if "speeds" not in data:
+        data = {**data, "speeds": _toml(_shipped_text(), DEFAULT_CATALOG)["speeds"]}
     catalog = _parse(data, source, None)
+    if speeds:
+        catalog = _parse({"speeds": dict(speeds)}, "speeds", catalog)
     if overrides:
-        over = overrides if "services" in overrides or "catalog" in overrides else {"services": overrides}
+        over = dict(overrides)
+        if not ("services" in over or "catalog" in over):
+            over = {"services": {k: v for k, v in over.items() if k != "speeds"},
+                    **({"speeds": over["speeds"]} if "speeds" in over else {})}
         catalog = _parse(over, "overrides", catalog)
     return catalog
+
+
+def _toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"invalid TOML: {exc}", file=source) from None
 
 
 def service_masks(frame: pd.DataFrame, instance: Instance, catalog: Catalog, *, id_column: str = "id",

@@ -18,7 +18,8 @@ __all__ = ["dijkstra_points"]
 
 
 @njit(cache=True, nogil=True)
-def _compact(en, ed, ex, bh, b, dist, tmp_n, tmp_d, tmp_b):
+def _compact(en: np.ndarray, ed: np.ndarray, ex: np.ndarray, bh: np.ndarray, b: int, dist: np.ndarray,
+             tmp_n: np.ndarray, tmp_d: np.ndarray, tmp_b: np.ndarray) -> int:
     """Drop stale entries of buckets ``b..`` and renumber the live ones from 0 (rarely needed).
 
     A node has at most one live entry (labels only strictly decrease), so at most ``n`` remain.
@@ -43,9 +44,12 @@ def _compact(en, ed, ex, bh, b, dist, tmp_n, tmp_d, tmp_b):
 
 
 @njit(cache=True, nogil=True)
-def dijkstra_points(node_rec, arcs, src_u, src_off_u, src_v, src_off_v, src_seg, src_frac, src_acc,
-                    att_t, att_extra, seg_ptr, seg_t, seg_frac, seg_acc, fwd, bwd, n_targets,
-                    limit, delta, entries, out_s, out_t, out_c):
+def dijkstra_points(node_rec: np.ndarray, arcs: np.ndarray, src_u: np.ndarray, src_off_u: np.ndarray,
+                    src_v: np.ndarray, src_off_v: np.ndarray, src_seg: np.ndarray, src_frac: np.ndarray,
+                    src_acc: np.ndarray, att_t: np.ndarray, att_extra: np.ndarray, seg_ptr: np.ndarray,
+                    seg_t: np.ndarray, seg_frac: np.ndarray, seg_acc: np.ndarray, fwd: np.ndarray, bwd: np.ndarray,
+                    n_targets: int, limit: float, delta: float, entries: int, out_s: np.ndarray, out_t: np.ndarray,
+                    out_c: np.ndarray) -> tuple[int, int]:
     """Run sources ``0, 1, ...`` until done or the output buffers are full.
 
     ``node_rec[x] = (first arc, end arc, first attached target, end attached target)`` and

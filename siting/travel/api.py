@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,20 +30,44 @@ __all__ = ["as_walk_graph", "compute_travel_times", "write_travel_table", "TRAVE
 TRAVEL_COLUMNS = ["demand_id", "candidate_id", "minutes"]
 
 
-def as_walk_graph(network, **kw) -> WalkGraph:
-    """Accept a :class:`WalkGraph`, a networkx graph, a path, or a ``NetworkConfig``."""
+def as_walk_graph(network: Any, *, tolerance_m: float = 0.5, layer: str | None = None) -> WalkGraph:
+    """Accept a :class:`WalkGraph`, a networkx graph, a path, or a ``NetworkConfig``.
+
+    Parameters
+    ----------
+    network : WalkGraph, networkx graph, path or NetworkConfig
+        The street network; a path is read with :func:`siting.travel.readers.load_network`.
+    tolerance_m, layer
+        Passed to :func:`~siting.travel.readers.load_network` for a path.
+
+    Returns
+    -------
+    WalkGraph
+
+    Raises
+    ------
+    InputError
+        ``network`` is none of these, or the file cannot be read.
+
+    Examples
+    --------
+    >>> as_walk_graph(42)
+    Traceback (most recent call last):
+    ...
+    siting.errors.InputError: cannot build a street network from int
+    """
     if isinstance(network, WalkGraph):
         return network
     if hasattr(network, "build_graph"):
         return network.build_graph()
     if isinstance(network, (str, os.PathLike)):
-        return load_network(network, **kw)
+        return load_network(network, tolerance_m=tolerance_m, layer=layer)
     if hasattr(network, "nodes") and hasattr(network, "edges"):
         return from_networkx(network)
     raise InputError(f"cannot build a street network from {type(network).__name__}")
 
 
-def _points(df, role: str, graph: WalkGraph, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _points(df: object, role: str, graph: WalkGraph, crs: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ids (str), x, y in the graph CRS; checks the CRS against the network's."""
     name = getattr(df, "attrs", {}).get("source", role)
     if not isinstance(df, pd.DataFrame):
@@ -87,7 +112,9 @@ def _points(df, role: str, graph: WalkGraph, crs) -> tuple[np.ndarray, np.ndarra
     return df["id"].astype(str).to_numpy(dtype=object), np.asarray(x, float), np.asarray(y, float)
 
 
-def _far_report(graph: WalkGraph, role: str, ids, x, y, snapped: Snapped) -> pd.DataFrame:
+def _far_report(graph: WalkGraph, role: str, ids: np.ndarray, x: np.ndarray, y: np.ndarray,
+                snapped: Snapped) -> pd.DataFrame:
+    """Points left unsnapped (``role``, ``id``, ``distance_m`` to the nearest street)."""
     far = ~snapped.ok
     if not far.any() or graph.n_segments == 0:
         return pd.DataFrame({"role": pd.Series(dtype=str), "id": pd.Series(dtype=str),
@@ -101,9 +128,9 @@ def _far_report(graph: WalkGraph, role: str, ids, x, y, snapped: Snapped) -> pd.
     return pd.DataFrame({"role": role, "id": ids[far], "distance_m": d})
 
 
-def compute_travel_times(network, demand: pd.DataFrame, sites: pd.DataFrame, *, cutoff_min: float = 15.0,
+def compute_travel_times(network: Any, demand: pd.DataFrame, sites: pd.DataFrame, *, cutoff_min: float = 15.0,
                          profile: SpeedProfile | None = None, max_snap_m: float = 300.0,
-                         progress: bool | Callable[[int, int], None] = False, crs=None,
+                         progress: bool | Callable[[int, int], None] = False, crs: object = None,
                          chunk_entries: int = 4_000_000, engine: str = "auto",
                          threads: int | None = 1) -> pd.DataFrame:
     r"""Walking minutes from every demand point to every candidate site within ``cutoff_min``.
@@ -212,7 +239,7 @@ def compute_travel_times(network, demand: pd.DataFrame, sites: pd.DataFrame, *, 
     return out
 
 
-def write_travel_table(df: pd.DataFrame, path) -> Path:
+def write_travel_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write the travel-time table atomically as Parquet (``.parquet``) or CSV (``.csv``).
 
     Examples

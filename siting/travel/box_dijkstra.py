@@ -7,6 +7,8 @@ graph, and bounds memory by ``chunk_entries``. Exact; used when numba is not ins
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
@@ -40,11 +42,49 @@ def _chunks(px: np.ndarray, py: np.ndarray, cell_m: float) -> list[np.ndarray]:
 
 
 def od_costs_boxes(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chunk_entries: int,
-              cell_m: float | None, progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   cell_m: float | None = None,
+                   progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat-equivalent costs ``<= limit_m`` from snapped sources to snapped targets, by box subgraphs.
+
+    The scipy engine of :func:`siting.travel.matrix.od_costs` (same arguments, same triples).
+
+    Parameters
+    ----------
+    sg : SearchGraph
+        Arcs in the search direction (see :func:`siting.travel.arcs.search_graph`).
+    src, dst : Snapped
+        Sources and targets snapped to ``sg.graph``; unsnapped ones are skipped.
+    limit_m : float
+        Cutoff in flat-equivalent metres.
+    chunk_entries : int
+        Bound on the floats of one chunk's distance block (rows x box nodes); bounds memory.
+    cell_m : float, optional
+        Side of the square cells that group sources into chunks (default: adaptive).
+    progress : callable, optional
+        Called with the number of sources finished after each chunk.
+
+    Returns
+    -------
+    src_index, dst_index, cost_m : numpy.ndarray
+        Sparse triples (positions in ``src`` and ``dst``), only pairs within the cutoff.
+
+    Examples
+    --------
+    >>> from siting.travel.arcs import search_graph
+    >>> from siting.travel.graph import WalkGraph
+    >>> from siting.travel.snap import snap_points
+    >>> g = WalkGraph.from_segments([0, 100, 200], [0, 0, 0], None, [0, 1], [1, 2])
+    >>> s = snap_points(g, [10.0], [0.0]); t = snap_points(g, [150.0, 190.0], [5.0, 0.0])
+    >>> [a.tolist() for a in od_costs_boxes(search_graph(g, *g.segment_costs()), s, t, limit_m=160,
+    ...                                     chunk_entries=1000)]
+    [[0], [0], [145.0]]
+    """
     g = sg.graph
     s_idx = np.flatnonzero(src.ok & (src.access_m <= limit_m))
     t_idx = np.flatnonzero(dst.ok & (dst.access_m <= limit_m))
-    out_s, out_t, out_c = [], [], []
+    out_s: list[np.ndarray] = []
+    out_t: list[np.ndarray] = []
+    out_c: list[np.ndarray] = []
     if s_idx.size == 0 or t_idx.size == 0:
         if progress is not None:
             progress(len(src))

@@ -21,11 +21,16 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from siting.errors import ScenarioError
 from siting.travel.speed import DEFAULT_ADULT_SPEED_M_S, DEFAULT_STAIRS_FACTOR, SpeedProfile
+
+if TYPE_CHECKING:  # the readers pull in geopandas; load them only when a graph is built
+    from siting.travel.graph import WalkGraph
 
 __all__ = ["NetworkConfig", "parse_network_section", "NETWORK_KEYS", "ENGINES"]
 
@@ -61,7 +66,7 @@ class NetworkConfig:
         """The :class:`~siting.travel.speed.SpeedProfile` of this section."""
         return SpeedProfile(groups=dict(self.speeds), use_slope=self.slope, stairs_factor=self.stairs_factor)
 
-    def build_graph(self):
+    def build_graph(self) -> WalkGraph:
         """Read the street network (see :func:`siting.travel.readers.load_network`)."""
         from siting.travel.readers import load_network
 
@@ -73,12 +78,13 @@ class NetworkConfig:
         return graph
 
 
-def _err(problem: str, file, key: str) -> ScenarioError:
+def _err(problem: str, file: str | os.PathLike[str] | None, key: str) -> ScenarioError:
     return ScenarioError(problem, file=None if file is None else str(file), key=f"network.{key}")
 
 
-def _number(table: dict, key: str, file, *, gt: float | None = None, ge: float | None = None,
-            le: float | None = None, label: str | None = None) -> float | None:
+def _number(table: Mapping[str, Any], key: str, file: str | os.PathLike[str] | None, *, gt: float | None = None,
+            ge: float | None = None, le: float | None = None, label: str | None = None) -> float | None:
+    """``table[key]`` checked to be a finite number within the bounds; ``None`` when absent."""
     if key not in table:
         return None
     v = table[key]
@@ -97,7 +103,14 @@ def _number(table: dict, key: str, file, *, gt: float | None = None, ge: float |
     return v
 
 
-def _speed_table(table, key: str, file) -> dict[str, float]:
+def _number_or(default: float, table: Mapping[str, Any], key: str, file: str | os.PathLike[str] | None, *,
+               gt: float | None = None, ge: float | None = None, le: float | None = None) -> float:
+    """:func:`_number` with a default for an absent key."""
+    value = _number(table, key, file, gt=gt, ge=ge, le=le)
+    return default if value is None else value
+
+
+def _speed_table(table: object, key: str, file: str | os.PathLike[str] | None) -> dict[str, float]:
     if not isinstance(table, dict) or not table:
         raise _err(f"expected a table of group = number, got {table!r}", file, key)
     out = {}
@@ -109,8 +122,8 @@ def _speed_table(table, key: str, file) -> dict[str, float]:
     return out
 
 
-def parse_network_section(table: dict, *, file: str | os.PathLike | None = None, base_dir: Path | None = None,
-                          check_files: bool = True) -> NetworkConfig:
+def parse_network_section(table: Mapping[str, Any], *, file: str | os.PathLike[str] | None = None,
+                          base_dir: Path | None = None, check_files: bool = True) -> NetworkConfig:
     """Validate a raw ``[network]`` table; errors name the file and the key.
 
     Parameters
@@ -131,7 +144,7 @@ def parse_network_section(table: dict, *, file: str | os.PathLike | None = None,
     ...
     siting.errors.ScenarioError: s.toml: key 'network.slpoe': unknown key (did you mean 'slope'?)
     """
-    if not isinstance(table, dict):
+    if not isinstance(table, Mapping):
         raise ScenarioError(f"expected a table, got {table!r}", file=None if file is None else str(file),
                             key="network")
     for key in table:
@@ -180,11 +193,10 @@ def parse_network_section(table: dict, *, file: str | os.PathLike | None = None,
             speeds[name] = ref * f
     return NetworkConfig(
         path=path, layer=layer, elevation=elevation,
-        tolerance_m=_number(table, "tolerance_m", file, ge=0) if "tolerance_m" in table else 0.5,
+        tolerance_m=_number_or(0.5, table, "tolerance_m", file, ge=0),
         cutoff_minutes=_number(table, "cutoff_minutes", file, gt=0),
-        max_snap_m=_number(table, "max_snap_m", file, gt=0) if "max_snap_m" in table else 300.0,
+        max_snap_m=_number_or(300.0, table, "max_snap_m", file, gt=0),
         slope=slope,
-        stairs_factor=_number(table, "stairs_factor", file, gt=0, le=2) if "stairs_factor" in table
-        else DEFAULT_STAIRS_FACTOR,
+        stairs_factor=_number_or(DEFAULT_STAIRS_FACTOR, table, "stairs_factor", file, gt=0, le=2),
         engine=engine, speeds=speeds,
     )

@@ -6,11 +6,13 @@ samples' convex hull take the nearest sample.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from siting.errors import InputError
 from siting.travel.graph import WalkGraph
@@ -18,7 +20,7 @@ from siting.travel.graph import WalkGraph
 __all__ = ["with_node_elevation", "read_elevation_points"]
 
 
-def with_node_elevation(graph: WalkGraph, x, y, z) -> WalkGraph:
+def with_node_elevation(graph: WalkGraph, x: ArrayLike, y: ArrayLike, z: ArrayLike) -> WalkGraph:
     r"""A copy of ``graph`` whose node elevations are interpolated from samples ``(x, y, z)``.
 
     Segment rises are re-derived from the new node elevations and spread over the
@@ -60,9 +62,38 @@ def with_node_elevation(graph: WalkGraph, x, y, z) -> WalkGraph:
     return replace(graph, node_z=zn, piece_rise_m=graph.piece_len_m * grade[graph.piece_seg])
 
 
-def read_elevation_points(path, graph: WalkGraph | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read elevation samples: CSV/Parquet with ``x``, ``y``, ``z`` (network CRS), or a point layer
-    (GeoPackage/GeoJSON) with ``z`` column or Z coordinates, reprojected to the network's CRS.
+def read_elevation_points(path: str | os.PathLike[str],
+                          graph: WalkGraph | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Read elevation samples for :func:`with_node_elevation`.
+
+    Parameters
+    ----------
+    path : path
+        CSV/Parquet with columns ``x``, ``y``, ``z`` (in the network's CRS), or a point layer
+        (GeoPackage/GeoJSON) with a ``z`` column or Z coordinates.
+    graph : WalkGraph, optional
+        A point layer is reprojected to this network's CRS.
+
+    Returns
+    -------
+    x, y, z : numpy.ndarray
+        Sample coordinates and elevations in metres.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, lacks a column, or holds a value that is not a number
+        (the message names the row and column).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "dem.csv"
+    >>> _ = p.write_text("x,y,z\n0,0,250\n100,0,oops\n")
+    >>> read_elevation_points(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    siting.errors.InputError: .../dem.csv: row 1, column 'z': not a number
     """
     p = Path(path)
     if not p.exists():
@@ -80,19 +111,23 @@ def read_elevation_points(path, graph: WalkGraph | None = None) -> tuple[np.ndar
     except Exception as exc:  # noqa: BLE001
         raise InputError(f"cannot read elevation samples: {exc}", file=str(path)) from None
     if "geometry" in df.columns and hasattr(df, "crs"):
+        import geopandas as gpd
         import shapely
 
-        if graph is not None and df.crs is not None and graph.crs is not None:
-            df = df.to_crs(graph.crs)
-        geoms = df.geometry.values
+        layer = gpd.GeoDataFrame(df)
+        if graph is not None and layer.crs is not None and graph.crs is not None:
+            layer = layer.to_crs(graph.crs)
+        geoms = layer.geometry.values
         x, y = shapely.get_x(geoms), shapely.get_y(geoms)
-        z = df["z"].to_numpy(float) if "z" in df.columns else shapely.get_coordinates(geoms, include_z=True)[:, 2]
+        # samples without a usable z are dropped by with_node_elevation
+        z = pd.to_numeric(layer["z"], errors="coerce").to_numpy(float) if "z" in layer.columns \
+            else shapely.get_coordinates(geoms, include_z=True)[:, 2]
         return x, y, z
     missing = [c for c in ("x", "y", "z") if c not in df.columns]
     if missing:
         raise InputError("missing column", file=str(path), column=missing[0])
     cols = [pd.to_numeric(df[c], errors="coerce").to_numpy(float) for c in ("x", "y", "z")]
-    for name, col in zip("xyz", cols):
+    for name, col in zip("xyz", cols, strict=True):
         bad = ~np.isfinite(col)
         if bad.any():
             r = int(np.flatnonzero(bad)[0])

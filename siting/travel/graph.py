@@ -13,11 +13,13 @@ GeoParquet line layer), :func:`from_osm_pbf` (pyrosm), :func:`from_osm_xml` (osm
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 
 from siting.travel.speed import DEFAULT_STAIRS_FACTOR, arc_factor
 
@@ -32,7 +34,7 @@ WALK_EXCLUDED_HIGHWAY = frozenset({
 FOOT_CLOSED = frozenset({"no", "private", "use_sidepath"})
 
 
-def walkable_highway(highway, foot=None) -> np.ndarray:
+def walkable_highway(highway: Iterable[object], foot: Iterable[object] | None = None) -> np.ndarray:
     """Boolean mask of ways a pedestrian may use.
 
     Examples
@@ -97,10 +99,12 @@ class WalkGraph:
 
     @property
     def n_nodes(self) -> int:
+        """Number of nodes."""
         return int(self.node_x.shape[0])
 
     @property
     def n_segments(self) -> int:
+        """Number of segments."""
         return int(self.seg_u.shape[0])
 
     @cached_property
@@ -110,6 +114,7 @@ class WalkGraph:
 
     @cached_property
     def geom_length_m(self) -> np.ndarray:
+        """Planar length of each segment geometry in metres (snapping works on the geometry)."""
         return shapely.length(self.seg_geom)
 
     def segment_costs(self, *, use_slope: bool = True,
@@ -142,9 +147,12 @@ class WalkGraph:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_segments(cls, node_x, node_y, node_z, seg_u, seg_v, *, seg_length_m=None, seg_geom=None,
-                      stairs=None, fwd=None, bwd=None, pieces=None, node_ids=None, crs=None,
-                      source_crs=None, source: str = "network") -> WalkGraph:
+    def from_segments(cls, node_x: ArrayLike, node_y: ArrayLike, node_z: ArrayLike | None, seg_u: ArrayLike,
+                      seg_v: ArrayLike, *, seg_length_m: ArrayLike | None = None, seg_geom: ArrayLike | None = None,
+                      stairs: ArrayLike | None = None, fwd: ArrayLike | None = None, bwd: ArrayLike | None = None,
+                      pieces: tuple[ArrayLike, ArrayLike, ArrayLike] | None = None,
+                      node_ids: ArrayLike | None = None, crs: str | None = None, source_crs: str | None = None,
+                      source: str = "network") -> WalkGraph:
         """Build from arrays (the common path of every builder).
 
         ``pieces`` is an optional ``(piece_seg, piece_len_m, piece_rise_m)`` triple; by default

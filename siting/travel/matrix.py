@@ -121,7 +121,8 @@ def _by_key(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chunk_entries: int,
-              progress, threads: int = 1, _capacity: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              progress: Callable[[int], None] | None, threads: int = 1,
+              _capacity: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from siting.travel._kernels import dijkstra_points
 
     g = sg.graph
@@ -167,11 +168,13 @@ def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
     safe = int(g.n_nodes + (np.diff(sg.indptr).max() if g.n_nodes else 0) + 2)  # live entries <= n
     entries = int(arcs.shape[0] + g.n_nodes + 16) if _capacity is None else max(int(_capacity), safe)
 
-    def work(lo: int, hi: int):
+    def work(lo: int, hi: int) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], int]:
         """Sources ``lo:hi``; output buffers grow when full (the kernel stops and resumes)."""
         cap = int(max(1024, min(chunk_entries // max(threads, 1), 64 * (hi - lo))))
         out_s, out_t, out_c = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
-        ps, pt, pc = [], [], []
+        ps: list[np.ndarray] = []
+        pt: list[np.ndarray] = []
+        pc: list[np.ndarray] = []
         nxt = lo
         while nxt < hi:
             new, w = dijkstra_points(node_rec, arcs, u_s[nxt:hi], off_u[nxt:hi], v_s[nxt:hi], off_v[nxt:hi],
@@ -190,7 +193,9 @@ def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
 
     step = int(max(256, -(-s_idx.size // 64)))
     spans = [(lo, min(lo + step, s_idx.size)) for lo in range(0, s_idx.size, step)]
-    parts_s, parts_t, parts_c = [], [], []
+    parts_s: list[np.ndarray] = []
+    parts_t: list[np.ndarray] = []
+    parts_c: list[np.ndarray] = []
     if threads > 1 and len(spans) > 1:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             results = pool.map(lambda span: work(*span), spans)

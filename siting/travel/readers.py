@@ -5,7 +5,10 @@ before lengths are computed.
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,8 +22,14 @@ __all__ = ["from_networkx", "from_lines", "from_osm_pbf", "from_osm_xml", "load_
 LINE_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".parquet", ".geoparquet", ".fgb")
 
 
-def crs_name(crs) -> str | None:
-    """A short, comparable text for a CRS (``EPSG:xxxx`` when possible)."""
+def crs_name(crs: object) -> str | None:
+    """A short, comparable text for a CRS (``EPSG:xxxx`` when possible).
+
+    Examples
+    --------
+    >>> crs_name("epsg:32648"), crs_name(None), crs_name("not a crs")
+    ('EPSG:32648', None, 'not a crs')
+    """
     if crs is None:
         return None
     try:
@@ -33,7 +42,7 @@ def crs_name(crs) -> str | None:
         return str(crs)
 
 
-def _is_geographic(crs) -> bool:
+def _is_geographic(crs: object) -> bool:
     if crs is None:
         return False
     from pyproj import CRS
@@ -41,13 +50,13 @@ def _is_geographic(crs) -> bool:
     return CRS.from_user_input(crs).is_geographic
 
 
-def _first(value):
+def _first(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return value[0] if value else None
     return value
 
 
-def _stairs(highway) -> np.ndarray:
+def _stairs(highway: Iterable[object]) -> np.ndarray:
     out = []
     for h in highway:
         if isinstance(h, (list, tuple)):
@@ -57,9 +66,9 @@ def _stairs(highway) -> np.ndarray:
     return np.asarray(out, dtype=bool)
 
 
-def from_networkx(G, *, length: str = "length", elevation: tuple[str, ...] = ("elevation", "z"),
+def from_networkx(G: Any, *, length: str = "length", elevation: tuple[str, ...] = ("elevation", "z"),
                   highway: str = "highway", geometry: str = "geometry", directed: bool | None = None,
-                  crs=None, source_crs=None, source: str = "networkx graph") -> WalkGraph:
+                  crs: object = None, source_crs: object = None, source: str = "networkx graph") -> WalkGraph:
     """Walking graph from a networkx ``Graph``/``DiGraph``/``MultiDiGraph``.
 
     Nodes need ``x`` and ``y`` attributes (or ``pos=(x, y)``) in a metric CRS; edges may carry
@@ -95,16 +104,20 @@ def from_networkx(G, *, length: str = "length", elevation: tuple[str, ...] = ("e
             if key in d and d[key] is not None:
                 zs[i] = float(d[key])
                 break
-    a, b, lens, geoms, hws = [], [], [], [], []
+    tails: list[int] = []
+    heads: list[int] = []
+    edge_lengths: list[object] = []
+    geoms: list[object] = []
+    hws: list[object] = []
     for s, t, d in G.edges(data=True):
-        a.append(index[s])
-        b.append(index[t])
-        lens.append(d.get(length, np.nan))
+        tails.append(index[s])
+        heads.append(index[t])
+        edge_lengths.append(d.get(length, np.nan))
         geoms.append(d.get(geometry))
         hws.append(d.get(highway))
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    lens = np.asarray(lens, dtype=np.float64)
+    a = np.asarray(tails, dtype=np.int64)
+    b = np.asarray(heads, dtype=np.int64)
+    lens = np.asarray(edge_lengths, dtype=np.float64)
     chord = np.hypot(xs[a] - xs[b], ys[a] - ys[b]) if a.size else np.empty(0)
     lens = np.where(np.isnan(lens), chord, lens)
     if np.any(lens < 0):
@@ -115,7 +128,7 @@ def from_networkx(G, *, length: str = "length", elevation: tuple[str, ...] = ("e
     keep = walkable_highway(hw_first)
     stairs = _stairs(hws)
     a, b, lens, stairs = a[keep], b[keep], lens[keep], stairs[keep]
-    geoms = [g for g, k in zip(geoms, keep) if k]
+    geoms = [g for g, k in zip(geoms, keep, strict=True) if k]
     is_directed = G.is_directed() if directed is None else bool(directed)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     frame = pd.DataFrame({"lo": lo, "hi": hi, "len": np.round(lens, 9), "fwd": a <= b, "bwd": a >= b,
@@ -146,7 +159,8 @@ def from_networkx(G, *, length: str = "length", elevation: tuple[str, ...] = ("e
                                    crs=crs_name(crs), source_crs=crs_name(source_crs), source=source)
 
 
-def _read_lines(path, layer=None):
+def _read_lines(path: str | os.PathLike[str], layer: str | None = None) -> Any:
+    """The line layer as a GeoDataFrame; a missing or unreadable file is an :class:`InputError`."""
     import geopandas as gpd
 
     p = Path(path)
@@ -160,7 +174,7 @@ def _read_lines(path, layer=None):
         raise InputError(f"cannot read street layer: {exc}", file=str(path)) from None
 
 
-def from_lines(data, *, tolerance_m: float = 0.5, layer: str | None = None, highway: str = "highway",
+def from_lines(data: str | os.PathLike[str] | Any, *, tolerance_m: float = 0.5, layer: str | None = None, highway: str = "highway",
                foot: str = "foot", source: str | None = None) -> WalkGraph:
     """Walking graph from a line layer; nodes are segment ends merged within ``tolerance_m``.
 
@@ -253,7 +267,7 @@ def from_lines(data, *, tolerance_m: float = 0.5, layer: str | None = None, high
         pieces=(p_seg, p_len, p_rise), crs=crs, source_crs=src_crs, source=source)
 
 
-def from_osm_pbf(path, *, bounding_box=None) -> WalkGraph:
+def from_osm_pbf(path: str | os.PathLike[str], *, bounding_box: object = None) -> WalkGraph:
     """Walking graph from an OpenStreetMap ``.osm.pbf`` extract with pyrosm (offline).
 
     Examples
@@ -297,14 +311,21 @@ def from_osm_pbf(path, *, bounding_box=None) -> WalkGraph:
                                    source=str(path))
 
 
-def from_osm_xml(path) -> WalkGraph:
-    """Walking graph from an OpenStreetMap ``.osm`` XML file with osmnx (offline), two-way for pedestrians."""
+def from_osm_xml(path: str | os.PathLike[str]) -> WalkGraph:
+    """Walking graph from an OpenStreetMap ``.osm`` XML file with osmnx (offline), two-way for pedestrians.
+
+    Examples
+    --------
+    >>> g = from_osm_xml("tests/travel/fixtures/tiny.osm")
+    >>> g.source_crs, g.n_segments > 0
+    ('EPSG:4326', True)
+    """
     import osmnx as ox
 
     if not Path(path).exists():
         raise InputError("OpenStreetMap file not found", file=str(path))
     try:
-        G = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
+        G = ox.graph_from_xml(Path(path), bidirectional=True, simplify=False, retain_all=True)
         G = ox.project_graph(G)
     except Exception as exc:  # noqa: BLE001
         raise InputError(f"cannot read OpenStreetMap XML: {exc}", file=str(path)) from None
@@ -313,8 +334,21 @@ def from_osm_xml(path) -> WalkGraph:
     return from_networkx(G, directed=False, source_crs="EPSG:4326", source=str(path))
 
 
-def load_network(path, *, tolerance_m: float = 0.5, layer: str | None = None) -> WalkGraph:
-    """Pick the reader from the file name: ``.osm.pbf``/``.pbf``, ``.osm``/``.xml``, or a line layer."""
+def load_network(path: str | os.PathLike[str], *, tolerance_m: float = 0.5, layer: str | None = None) -> WalkGraph:
+    """Pick the reader from the file name: ``.osm.pbf``/``.pbf``, ``.osm``/``.xml``, or a line layer.
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable, of an unknown format or holds no walkable street.
+
+    Examples
+    --------
+    >>> load_network("streets.dxf")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    siting.errors.InputError: streets.dxf: unknown street network format (use .gpkg, .geojson, ...)
+    """
     name = str(path).lower()
     if name.endswith(".pbf"):
         return from_osm_pbf(path)

@@ -53,8 +53,8 @@ def scenario_cutoff(scenario: Scenario, cfg: NetworkConfig) -> float:
     if cfg.cutoff_minutes is not None:
         return float(cfg.cutoff_minutes)
     model = getattr(scenario, "model", None)
-    values = [getattr(model, k, None) for k in ("threshold_minutes", "outer_threshold_minutes")]
-    values = [float(v) for v in values if v is not None]
+    given = [getattr(model, k, None) for k in ("threshold_minutes", "outer_threshold_minutes")]
+    values = [float(v) for v in given if v is not None]
     return max(values) if values else DEFAULT_CUTOFF_MIN
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 
 from siting.travel.graph import WalkGraph
 
@@ -48,15 +49,17 @@ class Snapped:
         return self.seg >= 0
 
     def take(self, index: np.ndarray) -> Snapped:
+        """The points at ``index`` (positions or a mask), in that order."""
         return Snapped(self.seg[index], self.frac[index], self.access_m[index], self.x[index], self.y[index])
 
 
-def snap_points(graph: WalkGraph, x, y, *, max_distance_m: float = 300.0) -> Snapped:
+def snap_points(graph: WalkGraph, x: ArrayLike, y: ArrayLike, *, max_distance_m: float = 300.0) -> Snapped:
     r"""Snap points to their nearest segment (vectorised STRtree query).
 
     Parameters
     ----------
     graph : WalkGraph
+        The street network.
     x, y : array_like
         Point coordinates in the graph's CRS (metres).
     max_distance_m : float
@@ -65,6 +68,7 @@ def snap_points(graph: WalkGraph, x, y, *, max_distance_m: float = 300.0) -> Sna
     Returns
     -------
     Snapped
+        One entry per point, in input order.
 
     Notes
     -----

@@ -150,12 +150,19 @@ class SpeedProfile:
 
     @classmethod
     def default(cls, *, elderly: bool = False, adult_m_s: float = DEFAULT_ADULT_SPEED_M_S,
-                elderly_m_s: float = DEFAULT_ELDERLY_SPEED_M_S, **kw) -> SpeedProfile:
-        """Adult group (and optionally elderly) at the documented default speeds."""
+                elderly_m_s: float = DEFAULT_ELDERLY_SPEED_M_S, use_slope: bool = True,
+                stairs_factor: float = DEFAULT_STAIRS_FACTOR) -> SpeedProfile:
+        """Adult group (and optionally elderly) at the documented default speeds.
+
+        Examples
+        --------
+        >>> SpeedProfile.default(elderly=True, elderly_m_s=0.8, use_slope=False)
+        SpeedProfile(groups={'adult': 1.0, 'elderly': 0.8}, use_slope=False, stairs_factor=0.5)
+        """
         groups = {"adult": float(adult_m_s)}
         if elderly:
             groups["elderly"] = float(elderly_m_s)
-        return cls(groups=groups, **kw)
+        return cls(groups=groups, use_slope=use_slope, stairs_factor=stairs_factor)
 
     @property
     def fastest_m_s(self) -> float:

@@ -17,9 +17,10 @@ Example
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,8 @@ def pareto_mask(cost: Iterable[float], covered: Iterable[float]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SweepResult:
+    """What :func:`sweep` computed and wrote."""
+
     table: pd.DataFrame          # one row per budget (see frontier_table)
     records: dict[str, dict]     # budget key -> record
     csv: Path
@@ -61,7 +64,7 @@ def frontier_table(records: Iterable[dict]) -> pd.DataFrame:
     """One row per budget: cost, covered population and share, sites, status, pareto flag, per-service shares."""
     rows = []
     for r in records:
-        row = {
+        row: dict[str, Any] = {
             "budget": float(r.get("budget_requested") or r.get("budget") or np.nan),
             "status": r.get("status"),
             "has_solution": bool(r.get("has_solution")),

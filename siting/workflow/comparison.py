@@ -14,9 +14,10 @@ Example
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -34,6 +35,8 @@ __all__ = ["CompareResult", "compare", "comparison_table"]
 
 @dataclass(frozen=True)
 class CompareResult:
+    """What :func:`compare` computed and wrote."""
+
     table: pd.DataFrame        # metrics x scenarios (text cells)
     records: dict[str, dict]
     csv: Path
@@ -114,7 +117,7 @@ def compare(
         names.append(name)
         preps.append(prep)
     records, reused, computed = run_resumable(
-        folder, [prep.task(name) for name, prep in zip(names, preps)], task_fn, scheduler=scheduler,
+        folder, [prep.task(name) for name, prep in zip(names, preps, strict=False)], task_fn, scheduler=scheduler,
         use_dask=use_dask, client=client, n_workers=n_workers, description="compare {n} scenarios", quiet=quiet)
     ordered = {n: records[n] for n in names}
     table = comparison_table(ordered)

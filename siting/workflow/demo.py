@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..demo.district import DistrictSpec, generate
 from ..io import atomic_write_json
@@ -36,6 +37,8 @@ GENERATOR_VERSION = 1
 
 @dataclass
 class DemoResult:
+    """What :func:`run_demo` wrote, with the seconds of each step."""
+
     out_dir: Path
     scenario: Path
     report: Path | None = None
@@ -47,6 +50,7 @@ class DemoResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
+        """What the demo prints: timings, summary and the files written."""
         out = [f"demo district: {self.scenario}"]
         for k, v in self.seconds.items():
             out.append(f"  {k:<10s} {v:7.1f} s")
@@ -90,7 +94,7 @@ def run_demo(out_dir: str | Path = "out/demo", *, seed: int = 2026, regenerate: 
     t = time.perf_counter()
     variants = [scenario, scenario.with_name("demo_equal_weights.toml")]
     with (dask_client(scheduler) if use_dask else contextlib.nullcontext(None)) as client:
-        engine = dict(client=client, use_dask=use_dask, quiet=quiet)
+        engine: dict[str, Any] = dict(client=client, use_dask=use_dask, quiet=quiet)
         rk = rank(scenario, out_dir=out, budgets=budgets, **engine)
         res.seconds["sweep+rank"] = time.perf_counter() - t
         t = time.perf_counter()

@@ -137,7 +137,7 @@ def prepare_scenario(path: str | Path, *, out_dir: str | Path | None = None, qui
         One line naming the file and key: unknown or malformed keys, a bad output folder.
     """
     scenario = load_scenario(path)
-    spath = Path(scenario.path)
+    spath = Path(scenario.path) if scenario.path is not None else Path(path)
     budgets = _sweep_budgets(scenario, spath)
     out = _out_dir(scenario, spath, out_dir, out_key)
     travel_path = None
@@ -157,7 +157,8 @@ def _scenario_key(scenario: Scenario) -> str:
     Editing the sweep's budget list or the output folder therefore keeps finished results.
     """
     raw = {k: v for k, v in (scenario.raw or {}).items() if k not in ("sweep", "output")}
-    return fingerprint(scenario.path, _input_files(scenario), extra=json.dumps(raw, sort_keys=True, default=str),
+    return fingerprint(scenario.path or scenario.name, _input_files(scenario),
+                       extra=json.dumps(raw, sort_keys=True, default=str),
                        include_scenario=False)
 
 
@@ -165,7 +166,7 @@ def _travel_key(scenario: Scenario) -> str:
     """Fingerprint of what travel times depend on: the [network] table and the files it, demand and sites name."""
     net = json.dumps(scenario.network, sort_keys=True, default=str)
     files = [f for f in _input_files(scenario) if f != scenario.data.travel_times]
-    return fingerprint(scenario.path, files, extra=net, include_scenario=False)
+    return fingerprint(scenario.path or scenario.name, files, extra=net, include_scenario=False)
 
 
 def _cached_travel(scenario: Scenario, travel_dir: Path, *, quiet: bool) -> Path:

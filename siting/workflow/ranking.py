@@ -13,7 +13,11 @@ For every candidate building ``j`` (``status`` candidate or required) :func:`ran
   resumable tasks, like a sweep).
 
 Writes ``rank.csv`` (best first) under the output folder. Weights are in the services' own units
-(residents, elderly or children; summed over services for a multi-service plan).
+(residents, elderly or children; summed over services for a multi-service plan). The reference plan's covered
+weight per service, as its solve verified it (``solution.json``), is repeated in the columns
+``plan_covered_<service>`` so the file can be read on its own. Reach (gain and drop loss) is computed by
+:class:`~siting.workflow.reach.PlanReach` from the inputs ``siting solve`` prepares (each service's own travel
+table), so for a service without capacities the reach of the plan equals its covered weight (checked).
 
 Example
 -------
@@ -23,20 +27,22 @@ Example
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ScenarioError
+from ..errors import ScenarioError, VerificationError
 from ..io import atomic_write_csv, atomic_write_parquet, atomic_write_text, atomic_write_vector
 from .budget_sweep import sweep
 from .budgets import budget_key, parse_budgets
+from .evaluation import covered_by_service, model_inputs
 from .prepare import Prepared, prepare_scenario
+from .reach import PlanReach, plan_services
 from .records import read_record, write_record
-from .reporting.coverage import CoverageModel, plan_services, service_specs
 from .tasks import SolveTask, dask_client, run_tasks, solve_task
 
 if TYPE_CHECKING:
@@ -49,6 +55,8 @@ DEFAULT_BUDGET_FACTORS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 
 @dataclass(frozen=True)
 class RankResult:
+    """What :func:`rank` computed and wrote."""
+
     table: pd.DataFrame
     csv: Path
     reference_budget: float
@@ -60,7 +68,7 @@ def reasons_text(times: int, n_budgets: int, first_budget: float | None, in_plan
     """One line a committee can read."""
     parts = []
     if n_budgets:
-        if times:
+        if times and first_budget is not None:
             parts.append(f"selected at {times}/{n_budgets} budgets (from {first_budget / 1e6:.1f} M yuan)")
         else:
             parts.append(f"never selected in {n_budgets} budgets")
@@ -76,9 +84,14 @@ def reasons_text(times: int, n_budgets: int, first_budget: float | None, in_plan
     return "; ".join(parts)
 
 
-def rank_table(model: CoverageModel, plan: dict[str, set[str]], records: dict[float, dict], *,
-               resolve: dict[str, float] | None = None) -> pd.DataFrame:
-    """The ranking from a :class:`~siting.workflow.reporting.coverage.CoverageModel`, the plan and sweep records."""
+def rank_table(model: PlanReach, plan: dict[str, set[str]], records: dict[float, dict[str, Any]], *,
+               resolve: dict[str, float] | None = None,
+               plan_covered: dict[str, float] | None = None) -> pd.DataFrame:
+    """The ranking from a :class:`~siting.workflow.reach.PlanReach`, the plan and the sweep's records.
+
+    ``plan_covered`` : the reference plan's covered weight per service (``solution.json``), written as the
+    columns ``plan_covered_<service>``.
+    """
     sites = model.sites
     ids = sites.ids.astype(str)
     status = np.array([str(s) for s in sites.status])
@@ -134,12 +147,15 @@ def rank_table(model: CoverageModel, plan: dict[str, set[str]], records: dict[fl
         "marginal_per_million_yuan": per_m,
         "resolve_loss": [resolve.get(i, np.nan) for i in ids],
     })
+    for k, value in (plan_covered or {}).items():
+        df[f"plan_covered_{k}"] = float(value)
     df = df[cand].copy()
+    rows: list[Any] = list(df.itertuples())
     df["reasons"] = [
         reasons_text(int(r.times_selected), int(r.n_budgets), None if np.isnan(r.first_budget) else r.first_budget,
                      bool(r.in_plan), r.plan_services if r.in_plan else r.best_new_service, float(r.marginal_covered),
                      float(r.marginal_per_million_yuan), None if np.isnan(r.resolve_loss) else float(r.resolve_loss))
-        for r in df.itertuples()
+        for r in rows
     ]
     df = df.sort_values(["selection_frequency", "in_plan", "marginal_per_million_yuan"],
                         ascending=[False, False, False], kind="stable").reset_index(drop=True)
@@ -195,31 +211,41 @@ def rank(
     if budgets is None:
         budgets = prep.sweep_budgets or [ref * f for f in DEFAULT_BUDGET_FACTORS]
     values = sorted(set(parse_budgets(budgets, key="budgets")) | {float(ref)})
-    engine = dict(scheduler=scheduler, use_dask=use_dask, client=client, n_workers=n_workers, quiet=quiet)
+    engine: dict[str, Any] = dict(scheduler=scheduler, use_dask=use_dask, client=client, n_workers=n_workers, quiet=quiet)
     if use_dask and client is None and (resolve_top > 0):
         with dask_client(scheduler, n_workers) as cl:
             return rank(scenario, out_dir=out_dir, budgets=values, resolve_top=resolve_top, client=cl,
                         use_dask=True, quiet=quiet, out_key=out_key)
     sw = sweep(prep.scenario_path, values, out_dir=prep.out_dir, plot=True, **engine)
-    records = {float(r.get("budget_requested") or r.get("budget")): r for r in sw.records.values()}
+    records = {float(r.get("budget_requested") or r.get("budget") or 0.0): r for r in sw.records.values()}
     ref_rec = sw.records[budget_key(ref)]
     if not ref_rec.get("has_solution"):
         raise ScenarioError(f"no plan at the scenario budget ({ref_rec.get('status')}: {ref_rec.get('message')})",
                             file=str(prep.scenario_path), key="model.budget")
-    sc = prep.effective
-    specs = service_specs(sc)
-    model = CoverageModel(sc, specs)
-    plan = plan_services(ref_rec.get("selected_sites") or [], ref_rec.get("selected") or [], specs)
+    model = PlanReach(model_inputs(prep.effective))
+    plan = plan_services(ref_rec.get("selected_sites") or [], ref_rec.get("selected") or [], model.keys)
+    covered = covered_by_service(ref_rec)
+    _check_reach(model, plan, covered)
     resolve: dict[str, float] = {}
     if resolve_top > 0:
         resolve = _resolve_losses(prep, model, plan, ref_rec, resolve_top, **engine)
-    table = rank_table(model, plan, records, resolve=resolve)
+    table = rank_table(model, plan, records, resolve=resolve, plan_covered=covered)
     csv = prep.out_dir / "rank.csv"
     atomic_write_text(csv, table.to_csv(index=False, lineterminator="\n"))
     return RankResult(table=table, csv=csv, reference_budget=float(ref), budgets=tuple(values))
 
 
-def _resolve_losses(prep: Prepared, model: CoverageModel, plan: dict[str, set[str]], ref_rec: dict, top: int,
+def _check_reach(model: PlanReach, plan: dict[str, set[str]], covered: dict[str, float]) -> None:
+    """The plan's reach must be the solve's covered weight for every service without capacities."""
+    reached = model.reached(model.providers(plan))
+    for s in model.specs:
+        got = covered.get(s.key)
+        if s.exact and got is not None and not np.isclose(reached[s.key], got, rtol=1e-9, atol=1e-9):
+            raise VerificationError(f"rank: {s.key} reaches {reached[s.key]:,.6g} with the plan's providers but the "
+                                    f"solve reports {got:,.6g} covered")
+
+
+def _resolve_losses(prep: Prepared, model: PlanReach, plan: dict[str, set[str]], ref_rec: dict[str, Any], top: int,
                     **engine: Any) -> dict[str, float]:
     """Exact loss of coverage when each of the ``top`` plan buildings with the largest drop loss is excluded."""
     prov = model.providers(plan)

@@ -1,4 +1,4 @@
-"""Per-service reach of a plan, for ranking buildings and drawing maps (not for the plan's covered weight).
+r"""Per-service reach of a plan, for ranking buildings and drawing maps (not for the plan's covered weight).
 
 The covered weight of a plan is the model's own ``evaluate`` (``solution.json``,
 :func:`siting.workflow.evaluation.covered_by_service`). Ranking and maps need more: which demand each provider

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -135,10 +136,11 @@ def _selected_sites(result: Result) -> list[dict[str, Any]]:
             "fitout_cost": g["fitout_cost"].sum().to_numpy() if "fitout_cost" in new else 0.0,
         })
         out["cost"] = out["building_cost"] + out["fitout_cost"]
-        return out.to_dict(orient="records")
+        return [{str(k): v for k, v in row.items()} for row in out.to_dict(orient="records")]
     if "selected" in sites.columns:
         keep = [c for c in ("site_id", "cost", "x", "y", "served_weight") if c in sites.columns]
-        return sites.loc[sites["selected"].astype(bool), keep].to_dict(orient="records")
+        chosen = sites.loc[sites["selected"].astype(bool), keep]
+        return [{str(k): v for k, v in row.items()} for row in chosen.to_dict(orient="records")]
     return [{"site_id": s} for s in result.selected]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..result import Result
 from ..run import solve_scenario, write_outputs
+from .evaluation import with_served_weight
 from .prepare import Prepared, prepare_scenario
 from .records import result_record, write_record
 
@@ -34,7 +35,8 @@ def solve_prepared(prep: Prepared, folder: Path, *, overrides: dict[str, Any] | 
     """Solve a prepared scenario (with ``overrides``) and write its outputs and ``record.json`` into ``folder``."""
     changes = dict(prep.overrides, **(overrides or {}))
     sc = prep.scenario.with_overrides(**changes) if changes else prep.scenario
-    result = solve_scenario(sc, progress=progress)
+    # a multi-service sites.csv gets the weight each (site, service) serves, from the result's own tables
+    result = with_served_weight(solve_scenario(sc, progress=progress))
     write_outputs(result, folder)
     write_record(folder / "record.json", result_record(result) | {
         "finished": True, "fingerprint": prep.fingerprint, "budget": sc.model.budget})

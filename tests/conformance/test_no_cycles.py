@@ -21,8 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "siting"
 
 #: cycles through function-level imports outside the workflow layer, to be removed by their owners (the xfail
 #: below is strict: once they are gone it passes, fails as XPASS, and the marker goes)
-KNOWN_ELSEWHERE = ("siting.presolve.base <-> siting.presolve.reductions",
-                   "siting.travel.matrix <-> siting.travel.box_dijkstra")
+KNOWN_ELSEWHERE = ("siting.presolve.base <-> siting.presolve.reductions",)
 WORKFLOW_LAYER = ("siting.workflow", "siting.commands", "siting.cli", "siting.demo")
 
 

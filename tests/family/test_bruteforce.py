@@ -9,7 +9,7 @@ import pytest
 
 from siting.backends import available_backends
 from siting.data.load import load_instance
-from siting.errors import InfeasibleError
+from siting.errors import InfeasibleError, VerificationError
 from siting.models.backup import solve_backup
 from siting.models.capacitated import site_capacity, solve_capacitated
 from siting.models.cflp import solve_cflp
@@ -174,17 +174,39 @@ def transport_max(w, cover, cap):
     return -res.fun
 
 
+def assert_coverage_table_agrees(coverage):
+    """``covered`` exactly where a serving site is named, and the share says the same."""
+    named = coverage["site_id"].notna()
+    assert (coverage["covered"] == named).all()
+    assert ((coverage["share"] > 0) == named).all()
+    assert coverage.loc[~named, "minutes"].isna().all() and coverage.loc[named, "minutes"].notna().all()
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_capacitated_bruteforce(seed):
+    from siting.models.base import Plan
+    from siting.models.capacitated import MODEL, CapacitatedParams
+
     inst = random_instance(7, 5, seed=seed, capacity=True, statuses=seed % 2 == 0)
     t, w = dense_minutes(inst), inst.demand.population
     cap = site_capacity(inst)
+    params, rules = CapacitatedParams(threshold_min=10, budget=10), SiteRules.of(inst)
     best = -1.0
-    for mask in plans(inst, budget=10):
-        best = max(best, transport_max(w, (t <= 10) & mask[None, :], cap))
+    for mask in plans(inst):
+        most = transport_max(w, (t <= 10) & mask[None, :], cap)
+        # every plan reports the largest coverage any assignment of its open sites reaches
+        figures = MODEL.evaluate(inst, params, rules, Plan(mask))
+        assert figures.covered_weight == pytest.approx(most, rel=1e-9, abs=1e-9)
+        assert_coverage_table_agrees(figures.coverage)
+        assert (figures.sites["load"] <= cap + 1e-6).all()
+        if rules.cost[mask].sum() <= 10 + 1e-9:
+            best = max(best, most)
     r = solve_capacitated(inst, threshold_min=10, budget=10)
     assert r.objective == pytest.approx(best, rel=1e-6)
+    assert r.covered_weight == pytest.approx(transport_max(w, (t <= 10) & r.sites["open"].to_numpy()[None, :], cap),
+                                             rel=1e-9)
     assert (r.sites["load"] <= r.sites["capacity"] + 1e-6).all()
+    assert_coverage_table_agrees(r.coverage)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -194,9 +216,15 @@ def test_cflp_bruteforce(seed):
     cap = site_capacity(inst)
     from scipy.optimize import linprog
 
+    from siting.models.base import Plan
+    from siting.models.cflp import MODEL, CflpParams
+
+    params, rules = CflpParams(), SiteRules.of(inst)
     best = np.inf
     for mask in plans(inst):
         if cap[mask].sum() < w.sum():
+            with pytest.raises(VerificationError, match="cannot serve every demand point"):
+                MODEL.evaluate(inst, params, rules, Plan(mask))
             continue
         cols = np.flatnonzero(mask)
         i, j = np.nonzero(np.ones((len(w), len(cols)), bool))
@@ -206,9 +234,13 @@ def test_cflp_bruteforce(seed):
         a_ub[j, np.arange(i.size)] = w[i]
         res = linprog(w[i] * t[i, cols[j]], A_ub=a_ub, b_ub=cap[cols], A_eq=a_eq, b_eq=np.ones(len(w)),
                       bounds=(0, 1), method="highs")
+        # every plan reports the cheapest assignment of its open sites
+        assert MODEL.evaluate(inst, params, rules, Plan(mask)).stats["assignment_cost"] == pytest.approx(res.fun,
+                                                                                                        rel=1e-9)
         best = min(best, res.fun + inst.sites.cost[mask].sum())
     r = solve_cflp(inst)
     assert r.objective == pytest.approx(best, rel=1e-7)
+    assert r.coverage["covered"].all() and r.coverage["site_id"].notna().all()
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -188,6 +188,7 @@ def test_capacitated_service_bruteforce():
 
 
 def test_evaluate_checks_capacitated_assignment():
+    """The solver's assignment is checked for feasibility; the figures come from the plan."""
     import scipy.sparse as sp
 
     base, _ = tiny(7, n_sites=4, n_demand=7, statuses=False, area=False)
@@ -209,8 +210,11 @@ def test_evaluate_checks_capacitated_assignment():
     beyond = sp.csr_matrix(([0.1], ([tr.demand_index[k]], [tr.site_index[k]])), shape=too_much.shape)
     with pytest.raises(VerificationError, match="beyond 10 minutes"):
         MODEL.evaluate(base, params, rules, Plan(placed, {"childcare": placed}, {"childcare": beyond}))
-    with pytest.raises(VerificationError, match="no .* assignment"):
-        MODEL.evaluate(base, params, rules, Plan(placed, {"childcare": placed}))
+    # the figures come from the plan: without the solver's assignment, or with a poor one, they are the same
+    solver_made = r.stats["services"]["childcare"]["covered"]
+    for assignment in (None, {"childcare": sp.csr_matrix(too_much.shape)}):
+        figures = MODEL.evaluate(base, params, rules, Plan(placed, {"childcare": placed}, assignment))
+        assert figures.stats["services"]["childcare"]["covered"] == pytest.approx(solver_made, rel=1e-9)
 
 
 def test_service_masks_from_frame():
@@ -360,3 +364,124 @@ def test_prepare_hook_reads_catalog_groups_and_services_column(tmp_path):
 
     r = solve_model(MODEL, inst, params)
     assert r.has_solution and any("elderly_care" in w for w in r.stats["warnings"])
+
+
+# ---------------------------------------------------------------- capacitated coverage from the plan
+def max_assignable(inst, weight, open_sites, threshold, cap):
+    """Largest weight the open sites can serve within ``threshold`` and ``cap`` (a dense LP, tiny only)."""
+    from scipy.optimize import linprog
+
+    i, j = np.nonzero((dense(inst) <= threshold) & open_sites[None, :] & (weight[:, None] > 0))
+    if i.size == 0:
+        return 0.0
+    a = np.zeros((inst.n_demand + inst.n_sites, i.size))
+    a[i, np.arange(i.size)] = 1.0
+    a[inst.n_demand + j, np.arange(i.size)] = weight[i]
+    b = np.r_[np.ones(inst.n_demand), np.full(inst.n_sites, cap)]
+    return -linprog(-weight[i], A_ub=a, b_ub=b, bounds=(0, 1), method="highs").fun
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_capacitated_service_of_weight_zero_reports_the_same_coverage_on_every_backend(seed):
+    """A service that adds nothing to the objective still reports the plan's best assignment."""
+    base, _ = tiny(seed, n_sites=6, n_demand=12, area=False)
+    cat = Catalog((Service("childcare", 10.0, "population", weight=0.0, fitout_cost=1.0, capacity=45.0),
+                   Service("health_station", 8.0, "population", fitout_cost=1.0)))
+    n = base.n_sites
+    existing = {"childcare": np.isin(np.arange(n), [0, 2, 3])}
+    nowhere = {"childcare": np.zeros(n, bool)}          # the open childcare sites are the same in every plan
+    want = max_assignable(base, base.demand.population, existing["childcare"], 10.0, 45.0)
+    assert want > 0
+    tables = []
+    for backend in available_backends():
+        r = solve_multiservice(base, cat, budget=6.0, existing_services=existing, allowed_services=nowhere,
+                               backend=backend)
+        assert r.stats["services"]["childcare"]["covered"] == pytest.approx(want, rel=1e-9), backend
+        rows = r.coverage[r.coverage.service == "childcare"].reset_index(drop=True)
+        assert (rows["covered"] == rows["site_id"].notna()).all(), backend
+        tables.append(rows)
+    for other in tables[1:]:
+        pd.testing.assert_frame_equal(tables[0], other)
+
+
+def test_capacitated_service_coverage_names_the_assigned_site_only():
+    base, _ = tiny(3, n_sites=4, n_demand=10, statuses=False, area=False)
+    cat = Catalog((Service("childcare", 15.0, "population", fitout_cost=1.0, capacity=30.0),))
+    params, rules = MultiserviceParams(budget=100, catalog=cat), SiteRules.of(base)
+    one = np.eye(1, base.n_sites, 1, dtype=bool).ravel()
+    rows = MODEL.evaluate(base, params, rules, Plan(one, {"childcare": one})).coverage
+    reach = rows["nearest_open_minutes"] <= 15
+    assert (reach & ~rows["covered"]).any()            # capacity leaves reachable points unserved ...
+    assert rows.loc[~rows["covered"], "site_id"].isna().all()   # ... and names no site for them
+    assert (rows.loc[rows["covered"], "site_id"] == base.sites.ids[1]).all()
+
+
+# ---------------------------------------------------------------- no conversion without a service
+def _converted_without_service(r):
+    new = set(r.sites.loc[r.sites.origin == "new", "site_id"])
+    return set(r.selected) - new
+
+
+@pytest.mark.parametrize("backend", available_backends())
+@pytest.mark.parametrize("seed", range(8))
+def test_solves_convert_only_buildings_that_host_a_service(seed, backend):
+    base, slow = tiny(seed)
+    inst = replace(base, group_travel={"elderly": slow.travel})
+    rng = np.random.default_rng(seed)
+    budget = float(rng.choice([6.0, 12.0, 40.0]))
+    r = solve_multiservice(inst, CAT, budget=budget, backend=backend, objective=str(rng.choice(["population",
+                                                                                                  "share"])))
+    assert r.has_solution
+    assert not _converted_without_service(r)
+    assert r.stats["buildings_converted"] == len(r.selected)
+
+
+@pytest.mark.parametrize("backend", available_backends())
+@pytest.mark.parametrize("seed", range(4))
+def test_formulation_has_no_conversion_without_a_service(seed, backend):
+    """Rewarding conversions themselves: only buildings that can host a service are converted."""
+    from siting.backends import get_backend
+    from siting.models.multiservice import build_multiservice
+    from siting.options import SolveOptions
+
+    base, slow = tiny(seed, statuses=False)
+    inst = replace(base, group_travel={"elderly": slow.travel})
+    n = inst.n_sites
+    barred = np.isin(np.arange(n), [1, 3])             # no service may go there
+    allowed = {s.key: ~barred for s in CAT}
+    params = MultiserviceParams(budget=1e3, catalog=CAT, allowed_services=allowed)
+    rules = SiteRules.of(inst)
+    built = build_multiservice(inst, params, rules)
+    program = built.program
+    reward = np.zeros(program.n_cols)
+    reward[:n] = 1.0                                   # maximise the number of conversions
+    sol = get_backend(backend).solve(replace(program, objective=reward, objective_offset=0.0), SolveOptions())
+    plan = built.plan_of(sol.x)
+    hosting = np.logical_or.reduce([plan.placements[s.key] for s in CAT])
+    converted = plan.open_sites & ~rules.existing
+    assert converted.any() and not (converted & barred).any()
+    assert not (converted & ~hosting).any()
+
+
+def test_evaluate_rejects_a_conversion_without_a_service():
+    base, _ = tiny(5, statuses=False)
+    params, rules = MultiserviceParams(budget=100, catalog=CAT), SiteRules.of(base)
+    none = {s.key: np.zeros(base.n_sites, bool) for s in CAT}
+    two = np.isin(np.arange(base.n_sites), [2, 4])
+    only_2 = np.eye(1, base.n_sites, 2, dtype=bool).ravel()
+    with pytest.raises(VerificationError, match=f"host no new service: {base.sites.ids[4]}"):
+        MODEL.evaluate(base, params, rules, Plan(two, {**none, "health_station": only_2}))
+
+
+def test_required_building_that_can_host_nothing_is_infeasible():
+    base, _ = tiny(6, statuses=False)
+    status = base.sites.status.copy()
+    status[3] = SiteStatus.REQUIRED
+    inst = replace(base, sites=replace(base.sites, status=status))
+    allowed = {s.key: np.arange(inst.n_sites) != 3 for s in CAT}
+    r = solve_multiservice(inst, CAT, budget=100, allowed_services=allowed)
+    assert r.status == "infeasible" and not r.has_solution
+    assert f"required building(s) {inst.sites.ids[3]} can host none" in r.message
+    allowed[CAT.services[1].key][3] = True                  # one service fits: it is placed there
+    r = solve_multiservice(inst, CAT, budget=100, allowed_services=allowed)
+    assert inst.sites.ids[3] in set(r.sites.loc[r.sites.origin == "new", "site_id"])

@@ -5,6 +5,8 @@ joined to its position by its access leg; then networkx computes point-to-point 
 """
 from __future__ import annotations
 
+from itertools import pairwise
+
 import networkx as nx
 import numpy as np
 
@@ -17,7 +19,7 @@ def reference_minutes(graph, demand, sites, *, cutoff_min, speed_m_s=1.0, use_sl
     fwd, bwd = graph.segment_costs(use_slope=use_slope, stairs_factor=stairs_factor)
     G = nx.DiGraph()
     G.add_nodes_from(range(graph.n_nodes))
-    for a, b, c in zip(*arc_table(graph, fwd, bwd)):
+    for a, b, c in zip(*arc_table(graph, fwd, bwd), strict=True):
         G.add_edge(int(a), int(b), w=float(c))
     ds = snap_points(graph, demand.x, demand.y, max_distance_m=max_snap_m)
     ss = snap_points(graph, sites.x, sites.y, max_distance_m=max_snap_m)
@@ -30,7 +32,7 @@ def reference_minutes(graph, demand, sites, *, cutoff_min, speed_m_s=1.0, use_sl
         u, v = int(graph.seg_u[s]), int(graph.seg_v[s])
         pts.sort(key=lambda p: p[0])
         chain = [(0.0, u)] + [(f, ("on",) + p) for f, p, _ in pts] + [(1.0, v)]
-        for (f0, a0), (f1, a1) in zip(chain[:-1], chain[1:]):
+        for (f0, a0), (f1, a1) in pairwise(chain):
             if np.isfinite(fwd[s]):
                 G.add_edge(a0, a1, w=(f1 - f0) * fwd[s])
             if np.isfinite(bwd[s]):

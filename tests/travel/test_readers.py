@@ -132,7 +132,7 @@ def test_networkx_node_without_coordinates():
 
 def test_networkx_motorway_dropped_and_steps_kept():
     G = nx.Graph()
-    for n, x in zip("abc", (0.0, 100.0, 200.0)):
+    for n, x in zip("abc", (0.0, 100.0, 200.0), strict=True):
         G.add_node(n, x=x, y=0.0)
     G.add_edge("a", "b", highway="motorway")
     G.add_edge("b", "c", highway=["steps", "footway"])

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from siting.errors import InputError
 from siting.travel import WalkGraph, compute_travel_times, snap_points
 
 
@@ -59,7 +60,7 @@ def test_disconnected_components_have_no_pairs(two_parts):
     d = pd.DataFrame({"id": ["a", "b"], "x": [50.0, 50.0], "y": [0.0, 1000.0]})
     c = pd.DataFrame({"id": ["ca", "cb"], "x": [150.0, 60.0], "y": [0.0, 1000.0]})
     t = compute_travel_times(two_parts, d, c, cutoff_min=60)
-    pairs = set(zip(t["demand_id"], t["candidate_id"]))
+    pairs = set(zip(t["demand_id"], t["candidate_id"], strict=True))
     assert pairs == {("a", "ca"), ("b", "cb")}
 
 
@@ -73,12 +74,30 @@ def test_cutoff_is_inclusive_and_excludes_slower(two_parts):
 def test_crs_mismatch_names_both(two_parts):
     d = pd.DataFrame({"id": ["d"], "x": [0.0], "y": [0.0]})
     d.attrs["crs"] = "EPSG:4547"
-    with pytest.raises(Exception) as err:
+    with pytest.raises(InputError) as err:
         compute_travel_times(two_parts, d, d, cutoff_min=5)
-    assert "EPSG:4547" in str(err.value) and "EPSG:32648" in str(err.value)
+    message = str(err.value)
+    assert "EPSG:4547" in message and "EPSG:32648" in message and "\n" not in message
 
 
 def test_missing_coordinate_names_row(two_parts):
     d = pd.DataFrame({"id": ["d0", "d1"], "x": [0.0, np.nan], "y": [0.0, 1.0]})
-    with pytest.raises(Exception, match=r"row 1 \(id d1\), column 'x'"):
+    with pytest.raises(InputError, match=r"row 1 \(id d1\), column 'x'") as err:
         compute_travel_times(two_parts, d, d.iloc[:1], cutoff_min=5)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("bad", [pd.DataFrame({"x": [0.0], "y": [0.0]}),
+                                 pd.DataFrame({"id": ["d"], "x": ["east"], "y": [0.0]}),
+                                 [(0.0, 0.0)]])
+def test_bad_points_are_one_line_input_errors(two_parts, bad):
+    with pytest.raises(InputError) as err:
+        compute_travel_times(two_parts, bad, bad, cutoff_min=5)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("cutoff", [0, -1.0, float("nan"), "ten"])
+def test_bad_cutoff_is_an_input_error(two_parts, cutoff):
+    d = pd.DataFrame({"id": ["d"], "x": [0.0], "y": [0.0]})
+    with pytest.raises(InputError, match="cutoff"):
+        compute_travel_times(two_parts, d, d, cutoff_min=cutoff)

@@ -40,14 +40,16 @@ def test_rank_reasons_frequency_and_losses(example, tmp_path):
     assert (resolved["resolve_loss"] <= resolved["drop_loss"] + 1e-6).all()
     # the drop loss is what the plan covers minus what it covers without the building
     from siting.scenario import load_scenario
-    from siting.workflow.reporting.coverage import CoverageModel
+    from siting.workflow.evaluation import model_inputs
+    from siting.workflow.reach import PlanReach
 
-    model = CoverageModel(load_scenario(example / "mclp.toml"))
+    model = PlanReach(model_inputs(load_scenario(example / "mclp.toml")))
     sites = {s: {"mclp"} for s in plan["site_id"]}
-    full = model.summary(model.providers(sites))["covered"].sum()
-    for sid, loss in zip(plan["site_id"], plan["drop_loss"]):
+    full = model.reached(model.providers(sites))["mclp"]
+    assert full == t["plan_covered_mclp"].iloc[0]  # the plan's reach is the solve's covered weight
+    for sid, loss in zip(plan["site_id"], plan["drop_loss"], strict=True):
         less = {k: v for k, v in sites.items() if k != sid}
-        assert full - model.summary(model.providers(less))["covered"].sum() == pytest.approx(loss)
+        assert full - model.reached(model.providers(less))["mclp"] == pytest.approx(loss)
     assert res.csv.is_file()
 
 

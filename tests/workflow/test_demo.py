@@ -58,3 +58,16 @@ def test_demo_end_to_end_on_a_small_district(tmp_path, small_spec):
     before = [c for c in gpkg.columns if c.startswith("before_")]
     for c in before:
         assert not (gpkg[c] & ~gpkg["after_" + c[7:]]).any()
+    # one truth (issue 15): solution.json, sites.csv, the report's table and rank.csv agree to the last digit
+    import json
+
+    from siting.workflow.evaluation import covered_by_service
+
+    solution = json.loads((res.out_dir / "solve" / "solution.json").read_text(encoding="utf-8"))
+    covered = covered_by_service(solution)
+    assert len(covered) >= 5 and all(v > 0 for v in covered.values())
+    services = pd.read_csv(res.out_dir / "report" / "coverage_per_service.csv")
+    assert dict(zip(services["service"], services["covered_after"], strict=True)) == covered
+    assert {k: float(rank[f"plan_covered_{k}"].iloc[0]) for k in covered} == covered
+    served = pd.read_csv(res.out_dir / "solve" / "sites.csv").groupby("service")["served_weight"].sum()
+    assert {k: float(served.get(k, 0.0)) for k in covered} == covered

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from siting.demo.district import CRS, SERVICES, DistrictSpec, generate, river_y, X0, Y0
+from siting.demo.district import CRS, SERVICES, X0, Y0, DistrictSpec, generate, river_y
 
 
 def _streets(folder):

@@ -5,8 +5,8 @@ Layers (all in the demand layer's CRS):
 * ``selected_sites`` — converted buildings (points): id, cost, services hosted, demand covered only there;
 * ``existing_facilities`` — points with their ``services``;
 * ``candidates`` — every idle building with ``selected`` (and the rank columns when a ranking exists);
-* ``demand_covered`` / ``demand_uncovered`` — demand points covered for every service after the plan, or not;
-  both carry ``before_<service>`` / ``after_<service>`` flags;
+* ``demand_covered`` / ``demand_uncovered`` — demand points covered for every service after the plan (as the
+  solve's ``coverage.csv`` says), or not; both carry ``before_<service>`` / ``after_<service>`` flags;
 * ``service_areas`` — per (service, providing site) the area of the demand it reaches within the threshold
   (a concave hull of those demand points and the site, buffered by 40 m), with ``new`` = converted in the plan.
   These are drawn from reached demand points over the network, not street isochrones.
@@ -20,13 +20,15 @@ Example
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ...io import atomic_path
-from .coverage import CoverageModel
+from ..reach import PlanReach
 
 __all__ = ["LAYERS", "write_geopackage", "service_area_polygons"]
 
@@ -34,8 +36,8 @@ LAYERS = ("selected_sites", "existing_facilities", "candidates", "demand_covered
           "service_areas")
 
 
-def service_area_polygons(model: CoverageModel, providers: dict[str, np.ndarray], new_mask: np.ndarray,
-                          buffer_m: float = 40.0) -> list[dict]:
+def service_area_polygons(model: PlanReach, providers: Mapping[str, np.ndarray], new_mask: np.ndarray,
+                          buffer_m: float = 40.0) -> list[dict[str, Any]]:
     """Rows (service, site_id, new, reached_weight, geometry) for every providing site of every service."""
     import shapely
 
@@ -50,15 +52,21 @@ def service_area_polygons(model: CoverageModel, providers: dict[str, np.ndarray]
             geom = shapely.multipoints(pts)
             hull = shapely.concave_hull(geom, ratio=0.4) if len(pts) > 3 else shapely.convex_hull(geom)
             rows.append({"service": s.key, "site_id": str(model.sites.ids[j]), "new": bool(new_mask[j]),
-                         "threshold_min": s.threshold_min, "reached_weight": float(model.w[s.key][i].sum()),
+                         "threshold_min": np.nan if s.threshold_min is None else s.threshold_min,
+                         "reached_weight": float(model.w[s.key][i].sum()),
                          "geometry": shapely.buffer(hull, buffer_m)})
     return rows
 
 
-def write_geopackage(path: str | Path, model: CoverageModel, providers_before: dict[str, np.ndarray],
-                     providers_after: dict[str, np.ndarray], plan: dict[str, set[str]],
-                     *, ranking: pd.DataFrame | None = None, crs: str | None = None) -> Path:
-    """Write the report layers (see module docstring) atomically into one GeoPackage."""
+def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping[str, np.ndarray],
+                     covered_after: Mapping[str, np.ndarray], providers_after: Mapping[str, np.ndarray],
+                     plan: Mapping[str, set[str]], *, ranking: pd.DataFrame | None = None,
+                     crs: str | None = None) -> Path:
+    """Write the report layers (see module docstring) atomically into one GeoPackage.
+
+    ``covered_before`` / ``covered_after`` : per service, a flag per demand point; ``providers_after`` : per
+    service, the providing sites with the plan; ``plan`` : site id -> services placed there.
+    """
     import geopandas as gpd  # third-party and slow to import: only when a GeoPackage is written
     import pyogrio
 
@@ -69,13 +77,13 @@ def write_geopackage(path: str | Path, model: CoverageModel, providers_before: d
     selected = np.array([i in plan for i in ids])
     loss = model.drop_loss(providers_after)
     drop = np.zeros(len(ids))
-    for k, v in loss.items():
+    for _k, v in loss.items():
         drop += v
     site_df = pd.DataFrame({
         "site_id": ids, "status": status, "cost": sites.cost,
         "floor_area": sites.floor_area if sites.floor_area is not None else np.nan,
         "selected": selected, "services": [";".join(sorted(plan.get(i, ()))) for i in ids],
-        "existing_services": [";".join(sorted(v)) for v in model.site_services],
+        "existing_services": model.existing_services(),
         "covered_only_here": drop,
     })
     if ranking is not None and not ranking.empty:
@@ -83,20 +91,18 @@ def write_geopackage(path: str | Path, model: CoverageModel, providers_before: d
         site_df = site_df.merge(ranking[["site_id", *keep]], on="site_id", how="left")
     site_geo = gpd.points_from_xy(sites.x, sites.y)
     sites_gdf = gpd.GeoDataFrame(site_df, geometry=site_geo, crs=crs)
-    before_cnt = model.counts(providers_before)
-    after_cnt = model.counts(providers_after)
-    dem = {"demand_id": demand.ids.astype(str), "population": demand.population}
+    dem: dict[str, Any] = {"demand_id": demand.ids.astype(str), "population": demand.population}
     for g, v in demand.groups.items():
         dem[g] = v
     for g, v in getattr(demand, "labels", {}).items():
         dem[g] = v
     all_cov = np.ones(len(demand), dtype=bool)
     for s in model.specs:
-        dem[f"before_{s.key}"] = before_cnt[s.key] > 0
-        dem[f"after_{s.key}"] = after_cnt[s.key] > 0
-        all_cov &= after_cnt[s.key] > 0
+        dem[f"before_{s.key}"] = np.asarray(covered_before[s.key], dtype=bool)
+        dem[f"after_{s.key}"] = np.asarray(covered_after[s.key], dtype=bool)
+        all_cov &= dem[f"after_{s.key}"]
     dem["covered_all_services"] = all_cov
-    dem["services_covered_after"] = np.sum([after_cnt[s.key] > 0 for s in model.specs], axis=0)
+    dem["services_covered_after"] = np.sum([covered_after[s.key] for s in model.specs], axis=0)
     dem_gdf = gpd.GeoDataFrame(pd.DataFrame(dem), geometry=gpd.points_from_xy(demand.x, demand.y), crs=crs)
     new_mask = selected & (status != "existing")
     areas = service_area_polygons(model, providers_after, new_mask)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import html as _html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -33,7 +33,8 @@ nav a{margin-right:12px}
 """
 
 
-def esc(text) -> str:
+def esc(text: object) -> str:
+    """HTML-escaped text of ``text``."""
     return _html.escape(str(text), quote=True)
 
 
@@ -69,7 +70,7 @@ def table_html(df: pd.DataFrame, *, index: bool = False, max_rows: int = 60, flo
 
 def render_html(title: str, sections: list[tuple[str, str]], *, subtitle: str = "") -> str:
     """The page: a title, a table of contents, then the sections (``(heading, html body)``)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     nav = " ".join(f'<a href="#s{k}">{esc(h)}</a>' for k, (h, _) in enumerate(sections))
     body = "\n".join(f'<section id="s{k}"><h2>{esc(h)}</h2>\n{b}\n</section>' for k, (h, b) in enumerate(sections))
     return (

@@ -1,4 +1,4 @@
-"""Static maps (matplotlib, PNG bytes) for the HTML report: coverage before / after per service.
+r"""Static maps (matplotlib, PNG bytes) for the HTML report: coverage before / after per service.
 
 Example
 -------
@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 __all__ = ["coverage_map", "before_after_map", "street_segments", "street_raster", "png_bytes"]
 
 
-def _plt():
+def _plt() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,7 +28,8 @@ def _plt():
     return plt
 
 
-def png_bytes(fig, dpi: int = 80) -> bytes:
+def png_bytes(fig: Any, dpi: int = 80) -> bytes:
+    """The figure as PNG bytes (the figure is closed)."""
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=dpi)  # no bbox_inches="tight": it draws the figure twice
@@ -35,7 +37,7 @@ def png_bytes(fig, dpi: int = 80) -> bytes:
     return buf.getvalue()
 
 
-def street_segments(path: str | Path | None, layer: str | None = None, max_segments: int = 60_000):
+def street_segments(path: str | Path | None, layer: str | None = None, max_segments: int = 60_000) -> Any:
     """Street lines as an (n, 2, 2) array of segment end points for a background (None if unreadable)."""
     if path is None:
         return None
@@ -57,7 +59,7 @@ def street_segments(path: str | Path | None, layer: str | None = None, max_segme
     return segs
 
 
-def street_raster(streets, extent, width_px: int = 900):
+def street_raster(streets: Any, extent: tuple[float, float, float, float], width_px: int = 900) -> Any:
     """Draw the street segments once into an RGBA array covering ``extent`` = (xmin, xmax, ymin, ymax).
 
     Maps then show it with ``imshow``: far faster than drawing tens of thousands of segments per panel.
@@ -81,7 +83,7 @@ def street_raster(streets, extent, width_px: int = 900):
     return np.asarray(canvas.buffer_rgba()).copy(), extent
 
 
-def _draw_base(ax, streets, background):
+def _draw_base(ax: Any, streets: Any, background: Any) -> None:
     if streets is not None:
         if isinstance(streets, tuple):  # (rgba, extent) from street_raster
             rgba, (xmin, xmax, ymin, ymax) = streets
@@ -95,8 +97,9 @@ def _draw_base(ax, streets, background):
             ax.fill(xs, ys, color=colour, alpha=0.6, lw=0, zorder=0)
 
 
-def coverage_map(x, y, weight, covered, *, providers_xy=None, new_xy=None, streets=None, background=None,
-                 title: str = "", ax=None, legend: bool = True) -> bytes | None:
+def coverage_map(x: Any, y: Any, weight: Any, covered: Any, *, providers_xy: Any = None, new_xy: Any = None,
+                 streets: Any = None, background: Any = None,
+                 title: str = "", ax: Any = None, legend: bool = True) -> bytes | None:
     """Demand points (green covered / red uncovered, area ~ weight), providers (blue), new sites (orange).
 
     Returns PNG bytes when it created the figure itself, None when drawing into ``ax``.
@@ -132,8 +135,9 @@ def coverage_map(x, y, weight, covered, *, providers_xy=None, new_xy=None, stree
     return None  # drawn into the caller's axes
 
 
-def before_after_map(x, y, weight, covered_before, covered_after, *, providers_xy, new_xy, streets=None,
-                     background=None, title: str = "") -> bytes:
+def before_after_map(x: Any, y: Any, weight: Any, covered_before: Any, covered_after: Any, *, providers_xy: Any,
+                     new_xy: Any, streets: Any = None,
+                     background: Any = None, title: str = "") -> bytes:
     """Two panels side by side: existing facilities only, then with the plan."""
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(12.5, 5.6))
