@@ -98,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((label, f"{build_s:.3f}", f"{solve_s:.2f}", obj, bound, covered, str(sol.termination)))
     head = ("backend", "build s", "solve s", "objective", "bound", "covered", "termination")
     widths = [max(len(r[k]) for r in [head, *rows]) for k in range(len(head))]
-    print("| " + " | ".join(h.ljust(wd) for h, wd in zip(head, widths)) + " |")
+    print("| " + " | ".join(h.ljust(wd) for h, wd in zip(head, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (wd + 2) for wd in widths) + "|")
     for r in rows:
-        print("| " + " | ".join(c.ljust(wd) for c, wd in zip(r, widths)) + " |")
+        print("| " + " | ".join(c.ljust(wd) for c, wd in zip(r, widths, strict=True)) + " |")
     return 0
 
 

@@ -160,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name, df in zip(("demand", "candidates", "travel"),
-                        city_tables(args.demand, args.sites, max_minutes=args.max_minutes, seed=args.seed)):
+    tables = city_tables(args.demand, args.sites, max_minutes=args.max_minutes, seed=args.seed)
+    for name, df in zip(("demand", "candidates", "travel"), tables, strict=True):
         path = out / f"{name}.{args.format}"
         df.to_parquet(path, index=False) if args.format == "parquet" else df.to_csv(path, index=False)
         print(f"wrote {path} ({len(df):,} rows)")

@@ -1,13 +1,12 @@
-"""Does ``time_limit`` cap the whole coverage solve? Wall time of MCLP / LSCP / partial under a limit.
+"""Wall-clock seconds of every backend under a time limit, on p-median and gradual programs up to ~1M pairs.
 
-The promise: a solve with ``SolveOptions(time_limit_s=T)`` returns within ``1.2 T + 2`` seconds under every
-strategy (presolve, heuristics, MIP and verification included), on every backend. The instance is the
-clustered city of ``generate.py`` with travel times up to ``--max-minutes``; the models cover within 15 min.
+    .venv/bin/python benchmarks/time_limit_bench.py [--pairs 200000 1000000] [--limits 1 5]
+        [--models pmedian gradual] [--backends highs scipy cbc ortools ortools-highs ortools-cbc]
 
-Usage::
-
-    .venv/bin/python benchmarks/time_limit_bench.py                       # ~200k pairs, T = 1 s, highs + cbc
-    .venv/bin/python benchmarks/time_limit_bench.py --demand 60000 --sites 5000 --limit 5
+The programs and greedy warm starts are those of ``tests/conformance/test_time_limits.py`` (demand points linked
+to their 50 nearest sites, p = sites / 20). ``wall s`` is measured around ``backend.solve(...)``; the promise is
+``wall <= 1.2 * limit + 2 s``. ``vs start`` is the relative improvement of the returned point over the warm start
+(0 when the warm start itself came back).
 """
 from __future__ import annotations
 
@@ -15,71 +14,59 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
-import numpy as np
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+sys.path.insert(0, ROOT)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from generate import city_pairs, city_points  # noqa: E402
-
-from siting import solve  # noqa: E402
-from siting.backends import available_backends  # noqa: E402
-from siting.data.instance import Demand, Instance, Sites, SiteStatus, TravelTimes  # noqa: E402
+from siting.backends import available_backends, get_backend  # noqa: E402
 from siting.options import SolveOptions  # noqa: E402
+from siting.program import Sense  # noqa: E402
+from tests.conformance.test_time_limits import CASES  # noqa: E402
+
+CONFIGS = {
+    "highs": ("highs", {}),
+    "scipy": ("scipy", {}),
+    "cbc": ("cbc", {}),
+    "ortools": ("ortools", {}),
+    "ortools-highs": ("ortools", {"ortools": {"solver": "highs"}}),
+    "ortools-cbc": ("ortools", {"ortools": {"solver": "cbc"}}),
+}
 
 
-def city_instance(n_demand: int, n_sites: int, *, max_minutes: float, seed: int) -> Instance:
-    pts = city_points(n_demand, n_sites, seed=seed)
-    i, j, t = city_pairs(pts, max_minutes)
-    status = np.array([SiteStatus(s) for s in pts.site_status], dtype=object)
-    demand = Demand(ids=np.array([f"d{k}" for k in range(n_demand)], dtype=object), population=pts.population,
-                    x=pts.demand_xy[:, 0], y=pts.demand_xy[:, 1])
-    sites = Sites(ids=np.array([f"s{k}" for k in range(n_sites)], dtype=object),
-                  cost=np.where(status == SiteStatus.EXISTING, 0.0, pts.site_cost), x=pts.site_xy[:, 0],
-                  y=pts.site_xy[:, 1], status=status)
-    return Instance(demand, sites, TravelTimes(i.astype(np.int64), j.astype(np.int64), t.astype(float),
-                                               n_demand, n_sites))
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--demand", type=int, default=20_000)
-    ap.add_argument("--sites", type=int, default=2_000)
-    ap.add_argument("--max-minutes", type=float, default=15.0)
-    ap.add_argument("--limit", type=float, default=1.0)
-    ap.add_argument("--backends", nargs="+", default=["highs", "cbc"])
-    ap.add_argument("--strategies", nargs="+", default=["auto", "exact", "hybrid", "heuristic"])
-    ap.add_argument("--models", nargs="+", default=["mclp", "lscp", "partial"])
-    args = ap.parse_args(argv)
-
-    inst = city_instance(args.demand, args.sites, max_minutes=args.max_minutes, seed=1)
-    budget = float(np.median(inst.sites.cost)) * 25
-    params = {"mclp": {"threshold_min": 15, "budget": budget}, "lscp": {"threshold_min": 15},
-              "partial": {"threshold_min": 15, "target_coverage": 0.8}}
-    promise = 1.2 * args.limit + 2.0
-    print(f"\n### time limit {args.limit:g} s, promise {promise:g} s; {inst.n_demand:,} x {inst.n_sites:,}, "
-          f"{len(inst.travel):,} pairs (load avg {' '.join(f'{x:.2f}' for x in os.getloadavg())})\n")
-    print("| model | backend | strategy | wall s | status | objective | bound | gap | within promise |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    worst = 0.0
-    for backend in [b for b in args.backends if b in available_backends()]:
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, nargs="+", default=[200_000, 1_000_000])
+    parser.add_argument("--limits", type=float, nargs="+", default=[1.0, 5.0])
+    parser.add_argument("--models", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--backends", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    args = parser.parse_args()
+    have = set(available_backends())
+    header = (f"{'backend':14s} {'model':8s} {'pairs':>9s} {'limit s':>7s} {'wall s':>7s} {'ratio':>6s} "
+              f"{'promise':>7s} {'termination':12s} {'vs start':>9s}  note")
+    print(header)
+    print("-" * len(header))
+    for n_pairs in args.pairs:
         for model in args.models:
-            for strategy in args.strategies:
-                t0 = time.perf_counter()
-                r = solve(inst, model=model, backend=backend, strategy=strategy,
-                          options=SolveOptions(time_limit_s=args.limit), **params[model])
-                wall = time.perf_counter() - t0
-                worst = max(worst, wall)
-                gap = "-" if r.gap is None else f"{r.gap:.2%}"
-                obj = "-" if r.objective is None else f"{r.objective:,.0f}"
-                bound = "-" if r.best_bound is None else f"{r.best_bound:,.0f}"
-                print(f"| {model} | {backend} | {strategy} | {wall:.2f} | {r.status} | {obj} | {bound} | {gap} | "
-                      f"{'yes' if wall <= promise else 'NO'} |", flush=True)
-    print(f"\nworst wall time {worst:.2f} s (promise {promise:g} s)")
-    return 0 if worst <= promise else 1
+            program, start = CASES[model](n_pairs)
+            start_value = program.objective_value(start)
+            for limit in args.limits:
+                for label in args.backends:
+                    name, backend_options = CONFIGS[label]
+                    if name not in have:
+                        continue
+                    options = SolveOptions(time_limit_s=limit, backend_options=backend_options)
+                    t0 = time.perf_counter()
+                    sol = get_backend(name).solve(program, options, warm_start=start)
+                    wall = time.perf_counter() - t0
+                    ok = "ok" if wall <= 1.2 * limit + 2.0 else "BROKEN"
+                    gain = "-"
+                    if sol.objective is not None:
+                        sign = 1.0 if program.sense == Sense.MAXIMIZE else -1.0
+                        gain = f"{sign * (sol.objective - start_value) / max(abs(start_value), 1e-9):+.2%}"
+                    note = "warm start" if sol.stats.get("warm_start_returned") else sol.message[:40]
+                    print(f"{label:14s} {model:8s} {n_pairs:9d} {limit:7.1f} {wall:7.2f} {wall / limit:6.2f} "
+                          f"{ok:>7s} {sol.termination:12s} {gain:>9s}  {note}", flush=True)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -126,7 +126,7 @@ def child(args) -> dict:
         tail, head, cost = arc_table(g, fwd, bwd)
         G = nx.DiGraph()
         G.add_nodes_from(range(g.n_nodes))
-        G.add_weighted_edges_from(zip(tail.tolist(), head.tolist(), cost.tolist()))
+        G.add_weighted_edges_from(zip(tail.tolist(), head.tolist(), cost.tolist(), strict=True))
         extra["build_s"] = time.perf_counter() - t0
         src = g.seg_u[ds.seg].tolist()
         tnode = np.r_[g.seg_u[ss.seg], g.seg_v[ss.seg]]

@@ -39,7 +39,7 @@ from .errors import ScenarioError
 from .models.driver import STRATEGIES
 from .models.params import ModelParams, ParamError, scenario_value_error
 from .models.registry import MODELS
-from .options import SolveOptions
+from .options import SECONDARY_GOALS, SolveOptions
 
 if TYPE_CHECKING:  # the data layer (pandas) loads only when a scenario's tables are read
     from .data.instance import Demand, Instance
@@ -98,6 +98,7 @@ class SolverConfig:
     strategy: str = "auto"
     threads: int | None = None
     seed: int = 0
+    secondary: str = "min_cost"
 
 
 # --------------------------------------------------------------------------- value checks
@@ -181,6 +182,7 @@ _SPEC: dict[str, dict[str, Callable]] = {
         "strategy": _text(STRATEGIES),
         "threads": _integer(ge=1),
         "seed": _integer(ge=0),
+        "secondary": _text(SECONDARY_GOALS),
     },
 }
 _REQUIRED = {"data": ("demand", "candidates"), "solver": ()}
@@ -363,7 +365,7 @@ class Scenario:
         60.0
         """
         options = SolveOptions(time_limit_s=self.solver.time_limit, threads=self.solver.threads,
-                               seed=self.solver.seed)
+                               seed=self.solver.seed, secondary=self.solver.secondary)
         return options if self.solver.mip_gap is None else replace(options, mip_gap=self.solver.mip_gap)
 
     def load_instance(self, *, group: str | None = None) -> Instance:

@@ -15,7 +15,7 @@ Examples
 >>> solve(inst, model="mclp", threshold_min=5, budget=-1)
 Traceback (most recent call last):
 ...
-siting.models.params.ParamError: parameter 'budget': must be greater than 0, got -1
+siting.models.params.ParamError: parameter 'budget': must be at least 0, got -1
 """
 from __future__ import annotations
 

@@ -28,7 +28,38 @@ from ..program import LinearProgram
 from ._common import deadline_s, no_time_solution, prefer_warm_start
 from .base import BackendSolution, Termination
 
-__all__ = ["solve_in_child"]
+__all__ = ["solve_in_child", "in_child", "wants_child", "without_child_flag", "IN_CHILD_KEY",
+           "CHILD_MIN_ENTRIES"]
+
+#: set in ``backend_options[<backend>]`` of the child's options, so the backend solves in place there
+IN_CHILD_KEY = "_in_child"
+#: programs with at least this many columns + non-zeros run in a child under a time limit: HiGHS (and scipy's
+#: HiGHS) overran a 5 s limit by up to 9 s on 200,000 pairs, and by 6 s a 1 s limit on 1M pairs; smaller
+#: programs stay in-process, where a child's start-up (about 1 s) would cost more than any overrun
+CHILD_MIN_ENTRIES = 100_000
+
+
+def in_child(options: SolveOptions, backend_name: str) -> bool:
+    """True inside a child started by :func:`solve_in_child` for ``backend_name``."""
+    return bool(options.backend_options.get(backend_name, {}).get(IN_CHILD_KEY, False))
+
+
+def without_child_flag(options: SolveOptions, backend_name: str) -> SolveOptions:
+    """``options`` without the in-child marker (backends that validate their option keys must not see it)."""
+    mine = options.backend_options.get(backend_name, {})
+    if IN_CHILD_KEY not in mine:
+        return options
+    backend_options = dict(options.backend_options)
+    backend_options[backend_name] = {k: v for k, v in mine.items() if k != IN_CHILD_KEY}
+    return replace(options, backend_options=backend_options)
+
+
+def wants_child(program: LinearProgram, options: SolveOptions, backend_name: str,
+                min_entries: int = CHILD_MIN_ENTRIES) -> bool:
+    """Whether this solve should run in a child: a time limit, a large program, and not already in a child."""
+    if options.time_limit_s is None or in_child(options, backend_name):
+        return False
+    return program.n_cols + program.constraints.nnz >= min_entries
 
 
 def _child_main(in_path: str, out_path: str) -> None:
@@ -52,11 +83,8 @@ def _child_main(in_path: str, out_path: str) -> None:
 
 
 def solve_in_child(backend_name: str, program: LinearProgram, options: SolveOptions,
-                   warm_start: np.ndarray | None, t0: float, in_child_key: str) -> BackendSolution:
-    """``get_backend(backend_name).solve`` in a child interpreter, killed at :func:`deadline_s` of ``t0``.
-
-    ``in_child_key`` is set in the child's ``backend_options[backend_name]`` so the backend solves in place there.
-    """
+                   warm_start: np.ndarray | None, t0: float) -> BackendSolution:
+    """``get_backend(backend_name).solve`` in a child interpreter, killed at :func:`deadline_s` of ``t0``."""
     assert options.time_limit_s is not None
     left = float(options.time_limit_s) - (time.perf_counter() - t0)
     if left <= 0.0:
@@ -66,7 +94,7 @@ def solve_in_child(backend_name: str, program: LinearProgram, options: SolveOpti
     with tempfile.TemporaryDirectory(prefix="siting-child-") as tmp:
         in_path, out_path = Path(tmp) / "in.pickle", Path(tmp) / "out.pickle"
         with open(in_path, "wb") as f:
-            pickle.dump((backend_name, program, options, warm_start, time.time() + left, in_child_key), f,
+            pickle.dump((backend_name, program, options, warm_start, time.time() + left, IN_CHILD_KEY), f,
                         protocol=pickle.HIGHEST_PROTOCOL)
         proc = subprocess.Popen([sys.executable, "-m", __name__, str(in_path), str(out_path)],
                                 stdin=subprocess.DEVNULL, stdout=None if options.verbose else subprocess.DEVNULL,

@@ -22,7 +22,7 @@ __all__ = ["empty_program_solution", "remaining_s", "solver_limit_s", "deadline_
 #: a warm start is used as a plan only if ``program.max_violation(x, relative=True)`` is at most this
 WARM_START_TOL = 1e-6
 #: seconds the hard deadline leaves past ``1.1 * time_limit_s`` for stopping, reading and checking the answer
-_DEADLINE_SLACK_S = 0.8
+_DEADLINE_SLACK_S = 0.6
 
 
 def empty_program_solution(program: LinearProgram, backend: str, t0: float) -> BackendSolution:
@@ -60,7 +60,7 @@ def solver_limit_s(time_limit_s: float | None, t0: float, overhead_s: float) -> 
 
 
 def deadline_s(time_limit_s: float | None, t0: float) -> float | None:
-    """``perf_counter`` time by which a runaway solver is stopped: ``t0 + 1.1 * limit + 0.8 s``."""
+    """``perf_counter`` time by which a runaway solver is stopped: ``t0 + 1.1 * limit + 0.6 s``."""
     if time_limit_s is None:
         return None
     return t0 + 1.1 * float(time_limit_s) + _DEADLINE_SLACK_S

@@ -15,7 +15,7 @@ Notes
   still report OPTIMAL.
 * Time limits: the engine gets what is left after the model build, less an estimate of its own loading time;
   the engines overrun their limits by seconds (cbc by minutes: its root LP ignores the limit) and cannot all be
-  interrupted in-process, so with a limit they run in a child process killed at ``1.1 * limit + 0.8 s``
+  interrupted in-process, so with a limit they run in a child process killed at ``1.1 * limit + 0.6 s``
   (:mod:`siting.backends._child`). A feasible warm start is returned when
   the engine stops at a limit with nothing better.
 * cbc has no MathOpt interface: the program goes through the bulk MPS writer, OR-Tools' C++ MPS reader, and
@@ -51,7 +51,7 @@ import scipy.sparse as sp
 from ..errors import SolverError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
-from ._child import solve_in_child
+from ._child import IN_CHILD_KEY, solve_in_child, wants_child
 from ._common import (
     checked_warm_start,
     deadline_s,
@@ -71,7 +71,6 @@ _MIN_RUN_S = 0.05
 #: engines that overrun their limits by seconds in-process (measured on 200,000 pairs with a 1 s limit: scip 5.5 s,
 #: highs 3.7 s, cbc 636 s); with a time limit they run in a child process that is killed at the deadline
 _RUN_IN_CHILD = ("scip", "highs", "cp_sat", "cbc")
-_IN_CHILD = "_in_child"
 _MATHOPT_TYPES = {"scip": "GSCIP", "highs": "HIGHS", "cp_sat": "CP_SAT"}
 
 #: MathOpt TerminationReasonProto name -> Termination (FEASIBLE / NO_SOLUTION_FOUND are refined by the limit)
@@ -173,9 +172,9 @@ class OrtoolsBackend:
         program.check()
         t0 = time.perf_counter()
         engine, extra = self._engine(options)
-        in_child = bool(extra.pop(_IN_CHILD, False))
-        if engine in _RUN_IN_CHILD and options.time_limit_s is not None and not in_child:
-            return solve_in_child(self.name, program, options, checked_warm_start(program, warm_start), t0, _IN_CHILD)
+        extra.pop(IN_CHILD_KEY, None)
+        if engine in _RUN_IN_CHILD and wants_child(program, options, self.name, min_entries=0):
+            return solve_in_child(self.name, program, options, checked_warm_start(program, warm_start), t0)
         if engine == "cbc":
             return self._solve_cbc(program, options, extra, checked_warm_start(program, warm_start))
         if engine == "cp_sat" and not bool(np.all(program.integrality)):

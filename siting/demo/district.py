@@ -25,8 +25,18 @@ A link is tagged ``steps`` when it is shorter than 120 m and its grade exceeds 1
 
 Example
 -------
->>> from siting.demo.district import generate
->>> paths = generate("out/demo/data", seed=2026)  # doctest: +SKIP
+A small district (the ``make demo`` one, ``DistrictSpec()``, takes about 20 s):
+
+>>> import tempfile
+>>> from siting.demo.district import DistrictSpec, generate
+>>> small = DistrictSpec(n_blocks=40, residents=4_000, n_idle=8, n_existing=4, spacing_scale=6.0)
+>>> paths = generate(tempfile.mkdtemp(), seed=1, spec=small)
+>>> sorted(paths)
+['context', 'demand', 'scenario', 'scenario_equal_weights', 'sites', 'streets']
+>>> import pandas as pd
+>>> demand, sites = pd.read_csv(paths["demand"]), pd.read_csv(paths["sites"])
+>>> len(demand), int(demand["population"].sum()), sites["status"].value_counts().to_dict()
+(40, 4000, {'candidate': 8, 'existing': 4})
 """
 from __future__ import annotations
 
@@ -34,6 +44,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -115,13 +126,14 @@ def _edges(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, spec: Distric
     n = x.size
     w = sp.coo_matrix((length, (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
     tree = minimum_spanning_tree(w).tocoo()
-    in_tree = set(zip(np.minimum(tree.row, tree.col).tolist(), np.maximum(tree.row, tree.col).tolist()))
+    in_tree = set(zip(np.minimum(tree.row, tree.col).tolist(), np.maximum(tree.row, tree.col).tolist(), strict=True))
     tree_mask = np.fromiter(((a, b) in in_tree for a, b in e.tolist()), dtype=bool, count=len(e))
     extra = (~tree_mask) & short & (rng.random(len(e)) < keep_share)
     return e[tree_mask | extra]
 
 
 def _bridges(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """One link per bridge: the nearest north-bank node to the nearest south-bank node."""
     side = np.sign(river_offset(x, y))
     north = np.flatnonzero(side > 0)
     south = np.flatnonzero(side < 0)
@@ -135,7 +147,8 @@ def _bridges(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=np.int64)
 
 
-def _streets(rng: np.random.Generator, spec: DistrictSpec):
+def _streets(rng: np.random.Generator, spec: DistrictSpec) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The street GeoDataFrame and the x, y of the nodes it uses."""
     import geopandas as gpd
     import shapely
 
@@ -182,8 +195,11 @@ def _streets(rng: np.random.Generator, spec: DistrictSpec):
     return gdf, x[used], y[used]
 
 
-def _sample_in_zone(rng, kind_or_label: str, n: int, by_label: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = [], []
+def _sample_in_zone(rng: np.random.Generator, kind_or_label: str, n: int,
+                    by_label: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` uniform points of a zone kind (or label), away from the river (rejection sampling)."""
+    xs: list[np.ndarray] = [np.empty(0)]  # a small district may ask for no point of a zone
+    ys: list[np.ndarray] = [np.empty(0)]
     got = 0
     while got < n:
         px = rng.uniform(0, WIDTH, 4 * n + 64)
@@ -199,28 +215,31 @@ def _sample_in_zone(rng, kind_or_label: str, n: int, by_label: bool = False) -> 
 
 
 def _split(total: int, shares: list[float]) -> list[int]:
+    """``total`` split into integers in proportion to ``shares`` (largest remainder gets the rest)."""
     raw = np.array(shares) / np.sum(shares) * total
     out = np.floor(raw).astype(int)
     out[np.argmax(raw - out)] += total - out.sum()
     return out.tolist()
 
 
-def _places(rng, n: int, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _places(rng: np.random.Generator, n: int, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` points spread over the zones by the share ``key`` (town centres split evenly)."""
     counts = _split(n, [ZONES[k][key] for k in ZONES])
-    xs, ys, labs = [], [], []
-    for kind, c in zip(ZONES, counts):
-        if kind == "town_centre":
-            for k, cc in enumerate(_split(c, [1.0] * len(TOWN_CENTRES)), start=1):
-                px, py = _sample_in_zone(rng, f"town_centre_{k}", cc, by_label=True)
-                xs.append(px), ys.append(py), labs.append(np.full(cc, f"town_centre_{k}", dtype=object))
-        else:
-            px, py = _sample_in_zone(rng, kind, c)
-            xs.append(px), ys.append(py), labs.append(np.full(c, kind, dtype=object))
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    labs: list[np.ndarray] = []
+    for kind, c in zip(ZONES, counts, strict=True):
+        labels = [f"town_centre_{k}" for k in range(1, len(TOWN_CENTRES) + 1)] if kind == "town_centre" else [kind]
+        for label, count in zip(labels, _split(c, [1.0] * len(labels)), strict=True):
+            px, py = _sample_in_zone(rng, label, count, by_label=kind == "town_centre")
+            xs.append(px)
+            ys.append(py)
+            labs.append(np.full(count, label, dtype=object))
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(labs)
 
 
-def _demand(rng, spec: DistrictSpec) -> pd.DataFrame:
+def _demand(rng: np.random.Generator, spec: DistrictSpec) -> pd.DataFrame:
+    """Residential blocks: population drawn by zone density, elderly and children shares by zone."""
     x, y, lab = _places(rng, spec.n_blocks, "blocks")
     kind = zone_kind(lab)
     dens = {"old_town": 1.25, "new_town": 1.15, "town_centre": 0.75, "fringe": 0.5}
@@ -246,7 +265,8 @@ def _demand(rng, spec: DistrictSpec) -> pd.DataFrame:
     )
 
 
-def _sites(rng, spec: DistrictSpec) -> pd.DataFrame:
+def _sites(rng: np.random.Generator, spec: DistrictSpec) -> pd.DataFrame:
+    """Idle buildings (candidates, cost from floor area and zone) and existing facilities (cost 0)."""
     # idle buildings
     x, y, lab = _places(rng, spec.n_idle, "idle")
     kind = zone_kind(lab)
@@ -287,7 +307,8 @@ def _sites(rng, spec: DistrictSpec) -> pd.DataFrame:
     return pd.concat([idle, existing], ignore_index=True)
 
 
-def _context():
+def _context() -> tuple[Any, Any, Any]:
+    """Map layers (GeoDataFrames): the river, the named zones and the district frame."""
     import geopandas as gpd
     import shapely
 
@@ -401,7 +422,7 @@ def _write_text(path: Path, text: str) -> None:
     atomic_write_text(path, text)
 
 
-def _write_gpkg(path: Path, layers) -> None:
+def _write_gpkg(path: Path, layers: list[tuple[str, Any]]) -> None:
     """Write GeoPackage layers into a temporary file in the same folder, then rename it into place."""
     import pyogrio
 
@@ -412,7 +433,8 @@ def _write_gpkg(path: Path, layers) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m siting.demo.district", description=__doc__.splitlines()[0])
+    """``python -m siting.demo.district OUT [--seed N]``: write the demo district and list its files."""
+    p = argparse.ArgumentParser(prog="python -m siting.demo.district", description=(__doc__ or "").splitlines()[0])
     p.add_argument("out", help="folder to write the district files into")
     p.add_argument("--seed", type=int, default=2026)
     a = p.parse_args(argv)

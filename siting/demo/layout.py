@@ -8,6 +8,7 @@ Example
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["CRS", "SERVICES", "X0", "Y0", "WIDTH", "HEIGHT", "RIVER_HALF_WIDTH", "RIVER_MARGIN", "ZONES",
            "TOWN_CENTRES", "OLD_TOWN", "NEW_TOWN", "BRIDGES_X", "river_y", "river_offset", "in_ellipse", "zone_of",
@@ -43,23 +44,30 @@ NEW_TOWN = (7_100.0, 3_200.0, 2_400.0, 1_350.0)    # (south bank)
 BRIDGES_X = (3_600.0, 6_300.0, 9_600.0)
 
 
-def river_y(x: np.ndarray) -> np.ndarray:
+def river_y(x: ArrayLike) -> np.ndarray:
     """Centre line of the river (local metres): a meander running west to east."""
     x = np.asarray(x, dtype=float)
     return 4_450.0 + 420.0 * np.sin(2 * np.pi * x / 7_500.0 + 0.6) + 160.0 * np.sin(2 * np.pi * x / 2_300.0)
 
 
-def river_offset(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def river_offset(x: ArrayLike, y: ArrayLike) -> np.ndarray:
     """Signed vertical offset to the river centre line (positive = north bank), good enough for a gentle meander."""
-    return y - river_y(x)
+    return np.asarray(y, dtype=float) - river_y(x)
 
 
-def in_ellipse(x, y, e) -> np.ndarray:
+def in_ellipse(x: np.ndarray, y: np.ndarray, e: tuple[float, float, float, float]) -> np.ndarray:
+    """Mask of the points inside the axis-aligned ellipse ``e = (centre x, centre y, semi-axis x, semi-axis y)``.
+
+    Examples
+    --------
+    >>> in_ellipse(np.array([0.0, 3.0]), np.array([1.0, 0.0]), (0.0, 0.0, 2.0, 1.0)).tolist()
+    [True, False]
+    """
     cx, cy, a, b = e
     return ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 <= 1.0
 
 
-def zone_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def zone_of(x: ArrayLike, y: ArrayLike) -> np.ndarray:
     """Zone label (``old_town``, ``new_town``, ``town_centre_1..3``, ``fringe``) of local coordinates."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -72,13 +80,20 @@ def zone_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def zone_kind(label: np.ndarray) -> np.ndarray:
+def zone_kind(label: ArrayLike) -> np.ndarray:
+    """The zone kind of each label: ``town_centre_1..3`` become ``town_centre``, the others stay.
+
+    Examples
+    --------
+    >>> zone_kind(["town_centre_2", "old_town"]).tolist()
+    ['town_centre', 'old_town']
+    """
     kind = np.asarray(label, dtype=object).copy()
     kind[np.char.startswith(np.asarray(label, dtype=str), "town_centre")] = "town_centre"
     return kind
 
 
-def elevation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def elevation(x: ArrayLike, y: ArrayLike) -> np.ndarray:
     """Ground elevation (m): river valley at ~178 m, a steep old-town hillside, rolling hills up to ~450 m."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)

@@ -3,7 +3,10 @@
 A plan is a list of buildings a district pays to convert, so among the plans that reach the best objective
 the solver should return the cheapest, and among those the one with the fewest new sites.
 :func:`keep_best` adds one row ``c^T x + c_0 >= best - slack`` (``<=`` for a minimisation) to a program and
-replaces its objective; :func:`cost_then_count` builds the usual second objective.
+replaces its objective; :func:`cost_then_count` builds the usual second objective. The slack
+(:func:`keep_slack`) is half the unit of the objective's coefficients (half a person for whole populations),
+so the row admits exactly the plans that keep ``best``; with coefficients that share no unit it is
+``1e-6 * |best|`` and a plan that slipped is rejected when re-verified.
 
 Exactness
 ---------
@@ -30,11 +33,28 @@ import scipy.sparse as sp
 
 from ..program import LinearProgram, Sense
 
-__all__ = ["keep_best", "cost_then_count", "cost_unit", "KEEP_SLACK"]
+__all__ = ["keep_best", "keep_slack", "cost_then_count", "cost_unit", "KEEP_SLACK"]
 
-#: relative slack of the row that holds the first objective (solvers' feasibility tolerance is ~1e-7 absolute;
-#: the plan is re-verified from the raw inputs afterwards and rejected if it lost anything)
+#: relative tolerance with which a second-stage plan, re-verified from the raw inputs, counts as keeping the
+#: first objective (float sums in another order); a plan that lost more is rejected
 KEEP_SLACK = 1e-9
+#: relative slack of the held row when the objective's coefficients share no power-of-ten unit
+_FLOAT_SLACK = 1e-6
+
+
+def keep_slack(objective: np.ndarray, best: float) -> float:
+    """How far the held row may let the first objective slip without admitting a worse plan.
+
+    When every objective coefficient is a multiple of a power of ten ``u`` (whole people, minutes to 0.1),
+    plans' objectives differ by ``u`` or more and half of it admits no worse plan; else ``1e-6 * |best|``.
+    A thin row (slack ~1e-9 of the objective) makes HiGHS prove wrong optima or infeasibility, so the slack is
+    never below ``1e-7 * |best|``.
+    """
+    scale = max(1.0, abs(float(best)))
+    unit = cost_unit(objective)
+    if unit is not None and 0.5 * unit >= 1e-7 * scale:
+        return 0.5 * unit
+    return _FLOAT_SLACK * scale
 
 
 def cost_unit(cost: np.ndarray) -> float | None:
@@ -72,7 +92,7 @@ def keep_best(program: LinearProgram, best: float, objective: np.ndarray, *, sla
     program : the first-stage program (maximisation or minimisation)
     best : the first-stage objective to keep, offset included (a verified value)
     objective : (n_cols,) the second goal, minimised
-    slack : how far the first objective may slip (default ``KEEP_SLACK * max(1, |best|)``)
+    slack : how far the first objective may slip (default :func:`keep_slack`)
 
     Examples
     --------
@@ -83,7 +103,7 @@ def keep_best(program: LinearProgram, best: float, objective: np.ndarray, *, sla
     >>> q.sense.value, q.n_rows, float(q.row_lower[0]) < 1.0 < float(q.row_upper[0])
     ('minimize', 1, True)
     """
-    tol = KEEP_SLACK * max(1.0, abs(best)) if slack is None else float(slack)
+    tol = keep_slack(program.objective, best) if slack is None else float(slack)
     target = float(best) - program.objective_offset
     if program.sense is Sense.MAXIMIZE:
         lower, upper = target - tol, np.inf

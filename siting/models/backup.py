@@ -21,7 +21,8 @@ from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site, open_within
 from ..result import Result
 from ..rules import SiteRules
-from .base import Built, Evaluation, Model, Plan
+from ..verify import sole_reach
+from .base import Built, Evaluation, Marginal, Model, Plan
 from .driver import solve_model
 from .params import (
     ModelParams,
@@ -139,8 +140,25 @@ def _evaluate(instance: Instance, params: BackupParams, rules: SiteRules, plan: 
     )
 
 
+def _marginal(instance: Instance, params: BackupParams, rules: SiteRules, plan: Plan) -> Marginal:
+    """What each open site alone adds: the points it alone covers (once) and those it is one of two for (twice)."""
+    weight = demand_weight(instance, params.weight_column)
+    travel = instance.travel
+    count = open_within(travel, plan.open_sites, params.threshold_min)
+    once = sole_reach(travel, plan.open_sites, params.threshold_min, weight)
+    hit = plan.open_sites[travel.site_index] & (travel.minutes <= params.threshold_min)
+    two = hit & (count[travel.demand_index] == 2)
+    twice = np.bincount(travel.site_index[two], weights=weight[travel.demand_index[two]], minlength=instance.n_sites)
+    breaks = np.zeros(instance.n_sites, bool)
+    if params.cover_all:
+        coverable = (weight > 0) & (open_within(travel, rules.usable, params.threshold_min) >= 1)
+        breaks = sole_reach(travel, plan.open_sites, params.threshold_min, coverable.astype(float)) > 0
+    theta = params.single_weight
+    return Marginal(theta * once + (1.0 - theta) * twice, breaks, once)
+
+
 MODEL = Model(
-    name="backup", params=BackupParams, sense=Sense.MAXIMIZE, build=_build, evaluate=_evaluate,
+    name="backup", params=BackupParams, sense=Sense.MAXIMIZE, build=_build, evaluate=_evaluate, marginal=_marginal,
     covered="covered at least once within the threshold",
     summary="maximise the weight within the threshold of at least two open sites (backup coverage)",
 )

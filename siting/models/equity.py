@@ -22,13 +22,15 @@ import scipy.sparse as sp
 from ..backends import get_backend
 from ..data.instance import Instance
 from ..errors import InputError, VerificationError
+from ..formulations.lexicographic import cost_then_count, keep_best
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site, open_within
 from ..result import Result
 from ..rules import REL_TOL, SiteRules
 from ..status import Termination
-from .base import Evaluation, Model, Outcome, Plan, SolveContext
+from ..verify import sole_reach
+from .base import Evaluation, Marginal, Model, Outcome, Plan, SolveContext
 from .driver import check_claims, solve_model
 from .params import (
     ModelParams,
@@ -51,6 +53,8 @@ __all__ = ["MODEL", "EquityParams", "solve_equity", "build_equity", "group_matri
 _STAGE1_SHARE = 0.6
 #: share of the time left for stage 2 (the rest is kept for evaluation)
 _STAGE2_SHARE = 0.95
+#: share of the time left for stage 2 when stage 3 (the cheapest plan) follows
+_STAGE2_SHARE_BEFORE_3 = 0.6
 #: below this many seconds left, stage 2 is skipped and the stage-1 plan is returned
 _MIN_STAGE2_S = 0.1
 
@@ -258,7 +262,8 @@ def _search(instance: Instance, params: EquityParams, rules: SiteRules, ctx: Sol
         return Outcome(Plan(plan1), early, sol1.objective, sol1.bound, sol1.backend, stats, sol1.message)
     stage2 = stage2_program(stage1, weight[active], min_share1)
     start = _stage2_start(stage2, plan1, covered1[active].astype(float), groups[:, active])
-    options = ctx.options_now(share=_STAGE2_SHARE)
+    cheapest = ctx.options.secondary == "min_cost"
+    options = ctx.options_now(share=_STAGE2_SHARE_BEFORE_3 if cheapest else _STAGE2_SHARE)
     sol2 = backend.solve(stage2, options, warm_start=start) if start is not None else backend.solve(stage2, options)
     stats.update(stage2_termination=str(sol2.termination), stage2_seconds=sol2.seconds, stage2_bound=sol2.bound,
                  stage2_solved=sol2.x is not None)
@@ -280,7 +285,66 @@ def _search(instance: Instance, params: EquityParams, rules: SiteRules, ctx: Sol
     else:
         term = Termination.HEURISTIC  # the minimum share is proven, the total behind it is not
     message = sol2.message if sol2.x is None and sol2.message else sol1.message
+    if cheapest:
+        plan = _stage3(instance, params, rules, ctx, stage2, sol2.x, plan, groups, min_share1, stats)
     return Outcome(Plan(plan), term, sol1.objective, sol1.bound, sol1.backend, stats, message)
+
+
+def _stage3(instance: Instance, params: EquityParams, rules: SiteRules, ctx: SolveContext, stage2: LinearProgram,
+            x2: np.ndarray | None, plan: np.ndarray, groups: sp.csr_matrix, min_share: float,
+            stats: dict[str, Any]) -> np.ndarray:
+    """Stage 3: the cheapest plan (then the fewest new sites) that keeps the minimum share and the total.
+
+    The stage-2 program with its objective held (:func:`siting.formulations.lexicographic.keep_best`) and
+    the minimum share still held by ``eta``'s lower bound; kept when, recomputed, it keeps both and is cheaper.
+    """
+    weight = demand_weight(instance, params.weight_column)
+    count = rules.counts & (rules.lower == 0)
+    before = (float(rules.cost[plan].sum()), int((plan & count).sum()))
+    info: dict[str, Any] = {"goal": "min_cost", "cost_before": before[0], "new_sites_before": before[1]}
+    stats["secondary"] = info
+    left = ctx.remaining_s()
+    if left is not None and left < _MIN_STAGE2_S:
+        info["termination"] = "skipped: no time left"
+        return plan
+    _, covered = group_shares(instance, params.threshold_min, groups, plan)
+    total = float(weight[covered].sum())
+    cost = np.zeros(stage2.n_cols)
+    start, stop = stage2.blocks["site"]
+    cost[start:stop] = rules.cost
+    counted = np.zeros(stage2.n_cols)
+    counted[start:stop] = count
+    stage3 = keep_best(stage2, total, cost_then_count(cost, counted)[0], name="equity_stage3")
+    warm = x2 if x2 is not None and stage3.max_violation(x2, relative=True) <= 1e-7 else None
+    options = ctx.options_now(share=_STAGE2_SHARE)
+    backend = get_backend(ctx.backend)
+    sol = backend.solve(stage3, options, warm_start=warm) if warm is not None else backend.solve(stage3, options)
+    info["termination"] = str(sol.termination)
+    if sol.x is None:
+        return plan
+    found = stage3.block(sol.x, "site") > 0.5
+    shares3, covered3 = group_shares(instance, params.threshold_min, groups, found)
+    after = (float(rules.cost[found].sum()), int((found & count).sum()))
+    keeps = float(shares3.min(initial=1.0)) >= min_share - 1e-12 and \
+        float(weight[covered3].sum()) >= total - 1e-9 * max(1.0, total)
+    accepted = keeps and after < before
+    info.update(accepted=bool(accepted), cost_after=after[0], new_sites_after=after[1])
+    return found if accepted else plan
+
+
+def _marginal(instance: Instance, params: EquityParams, rules: SiteRules, plan: Plan) -> Marginal:
+    """What each open site alone adds: the minimum share it holds up plus the weight it alone covers.
+
+    Both parts are >= 0 and exactly 0 when nothing is lost (the driver only asks whether the sum is 0).
+    """
+    weight = demand_weight(instance, params.weight_column)
+    groups, _ = _groups(instance, params, weight)
+    shares, _ = group_shares(instance, params.threshold_min, groups, plan.open_sites)
+    alone = sole_reach(instance.travel, plan.open_sites, params.threshold_min, weight)
+    share_lost = sole_reach(instance.travel, plan.open_sites, params.threshold_min, groups)
+    min_share = float(shares.min(initial=1.0))
+    dropped = min_share - (shares[:, None] - share_lost).min(axis=0, initial=1.0)
+    return Marginal(np.maximum(dropped, 0.0) + alone, np.zeros(instance.n_sites, bool), alone)
 
 
 def _evaluate(instance: Instance, params: EquityParams, rules: SiteRules, plan: Plan) -> Evaluation:
@@ -301,7 +365,7 @@ def _evaluate(instance: Instance, params: EquityParams, rules: SiteRules, plan: 
 
 
 MODEL = Model(
-    name="equity", params=EquityParams, sense=Sense.MAXIMIZE, search=_search, evaluate=_evaluate,
+    name="equity", params=EquityParams, sense=Sense.MAXIMIZE, search=_search, evaluate=_evaluate, marginal=_marginal,
     covered="within the threshold of an open site",
     summary="maximise the smallest coverage share across districts or groups, then the total covered weight",
 )

@@ -25,7 +25,8 @@ from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site
 from ..result import Result
 from ..rules import SiteRules
-from .base import Built, Evaluation, Model, Plan
+from ..verify import sole_reach
+from .base import Built, Evaluation, Marginal, Model, Plan
 from .driver import solve_model
 from .params import (
     ModelParams,
@@ -205,9 +206,34 @@ def _evaluate(instance: Instance, params: GradualParams, rules: SiteRules, plan:
     )
 
 
+def _marginal(instance: Instance, params: GradualParams, rules: SiteRules, plan: Plan) -> Marginal:
+    """Credit lost without each open site: ``w_i`` times best minus second-best credit where it is the best.
+
+    ``weight``: the full-credit weight it alone covers (:func:`siting.verify.sole_reach`).
+    """
+    weight = demand_weight(instance, params.weight_column)
+    d, s, fk = credit_pairs(instance, params, rules)
+    on = plan.open_sites[s]
+    d, s, fk = d[on], s[on], fk[on]
+    loss: np.ndarray = np.zeros(instance.n_sites)
+    if d.size:
+        order = np.lexsort((s, -fk, d))          # per demand point, the largest credit first
+        d, s, fk = d[order], s[order], fk[order]
+        first = np.ones(d.shape[0], bool)
+        first[1:] = d[1:] != d[:-1]
+        second = np.zeros(d.shape[0], bool)
+        second[1:] = first[:-1] & ~first[1:]
+        runner_up = np.zeros(instance.n_demand)
+        runner_up[d[second]] = fk[second]
+        top = d[first]
+        loss = np.bincount(s[first], weights=weight[top] * (fk[first] - runner_up[top]), minlength=instance.n_sites)
+    full = sole_reach(instance.travel, plan.open_sites, params.threshold_min, weight)
+    return Marginal(loss, np.zeros(instance.n_sites, bool), full)
+
+
 MODEL = Model(
     name="gradual", params=GradualParams, sense=Sense.MAXIMIZE, build=_build, evaluate=_evaluate,
-    warm_start=_warm_start, bound=_bound,
+    warm_start=_warm_start, bound=_bound, marginal=_marginal,
     covered="within the threshold of an open site (full credit)",
     summary="maximise coverage credit: full within the threshold, decaying linearly to zero at the outer threshold",
 )

@@ -10,11 +10,11 @@ Example
 >>> from siting.testing import random_instance
 >>> r = solve_pcenter(random_instance(6, 4, seed=1), p=2)
 >>> r.status.value, r.objective, r.best_bound, r.selected
-('optimal', 15.0, 15.0, ('s0', 's1'))
+('optimal', 15.0, 15.0, ('s0', 's2'))
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,17 +22,20 @@ import numpy as np
 from ..backends.registry import get_backend
 from ..data.instance import Instance
 from ..errors import InfeasibleError, VerificationError
+from ..formulations.lexicographic import cost_then_count
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site
 from ..result import Result
 from ..rules import Limits, SiteRules
 from ..status import Termination
-from .base import Evaluation, Model, Outcome, Plan, SolveContext
+from ..verify import nearest_two
+from .base import Evaluation, Marginal, Model, Outcome, Plan, SolveContext
 from .driver import solve_model
 from .params import ModelParams, budget_param, choice, integer, param, weight_column_param
 from .parts import Rows, demand_weight, milp
 from .pmedian import reachable_pairs
+from .secondary import MIN_STAGE_S
 from .tables import coverage_table, served_by_site, sites_table
 
 __all__ = ["MODEL", "PCenterParams", "solve_pcenter", "build_cover_at", "build_pcenter_direct", "greedy_pcenter"]
@@ -58,19 +61,20 @@ class PCenterParams(ModelParams):
                         doc="search (bisection over table times with set-cover MIPs) or direct (one MIP)")
 
     def limits(self) -> Limits:
+        """At most ``p`` counted sites, and the budget."""
         return Limits(budget=self.budget, max_sites=self.p)
 
 
 def build_cover_at(instance: Instance, radius: float, *, pairs: Pairs, p: int, rules: SiteRules,
                    budget: float | None = None) -> LinearProgram:
-    """Set-cover feasibility program at ``radius``: fewest counted sites covering every demand point.
+    r"""Set-cover feasibility program at ``radius``: fewest counted sites covering every demand point.
 
     Notes
     -----
     .. math::
 
-        \\min \\sum_{j\\in C} y_j \\quad\\text{s.t.}\\quad \\sum_{j: t_{ij} \\le r} y_j \\ge 1 \\;\\forall i
-        \\text{ with } w_i > 0,\\quad \\sum_{j\\in C} y_j \\le p,\\; y_j \\in \\{0,1\\}
+        \min \sum_{j\in C} y_j \quad\text{s.t.}\quad \sum_{j: t_{ij} \le r} y_j \ge 1 \;\forall i
+        \text{ with } w_i > 0,\quad \sum_{j\in C} y_j \le p,\; y_j \in \{0,1\}
 
     (plus the budget row when given). Radius ``r`` is feasible iff this program is. Its objective and bound
     are site counts: the search reads only feasibility and the plan from it.
@@ -88,14 +92,14 @@ def build_cover_at(instance: Instance, radius: float, *, pairs: Pairs, p: int, r
 
 def build_pcenter_direct(instance: Instance, *, pairs: Pairs, p: int, rules: SiteRules,
                          budget: float | None = None) -> LinearProgram:
-    """The direct p-center MIP.
+    r"""The direct p-center MIP.
 
     Notes
     -----
     .. math::
 
-        \\min r \\quad\\text{s.t.}\\quad r \\ge \\sum_j t_{ij} x_{ij},\\; \\sum_j x_{ij} = 1,\\;
-        x_{ij} \\le y_j,\\; \\sum_{j\\in C} y_j \\le p,\\; y_j, x_{ij} \\in \\{0,1\\}
+        \min r \quad\text{s.t.}\quad r \ge \sum_j t_{ij} x_{ij},\; \sum_j x_{ij} = 1,\;
+        x_{ij} \le y_j,\; \sum_{j\in C} y_j \le p,\; y_j, x_{ij} \in \{0,1\}
     """
     d, s, t = pairs
     n, npairs = instance.n_sites, d.shape[0]
@@ -235,6 +239,8 @@ def _bisect(instance: Instance, params: PCenterParams, rules: SiteRules, pairs: 
         else:      # stopped without an answer at this radius: keep what is proven
             stopped = True
             break
+    if best is None:      # no table times at all: nothing to bisect (reachable_pairs refuses that earlier)
+        return Outcome(None, Termination.ERROR, None, None, f"pcenter_search({ctx.backend})", stats)
     radius = _radius(instance, best, active)
     bound = float(levels[lo]) if levels.size else 0.0
     stats.update(steps=steps, lower_bound_min=bound)
@@ -242,11 +248,48 @@ def _bisect(instance: Instance, params: PCenterParams, rules: SiteRules, pairs: 
                    f"pcenter_search({ctx.backend})", stats)
 
 
+def _cheapest_cover(instance: Instance, params: PCenterParams, rules: SiteRules, pairs: Pairs, ctx: SolveContext,
+                    outcome: Outcome) -> Outcome:
+    """Among the plans with the found radius, the cheapest, then the fewest new sites (one more cover MIP).
+
+    The cover program at the plan's radius with the objective of
+    :func:`siting.formulations.lexicographic.cost_then_count`, warm-started with the plan; kept when it is
+    cheaper (or as cheap with fewer sites). Termination and bound stay the search's.
+    """
+    assert outcome.plan is not None
+    plan = outcome.plan.open_sites
+    count = rules.counts & (rules.lower == 0)
+    before = (float(rules.cost[plan].sum()), int((plan & count).sum()))
+    info: dict[str, Any] = {"goal": "min_cost", "cost_before": before[0], "new_sites_before": before[1]}
+    left = ctx.remaining_s()
+    if left is not None and left < MIN_STAGE_S:
+        return replace(outcome, stats=dict(outcome.stats, secondary=dict(info, termination="skipped: no time left")))
+    active = np.unique(pairs[0])
+    radius = _radius(instance, plan, active)
+    program = build_cover_at(instance, radius, pairs=pairs, p=params.p, rules=rules, budget=params.budget)
+    program = replace(program, objective=cost_then_count(rules.cost, count)[0], name="pcenter_cheapest")
+    program.check()
+    sol = get_backend(ctx.backend).solve(program, ctx.options_now(share=_CALL_SHARE), warm_start=plan.astype(float))
+    info["termination"] = str(sol.termination)
+    if sol.x is not None:
+        found = program.block(sol.x, "site") > 0.5
+        after = (float(rules.cost[found].sum()), int((found & count).sum()))
+        accepted = after < before and _radius(instance, found, active) <= radius
+        info.update(accepted=bool(accepted), cost_after=after[0], new_sites_after=after[1])
+        if accepted:
+            return replace(outcome, plan=Plan(found), stats=dict(outcome.stats, secondary=info))
+    return replace(outcome, stats=dict(outcome.stats, secondary=info))
+
+
 def _search(instance: Instance, params: PCenterParams, rules: SiteRules, ctx: SolveContext) -> Outcome:
+    """The radius by bisection or one MIP; then, with ``secondary = "min_cost"``, the cheapest plan at it."""
     weight = demand_weight(instance, params.weight_column)
     pairs = reachable_pairs(instance, weight, rules, "pcenter")
     run = _direct if params.method == "direct" else _bisect
-    return run(instance, params, rules, pairs, ctx)
+    outcome = run(instance, params, rules, pairs, ctx)
+    if outcome.plan is None or ctx.options.secondary != "min_cost":
+        return outcome
+    return _cheapest_cover(instance, params, rules, pairs, ctx, outcome)
 
 
 def _evaluate(instance: Instance, params: PCenterParams, rules: SiteRules, plan: Plan) -> Evaluation:
@@ -268,8 +311,35 @@ def _evaluate(instance: Instance, params: PCenterParams, rules: SiteRules, plan:
     )
 
 
+def _marginal(instance: Instance, params: PCenterParams, rules: SiteRules, plan: Plan) -> Marginal:
+    """Radius added without each open site: its points walk to their second-nearest open site.
+
+    ``radius_without_j = max(max_{i: near(i) != j} t1_i, max_{i: near(i) = j} t2_i)`` over points with weight,
+    from the two largest per-site maxima of ``t1``; closing the only site a point reaches breaks the plan.
+    """
+    weight = demand_weight(instance, params.weight_column)
+    site, first, second = nearest_two(instance.travel, plan.open_sites)
+    n = instance.n_sites
+    mine = (weight > 0) & (site >= 0)
+    radius = float(first[weight > 0].max(initial=0.0))
+    own = np.full(n, -np.inf)          # worst first time among the points each site serves
+    np.maximum.at(own, site[mine], first[mine])
+    fallback = np.full(n, -np.inf)     # worst second time among them
+    np.maximum.at(fallback, site[mine], second[mine])
+    order = np.argsort(-own, kind="stable")
+    top, runner = own[order[0]] if n else -np.inf, own[order[1]] if n > 1 else -np.inf
+    others = np.full(n, top)
+    if n:
+        others[order[0]] = runner
+    without = np.maximum(np.maximum(others, fallback), 0.0)
+    alone = mine & ~np.isfinite(second)
+    only = np.bincount(site[alone], weights=weight[alone], minlength=n)
+    return Marginal(without - radius, np.bincount(site[alone], minlength=n) > 0, only)
+
+
 MODEL = Model(
     name="pcenter", params=PCenterParams, sense=Sense.MINIMIZE, search=_search, evaluate=_evaluate,
+    marginal=_marginal,
     covered="with a reachable open site",
     summary="open at most p sites minimising the worst minutes from a demand point to its nearest open site",
 )
@@ -277,7 +347,7 @@ MODEL = Model(
 
 def solve_pcenter(instance: Instance, *, backend: str = "auto", options: SolveOptions | None = None,
                   **params: Any) -> Result:
-    """Open at most ``p`` counted sites minimising the largest walking time of any demand point.
+    r"""Open at most ``p`` counted sites minimising the largest walking time of any demand point.
 
     Parameters
     ----------
@@ -296,10 +366,10 @@ def solve_pcenter(instance: Instance, *, backend: str = "auto", options: SolveOp
 
     Notes
     -----
-    .. math:: \\min_{S,\\,|S \\cap C| \\le p} \\; \\max_{i: w_i > 0} \\; \\min_{j \\in S} t_{ij}
+    .. math:: \min_{S,\,|S \cap C| \le p} \; \max_{i: w_i > 0} \; \min_{j \in S} t_{ij}
 
     The optimum is one of the distinct table times. ``search`` starts from the lower bound
-    :math:`\\max_i \\min_j t_{ij}` and the greedy plan's radius, and bisects with :func:`build_cover_at`; each
+    :math:`\max_i \min_j t_{ij}` and the greedy plan's radius, and bisects with :func:`build_cover_at`; each
     feasible plan's own radius becomes the new upper end. When the time limit stops it, the best plan found
     is returned with status ``time_limit`` and the proven bound. ``direct`` solves :func:`build_pcenter_direct`.
     A demand point (weight > 0) with no usable pair, or no plan reaching everyone, gives ``infeasible``.

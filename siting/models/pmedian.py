@@ -23,7 +23,8 @@ from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site
 from ..result import Result
 from ..rules import Limits, SiteRules
-from .base import Built, Evaluation, Model, Plan
+from ..verify import nearest_two
+from .base import Built, Evaluation, Marginal, Model, Plan
 from .driver import solve_model
 from .params import ModelParams, boolean, budget_param, choice, integer, param, weight_column_param
 from .parts import Rows, demand_weight, milp
@@ -372,8 +373,24 @@ def _bound(instance: Instance, params: PMedianParams, rules: SiteRules) -> float
     return float(np.sum(weight[positive] * minutes[positive]))
 
 
+def _marginal(instance: Instance, params: PMedianParams, rules: SiteRules, plan: Plan) -> Marginal:
+    """Weighted minutes added without each open site (its points walk to their second-nearest open site).
+
+    Closing a counted site breaks "exactly p" (the driver adds that); ``weight`` is the weight only it reaches.
+    """
+    weight = demand_weight(instance, params.weight_column)
+    site, first, second = nearest_two(instance.travel, plan.open_sites)
+    mine = (weight > 0) & (site >= 0)
+    extra = np.where(np.isfinite(second), second - first, np.inf)[mine]
+    loss = np.bincount(site[mine], weights=weight[mine] * extra, minlength=instance.n_sites)
+    alone = mine & ~np.isfinite(second)
+    only = np.bincount(site[alone], weights=weight[alone], minlength=instance.n_sites)
+    return Marginal(loss, only > 0, only)
+
+
 MODEL = Model(
     name="pmedian", params=PMedianParams, sense=Sense.MINIMIZE, build=_build, warm_start=_warm_start, bound=_bound,
+    marginal=_marginal,
     evaluate=_evaluate, covered="with a reachable open site",
     summary="open exactly p sites minimising total weighted minutes to the nearest open site",
 )

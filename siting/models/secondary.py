@@ -37,6 +37,8 @@ __all__ = ["cheapest_built", "prune_and_check", "marginal_of", "GENERIC_MAX_SITE
 GENERIC_MAX_SITES = 64
 #: below this many seconds left the cheapest-plan stage is not started (it could only overrun)
 MIN_STAGE_S = 0.1
+#: a loss at most this share of the objective (or total weight) is no loss: float noise of re-evaluated sums
+_LOSS_TOL = 1e-12
 #: share of the time left the second stage may use (the rest pays for evaluation and the tables)
 _STAGE_SHARE = 0.9
 
@@ -158,9 +160,11 @@ def marginal_of(model: Model[Any], instance: Instance, params: ModelParams, rule
 
 
 def _redundant(marg: Marginal, plan: Plan, rules: SiteRules, figures: Evaluation) -> np.ndarray:
-    scale = max(abs(figures.objective), abs(figures.total_weight))
+    # the hooks' losses are exactly 0 when nothing is lost; the tolerance only absorbs the float noise of
+    # re-evaluated sums (a share loss of one person in 1e5 is 1e-5, far above it)
+    scale = max(1.0, abs(figures.objective), abs(figures.total_weight))
     loss = np.nan_to_num(np.asarray(marg.loss, dtype=float), nan=np.inf)
-    tol = 1e-9 * max(1.0, scale)
+    tol = _LOSS_TOL * scale
     return _removable(plan, rules) & ~np.asarray(marg.breaks, bool) & (loss <= tol)
 
 

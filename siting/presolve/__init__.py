@@ -4,7 +4,8 @@ See ``models/presolve-and-heuristics.md`` for the reductions and why each keeps 
 """
 from __future__ import annotations
 
-from .base import PresolveResult, RowMap, SiteMap, presolve, take_rows, take_sites
+from .base import PresolveResult, RowMap, SiteMap, take_rows, take_sites
+from .chain import presolve
 from .dominance import dominated_sites
 from .reductions import (
     absorb_fixed_open,

@@ -1,13 +1,13 @@
-"""Dominated sites: bounded-work detection of coverage-set inclusion.
+r"""Dominated sites: bounded-work detection of coverage-set inclusion.
 
 Rule (the same for MCLP, LSCP and partial covering): site ``j`` is dominated by site ``k`` when
 
 .. math::
 
-    \\operatorname{cover}(j) \\subseteq \\operatorname{cover}(k),\\quad c_k \\le c_j,\\quad
-    \\text{both free (neither fixed open nor closed)},\\quad \\ell_k = \\ell_j
+    \operatorname{cover}(j) \subseteq \operatorname{cover}(k),\quad c_k \le c_j,\quad
+    \text{both free (neither fixed open nor closed)},\quad \ell_k = \ell_j
 
-with :math:`\\ell` = ``counts_toward_limit``, and ties (equal sets and equal cost) broken by the smaller index
+with :math:`\ell` = ``counts_toward_limit``, and ties (equal sets and equal cost) broken by the smaller index
 (``k < j``). Replacing ``j`` by ``k`` in any plan keeps the budget, the site count and every covered row, so
 at least one optimal plan avoids ``j``; the tie-break makes the relation a strict partial order, so removing
 every dominated site at once leaves an undominated dominator for each of them.
@@ -43,7 +43,7 @@ def _expand_segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 def dominated_sites(problem: CoverageProblem, *, max_row_degree: int = 2000, max_work: int = 200_000_000,
                     chunk_pairs: int = 2_000_000) -> np.ndarray:
-    """(n_sites,) bool mask of sites dominated by another site (see the module rule).
+    r"""(n_sites,) bool mask of sites dominated by another site (see the module rule).
 
     Parameters
     ----------
@@ -55,7 +55,7 @@ def dominated_sites(problem: CoverageProblem, *, max_row_degree: int = 2000, max
     Notes
     -----
     A dominator ``k`` of ``j`` must cover ``j``'s *rarest* row ``r(j)`` (the row of ``j`` with the fewest
-    covering sites), so candidate pairs are ``{(j, k): k \\in \\operatorname{row}(r(j))}``: ``sum_j deg(r(j))``
+    covering sites), so candidate pairs are ``{(j, k): k \in \operatorname{row}(r(j))}``: ``sum_j deg(r(j))``
     pairs instead of the ``n^2`` of ``A^T A``. Pairs are filtered by cost, limit flag and column degree,
     then checked by looking up ``(i, k)`` for 4 sampled rows ``i`` of ``j`` and finally all rows of ``j``, in a
     sorted key array (``searchsorted``). Work is ``O(sum over surviving pairs of deg(j) log nnz)`` capped
@@ -88,7 +88,7 @@ def dominated_sites(problem: CoverageProblem, *, max_row_degree: int = 2000, max
     cum = np.cumsum(n_cand)
     edges = np.searchsorted(cum, np.arange(1, int(cum[-1]) // chunk_pairs + 2) * chunk_pairs, side="right")
     edges = np.unique(np.concatenate([[0], np.minimum(edges, cols.size), [cols.size]]))
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
         cj, rj = cols[a:b], rarest[a:b]
         lens = row_deg[rj]
         j = np.repeat(cj, lens)

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..problem import CoverageProblem, ModelType
-from .base import RowMap, take_rows, take_sites
+from .base import Inverse, Reduction, RowMap, take_rows, take_sites
 from .dominance import dominated_sites
 
 __all__ = [
@@ -33,13 +33,6 @@ __all__ = [
 ]
 
 
-def _named(name):
-    def wrap(fn):
-        fn.name = name
-        return fn
-    return wrap
-
-
 def _row_map(keep: np.ndarray) -> RowMap:
     group = np.full(keep.shape[0], -1, dtype=np.int64)
     group[keep] = np.arange(int(keep.sum()))
@@ -50,14 +43,12 @@ def _row_degree(problem: CoverageProblem) -> np.ndarray:
     return np.diff(problem.coverage.indptr)
 
 
-@_named("drop_closed_sites")
-def drop_closed_sites(problem: CoverageProblem):
+def drop_closed_sites(problem: CoverageProblem) -> tuple[CoverageProblem, Inverse]:
     """Remove excluded sites (``fixed_closed``): they are 0 in every plan."""
     return take_sites(problem, ~problem.fixed_closed)
 
 
-@_named("drop_uncoverable_demand")
-def drop_uncoverable_demand(problem: CoverageProblem):
+def drop_uncoverable_demand(problem: CoverageProblem) -> tuple[CoverageProblem, Inverse]:
     """Remove demand rows no site covers.
 
     Their weight stays in ``total_weight`` (MCLP/partial: it can never be covered); for LSCP these are
@@ -67,8 +58,7 @@ def drop_uncoverable_demand(problem: CoverageProblem):
     return take_rows(problem, keep), _row_map(keep)
 
 
-@_named("absorb_fixed_open")
-def absorb_fixed_open(problem: CoverageProblem):
+def absorb_fixed_open(problem: CoverageProblem) -> tuple[CoverageProblem, Inverse]:
     """Move rows covered by a fixed-open site into ``base_covered_weight``, then remove those sites.
 
     The removed sites' cost leaves the budget and their limit count leaves ``max_sites``.
@@ -84,8 +74,7 @@ def absorb_fixed_open(problem: CoverageProblem):
     return take_sites(kept_rows, ~problem.fixed_open, opened=problem.fixed_open.copy())
 
 
-@_named("drop_zero_weight_demand")
-def drop_zero_weight_demand(problem: CoverageProblem):
+def drop_zero_weight_demand(problem: CoverageProblem) -> tuple[CoverageProblem, Inverse]:
     """MCLP/partial: rows of weight 0 never change the objective or the coverage target."""
     if problem.model == ModelType.LSCP:
         return problem, _row_map(np.ones(problem.n_demand, bool))
@@ -93,8 +82,7 @@ def drop_zero_weight_demand(problem: CoverageProblem):
     return take_rows(problem, keep), _row_map(keep)
 
 
-@_named("fix_forced_sites")
-def fix_forced_sites(problem: CoverageProblem):
+def fix_forced_sites(problem: CoverageProblem) -> tuple[CoverageProblem, Inverse]:
     """LSCP only: a row covered by exactly one site forces that site open (marks it ``fixed_open``).
 
     :func:`absorb_fixed_open`, next in the chain, then removes the site and the rows it covers.
@@ -129,8 +117,7 @@ def _row_hashes(cov: sp.csr_matrix, seed: int = 12345) -> tuple[np.ndarray, np.n
     return h1, h2
 
 
-@_named("merge_identical_rows")
-def merge_identical_rows(problem: CoverageProblem):
+def merge_identical_rows(problem: CoverageProblem) -> tuple[CoverageProblem, Inverse]:
     """Merge demand rows with identical coverage sets into one row whose weight is the sum.
 
     Notes
@@ -173,8 +160,7 @@ def merge_identical_rows(problem: CoverageProblem):
     return reduced, RowMap(m, group)
 
 
-@_named("drop_useless_sites")
-def drop_useless_sites(problem: CoverageProblem):
+def drop_useless_sites(problem: CoverageProblem) -> tuple[CoverageProblem, Inverse]:
     """Remove free sites that cover no row, and (MCLP/partial) free sites that cost more than the budget.
 
     A site covering nothing never improves coverage and costs ``>= 0``; an over-budget site can never be
@@ -191,14 +177,13 @@ def drop_useless_sites(problem: CoverageProblem):
     return take_sites(problem, ~useless)
 
 
-@_named("drop_dominated_sites")
-def drop_dominated_sites(problem: CoverageProblem):
+def drop_dominated_sites(problem: CoverageProblem) -> tuple[CoverageProblem, Inverse]:
     """Remove sites whose coverage set is contained in a cheaper-or-equal site's (see :mod:`.dominance`)."""
     dominated = dominated_sites(problem)
     return take_sites(problem, ~dominated)
 
 
-def default_reductions(model: ModelType) -> list:
+def default_reductions(model: ModelType) -> list[Reduction]:
     """The default chain for ``model`` (order matters: closed sites first, dominance last)."""
     chain = [drop_closed_sites, drop_uncoverable_demand]
     if model == ModelType.LSCP:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .catalog import Catalog, Service, load_catalog, service_masks
+from .catalog import CATEGORIES, DEFAULT_SPEED_GROUP, TIERS, Catalog, Service, load_catalog, service_masks
 
-__all__ = ["Catalog", "Service", "load_catalog", "service_masks", "solve_multiservice"]
+__all__ = ["CATEGORIES", "DEFAULT_SPEED_GROUP", "TIERS", "Catalog", "Service", "load_catalog", "service_masks",
+           "solve_multiservice"]
 
 
 def __getattr__(name: str) -> Any:

@@ -174,8 +174,8 @@ def _read_lines(path: str | os.PathLike[str], layer: str | None = None) -> Any:
         raise InputError(f"cannot read street layer: {exc}", file=str(path)) from None
 
 
-def from_lines(data: str | os.PathLike[str] | Any, *, tolerance_m: float = 0.5, layer: str | None = None, highway: str = "highway",
-               foot: str = "foot", source: str | None = None) -> WalkGraph:
+def from_lines(data: str | os.PathLike[str] | Any, *, tolerance_m: float = 0.5, layer: str | None = None,
+               highway: str = "highway", foot: str = "foot", source: str | None = None) -> WalkGraph:
     """Walking graph from a line layer; nodes are segment ends merged within ``tolerance_m``.
 
     ``data`` is a path (GeoPackage, GeoJSON, Shapefile, GeoParquet) or a GeoDataFrame of
@@ -198,7 +198,7 @@ def from_lines(data: str | os.PathLike[str] | Any, *, tolerance_m: float = 0.5, 
     from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
 
-    if isinstance(data, (str, Path)):
+    if isinstance(data, (str, os.PathLike)):
         source = source or str(data)
         gdf = _read_lines(data, layer)
     else:

@@ -19,9 +19,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "siting"
 
-#: cycles through function-level imports outside the workflow layer, to be removed by their owners (the xfail
-#: below is strict: once they are gone it passes, fails as XPASS, and the marker goes)
-KNOWN_ELSEWHERE = ("siting.presolve.base <-> siting.presolve.reductions",)
 WORKFLOW_LAYER = ("siting.workflow", "siting.commands", "siting.cli", "siting.demo")
 
 
@@ -171,8 +168,6 @@ def test_workflow_layer_imports_downward_even_inside_functions():
     assert not found, "import cycles through the workflow layer:\n" + _show(found)
 
 
-@pytest.mark.xfail(reason="cycles through function-level imports outside the workflow layer: "
-                   + "; ".join(KNOWN_ELSEWHERE), strict=True)
 def test_no_import_cycle_even_inside_functions():
     found = cycles(import_graph(in_functions=True))
     assert not found, "import cycles (counting imports inside functions):\n" + _show(found)

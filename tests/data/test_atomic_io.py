@@ -9,8 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siting.io import (atomic_open, atomic_path, atomic_write_bytes, atomic_write_csv, atomic_write_json,
-                       atomic_write_parquet, atomic_write_text, atomic_write_vector)
+from siting.io import (
+    atomic_open,
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_parquet,
+    atomic_write_text,
+    atomic_write_vector,
+)
 
 
 def _only(folder):

@@ -14,12 +14,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-from siting.data import (Demand, demand_from_frame, instance_from_frames, read_demand, read_sites,
-                         read_travel, sites_from_frame, travel_from_frame)
-from siting.errors import InputError
-
 from conftest import DEMAND, SITES, TRAVEL, assert_one_line, write_csv
+
+from siting.data import (
+    Demand,
+    demand_from_frame,
+    instance_from_frames,
+    read_demand,
+    read_sites,
+    read_travel,
+    sites_from_frame,
+    travel_from_frame,
+)
+from siting.errors import InputError
 
 
 def _demand_frame(**columns) -> pd.DataFrame:
@@ -107,7 +114,7 @@ def test_geojson_feature_repeating_a_property(tmp_path):
     good = '{"type": "Feature", "properties": {"id": "d1", "population": 1}, ' \
            '"geometry": {"type": "Point", "coordinates": [0, 0]}}'
     p = tmp_path / "demand.geojson"
-    p.write_text('{"type": "FeatureCollection", "features": [%s, %s]}' % (good, feature % "d2"))
+    p.write_text('{"type": "FeatureCollection", "features": [' + good + ", " + feature.replace("%s", "d2") + "]}")
     assert_one_line(_raises(read_demand, p), str(p), "feature 2", "column 'population'", "twice")
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import DEMAND, assert_one_line, write_csv
 
 from siting.data import demand_from_frame, read_demand
 from siting.errors import InputError
-
-from conftest import DEMAND, assert_one_line, write_csv
 
 
 def test_reads_ids_groups_and_labels(files):

@@ -5,12 +5,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_one_line
 from shapely.geometry import LineString
 
-from siting.data import (GeographicCRSWarning, load_instance, read_demand, read_sites)
+from siting.data import GeographicCRSWarning, load_instance, read_demand, read_sites
 from siting.errors import InputError
-
-from conftest import assert_one_line
 
 DEMAND = pd.DataFrame({"id": ["007", "d2", "d3"], "population": [100.0, 250.0, 75.0],
                        "elderly": [10, 40, 5], "district": ["A", "B", "B"],

@@ -4,11 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SITES, assert_one_line, write_csv
 
 from siting.data import SiteStatus, read_sites, sites_from_frame
 from siting.errors import InputError
-
-from conftest import SITES, assert_one_line, write_csv
 
 
 def test_statuses_costs_and_capacity(files):

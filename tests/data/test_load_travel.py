@@ -4,11 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TRAVEL, assert_one_line, write_csv
 
 from siting.data import load_instance, read_demand, read_sites, read_travel
 from siting.errors import InputError
-
-from conftest import TRAVEL, assert_one_line, write_csv
 
 
 @pytest.fixture

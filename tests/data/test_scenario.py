@@ -4,11 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import DEMAND, SITES, TRAVEL, write_csv
 
 from siting.errors import InputError, ScenarioError
 from siting.scenario import load_scenario, scenario_from_dict
-
-from conftest import DEMAND, SITES, TRAVEL, write_csv
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "example"
 
@@ -81,10 +80,15 @@ def test_wrong_type(folder):
     assert key == "model.budget" and "expected a number, got 'abc'" in msg
 
 
-@pytest.mark.parametrize("value", ["0", "-5"])
-def test_budget_must_be_positive(folder, value):
-    msg, key = _error(folder, GOOD.replace("budget = 50", f"budget = {value}"))
-    assert key == "model.budget" and "greater than 0" in msg
+def test_budget_must_not_be_negative(folder):
+    msg, key = _error(folder, GOOD.replace("budget = 50", "budget = -5"))
+    assert key == "model.budget" and "at least 0" in msg
+
+
+def test_budget_zero_asks_what_the_existing_facilities_reach(folder):
+    # budget 0 is a real question (the first point of a sweep): accepted, it leaves only free sites
+    s = load_scenario(_toml(folder, GOOD.replace("budget = 50", "budget = 0")))
+    assert s.model.budget == 0.0
 
 
 def test_missing_data_file(folder):

@@ -42,7 +42,7 @@ def test_pmed_duplicate_edges_last_wins(tmp_path):
     f.write_text(" 3 3 1\n 1 2 5\n 2 3 1\n 2 1 9\n")
     inst, p = read_pmed(f)
     tr = inst.travel
-    t = dict(zip(zip(tr.demand_index.tolist(), tr.site_index.tolist()), tr.minutes.tolist()))
+    t = dict(zip(zip(tr.demand_index.tolist(), tr.site_index.tolist(), strict=True), tr.minutes.tolist(), strict=True))
     assert p == 1 and t[(0, 1)] == 9 and t[(0, 2)] == 10 and t[(2, 1)] == 1
 
 

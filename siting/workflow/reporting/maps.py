@@ -5,7 +5,7 @@ Example
 >>> import numpy as np
 >>> png = coverage_map(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([5.0, 9.0]), np.array([True, False]),
 ...                    providers_xy=(np.array([0.0]), np.array([0.0])), title="demo")
->>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+>>> png[:8] == b"\x89PNG\r\n\x1a\n"
 True
 """
 from __future__ import annotations
