@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .data.instance import Instance
 from .errors import ScenarioError
 from .io import atomic_write_csv, atomic_write_json
-from .models.base import ScenarioInputs
+from .models.base import Model, ScenarioInputs
 from .models.driver import solve_model
+from .models.params import ModelParams
 from .models.registry import get_model
 from .result import Result
 from .scenario import Scenario
 
-__all__ = ["solve_scenario", "scenario_instance", "write_outputs"]
+__all__ = ["solve_scenario", "scenario_instance", "scenario_inputs", "prepare_model", "check_cutoff", "write_outputs"]
 
 
 def _one_table(scenario: Scenario, group: str | None, progress: bool) -> Instance:
@@ -61,14 +63,37 @@ def scenario_inputs(scenario: Scenario, *, progress: bool = False) -> ScenarioIn
     )
 
 
-def prepare_model(scenario: Scenario, *, progress: bool = False):
+def check_cutoff(scenario: Scenario, params: ModelParams) -> None:
+    """Stop when a threshold reaches past the network search's cutoff (those walks were never computed).
+
+    A pair missing from the table is unreachable, so a threshold above the cutoff would silently count walks
+    between the two as unserved.
+    """
+    if not scenario.network:
+        return
+    # the network stack is imported only by scenarios that have a [network]
+    from .travel.scenario import network_config, scenario_cutoff
+
+    cutoff = scenario_cutoff(scenario, network_config(scenario))
+    for key, minutes in params.thresholds_min().items():
+        if minutes > cutoff + 1e-9:
+            raise ScenarioError(f"{minutes:g} min is beyond the walking-time search's cutoff of {cutoff:g} min, so "
+                                f"walks between would count as unreachable; raise network.cutoff_minutes to at "
+                                f"least {minutes:g} or lower the threshold", file=str(scenario.path),
+                                key=key if key.startswith("services.") else f"model.{key}")
+
+
+def prepare_model(scenario: Scenario, *, progress: bool = False) -> tuple[Model[Any], ModelParams, Instance]:
     """The scenario's model, its (prepared) parameters and its instance."""
     model = get_model(scenario.model.type)
+    if model.prepare is None:
+        check_cutoff(scenario, scenario.model.params)  # before the walking times are computed
     inputs = scenario_inputs(scenario, progress=progress)
     if model.prepare is not None:
         params, instance = model.prepare(scenario.model.params, inputs)
     else:
         params, instance = scenario.model.params, inputs.load_instance(())
+    check_cutoff(scenario, params)
     return model, params, instance
 
 

@@ -99,6 +99,10 @@ class MultiserviceParams(ModelParams):
         if self.catalog is not None:
             _resolved_catalog(self)
 
+    def thresholds_min(self) -> dict[str, float]:
+        """Each enabled service's threshold (minutes on its own speed group's table)."""
+        return {f"services.{s.key}.threshold_minutes": float(s.threshold_minutes) for s in _resolved_catalog(self)}
+
 
 def _resolved_catalog(params: MultiserviceParams) -> Catalog:
     """The catalog to solve with (given, read from ``services``, or the default), its mask keys checked."""

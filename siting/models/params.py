@@ -203,6 +203,15 @@ class ModelParams:
         """The plan limits these parameters set (``budget`` and ``max_sites`` when the model has them)."""
         return Limits(budget=getattr(self, "budget", None), max_sites=getattr(self, "max_sites", None))
 
+    def thresholds_min(self) -> dict[str, float]:
+        """The walking-time thresholds these parameters use, keyed by their scenario key (cutoff checks)."""
+        out: dict[str, float] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.endswith("threshold_min") and value is not None:
+                out[f.metadata.get("key") or f.name] = float(value)
+        return out
+
     # ----------------------------------------------------------------- construction from outside
     @classmethod
     def param_fields(cls) -> tuple[Field[Any], ...]:

@@ -381,8 +381,10 @@ def _marginal(instance: Instance, params: PMedianParams, rules: SiteRules, plan:
     weight = demand_weight(instance, params.weight_column)
     site, first, second = nearest_two(instance.travel, plan.open_sites)
     mine = (weight > 0) & (site >= 0)
-    extra = np.where(np.isfinite(second), second - first, np.inf)[mine]
-    loss = np.bincount(site[mine], weights=weight[mine] * extra, minlength=instance.n_sites)
+    extra = np.full(instance.n_demand, np.inf)
+    finite = np.isfinite(second)
+    extra[finite] = second[finite] - first[finite]
+    loss = np.bincount(site[mine], weights=weight[mine] * extra[mine], minlength=instance.n_sites)
     alone = mine & ~np.isfinite(second)
     only = np.bincount(site[alone], weights=weight[alone], minlength=instance.n_sites)
     return Marginal(loss, only > 0, only)

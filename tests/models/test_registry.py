@@ -82,3 +82,32 @@ def test_scenario_rejects_the_same_values(model, key, text):
 def test_cflp_reachable_from_a_scenario():
     s = _scenario({"type": "cflp", "rate": 2.0})
     assert s.model.type == "cflp" and s.model.rate == 2.0 and s.model.budget is None
+
+
+def _network_scenario(tmp_path, model: dict, network: dict):
+    import shutil
+
+    for name in ("demand.csv", "candidates.csv"):
+        shutil.copy(ROOT / "scenarios" / "example" / name, tmp_path / name)
+    (tmp_path / "streets.gpkg").write_bytes(b"")
+    return scenario_from_dict({"data": {"demand": "demand.csv", "candidates": "candidates.csv"},
+                               "model": model, "network": {"path": "streets.gpkg", **network}}, base=tmp_path)
+
+
+def test_threshold_beyond_the_network_cutoff_is_an_error(tmp_path):
+    from siting.run import check_cutoff
+
+    s = _network_scenario(tmp_path, {"type": "mclp", "threshold_minutes": 20, "budget": 5}, {"cutoff_minutes": 15})
+    with pytest.raises(ScenarioError) as err:
+        check_cutoff(s, s.model.params)
+    assert "key 'model.threshold_minutes'" in str(err.value) and "cutoff of 15 min" in str(err.value)
+    ok = _network_scenario(tmp_path, {"type": "mclp", "threshold_minutes": 15, "budget": 5}, {"cutoff_minutes": 15})
+    check_cutoff(ok, ok.model.params)
+
+
+def test_service_threshold_beyond_the_network_cutoff_is_an_error(tmp_path):
+    from siting.run import check_cutoff
+
+    s = _network_scenario(tmp_path, {"type": "multiservice", "budget": 5e6}, {"cutoff_minutes": 10})
+    with pytest.raises(ScenarioError, match=r"key 'services\.service_centre\.threshold_minutes'.*cutoff of 10 min"):
+        check_cutoff(s, s.model.params)
