@@ -19,7 +19,8 @@ __all__ = ["register", "run"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``solve`` sub-command to ``subparsers``."""
-    p = subparsers.add_parser("solve", help="solve a scenario file and write solution.json, sites.csv, coverage.csv")
+    p = subparsers.add_parser("solve", help="solve a scenario file and write solution.json, sites.csv, coverage.csv",
+                              epilog="Model types and their [model] keys: `siting models` and `siting models TYPE`.")
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--backend", help=f"override [solver] name ({', '.join(BACKENDS)})")

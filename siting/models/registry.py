@@ -20,7 +20,7 @@ from .base import Model
 
 _MISSING: Any = MISSING
 
-__all__ = ["MODELS", "get_model", "model_names", "models_table", "describe_model"]
+__all__ = ["MODELS", "get_model", "model_names", "models_table", "describe_model", "model_keys_markdown"]
 
 MODELS: dict[str, Model[Any]] = {m.name: m for m in (
     coverage.MCLP, coverage.LSCP, coverage.PARTIAL,
@@ -55,7 +55,14 @@ def get_model(name: str | Model[Any]) -> Model[Any]:
 
 
 def _default_text(value: Any) -> str:
-    return "required" if value is _MISSING else repr(value)
+    """A default as a TOML user reads it (``true``, ``"population"``, none)."""
+    if value is _MISSING:
+        return "required"
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f'"{value}"' if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def describe_model(model: Model[Any]) -> list[tuple[str, str, str]]:
@@ -75,3 +82,13 @@ def models_table() -> str:
         keys = ", ".join(f"`{key}`" + ("*" if default == "required" else "") for key, default, _ in describe_model(model))
         lines.append(f"| `{name}` | {model.summary} | {keys} | [models/{name}.md](models/{name}.md) |")
     return "\n".join(lines)
+
+
+def model_keys_markdown() -> str:
+    """The ``[model]`` keys of every type, one table per type (docs/INPUTS.md embeds it; a test keeps it equal)."""
+    parts = []
+    for name, model in MODELS.items():
+        rows = [f"#### `type = \"{name}\"`", "", model.summary, "", "| key | default | meaning |", "|---|---|---|"]
+        rows += [f"| `{key}` | {default} | {doc} |" for key, default, doc in describe_model(model)]
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts)

@@ -111,3 +111,25 @@ def test_service_threshold_beyond_the_network_cutoff_is_an_error(tmp_path):
     s = _network_scenario(tmp_path, {"type": "multiservice", "budget": 5e6}, {"cutoff_minutes": 10})
     with pytest.raises(ScenarioError, match=r"key 'services\.service_centre\.threshold_minutes'.*cutoff of 10 min"):
         check_cutoff(s, s.model.params)
+
+
+def test_inputs_doc_lists_every_type_and_key():
+    from siting.models.registry import model_keys_markdown
+
+    text = (ROOT / "docs" / "INPUTS.md").read_text()
+    start = text.index("<!-- model-keys")
+    block = text[text.index("\n", start) + 1:text.index("<!-- /model-keys -->")].strip()
+    assert block == model_keys_markdown()
+
+
+def test_cli_models_lists_the_registry(capsys):
+    from siting.cli import main
+
+    assert main(["models"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line and not line.startswith("`")]
+    assert listed == list(MODELS)
+    assert main(["models", "cflp"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"  {key} " in out for key in MODELS["cflp"].params.scenario_keys())
+    assert main(["models", "pmedain"]) == 2
+    assert "did you mean 'pmedian'" in capsys.readouterr().err
