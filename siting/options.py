@@ -5,10 +5,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SolveOptions", "SECONDARY_GOALS"]
+__all__ = ["SolveOptions", "secondary_time_s", "SECONDARY_TIME_FACTOR", "SECONDARY_MIN_S", "SECONDARY_GOALS"]
 
 #: what a solve does once the model's own objective is settled (see ``SolveOptions.secondary``)
 SECONDARY_GOALS = ("min_cost", "none")
+#: the cheapest-plan stage may use at most this multiple of the first stage's time, and never less than
+#: SECONDARY_MIN_S: holding an objective row makes the MIP harder (measured: a 5k MCLP took 7 s, then 23 s more
+#: for a plan no cheaper; the demo's multi-service solve 8 s, then 49 s without finishing), and redundant sites
+#: are pruned whatever the stage finds
+SECONDARY_TIME_FACTOR = 1.0
+SECONDARY_MIN_S = 2.0
+
+
+def secondary_time_s(first_stage_s: float, left_s: float | None) -> float:
+    """Seconds the cheapest-plan stage may use after a first stage of ``first_stage_s`` with ``left_s`` left.
+
+    Examples
+    --------
+    >>> secondary_time_s(8.0, None), secondary_time_s(8.0, 3.0), secondary_time_s(0.1, None)
+    (8.0, 3.0, 2.0)
+    """
+    cap = max(SECONDARY_MIN_S, SECONDARY_TIME_FACTOR * first_stage_s)
+    return cap if left_s is None else min(cap, left_s)
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,9 @@ class Result:
             "gap": self.gap,
             "selected": list(self.selected),
             "total_cost": self.total_cost,
+            # what a committee asks first: money left, and what each converted building alone adds
+            "budget_unspent": self.stats.get("budget_unspent"),
+            "marginal_weight": self.stats.get("marginal_weight"),
             "covered_weight": self.covered_weight,
             "total_weight": self.total_weight,
             "weight_column": self.weight_column,

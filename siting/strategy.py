@@ -48,7 +48,7 @@ from .formulations.coverage import (
     warm_vector,
 )
 from .heuristics import CoverArrays, greedy, lagrangian, local_search
-from .options import SolveOptions
+from .options import SolveOptions, secondary_time_s
 from .presolve import PresolveResult, presolve
 from .problem import CoverageOutcome, CoverageProblem, ModelType
 from .status import Termination, relative_gap
@@ -256,7 +256,8 @@ def _cheapest_phase(q: CoverageProblem, best: _Best, backend: str | Backend, opt
     """
     assert best.plan is not None and best.value is not None
     before = _lexi_key(q, best.plan)
-    info: dict[str, Any] = {"goal": "min_cost" if q.maximise else "fewest_sites", "before": list(before)}
+    # (cost, new sites) or (new sites, -covered) of the presolved problem: sites presolve fixed are not in them
+    info: dict[str, Any] = {"goal": "min_cost" if q.maximise else "fewest_sites", "reduced_before": list(before)}
     stats["secondary"] = info
     left = clock.left()
     if left is not None and left < MIN_SECONDARY_S:
@@ -268,7 +269,11 @@ def _cheapest_phase(q: CoverageProblem, best: _Best, backend: str | Backend, opt
     if warm is not None and program.max_violation(warm, relative=True) > 1e-7:
         warm = None
     solver = get_backend(backend) if isinstance(backend, str) else backend
-    raw = solver.solve(program, clock.options(options), warm_start=warm)
+    # the stage gets what the solve so far took (secondary_time_s), not all that is left of the limit
+    left = clock.left()
+    stage = replace(options, time_limit_s=secondary_time_s(clock.elapsed(),
+                                                           None if left is None else MIP_TIME_SHARE * left))
+    raw = solver.solve(program, stage, warm_start=warm)
     info.update(termination=str(raw.termination), seconds=time.perf_counter() - t0, warm_started=warm is not None)
     if raw.x is None:
         info["accepted"] = False
@@ -279,7 +284,7 @@ def _cheapest_phase(q: CoverageProblem, best: _Best, backend: str | Backend, opt
     keeps = value >= best.value - tol if q.maximise else value <= best.value + tol
     after = _lexi_key(q, plan)
     accepted = keeps and (after < before or _better(q.maximise, value, best.value))
-    info.update(accepted=bool(accepted), after=list(after))
+    info.update(accepted=bool(accepted), reduced_after=list(after))
     return replace(best, plan=plan, value=value) if accepted else best
 
 

@@ -199,7 +199,7 @@ def _tightest_bound(model: Model[Any], solver_bound: float | None, instance: Ins
 
 def _cheapest(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, ctx: SolveContext,
               outcome: Outcome, plan: Plan, figures: Evaluation, built: Built | None,
-              x: np.ndarray | None) -> tuple[Plan, Evaluation, dict[str, Any]]:
+              x: np.ndarray | None, first_stage_s: float) -> tuple[Plan, Evaluation, dict[str, Any]]:
     """Second stage (``build`` models), redundant sites closed, and what each selected site alone adds.
 
     Returns the final plan, its figures and the result stats it adds: ``secondary``, ``redundancy``,
@@ -210,7 +210,7 @@ def _cheapest(model: Model[Any], instance: Instance, params: ModelParams, rules:
     if built is not None:
         if ctx.options.secondary == "min_cost":
             plan, figures, stats["secondary"] = cheapest_built(model, built, x, instance, params, rules, ctx,
-                                                               plan, figures)
+                                                               plan, figures, first_stage_s)
         else:
             stats["secondary"] = {"goal": "none"}
     elif "secondary" in outcome.stats:
@@ -298,13 +298,15 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
                               total_weight=total, bound=outcome.bound, stats=outcome.stats,
                               weight_column=weight_column, covered_definition=model.covered, params=described)
     plan = outcome.plan
+    first_stage_s = elapsed()
     figures = model.evaluate(instance, params, rules, plan)
     check_plan_rules(rules, plan.open_sites, params.limits(), total_cost=figures.total_cost, model=model.name,
                      site_ids=instance.sites.ids)
     proven = outcome.termination is Termination.OPTIMAL
     check_claims(model, objective=outcome.objective, bound=outcome.bound, verified=figures.objective,
                  proven_optimal=proven)
-    plan, figures, after = _cheapest(model, instance, params, rules, ctx, outcome, plan, figures, built, x)
+    plan, figures, after = _cheapest(model, instance, params, rules, ctx, outcome, plan, figures, built, x,
+                                     first_stage_s)
     sites_table = after.pop("_sites")
     selected = tuple(str(v) for v in instance.sites.ids[plan.open_sites & ~rules.existing])
     # one gap: stats and the result agree by construction

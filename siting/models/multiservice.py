@@ -314,7 +314,11 @@ def build_multiservice(instance: Instance, params: MultiserviceParams,
         return Plan(open_sites=(x[:n] > 0.5) | rules.existing, placements=placements,
                     assignment=assignment or None)
 
-    return Built(program, decode, stats={"warnings": warnings})
+    # the cheapest-plan stage pays conversions and fit-outs alike
+    plan_cost = np.zeros(n_cols)
+    plan_cost[:n] = rules.cost
+    plan_cost[np.concatenate(fit_cols)] = np.concatenate(fit_vals)
+    return Built(program, decode, stats={"warnings": warnings}, plan_cost=plan_cost)
 
 
 def _add_a_service_per_conversion(rows: Rows, rules: SiteRules, s_sites: list[np.ndarray], s_end: int,

@@ -18,6 +18,7 @@ plan the model's ``evaluate`` has verified:
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from ..backends import get_backend
 from ..data.instance import Instance
 from ..errors import VerificationError
 from ..formulations.lexicographic import KEEP_SLACK, cost_then_count, keep_best
+from ..options import secondary_time_s
 from ..rules import SiteRules, check_plan_rules
 from ..verify import check_no_redundant
 from .base import Built, Evaluation, Marginal, Model, Plan, SolveContext
@@ -73,11 +75,12 @@ def _columns(built: Built, rules: SiteRules) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cheapest_built(model: Model[Any], built: Built, x: np.ndarray | None, instance: Instance, params: ModelParams,
-                   rules: SiteRules, ctx: SolveContext, plan: Plan,
-                   figures: Evaluation) -> tuple[Plan, Evaluation, dict[str, Any]]:
+                   rules: SiteRules, ctx: SolveContext, plan: Plan, figures: Evaluation,
+                   first_stage_s: float = 0.0) -> tuple[Plan, Evaluation, dict[str, Any]]:
     """The cheapest plan that keeps ``figures.objective`` (see the module notes), with what it did in ``stats``.
 
-    ``x`` is the first stage's column vector (the warm start when it satisfies the new row).
+    ``x`` is the first stage's column vector (the warm start when it satisfies the new row); the stage gets
+    :func:`siting.options.secondary_time_s` of the first stage's ``first_stage_s``.
     """
     info: dict[str, Any] = {"goal": "min_cost", "cost_before": figures.total_cost,
                             "new_sites_before": _count(plan, rules)}
@@ -90,7 +93,8 @@ def cheapest_built(model: Model[Any], built: Built, x: np.ndarray | None, instan
     program = keep_best(built.program, figures.objective, objective)
     start = x if x is not None and program.max_violation(x, relative=True) <= 1e-7 else None
     backend = get_backend(ctx.backend)
-    options = ctx.options_now(share=_STAGE_SHARE)
+    limit = secondary_time_s(first_stage_s, None if left is None else _STAGE_SHARE * left)
+    options = replace(ctx.options, time_limit_s=limit)
     sol = backend.solve(program, options, warm_start=start) if start is not None else backend.solve(program, options)
     info.update(termination=str(sol.termination), seconds=time.perf_counter() - started, cost_unit=unit,
                 warm_started=start is not None)
@@ -118,7 +122,8 @@ def _without(plan: Plan, j: int) -> Plan:
     open_sites[j] = False
     placements = None if plan.placements is None else {k: np.where(np.arange(v.shape[0]) == j, False, v)
                                                        for k, v in plan.placements.items()}
-    return Plan(open_sites, placements, plan.assignment)
+    # the solver's assignment still sends demand to j: the plan without j is evaluated on its own assignment
+    return Plan(open_sites, placements, None)
 
 
 def _generic_marginal(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, plan: Plan,

@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,14 +22,16 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from siting import solve
 from siting.backends import available_backends
+from siting.data.instance import Instance
 from siting.data.orlib import instance_from_pairs
-from siting.errors import VerificationError
+from siting.errors import ScenarioError, VerificationError
 from siting.models.base import Marginal, Plan
-from siting.models.params import ParamError
+from siting.models.params import ModelParams, ParamError
 from siting.models.registry import get_model
 from siting.models.secondary import _generic_marginal, prune_and_check
 from siting.options import SolveOptions
 from siting.rules import SiteRules, check_plan_rules
+from siting.scenario import load_scenario
 from siting.testing import random_instance, subsets
 
 BACKENDS = available_backends()
@@ -35,7 +39,7 @@ EXACT = SolveOptions(mip_gap=0.0)
 
 #: model -> (parameters, instance options); capacitated / cflp / multiservice report from the solver's
 #: assignment until verification re-assigns from the plan, so their plans cannot be enumerated here yet
-CASES = {
+CASES: dict[str, tuple[dict[str, Any], dict[str, bool]]] = {
     "mclp": ({"threshold_min": 10, "budget": 12}, {}),
     "lscp": ({"threshold_min": 12}, {}),
     "partial": ({"threshold_min": 10, "target_coverage": 0.6}, {}),
@@ -47,18 +51,18 @@ CASES = {
 }
 
 
-def _instance(seed: int, groups: bool = False):
+def _instance(seed: int, groups: bool = False) -> Instance:
     inst = random_instance(7, 6, seed=seed, density=0.6, statuses=seed % 3 == 0, groups=groups)
     # few distinct costs: ties in the objective with different costs are common
     cost = np.asarray(inst.sites.cost, dtype=float) % 3 + 1
     return dataclasses.replace(inst, sites=dataclasses.replace(inst.sites, cost=cost))
 
 
-def _brute_force(model_name: str, inst, params) -> tuple[tuple[float, ...], float, int] | None:
+def _brute_force(model_name: str, inst: Instance, params: ModelParams) -> tuple[tuple[float, ...], float, int] | None:
     """(best objective key, least cost among best plans, fewest new sites among those), or None if none."""
     model = get_model(model_name)
     rules = SiteRules.of(inst)
-    best = None
+    best: tuple[tuple[Any, ...], float, int] | None = None
     free = rules.counts & (rules.lower == 0)
     for mask in subsets(inst.n_sites):
         plan_mask = mask | (rules.lower > 0)
@@ -70,9 +74,10 @@ def _brute_force(model_name: str, inst, params) -> tuple[tuple[float, ...], floa
         except VerificationError:
             continue
         sign = 1.0 if model.maximise else -1.0
-        goal = (round(sign * fig.objective, 9),)
+        goal: tuple[float, ...] = (round(sign * fig.objective, 9),)
         if model_name == "equity":
             goal += (round(fig.covered_weight, 9),)
+        key: tuple[Any, ...]
         if model_name in ("lscp", "partial"):     # the objective is the cost: fewest sites, then coverage
             key = (goal, -int((plan_mask & free).sum()), round(fig.covered_weight, 9))
         else:
@@ -86,7 +91,7 @@ def _brute_force(model_name: str, inst, params) -> tuple[tuple[float, ...], floa
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("model_name", sorted(CASES))
-def test_cheapest_among_optimal_plans_by_brute_force(model_name, backend):
+def test_cheapest_among_optimal_plans_by_brute_force(model_name: str, backend: str) -> None:
     kwargs, inst_kw = CASES[model_name]
     model = get_model(model_name)
     checked = 0
@@ -100,6 +105,7 @@ def test_cheapest_among_optimal_plans_by_brute_force(model_name, backend):
             continue
         goal, cost, n_new = expected
         assert res.status == "optimal", res.message
+        assert res.objective is not None
         sign = 1.0 if model.maximise else -1.0
         assert sign * res.objective == pytest.approx(goal[0], abs=1e-7)
         if model_name == "equity":
@@ -112,12 +118,14 @@ def test_cheapest_among_optimal_plans_by_brute_force(model_name, backend):
     assert checked >= 3
 
 
-def _hook_and_generic(model_name, inst, params, mask):
+def _hook_and_generic(model_name: str, inst: Instance, params: ModelParams,
+                      mask: np.ndarray) -> tuple[Marginal, Marginal, np.ndarray, bool]:
     model = get_model(model_name)
     rules = SiteRules.of(inst)
     plan = Plan(mask | (rules.lower > 0))
     fig = model.evaluate(inst, params, rules, plan)
     check_plan_rules(rules, plan.open_sites, params.limits(), total_cost=fig.total_cost, model=model_name)
+    assert model.marginal is not None
     hook = model.marginal(inst, params, rules, plan)
     sites = np.flatnonzero(plan.open_sites & (rules.lower == 0))
     generic = _generic_marginal(dataclasses.replace(model, marginal=None), inst, params, rules, plan, fig, sites)
@@ -125,7 +133,7 @@ def _hook_and_generic(model_name, inst, params, mask):
 
 
 @pytest.mark.parametrize("model_name", sorted(CASES))
-def test_marginal_hooks_agree_with_re_evaluation(model_name):
+def test_marginal_hooks_agree_with_re_evaluation(model_name: str) -> None:
     kwargs, inst_kw = CASES[model_name]
     model = get_model(model_name)
     params = model.params.from_kwargs(kwargs)
@@ -157,7 +165,7 @@ def test_marginal_hooks_agree_with_re_evaluation(model_name):
 
 
 # --------------------------------------------------------------------------------------------- issue 17
-def issue_instance(seed: int = 29, n_demand: int = 400, n_sites: int = 120, side_m: float = 4500.0):
+def issue_instance(seed: int = 29, n_demand: int = 400, n_sites: int = 120, side_m: float = 4500.0) -> Instance:
     """Blocks and idle buildings in a 4.5 km square; walking minutes = 1.3 x straight line at 70 m/min.
 
     Populations 100-402 (about 100,000 people), conversion 0.8-2.5 M yuan in steps of 10,000.
@@ -173,7 +181,7 @@ def issue_instance(seed: int = 29, n_demand: int = 400, n_sites: int = 120, side
     return instance_from_pairs(d, s, minutes[d, s], population=population, cost=cost, name=f"issue17_{seed}")
 
 
-def _independent_min_cost(inst, threshold: float, budget: float):
+def _independent_min_cost(inst: Instance, threshold: float, budget: float) -> tuple[float, float, np.ndarray]:
     """Best coverage, then least cost at that coverage: two ``scipy.optimize.milp`` covering programs."""
     t = inst.travel
     near = t.minutes <= threshold
@@ -186,14 +194,16 @@ def _independent_min_cost(inst, threshold: float, budget: float):
     integer = np.r_[np.ones(n), np.zeros(m)]
     first = milp(-np.r_[np.zeros(n), w], constraints=LinearConstraint(rows, lo, up), integrality=integer,
                  bounds=Bounds(0, 1), options={"mip_rel_gap": 0})
-    coverage = -first.fun
+    assert first.fun is not None
+    coverage = -float(first.fun)
     keep = sp.vstack([rows, sp.hstack([sp.csr_matrix((1, n)), sp.csr_matrix(w[None, :])])])
     second = milp(np.r_[c, np.zeros(m)], constraints=LinearConstraint(keep, np.r_[lo, coverage - 0.5], np.r_[up, np.inf]),
                   integrality=integer, bounds=Bounds(0, 1), options={"mip_rel_gap": 0})
-    return coverage, second.fun, second.x[:n] > 0.5
+    assert second.fun is not None and second.x is not None
+    return coverage, float(second.fun), second.x[:n] > 0.5
 
 
-def test_issue_instance_spends_only_on_buildings_that_add_coverage():
+def test_issue_instance_spends_only_on_buildings_that_add_coverage() -> None:
     inst = issue_instance()
     budget = 60e6
     coverage, least_cost, cheapest = _independent_min_cost(inst, 10.0, budget)
@@ -214,7 +224,7 @@ def test_issue_instance_spends_only_on_buildings_that_add_coverage():
     assert (chosen["marginal_weight"] > 0).all()
 
 
-def test_secondary_none_still_prunes_and_is_validated():
+def test_secondary_none_still_prunes_and_is_validated() -> None:
     inst = issue_instance()
     res = solve(inst, model="mclp", threshold_min=10, budget=60e6, options=SolveOptions(secondary="none"))
     assert min(res.stats["marginal_weight"].values()) > 0
@@ -222,7 +232,7 @@ def test_secondary_none_still_prunes_and_is_validated():
         solve(inst, model="mclp", threshold_min=10, budget=60e6, options=SolveOptions(secondary="cheap"))
 
 
-def test_pruning_that_changes_the_objective_is_a_verification_error():
+def test_pruning_that_changes_the_objective_is_a_verification_error() -> None:
     """A hook that calls a useful site redundant is caught: the pruned plan must keep the objective."""
     model = get_model("mclp")
     inst = random_instance(8, 5, seed=2)
@@ -234,3 +244,20 @@ def test_pruning_that_changes_the_objective_is_a_verification_error():
     fig = model.evaluate(inst, params, rules, plan)
     with pytest.raises(VerificationError, match="objective"):
         prune_and_check(lying, inst, params, rules, plan, fig)
+
+
+def test_scenario_key_secondary(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "scenarios" / "example"
+    text = (example / "mclp.toml").read_text(encoding="utf-8")
+    for name in ("demand.csv", "candidates.csv", "travel_times.csv"):
+        text = text.replace(f'"{name}"', f'"{(example / name).as_posix()}"')
+    plain = tmp_path / "plain.toml"
+    plain.write_text(text, encoding="utf-8")
+    assert load_scenario(plain).solve_options().secondary == "min_cost"
+    off = tmp_path / "off.toml"
+    off.write_text(text + 'secondary = "none"\n', encoding="utf-8")
+    assert load_scenario(off).solve_options().secondary == "none"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text + 'secondary = "cheapest"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match="secondary"):
+        load_scenario(bad)
