@@ -23,10 +23,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from spopt_compare import SIZES, THRESHOLD_MIN, make_instance  # noqa: E402
+
 import siting  # noqa: E402
 from siting.data.orlib import instance_from_pairs  # noqa: E402
 from siting.options import SolveOptions  # noqa: E402
-from spopt_compare import SIZES, THRESHOLD_MIN, make_instance  # noqa: E402
 
 
 def spopt_sized(size: str) -> tuple[siting.Instance, int]:

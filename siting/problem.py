@@ -2,21 +2,36 @@
 
 It is what is left of an :class:`~siting.data.instance.Instance` once a threshold has turned
 travel times into a coverage structure, and before any solver sees it.
+
+Example
+-------
+>>> import numpy as np, scipy.sparse as sp
+>>> a = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1]], dtype=bool))
+>>> p = CoverageProblem(ModelType.PARTIAL, a, np.array([4.0, 1.0, 3.0]), np.array([2.0, 5.0]),
+...                     np.zeros(2, bool), np.zeros(2, bool), np.ones(2, bool), target_coverage=0.5,
+...                     total_weight=8.0)
+>>> plan = np.array([True, False])
+>>> p.covered_weight(plan), p.cost_of(plan), p.value_of(plan), p.target_weight
+(5.0, 2.0, 2.0, 4.0)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from .errors import InputError
 from .status import Termination
 
 __all__ = ["ModelType", "CoverageProblem", "CoverageOutcome"]
 
 
 class ModelType(StrEnum):
+    """Which covering model a :class:`CoverageProblem` states (the value is the model's short name)."""
+
     MCLP = "mclp"        # maximise covered weight, cost <= budget, optional max_sites
     LSCP = "lscp"        # minimise cost to cover every coverable demand point
     PARTIAL = "partial"  # minimise cost to cover at least target_coverage of total weight
@@ -57,13 +72,25 @@ class CoverageProblem:
 
     @property
     def n_demand(self) -> int:
+        """Number of demand rows (after presolve, if it ran)."""
         return int(self.coverage.shape[0])
 
     @property
     def n_sites(self) -> int:
+        """Number of site columns."""
         return int(self.coverage.shape[1])
 
-    def with_(self, **changes: object) -> CoverageProblem:
+    @property
+    def target_weight(self) -> float:
+        """Covered weight partial covering must reach, ``base_covered_weight`` included.
+
+        Raises :class:`~siting.errors.InputError` when ``target_coverage`` is not set.
+        """
+        if self.target_coverage is None:
+            raise InputError("parameter 'target_coverage': partial covering needs a target")
+        return self.target_coverage * self.total_weight
+
+    def with_(self, **changes: Any) -> CoverageProblem:
         """A copy with some fields changed (``dataclasses.replace``)."""
         return replace(self, **changes)
 
@@ -72,9 +99,11 @@ class CoverageProblem:
         return (self.coverage @ open_sites.astype(np.int64)) > 0
 
     def covered_weight(self, open_sites: np.ndarray) -> float:
+        """Weight covered by the plan ``open_sites`` (bool mask), ``base_covered_weight`` included."""
         return float(self.demand_weight[self.covered_mask(open_sites)].sum()) + self.base_covered_weight
 
     def cost_of(self, open_sites: np.ndarray) -> float:
+        """Total ``site_cost`` of the plan ``open_sites`` (bool mask)."""
         return float(self.site_cost[open_sites].sum())
 
     @property
@@ -108,4 +137,5 @@ class CoverageOutcome:
 
     @property
     def has_solution(self) -> bool:
+        """True when a plan was found (``open_sites`` is not None)."""
         return self.open_sites is not None

@@ -92,7 +92,9 @@ def prepare_model(scenario: Scenario, *, progress: bool = False) -> tuple[Model[
     if model.prepare is not None:
         params, instance = model.prepare(scenario.model.params, inputs)
     else:
-        params, instance = scenario.model.params, inputs.load_instance(())
+        group = getattr(scenario.model.params, "speed_group", None)
+        params = scenario.model.params
+        instance = inputs.load_instance((group,) if group not in (None, "default") else ())
     check_cutoff(scenario, params)
     return model, params, instance
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import overload
 
 import numpy as np
 
@@ -39,6 +40,12 @@ def empty_program_solution(program: LinearProgram, backend: str, t0: float) -> B
                            "no columns: the empty point is optimal")
 
 
+@overload
+def remaining_s(time_limit_s: float, t0: float) -> float: ...
+@overload
+def remaining_s(time_limit_s: None, t0: float) -> None: ...
+@overload
+def remaining_s(time_limit_s: float | None, t0: float) -> float | None: ...
 def remaining_s(time_limit_s: float | None, t0: float) -> float | None:
     """Seconds of ``time_limit_s`` left since ``t0`` (``perf_counter``), at least 0; None without a limit."""
     if time_limit_s is None:
@@ -46,6 +53,12 @@ def remaining_s(time_limit_s: float | None, t0: float) -> float | None:
     return max(float(time_limit_s) - (time.perf_counter() - t0), 0.0)
 
 
+@overload
+def solver_limit_s(time_limit_s: float, t0: float, overhead_s: float) -> float: ...
+@overload
+def solver_limit_s(time_limit_s: None, t0: float, overhead_s: float) -> None: ...
+@overload
+def solver_limit_s(time_limit_s: float | None, t0: float, overhead_s: float) -> float | None: ...
 def solver_limit_s(time_limit_s: float | None, t0: float, overhead_s: float) -> float | None:
     """The time limit for a solver that spends about ``overhead_s`` outside its own limit.
 
@@ -59,6 +72,12 @@ def solver_limit_s(time_limit_s: float | None, t0: float, overhead_s: float) -> 
     return max(min(float(time_limit_s) - elapsed, promised - elapsed - overhead_s), 0.0)
 
 
+@overload
+def deadline_s(time_limit_s: float, t0: float) -> float: ...
+@overload
+def deadline_s(time_limit_s: None, t0: float) -> None: ...
+@overload
+def deadline_s(time_limit_s: float | None, t0: float) -> float | None: ...
 def deadline_s(time_limit_s: float | None, t0: float) -> float | None:
     """``perf_counter`` time by which a runaway solver is stopped: ``t0 + 1.1 * limit + 0.6 s``."""
     if time_limit_s is None:

@@ -37,6 +37,7 @@ class BackendSolution:
 
     @property
     def has_solution(self) -> bool:
+        """True when the solver returned a point (``x`` is not None)."""
         return self.x is not None
 
 

@@ -146,6 +146,7 @@ class CbcBackend:
     detects_unbounded: ClassVar[bool] = True
 
     def available(self) -> bool:
+        """True when a CBC executable is found (pulp's bundled one, or ``cbc`` on PATH)."""
         return cbc_path() is not None
 
     def _command(self, exe: str, options: SolveOptions, files: dict[str, Path], is_mip: bool,
@@ -197,6 +198,23 @@ class CbcBackend:
         *,
         warm_start: np.ndarray | None = None,
     ) -> BackendSolution:
+        """Solve ``program`` with the CBC executable and map its native status to :class:`Termination`.
+
+        Parameters
+        ----------
+        program : LinearProgram
+            The program to solve (checked first).
+        options : SolveOptions
+            Common options; ``backend_options["cbc"]`` become extra ``-key value`` arguments.
+        warm_start : numpy.ndarray, optional
+            A point of the program's width; written as CBC's ``-mips`` start for a MIP, and
+            returned (TIME_LIMIT) when CBC stops at a limit with nothing better.
+
+        Returns
+        -------
+        BackendSolution
+            The answer in the program's own column space.
+        """
         program.check()
         t0 = time.perf_counter()
         if program.n_cols == 0:

@@ -98,6 +98,7 @@ class HighsBackend:
     name: ClassVar[str] = "highs"
 
     def available(self) -> bool:
+        """True when ``highspy`` can be imported (cached)."""
         return _has_highspy()
 
     # ------------------------------------------------------------------ build
@@ -151,6 +152,23 @@ class HighsBackend:
         *,
         warm_start: np.ndarray | None = None,
     ) -> BackendSolution:
+        """Solve ``program`` with HiGHS and map its native status to :class:`Termination`.
+
+        Parameters
+        ----------
+        program : LinearProgram
+            The program to solve (checked first).
+        options : SolveOptions
+            Common options; ``backend_options["highs"]`` go to ``setOptionValue`` last.
+        warm_start : numpy.ndarray, optional
+            A point of the program's width; handed to HiGHS as a start, and returned
+            (TIME_LIMIT) when HiGHS stops at a limit with nothing better.
+
+        Returns
+        -------
+        BackendSolution
+            The answer in the program's own column space.
+        """
         program.check()
         t0 = time.perf_counter()
         try:

@@ -155,7 +155,7 @@ def _columns_section(program: LinearProgram, keep: np.ndarray) -> bytes:
 def _bound_lines(kind: str, cols: np.ndarray, values: np.ndarray | None) -> bytes:
     if cols.size == 0:
         return b""
-    fields = [f"{kind} BND", _digits(cols, b"C")]
+    fields: list[np.ndarray | str] = [f"{kind} BND", _digits(cols, b"C")]
     return _lines(*fields) if values is None else _lines(*fields, _numbers(values))
 
 

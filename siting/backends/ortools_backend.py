@@ -152,6 +152,7 @@ class OrtoolsBackend:
     detects_unbounded: ClassVar[bool] = True
 
     def available(self) -> bool:
+        """True when OR-Tools can be imported (cached)."""
         return _has_ortools()
 
     @staticmethod
@@ -169,6 +170,24 @@ class OrtoolsBackend:
         *,
         warm_start: np.ndarray | None = None,
     ) -> BackendSolution:
+        """Solve ``program`` with OR-Tools and map its native status to :class:`Termination`.
+
+        Parameters
+        ----------
+        program : LinearProgram
+            The program to solve (checked first).
+        options : SolveOptions
+            Common options; ``backend_options["ortools"]["solver"]`` picks the engine (see the
+            module notes), the other entries go to MathOpt's ``SolveParameters``.
+        warm_start : numpy.ndarray, optional
+            A point of the program's width; a solution hint for the MathOpt engines, and
+            returned (TIME_LIMIT) when the engine stops at a limit with nothing better.
+
+        Returns
+        -------
+        BackendSolution
+            The answer in the program's own column space.
+        """
         program.check()
         t0 = time.perf_counter()
         engine, extra = self._engine(options)
@@ -244,7 +263,8 @@ class OrtoolsBackend:
             if timer is not None:
                 timer.cancel()
 
-    def _solve_mathopt(self, program, options, engine, extra, warm_start) -> BackendSolution:
+    def _solve_mathopt(self, program: LinearProgram, options: SolveOptions, engine: str, extra: dict[str, Any],
+                       warm_start: np.ndarray | None) -> BackendSolution:
         t0 = time.perf_counter()
         from ortools.math_opt import model_parameters_pb2, result_pb2, solution_pb2
         from ortools.math_opt.core.python import solver  # noqa: F401  (import outside the build timer)
@@ -313,7 +333,8 @@ class OrtoolsBackend:
         solution = BackendSolution(termination, x, objective, bound, seconds, self.name, message, stats)
         return replace(prefer_warm_start(solution, program, start), seconds=time.perf_counter() - t0)
 
-    def _disambiguate(self, program, options, engine, extra, t0) -> tuple[Termination, str]:
+    def _disambiguate(self, program: LinearProgram, options: SolveOptions, engine: str, extra: dict[str, Any],
+                      t0: float) -> tuple[Termination, str]:
         """Zero-objective feasibility solve: infeasible -> INFEASIBLE, feasible -> UNBOUNDED."""
         from ortools.math_opt import model_parameters_pb2, result_pb2
 
@@ -335,7 +356,10 @@ class OrtoolsBackend:
     # ---------------------------------------------------------------- CBC path
     def _solve_cbc(self, program: LinearProgram, options: SolveOptions, extra: dict[str, Any],
                    start: np.ndarray | None) -> BackendSolution:
-        from ortools.linear_solver import linear_solver_pb2, pywraplp
+        # module imports, not ``from ortools.linear_solver import ...``: the typed ``linear_solver.python``
+        # subpackage (py.typed) makes mypy see ``ortools.linear_solver`` without these untyped modules
+        import ortools.linear_solver.linear_solver_pb2 as linear_solver_pb2
+        import ortools.linear_solver.pywraplp as pywraplp
         from ortools.linear_solver.python import model_builder
 
         from .mps import to_mps

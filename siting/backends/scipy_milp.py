@@ -28,7 +28,7 @@ import math
 import time
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 
@@ -41,10 +41,12 @@ from ._common import (
     empty_program_solution,
     no_time_solution,
     prefer_warm_start,
-    remaining_s,
     solver_limit_s,
 )
 from .base import BackendSolution, Termination
+
+if TYPE_CHECKING:  # scipy.optimize loads only when a solve starts
+    from scipy.optimize import LinearConstraint
 
 __all__ = ["ScipyBackend", "STATUS_MAP"]
 
@@ -71,6 +73,15 @@ def _has_milp() -> bool:
     return hasattr(optimize, "milp")
 
 
+def _milp_options(opts: dict[str, Any]) -> Any:
+    """``opts`` typed as ``milp``'s ``options`` argument.
+
+    The keys were checked against ``_OPTION_KEYS``; the values come from user input, so they cannot carry the
+    static types of scipy-stubs' ``_OptionsMILP`` (``milp`` checks them).
+    """
+    return cast(Any, opts)
+
+
 class ScipyBackend:
     """Solve a :class:`LinearProgram` with ``scipy.optimize.milp``."""
 
@@ -79,6 +90,7 @@ class ScipyBackend:
     detects_unbounded: ClassVar[bool] = True
 
     def available(self) -> bool:
+        """True when scipy with ``scipy.optimize.milp`` can be imported (cached)."""
         return _has_milp()
 
     def solve(
@@ -88,6 +100,23 @@ class ScipyBackend:
         *,
         warm_start: np.ndarray | None = None,  # milp cannot use it; returned when milp stops with nothing better
     ) -> BackendSolution:
+        """Solve ``program`` with ``scipy.optimize.milp`` and map its native status to :class:`Termination`.
+
+        Parameters
+        ----------
+        program : LinearProgram
+            The program to solve (checked first).
+        options : SolveOptions
+            Common options; ``backend_options["scipy"]`` may set only ``milp``'s own options.
+        warm_start : numpy.ndarray, optional
+            A point of the program's width; ``milp`` cannot use it, so it is returned
+            (TIME_LIMIT) when ``milp`` stops at a limit with nothing better.
+
+        Returns
+        -------
+        BackendSolution
+            The answer in the program's own column space.
+        """
         program.check()
         t0 = time.perf_counter()
         start = checked_warm_start(program, warm_start)
@@ -110,8 +139,7 @@ class ScipyBackend:
                 raise SolverError(f"scipy backend: unknown option {key!r} (known: {', '.join(sorted(_OPTION_KEYS))})")
             opts[key] = value
         t_build = time.perf_counter() - t0
-        time_left = remaining_s(options.time_limit_s, t0)
-        if time_left is not None and "time_limit" not in options.for_backend("scipy"):
+        if options.time_limit_s is not None and "time_limit" not in options.for_backend("scipy"):
             # milp copies the model into HiGHS outside its time limit (a Python loop over the columns for the
             # integrality: 1.2-1.8 s for 200,000 columns with a 0.01 s limit), so its limit leaves room for that
             # within the promised 1.2 * limit + 2 s; with no room left it is not started
@@ -124,7 +152,7 @@ class ScipyBackend:
             integrality=program.integrality.astype(np.uint8),
             bounds=Bounds(program.col_lower, program.col_upper),
             constraints=constraints,
-            options=opts,
+            options=_milp_options(opts),
         )
         message = str(res.message)
         termination = STATUS_MAP.get(int(res.status), Termination.ERROR)
@@ -163,7 +191,8 @@ class ScipyBackend:
         return replace(prefer_warm_start(solution, program, start), seconds=time.perf_counter() - t0)
 
     @staticmethod
-    def _disambiguate(program, constraints, opts, t0, time_limit_s) -> tuple[Termination, str]:
+    def _disambiguate(program: LinearProgram, constraints: LinearConstraint | None, opts: dict[str, Any], t0: float,
+                      time_limit_s: float | None) -> tuple[Termination, str]:
         """Solve the zero-objective feasibility problem: infeasible -> INFEASIBLE, feasible -> UNBOUNDED."""
         from scipy.optimize import Bounds, milp
 
@@ -178,7 +207,7 @@ class ScipyBackend:
             integrality=program.integrality.astype(np.uint8),
             bounds=Bounds(program.col_lower, program.col_upper),
             constraints=constraints,
-            options=opts,
+            options=_milp_options(opts),
         )
         if res.status == 2:
             return Termination.INFEASIBLE, "infeasible (after an infeasible-or-unbounded answer)"

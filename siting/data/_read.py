@@ -320,7 +320,7 @@ def read_table(path: str | Path, *, text_columns: Sequence[str] | None = None,
 
     Examples
     --------
-    >>> read_table("scenarios/example/demand.csv").row_number(0)  # doctest: +SKIP
+    >>> read_table("scenarios/example/demand.csv").row_number(0)  # the spreadsheet row: the header is row 1
     2
     """
     path = Path(path)

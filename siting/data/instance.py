@@ -97,6 +97,9 @@ class TravelTimes:
     n_demand: int
     n_sites: int
     source: str = "travel_times"
+    #: the speed groups the source table also holds rows for (besides the rows read here); a model weighted by
+    #: one of them must say which table it walks on (``speed_group``), never default silently
+    groups: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return int(self.minutes.shape[0])

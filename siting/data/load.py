@@ -135,7 +135,8 @@ def read_demand(path: str | Path) -> Demand:
 
     Examples
     --------
-    >>> read_demand("scenarios/example/demand.csv").population.sum()  # doctest: +SKIP
+    >>> float(read_demand("scenarios/example/demand.csv").population.sum())
+    33500.0
     """
     return _demand(read_table(path))
 
@@ -226,7 +227,8 @@ def read_sites(path: str | Path) -> Sites:
 
     Examples
     --------
-    >>> read_sites("scenarios/example/candidates.csv").ids.tolist()  # doctest: +SKIP
+    >>> read_sites("scenarios/example/candidates.csv").ids.tolist()
+    ['S1', 'S2', 'S3', 'S4', 'S5', 'S6']
     """
     return _sites(read_table(path))
 
@@ -237,7 +239,8 @@ def check_same_crs(demand: Demand, sites: Sites) -> None:
 
     Examples
     --------
-    >>> check_same_crs(d, s)  # doctest: +SKIP
+    >>> d, s = read_demand("scenarios/example/demand.csv"), read_sites("scenarios/example/candidates.csv")
+    >>> check_same_crs(d, s)  # plain x/y layers declare no CRS: nothing to compare
     """
     if demand.crs is None or sites.crs is None or demand.crs == sites.crs:
         return
@@ -260,7 +263,9 @@ def load_instance(demand_path: str | Path, candidates_path: str | Path, travel_p
     Examples
     --------
     >>> inst = load_instance("scenarios/example/demand.csv", "scenarios/example/candidates.csv",
-    ...                      "scenarios/example/travel_times.csv")  # doctest: +SKIP
+    ...                      "scenarios/example/travel_times.csv")
+    >>> inst.n_demand, inst.n_sites, len(inst.travel)
+    (12, 6, 57)
     """
     demand = read_demand(demand_path)
     sites = read_sites(candidates_path)

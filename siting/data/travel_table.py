@@ -53,11 +53,12 @@ def _map_ids(raw: RawTable, column: str, index: pd.Index, layer: str) -> tuple[n
 def _travel(raw: RawTable, demand: Demand, sites: Sites, group: str | None) -> TravelTimes:
     require_columns(raw, TRAVEL_COLUMNS, "travel-time")
     require_rows(raw, "travel-time")
+    present: list[str] = []
     if "group" in raw.frame.columns:
         groups = _text(raw.frame["group"])
         chosen = (groups == ("" if group is None else str(group))).to_numpy()
+        present = sorted(set(groups.unique()) - {""})
         if not chosen.any():
-            present = sorted(set(groups.unique()) - {""})
             which = f"group '{group}'" if group is not None else "the default table (blank group)"
             raise fail(raw, f"no rows for {which}; groups present: {', '.join(present) or 'none'}",
                        column="group")
@@ -80,7 +81,7 @@ def _travel(raw: RawTable, demand: Demand, sites: Sites, group: str | None) -> T
     i, j, minutes = i[reachable], j[reachable], minutes[reachable]
     order = np.lexsort((j, i))
     return TravelTimes(demand_index=i[order], site_index=j[order], minutes=minutes[order],
-                       n_demand=len(demand), n_sites=len(sites), source=raw.source)
+                       n_demand=len(demand), n_sites=len(sites), source=raw.source, groups=tuple(present))
 
 
 def travel_from_frame(df: pd.DataFrame, demand: Demand, sites: Sites, source: str = "travel_times",
@@ -113,7 +114,11 @@ def read_travel(path: str | Path, demand: Demand, sites: Sites, *, group: str | 
 
     Examples
     --------
-    >>> read_travel("scenarios/example/travel_times.csv", d, s)  # doctest: +SKIP
+    >>> from siting.data.load import read_demand, read_sites
+    >>> d, s = read_demand("scenarios/example/demand.csv"), read_sites("scenarios/example/candidates.csv")
+    >>> t = read_travel("scenarios/example/travel_times.csv", d, s)
+    >>> len(t), t.n_demand, t.n_sites
+    (57, 12, 6)
     """
     path = Path(path)
     source = str(path)

@@ -47,7 +47,8 @@ class CoverArrays:
     tcsr: sp.csr_matrix  # A^T with float64 data, for exact matvecs A^T u
 
     @classmethod
-    def of(cls, problem: CoverageProblem) -> "CoverArrays":
+    def of(cls, problem: CoverageProblem) -> CoverArrays:
+        """Build the index arrays of ``problem.coverage`` (one CSR copy, one CSC; ``O(nnz)``)."""
         cov = problem.coverage
         m, n = cov.shape
         csr = sp.csr_matrix((np.ones(cov.nnz, np.float32), cov.indices.astype(np.int32),
@@ -59,13 +60,16 @@ class CoverArrays:
 
     @property
     def n_demand(self) -> int:
+        """Number of demand rows of the problem."""
         return self.problem.n_demand
 
     @property
     def n_sites(self) -> int:
+        """Number of sites of the problem."""
         return self.problem.n_sites
 
-    def site_rows(self, j: int) -> np.ndarray:
+    def site_rows(self, j: int | np.integer) -> np.ndarray:
+        """Rows site ``j`` covers, ascending (a view into ``col_rows``)."""
         return self.col_rows[self.col_ptr[j]:self.col_ptr[j + 1]]
 
     def rows_sites(self, rows: np.ndarray) -> np.ndarray:
@@ -74,6 +78,7 @@ class CoverArrays:
         return self.row_sites[expand_segments(self.row_ptr[rows], self.row_ptr[rows + 1] - self.row_ptr[rows])]
 
     def row_degree(self, rows: np.ndarray) -> np.ndarray:
+        """How many sites cover each of the given rows (int64)."""
         rows = np.asarray(rows, dtype=np.int64)
         return (self.row_ptr[rows + 1] - self.row_ptr[rows]).astype(np.int64)
 

@@ -47,7 +47,7 @@ def _lazy(arr: CoverArrays, x: np.ndarray, weight: np.ndarray, *, by_ratio: bool
     tie = 1.0 + 1e-9 * rng.random(cand.size)
     keys = np.where(cost[cand] > 0, gains[cand] / np.where(cost[cand] > 0, cost[cand], 1.0),
                     gains[cand] * _FREE_KEY) if by_ratio else gains[cand]
-    heap = list(zip((-keys * tie).tolist(), cand.tolist()))
+    heap = list(zip((-keys * tie).tolist(), cand.tolist(), strict=True))
     heapq.heapify(heap)
     tol = 1e-9 * max(1.0, abs(budget_left)) if np.isfinite(budget_left) else 0.0
     covered_gain = 0.0
@@ -75,7 +75,7 @@ def _lazy(arr: CoverArrays, x: np.ndarray, weight: np.ndarray, *, by_ratio: bool
 
 def greedy_mclp(problem: CoverageProblem, *, by_ratio: bool = True, start: np.ndarray | None = None,
                 arrays: CoverArrays | None = None, seed: int = 0) -> np.ndarray:
-    """Lazy greedy for MCLP: repeatedly open the affordable site with the largest gain (per cost).
+    r"""Lazy greedy for MCLP: repeatedly open the affordable site with the largest gain (per cost).
 
     Parameters
     ----------
@@ -91,11 +91,11 @@ def greedy_mclp(problem: CoverageProblem, *, by_ratio: bool = True, start: np.nd
 
     Notes
     -----
-    The gain :math:`g_j(S) = \\sum_{i \\in \\mathrm{cover}(j) \\setminus \\mathrm{cover}(S)} w_i` is submodular,
+    The gain :math:`g_j(S) = \sum_{i \in \mathrm{cover}(j) \setminus \mathrm{cover}(S)} w_i` is submodular,
     so a key in the heap is an upper bound of the current key and a popped site whose recomputed key still
     tops the heap is the true argmax (lazy evaluation, Minoux 1978). With only ``max_sites``, the result is
     within :math:`1 - 1/e` of the optimum (Nemhauser, Wolsey & Fisher 1978); under a budget, the best of
-    the ratio greedy and the best single site is within :math:`\\tfrac12(1 - 1/e)` (Khuller, Moss & Naor
+    the ratio greedy and the best single site is within :math:`\tfrac12(1 - 1/e)` (Khuller, Moss & Naor
     1999). Each pop costs ``O(deg(j))``; typically ``O(nnz + n log n)`` overall.
     """
     arr = arrays if arrays is not None else CoverArrays.of(problem)
@@ -112,14 +112,14 @@ def greedy_mclp(problem: CoverageProblem, *, by_ratio: bool = True, start: np.nd
 
 def greedy_cover(problem: CoverageProblem, *, start: np.ndarray | None = None, arrays: CoverArrays | None = None,
                  seed: int = 0) -> np.ndarray | None:
-    """Greedy set cover for LSCP / partial covering: cheapest cost per newly covered row (LSCP) or weight.
+    r"""Greedy set cover for LSCP / partial covering: cheapest cost per newly covered row (LSCP) or weight.
 
     Returns the plan, or None when the greedy plan breaks the budget / site limit or cannot reach the
     coverage target.
 
     Notes
     -----
-    Chvatal's greedy: the LSCP plan costs at most :math:`H(\\max_j |\\mathrm{cover}(j)|)` times the optimum.
+    Chvatal's greedy: the LSCP plan costs at most :math:`H(\max_j |\mathrm{cover}(j)|)` times the optimum.
     LSCP rows no open-able site covers are ignored (the model drops them).
     """
     arr = arrays if arrays is not None else CoverArrays.of(problem)
@@ -133,7 +133,7 @@ def greedy_cover(problem: CoverageProblem, *, start: np.ndarray | None = None, a
     else:
         weight = np.asarray(problem.demand_weight, dtype=np.float64).copy()
         weight[arr.counts(x) > 0] = 0.0
-        need = problem.target_coverage * problem.total_weight - problem.covered_weight(x)
+        need = problem.target_weight - problem.covered_weight(x)
     x, weight = _lazy(arr, x, weight, by_ratio=True, budget_left=np.inf, slots_left=np.inf,
                       stop_weight=max(need, 0.0), rng=np.random.default_rng(seed))
     if not _cover_feasible(problem, x, arr):
@@ -149,7 +149,7 @@ def _cover_feasible(problem: CoverageProblem, x: np.ndarray, arr: CoverArrays) -
     if problem.model == ModelType.LSCP:
         coverable = arr.counts(~problem.fixed_closed) > 0
         return bool((arr.counts(x)[coverable] > 0).all())
-    return problem.covered_weight(x) >= problem.target_coverage * problem.total_weight * (1 - 1e-12) - 1e-9
+    return problem.covered_weight(x) >= problem.target_weight * (1 - 1e-12) - 1e-9
 
 
 def greedy(problem: CoverageProblem, *, arrays: CoverArrays | None = None, seed: int = 0) -> np.ndarray | None:

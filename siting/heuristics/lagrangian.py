@@ -1,21 +1,21 @@
-"""Lagrangian relaxation of the coverage constraints, optimised by subgradient steps (Polyak).
+r"""Lagrangian relaxation of the coverage constraints, optimised by subgradient steps (Polyak).
 
-MCLP (upper bound). Relaxing :math:`y_i \\le \\sum_j a_{ij} x_j` with :math:`u_i \\ge 0`:
+MCLP (upper bound). Relaxing :math:`y_i \le \sum_j a_{ij} x_j` with :math:`u_i \ge 0`:
 
 .. math::
 
-    L(u) = w_0 + \\sum_i \\max(0, w_i - u_i) + \\max_{x \\in X} \\sum_j (A^T u)_j\\, x_j,
-    \\qquad X = \\{x \\in \\{0,1\\}^n : c^T x \\le B,\\ \\ell^T x \\le P\\}.
+    L(u) = w_0 + \sum_i \max(0, w_i - u_i) + \max_{x \in X} \sum_j (A^T u)_j\, x_j,
+    \qquad X = \{x \in \{0,1\}^n : c^T x \le B,\ \ell^T x \le P\}.
 
 The inner maximum is replaced by the LP relaxation of the two-constraint knapsack, bounded through its
-own dual: for every :math:`\\lambda \\ge 0`,
-:math:`\\max_{x \\in X} v^T x \\le \\lambda B + \\max_{x \\in [0,1]^n, \\ell^T x \\le P} (v - \\lambda c)^T x`
+own dual: for every :math:`\lambda \ge 0`,
+:math:`\max_{x \in X} v^T x \le \lambda B + \max_{x \in [0,1]^n, \ell^T x \le P} (v - \lambda c)^T x`
 (a top-``P`` sum). Any ``u`` and any ``lambda`` give a valid upper bound; the subgradient only makes it tight.
 When every weight is an integer the bound is rounded down.
 
-LSCP / partial (lower bound). Relaxing the covering rows with :math:`u \\ge 0`:
-LSCP :math:`L(u) = \\sum_i u_i + \\sum_j \\min(0, c_j - (A^T u)_j)`; partial
-:math:`L(u) = \\sum_j \\min(0, c_j - (A^T u)_j) + \\min\\{u^T y : y \\in [0,1]^m, w^T y \\ge T\\}` (a fractional
+LSCP / partial (lower bound). Relaxing the covering rows with :math:`u \ge 0`:
+LSCP :math:`L(u) = \sum_i u_i + \sum_j \min(0, c_j - (A^T u)_j)`; partial
+:math:`L(u) = \sum_j \min(0, c_j - (A^T u)_j) + \min\{u^T y : y \in [0,1]^m, w^T y \ge T\}` (a fractional
 knapsack). Budget and site-limit rows are dropped, which only lowers the minimum. With integer costs the
 bound is rounded up.
 
@@ -75,18 +75,20 @@ def _top_sum(values: np.ndarray, limit: float) -> tuple[float, np.ndarray]:
 
 def knapsack_upper_bound(v: np.ndarray, cost: np.ndarray, counts: np.ndarray, budget: float | None,
                          slots: float | None, *, steps: int = 30) -> tuple[float, np.ndarray]:
-    """Upper bound on :math:`\\max\\{v^T x : c^T x \\le B, \\ell^T x \\le P, x \\in \\{0,1\\}^n\\}` and an
-    (integral) maximiser of the relaxed problem at the best multiplier, for subgradients.
+    r"""Upper bound on a 0/1 knapsack with a budget and a slot limit, and a maximiser of its relaxation.
+
+    The knapsack is :math:`\max\{v^T x : c^T x \le B, \ell^T x \le P, x \in \{0,1\}^n\}`; the maximiser is
+    the (integral) one of the relaxed problem at the best multiplier, for subgradients.
 
     Notes
     -----
     .. math::
 
-        f(\\lambda) = \\lambda B + \\sum_{j: \\ell_j = 0} (v_j - \\lambda c_j)^+
-        + \\mathrm{top}_P\\{(v_j - \\lambda c_j)^+ : \\ell_j = 1\\}
+        f(\lambda) = \lambda B + \sum_{j: \ell_j = 0} (v_j - \lambda c_j)^+
+        + \mathrm{top}_P\{(v_j - \lambda c_j)^+ : \ell_j = 1\}
 
-    is convex in :math:`\\lambda` and every value is a valid bound (weak duality); it is minimised by bisection
-    on the slope :math:`B - c^T x(\\lambda)` (``steps`` evaluations of ``O(n)`` each). Without a budget the
+    is convex in :math:`\lambda` and every value is a valid bound (weak duality); it is minimised by bisection
+    on the slope :math:`B - c^T x(\lambda)` (``steps`` evaluations of ``O(n)`` each). Without a budget the
     bound is the exact top-``P`` sum.
     """
     slots = np.inf if slots is None else float(slots)
@@ -127,7 +129,7 @@ def knapsack_upper_bound(v: np.ndarray, cost: np.ndarray, counts: np.ndarray, bu
 def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s: float | None = None,
                incumbent: np.ndarray | None = None, repairs: int = 4, arrays: CoverArrays | None = None,
                multipliers: np.ndarray | None = None, seed: int = 0) -> LagrangianResult:
-    """Subgradient optimisation of the Lagrangian dual; returns the best bound and the best repaired plan.
+    r"""Subgradient optimisation of the Lagrangian dual; returns the best bound and the best repaired plan.
 
     Parameters
     ----------
@@ -143,9 +145,9 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
 
     Notes
     -----
-    Step :math:`u \\leftarrow \\Pi(u \\mp \\theta\\,(L(u) - z^*) g / \\lVert g \\rVert^2)` with the incumbent value
-    :math:`z^*`; :math:`\\theta` starts at 2 and halves after 20 steps without a better bound; :math:`\\Pi`
-    projects on :math:`[0, w]` (MCLP; multipliers above ``w_i`` never help) or :math:`u \\ge 0`.
+    Step :math:`u \leftarrow \Pi(u \mp \theta\,(L(u) - z^*) g / \lVert g \rVert^2)` with the incumbent value
+    :math:`z^*`; :math:`\theta` starts at 2 and halves after 20 steps without a better bound; :math:`\Pi`
+    projects on :math:`[0, w]` (MCLP; multipliers above ``w_i`` never help) or :math:`u \ge 0`.
     Each step costs two sparse matvecs ``O(nnz)`` plus ``O(n)`` (LSCP) or ``O(n * steps)`` (MCLP with a
     budget). The bound is valid at every step, whatever the convergence.
     """
@@ -168,9 +170,8 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
         w_row = (arr.counts(open_) > 0).astype(np.float64)
     else:
         w_row = w
-    target = None
-    if p.model == ModelType.PARTIAL:
-        target = p.target_coverage * p.total_weight - p.base_covered_weight
+    # the partial-covering weight still to cover beyond the rows presolve removed (unused by the other models)
+    target = p.target_weight - p.base_covered_weight if p.model == ModelType.PARTIAL else 0.0
     # free-site data for the MCLP knapsack (fixed-open sites are taken, their cost leaves the budget)
     free = open_ & ~fixed
     budget = None if p.budget is None else float(p.budget - cost[fixed].sum())
@@ -298,7 +299,8 @@ def _repair(p: CoverageProblem, x: np.ndarray, v: np.ndarray, arr: CoverArrays, 
         start[cand[take]] = True
         plan = greedy_mclp(p, start=start, arrays=arr, seed=seed)
     else:
-        plan = greedy_cover(p, start=x & ~p.fixed_closed, arrays=arr, seed=seed)
-        if plan is None:
+        cover = greedy_cover(p, start=x & ~p.fixed_closed, arrays=arr, seed=seed)
+        if cover is None:
             return None
+        plan = cover
     return local_search(p, plan, arrays=arr, seed=seed)

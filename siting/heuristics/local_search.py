@@ -31,7 +31,7 @@ def _segment_sum(arr: CoverArrays, rows: np.ndarray, row_weight: np.ndarray) -> 
 
 def swap_mclp(problem: CoverageProblem, x: np.ndarray, *, arrays: CoverArrays | None = None,
               time_limit_s: float | None = None, max_passes: int = 50, seed: int = 0) -> np.ndarray:
-    """Best-improvement 1-1 swaps and greedy additions for MCLP until no move improves.
+    r"""Best-improvement 1-1 swaps and greedy additions for MCLP until no move improves.
 
     Parameters
     ----------
@@ -45,9 +45,9 @@ def swap_mclp(problem: CoverageProblem, x: np.ndarray, *, arrays: CoverArrays | 
     Notes
     -----
     With ``n_i`` = number of open sites covering row ``i``, closing ``j`` loses
-    :math:`\\ell_j = \\sum_{i \\in \\mathrm{cover}(j), n_i = 1} w_i` and the gain of opening ``k`` afterwards is
-    :math:`g_k + \\sum_{i \\in \\mathrm{cover}(j) \\cap \\mathrm{cover}(k), n_i = 1} w_i` where
-    :math:`g_k = \\sum_{i \\in \\mathrm{cover}(k), n_i = 0} w_i` is maintained incrementally. One trial of ``j``
+    :math:`\ell_j = \sum_{i \in \mathrm{cover}(j), n_i = 1} w_i` and the gain of opening ``k`` afterwards is
+    :math:`g_k + \sum_{i \in \mathrm{cover}(j) \cap \mathrm{cover}(k), n_i = 1} w_i` where
+    :math:`g_k = \sum_{i \in \mathrm{cover}(k), n_i = 0} w_i` is maintained incrementally. One trial of ``j``
     costs ``O(nnz(rows uniquely covered by j) + n_sites)``. Every accepted move strictly increases the
     covered weight, so the search terminates.
     """
@@ -114,7 +114,7 @@ def _need(problem: CoverageProblem, arr: CoverArrays) -> tuple[np.ndarray, float
         w = (arr.counts(~problem.fixed_closed) > 0).astype(np.float64)
         return w, float(w.sum())
     w = np.asarray(problem.demand_weight, dtype=np.float64)
-    return w, problem.target_coverage * problem.total_weight - problem.base_covered_weight
+    return w, problem.target_weight - problem.base_covered_weight
 
 
 def improve_cover(problem: CoverageProblem, x: np.ndarray, *, arrays: CoverArrays | None = None,

@@ -26,12 +26,12 @@ from .base import Built, Evaluation, Marginal, Model, Plan
 from .driver import solve_model
 from .params import (
     ModelParams,
-    ParamError,
     boolean,
     budget_param,
     max_sites_param,
     number,
     param,
+    speed_group_param,
     threshold_param,
     weight_column_param,
 )
@@ -53,12 +53,11 @@ class BackupParams(ModelParams):
                                  doc="weight of single coverage in the objective (0: only backup coverage counts)")
     cover_all: bool = param(False, check=boolean(), doc="every coverable demand point must be covered at least once")
     weight_column: str = weight_column_param()
+    speed_group: str | None = speed_group_param()
 
     def check_together(self) -> None:
         """A maximisation needs a limit (budget or max_sites)."""
-        if self.budget is None and self.max_sites is None:
-            raise ParamError("backup maximises coverage and needs a limit: give budget (or max_sites)",
-                             param="budget", model=self.model_name)
+        self.require_a_limit()
 
 
 def build_backup(instance: Instance, params: BackupParams, rules: SiteRules | None = None) -> LinearProgram:

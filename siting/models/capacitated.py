@@ -35,6 +35,7 @@ from .params import (
     max_sites_param,
     number,
     param,
+    speed_group_param,
     threshold_param,
     weight_column_param,
 )
@@ -97,12 +98,11 @@ class CapacitatedParams(CapacityParams):
     budget: float | None = budget_param()
     max_sites: int | None = max_sites_param()
     weight_column: str = weight_column_param()
+    speed_group: str | None = speed_group_param()
 
     def check_together(self) -> None:
         """A maximisation needs a limit (budget or max_sites)."""
-        if self.budget is None and self.max_sites is None:
-            raise ParamError("capacitated maximises coverage and needs a limit: give budget (or max_sites)",
-                             param="budget", model=self.model_name)
+        self.require_a_limit()
 
 
 def site_capacity(instance: Instance, capacity: float | tuple[float, ...] | np.ndarray | None = None) -> np.ndarray:

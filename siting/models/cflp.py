@@ -33,7 +33,7 @@ from .capacitated import (
     site_capacity,
 )
 from .driver import solve_model
-from .params import boolean, budget_param, max_sites_param, number, param, weight_column_param
+from .params import boolean, budget_param, max_sites_param, number, param, speed_group_param, weight_column_param
 from .parts import demand_weight
 from .tables import coverage_table, sites_table
 
@@ -50,6 +50,7 @@ class CflpParams(CapacityParams):
                                  "holds the cost of serving the whole demand point (OR-Library)")
     rate: float = param(1.0, check=number(gt=0), doc="assignment cost per person-minute (or per table unit)")
     weight_column: str = weight_column_param()
+    speed_group: str | None = speed_group_param()
     budget: float | None = budget_param(doc="limit on the fixed (conversion) cost of the plan")
     max_sites: int | None = max_sites_param()
 

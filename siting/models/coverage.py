@@ -40,11 +40,11 @@ from .base import Evaluation, Marginal, Model, Outcome, Plan, SolveContext
 from .driver import solve_model
 from .params import (
     ModelParams,
-    ParamError,
     budget_param,
     max_sites_param,
     number,
     param,
+    speed_group_param,
     threshold_param,
     weight_column_param,
 )
@@ -66,6 +66,7 @@ class _CoverageParams(ModelParams):
     budget: float | None = budget_param()
     max_sites: int | None = max_sites_param()
     weight_column: str = weight_column_param()
+    speed_group: str | None = speed_group_param()
 
     @property
     def target(self) -> float | None:
@@ -80,9 +81,7 @@ class MCLPParams(_CoverageParams):
 
     def check_together(self) -> None:
         """MCLP needs a limit: without one every site opens."""
-        if self.budget is None and self.max_sites is None:
-            raise ParamError("model 'mclp' needs a budget, max_sites or both (without a limit every site opens)",
-                             param="budget", model=self.model_name)
+        self.require_a_limit()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ from ..rules import REL_TOL, SiteRules, check_fixed_limits, check_plan_rules
 from ..status import Termination, relative_gap
 from .base import Built, Evaluation, Model, Outcome, Plan, SolveContext
 from .params import ModelParams, ParamError
+from .parts import travel_of
 from .secondary import cheapest_built, prune_and_check
 
 __all__ = ["solve_model", "resolve_backend", "STRATEGIES", "check_claims"]
@@ -94,6 +96,30 @@ def _check_options(options: SolveOptions) -> None:
     if not isinstance(options.secondary, str) or options.secondary not in SECONDARY_GOALS:
         raise ParamError(f"unknown goal {options.secondary!r}; known: {', '.join(SECONDARY_GOALS)}",
                          param="secondary")
+
+
+def walking_table(instance: Instance, params: ModelParams) -> Instance:
+    """The instance whose default table is the one the model walks on (its ``speed_group``'s).
+
+    A single-service model weighted by a group that has its own walking speed (``weight_column = "elderly"``
+    while the travel table holds ``elderly`` rows) must say which table it walks on: ``speed_group =
+    "elderly"``, or ``"default"`` to use the default rows on purpose. Anything else would solve at the
+    default pace without a word.
+    """
+    if not hasattr(params, "speed_group"):
+        return instance                      # multi-service: each service names its own group
+    group = params.speed_group
+    weight = getattr(params, "weight_column", "population")
+    if group is None:
+        has_own = weight in instance.travel.groups or weight in instance.group_travel
+        if has_own:
+            raise ParamError(f"weight_column {weight!r} is a group with its own walking speed in the travel "
+                             f"table; say which table to walk on: speed_group = {weight!r} (or \"default\" for "
+                             "the default rows)", param="speed_group", model=params.model_name)
+        return instance
+    if group == "default":
+        return instance
+    return replace(instance, travel=travel_of(instance, group), group_travel={})
 
 
 def _total_weight(model: Model[Any], instance: Instance, params: ModelParams) -> float:
@@ -270,6 +296,7 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
     backend = resolve_backend(backend)
     limit = options.time_limit_s
     ctx = SolveContext(backend, strategy, options, None if limit is None else started + float(limit))
+    instance = walking_table(instance, params)
     rules = SiteRules.of(instance)
     total = _total_weight(model, instance, params)
     described = params.described()

@@ -39,6 +39,7 @@ from .params import (
     budget_param,
     max_sites_param,
     param,
+    speed_group_param,
     text,
     text_list,
     threshold_param,
@@ -68,6 +69,7 @@ class EquityParams(ModelParams):
     budget: float | None = budget_param()
     max_sites: int | None = max_sites_param()
     weight_column: str = weight_column_param()
+    speed_group: str | None = speed_group_param()
     equity_column: str | None = param(None, check=text(),
                                       doc="demand column whose values form the groups (text such as district "
                                           "names, or numeric codes)")
@@ -84,9 +86,7 @@ class EquityParams(ModelParams):
             got = f"got {', '.join(given)}" if given else "got none"
             raise ParamError(f"give exactly one of equity_column, equity_groups (or labels from Python); {got}",
                              param="equity_column", model=self.model_name)
-        if self.budget is None and self.max_sites is None:
-            raise ParamError("equity maximises coverage and needs a limit: give budget (or max_sites)",
-                             param="budget", model=self.model_name)
+        self.require_a_limit()
 
 
 def _label_text(values: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ from .params import (
     max_sites_param,
     number,
     param,
+    speed_group_param,
     threshold_param,
     weight_column_param,
 )
@@ -56,15 +57,14 @@ class GradualParams(ModelParams):
     budget: float | None = budget_param()
     max_sites: int | None = max_sites_param()
     weight_column: str = weight_column_param()
+    speed_group: str | None = speed_group_param()
 
     def check_together(self) -> None:
         """The outer threshold lies beyond the threshold; a maximisation needs a limit."""
         if not self.outer_threshold_min > self.threshold_min:
             raise ParamError(f"must be greater than threshold_min ({self.threshold_min:g}), got "
                              f"{self.outer_threshold_min:g}", param="outer_threshold_min", model=self.model_name)
-        if self.budget is None and self.max_sites is None:
-            raise ParamError("gradual maximises coverage and needs a limit: give budget (or max_sites)",
-                             param="budget", model=self.model_name)
+        self.require_a_limit()
 
 
 def credit(minutes: np.ndarray, threshold_min: float, outer_threshold_min: float) -> np.ndarray:

@@ -199,6 +199,12 @@ class ModelParams:
     def check_together(self) -> None:
         """Cross-field checks (a model overrides this); raise :class:`ParamError` naming one field."""
 
+    def require_a_limit(self) -> None:
+        """Maximising models need ``budget`` or ``max_sites``: without a limit every usable site opens."""
+        if getattr(self, "budget", None) is None and getattr(self, "max_sites", None) is None:
+            raise ParamError(f"{self.model_name} maximises coverage and needs a limit: give budget, max_sites or "
+                             "both (without one every usable site opens)", param="budget", model=self.model_name)
+
     def limits(self) -> Limits:
         """The plan limits these parameters set (``budget`` and ``max_sites`` when the model has them)."""
         return Limits(budget=getattr(self, "budget", None), max_sites=getattr(self, "max_sites", None))
@@ -282,4 +288,10 @@ def threshold_param(*, doc: str = "a demand point is covered by an open site wit
     return param(check=number(gt=0), key="threshold_minutes", doc=doc)
 
 
-__all__ += ["budget_param", "max_sites_param", "weight_column_param", "threshold_param"]
+def speed_group_param() -> Any:
+    """The ``speed_group`` field: which speed group's travel table a single-service model walks on."""
+    return param(None, check=text(), doc="travel table of this speed group (e.g. elderly); \"default\": the default "
+                                         "rows on purpose; required when weight_column names a speed group")
+
+
+__all__ += ["budget_param", "max_sites_param", "weight_column_param", "threshold_param", "speed_group_param"]

@@ -32,7 +32,7 @@ from ..status import Termination
 from ..verify import nearest_two
 from .base import Evaluation, Marginal, Model, Outcome, Plan, SolveContext
 from .driver import solve_model
-from .params import ModelParams, budget_param, choice, integer, param, weight_column_param
+from .params import ModelParams, budget_param, choice, integer, param, speed_group_param, weight_column_param
 from .parts import Rows, demand_weight, milp
 from .pmedian import reachable_pairs
 from .secondary import MIN_STAGE_S
@@ -57,6 +57,7 @@ class PCenterParams(ModelParams):
     p: int = param(check=integer(ge=1), doc="limit on counted sites open (candidate and required; existing on top)")
     budget: float | None = budget_param()
     weight_column: str = weight_column_param()
+    speed_group: str | None = speed_group_param()
     method: str = param("search", check=choice(METHODS),
                         doc="search (bisection over table times with set-cover MIPs) or direct (one MIP)")
 

@@ -26,7 +26,7 @@ from ..rules import Limits, SiteRules
 from ..verify import nearest_two
 from .base import Built, Evaluation, Marginal, Model, Plan
 from .driver import solve_model
-from .params import ModelParams, boolean, budget_param, choice, integer, param, weight_column_param
+from .params import ModelParams, boolean, budget_param, choice, integer, param, speed_group_param, weight_column_param
 from .parts import Rows, demand_weight, milp
 from .tables import coverage_table, served_by_site, sites_table
 
@@ -44,6 +44,7 @@ class PMedianParams(ModelParams):
     p: int = param(check=integer(ge=1), doc="number of counted sites open (candidate and required; existing on top)")
     budget: float | None = budget_param()
     weight_column: str = weight_column_param()
+    speed_group: str | None = speed_group_param()
     formulation: str = param("assignment", check=choice(FORMULATIONS),
                              doc="assignment (x_ij per pair) or radius (Elloumi levels)")
     warm_start: bool = param(True, check=boolean(), doc="start the solver from the greedy + swap plan")

@@ -37,8 +37,7 @@ from siting.testing import random_instance, subsets
 BACKENDS = available_backends()
 EXACT = SolveOptions(mip_gap=0.0)
 
-#: model -> (parameters, instance options); capacitated / cflp / multiservice report from the solver's
-#: assignment until verification re-assigns from the plan, so their plans cannot be enumerated here yet
+#: model -> (parameters, instance options) for the models with a vectorised ``marginal`` hook
 CASES: dict[str, tuple[dict[str, Any], dict[str, bool]]] = {
     "mclp": ({"threshold_min": 10, "budget": 12}, {}),
     "lscp": ({"threshold_min": 12}, {}),
@@ -51,8 +50,15 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, bool]]] = {
 }
 
 
-def _instance(seed: int, groups: bool = False) -> Instance:
-    inst = random_instance(7, 6, seed=seed, density=0.6, statuses=seed % 3 == 0, groups=groups)
+#: models whose verification re-assigns demand from the plan (siting.models.assignment): brute force only
+ASSIGNING: dict[str, tuple[dict[str, Any], dict[str, bool]]] = {
+    "capacitated": ({"threshold_min": 12, "budget": 12}, {"capacity": True}),
+    "cflp": ({"rate": 1.0}, {"capacity": True}),
+}
+
+
+def _instance(seed: int, groups: bool = False, capacity: bool = False) -> Instance:
+    inst = random_instance(7, 6, seed=seed, density=0.6, statuses=seed % 3 == 0, groups=groups, capacity=capacity)
     # few distinct costs: ties in the objective with different costs are common
     cost = np.asarray(inst.sites.cost, dtype=float) % 3 + 1
     return dataclasses.replace(inst, sites=dataclasses.replace(inst.sites, cost=cost))
@@ -78,7 +84,7 @@ def _brute_force(model_name: str, inst: Instance, params: ModelParams) -> tuple[
         if model_name == "equity":
             goal += (round(fig.covered_weight, 9),)
         key: tuple[Any, ...]
-        if model_name in ("lscp", "partial"):     # the objective is the cost: fewest sites, then coverage
+        if model_name in ("lscp", "partial", "cflp"):  # the objective is a cost: fewest sites, then coverage
             key = (goal, -int((plan_mask & free).sum()), round(fig.covered_weight, 9))
         else:
             key = (goal, -round(fig.total_cost, 9), -int((plan_mask & free).sum()))
@@ -90,9 +96,9 @@ def _brute_force(model_name: str, inst: Instance, params: ModelParams) -> tuple[
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("model_name", sorted(CASES))
+@pytest.mark.parametrize("model_name", sorted(CASES) + sorted(ASSIGNING))
 def test_cheapest_among_optimal_plans_by_brute_force(model_name: str, backend: str) -> None:
-    kwargs, inst_kw = CASES[model_name]
+    kwargs, inst_kw = {**CASES, **ASSIGNING}[model_name]
     model = get_model(model_name)
     checked = 0
     for seed in range(5):
