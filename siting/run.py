@@ -94,7 +94,8 @@ def prepare_model(scenario: Scenario, *, progress: bool = False) -> tuple[Model[
     else:
         group = getattr(scenario.model.params, "speed_group", None)
         params = scenario.model.params
-        instance = inputs.load_instance((group,) if group not in (None, "default") else ())
+        groups: tuple[str, ...] = (group,) if isinstance(group, str) and group != "default" else ()
+        instance = inputs.load_instance(groups)
     check_cutoff(scenario, params)
     return model, params, instance
 

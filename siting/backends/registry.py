@@ -3,9 +3,9 @@
 Example
 -------
 >>> from siting.backends import available_backends, get_backend
->>> "scipy" in available_backends()  # doctest: +SKIP
+>>> "scipy" in available_backends()
 True
->>> get_backend("highs").name  # doctest: +SKIP
+>>> get_backend("highs").name
 'highs'
 """
 from __future__ import annotations

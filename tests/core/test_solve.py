@@ -53,7 +53,7 @@ def test_unlimited_budget_mclp_has_no_redundant_sites():
 
 def test_mclp_needs_a_limit():
     inst = make_instance(np.random.default_rng(4), 5, 3)
-    with pytest.raises(ParamError, match="parameter 'budget'.*needs a budget"):
+    with pytest.raises(ParamError, match="parameter 'budget'.*needs a limit"):
         solve(inst, model="mclp", threshold_min=10)
 
 
