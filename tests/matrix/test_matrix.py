@@ -21,7 +21,7 @@ from siting.models.registry import MODELS
 from siting.workflow.budgets import budget_key
 from siting.workflow.evaluation import covered_by_service
 
-from .tiny import BUDGET, SHAPES, write_scenario, write_shape
+from .tiny import BUDGET, NETWORK, SHAPES, write_scenario, write_shape, write_streets
 
 MODEL_NAMES = tuple(MODELS)
 #: cells of the fast lane: every model on the CSV shape, every shape on these models; the rest is marked slow
@@ -147,3 +147,14 @@ def test_report_and_rank_read_the_default_rows_of_a_grouped_table(shape_dirs: di
     assert pairs == set(zip(default["demand_id"], default["candidate_id"], strict=True))
     elderly = travel[(travel["group"] == "elderly") & (travel["minutes"] <= 5.0)]
     assert len(elderly) < len(default)  # the elderly rows would reach less: the test can tell them apart
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["mclp", "multiservice"])
+def test_every_command_agrees_over_a_street_network(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str], model: str) -> None:
+    """The ``[network]`` shape: walking times computed (and cached) by each command, same figures everywhere."""
+    folder = tmp_path_factory.mktemp("network")
+    scenario = write_scenario(folder, model, write_streets(folder), network=NETWORK)
+    solution = check_cell(capsys, scenario, tmp_path, model)
+    assert solution.get("has_solution"), solution
