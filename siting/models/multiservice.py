@@ -41,7 +41,7 @@ from .params import ModelParams, ParamError, choice, max_sites_param, number, pa
 from .parts import Rows, milp, travel_of
 from .tables import coverage_table
 
-__all__ = ["MODEL", "MultiserviceParams", "solve_multiservice", "build_multiservice"]
+__all__ = ["MODEL", "MultiserviceParams", "solve_multiservice", "build_multiservice", "service_data", "ServiceData"]
 
 OBJECTIVES = ("population", "share")
 _TOL = 1e-6
@@ -115,7 +115,7 @@ def _resolved_catalog(params: MultiserviceParams) -> Catalog:
 
 
 @dataclass(frozen=True)
-class _ServiceData:
+class ServiceData:
     """One service's raw inputs: its travel table, demand weight, where it exists and where it may go."""
 
     service: Service
@@ -144,8 +144,8 @@ def _mask(masks: Mapping[str, np.ndarray] | None, key: str, n: int, default: boo
     return masks[key]
 
 
-def _service_data(instance: Instance, params: MultiserviceParams,
-                  rules: SiteRules) -> tuple[list[_ServiceData], list[str]]:
+def service_data(instance: Instance, params: MultiserviceParams,
+                 rules: SiteRules) -> tuple[list[ServiceData], list[str]]:
     """Every enabled service's inputs, and a warning per service whose speed group has no travel table."""
     n = instance.n_sites
     area = instance.sites.floor_area if instance.sites.floor_area is not None else np.full(n, np.nan)
@@ -163,7 +163,7 @@ def _service_data(instance: Instance, params: MultiserviceParams,
         allowed = buildable & fits & _mask(params.allowed_services, s.key, n, True, "allowed_services")
         total = float(weight.sum())
         per_weight = s.weight / total if params.objective == "share" and total > 0 else s.weight
-        out.append(_ServiceData(s, travel, weight, _mask(params.existing_services, s.key, n, False,
+        out.append(ServiceData(s, travel, weight, _mask(params.existing_services, s.key, n, False,
                                                          "existing_services"), allowed, per_weight))
     return out, warnings
 
@@ -213,7 +213,7 @@ def build_multiservice(instance: Instance, params: MultiserviceParams,
     ``y, s`` binary; ``v, z`` in [0, 1].
     """
     rules = rules or SiteRules.of(instance)
-    data, warnings = _service_data(instance, params, rules)
+    data, warnings = service_data(instance, params, rules)
     n, n_demand = instance.n_sites, instance.n_demand
     s_sites = [np.flatnonzero(d.allowed) for d in data]
     s_start = n + np.concatenate([[0], np.cumsum([x.shape[0] for x in s_sites])]).astype(np.int64)
@@ -367,7 +367,7 @@ def _pair_minutes(travel: TravelTimes, dem: np.ndarray, site: np.ndarray) -> np.
     return np.where(found, travel.minutes[order][pos] if sorted_keys.shape[0] else np.inf, np.inf)
 
 
-def _check_assignment(d: _ServiceData, assigned: Any, open_k: np.ndarray,
+def _check_assignment(d: ServiceData, assigned: Any, open_k: np.ndarray,
                       ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Shares and loads of a capacitated service's assignment, checked against the raw table."""
     key, n_demand, n = d.service.key, d.weight.shape[0], open_k.shape[0]
@@ -393,7 +393,7 @@ def _check_assignment(d: _ServiceData, assigned: Any, open_k: np.ndarray,
     return np.minimum(shares, 1.0), load
 
 
-def _best_service_assignment(d: _ServiceData, open_k: np.ndarray) -> Assignment:
+def _best_service_assignment(d: ServiceData, open_k: np.ndarray) -> Assignment:
     """The best assignment of a capacitated service to the sites that provide it (the plan's, not the solver's)."""
     tr = d.travel
     keep = (tr.minutes <= d.service.threshold_minutes) & (d.weight[tr.demand_index] > 0) & open_k[tr.site_index]
@@ -409,7 +409,7 @@ def _evaluate(instance: Instance, params: MultiserviceParams, rules: SiteRules, 
     (:func:`~siting.models.assignment.best_assignment`); the solver's assignment, when the plan has one,
     is only checked for feasibility. Every converted building must host at least one new service.
     """
-    data, warnings = _service_data(instance, params, rules)
+    data, warnings = service_data(instance, params, rules)
     n = instance.n_sites
     ids = instance.sites.ids.astype(str)
     converted = np.asarray(plan.open_sites, bool) & ~rules.existing
@@ -505,10 +505,27 @@ def _load_with_groups(inputs: ScenarioInputs, groups: tuple[str, ...]) -> Instan
     return replace(base, group_travel=tables)
 
 
+def _network_speeds(network: Mapping[str, Any]) -> dict[str, float] | None:
+    """The walking speeds the scenario's ``[network]`` computes its tables with (the first is the default table).
+
+    The catalog turns a service's distance into minutes at its group's flat speed; it must be the speed the
+    travel table was walked at, or the slower pace would be counted twice (or not at all).
+    """
+    speeds = network.get("speeds")
+    if not isinstance(speeds, Mapping) or not speeds:
+        return None
+    out = {str(k): float(v) for k, v in speeds.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if not out:
+        return None
+    first = next(iter(out))
+    return {"default": out[first], **{k: v for k, v in out.items() if k != first}}
+
+
 def _prepare(params: MultiserviceParams, inputs: ScenarioInputs) -> tuple[MultiserviceParams, Instance]:
     """Catalog (``services`` file or the default, ``[services]`` overrides), speed-group tables, site masks."""
     catalog = params.catalog if params.catalog is not None else \
-        load_catalog(params.services, inputs.sections.get("services") or None)
+        load_catalog(params.services, inputs.sections.get("services") or None,
+                     speeds=_network_speeds(inputs.sections.get("network") or {}))
     groups = tuple(sorted({s.speed_group for s in catalog if s.speed_group}))
     instance = _load_with_groups(inputs, groups)
     raw = read_table(inputs.candidates, text_columns=None)

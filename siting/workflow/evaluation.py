@@ -121,7 +121,7 @@ def service_reach(inputs: ModelInputs) -> list[ServiceReach]:
     """Every service of the scenario's model with the travel table and weight its ``evaluate`` uses."""
     model, params, instance = inputs.model, inputs.params, inputs.instance
     if isinstance(params, multiservice.MultiserviceParams):
-        data, _ = multiservice._service_data(instance, params, inputs.rules)
+        data, _ = multiservice.service_data(instance, params, inputs.rules)
         return [ServiceReach(key=d.service.key, label=d.service.name or "", weight_column=d.service.demand_column,
                              threshold_min=float(d.service.threshold_minutes), weight=d.weight,
                              within=_reach_matrix(d.travel, d.service.threshold_minutes), existing=d.existing,

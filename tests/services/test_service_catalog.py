@@ -213,3 +213,16 @@ def test_scenario_services_section_can_set_speeds(tmp_path):
     params, _ = MODEL.prepare(MultiserviceParams(budget=10.0), inputs)
     assert params.catalog.speeds["elderly"] == 0.5 and "canteen" not in params.catalog.keys
     assert params.catalog["elderly_care"].threshold_minutes == pytest.approx(300 / 0.5 / 60)
+
+
+def test_network_speeds_reach_the_catalog_thresholds():
+    """The catalog's minutes come from the speeds the [network] walked at (first group = the default table)."""
+    from siting.models.multiservice import _network_speeds
+    from siting.services import load_catalog
+
+    speeds = _network_speeds({"speeds": {"adult": 1.2, "elderly": 0.6}})
+    assert speeds == {"default": 1.2, "elderly": 0.6}
+    cat = load_catalog(speeds=speeds)
+    elderly = cat["elderly_care"]
+    assert elderly.threshold_minutes == pytest.approx(elderly.radius_m / 0.6 / 60)
+    assert _network_speeds({}) is None
