@@ -211,7 +211,7 @@ def worker_spopt(inst: dict, model: str, solver_names: list[str]) -> None:
         _emit(RESULT_TAG, row)
 
 
-def worker_siting(inst: dict, model: str, backend: str) -> None:
+def worker_siting(inst: dict, model: str, backend: str, secondary: str = "none") -> None:
     import pandas as pd
 
     sys.path.insert(0, str(ROOT))
@@ -236,7 +236,7 @@ def worker_siting(inst: dict, model: str, backend: str) -> None:
     _emit(SOLVE_TAG, backend)
     kwargs = {"max_sites": inst["p"]} if model == "mclp" else {}
     res = siting.solve(instance, model=model, threshold_min=THRESHOLD_MIN, backend=backend,
-                       strategy="auto", **kwargs)
+                       strategy="auto", options=siting.SolveOptions(secondary=secondary), **kwargs)
     wall = time.perf_counter() - t0
     index = {s: k for k, s in enumerate(cand_ids)}
     row = {"tool": f"siting/{backend}", "wall_s": wall, "build_s": build_s, "solve_s": wall - build_s,
@@ -255,7 +255,7 @@ def run_worker(args) -> int:
     if tool == "spopt":
         worker_spopt(inst, args.model, solvers.split("+"))
     else:
-        worker_siting(inst, args.model, solvers)
+        worker_siting(inst, args.model, solvers, args.secondary)
     return 0
 
 
@@ -297,14 +297,15 @@ def _kill_tree(proc) -> None:
     proc.wait()
 
 
-def launch(size: str, model: str, tool: str, seed: int, cap_s: float, max_rss_mb: float) -> list[dict]:
+def launch(size: str, model: str, tool: str, seed: int, cap_s: float, max_rss_mb: float,
+           secondary: str = "none") -> list[dict]:
     """Run one worker subprocess under the time cap (per row: build + that solver's solve); poll the
     process-tree RSS; return one row per solver (``tool`` = ``spopt/cbc+highs`` gives two rows)."""
     import threading
 
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--size", size, "--model", model,
-           "--tool", tool, "--seed", str(seed)]
-    base = {"size": size, "model": model, "load_before": _load()}
+           "--tool", tool, "--seed", str(seed), "--secondary", secondary]
+    base = {"size": size, "model": model, "load_before": _load(), "secondary": secondary}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     events: list[tuple[float, str]] = []
@@ -498,6 +499,10 @@ def main(argv=None) -> int:
     ap.add_argument("--spopt-solvers", choices=["auto", "cbc", "highs", "cbc+highs"], default="auto",
                     help="pulp solvers for spopt (auto: cbc+highs, cbc only at 20k)")
     ap.add_argument("--csv", type=Path, default=HERE / "results" / "spopt_compare.csv")
+    # spopt stops at an optimum; like for like, siting does too ("none"). "min_cost" adds siting's cheapest-plan
+    # stage (fewest sites for LSCP) on top, to measure what it costs
+    ap.add_argument("--secondary", choices=["none", "min_cost"], default="none",
+                    help="siting's [solver] secondary (default none: the same question spopt answers)")
     # worker mode (internal)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--size", help=argparse.SUPPRESS)
@@ -523,7 +528,7 @@ def main(argv=None) -> int:
         cap = args.timeout if args.timeout is not None else SIZES[size][3]
         for model in args.models:
             for tool in args.tools or tools_to_run(size, args.spopt_solvers):
-                for row in launch(size, model, tool, args.seed, cap, args.max_rss_gb * 1024):
+                for row in launch(size, model, tool, args.seed, cap, args.max_rss_gb * 1024, args.secondary):
                     rows.append(row)
                     brief = row.get("dnf") or f"{row['wall_s']:.2f} s, objective {row['objective']:,.0f}"
                     print(f"  {size} {model} {row['tool']}: {brief}  "

@@ -74,6 +74,20 @@ def _columns(built: Built, rules: SiteRules) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(cost, dtype=float), np.asarray(count, dtype=float)
 
 
+def _all_plans_cost_the_same(built: Built, cost: np.ndarray, params: ModelParams) -> bool:
+    """True when the site count is fixed (p-median's ``p``) and every free column costs the same: no stage can win."""
+    if not params.limits().exact_sites:
+        return False
+    program = built.program
+    movable = program.col_upper > program.col_lower
+    free = movable & (cost != 0)
+    start, stop = program.blocks["site"]
+    in_sites = np.zeros(program.n_cols, bool)
+    in_sites[start:stop] = True
+    site_costs = cost[movable & in_sites]
+    return not np.any(free & ~in_sites) and (site_costs.size == 0 or bool(np.all(site_costs == site_costs[0])))
+
+
 def cheapest_built(model: Model[Any], built: Built, x: np.ndarray | None, instance: Instance, params: ModelParams,
                    rules: SiteRules, ctx: SolveContext, plan: Plan, figures: Evaluation,
                    first_stage_s: float = 0.0) -> tuple[Plan, Evaluation, dict[str, Any]]:
@@ -89,6 +103,8 @@ def cheapest_built(model: Model[Any], built: Built, x: np.ndarray | None, instan
         return plan, figures, dict(info, termination="skipped: no time left")
     started = time.perf_counter()
     cost, count = _columns(built, rules)
+    if _all_plans_cost_the_same(built, cost, params):
+        return plan, figures, dict(info, termination="skipped: every plan with exactly p sites costs the same")
     objective, unit = cost_then_count(cost, count)
     program = keep_best(built.program, figures.objective, objective)
     start = x if x is not None and program.max_violation(x, relative=True) <= 1e-7 else None
