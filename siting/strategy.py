@@ -263,6 +263,11 @@ def _cheapest_phase(q: CoverageProblem, best: _Best, backend: str | Backend, opt
     if left is not None and left < MIN_SECONDARY_S:
         info["termination"] = "skipped: no time left"
         return best
+    free_costs = q.site_cost[~q.fixed_open & ~q.fixed_closed]
+    if q.model == ModelType.LSCP and free_costs.size and np.all(free_costs == free_costs[0]) and free_costs[0] > 0:
+        # equal positive costs: a least-cost cover is a fewest-sites cover already (and covers every row)
+        info["termination"] = "skipped: equal costs, the least-cost plan has the fewest sites"
+        return best
     t0 = time.perf_counter()
     program = cheapest_program(q, best.value)
     warm: np.ndarray | None = warm_vector(q, best.plan)
