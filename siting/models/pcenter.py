@@ -25,11 +25,10 @@ from ..errors import InfeasibleError, VerificationError
 from ..formulations.lexicographic import cost_then_count
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
-from ..reach import nearest_open_site
+from ..reach import nearest_open_site, nearest_two
 from ..result import Result
 from ..rules import Limits, SiteRules
 from ..status import Termination
-from ..verify import nearest_two
 from .base import Evaluation, Marginal, Model, Outcome, Plan, SolveContext
 from .driver import solve_model
 from .params import ModelParams, budget_param, choice, integer, param, speed_group_param, weight_column_param

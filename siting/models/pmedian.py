@@ -20,10 +20,9 @@ from ..data.instance import Instance
 from ..errors import InfeasibleError, VerificationError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
-from ..reach import nearest_open_site
+from ..reach import nearest_open_site, nearest_two
 from ..result import Result
 from ..rules import Limits, SiteRules
-from ..verify import nearest_two
 from .base import Built, Evaluation, Marginal, Model, Plan
 from .driver import solve_model
 from .params import ModelParams, boolean, budget_param, choice, integer, param, speed_group_param, weight_column_param
