@@ -161,11 +161,11 @@ _MAX_COEFFICIENT = 1e15
 
 def _check_magnitudes(model: Model[Any], program: LinearProgram) -> None:
     """One-line error when the data make coefficients a solver would read as infinite."""
-    parts = {"objective": program.objective, "constraint": program.constraints.data}
+    parts = {"an objective": program.objective, "a constraint": program.constraints.data}
     for what, values in parts.items():
         big = float(np.abs(values).max(initial=0.0))
         if big >= _MAX_COEFFICIENT:
-            raise InputError(f"{model.name}: {'an' if what[0] == 'o' else 'a'} {what} coefficient of {big:.3g} is too large for the solvers "
+            raise InputError(f"{model.name}: {what} coefficient of {big:.3g} is too large for the solvers "
                              f"(limit {_MAX_COEFFICIENT:.0e}); rescale the weights, costs or minutes")
 
 
@@ -191,7 +191,7 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
         stats["warm_start_objective"] = program.objective_value(start)
     options = ctx.options_now(share=1.0 - _VERIFY_SHARE)
     backend = get_backend(ctx.backend)
-    sol = backend.solve(program, options, warm_start=start) if start is not None else backend.solve(program, options)
+    sol = backend.solve(program, options, warm_start=start)
     stats["backend_seconds"] = sol.seconds
     stats.update({f"backend_{k}": v for k, v in sol.stats.items()})
     x, objective, termination, method = sol.x, sol.objective, sol.termination, sol.backend

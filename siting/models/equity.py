@@ -264,7 +264,7 @@ def _search(instance: Instance, params: EquityParams, rules: SiteRules, ctx: Sol
     start = _stage2_start(stage2, plan1, covered1[active].astype(float), groups[:, active])
     cheapest = ctx.options.secondary == "min_cost"
     options = ctx.options_now(share=_STAGE2_SHARE_BEFORE_3 if cheapest else _STAGE2_SHARE)
-    sol2 = backend.solve(stage2, options, warm_start=start) if start is not None else backend.solve(stage2, options)
+    sol2 = backend.solve(stage2, options, warm_start=start)
     stats.update(stage2_termination=str(sol2.termination), stage2_seconds=sol2.seconds, stage2_bound=sol2.bound,
                  stage2_solved=sol2.x is not None)
     plan = plan1
@@ -318,7 +318,7 @@ def _stage3(instance: Instance, params: EquityParams, rules: SiteRules, ctx: Sol
     warm = x2 if x2 is not None and stage3.max_violation(x2, relative=True) <= 1e-7 else None
     options = ctx.options_now(share=_STAGE2_SHARE)
     backend = get_backend(ctx.backend)
-    sol = backend.solve(stage3, options, warm_start=warm) if warm is not None else backend.solve(stage3, options)
+    sol = backend.solve(stage3, options, warm_start=warm)
     info["termination"] = str(sol.termination)
     if sol.x is None:
         return plan

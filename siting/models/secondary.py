@@ -111,7 +111,7 @@ def cheapest_built(model: Model[Any], built: Built, x: np.ndarray | None, instan
     backend = get_backend(ctx.backend)
     limit = secondary_time_s(first_stage_s, None if left is None else _STAGE_SHARE * left)
     options = replace(ctx.options, time_limit_s=limit)
-    sol = backend.solve(program, options, warm_start=start) if start is not None else backend.solve(program, options)
+    sol = backend.solve(program, options, warm_start=start)
     info.update(termination=str(sol.termination), seconds=time.perf_counter() - started, cost_unit=unit,
                 warm_started=start is not None)
     if sol.x is None:
