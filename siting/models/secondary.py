@@ -80,12 +80,11 @@ def _all_plans_cost_the_same(built: Built, cost: np.ndarray, params: ModelParams
         return False
     program = built.program
     movable = program.col_upper > program.col_lower
-    free = movable & (cost != 0)
     start, stop = program.blocks["site"]
-    in_sites = np.zeros(program.n_cols, bool)
-    in_sites[start:stop] = True
-    site_costs = cost[movable & in_sites]
-    return not np.any(free & ~in_sites) and (site_costs.size == 0 or bool(np.all(site_costs == site_costs[0])))
+    elsewhere = movable.copy()
+    elsewhere[start:stop] = False
+    site_costs = cost[start:stop][movable[start:stop]]
+    return not np.any(cost[elsewhere]) and np.unique(site_costs).size <= 1
 
 
 def cheapest_built(model: Model[Any], built: Built, x: np.ndarray | None, instance: Instance, params: ModelParams,
