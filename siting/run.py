@@ -86,17 +86,16 @@ def check_cutoff(scenario: Scenario, params: ModelParams) -> None:
 def prepare_model(scenario: Scenario, *, progress: bool = False) -> tuple[Model[Any], ModelParams, Instance]:
     """The scenario's model, its (prepared) parameters and its instance."""
     model = get_model(scenario.model.type)
-    if model.prepare is None:
-        check_cutoff(scenario, scenario.model.params)  # before the walking times are computed
+    params = scenario.model.params
     inputs = scenario_inputs(scenario, progress=progress)
-    if model.prepare is not None:
-        params, instance = model.prepare(scenario.model.params, inputs)
-    else:
-        group = getattr(scenario.model.params, "speed_group", None)
-        params = scenario.model.params
+    if model.prepare is None:
+        check_cutoff(scenario, params)  # before the walking times are computed
+        group = getattr(params, "speed_group", None)
         groups: tuple[str, ...] = (group,) if isinstance(group, str) and group != "default" else ()
         instance = inputs.load_instance(groups)
-    check_cutoff(scenario, params)
+    else:
+        params, instance = model.prepare(params, inputs)
+        check_cutoff(scenario, params)  # a catalog's thresholds are known once it is read
     return model, params, instance
 
 
