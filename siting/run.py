@@ -107,11 +107,38 @@ def solve_scenario(scenario: Scenario, *, progress: bool = False) -> Result:
 
 
 def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``solution.json``, ``sites.csv`` and ``coverage.csv`` atomically into ``out_dir``."""
+    """Write ``solution.json``, ``sites.csv``, ``coverage.csv`` (and ``phases.csv``) atomically into ``out_dir``.
+
+    A phased plan (``result.stats["phase_rows"]``) also gets ``phases.csv``: one row per cost incurred,
+    columns ``year, site_id, service, kind, cost`` (``kind`` = ``conversion``, service empty, or ``service``).
+    An unphased result removes a ``phases.csv`` left by an earlier run, so the folder never mixes two plans.
+    ``solution.json`` is written last: its presence means the set is complete.
+
+    Returns
+    -------
+    dict
+        ``{"solution", "sites", "coverage"}`` paths, and ``"phases"`` when phased.
+    """
+    import pandas as pd
+
+    from .errors import VerificationError
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"solution": out / "solution.json", "sites": out / "sites.csv", "coverage": out / "coverage.csv"}
     atomic_write_csv(paths["sites"], result.sites)
     atomic_write_csv(paths["coverage"], result.coverage)
+    phase_rows = result.stats.get("phase_rows")
+    if phase_rows is not None:
+        columns = ["year", "site_id", "service", "kind", "cost"]
+        phases = pd.DataFrame.from_records(list(phase_rows))
+        missing = [c for c in columns if c not in phases.columns]
+        if missing and len(phases):  # a row without a column is a model fault, never a blank in the table
+            raise VerificationError(f"phase_rows: the model gave no {', '.join(missing)} for phases.csv")
+        # by year, then building, its conversion before its services: the order a planner reads the plan in
+        table = phases.reindex(columns=columns).sort_values(["year", "site_id", "kind"], kind="stable")
+        paths["phases"] = atomic_write_csv(out / "phases.csv", table)
+    else:
+        (out / "phases.csv").unlink(missing_ok=True)
     atomic_write_json(paths["solution"], result.summary())  # last: its presence means the set is complete
     return paths

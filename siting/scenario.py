@@ -230,6 +230,13 @@ def _model_section(raw: dict, ctx: _Ctx) -> ModelConfig:
     kind = _text(MODEL_TYPES)(table["type"], "model.type", ctx)
     params_cls = MODELS[kind].params
     accepted = params_cls.scenario_keys()
+    if "phases" in raw:                      # [[phases]] is top-level in the file, a model parameter inside
+        if "phases" not in accepted:
+            owners = ", ".join(model_keys().get("phases", ()))
+            raise ctx.error(f"phased plans apply to type {owners}, not '{kind}'", "phases")
+        if "phases" in table:
+            raise ctx.error("give the phases once: [[phases]] at the top level or [model] phases", "model.phases")
+        table = {**table, "phases": raw["phases"]}
     every = model_keys()
     values: dict[str, Any] = {}
     for key, value in table.items():
@@ -256,7 +263,8 @@ def _model_section(raw: dict, ctx: _Ctx) -> ModelConfig:
         for toml_key, field_name in accepted.items():  # speak the file's language: threshold_minutes, not _min
             if toml_key != field_name:
                 problem = re.sub(rf"\b{re.escape(field_name)}\b", toml_key, problem)
-        raise ctx.error(problem, f"model.{key}") from None
+        where = "phases" if key == "phases" and "phases" in raw else f"model.{key}"
+        raise ctx.error(problem, where) from None
     return ModelConfig(type=kind, params=params)
 
 
@@ -419,6 +427,9 @@ def _build(raw: dict, path: Path | None, ctx: _Ctx) -> Scenario:
         if key in _SECTIONS or key in RAW_SECTIONS:
             if not isinstance(value, dict):
                 raise ctx.error(f"expected a [{key}] table, got {value!r}", key)
+        elif key == "phases":
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise ctx.error("expected [[phases]] tables, each with year and budget", key)
         elif key in TOP_LEVEL_KEYS:
             if not isinstance(value, str):
                 raise ctx.error(f"expected a text value, got {value!r}", key)

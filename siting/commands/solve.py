@@ -65,4 +65,13 @@ def _print_summary(result: Result, out_dir: Path) -> None:
         table.add_row(key, "—" if value is None else str(value))
     console = Console()
     console.print(table)
+    # a multi-service plan: what each service gains, and (phased) what each year does
+    from ..workflow.reporting.policy import phase_lines, service_lines
+
+    for title, lines in (("coverage per service, before -> after:", service_lines(result.stats)),
+                         ("by year:", phase_lines(result.stats))):
+        if lines:
+            console.print(title, markup=False, highlight=False)
+        for line in lines:
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"written to {out_dir}")

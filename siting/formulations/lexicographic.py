@@ -66,7 +66,8 @@ def cost_unit(cost: np.ndarray) -> float | None:
     for k in range(9, -7, -1):
         unit = 10.0 ** k
         scaled = cost / unit
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-9 * np.maximum(1.0, scaled)):
+        # every value a whole, non-zero multiple of the unit (0.01 is not a multiple of 1e9)
+        if np.all(scaled >= 1.0 - 1e-9) and np.all(np.abs(scaled - np.round(scaled)) <= 1e-9 * np.maximum(1.0, scaled)):
             return unit
     return None
 

@@ -18,7 +18,10 @@ It declares
   travel tables it needs);
 * optional ``marginal(instance, params, rules, plan) -> Marginal``: what each open site alone adds (the
   "no redundant site" property and the ``marginal_weight`` column); without it the driver re-evaluates
-  the plan without each site, which it does only for small plans.
+  the plan without each site, which it does only for small plans;
+* optional ``explain_infeasible(instance, params, rules, ctx) -> str | None``: when the solver proves a
+  program infeasible, the one line that says why in the data's terms (multi-service: the service whose
+  floor the budget cannot reach, with the largest share it can).
 
 Cheapest plans (``SolveOptions.secondary = "min_cost"``): for a ``build`` model the driver solves a second
 program, the model's rows plus one row holding the objective at its verified best, minimising the plan's
@@ -49,7 +52,7 @@ from ..rules import SiteRules
 from ..status import Termination
 from .params import ModelParams
 
-__all__ = ["Plan", "Built", "Evaluation", "Marginal", "Outcome", "SolveContext", "ScenarioInputs", "Model"]
+__all__ = ["Plan", "Level", "Built", "Evaluation", "Marginal", "Outcome", "SolveContext", "ScenarioInputs", "Model"]
 
 P = TypeVar("P", bound=ModelParams)
 
@@ -62,15 +65,33 @@ class Plan:
     placements : {service: (n_sites,) bool} new placements per service (multi-service models), else None
     assignment : the solver's assignment values when the model reports from them (capacitated: one value per
         pair; multi-service: {service: sparse demand x site shares}), else None
+    phase : {service: (n_sites,) int} the index of the year each placement opens (-1: not placed) for phased
+        plans, else None; a placement counts only where ``placements`` also holds it
     """
 
     open_sites: np.ndarray
     placements: Mapping[str, np.ndarray] | None = None
     assignment: np.ndarray | Mapping[str, sp.spmatrix] | None = None
+    phase: Mapping[str, np.ndarray] | None = None
 
 
 def _site_block(program: LinearProgram, x: np.ndarray) -> Plan:
     return Plan(open_sites=program.block(x, "site") > 0.5)
+
+
+@dataclass(frozen=True)
+class Level:
+    """One priority level of a lexicographic objective: maximised before the later ones, then held.
+
+    number : 1 for the first level
+    services : what the level counts (for messages and ``solution.json``)
+    objective, offset : the level's objective over the program's columns, ``objective @ x + offset``
+    """
+
+    number: int
+    services: tuple[str, ...]
+    objective: np.ndarray
+    offset: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,8 @@ class Built:
     linear function of the program's columns (conversion plus fit-outs, ...); None: ``rules.cost`` on the
     ``"site"`` block. ``new_sites`` counts new conversions the same way; None: ``rules.counts`` on the
     ``"site"`` block. The driver's cheapest-plan stage minimises them (:mod:`siting.models.secondary`).
+    ``levels`` are priority levels solved before the program's own objective, each held once solved
+    (:mod:`siting.models.levels`); the program's objective comes last.
     """
 
     program: LinearProgram
@@ -88,6 +111,7 @@ class Built:
     stats: Mapping[str, Any] = field(default_factory=dict)
     plan_cost: np.ndarray | None = None
     new_sites: np.ndarray | None = None
+    levels: tuple[Level, ...] = ()
 
     def plan_of(self, x: np.ndarray) -> Plan:
         """The :class:`Plan` of a solver vector ``x``."""
@@ -211,6 +235,7 @@ class Model(Generic[P]):
     prepare: Callable[[P, ScenarioInputs], tuple[P, Instance]] | None = None
     total_weight: Callable[[Instance, P], float] | None = None
     marginal: Callable[[Instance, P, SiteRules, Plan], Marginal] | None = None
+    explain_infeasible: Callable[[Instance, P, SiteRules, SolveContext], str | None] | None = None
     uses_strategy: bool = False
     doc: str = ""
 

@@ -45,6 +45,7 @@ from ..result import Result
 from ..rules import REL_TOL, SiteRules, check_fixed_limits, check_plan_rules
 from ..status import Termination, relative_gap
 from .base import Built, Evaluation, Model, Outcome, Plan, SolveContext
+from .levels import check_levels, solve_levels
 from .params import ModelParams, ParamError
 from .parts import travel_of
 from .secondary import cheapest_built, prune_and_check
@@ -182,9 +183,19 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
     _check_magnitudes(model, program)
     stats: dict[str, Any] = {"n_cols": program.n_cols, "n_rows": program.n_rows, "nnz": int(program.constraints.nnz),
                              **built.stats}
-    # the warm start may use at most half of the time: the solver needs the rest to improve on it
-    warm_deadline = None if ctx.deadline is None else time.perf_counter() + 0.5 * (ctx.remaining_s() or 0.0)
-    start = model.warm_start(instance, params, rules, built, warm_deadline) if model.warm_start is not None else None
+    level_termination = Termination.OPTIMAL
+    start: np.ndarray | None = None
+    if built.levels:
+        tolerance = float(getattr(params, "priority_tolerance", 0.0))
+        program, start, level_termination, stats["priority_levels"], why = solve_levels(
+            program, built.levels, ctx, tolerance=tolerance)
+        built = replace(built, program=program)
+        if start is None:
+            return Outcome(None, level_termination, None, None, ctx.backend, stats, why), built, None
+    elif model.warm_start is not None:
+        # the warm start may use at most half of the time: the solver needs the rest to improve on it
+        warm_deadline = None if ctx.deadline is None else time.perf_counter() + 0.5 * (ctx.remaining_s() or 0.0)
+        start = model.warm_start(instance, params, rules, built, warm_deadline)
     if start is not None:
         if program.max_violation(start, relative=True) > 1e-7:
             raise VerificationError(f"{model.name}: the warm start violates the program")
@@ -203,6 +214,8 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
                 termination = Termination.TIME_LIMIT  # cannot happen for a correct solver; never claim a proof
             elif termination is Termination.ERROR:
                 termination = Termination.HEURISTIC
+    if termination is Termination.OPTIMAL and level_termination is not Termination.OPTIMAL:
+        termination = level_termination      # an earlier level was stopped by a limit: no proof for the whole
     bound = _tightest_bound(model, sol.bound, instance, params, rules, stats)
     if x is None:
         return Outcome(None, termination, None, bound, method, stats, sol.message), built, None
@@ -317,6 +330,10 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
         return Result.no_plan(model.name, Termination.INFEASIBLE, str(exc), solver=backend, seconds=elapsed(),
                               total_weight=total, weight_column=weight_column, covered_definition=model.covered,
                               params=described)
+    if outcome.plan is None and outcome.termination is Termination.INFEASIBLE and model.explain_infeasible:
+        why = model.explain_infeasible(instance, params, rules, ctx)
+        if why:
+            outcome = replace(outcome, message=why)
     if outcome.plan is None:
         message = outcome.message or (f"{model.name}: the constraints admit no plan"
                                       if outcome.termination is Termination.INFEASIBLE
@@ -329,11 +346,15 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
     figures = model.evaluate(instance, params, rules, plan)
     check_plan_rules(rules, plan.open_sites, params.limits(), total_cost=figures.total_cost, model=model.name,
                      site_ids=instance.sites.ids)
+    if "priority_levels" in outcome.stats:
+        check_levels(outcome.stats["priority_levels"], figures.stats.get("level_values", {}))
     proven = outcome.termination is Termination.OPTIMAL
     check_claims(model, objective=outcome.objective, bound=outcome.bound, verified=figures.objective,
                  proven_optimal=proven)
     plan, figures, after = _cheapest(model, instance, params, rules, ctx, outcome, plan, figures, built, x,
                                      first_stage_s)
+    if "priority_levels" in outcome.stats:
+        check_levels(outcome.stats["priority_levels"], figures.stats.get("level_values", {}))
     sites_table = after.pop("_sites")
     selected = tuple(str(v) for v in instance.sites.ids[plan.open_sites & ~rules.existing])
     # one gap: stats and the result agree by construction

@@ -18,159 +18,74 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
 
 from ..data import read_table
-from ..data.instance import Instance, TravelTimes
-from ..errors import InputError, VerificationError
+from ..data.instance import Instance
+from ..errors import InputError
 from ..options import SolveOptions
 from ..program import Sense
-from ..reach import nearest_open_site, open_within
 from ..result import Result
 from ..rules import SiteRules
 from ..services.catalog import Catalog, load_catalog, service_masks
-from .assignment import Assignment, best_assignment
-from .base import Built, Evaluation, Model, Plan, ScenarioInputs
+from ..status import Status
+from .base import Built, Evaluation, Model, Plan, ScenarioInputs, SolveContext
 from .driver import solve_model
-from .tables import coverage_table
+from .multiservice_evaluate import evaluate_multiservice
+from .multiservice_inputs import ServiceData, demand_of, service_data
+from .multiservice_params import MultiserviceParams, resolved_catalog
+from .multiservice_program import build_multiservice
 
 __all__ = ["MODEL", "MultiserviceParams", "solve_multiservice", "build_multiservice", "service_data", "ServiceData"]
-from .multiservice_inputs import TOL, MultiserviceParams, ServiceData, demand_of, resolved_catalog, service_data
-from .multiservice_program import build_multiservice
 
 
 def _build(instance: Instance, params: MultiserviceParams, rules: SiteRules) -> Built:
     return build_multiservice(instance, params, rules)
 
 
-# ---------------------------------------------------------------------------------------- evaluation
-def _pair_minutes(travel: TravelTimes, dem: np.ndarray, site: np.ndarray) -> np.ndarray:
-    """Minutes of the pairs ``(dem, site)`` in the raw table (``inf`` for pairs it does not have)."""
-    keys = travel.demand_index * travel.n_sites + travel.site_index
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    wanted = dem.astype(np.int64) * travel.n_sites + site
-    pos = np.minimum(np.searchsorted(sorted_keys, wanted), max(sorted_keys.shape[0] - 1, 0))
-    found = sorted_keys[pos] == wanted if sorted_keys.shape[0] else np.zeros(wanted.shape[0], bool)
-    return np.where(found, travel.minutes[order][pos] if sorted_keys.shape[0] else np.inf, np.inf)
-
-
-def _check_assignment(d: ServiceData, assigned: Any, open_k: np.ndarray,
-                      ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Shares and loads of a capacitated service's assignment, checked against the raw table."""
-    key, n_demand, n = d.service.key, d.weight.shape[0], open_k.shape[0]
-    cap = float(d.service.capacity or 0.0)
-    z = sp.coo_matrix(cast(Any, assigned)) if sp.issparse(assigned) else None
-    if z is None or z.shape != (n_demand, n):
-        raise VerificationError(f"multiservice: the plan has no ({n_demand}, {n}) assignment for capacitated "
-                                f"service {key}")
-    on = z.data > TOL
-    dem, site, share = z.row[on], z.col[on], np.minimum(z.data[on], 1.0)
-    if np.any(~open_k[site]):
-        raise VerificationError(f"multiservice: {key} demand assigned to a site without {key}: "
-                                f"{', '.join(map(str, ids[np.unique(site[~open_k[site]])][:5]))}")
-    if np.any(_pair_minutes(d.travel, dem, site) > d.service.threshold_minutes):
-        raise VerificationError(f"multiservice: {key} demand assigned beyond {d.service.threshold_minutes:g} "
-                                "minutes or over a pair missing from the travel table")
-    shares = np.bincount(dem, weights=share, minlength=n_demand)
-    if np.any(shares > 1 + TOL):
-        raise VerificationError(f"multiservice: a demand point is assigned more than once for {key}")
-    load = np.bincount(site, weights=d.weight[dem] * share, minlength=n)
-    if np.any(load > cap * (1 + TOL)):
-        raise VerificationError(f"multiservice: a {key} site serves more than its capacity {cap:g}")
-    return np.minimum(shares, 1.0), load
-
-
-def _best_service_assignment(d: ServiceData, open_k: np.ndarray) -> Assignment:
-    """The best assignment of a capacitated service to the sites that provide it (the plan's, not the solver's)."""
-    tr = d.travel
-    keep = (tr.minutes <= d.service.threshold_minutes) & (d.weight[tr.demand_index] > 0) & open_k[tr.site_index]
-    cap = np.full(open_k.shape[0], float(d.service.capacity or 0.0))
-    return best_assignment((tr.demand_index[keep], tr.site_index[keep], tr.minutes[keep]), d.weight, cap, open_k,
-                           model=f"multiservice ({d.service.key})")
-
-
 def _evaluate(instance: Instance, params: MultiserviceParams, rules: SiteRules, plan: Plan) -> Evaluation:
-    """Placements, floor area, cost and every service's coverage recomputed from the raw tables.
+    return evaluate_multiservice(instance, params, rules, plan)
 
-    A capacitated service's coverage is the best assignment of the plan's placements
-    (:func:`~siting.models.assignment.best_assignment`); the solver's assignment, when the plan has one,
-    is only checked for feasibility. Every converted building must host at least one new service.
-    """
-    data, warnings = service_data(instance, params, rules)
-    n = instance.n_sites
-    ids = instance.sites.ids.astype(str)
-    converted = np.asarray(plan.open_sites, bool) & ~rules.existing
-    placements = plan.placements or {}
-    assignments: Mapping[str, Any] = plan.assignment if isinstance(plan.assignment, Mapping) else {}
-    area = instance.sites.floor_area if instance.sites.floor_area is not None else np.full(n, np.nan)
-    used_area = np.zeros(n)
-    hosting = np.zeros(n, bool)
-    fitout = objective = covered = total_weight = 0.0
-    per: dict[str, dict[str, Any]] = {}
-    site_frames, cover_frames = [], []
-    for d in data:
-        s = d.service
-        placed = np.asarray(placements.get(s.key, np.zeros(0)), bool)
-        if placed.shape != (n,):
-            raise VerificationError(f"multiservice: the plan has no placement mask over the {n} sites for {s.key}")
-        if np.any(placed & ~converted):
-            raise VerificationError(f"multiservice: {s.key} placed in a building that is not converted: "
-                                    f"{', '.join(ids[placed & ~converted][:5])}")
-        if np.any(placed & ~d.allowed):
-            raise VerificationError(f"multiservice: {s.key} placed where it may not go (existing, excluded, too "
-                                    f"small or not allowed): {', '.join(ids[placed & ~d.allowed][:5])}")
-        used_area += s.min_floor_area_m2 * placed
-        fitout += s.fitout_cost * int(placed.sum())
-        open_k = placed | d.existing
-        nearest, nearest_minutes = nearest_open_site(d.travel, open_k)
-        if s.capacity is None:
-            site, minutes = nearest, nearest_minutes
-            share = (minutes <= s.threshold_minutes).astype(float)
-            load = np.full(n, np.nan)
-        else:
-            if s.key in assignments:               # the solver's assignment: feasibility only
-                _check_assignment(d, assignments[s.key], open_k, ids)
-            best = _best_service_assignment(d, open_k)
-            site, minutes, share, load = best.site, best.minutes, best.covered, best.load
-        got = float(d.weight @ share)
-        objective += d.per_weight * got
-        already = float(d.weight[open_within(d.travel, d.existing, s.threshold_minutes) > 0].sum())
-        total = float(d.weight.sum())
-        covered += got
-        total_weight += total
-        per[s.key] = {"name": s.name, **s.threshold_info(), "demand_column": s.demand_column,
-                      "covered": got, "total": total, "share": got / total if total else 0.0,
-                      "already_covered": already, "new_sites": int(placed.sum()),
-                      "existing_sites": int(d.existing.sum())}
-        for origin, mask in (("new", placed), ("existing", d.existing)):
-            idx = np.flatnonzero(mask)
-            site_frames.append(pd.DataFrame({
-                "site_id": ids[idx], "service": s.key, "origin": origin,
-                "status": np.asarray(instance.sites.status).astype(str)[idx], "building_cost": rules.cost[idx],
-                "fitout_cost": s.fitout_cost if origin == "new" else 0.0, "area_m2": s.min_floor_area_m2,
-                "load": load[idx], "x": instance.sites.x[idx], "y": instance.sites.y[idx]}))
-        covered_k = share > TOL if s.capacity is None else site >= 0
-        cover_frames.append(coverage_table(instance, d.weight, site, minutes, covered_k, service=s.key,
-                                           share=share, nearest_open_minutes=nearest_minutes))
-        hosting |= placed
-    if np.any(used_area - np.where(np.isnan(area), np.inf, area) > 1e-6):
-        raise VerificationError("multiservice: services placed in a building exceed its floor area")
-    if np.any(converted & ~hosting):
-        raise VerificationError(f"multiservice: converted building(s) host no new service: "
-                                f"{', '.join(ids[converted & ~hosting][:5])}")
-    conversion = float(rules.cost[np.asarray(plan.open_sites, bool)].sum())
-    return Evaluation(
-        objective=objective, covered_weight=covered, total_weight=total_weight,
-        total_cost=conversion + fitout, sites=pd.concat(site_frames, ignore_index=True),
-        coverage=pd.concat(cover_frames, ignore_index=True),
-        stats={"services": per, "conversion_cost": conversion, "fitout_cost": fitout,
-               "buildings_converted": int(converted.sum()), "warnings": warnings, "objective_kind": params.objective},
-    )
+
+def _alone(params: MultiserviceParams, key: str) -> MultiserviceParams:
+    """The same budget, years and sites, for one service with no floor, duty, earmark or complex rule."""
+    catalog = resolved_catalog(params)
+    services = tuple(replace(s, enabled=s.key == key, min_share=None, min_share_per_community=None,
+                                     min_providers_per_community=0, priority=None) for s in catalog.services)
+    return replace(params, catalog=replace(catalog, services=services), objective="share", budget_groups=None,
+                   min_complexes=0, all_complexes=False, min_new_per_community_per_year=0)
+
+
+def _explain_infeasible(instance: Instance, params: MultiserviceParams, rules: SiteRules,
+                        ctx: SolveContext) -> str | None:
+    """Which floor the budget cannot reach: each floored service solved alone for its largest share."""
+    catalog = resolved_catalog(params)
+    floored = [s for s in catalog if s.min_share is not None]
+    rules_set = [f"{s.key}.{k}" for s in catalog for k, v in s.policy_info().items()
+                 if k.startswith("min_") and v] + [k for k in ("budget_groups", "min_complexes", "all_complexes",
+                                                              "min_new_per_community_per_year") if getattr(params, k)]
+    if not rules_set:
+        return None
+    reached = []
+    for i, s in enumerate(floored):
+        options = ctx.options_now(share=0.5 / (len(floored) - i))
+        alone = solve_model(MODEL, instance, _alone(params, s.key), backend=ctx.backend,
+                            options=replace(options, secondary="none"))
+        if alone.status is Status.INFEASIBLE or alone.stats.get("services") is None:
+            continue
+        best = float(alone.stats["services"][s.key]["share"])
+        floor = float(s.min_share or 0.0)
+        proven = alone.status is Status.OPTIMAL
+        if best < floor - 1e-9:
+            return (f"multiservice: {s.key} min_share {s.min_share:g} cannot be met within the budget: "
+                    f"the largest share it can reach is {best:.3f}"
+                    + ("" if proven else " (or a little more: that solve stopped before its proof)")
+                    + " with all the money on it alone")
+        reached.append(f"{s.key} {best:.3f} (floor {s.min_share:g})")
+    return (f"multiservice: the policy rules ({', '.join(rules_set)}) cannot all be met together within the "
+            "budget" + (f"; each floor alone is reachable: {', '.join(reached)}" if reached else ""))
 
 
 def _total_weight(instance: Instance, params: MultiserviceParams) -> float:
@@ -228,7 +143,7 @@ def _prepare(params: MultiserviceParams, inputs: ScenarioInputs) -> tuple[Multis
 
 MODEL = Model(
     name="multiservice", params=MultiserviceParams, sense=Sense.MAXIMIZE, build=_build, evaluate=_evaluate,
-    prepare=_prepare, total_weight=_total_weight,
+    prepare=_prepare, total_weight=_total_weight, explain_infeasible=_explain_infeasible,
     covered="covered by each service within its threshold (within capacity if capacitated), summed over services",
     summary="one budget, many services per building (conversion once + fit-outs, floor area), per-service "
             "thresholds and target groups",

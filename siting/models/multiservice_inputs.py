@@ -1,101 +1,36 @@
-"""Multi-service inputs: the parameters and each enabled service's demand, travel table and site masks.
+"""Multi-service inputs: each enabled service's demand, travel table, site masks and placement costs.
 
 Shared by the formulation (:mod:`siting.models.multiservice_program`) and the model
-(:mod:`siting.models.multiservice`), which evaluates plans from the same inputs.
+(:mod:`siting.models.multiservice`), which evaluates plans from the same inputs. Parameters are in
+:mod:`siting.models.multiservice_params`.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..data.instance import Instance, TravelTimes
-from ..errors import ScenarioError
+from ..errors import InputError, ScenarioError
 from ..rules import SiteRules
-from ..services.catalog import Catalog, Service, load_catalog
-from .params import ModelParams, ParamError, choice, max_sites_param, number, param, path
+from ..services.catalog import Service
+from .multiservice_params import TOL, MultiserviceParams, resolved_catalog
+from .params import ParamError
 from .parts import travel_of
 
-__all__ = ["MultiserviceParams", "ServiceData", "service_data", "resolved_catalog", "demand_of", "OBJECTIVES", "TOL"]
-
-OBJECTIVES = ("population", "share")
-#: tolerance of the plan checks (solver values are read to ~8 digits)
-TOL = 1e-6
-
-
-def _catalog_value(value: Any) -> Catalog:
-    if not isinstance(value, Catalog):
-        raise ValueError(f"expected a Catalog (siting.services.load_catalog), got {type(value).__name__}")
-    return value
-
-
-def _mask_mapping(value: Any) -> dict[str, np.ndarray]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"expected a mapping {{service: (n_sites,) bool mask}}, got {type(value).__name__}")
-    out = {}
-    for key, mask in value.items():
-        arr = np.asarray(mask)
-        binary = arr.dtype == bool or (np.issubdtype(arr.dtype, np.number) and bool(np.isin(arr, (0, 1)).all()))
-        if arr.ndim != 1 or not binary:
-            raise ValueError(f"[{key!r}] must be a 1-D mask of True/False over the sites")
-        out[str(key)] = arr.astype(bool)
-    return out
-
-
-def _check_mask_keys(catalog: Catalog, masks: Mapping[str, np.ndarray] | None, name: str) -> None:
-    known = {s.key for s in catalog.services}
-    unknown = sorted(set(masks or {}) - known)
-    if unknown:
-        raise ParamError(f"unknown service(s) {', '.join(unknown)}; catalog has {', '.join(sorted(known))}",
-                         param=name, model="multiservice")
-
-
-@dataclass(frozen=True, kw_only=True)
-class MultiserviceParams(ModelParams):
-    """Parameters of :data:`MODEL` (multi-service co-location)."""
-
-    model_name = "multiservice"
-    budget: float = param(check=number(gt=0),
-                          doc="limit on conversion cost (once per building) plus fit-out cost (per service placed)")
-    max_sites: int | None = max_sites_param()
-    objective: str = param("population", check=choice(OBJECTIVES),
-                           doc="population: weight per covered person; share: weight per unit of each service's "
-                               "coverage share, so small target groups count as much as the whole population")
-    services: Path | None = param(None, check=path(), is_path=True,
-                                  doc="service catalog TOML (default: the shipped basket); [services] overrides it")
-    catalog: Catalog | None = param(None, check=_catalog_value, scenario=False,
-                                    doc="the catalog itself (default: read from 'services', else the shipped one)")
-    existing_services: Mapping[str, np.ndarray] | None = param(
-        None, check=_mask_mapping, scenario=False, doc="{service: (n_sites,) bool}: facilities already providing it")
-    allowed_services: Mapping[str, np.ndarray] | None = param(
-        None, check=_mask_mapping, scenario=False, doc="{service: (n_sites,) bool}: where it may be placed")
-
-    def check_together(self) -> None:
-        """A given catalog has an enabled service and knows every service the masks name."""
-        if self.catalog is not None:
-            resolved_catalog(self)
-
-    def thresholds_min(self) -> dict[str, float]:
-        """Each enabled service's threshold (minutes on its own speed group's table)."""
-        return {f"services.{s.key}.threshold_minutes": float(s.threshold_minutes) for s in resolved_catalog(self)}
-
-
-def resolved_catalog(params: MultiserviceParams) -> Catalog:
-    """The catalog to solve with (given, read from ``services``, or the default), its mask keys checked."""
-    catalog = params.catalog if params.catalog is not None else load_catalog(params.services)
-    if not len(catalog):
-        raise ParamError("the catalog has no enabled service", param="catalog", model="multiservice")
-    _check_mask_keys(catalog, params.existing_services, "existing_services")
-    _check_mask_keys(catalog, params.allowed_services, "allowed_services")
-    return catalog
+__all__ = ["ServiceData", "Inputs", "inputs_of", "service_data", "demand_of", "community_codes", "TOL"]
 
 
 @dataclass(frozen=True)
 class ServiceData:
-    """One service's raw inputs: its travel table, demand weight, where it exists and where it may go."""
+    """One service's raw inputs: its travel table, demand weight, where it exists and where it may go.
+
+    placement_cost : (n_sites,) what placing the service in each site costs against the budget: fit-out, the
+        site's ``cost_per_m2`` times the service's floor area (partial conversion), and with
+        ``budget_basis = "life_cycle"`` the discounted operating cost
+    capital_cost, operating_pv : (n_sites,) the capital part of that cost and the discounted operating cost
+    """
 
     service: Service
     travel: TravelTimes
@@ -103,6 +38,26 @@ class ServiceData:
     existing: np.ndarray      # (n_sites,) bool, already provides the service
     allowed: np.ndarray       # (n_sites,) bool, may receive it: buildable, floor area fits, mask
     per_weight: float         # objective coefficient per unit of demand weight (lambda_k)
+    placement_cost: np.ndarray
+    capital_cost: np.ndarray
+    operating_pv: np.ndarray
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a multi-service plan is built and judged from.
+
+    building_cost : (n_sites,) conversion cost paid once per converted building (``cost``, or ``cost_fixed``
+        for rows priced per m2)
+    demand_community, site_community : integer codes of the community column (-1: none), None without it
+    communities : the community labels the codes index
+    """
+
+    services: list[ServiceData]
+    building_cost: np.ndarray
+    demand_community: np.ndarray | None
+    site_community: np.ndarray | None
+    communities: tuple[str, ...]
 
 
 def demand_of(instance: Instance, service: Service) -> np.ndarray:
@@ -124,28 +79,109 @@ def _mask(masks: Mapping[str, np.ndarray] | None, key: str, n: int, default: boo
     return masks[key]
 
 
-def service_data(instance: Instance, params: MultiserviceParams,
-                 rules: SiteRules) -> tuple[list[ServiceData], list[str]]:
-    """Every enabled service's inputs, and a warning per service whose speed group has no travel table."""
+def _column(table: object, name: str) -> np.ndarray | None:
+    """A column of Demand/Sites as text labels (text or numeric columns alike), None when absent."""
+    for holder in ("labels", "groups", "extra"):
+        values = getattr(table, holder, {}).get(name)
+        if values is not None:
+            arr = np.asarray(values)
+            if arr.dtype.kind == "f":       # 3.0 -> "3": numeric community codes read as numbers
+                return np.array([("" if np.isnan(v) else f"{v:g}") for v in arr], dtype=object)
+            return np.array(["" if v is None else str(v).strip() for v in arr], dtype=object)
+    return None
+
+
+def community_codes(instance: Instance, column: str, *, required: bool) -> tuple[np.ndarray | None,
+                                                                                  np.ndarray | None, tuple[str, ...]]:
+    """Integer community codes of demand points and sites (-1: blank), and the labels in sorted order.
+
+    Raises
+    ------
+    InputError
+        when ``required`` and the demand or candidates table has no such column.
+    """
+    demand = _column(instance.demand, column)
+    sites = _column(instance.sites, column)
+    if demand is None or sites is None:
+        if not required:
+            return None, None, ()
+        which = instance.demand.source if demand is None else instance.sites.source
+        raise InputError(f"a floor or duty per community needs a {column!r} column (set [model] community_column)",
+                         file=which, column=column)
+    labels = tuple(sorted({v for v in demand if v}))
+    index = {c: i for i, c in enumerate(labels)}
+    return (np.array([index.get(v, -1) for v in demand], dtype=np.int64),
+            np.array([index.get(v, -1) for v in sites], dtype=np.int64), labels)
+
+
+def _needs_communities(params: MultiserviceParams, services: list[Service]) -> bool:
+    return bool(params.min_new_per_community_per_year) or any(
+        s.min_share_per_community is not None or s.min_providers_per_community > 0 for s in services)
+
+
+def _building_cost(instance: Instance, rules: SiteRules) -> tuple[np.ndarray, np.ndarray]:
+    """Conversion cost per building and the per-m2 price of rows priced by the area they use (0 elsewhere)."""
+    extra = instance.sites.extra
+    per_m2 = np.asarray(extra.get("cost_per_m2", np.full(instance.n_sites, np.nan)), dtype=float)
+    fixed = np.asarray(extra.get("cost_fixed", np.full(instance.n_sites, np.nan)), dtype=float)
+    partial = np.isfinite(per_m2) & ~rules.existing
+    bad = np.flatnonzero(partial & (per_m2 < 0) | (partial & np.isfinite(fixed) & (fixed < 0)))
+    if bad.size:
+        raise InputError("cost_fixed and cost_per_m2 must be >= 0", file=instance.sites.source,
+                         row=int(bad[0]) + 2, column="cost_per_m2")
+    cost = np.where(partial, np.nan_to_num(fixed, nan=0.0), rules.cost)
+    return cost, np.where(partial, per_m2, 0.0)
+
+
+def _check_groups(params: MultiserviceParams, keys: set[str]) -> None:
+    for group in params.budget_groups or ():
+        unknown = sorted(set(group.services) - keys)
+        if unknown:
+            raise ParamError(f"group {group.name!r} names service(s) {', '.join(unknown)} that are not enabled "
+                             f"(enabled: {', '.join(sorted(keys))})", param="budget_groups", model="multiservice")
+
+
+def inputs_of(instance: Instance, params: MultiserviceParams, rules: SiteRules) -> Inputs:
+    """Every enabled service's inputs, the buildings' conversion costs and the communities.
+
+    Raises
+    ------
+    InputError
+        a service whose speed group has no travel table (never walked at the default pace in silence), a
+        community column that is missing, negative per-m2 prices.
+    """
     n = instance.n_sites
     area = instance.sites.floor_area if instance.sites.floor_area is not None else np.full(n, np.nan)
     buildable = rules.usable & ~rules.existing
-    out, warnings = [], []
-    for s in resolved_catalog(params):
-        if s.speed_group and s.speed_group not in instance.group_travel:
-            # issue 15/10 will make this an error; until then the service walks at the default speed
-            warnings.append(f"{s.key}: no travel table for speed group {s.speed_group!r}; default table used")
-            travel = instance.travel
-        else:
-            travel = travel_of(instance, s.speed_group)
+    catalog = resolved_catalog(params)
+    _check_groups(params, set(catalog.keys))
+    building_cost, per_m2 = _building_cost(instance, rules)
+    annuity = params.annuity()
+    out = []
+    for s in catalog:
+        if s.speed_group and s.speed_group != "default" and s.speed_group not in instance.group_travel:
+            raise InputError(f"service {s.key!r} walks at speed group {s.speed_group!r} but no travel table was "
+                             f"loaded for it (groups: {', '.join(sorted(instance.group_travel)) or 'none'}); add its "
+                             "rows or [network.speeds], or set speed_group = \"default\" for the service on purpose",
+                             file=instance.travel.source, column="group")
+        travel = travel_of(instance, s.speed_group)
         weight = demand_of(instance, s)
         fits = np.isnan(area) | (area >= s.min_floor_area_m2)
         allowed = buildable & fits & _mask(params.allowed_services, s.key, n, True, "allowed_services")
         total = float(weight.sum())
         per_weight = s.weight / total if params.objective == "share" and total > 0 else s.weight
+        capital = s.fitout_cost + per_m2 * s.min_floor_area_m2
+        operating = np.full(n, s.operating_cost_per_year * annuity)
+        cost = capital + (operating if params.budget_basis == "life_cycle" else 0.0)
         out.append(ServiceData(s, travel, weight, _mask(params.existing_services, s.key, n, False,
-                                                         "existing_services"), allowed, per_weight))
-    return out, warnings
+                                                         "existing_services"), allowed, per_weight,
+                               cost, capital, operating))
+    dem_c, site_c, labels = community_codes(instance, params.community_column,
+                                            required=_needs_communities(params, list(catalog)))
+    return Inputs(out, building_cost, dem_c, site_c, labels)
 
 
-# ------------------------------------------------------------------------------------------ program
+def service_data(instance: Instance, params: MultiserviceParams,
+                 rules: SiteRules) -> tuple[list[ServiceData], list[str]]:
+    """Every enabled service's inputs (the 0.3 form of :func:`inputs_of`; no warnings any more)."""
+    return inputs_of(instance, params, rules).services, []

@@ -1,34 +1,26 @@
-r"""The multi-service program: one budget, buildings converted once, several services per building.
+r"""The multi-service program: one budget (or one per year), buildings converted once, several services each.
 
-Formulation only (it never calls a solver); the model and its notation are in
-:func:`build_multiservice` and ``models/multiservice.md``.
+Formulation only (it never calls a solver). One year's rows are :func:`~siting.models.multiservice_phase.phase_block`;
+this module stacks a block per year of ``[[phases]]``, links the years, adds the limits and the policy rows
+(:mod:`siting.models.multiservice_policy`) and the priority levels. Notation: ``models/multiservice.md`` and
+``models/policy.md``.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..data.instance import Instance
-from ..errors import InfeasibleError
 from ..program import Sense
 from ..rules import SiteRules
-from .base import Built, Plan
-from .multiservice_inputs import MultiserviceParams, service_data
+from .base import Built, Level, Plan
+from .multiservice_inputs import inputs_of
+from .multiservice_params import MultiserviceParams, resolved_catalog
+from .multiservice_phase import PhaseBlock, phase_block
+from .multiservice_policy import add_policy_rows, check_policy_data, extra_columns
 from .parts import Rows, milp
 
 __all__ = ["build_multiservice"]
-
-@dataclass(frozen=True)
-class _Cover:
-    """A service's cover columns from ``start``: ``v`` per demand row in ``active``, or ``z`` per pair."""
-
-    start: int
-    within: sp.csr_matrix | None = None        # a^k_ij over all sites (uncapacitated)
-    pre_covered: np.ndarray | None = None      # demand within r_k of an existing k facility (uncapacitated)
-    active: np.ndarray | None = None           # demand indices with a v column (uncapacitated)
-    pairs: tuple[np.ndarray, np.ndarray] | None = None   # (demand, site) of the z columns (capacitated)
 
 
 def build_multiservice(instance: Instance, params: MultiserviceParams,
@@ -38,165 +30,142 @@ def build_multiservice(instance: Instance, params: MultiserviceParams,
     Returns
     -------
     Built
-        Columns: block ``"site"`` (``y_j``), ``"service"`` (``s_jk`` for allowed pairs, service by service),
-        ``"cover"`` (``v_ik`` per uncovered reachable demand point, or ``z_ijk`` per pair for a capacitated
-        service). The decoder gives ``open_sites`` = converted buildings and existing sites,
-        ``placements[k]`` = new ``k`` placements and ``assignment[k]`` = a sparse (n_demand, n_sites) matrix
-        of assigned shares for each capacitated service.
+        Columns: one block per year ``t`` (``y_jt``, ``s_jkt``, cover columns), then the budget-group and
+        complex columns. Block ``"site"`` is the last year's ``y``. The decoder gives ``open_sites`` =
+        converted buildings and existing sites, ``placements[k]`` = new ``k`` placements (last year),
+        ``phase[k]`` = the year index each placement opens (-1: none) and ``assignment[k]`` = a sparse
+        (n_demand, n_sites) matrix of assigned shares for each capacitated service (last year).
+        ``levels``: one objective per priority level before the last (:class:`~siting.models.base.Level`).
 
     Notes
     -----
     ``a^k_ij = [t^{g(k)}_ij <= r_k]`` on service ``k``'s travel table, ``w^k`` its demand column,
     ``lambda_k`` its weight (divided by ``W_k = sum_i w^k_i`` for ``objective="share"``), ``A_k`` its floor
-    area, ``f_k`` its fit-out cost, ``F_j`` the building's floor area:
+    area, ``e_jk`` its placement cost (fit-out, per-m2 area cost, discounted operating cost), ``c_j`` the
+    building's conversion cost, ``F_j`` its floor area. For every year ``t``:
 
     .. math::
 
-        \max \sum_k \lambda_k \Big( W^0_k + \sum_i w^k_i v_{ik} \Big) \quad\text{s.t.}\quad
-        s_{jk} \le y_j \le \sum_k s_{jk},\quad \sum_k A_k s_{jk} \le F_j y_j,\quad
-        v_{ik} \le \sum_j a^k_{ij} s_{jk},\quad
-        \sum_j c_j y_j + \sum_{j,k} f_k s_{jk} \le B
+        \max \sum_t \sum_k \lambda_k \Big( W^0_k + \sum_i w^k_i v_{ikt} \Big) \quad\text{s.t.}\quad
+        s_{jkt} \le y_{jt} \le \sum_k s_{jkt},\quad \sum_k A_k s_{jkt} \le F_j y_{jt},\quad
+        v_{ikt} \le \sum_j a^k_{ij} s_{jkt},
 
-    ``y_j <= sum_k s_jk`` (every building the plan may convert): no conversion without a service.
+    nested years ``y_{jt} <= y_{j,t+1}``, ``s_{jkt} <= s_{jk,t+1}``, and each year's spend
+    ``C_t - C_{t-1} <= B_t`` with ``C_t = sum_j c_j y_jt + sum_{jk} e_jk s_jkt`` (``C_t <= sum_{tau<=t} B_tau``
+    with ``carry_over``; ``C_T <= budget`` when a total is given). Unphased plans have one year.
     ``W^0_k`` is the weight already within ``r_k`` of an existing ``k`` facility (those rows get no ``v``).
     A capacitated service uses ``z`` instead of ``v``: ``sum_j z_ijk <= 1``,
     ``sum_i w^k_i z_ijk <= cap_k s_jk`` (``<= cap_k`` at existing facilities), ``z_ijk <= s_jk``.
     ``y, s`` binary; ``v, z`` in [0, 1].
     """
     rules = rules or SiteRules.of(instance)
-    data, warnings = service_data(instance, params, rules)
-    n, n_demand = instance.n_sites, instance.n_demand
-    s_sites = [np.flatnonzero(d.allowed) for d in data]
-    s_start = n + np.concatenate([[0], np.cumsum([x.shape[0] for x in s_sites])]).astype(np.int64)
-    pieces: list[_Cover] = []
-    col = int(s_start[-1])
-    for d in data:
-        if d.service.capacity is None:
-            a = d.travel.within(d.service.threshold_minutes).astype(np.float64).tocsr()
-            pre = (a @ d.existing.astype(float)) > 0
-            reach = (a @ d.allowed.astype(float)) > 0
-            active = np.flatnonzero((d.weight > 0) & ~pre & reach)
-            pieces.append(_Cover(col, within=a, pre_covered=pre, active=active))
-            col += active.shape[0]
-        else:
-            tr = d.travel
-            keep = (tr.minutes <= d.service.threshold_minutes) & (d.weight[tr.demand_index] > 0) & \
-                (d.allowed | d.existing)[tr.site_index]
-            order = np.lexsort((tr.site_index[keep], tr.demand_index[keep]))
-            pieces.append(_Cover(col, pairs=(tr.demand_index[keep][order], tr.site_index[keep][order])))
-            col += int(keep.sum())
-    n_cols = col
+    inputs = inputs_of(instance, params, rules)
+    n_phases = len(params.phases) if params.phases else 1
+    check_policy_data(instance, params, inputs, rules, n_phases)
+    block = phase_block(inputs, rules, instance.sites.floor_area, instance.sites.ids)
+    width = block.n_cols
+    final = (n_phases - 1) * width
+    extras = extra_columns(params, inputs, rules, instance.sites.floor_area, n_phases * width)
+    n_cols = n_phases * width + extras.n_cols
     rows = Rows(n_cols)
-    objective = np.zeros(n_cols)
-    offset = 0.0
-    fit_cols, fit_vals, area_sites, area_cols, area_vals = [], [], [], [], []
-    for k, (d, piece) in enumerate(zip(data, pieces, strict=True)):
-        v0 = piece.start
-        sites_k, m = s_sites[k], s_sites[k].shape[0]
-        s_cols = s_start[k] + np.arange(m)
-        scol = np.full(n, -1, np.int64)
-        scol[sites_k] = s_cols
-        rows.add(np.repeat(np.arange(m), 2), np.column_stack([s_cols, sites_k]).ravel(),
-                 np.tile([1.0, -1.0], m), m, -np.inf, 0.0)                                   # s_jk <= y_j
-        fit_cols.append(s_cols)
-        fit_vals.append(np.full(m, d.service.fitout_cost))
-        if d.service.min_floor_area_m2 > 0:
-            area_sites.append(sites_k)
-            area_cols.append(s_cols)
-            area_vals.append(np.full(m, d.service.min_floor_area_m2))
-        if piece.pairs is None:
-            assert piece.within is not None and piece.active is not None and piece.pre_covered is not None
-            active = piece.active
-            cover = (piece.within[active] @ sp.diags(d.allowed.astype(float))).tocoo()
-            cover.eliminate_zeros()
-            kk = active.shape[0]
-            rows.add(np.concatenate([np.arange(kk), cover.row]), np.concatenate([v0 + np.arange(kk), scol[cover.col]]),
-                     np.concatenate([np.ones(kk), -np.ones(cover.nnz)]), kk, -np.inf, 0.0)
-            objective[v0:v0 + kk] = d.per_weight * d.weight[active]
-            offset += d.per_weight * float(d.weight[piece.pre_covered].sum())
-        else:
-            dem, site = piece.pairs
-            n_pairs = dem.shape[0]
-            z = v0 + np.arange(n_pairs)
-            _, demand_row = np.unique(dem, return_inverse=True)
-            rows.add(demand_row, z, np.ones(n_pairs), int(demand_row.max(initial=-1)) + 1, -np.inf, 1.0)
-            hosts = np.flatnonzero(d.allowed | d.existing)       # one capacity row per possible host
-            cap_row = np.full(n, -1, np.int64)
-            cap_row[hosts] = np.arange(hosts.shape[0])
-            cap = float(d.service.capacity or 0.0)
-            rows.add(np.concatenate([cap_row[site], cap_row[sites_k]]), np.concatenate([z, scol[sites_k]]),
-                     np.concatenate([d.weight[dem], np.full(m, -cap)]), hosts.shape[0], -np.inf,
-                     np.where(d.existing[hosts], cap, 0.0))
-            new = np.flatnonzero(d.allowed[site] & ~d.existing[site])                       # z_ijk <= s_jk
-            rows.add(np.repeat(np.arange(new.shape[0]), 2), np.column_stack([z[new], scol[site[new]]]).ravel(),
-                     np.tile([1.0, -1.0], new.shape[0]), new.shape[0], -np.inf, 0.0)
-            objective[z] = d.per_weight * d.weight[dem]
-    floor = instance.sites.floor_area
-    if area_sites and floor is not None:
-        known = np.flatnonzero(np.isfinite(floor) & rules.counts)
-        area_row = np.full(n, -1, np.int64)
-        area_row[known] = np.arange(known.shape[0])
-        r = area_row[np.concatenate(area_sites)]
-        on = r >= 0
-        rows.add(np.concatenate([r[on], np.arange(known.shape[0])]),
-                 np.concatenate([np.concatenate(area_cols)[on], known]),
-                 np.concatenate([np.concatenate(area_vals)[on], -floor[known]]), known.shape[0], -np.inf, 0.0)
-    rows.add_limits(slice(0, n), rules, params.limits(),
-                    extra_cost=(np.concatenate(fit_cols), np.concatenate(fit_vals)))
-    s_end = int(s_start[-1])
-    _add_a_service_per_conversion(rows, rules, s_sites, s_end, instance.sites.ids)
-    integer = np.zeros(n_cols, bool)
-    integer[:s_end] = True
-    program = milp(Sense.MAXIMIZE, objective, rows, np.concatenate([rules.lower, np.zeros(n_cols - n)]),
-                   np.concatenate([rules.upper, np.ones(n_cols - n)]), integer, "multiservice",
-                   {"site": (0, n), "service": (n, s_end), "cover": (s_end, n_cols)}, offset=offset)
+    _stack_years(rows, block, n_phases)
+    _limit_rows(rows, params, block, rules, n_phases)
+    upper = np.concatenate([np.tile(block.upper, n_phases), np.ones(extras.n_cols)])
+    lower = np.concatenate([np.tile(block.lower, n_phases), np.zeros(extras.n_cols)])
+    add_policy_rows(rows, params, inputs, block, n_phases, extras, upper)
+    objective = np.concatenate([np.tile(block.objective, n_phases), np.zeros(extras.n_cols)])
+    integer = np.concatenate([np.tile(block.integer, n_phases), extras.integer])
+    program = milp(Sense.MAXIMIZE, objective, rows, lower, upper, integer, "multiservice",
+                   {"site": (final, final + block.n_sites), "year": (0, n_phases * width)},
+                   offset=n_phases * block.offset)
+    n = instance.n_sites
+    n_demand = instance.n_demand
 
     def decode(x: np.ndarray) -> Plan:
         placements: dict[str, np.ndarray] = {}
+        phase: dict[str, np.ndarray] = {}
         assignment: dict[str, sp.csr_matrix] = {}
-        for k, (d, piece) in enumerate(zip(data, pieces, strict=True)):
+        years = np.arange(n_phases)
+        for cover in block.covers:
+            key = cover.data.service.key
+            on = np.stack([x[t * width + cover.s_cols] > 0.5 for t in years]) if cover.s_cols.size else \
+                np.zeros((n_phases, 0), bool)
             placed = np.zeros(n, bool)
-            placed[s_sites[k]] = x[s_start[k]:s_start[k + 1]] > 0.5
-            placements[d.service.key] = placed
-            if piece.pairs is not None:
-                share = np.clip(x[piece.start:piece.start + piece.pairs[0].shape[0]], 0.0, 1.0)
-                assignment[d.service.key] = sp.csr_matrix((share, piece.pairs), shape=(n_demand, n))
+            placed[cover.sites] = on[-1]
+            first = np.full(n, -1, np.int64)
+            first[cover.sites] = np.where(on.any(axis=0), np.argmax(on, axis=0), -1)
+            placements[key] = placed
+            phase[key] = first
+            if cover.pairs is not None:
+                share = np.clip(x[final + cover.cover_cols], 0.0, 1.0)
+                assignment[key] = sp.csr_matrix((share, cover.pairs), shape=(n_demand, n))
         # Plan.assignment holds {service: sparse shares} here (several capacitated services, one plan)
-        return Plan(open_sites=(x[:n] > 0.5) | rules.existing, placements=placements,
-                    assignment=assignment or None)
+        return Plan(open_sites=(x[final:final + n] > 0.5) | rules.existing, placements=placements,
+                    assignment=assignment or None, phase=phase if params.phases else None)
 
-    # the cheapest-plan stage pays conversions and fit-outs alike
+    # the cheapest-plan stage pays the last year's conversions and placements (every year's spend, summed)
     plan_cost = np.zeros(n_cols)
-    plan_cost[:n] = rules.cost
-    plan_cost[np.concatenate(fit_cols)] = np.concatenate(fit_vals)
-    return Built(program, decode, stats={"warnings": warnings}, plan_cost=plan_cost)
+    plan_cost[final:final + width] = block.cost
+    new_sites = np.zeros(n_cols)
+    new_sites[final:final + n] = rules.counts & (rules.lower == 0)
+    return Built(program, decode, stats={"program_years": n_phases, "cover_columns": width - block.s_end},
+                 plan_cost=plan_cost, new_sites=new_sites, levels=_levels(params, block, n_phases, n_cols))
 
 
-def _add_a_service_per_conversion(rows: Rows, rules: SiteRules, s_sites: list[np.ndarray], s_end: int,
-                                  ids: np.ndarray) -> None:
-    """``y_j <= sum_k s_jk`` for every building the plan may convert: no conversion without a service.
+def _stack_years(rows: Rows, block: PhaseBlock, n_phases: int) -> None:
+    """The year block repeated on the diagonal, and nested years for the binary columns."""
+    stacked, lo, up = block.rows.stack()
+    a = stacked.tocoo()
+    width, m = block.n_cols, a.shape[0]
+    t = np.repeat(np.arange(n_phases), a.nnz)
+    rows.add(np.tile(a.row, n_phases) + t * m, np.tile(a.col, n_phases) + t * width, np.tile(a.data, n_phases),
+             n_phases * m, np.tile(lo, n_phases), np.tile(up, n_phases))
+    binary = np.arange(block.s_end)
+    for year in range(n_phases - 1):              # x_t <= x_{t+1}: what opens stays open
+        k = binary.shape[0]
+        rows.add(np.repeat(np.arange(k), 2),
+                 np.column_stack([year * width + binary, (year + 1) * width + binary]).ravel(),
+                 np.tile([1.0, -1.0], k), k, -np.inf, 0.0)
 
-    The ``s`` columns run from ``n`` to ``s_end``, service by service over ``s_sites``.
 
-    Raises
-    ------
-    InfeasibleError
-        when a required building can host none of the enabled services.
-    """
-    n = rules.usable.shape[0]
-    buildable = np.flatnonzero(rules.usable & ~rules.existing)
-    hosts = np.zeros(n, bool)
-    for sites_k in s_sites:
-        hosts[sites_k] = True
-    stranded = np.flatnonzero(rules.required & ~hosts)
-    if stranded.size:
-        raise InfeasibleError(f"multiservice: required building(s) {', '.join(map(str, ids[stranded][:5]))} can "
-                              "host none of the enabled services (floor area or allowed services), and a "
-                              "conversion must host at least one")
-    row_of = np.full(n, -1, np.int64)
-    row_of[buildable] = np.arange(buildable.shape[0])
-    placed_at = np.concatenate(s_sites)               # allowed sites are buildable: every row_of is set
-    rows.add(np.concatenate([np.arange(buildable.shape[0]), row_of[placed_at]]),
-             np.concatenate([buildable, np.arange(n, s_end)]),
-             np.concatenate([np.ones(buildable.shape[0]), -np.ones(placed_at.shape[0])]),
-             buildable.shape[0], -np.inf, 0.0)
+def _limit_rows(rows: Rows, params: MultiserviceParams, block: PhaseBlock, rules: SiteRules, n_phases: int) -> None:
+    """Budgets (per year, cumulative with carry_over, the total) and the count of new buildings."""
+    width = block.n_cols
+    cols = np.flatnonzero(block.cost)
+    cost = block.cost[cols]
+    final = (n_phases - 1) * width
+    if params.phases:
+        budgets = np.array([ph.budget for ph in params.phases])
+        for t in range(n_phases):
+            if params.carry_over or t == 0:
+                rows.add(np.zeros(cols.shape[0]), t * width + cols, cost, 1, -np.inf, float(budgets[:t + 1].sum())
+                         if params.carry_over else float(budgets[0]))
+            else:
+                rows.add(np.zeros(2 * cols.shape[0]), np.concatenate([t * width + cols, (t - 1) * width + cols]),
+                         np.concatenate([cost, -cost]), 1, -np.inf, float(budgets[t]))
+    if params.budget is not None:
+        rows.add(np.zeros(cols.shape[0]), final + cols, cost, 1, -np.inf, float(params.budget))
+    if params.max_sites is not None:
+        idx = np.flatnonzero(rules.counts)
+        rows.add(np.zeros(idx.shape[0]), final + idx, np.ones(idx.shape[0]), 1, -np.inf, float(params.max_sites))
+
+
+def _levels(params: MultiserviceParams, block: PhaseBlock, n_phases: int, n_cols: int) -> tuple[Level, ...]:
+    """One objective per priority level before the last (services without a priority come last)."""
+    levels = resolved_catalog(params).priority_levels()
+    if len(levels) < 2:
+        return ()
+    width = block.n_cols
+    by_key = {c.data.service.key: c for c in block.covers}
+    out = []
+    for number, keys in enumerate(levels[:-1], start=1):
+        vec = np.zeros(n_cols)
+        offset = 0.0
+        for key in keys:
+            cover = by_key[key]
+            for t in range(n_phases):
+                vec[t * width + cover.cover_cols] = cover.objective
+            offset += n_phases * cover.offset
+        out.append(Level(number, tuple(keys), vec, offset))
+    return tuple(out)
+

@@ -25,7 +25,7 @@ import difflib
 import math
 import numbers
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, Field, dataclass, field, fields
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -255,9 +255,19 @@ class ModelParams:
         for f in fields(self):
             if not f.metadata.get("scenario", True):
                 continue
-            value = getattr(self, f.name)
-            out[f.metadata.get("key") or f.name] = str(value) if isinstance(value, Path) else value
+            out[f.metadata.get("key") or f.name] = _json_ready(getattr(self, f.name))
         return out
+
+
+def _json_ready(value: Any) -> Any:
+    """Paths as text, parameter records (phases, budget groups) as tables."""
+    if isinstance(value, Path):
+        return str(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _json_ready(v) for k, v in asdict(value).items()}
+    if isinstance(value, tuple) and value and all(is_dataclass(v) for v in value):
+        return [_json_ready(v) for v in value]
+    return value
 
 
 def scenario_value_error(cls: type[ModelParams], exc: ParamError) -> str:

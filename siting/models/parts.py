@@ -67,6 +67,14 @@ class Rows:
             self.add(np.zeros(idx.shape[0]), start + idx, np.ones(idx.shape[0]), 1,
                      float(limits.max_sites) if limits.exact_sites else -np.inf, float(limits.max_sites))
 
+    def shrink(self, n_cols: int) -> None:
+        """Cut the width to ``n_cols`` (rows built before the last columns were counted); no entry may lie beyond."""
+        for mat in self._mats:
+            if mat.nnz and int(mat.indices.max()) >= n_cols:
+                raise ValueError(f"a row has an entry in column {int(mat.indices.max())} >= {n_cols}")
+        self._mats = [m[:, :n_cols] for m in self._mats]
+        self.n_cols = n_cols
+
     def stack(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
         """All rows added so far as one CSR matrix with their lower and upper bounds."""
         if not self._mats:

@@ -138,7 +138,7 @@ def _without(plan: Plan, j: int) -> Plan:
     placements = None if plan.placements is None else {k: np.where(np.arange(v.shape[0]) == j, False, v)
                                                        for k, v in plan.placements.items()}
     # the solver's assignment still sends demand to j: the plan without j is evaluated on its own assignment
-    return Plan(open_sites, placements, None)
+    return Plan(open_sites, placements, None, plan.phase)
 
 
 def _generic_marginal(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, plan: Plan,

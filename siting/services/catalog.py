@@ -5,6 +5,9 @@ threshold at the flat walking speed of the service's speed group (the catalog's 
 and stairs still lengthen walks on the group's travel table while the group's slower pace counts once. An
 explicit ``threshold_minutes`` wins. See ``models/service-catalog.md``.
 
+Policy fields (floors, priority, operating cost, ``complex_core``) are checked here and read by the
+multi-service model; :meth:`Catalog.priority_levels` orders the services for the lexicographic objective.
+
 Also :func:`service_masks`: which services existing buildings provide and which a candidate may receive,
 from the candidates table's ``services`` column.
 
@@ -22,6 +25,7 @@ Example
 from __future__ import annotations
 
 import math
+import numbers
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -37,7 +41,7 @@ from ..data.instance import Instance, SiteStatus
 from ..errors import InputError, ScenarioError
 
 __all__ = ["Service", "Catalog", "load_catalog", "service_masks", "DEFAULT_CATALOG", "TIERS", "CATEGORIES",
-           "DEFAULT_SPEED_GROUP"]
+           "DEFAULT_SPEED_GROUP", "POLICY_FIELDS"]
 
 #: GB 50180-2018 life-circle tiers (labels; tiers do not nest). ``block`` is the 居住街坊 level.
 TIERS = ("block", "5min", "10min", "15min")
@@ -79,7 +83,20 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "capacity_norm": ((str,), False),
     "source": ((str,), False),
     "assumed": ((list,), False),
+    "min_share": (_NUMBER, False),
+    "min_share_per_community": (_NUMBER, False),
+    "min_providers_per_community": ((int,), False),
+    "priority": ((int,), False),
+    "operating_cost_per_year": (_NUMBER, False),
+    "complex_core": ((bool,), False),
 }
+#: policy fields (policy.md), in :meth:`Service.policy_info` order
+POLICY_FIELDS = ("min_share", "min_share_per_community", "min_providers_per_community", "priority",
+                 "operating_cost_per_year", "complex_core")
+#: policy fields a Python override may set to None (= not set)
+_NULLABLE = ("min_share", "min_share_per_community", "priority")
+#: policy fields that make a disabled service an error (the scenario asks for something that cannot happen)
+_DUTIES = ("priority", "min_share", "min_share_per_community", "min_providers_per_community")
 _TOP = ("catalog", "speeds", "services")
 
 
@@ -105,6 +122,17 @@ class Service:
     capacity_norm : the norm's capacity rule as text (not used by the solver; ``capacity`` is)
     source : where the radius and norms come from ([S] seen / [M] unverified, as in the domain notes)
     assumed : fields that have no source (assumptions)
+    min_share : hard floor on the covered share of the target group after the plan, in [0, 1]; None = none
+    min_share_per_community : the same floor in every community with target weight > 0; None = none
+    min_providers_per_community : sites providing the service (existing + new) required in every community
+    priority : lexicographic level (1 is maximised first); None = the last level
+    operating_cost_per_year : running cost of one new placement per year (same currency as ``fitout_cost``)
+    complex_core : counts towards the embedded complex's elderly / infant / child / meal services
+
+    Raises
+    ------
+    ScenarioError
+        naming ``services.<key>.<field>`` when a policy field is out of range or of the wrong type.
     """
 
     key: str
@@ -127,6 +155,37 @@ class Service:
     capacity_norm: str = ""
     source: str = ""
     assumed: tuple[str, ...] = ()
+    min_share: float | None = None
+    min_share_per_community: float | None = None
+    min_providers_per_community: int = 0
+    priority: int | None = None
+    operating_cost_per_year: float = 0.0
+    complex_core: bool = False
+
+    def __post_init__(self) -> None:
+        # Python-built services get the loader's checks too; numbers are stored as plain float / int
+        for name in POLICY_FIELDS:
+            value = getattr(self, name)
+            problem = _policy_problem(name, value)
+            if problem:
+                raise ScenarioError(problem, key=f"services.{self.key}.{name}")
+            if value is not None and not isinstance(value, bool):
+                object.__setattr__(self, name, int(value) if isinstance(value, numbers.Integral) and name in
+                                   ("priority", "min_providers_per_community") else float(value))
+
+    def policy_info(self) -> dict[str, Any]:
+        """The policy fields that are set (floors and priority only when not None), for results and reports.
+
+        Examples
+        --------
+        >>> load_catalog()["canteen"].policy_info()  # doctest: +NORMALIZE_WHITESPACE
+        {'min_providers_per_community': 0, 'operating_cost_per_year': 200000.0, 'complex_core': True}
+        >>> load_catalog(overrides={"canteen": {"min_share": 0.5, "priority": 1}})["canteen"].policy_info()
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'min_share': 0.5, 'min_providers_per_community': 0, 'priority': 1, 'operating_cost_per_year': 200000.0,
+         'complex_core': True}
+        """
+        return {name: value for name in POLICY_FIELDS if (value := getattr(self, name)) is not None}
 
     def threshold_info(self) -> dict[str, Any]:
         """How the threshold was set, for results and reports.
@@ -187,6 +246,86 @@ class Catalog:
         """
         return {c: keys for c in CATEGORIES if (keys := tuple(s.key for s in self if s.category == c))}
 
+    def priority_levels(self) -> list[tuple[str, ...]]:
+        """Enabled service keys per priority level, level 1 first, services without a priority last.
+
+        Equal priorities share a level; gaps (1, 3) are skipped. One level when no service has a priority,
+        none when no service is enabled. Keys keep catalog order within a level.
+
+        Examples
+        --------
+        >>> load_catalog().priority_levels()  # doctest: +NORMALIZE_WHITESPACE
+        [('elderly_care', 'canteen', 'health_station', 'childcare', 'fresh_market', 'culture_sports',
+          'service_centre')]
+        >>> cat = load_catalog(overrides={"childcare": {"priority": 1}, "elderly_care": {"priority": 1},
+        ...                               "canteen": {"priority": 3}})
+        >>> cat.priority_levels()  # doctest: +NORMALIZE_WHITESPACE
+        [('elderly_care', 'childcare'), ('canteen',), ('health_station', 'fresh_market', 'culture_sports',
+          'service_centre')]
+        """
+        enabled = list(self)
+        ranks = sorted({s.priority for s in enabled if s.priority is not None})
+        levels = [tuple(s.key for s in enabled if s.priority == rank) for rank in ranks]
+        rest = tuple(s.key for s in enabled if s.priority is None)
+        return levels + [rest] if rest else levels
+
+    def check_policy(self, file: str | None = None) -> None:
+        """Raise when a disabled service carries a priority or a floor (it would be dropped without a word).
+
+        :func:`load_catalog` runs the same check on its final catalog (naming the layer at fault); call this
+        on a catalog built in Python. :meth:`select` does not check (it disables on purpose).
+
+        Raises
+        ------
+        ScenarioError
+            ``key 'services.<key>.<field>': <field> = ... on a disabled service; ...``.
+
+        Examples
+        --------
+        >>> load_catalog(overrides={"kindergarten": {"priority": 1}})
+        Traceback (most recent call last):
+        ...
+        siting.errors.ScenarioError: overrides: key 'services.kindergarten.priority': priority = 1 is set on disabled service 'kindergarten'; enable it (enabled = true) or remove priority
+        """
+        duties = _disabled_duties(self)
+        if duties:
+            raise _disabled_error(*duties[0], file)
+
+
+# ------------------------------------------------------------------------------------------ policy checks
+def _policy_problem(name: str, value: Any) -> str | None:
+    """What is wrong with the value of policy field ``name`` (None when it is valid)."""
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    is_integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if value is None and name in _NULLABLE:
+        return None
+    if name in ("min_share", "min_share_per_community"):
+        if not (is_number and 0.0 <= value <= 1.0):      # NaN fails the comparison
+            return f"must be a share in [0, 1] (omit it for no floor), got {value!r}"
+    elif name == "priority":
+        if not (is_integer and value >= 1):
+            return f"must be an integer >= 1 (level 1 is maximised first), got {value!r}"
+    elif name == "min_providers_per_community":
+        if not (is_integer and value >= 0):
+            return f"must be an integer >= 0, got {value!r}"
+    elif name == "operating_cost_per_year":
+        if not (is_number and math.isfinite(value) and value >= 0):
+            return f"must be a finite cost >= 0 per year, got {value!r}"
+    elif name == "complex_core" and not isinstance(value, bool):
+        return f"must be true or false, got {value!r}"
+    return None
+
+
+def _disabled_duties(catalog: Catalog) -> list[tuple[str, str, Any]]:
+    """``(key, field, value)`` of every priority or floor set on a disabled service (0 floors do nothing)."""
+    return [(s.key, name, value) for s in catalog.services if not s.enabled
+            for name in _DUTIES if (value := getattr(s, name)) not in (None, 0)]
+
+
+def _disabled_error(key: str, name: str, value: Any, file: str | None) -> ScenarioError:
+    return ScenarioError(f"{name} = {value!r} is set on disabled service {key!r}; enable it (enabled = true) or "
+                         f"remove {name}", file=file, key=f"services.{key}.{name}")
+
 
 # ------------------------------------------------------------------------------------------ parsing
 def _check_fields(where: str, raw: Any, source: str) -> dict[str, Any]:
@@ -197,6 +336,9 @@ def _check_fields(where: str, raw: Any, source: str) -> dict[str, Any]:
     for name, value in raw.items():
         if name not in _FIELDS:
             raise ScenarioError(f"unknown field; allowed: {', '.join(_FIELDS)}", file=source, key=f"{where}.{name}")
+        if value is None and name in _NULLABLE:   # Python overrides: unset a floor or a priority
+            values[name] = None
+            continue
         types, _ = _FIELDS[name]
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
             want = " or ".join("array" if t is list else t.__name__ for t in types)
@@ -204,6 +346,8 @@ def _check_fields(where: str, raw: Any, source: str) -> dict[str, Any]:
                                 key=f"{where}.{name}")
         if types == _NUMBER:
             value = _number(value, source, f"{where}.{name}")
+        if name in POLICY_FIELDS and (problem := _policy_problem(name, value)):
+            raise ScenarioError(problem, file=source, key=f"{where}.{name}")
         values[name] = value
     if "area_norm_m2" in values:
         norm = values["area_norm_m2"]
@@ -338,8 +482,10 @@ def load_catalog(path: str | Path | None = None, overrides: Mapping[str, Any] | 
     ------
     ScenarioError
         naming the file and the key (``services.<key>.<field>``, ``speeds.<group>``) for unknown keys, wrong
-        types or values, a service with neither ``radius_m`` nor ``threshold_minutes``, an unknown category or
-        tier, or a speed group without a flat speed.
+        types or values (floors outside [0, 1], a priority below 1, a negative operating cost), a service with
+        neither ``radius_m`` nor ``threshold_minutes``, an unknown category or tier, a speed group without a flat
+        speed, or a priority or floor on a service that ends up disabled (named in the layer that last touched
+        the service: ``overrides`` or the file).
     """
     if path is None:
         text, source = _shipped_text(), f"siting/services/{DEFAULT_CATALOG}"
@@ -361,6 +507,11 @@ def load_catalog(path: str | Path | None = None, overrides: Mapping[str, Any] | 
             over = {"services": {k: v for k, v in over.items() if k != "speeds"},
                     **({"speeds": over["speeds"]} if "speeds" in over else {})}
         catalog = _parse(over, "overrides", catalog)
+    touched = set((overrides or {}).get("services", overrides or {}))
+    duties = _disabled_duties(catalog)
+    if duties:
+        key = duties[0][0]
+        raise _disabled_error(*duties[0], "overrides" if key in touched else source)
     return catalog
 
 

@@ -79,7 +79,8 @@ def tiny(seed, n_sites=5, n_demand=9, statuses=True, area=True):
                                floor_area=floor, status=status, groups=groups)
     slow = instance_from_pairs(d, s, t * 1.3, population=pop, cost=base.sites.cost, floor_area=floor,
                                status=status, groups=groups)
-    return base, slow
+    # the elderly table rides along (a service must never walk at the default pace unless it says so)
+    return replace(base, group_travel={"elderly": slow.travel}), slow
 
 
 CAT = Catalog((
@@ -126,7 +127,7 @@ def brute(base, slow, cat, budget, existing, share=False):
     return best
 
 
-@pytest.mark.parametrize("objective", ["population", "share"])
+@pytest.mark.parametrize("objective", ["weighted", "share"])
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("seed", range(4))
 def test_multiservice_bruteforce(seed, backend, objective):
@@ -140,7 +141,7 @@ def test_multiservice_bruteforce(seed, backend, objective):
     assert r.objective == pytest.approx(ref)
     assert r.total_cost <= budget + 1e-9
     assert r.stats["services"]["health_station"]["existing_sites"] == 1
-    assert not r.stats["warnings"]
+    assert not r.stats.get("warnings")
     placed = r.sites[r.sites.origin == "new"]
     assert set(placed.site_id) <= set(r.selected)
     # the 0.1 form {group: Instance} is the same problem
@@ -149,13 +150,15 @@ def test_multiservice_bruteforce(seed, backend, objective):
     assert old.objective == pytest.approx(r.objective)
 
 
-def test_missing_speed_group_walks_on_default_table_with_warning():
+def test_missing_speed_group_is_an_error_never_the_default_pace():
     base, slow = tiny(0)
-    r = solve_multiservice(base, CAT, budget=9.0)
-    ref = brute(base, base, CAT, 9.0, {})           # elderly care measured on the default table
-    assert r.objective == pytest.approx(ref)
-    assert r.stats["warnings"] and "elderly_care" in r.stats["warnings"][0]
-    assert "speed group 'elderly'" in r.message
+    base = replace(base, group_travel={})
+    with pytest.raises(InputError, match="elderly_care.*speed group 'elderly'"):
+        solve_multiservice(base, CAT, budget=9.0)
+    # on purpose: the service walks on the default table when the catalog says so
+    on_purpose = replace(CAT, services=tuple(replace(s, speed_group="default") for s in CAT.services))
+    r = solve_multiservice(base, on_purpose, budget=9.0, objective="weighted")
+    assert r.objective == pytest.approx(brute(base, base, CAT, 9.0, {}))
 
 
 def test_capacitated_service_bruteforce():
@@ -181,7 +184,7 @@ def test_capacitated_service_bruteforce():
             val = -linprog(-w[i], A_ub=a, b_ub=np.r_[np.ones(7), np.full(4, 60.0)], bounds=(0, 1)).fun
         val += 0.5 * w[((t <= 5) & place[1][None, :]).any(axis=1)].sum()
         best = max(best, val)
-    r = solve_multiservice(base, cat, budget=8)
+    r = solve_multiservice(base, cat, budget=8, objective="weighted")
     assert r.objective == pytest.approx(best, rel=1e-7)
     loads = r.sites[r.sites.service == "childcare"]["load"]
     assert (loads <= 60 + 1e-6).all()
@@ -195,7 +198,7 @@ def test_evaluate_checks_capacitated_assignment():
     cat = Catalog((Service("childcare", 10.0, "population", fitout_cost=1.0, capacity=60.0),))
     params = MultiserviceParams(budget=100, catalog=cat)
     rules = SiteRules.of(base)
-    r = solve_multiservice(base, cat, budget=8)
+    r = solve_multiservice(base, cat, budget=8, objective="weighted")
     placed = np.isin(base.sites.ids, r.sites.site_id[r.sites.origin == "new"])
     tr = base.travel
     near = (tr.minutes <= 10) & placed[tr.site_index]
@@ -260,7 +263,7 @@ def test_bad_masks_are_param_errors(masks, match):
 
 
 def test_params_validate():
-    with pytest.raises(ParamError, match="parameter 'budget': required"):
+    with pytest.raises(ParamError, match="parameter 'budget': multiservice needs a limit"):
         MultiserviceParams.from_kwargs({})
     with pytest.raises(ParamError, match="parameter 'objective'"):
         MultiserviceParams(budget=5, objective="people")
@@ -335,7 +338,7 @@ def test_multiservice_scenario_end_to_end(tmp_path):
     assert r.model == "multiservice" and r.has_solution and r.total_cost <= 6e6
     assert "canteen" not in r.stats["services"]
     assert r.stats["services"]["health_station"]["existing_sites"] == 1
-    assert not r.stats["warnings"]
+    assert not r.stats.get("warnings")
     new = r.sites[r.sites.origin == "new"]
     assert not ((new.site_id == "s3") & (new.service != "childcare")).any()  # s3 may host childcare only
 
@@ -362,8 +365,8 @@ def test_prepare_hook_reads_catalog_groups_and_services_column(tmp_path):
     assert params.allowed_services["health_station"][3] == False and params.allowed_services["childcare"][3]
     from siting.models.driver import solve_model
 
-    r = solve_model(MODEL, inst, params)
-    assert r.has_solution and any("elderly_care" in w for w in r.stats["warnings"])
+    with pytest.raises(InputError, match="elderly_care"):
+        solve_model(MODEL, inst, params)
 
 
 # ---------------------------------------------------------------- capacitated coverage from the plan

@@ -59,6 +59,8 @@ def _write(inst, folder: Path) -> None:
     tr = inst.travel
     travel = pd.DataFrame({"demand_id": inst.demand.ids[tr.demand_index], "candidate_id": inst.sites.ids[tr.site_index],
                            "minutes": tr.minutes})
+    if "multiservice" in folder.name:  # the elderly services walk on their own (slower) table
+        travel = pd.concat([travel.assign(group=""), travel.assign(minutes=travel["minutes"] * 1.3, group="elderly")])
     demand.to_csv(folder / "demand.csv", index=False)
     sites.to_csv(folder / "candidates.csv", index=False)
     travel.to_csv(folder / "travel_times.csv", index=False)

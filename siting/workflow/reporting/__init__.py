@@ -38,6 +38,7 @@ from ..tasks import progress_bar
 from .gpkg import write_geopackage
 from .html import esc, img_tag, render_html, table_html
 from .maps import before_after_map, street_raster, street_segments
+from .policy import community_table, opening_years, policy_sections
 
 __all__ = ["ReportResult", "build_report"]
 
@@ -163,13 +164,18 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
         after = reach.providers(plan)
         svc = service_table(rec, reach, before, after)
         csv = atomic_write_csv(folder / "coverage_per_service.csv", svc)
+        communities = community_table(rec.get("stats") or {})
+        if communities is not None:
+            atomic_write_csv(folder / "coverage_per_community.csv", communities)
+        else:  # a table left by an earlier report of another plan would be read as this one's
+            (folder / "coverage_per_community.csv").unlink(missing_ok=True)
         covered_before = {k: c > 0 for k, c in reach.counts(before).items()}
         covered_after = _covered_after(prep.out_dir / "solve", reach, after)
         advance()
         ranking = pd.read_csv(prep.out_dir / "rank.csv", dtype={"site_id": str}) \
             if (prep.out_dir / "rank.csv").is_file() else None
         gpkg = write_geopackage(folder / "siting.gpkg", reach, covered_before, covered_after, after, plan,
-                                ranking=ranking)
+                                ranking=ranking, opened_year=opening_years(rec.get("stats") or {}))
         advance()
         streets_path, layer = _street_file(prep.scenario)
         streets = street_segments(streets_path, layer)
@@ -198,6 +204,15 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
     return ReportResult(html=folder / "report.html", gpkg=gpkg, services=svc, record=rec, csv=csv)
 
 
+def _budget_text(budget: Any, phases: Any) -> str:
+    """The budget as the summary states it; a phased plan's is the years' sum (and the cap, when one is given)."""
+    if isinstance(phases, list) and phases:
+        years = sum(float(p.get("budget") or 0.0) for p in phases)
+        text = f"{years:,.0f} over {len(phases)} years ({phases[0].get('year')}–{phases[-1].get('year')})"
+        return text if budget is None else f"{text}, capped at {float(budget):,.0f}"
+    return "—" if budget is None else f"{float(budget):,.0f}"
+
+
 def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list[tuple[str, bytes]],
               ranking: pd.DataFrame | None, max_rank_rows: int) -> list[tuple[str, str]]:
     """The report's (heading, HTML body) sections, in order."""
@@ -207,7 +222,7 @@ def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list
     summary = pd.DataFrame([
         ("status", rec.get("status")),
         ("model", rec.get("model")),
-        ("budget (yuan)", "—" if budget is None else f"{float(budget):,.0f}"),
+        ("budget (yuan)", _budget_text(budget, (rec.get("stats") or {}).get("phases"))),
         ("total cost (yuan)", f"{float(rec.get('total_cost') or 0):,.0f}"),
         ("converted buildings", len(rec.get("selected") or [])),
         ("objective covered (model units)", f"{cov:,.0f} of {tp:,.0f}" + (f" ({cov / tp:.1%})" if tp else "")),
@@ -224,6 +239,7 @@ def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list
                 "the service's walking threshold of an existing facility providing it, on the same travel table "
                 "(the service's speed group, else the default rows). Full precision in "
                 "<code>coverage_per_service.csv</code>.</p>"))
+    out.extend(policy_sections(rec.get("stats") or {}))
     body = "".join(f"<h3>{esc(key)}</h3>{img_tag(png, f'{key} before and after')}" for key, png in maps)
     out.append(("Maps: before / after", body))
     sites = pd.DataFrame(rec.get("selected_sites") or [])
@@ -245,5 +261,7 @@ def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list
         out.append(("Scenarios compared", table_html(pd.read_csv(cmp_csv, index_col=0), index=True)))
     out.append(("Files", "<p>GeoPackage for GIS: <code>siting.gpkg</code> (layers selected_sites, existing_facilities, "
                 "candidates, demand_covered, demand_uncovered, service_areas). Tables: <code>../solve/</code>, "
-                "<code>../sweep.csv</code>, <code>../rank.csv</code>.</p>"))
+                "<code>../sweep.csv</code>, <code>../rank.csv</code>" +
+                (", <code>../solve/phases.csv</code> (cost by year, building and service)"
+                 if (rec.get("stats") or {}).get("phases") else "") + ".</p>"))
     return out

@@ -2,7 +2,8 @@
 
 Layers (all in the demand layer's CRS):
 
-* ``selected_sites`` — converted buildings (points): id, cost, services hosted, demand covered only there;
+* ``selected_sites`` — converted buildings (points): id, cost, services hosted, demand covered only there
+  (and ``year``, the year it opens, for a phased plan);
 * ``existing_facilities`` — points with their ``services``;
 * ``candidates`` — every idle building with ``selected`` (and the rank columns when a ranking exists);
 * ``demand_covered`` / ``demand_uncovered`` — demand points covered for every service after the plan (as the
@@ -61,11 +62,13 @@ def service_area_polygons(model: PlanReach, providers: Mapping[str, np.ndarray],
 def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping[str, np.ndarray],
                      covered_after: Mapping[str, np.ndarray], providers_after: Mapping[str, np.ndarray],
                      plan: Mapping[str, set[str]], *, ranking: pd.DataFrame | None = None,
-                     crs: str | None = None) -> Path:
+                     crs: str | None = None, opened_year: Mapping[str, int] | None = None) -> Path:
     """Write the report layers (see module docstring) atomically into one GeoPackage.
 
     ``covered_before`` / ``covered_after`` : per service, a flag per demand point; ``providers_after`` : per
-    service, the providing sites with the plan; ``plan`` : site id -> services placed there.
+    service, the providing sites with the plan; ``plan`` : site id -> services placed there;
+    ``opened_year`` : site id -> year of its first new placement (a phased plan): the sites layers get a
+    ``year`` column (empty for sites the plan does not open).
     """
     import geopandas as gpd  # third-party and slow to import: only when a GeoPackage is written
     import pyogrio
@@ -86,6 +89,8 @@ def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping
         "existing_services": model.existing_services(),
         "covered_only_here": drop,
     })
+    if opened_year:
+        site_df["year"] = pd.array([opened_year.get(i) for i in ids], dtype="Int64")
     if ranking is not None and not ranking.empty:
         keep = [c for c in ("rank", "selection_frequency", "marginal_per_million_yuan", "reasons") if c in ranking]
         site_df = site_df.merge(ranking[["site_id", *keep]], on="site_id", how="left")

@@ -27,6 +27,7 @@ h3{margin-bottom:0.3em}
 table{border-collapse:collapse;font-size:0.85em;margin:8px 0 16px}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right} th{background:#eef3f8}
 td:first-child,th:first-child,td.t{text-align:left}
+td{white-space:nowrap} td.t{white-space:normal;min-width:14em}
 .meta{color:#666;font-size:0.85em} img{max-width:100%;border:1px solid #ddd}
 .note{background:#f7f7f2;border-left:4px solid #bcbd22;padding:6px 10px;font-size:0.9em}
 nav a{margin-right:12px}
