@@ -232,8 +232,8 @@ def _model_section(raw: dict, ctx: _Ctx) -> ModelConfig:
     accepted = params_cls.scenario_keys()
     if "phases" in raw:                      # [[phases]] is top-level in the file, a model parameter inside
         if "phases" not in accepted:
-            owners = ", ".join(model_keys().get("phases", ()))
-            raise ctx.error(f"phased plans apply to type {owners}, not '{kind}'", "phases")
+            phased = ", ".join(model_keys().get("phases", ()))
+            raise ctx.error(f"phased plans apply to type {phased}, not '{kind}'", "phases")
         if "phases" in table:
             raise ctx.error("give the phases once: [[phases]] at the top level or [model] phases", "model.phases")
         table = {**table, "phases": raw["phases"]}

@@ -11,8 +11,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = ["CRS", "SERVICES", "X0", "Y0", "WIDTH", "HEIGHT", "RIVER_HALF_WIDTH", "RIVER_MARGIN", "ZONES",
-           "TOWN_CENTRES", "OLD_TOWN", "NEW_TOWN", "BRIDGES_X", "river_y", "river_offset", "in_ellipse", "zone_of",
-           "zone_kind", "elevation"]
+           "EXISTING", "CO_LOCATED", "TOWN_CENTRES", "OLD_TOWN", "NEW_TOWN", "BRIDGES_X", "river_y", "river_offset",
+           "in_ellipse", "zone_of", "zone_kind", "elevation"]
 
 CRS = "EPSG:32648"
 SERVICES = (
@@ -26,18 +26,39 @@ RIVER_HALF_WIDTH = 160.0      # water
 RIVER_MARGIN = 60.0           # no street nodes this close to the water
 
 
-# zone name -> (street spacing m, share of non-tree links kept, block share, mean persons per block weight,
-#               elderly share, children share, idle share, existing share, cost yuan/m2)
+# zone name -> street spacing (m), share of non-tree links kept, share of the residential buildings, relative
+# residents per building (walk-ups in the old town, towers in the new town, village houses in the fringe),
+# elderly share, children share, share of the idle buildings, conversion cost (yuan/m2)
 ZONES = {
-    "old_town":      dict(spacing=28.0, keep=0.45, blocks=0.34, elderly=0.235, children=0.08, idle=0.38, existing=0.36,
-                          yuan_m2=3600.0),
-    "new_town":      dict(spacing=58.0, keep=0.85, blocks=0.32, elderly=0.12, children=0.12, idle=0.30, existing=0.24,
-                          yuan_m2=2600.0),
-    "town_centre":   dict(spacing=46.0, keep=0.5, blocks=0.22, elderly=0.19, children=0.10, idle=0.22, existing=0.27,
-                          yuan_m2=2100.0),
-    "fringe":        dict(spacing=100.0, keep=0.2, blocks=0.12, elderly=0.22, children=0.09, idle=0.10, existing=0.13,
-                          yuan_m2=1600.0),
+    "old_town":      dict(spacing=28.0, keep=0.45, buildings=0.42, persons=1.0, elderly=0.235, children=0.08,
+                          idle=0.38, yuan_m2=3600.0),
+    "new_town":      dict(spacing=58.0, keep=0.85, buildings=0.20, persons=1.9, elderly=0.12, children=0.12,
+                          idle=0.30, yuan_m2=2600.0),
+    "town_centre":   dict(spacing=46.0, keep=0.5, buildings=0.22, persons=0.9, elderly=0.19, children=0.10,
+                          idle=0.22, yuan_m2=2100.0),
+    "fringe":        dict(spacing=100.0, keep=0.2, buildings=0.16, persons=0.45, elderly=0.22, children=0.09,
+                          idle=0.10, yuan_m2=1600.0),
 }
+
+# Existing facilities as a district has them (the community service centres, about one per five communities,
+# stand at community centres and come on top). service -> (share of the other facilities, share of those per
+# zone kind old_town / new_town / town_centre / fringe). Services cluster in the town centres and along the
+# old town's riverfront streets; the young new town has few elderly-care and childcare places.
+EXISTING = {
+    "elderly_care":   (0.20, (0.50, 0.03, 0.35, 0.12)),
+    "canteen":        (0.10, (0.55, 0.05, 0.30, 0.10)),
+    "health_station": (0.19, (0.30, 0.20, 0.35, 0.15)),
+    "childcare":      (0.08, (0.35, 0.10, 0.50, 0.05)),
+    "fresh_market":   (0.22, (0.35, 0.20, 0.35, 0.10)),
+    "culture_sports": (0.21, (0.30, 0.22, 0.40, 0.08)),
+}
+# services added to a facility of the key's service with that probability (one building, several services)
+CO_LOCATED = {
+    "elderly_care": (("canteen", 0.45),),
+    "health_station": (("elderly_care", 0.10),),
+    "service_centre": (("culture_sports", 0.6), ("elderly_care", 0.35)),
+}
+
 TOWN_CENTRES = ((1_700.0, 7_300.0), (10_300.0, 7_600.0), (6_600.0, 1_300.0))  # local coordinates (m)
 OLD_TOWN = (4_300.0, 5_250.0, 1_750.0, 1_000.0)    # centre x, y, semi-axes (north bank)
 NEW_TOWN = (7_100.0, 3_200.0, 2_400.0, 1_350.0)    # (south bank)

@@ -1,9 +1,12 @@
 """``siting demo``: the demo district end to end (what ``make demo`` runs).
 
 Steps, each timed: generate the district into ``<out>/data`` (skipped when the same seed is already there),
-walking times over its street network (cached), a budget sweep of the multi-service model (Dask; resumable),
-the ranking of idle buildings, a comparison with the equal-weights variant of the scenario, and the report
-(HTML + GeoPackage) in ``<out>/report``.
+walking times over its street network (cached), a budget sweep and the ranking of idle buildings on
+``demo_unphased.toml`` (the policy with one budget: a sweep varies the total, which the phased plan fixes year by
+year; Dask, resumable), a comparison of the policy scenario ``demo.toml`` (phased 2025-2027) with
+``demo_equal_weights.toml``, and the report of ``demo.toml`` (HTML + GeoPackage) in ``<out>/report``. The printed
+summary gives each service's coverage before -> after the phased plan, the years, and what the policy costs the
+other services against the equal-weights plan.
 
 Example
 -------
@@ -30,9 +33,9 @@ from .records import output_folder, read_record
 from .reporting import build_report
 from .tasks import dask_client
 
-__all__ = ["DemoResult", "run_demo", "ensure_district"]
+__all__ = ["DemoResult", "run_demo", "ensure_district", "summary"]
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 @dataclass
@@ -93,9 +96,10 @@ def run_demo(out_dir: str | Path = "out/demo", *, seed: int = 2026, regenerate: 
     res.seconds["travel"] = time.perf_counter() - t
     t = time.perf_counter()
     variants = [scenario, scenario.with_name("demo_equal_weights.toml")]
+    cmp = None
     with (dask_client(scheduler) if use_dask else contextlib.nullcontext(None)) as client:
         engine: dict[str, Any] = dict(client=client, use_dask=use_dask, quiet=quiet)
-        rk = rank(scenario, out_dir=out, budgets=budgets, **engine)
+        rk = rank(scenario.with_name("demo_unphased.toml"), out_dir=out, budgets=budgets, **engine)
         res.seconds["sweep+rank"] = time.perf_counter() - t
         t = time.perf_counter()
         if compare_variants:
@@ -108,13 +112,59 @@ def run_demo(out_dir: str | Path = "out/demo", *, seed: int = 2026, regenerate: 
     rep = build_report(scenario, out_dir=out, quiet=quiet)
     res.seconds["report"] = time.perf_counter() - t
     res.report, res.gpkg = rep.html, rep.gpkg
-    rec = rep.record
-    res.summary = {
-        "budget (yuan)": f"{float(rec.get('budget') or 0):,.0f}",
-        "spent (yuan)": f"{float(rec.get('total_cost') or 0):,.0f}",
-        "converted buildings": len(rec.get("selected") or []),
-        "status": rec.get("status"),
-        "coverage per service (before -> after)": ", ".join(
-            f"{r.service} {r.share_before:.0%}->{r.share_after:.0%}" for r in rep.services.itertuples()),
-    }
+    res.summary = summary(rep.record, cmp.records if cmp is not None else None)
     return res
+
+
+def _share(covered: Any, total: Any) -> str:
+    return f"{float(covered) / float(total):.1%}" if total else "-"
+
+
+def summary(record: dict[str, Any], compared: dict[str, dict] | None = None) -> dict[str, Any]:
+    """The printed summary of a plan's record: money, per-service coverage before -> after, years, comparison.
+
+    Coverage comes from the solve's own figures, ``stats["services"][k]``: ``already_covered`` (existing
+    facilities) and ``covered`` out of ``total``.
+
+    Examples
+    --------
+    >>> rec = {"budget": 6e7, "total_cost": 5.9e7, "selected": ["b1"], "status": "optimal",
+    ...        "stats": {"services": {"elderly_care": {"already_covered": 10, "covered": 30, "total": 100}},
+    ...                  "phases": [{"year": 2025, "spent": 2e7, "services": {"elderly_care": {"share": 0.2}}}]}}
+    >>> summary(rec)["coverage per service (before -> after)"]
+    'elderly_care 10.0% -> 30.0%'
+    >>> summary(rec)["years"]
+    '2025: 20.0 M yuan, elderly_care 20.0%'
+    >>> cmp = {"demo-district": {"per_service": {"elderly_care": {"share": 0.3}}},
+    ...        "demo-equal-weights": {"per_service": {"elderly_care": {"share": 0.1}}}}
+    >>> summary(rec, cmp)["demo-district vs demo-equal-weights (points)"]
+    'elderly_care +20.0'
+    """
+    stats = record.get("stats") or {}
+    services = stats.get("services") or {}
+    out: dict[str, Any] = {
+        "budget (yuan)": f"{float(record.get('budget') or 0):,.0f}",
+        "spent (yuan)": f"{float(record.get('total_cost') or 0):,.0f}",
+        "converted buildings": len(record.get("selected") or []),
+        "status": record.get("status"),
+        "coverage per service (before -> after)": ", ".join(
+            f"{k} {_share(v.get('already_covered', 0), v.get('total'))} -> {_share(v.get('covered', 0), v.get('total'))}"
+            for k, v in services.items() if isinstance(v, dict)),
+    }
+    phases = stats.get("phases") or []
+    if phases:
+        # the first priority's service (else the first service) shows how the plan grows year by year
+        ranked = sorted(services, key=lambda k: (services[k].get("priority") or 1e9) if isinstance(services[k], dict)
+                        else 1e9)
+        first = ranked[0] if ranked else None
+        out["years"] = "; ".join(
+            f"{p['year']}: {float(p.get('spent') or 0) / 1e6:.1f} M yuan"
+            + (f", {first} {float(p['services'][first]['share']):.1%}" if first in (p.get("services") or {}) else "")
+            for p in phases)
+    if compared and len(compared) >= 2:
+        (name, rec), (other, ref) = list(compared.items())[:2]
+        mine, theirs = rec.get("per_service") or {}, ref.get("per_service") or {}
+        out[f"{name} vs {other} (points)"] = ", ".join(
+            f"{k} {100 * (float(mine[k]['share']) - float(theirs[k]['share'])):+.1f}"
+            for k in mine if k in theirs and mine[k].get("share") is not None and theirs[k].get("share") is not None)
+    return out
