@@ -19,9 +19,10 @@ It declares
 * optional ``marginal(instance, params, rules, plan) -> Marginal``: what each open site alone adds (the
   "no redundant site" property and the ``marginal_weight`` column); without it the driver re-evaluates
   the plan without each site, which it does only for small plans;
-* optional ``explain_infeasible(instance, params, rules, ctx) -> str | None``: when the solver proves a
-  program infeasible, the one line that says why in the data's terms (multi-service: the service whose
-  floor the budget cannot reach, with the largest share it can).
+* optional ``explain_infeasible(instance, params, rules, ctx, proven) -> str | None``: when the solver proves a
+  program infeasible (``proven``), the one line that says why in the data's terms (multi-service: the
+  service whose floor the budget cannot reach, with the largest share it can); after a solver error
+  (``proven`` False) a line only when the hook proves infeasibility itself.
 
 Cheapest plans (``SolveOptions.secondary = "min_cost"``): for a ``build`` model the driver solves a second
 program, the model's rows plus one row holding the objective at its verified best, minimising the plan's
@@ -103,7 +104,9 @@ class Built:
     ``"site"`` block. ``new_sites`` counts new conversions the same way; None: ``rules.counts`` on the
     ``"site"`` block. The driver's cheapest-plan stage minimises them (:mod:`siting.models.secondary`).
     ``levels`` are priority levels solved before the program's own objective, each held once solved
-    (:mod:`siting.models.levels`); the program's objective comes last.
+    (:mod:`siting.models.levels`); the program's objective comes last. ``polish`` turns a stage's vector
+    into the exact vector of its plan (binaries rounded, continuous columns at their plan values) before it
+    starts the next stage.
     """
 
     program: LinearProgram
@@ -112,6 +115,7 @@ class Built:
     plan_cost: np.ndarray | None = None
     new_sites: np.ndarray | None = None
     levels: tuple[Level, ...] = ()
+    polish: Callable[[np.ndarray], np.ndarray] | None = None
 
     def plan_of(self, x: np.ndarray) -> Plan:
         """The :class:`Plan` of a solver vector ``x``."""
@@ -235,7 +239,7 @@ class Model(Generic[P]):
     prepare: Callable[[P, ScenarioInputs], tuple[P, Instance]] | None = None
     total_weight: Callable[[Instance, P], float] | None = None
     marginal: Callable[[Instance, P, SiteRules, Plan], Marginal] | None = None
-    explain_infeasible: Callable[[Instance, P, SiteRules, SolveContext], str | None] | None = None
+    explain_infeasible: Callable[[Instance, P, SiteRules, SolveContext, bool], str | None] | None = None
     uses_strategy: bool = False
     doc: str = ""
 

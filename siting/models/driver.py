@@ -188,9 +188,9 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
     if built.levels:
         tolerance = float(getattr(params, "priority_tolerance", 0.0))
         program, start, level_termination, stats["priority_levels"], why = solve_levels(
-            program, built.levels, ctx, tolerance=tolerance)
+            program, built.levels, ctx, tolerance=tolerance, polish=built.polish)
         built = replace(built, program=program)
-        if start is None:
+        if why:
             return Outcome(None, level_termination, None, None, ctx.backend, stats, why), built, None
     elif model.warm_start is not None:
         # the warm start may use at most half of the time: the solver needs the rest to improve on it
@@ -330,10 +330,15 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
         return Result.no_plan(model.name, Termination.INFEASIBLE, str(exc), solver=backend, seconds=elapsed(),
                               total_weight=total, weight_column=weight_column, covered_definition=model.covered,
                               params=described)
-    if outcome.plan is None and outcome.termination is Termination.INFEASIBLE and model.explain_infeasible:
-        why = model.explain_infeasible(instance, params, rules, ctx)
+    if outcome.plan is None and model.explain_infeasible is not None and \
+            outcome.termination in (Termination.INFEASIBLE, Termination.ERROR):
+        # after a solver error only a proof from the data may say "infeasible"
+        proven = outcome.termination is Termination.INFEASIBLE
+        why = model.explain_infeasible(instance, params, rules, ctx, proven)
         if why:
-            outcome = replace(outcome, message=why)
+            outcome = replace(outcome, termination=Termination.INFEASIBLE, message=why if proven else
+                              f"{why} (proven by that solve; the solver itself stopped with an error: "
+                              f"{outcome.message or 'no message'})")
     if outcome.plan is None:
         message = outcome.message or (f"{model.name}: the constraints admit no plan"
                                       if outcome.termination is Termination.INFEASIBLE

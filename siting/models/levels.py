@@ -21,6 +21,7 @@ Example
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -42,21 +43,28 @@ def hold_level(program: LinearProgram, level: Level, *, x: np.ndarray, tolerance
     """``program`` with one more row holding ``level`` at its value in ``x`` (less the tolerance)."""
     value = float(level.objective @ x + level.offset)
     slack = max(tolerance * abs(value), keep_slack(level.objective, value))
-    row = sp.csr_matrix(level.objective.reshape(1, -1))
+    # share objectives have coefficients of ~1e-3: the row is scaled so its smallest one is 1 (a person),
+    # or the solvers' absolute feasibility tolerance (1e-6) would be a visible share of the level
+    nonzero = np.abs(level.objective[level.objective != 0])
+    scale = 1.0 / float(nonzero.min()) if nonzero.size and nonzero.min() < 1.0 else 1.0
+    row = sp.csr_matrix(scale * level.objective.reshape(1, -1))
     held = replace(program, constraints=sp.vstack([program.constraints, row], format="csr"),
-                   row_lower=np.concatenate([program.row_lower, [value - slack - level.offset]]),
+                   row_lower=np.concatenate([program.row_lower, [scale * (value - slack - level.offset)]]),
                    row_upper=np.concatenate([program.row_upper, [np.inf]]))
     return held, x, {"level": level.number, "services": list(level.services), "value": value,
                      "held_at": value - slack}
 
 
-def solve_levels(program: LinearProgram, levels: tuple[Level, ...], ctx: SolveContext, *,
-                 tolerance: float) -> tuple[LinearProgram, np.ndarray | None, Termination, list[dict[str, Any]], str]:
+def solve_levels(program: LinearProgram, levels: tuple[Level, ...], ctx: SolveContext, *, tolerance: float,
+                 polish: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[
+                     LinearProgram, np.ndarray | None, Termination, list[dict[str, Any]], str]:
     """Solve the levels in order; the program with all of them held, the last level's plan and what happened.
 
-    Returns ``(program, x, termination, stats, message)``. ``x`` is None when a level found no plan (then
-    ``termination`` says why: infeasible, time limit, error); a level stopped by a limit keeps its plan, and
-    the termination is that limit (no optimality is claimed for the whole).
+    Returns ``(program, x, termination, stats, message)``. ``message`` is set when a level found no plan
+    (then ``termination`` says why: infeasible, time limit, error); ``x`` is the last level's plan, None
+    when it found none or sits just outside a held row (no warm start then); a level stopped by a limit keeps its plan, and
+    the termination is that limit (no optimality is claimed for the whole). ``polish`` (the model's
+    :attr:`~siting.models.base.Built.polish`) makes each stage's vector exact before its level is held.
     """
     backend = get_backend(ctx.backend)
     held = program
@@ -75,7 +83,10 @@ def solve_levels(program: LinearProgram, levels: tuple[Level, ...], ctx: SolveCo
                 f"priority level {level.number} ({', '.join(level.services)}): {sol.message or sol.termination}")
         if sol.termination is not Termination.OPTIMAL:
             worst = sol.termination
-        held, start, row = hold_level(held, level, x=sol.x, tolerance=tolerance)
+        x = polish(sol.x) if polish is not None else sol.x
+        held, start, row = hold_level(held, level, x=x, tolerance=tolerance)
+        if held.max_violation(start, relative=True) > 1e-7:
+            start = None        # the solver's tolerance left it just outside a held row: no warm start
         row.update(termination=str(sol.termination), seconds=time.perf_counter() - began)
         info.append(row)
     return held, start, worst, info, ""

@@ -59,8 +59,12 @@ def _alone(params: MultiserviceParams, key: str) -> MultiserviceParams:
 
 
 def _explain_infeasible(instance: Instance, params: MultiserviceParams, rules: SiteRules,
-                        ctx: SolveContext) -> str | None:
-    """Which floor the budget cannot reach: each floored service solved alone for its largest share."""
+                        ctx: SolveContext, proven: bool) -> str | None:
+    """Which floor the budget cannot reach: each floored service solved alone for its largest share.
+
+    Solving a floored service alone (same budget, years and buildings, no other rule) relaxes the
+    program, so an optimal share below the floor proves infeasibility even when the solver failed.
+    """
     catalog = resolved_catalog(params)
     floored = [s for s in catalog if s.min_share is not None]
     rules_set = [f"{s.key}.{k}" for s in catalog for k, v in s.policy_info().items()
@@ -78,12 +82,14 @@ def _explain_infeasible(instance: Instance, params: MultiserviceParams, rules: S
         best = float(alone.stats["services"][s.key]["share"])
         floor = float(s.min_share or 0.0)
         proven = alone.status is Status.OPTIMAL
-        if best < floor - 1e-9:
+        if best < floor - 1e-9 and (proven or alone.status is Status.OPTIMAL):
             return (f"multiservice: {s.key} min_share {s.min_share:g} cannot be met within the budget: "
                     f"the largest share it can reach is {best:.3f}"
                     + ("" if proven else " (or a little more: that solve stopped before its proof)")
                     + " with all the money on it alone")
         reached.append(f"{s.key} {best:.3f} (floor {s.min_share:g})")
+    if not proven:
+        return None
     return (f"multiservice: the policy rules ({', '.join(rules_set)}) cannot all be met together within the "
             "budget" + (f"; each floor alone is reachable: {', '.join(reached)}" if reached else ""))
 

@@ -33,6 +33,7 @@ class ServiceCover:
     community : community code of each cover column (-1 when unknown), None without a community column
     pre_by_community : pre-covered persons per community code
     pairs : (demand, site) of each ``z`` column (capacitated service), else None
+    reach : (cover columns, n_sites) 0/1: which sites cover each ``v`` column (uncapacitated), else None
     """
 
     data: ServiceData
@@ -44,6 +45,7 @@ class ServiceCover:
     community: np.ndarray | None = None
     pre_by_community: np.ndarray | None = None
     pairs: tuple[np.ndarray, np.ndarray] | None = None
+    reach: sp.csr_matrix | None = None
 
     @property
     def objective(self) -> np.ndarray:
@@ -130,7 +132,8 @@ def _uncapacitated(d: ServiceData, rows: Rows, start: int, scol: np.ndarray,
         on = pre & (dem_comm >= 0)
         pre_by = np.bincount(dem_comm[on], weights=d.weight[on], minlength=n_comm)
     return ServiceCover(d, np.flatnonzero(d.allowed), scol[d.allowed], cols, persons,
-                        float(d.weight[pre].sum()), None if comm is None else comm[first], pre_by)
+                        float(d.weight[pre].sum()), None if comm is None else comm[first], pre_by,
+                        reach=pattern[first].tocsr())
 
 
 def _capacitated(d: ServiceData, rows: Rows, start: int, scol: np.ndarray, n: int,

@@ -72,6 +72,9 @@ def build_multiservice(instance: Instance, params: MultiserviceParams,
     _limit_rows(rows, params, block, rules, n_phases)
     upper = np.concatenate([np.tile(block.upper, n_phases), np.ones(extras.n_cols)])
     lower = np.concatenate([np.tile(block.lower, n_phases), np.zeros(extras.n_cols)])
+    required = np.flatnonzero(rules.required)
+    for t in range(n_phases - 1):          # a required building converts by the last year, in any year
+        lower[t * width + required] = 0.0
     add_policy_rows(rows, params, inputs, block, n_phases, extras, upper)
     objective = np.concatenate([np.tile(block.objective, n_phases), np.zeros(extras.n_cols)])
     integer = np.concatenate([np.tile(block.integer, n_phases), extras.integer])
@@ -103,13 +106,34 @@ def build_multiservice(instance: Instance, params: MultiserviceParams,
         return Plan(open_sites=(x[final:final + n] > 0.5) | rules.existing, placements=placements,
                     assignment=assignment or None, phase=phase if params.phases else None)
 
+    def polish(x: np.ndarray) -> np.ndarray:
+        """Binaries rounded, every uncapacitated cover column set to what the placements cover (0 or 1).
+
+        A stage's vector may leave a cover column below 1 where its service is not in that stage's
+        objective; the next stage must start from the plan's true value. Covering more only raises the
+        objective, the floors and the held levels, so a feasible vector stays feasible.
+        """
+        out = x.copy()
+        for t in range(n_phases):
+            base = t * width
+            out[base:base + block.s_end] = np.round(out[base:base + block.s_end])
+            for cover in block.covers:
+                if cover.reach is None or not cover.cover_cols.size:
+                    continue
+                placed = np.zeros(n)
+                placed[cover.sites] = out[base + cover.s_cols]
+                out[base + cover.cover_cols] = (cover.reach @ placed > 0.5).astype(float)
+        out[extras.start:] = np.where(extras.integer, np.round(out[extras.start:]), out[extras.start:])
+        return out
+
     # the cheapest-plan stage pays the last year's conversions and placements (every year's spend, summed)
     plan_cost = np.zeros(n_cols)
     plan_cost[final:final + width] = block.cost
     new_sites = np.zeros(n_cols)
     new_sites[final:final + n] = rules.counts & (rules.lower == 0)
     return Built(program, decode, stats={"program_years": n_phases, "cover_columns": width - block.s_end},
-                 plan_cost=plan_cost, new_sites=new_sites, levels=_levels(params, block, n_phases, n_cols))
+                 plan_cost=plan_cost, new_sites=new_sites, levels=_levels(params, block, n_phases, n_cols),
+                 polish=polish)
 
 
 def _stack_years(rows: Rows, block: PhaseBlock, n_phases: int) -> None:
