@@ -70,8 +70,8 @@ priority = 2
 _SOLVER = """
 [solver]
 name = "highs"
-time_limit = 120
-mip_gap = 0.01
+time_limit = 40
+mip_gap = 0.02
 """
 
 

@@ -134,17 +134,20 @@ def _total_weight(model: Model[Any], instance: Instance, params: ModelParams) ->
 
 
 def check_claims(model: Model[Any], *, objective: float | None, bound: float | None, verified: float,
-                 proven_optimal: bool) -> None:
+                 proven_optimal: bool, mip_gap: float = 0.0) -> None:
     """Compare a search's claims with the recomputed objective; raise :class:`VerificationError`.
 
     A claim better than the recomputation is an error (a minimising solver may report a worse value, e.g. a
-    p-median assignment that is not the nearest); a proven optimum must match; a bound must not beat the plan.
+    p-median assignment that is not the nearest); a proven optimum must match, except that a plan may be
+    better than its claim by up to the relative ``mip_gap`` the solve was allowed (a solver stopping within
+    its gap need not push every continuous column to its bound); a bound must not beat the plan.
     """
     sign = 1.0 if model.maximise else -1.0
     tol = REL_TOL * max(1.0, abs(verified))
     if objective is not None:
         over = sign * (objective - verified)
-        if over > tol or (proven_optimal and abs(objective - verified) > tol):
+        under_ok = max(tol, float(mip_gap) * abs(verified))
+        if over > tol or (proven_optimal and -over > under_ok):
             raise VerificationError(f"{model.name}: the solver reports objective {objective:,.10g} but the plan "
                                     f"recomputed from the raw inputs gives {verified:,.10g}")
     if bound is not None and sign * (verified - bound) > tol:
@@ -355,7 +358,7 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
         check_levels(outcome.stats["priority_levels"], figures.stats.get("level_values", {}))
     proven = outcome.termination is Termination.OPTIMAL
     check_claims(model, objective=outcome.objective, bound=outcome.bound, verified=figures.objective,
-                 proven_optimal=proven)
+                 proven_optimal=proven, mip_gap=options.mip_gap or 0.0)
     plan, figures, after = _cheapest(model, instance, params, rules, ctx, outcome, plan, figures, built, x,
                                      first_stage_s)
     if "priority_levels" in outcome.stats:

@@ -36,7 +36,7 @@ from .tasks import dask_client
 
 __all__ = ["DemoResult", "run_demo", "ensure_district", "summary", "solve_reference"]
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 @dataclass
