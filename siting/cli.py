@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import compare, demo, models, rank, report, solve, sweep, travel
+from .commands import compare, demo, evaluate, models, rank, report, solve, sweep, travel
 from .errors import SitingError
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: the command modules, in the order ``siting --help`` lists them
-COMMANDS = (solve, travel, sweep, compare, rank, report, demo, models)
+COMMANDS = (solve, travel, sweep, compare, rank, evaluate, report, demo, models)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -52,7 +52,7 @@ __all__ = [
 #: derived from the registries: a model or backend added there is a scenario value here
 MODEL_TYPES = tuple(MODELS)
 SOLVER_NAMES = ("auto", *BACKENDS)
-RAW_SECTIONS = ("network", "services", "sweep", "output")
+RAW_SECTIONS = ("network", "services", "sweep", "output", "report")
 TOP_LEVEL_KEYS = ("name", "description")
 
 
@@ -63,6 +63,7 @@ class DataConfig:
     demand: Path
     candidates: Path
     travel_times: Path | None = None
+    crs: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,20 @@ def _text(choices: tuple[str, ...] | None = None) -> Callable:
     return check
 
 
+def _crs(v: Any, key: str, ctx: _Ctx) -> str:
+    """A CRS the inputs' plain x/y are in (``EPSG:32648``), checked by pyproj when it is installed."""
+    if not isinstance(v, str) or not v.strip():
+        raise ctx.error(f"expected a CRS such as \"EPSG:32648\", got {v!r}", key)
+    try:
+        from pyproj import CRS
+    except ImportError:               # pragma: no cover - pyproj comes with geopandas
+        return v.strip()
+    try:
+        return str(CRS.from_user_input(v.strip()).to_string())
+    except Exception:                 # pyproj raises its own CRSError with a multi-line text
+        raise ctx.error(f"unknown CRS {v!r} (give e.g. \"EPSG:32648\" or \"EPSG:4326\")", key) from None
+
+
 def _path(v: Any, key: str, ctx: _Ctx) -> Path:
     if not isinstance(v, (str, os.PathLike)) or not str(v).strip():
         raise ctx.error(f"expected a file path, got {v!r}", key)
@@ -174,7 +189,7 @@ def _path(v: Any, key: str, ctx: _Ctx) -> Path:
 
 
 _SPEC: dict[str, dict[str, Callable]] = {
-    "data": {"demand": _path, "candidates": _path, "travel_times": _path},
+    "data": {"demand": _path, "candidates": _path, "travel_times": _path, "crs": _crs},
     "solver": {
         "name": _text(SOLVER_NAMES),
         "time_limit": _number(gt=0),
@@ -319,6 +334,7 @@ class Scenario:
     services: dict = field(default_factory=dict)
     sweep: dict = field(default_factory=dict)
     output: dict = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
     description: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     base_dir: Path | None = field(default=None, repr=False, compare=False)  # where relative paths start
@@ -393,7 +409,7 @@ class Scenario:
             raise ctx.error("no travel-time file; compute travel times from the [network] section "
                             "first", "data.travel_times")
         inst = load_instance(self.data.demand, self.data.candidates, self.data.travel_times,
-                             group=group, name=self.name)
+                             group=group, name=self.name, crs=self.data.crs)
         self.check_columns(inst.demand)
         return inst
 

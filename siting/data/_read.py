@@ -20,7 +20,7 @@ import pandas as pd
 from ..errors import InputError
 
 __all__ = ["RawTable", "read_table", "raw_from_frame", "geometry_name", "drop_blank_rows", "csv_header",
-           "unique_names", "TABLE_SUFFIXES", "VECTOR_SUFFIXES"]
+           "unique_names", "crs_text", "same_crs", "TABLE_SUFFIXES", "VECTOR_SUFFIXES"]
 
 TABLE_SUFFIXES = (".csv", ".txt", ".parquet", ".pq")
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json")
@@ -208,6 +208,43 @@ def _crs_text(crs: Any) -> str | None:
         return None
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg is not None else crs.to_string()
+
+
+def crs_text(value: Any, source: str) -> str:
+    """``value`` (``"epsg:32648"``, a pyproj CRS, WKT, ...) as the text layers carry (``"EPSG:32648"``).
+
+    An unknown CRS is a one-line :class:`InputError` naming ``source``.
+
+    Examples
+    --------
+    >>> crs_text("epsg:32648", "scenario")
+    'EPSG:32648'
+    """
+    from pyproj import CRS
+
+    try:
+        crs = CRS.from_user_input(value.strip() if isinstance(value, str) else value)
+    except Exception:  # noqa: BLE001 - pyproj's CRSError spans several lines
+        raise InputError(f"unknown CRS {value!r} (give e.g. \"EPSG:32648\" or \"EPSG:4326\")", file=source) from None
+    return _crs_text(crs) or crs.to_string()
+
+
+def same_crs(a: str, b: str) -> bool:
+    """Whether two CRS texts name the same CRS (pyproj equality; equal text when pyproj cannot parse one).
+
+    Examples
+    --------
+    >>> same_crs("EPSG:32648", "epsg:32648"), same_crs("EPSG:32648", "EPSG:4326")
+    (True, False)
+    """
+    if a == b:
+        return True
+    try:
+        from pyproj import CRS
+
+        return bool(CRS.from_user_input(a) == CRS.from_user_input(b))
+    except Exception:  # noqa: BLE001 - unparseable CRS text: only equal text is the same CRS
+        return a.strip().upper() == b.strip().upper()
 
 
 def _read_parquet(path: Path, source: str, columns: list[str] | None = None) -> tuple[pd.DataFrame, str | None]:

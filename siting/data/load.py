@@ -5,6 +5,10 @@ times are CSV or Parquet only. Every problem is raised as a one-line
 :class:`~siting.errors.InputError` naming the file, the row (CSV: spreadsheet row, header =
 row 1, first data row = row 2; other formats and in-memory frames: ``feature N``, 1-based),
 the id when known, and the column. See ``docs/INPUTS.md``.
+
+CRS: a GeoPackage, GeoJSON or GeoParquet layer carries its own CRS; plain ``x``/``y`` tables (CSV,
+Parquet) carry none unless the caller states one (``crs=``, a scenario's ``[data] crs``). A layer whose own
+CRS differs from the stated one is an error naming the file: coordinates are never reprojected silently.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ._read import RawTable, geometry_name, raw_from_frame, read_table
+from ._read import RawTable, crs_text, geometry_name, raw_from_frame, read_table, same_crs
 from ._validate import (
     _text,
     check_total,
@@ -64,24 +68,50 @@ def _positions(raw: RawTable, ids: np.ndarray, what: str) -> tuple[np.ndarray, n
         pos = int(np.flatnonzero(not_point)[0])
         raise fail(raw, f"expected a Point geometry, got {kind[pos]}", pos=pos, row_id=ids[pos],
                    column=geom_col)
-    if raw.crs is not None:
-        _warn_geographic(raw)
     return geom.x.to_numpy(dtype=float), geom.y.to_numpy(dtype=float)
 
 
-def _warn_geographic(raw: RawTable) -> None:
+def _is_geographic(crs: str) -> bool:
     try:
         from pyproj import CRS
 
-        geographic = CRS.from_user_input(raw.crs).is_geographic
+        return bool(CRS.from_user_input(crs).is_geographic)
     except Exception:  # noqa: BLE001 - an unparseable CRS is reported by check_same_crs if it matters
-        return
-    if geographic:
-        warnings.warn(
-            f"{raw.source}: CRS {raw.crs} is geographic (degrees); maps and snapping expect metres, "
-            "reproject to a projected CRS such as EPSG:32648 (UTM 48N, Chongqing)",
-            GeographicCRSWarning, stacklevel=4,
-        )
+        return False
+
+
+def _layer_crs(raw: RawTable, declared: str | None, ids: np.ndarray, x: np.ndarray, y: np.ndarray) -> str | None:
+    """The layer's CRS: its own when it has one (it must agree with ``declared``), else ``declared``.
+
+    ``declared`` is what the caller says plain x/y are in (a scenario's ``[data] crs``). Degrees out of range
+    under a declared geographic CRS are an error (metres declared as EPSG:4326 would otherwise be drawn and
+    snapped nowhere); any geographic CRS warns, as maps and snapping expect metres.
+    """
+    crs = raw.crs
+    if declared is not None:
+        declared = crs_text(declared, raw.source)
+        if crs is None:
+            crs = declared
+        elif not same_crs(crs, declared):
+            raise InputError(f"the layer's CRS is {crs} but [data] crs is {declared}; reproject the layer "
+                             f"(ogr2ogr -t_srs {declared}) or set [data] crs = \"{crs}\"", file=raw.source,
+                             column=geometry_name(raw.frame) or "geometry")
+    if crs is None or not _is_geographic(crs):
+        return crs
+    if raw.crs is None:  # plain x/y declared in degrees: they must be longitudes and latitudes
+        for column, values, limit in (("x", x, 180.0), ("y", y, 90.0)):
+            out = np.abs(values) > limit
+            if out.any():
+                pos = int(np.flatnonzero(out)[0])
+                raise fail(raw, f"{values[pos]:g} is not a {'longitude' if column == 'x' else 'latitude'} but "
+                           f"[data] crs {crs} is in degrees; give the CRS the x/y are in (e.g. EPSG:32648)",
+                           pos=pos, row_id=ids[pos], column=column)
+    warnings.warn(
+        f"{raw.source}: CRS {crs} is geographic (degrees); maps and snapping expect metres, "
+        "reproject to a projected CRS such as EPSG:32648 (UTM 48N, Chongqing)",
+        GeographicCRSWarning, stacklevel=3,
+    )
+    return crs
 
 
 def _extras(raw: RawTable, used: set[str]) -> list[str]:
@@ -90,13 +120,14 @@ def _extras(raw: RawTable, used: set[str]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- demand
-def _demand(raw: RawTable) -> Demand:
+def _demand(raw: RawTable, crs: str | None = None) -> Demand:
     require_columns(raw, DEMAND_COLUMNS, "demand")
     require_rows(raw, "demand")
     ids = id_column(raw, "id")
     population = number_column(raw, "population", ids, what="population")
     check_total(raw, "population", population, ids, what="population")
     x, y = _positions(raw, ids, "demand")
+    crs = _layer_crs(raw, crs, ids, x, y)
     groups: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
     for column in _extras(raw, {"id", "population", "x", "y"}):
@@ -105,11 +136,11 @@ def _demand(raw: RawTable) -> Demand:
             check_total(raw, column, groups[column], ids, what="group count")
         else:
             labels[column] = _text(raw.frame[column]).to_numpy(dtype=object)
-    return Demand(ids=ids, population=population, x=x, y=y, groups=groups, crs=raw.crs,
+    return Demand(ids=ids, population=population, x=x, y=y, groups=groups, crs=crs,
                   source=raw.source, labels=labels)
 
 
-def demand_from_frame(df: pd.DataFrame, source: str = "demand") -> Demand:
+def demand_from_frame(df: pd.DataFrame, source: str = "demand", *, crs: str | None = None) -> Demand:
     """Validate a demand table held in memory.
 
     Parameters
@@ -118,6 +149,7 @@ def demand_from_frame(df: pd.DataFrame, source: str = "demand") -> Demand:
         Extra columns that are mostly numeric become ``Demand.groups`` (non-negative counts,
         e.g. ``elderly``); other extra columns become ``Demand.labels`` (text, e.g. ``district``).
     source : name used in error messages
+    crs : the CRS plain x/y are in (``"EPSG:32648"``); a GeoDataFrame's own CRS must agree with it
 
     Examples
     --------
@@ -127,18 +159,20 @@ def demand_from_frame(df: pd.DataFrame, source: str = "demand") -> Demand:
     >>> d.ids.tolist(), d.groups["elderly"].tolist()
     (['1', '2'], [2.0, 1.0])
     """
-    return _demand(raw_from_frame(df, source))
+    return _demand(raw_from_frame(df, source), crs)
 
 
-def read_demand(path: str | Path) -> Demand:
+def read_demand(path: str | Path, *, crs: str | None = None) -> Demand:
     """Read and validate a demand layer (CSV, Parquet, GeoPackage or GeoJSON).
+
+    ``crs`` is the CRS plain x/y are in (a scenario's ``[data] crs``); a layer's own CRS must agree with it.
 
     Examples
     --------
     >>> float(read_demand("scenarios/example/demand.csv").population.sum())
     33500.0
     """
-    return _demand(read_table(path))
+    return _demand(read_table(path), crs)
 
 
 # --------------------------------------------------------------------------- sites
@@ -170,7 +204,7 @@ def _status(raw: RawTable, ids: np.ndarray) -> np.ndarray:
     return _status_array(pd.Index(_STATUS_VALUES).get_indexer(pd.Index(text)))
 
 
-def _sites(raw: RawTable) -> Sites:
+def _sites(raw: RawTable, crs: str | None = None) -> Sites:
     require_columns(raw, SITE_COLUMNS, "candidates")
     require_rows(raw, "candidates")
     ids = id_column(raw, "id")
@@ -180,6 +214,7 @@ def _sites(raw: RawTable) -> Sites:
     cost = np.where(existing, 0.0, cost)  # existing facilities are already paid for
     check_total(raw, "cost", cost, ids, what="cost")
     x, y = _positions(raw, ids, "candidates")
+    crs = _layer_crs(raw, crs, ids, x, y)
     optional: dict[str, np.ndarray | None] = {"capacity": None, "floor_area": None}
     for column in optional:
         if column in raw.frame.columns:
@@ -195,11 +230,11 @@ def _sites(raw: RawTable) -> Sites:
         else:
             labels[column] = _text(raw.frame[column]).to_numpy(dtype=object)
     return Sites(ids=ids, cost=cost, x=x, y=y, status=status, capacity=optional["capacity"],
-                 floor_area=optional["floor_area"], extra=extra, crs=raw.crs, source=raw.source,
+                 floor_area=optional["floor_area"], extra=extra, crs=crs, source=raw.source,
                  labels=labels)
 
 
-def sites_from_frame(df: pd.DataFrame, source: str = "candidates") -> Sites:
+def sites_from_frame(df: pd.DataFrame, source: str = "candidates", *, crs: str | None = None) -> Sites:
     """Validate a candidate-site table held in memory.
 
     Parameters
@@ -210,6 +245,7 @@ def sites_from_frame(df: pd.DataFrame, source: str = "candidates") -> Sites:
         ``existing`` site is forced to 0 (it may be blank). Other mostly-numeric columns go to
         ``Sites.extra``; other text columns (``name``, ``services``, ...) to ``Sites.labels``.
     source : name used in error messages
+    crs : the CRS plain x/y are in (``"EPSG:32648"``); a GeoDataFrame's own CRS must agree with it
 
     Examples
     --------
@@ -219,18 +255,20 @@ def sites_from_frame(df: pd.DataFrame, source: str = "candidates") -> Sites:
     >>> s.cost.tolist(), [str(v) for v in s.status]
     ([0.0, 9.0], ['existing', 'candidate'])
     """
-    return _sites(raw_from_frame(df, source))
+    return _sites(raw_from_frame(df, source), crs)
 
 
-def read_sites(path: str | Path) -> Sites:
+def read_sites(path: str | Path, *, crs: str | None = None) -> Sites:
     """Read and validate a candidates layer (CSV, Parquet, GeoPackage or GeoJSON).
+
+    ``crs`` is the CRS plain x/y are in (a scenario's ``[data] crs``); a layer's own CRS must agree with it.
 
     Examples
     --------
     >>> read_sites("scenarios/example/candidates.csv").ids.tolist()
     ['S1', 'S2', 'S3', 'S4', 'S5', 'S6']
     """
-    return _sites(read_table(path))
+    return _sites(read_table(path), crs)
 
 
 # --------------------------------------------------------------------------- instance
@@ -242,23 +280,18 @@ def check_same_crs(demand: Demand, sites: Sites) -> None:
     >>> d, s = read_demand("scenarios/example/demand.csv"), read_sites("scenarios/example/candidates.csv")
     >>> check_same_crs(d, s)  # plain x/y layers declare no CRS: nothing to compare
     """
-    if demand.crs is None or sites.crs is None or demand.crs == sites.crs:
+    if demand.crs is None or sites.crs is None or same_crs(demand.crs, sites.crs):
         return
-    try:
-        from pyproj import CRS
-
-        if CRS.from_user_input(demand.crs) == CRS.from_user_input(sites.crs):
-            return
-    except Exception:  # noqa: BLE001 - unparseable CRS text: fall back to the text comparison
-        pass
     raise InputError(f"CRS mismatch: candidates layer is {sites.crs} but demand layer {demand.source} "
                      f"is {demand.crs}; reproject one layer so both use the same CRS",
                      file=sites.source, column="geometry")
 
 
 def load_instance(demand_path: str | Path, candidates_path: str | Path, travel_path: str | Path, *,
-                  group: str | None = None, name: str | None = None) -> Instance:
+                  group: str | None = None, name: str | None = None, crs: str | None = None) -> Instance:
     """Read the three tables and return a validated :class:`Instance`.
+
+    ``crs`` is the CRS plain x/y are in (a scenario's ``[data] crs``): see :func:`read_demand`.
 
     Examples
     --------
@@ -267,15 +300,15 @@ def load_instance(demand_path: str | Path, candidates_path: str | Path, travel_p
     >>> inst.n_demand, inst.n_sites, len(inst.travel)
     (12, 6, 57)
     """
-    demand = read_demand(demand_path)
-    sites = read_sites(candidates_path)
+    demand = read_demand(demand_path, crs=crs)
+    sites = read_sites(candidates_path, crs=crs)
     check_same_crs(demand, sites)
     travel = read_travel(travel_path, demand, sites, group=group)
     return Instance(demand=demand, sites=sites, travel=travel, name=name or "instance")
 
 
 def instance_from_frames(demand: pd.DataFrame, candidates: pd.DataFrame, travel: pd.DataFrame, *,
-                         group: str | None = None, name: str = "instance") -> Instance:
+                         group: str | None = None, name: str = "instance", crs: str | None = None) -> Instance:
     """The in-memory twin of :func:`load_instance`.
 
     Examples
@@ -288,8 +321,8 @@ def instance_from_frames(demand: pd.DataFrame, candidates: pd.DataFrame, travel:
     >>> inst.n_demand, inst.n_sites, len(inst.travel)
     (1, 1, 1)
     """
-    d = demand_from_frame(demand, "demand")
-    s = sites_from_frame(candidates, "candidates")
+    d = demand_from_frame(demand, "demand", crs=crs)
+    s = sites_from_frame(candidates, "candidates", crs=crs)
     check_same_crs(d, s)
     t = travel_from_frame(travel, d, s, "travel_times", group=group)
     return Instance(demand=d, sites=s, travel=t, name=name)

@@ -15,6 +15,8 @@ Example
 """
 from __future__ import annotations
 
+from .layout import CRS
+
 __all__ = ["scenario_texts", "PHASES", "BUDGET_YUAN", "SWEEP_BUDGETS"]
 
 #: (year, budget in yuan) of the phased policy plan
@@ -32,6 +34,7 @@ description = "Hilly river district: old town (stairs), new town, three town cen
 [data]
 demand = "demand.csv"          # residential buildings: population, elderly, children, district, community
 candidates = "sites.csv"       # idle buildings (status candidate) + existing facilities (services column)
+crs = "{crs}"           # the x/y of both tables (UTM 48N); every layer of the report's GeoPackage gets it
 
 [network]
 path = "streets.gpkg"          # line layer with Z (elevation) and highway = steps on stairs
@@ -83,7 +86,7 @@ def scenario_texts(seed: int) -> dict[str, str]:
     """File name -> TOML text of the three demo scenarios (see the module docstring)."""
     sweep = "\n[sweep]\nbudgets = [" + ", ".join(str(b) for b in SWEEP_BUDGETS) + "]\n"
     policy = _HEAD.format(
-        seed=seed, name="demo-district", budget=BUDGET_YUAN,
+        seed=seed, name="demo-district", budget=BUDGET_YUAN, crs=CRS,
         budget_note="              # the total; each [[phases]] budget (below) caps its own year",
         what="Policy scenario \"elderly and children first\": 60 M yuan over 2025-2027 (20 M a year), converting "
              "idle\n# buildings into services of the 15-minute life-circle basket "
@@ -91,12 +94,12 @@ def scenario_texts(seed: int) -> dict[str, str]:
         _POLICY + _SOLVER
     phased = policy + _phases()
     unphased = _HEAD.format(
-        seed=seed, name="demo-unphased", budget=BUDGET_YUAN, budget_note="",
+        seed=seed, name="demo-unphased", budget=BUDGET_YUAN, budget_note="", crs=CRS,
         what="demo.toml's policy with the whole budget spent at once: the budget sweep and the ranking\n# of idle "
              "buildings run on this file (a sweep varies the total; demo.toml's yearly phases fix it).") + \
         _POLICY + _SOLVER + sweep
     equal = _HEAD.format(
-        seed=seed, name="demo-equal-weights", budget=BUDGET_YUAN, budget_note="",
+        seed=seed, name="demo-equal-weights", budget=BUDGET_YUAN, budget_note="", crs=CRS,
         what="The same district and 60 M yuan with the default catalog's weights: no priorities, floors or "
              "phases.\n# Compare it with demo.toml: `siting compare demo.toml demo_equal_weights.toml`.") + \
         _SOLVER + sweep

@@ -12,7 +12,7 @@ Example
 >>> cat = load_catalog().select(["health_station", "childcare"])
 >>> r = solve_multiservice(inst, cat, budget=2e6)
 >>> r.status.value, r.sites.groupby("service").size().to_dict()
-('optimal', {'childcare': 1, 'health_station': 3})
+('optimal', {'childcare': 2, 'health_station': 2})
 """
 from __future__ import annotations
 

@@ -96,8 +96,8 @@ def _scenario_table(scenario: Scenario, demand: Demand, sites: Sites, *, progres
 
 def scenario_travel_times(scenario: Scenario, *, progress: bool = True) -> pd.DataFrame:
     """The travel-time table of a scenario from its ``[network]`` section (see :func:`network_travel_times`)."""
-    return _scenario_table(scenario, read_demand(scenario.data.demand), read_sites(scenario.data.candidates),
-                           progress=progress)
+    return _scenario_table(scenario, read_demand(scenario.data.demand, crs=scenario.data.crs),
+                           read_sites(scenario.data.candidates, crs=scenario.data.crs), progress=progress)
 
 
 def instance_from_network(scenario: Scenario, *, group: str | None = None, progress: bool = False) -> Instance:
@@ -105,8 +105,8 @@ def instance_from_network(scenario: Scenario, *, group: str | None = None, progr
 
     ``group`` selects a speed group of ``[network.speeds]`` (``None`` = the first, default table).
     """
-    demand = read_demand(scenario.data.demand)
-    sites = read_sites(scenario.data.candidates)
+    demand = read_demand(scenario.data.demand, crs=scenario.data.crs)
+    sites = read_sites(scenario.data.candidates, crs=scenario.data.crs)
     table = _scenario_table(scenario, demand, sites, progress=progress)
     travel = travel_from_frame(table, demand, sites, source=f"walking times over {network_config(scenario).path}",
                                group=group)

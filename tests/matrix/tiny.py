@@ -52,7 +52,7 @@ REQUIRED_VALUES: dict[str, Any] = {
     "budget": BUDGET, "services": "catalog.toml",
 }
 #: optional keys set when a model has them
-OPTIONAL_VALUES: dict[str, Any] = {"budget": BUDGET, "equity_column": "district"}
+OPTIONAL_VALUES: dict[str, Any] = {"budget": BUDGET, "equity_column": "district", "services": "catalog.toml"}
 
 
 def tables(seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -96,17 +96,22 @@ def write_shape(folder: Path, shape: str) -> dict[str, str]:
     """Write the tables of ``shape`` into ``folder``; returns the ``[data]`` entries."""
     demand, sites, travel = tables()
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "catalog.toml").write_text(CATALOG, encoding="utf-8")
+    # the gpkg and geojson shapes have no elderly rows: their elderly service says it walks on the default table
+    catalog = CATALOG if shape in ("csv", "parquet") else CATALOG.replace(
+        'speed_group = "elderly"', 'speed_group = "default"')
+    (folder / "catalog.toml").write_text(catalog, encoding="utf-8")
     if shape == "csv":
         demand.to_csv(folder / "demand.csv", index=False)
         sites.to_csv(folder / "candidates.csv", index=False)
         travel.to_csv(folder / "travel.csv", index=False)
-        return {"demand": "demand.csv", "candidates": "candidates.csv", "travel_times": "travel.csv"}
+        return {"demand": "demand.csv", "candidates": "candidates.csv", "travel_times": "travel.csv",
+                "crs": "EPSG:32648"}
     if shape == "parquet":
         demand.to_parquet(folder / "demand.parquet", index=False)
         sites.to_parquet(folder / "candidates.parquet", index=False)
         travel.assign(group=travel["group"].replace("", None)).to_parquet(folder / "travel.parquet", index=False)
-        return {"demand": "demand.parquet", "candidates": "candidates.parquet", "travel_times": "travel.parquet"}
+        return {"demand": "demand.parquet", "candidates": "candidates.parquet", "travel_times": "travel.parquet",
+                "crs": "EPSG:32648"}
     default = travel[travel["group"] == ""].drop(columns=["group"])
     if shape == "gpkg":
         _points(demand).to_file(folder / "demand.gpkg", driver="GPKG")
@@ -140,7 +145,7 @@ def write_streets(folder: Path) -> dict[str, str]:
     lines = [LineString([(t, 0.0), (t, 1000.0)]) for t in ticks] + [LineString([(0.0, t), (1000.0, t)]) for t in ticks]
     gpd.GeoDataFrame({"highway": ["footway"] * len(lines)}, geometry=lines, crs="EPSG:32648").to_file(
         folder / "streets.gpkg", driver="GPKG")
-    return {"demand": "demand.csv", "candidates": "candidates.csv"}
+    return {"demand": "demand.csv", "candidates": "candidates.csv", "crs": "EPSG:32648"}
 
 
 def _toml_value(value: Any) -> str:

@@ -14,7 +14,7 @@ Example
 >>> cat = load_catalog().select(["health_station"])
 >>> judge = Oracle(inst, cat, budget=10.0, objective="weighted")
 >>> best = judge.optimum()
->>> best.objective == judge.evaluate(best.plan[None]).objective[0]
+>>> bool(best.objective == judge.evaluate(best.plan[None]).objective[0])
 True
 """
 from __future__ import annotations

@@ -285,6 +285,7 @@ PHASED = """
 demand = "demand.csv"
 candidates = "candidates.csv"
 travel_times = "travel_times.csv"
+crs = "EPSG:32648"
 
 [model]
 type = "multiservice"

@@ -1,6 +1,7 @@
 """A GeoPackage for GIS (QGIS opens it): the plan, coverage and service areas as layers.
 
-Layers (all in the demand layer's CRS):
+Layers (every one in the inputs' CRS: a GeoPackage/GeoJSON input's own, else the scenario's ``[data] crs``;
+with neither, writing is an error asking for ``[data] crs`` rather than a file QGIS shows as "Undefined SRS"):
 
 * ``selected_sites`` — converted buildings (points): id, cost, services hosted, demand covered only there
   (and ``year``, the year it opens, for a phased plan);
@@ -11,6 +12,13 @@ Layers (all in the demand layer's CRS):
 * ``service_areas`` — per (service, providing site) the area of the demand it reaches within the threshold
   (a concave hull of those demand points and the site, buffered by 40 m), with ``new`` = converted in the plan.
   These are drawn from reached demand points over the network, not street isochrones.
+* ``community_coverage`` (only with a zones layer, or demand points labelled with a community) — one
+  polygon per community with the covered weight and share per service before and after the plan and
+  ``share_after_min``, the lowest share over the services (:mod:`.gpkg_zones`).
+
+Every layer has a default QGIS style in the ``layer_styles`` table (:mod:`.gpkg_styles`): covered demand green,
+uncovered red (orange when another service covers it), converted buildings orange stars, existing facilities
+blue squares, communities from red (lowest service below 50 %) to green (every service >= 95 %).
 
 Example
 -------
@@ -20,7 +28,6 @@ Example
 """
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,13 +35,35 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...data.instance import Demand, Sites
+from ...errors import InputError
 from ...io import atomic_path
 from ..reach import PlanReach
+from .gpkg_styles import STYLE_TABLE, write_layer_styles
+from .gpkg_zones import community_coverage, derived_zones, read_zones
 
-__all__ = ["LAYERS", "write_geopackage", "service_area_polygons"]
+__all__ = ["LAYERS", "COMMUNITY_LAYER", "STYLE_TABLE", "write_geopackage", "service_area_polygons",
+           "geopackage_crs"]
 
+#: the geometry layers every report GeoPackage has (besides the ``layer_styles`` table)
 LAYERS = ("selected_sites", "existing_facilities", "candidates", "demand_covered", "demand_uncovered",
           "service_areas")
+#: the polygon layer written when communities are known (a zones layer, or a community column on the demand)
+COMMUNITY_LAYER = "community_coverage"
+
+
+def geopackage_crs(demand: Demand, sites: Sites, crs: str | None = None) -> str:
+    """The CRS the GeoPackage layers get: ``crs``, else the demand's, else the candidates'.
+
+    Raises a one-line :class:`~siting.errors.InputError` when none is known (plain x/y inputs and no
+    ``[data] crs``): call it before a long solve to fail early.
+    """
+    found = crs or demand.crs or sites.crs
+    if found is None:
+        raise InputError(f"cannot write a GeoPackage without a coordinate reference system: {demand.source} and "
+                         f"{sites.source} are plain x/y; state the CRS they are in with crs = \"EPSG:32648\" "
+                         "(for example; UTM 48N) in the scenario's [data] section", file="[data] crs")
+    return found
 
 
 def service_area_polygons(model: PlanReach, providers: Mapping[str, np.ndarray], new_mask: np.ndarray,
@@ -62,18 +91,24 @@ def service_area_polygons(model: PlanReach, providers: Mapping[str, np.ndarray],
 def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping[str, np.ndarray],
                      covered_after: Mapping[str, np.ndarray], providers_after: Mapping[str, np.ndarray],
                      plan: Mapping[str, set[str]], *, ranking: pd.DataFrame | None = None,
-                     crs: str | None = None, opened_year: Mapping[str, int] | None = None) -> Path:
-    """Write the report layers (see module docstring) atomically into one GeoPackage.
+                     crs: str | None = None, opened_year: Mapping[str, int] | None = None,
+                     zones: Any = None, zones_layer: str | None = None,
+                     community_column: str = "community") -> Path:
+    """Write the report layers (see module docstring) and their QGIS styles atomically into one GeoPackage.
 
     ``covered_before`` / ``covered_after`` : per service, a flag per demand point; ``providers_after`` : per
     service, the providing sites with the plan; ``plan`` : site id -> services placed there;
     ``opened_year`` : site id -> year of its first new placement (a phased plan): the sites layers get a
-    ``year`` column (empty for sites the plan does not open).
+    ``year`` column (empty for sites the plan does not open); ``crs`` : overrides the inputs' CRS (see
+    :func:`geopackage_crs`); ``zones`` : a polygon layer (file path, e.g. ``[report] zones``, or
+    GeoDataFrame; ``zones_layer`` names a GeoPackage layer) whose ``community_column`` attribute names the
+    communities; without it, communities are outlined from the demand's ``community_column`` labels when the
+    demand has them (no community layer otherwise).
     """
     import geopandas as gpd  # third-party and slow to import: only when a GeoPackage is written
     import pyogrio
 
-    crs = crs or model.demand.crs
+    crs = geopackage_crs(model.demand, model.sites, crs)
     sites, demand = model.sites, model.demand
     ids = sites.ids.astype(str)
     status = np.array([str(s) for s in sites.status])
@@ -114,7 +149,7 @@ def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping
     areas_gdf = gpd.GeoDataFrame(pd.DataFrame(areas) if areas else pd.DataFrame(
         {"service": [], "site_id": [], "new": [], "threshold_min": [], "reached_weight": [], "geometry": []}),
         geometry="geometry", crs=crs)
-    layers = {
+    layers: dict[str, Any] = {
         "selected_sites": sites_gdf[selected & (status != "existing")],
         "existing_facilities": sites_gdf[status == "existing"],
         "candidates": sites_gdf[status != "existing"],
@@ -122,16 +157,38 @@ def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping
         "demand_uncovered": dem_gdf[~all_cov],
         "service_areas": areas_gdf,
     }
+    communities = _communities(model, crs, covered_before, covered_after, zones, zones_layer, community_column)
+    if communities is not None:
+        layers[COMMUNITY_LAYER] = communities
     path = Path(path)
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        if crs is None:  # layers without a CRS (plain x/y tables) are written as such
-            warnings.filterwarnings("ignore", message=".*crs.*", category=UserWarning)
+    with atomic_path(path) as tmp:
         tmp.unlink()
-        for name in LAYERS:
-            gdf = layers[name]
+        for name, gdf in layers.items():
             if gdf.empty:  # an empty layer still needs a geometry type
                 pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists(),
-                                        geometry_type="Polygon" if name == "service_areas" else "Point")
+                                        geometry_type="Point" if name in LAYERS[:5] else "MultiPolygon"
+                                        if name == COMMUNITY_LAYER else "Polygon")
             else:
-                pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
+                pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists(),
+                                        promote_to_multi=name == COMMUNITY_LAYER)
+        write_layer_styles(tmp, list(layers))
     return path
+
+
+def _communities(model: PlanReach, crs: str, covered_before: Mapping[str, np.ndarray],
+                 covered_after: Mapping[str, np.ndarray], zones: Any, zones_layer: str | None,
+                 community_column: str) -> Any:
+    """The ``community_coverage`` layer, or None when no communities are known."""
+    demand = model.demand
+    if zones is not None:
+        outlines = read_zones(zones, crs, community_column=community_column, layer=zones_layer)
+        outlines["outline"] = "given"
+    elif community_column in getattr(demand, "labels", {}):
+        outlines = derived_zones(demand.x, demand.y, demand.labels[community_column], crs)
+        outlines["outline"] = "derived"
+    else:
+        return None
+    layer = community_coverage(outlines, demand, model.w, [s.key for s in model.specs], covered_before,
+                               covered_after, community_column=community_column)
+    layer["outline"] = outlines["outline"].to_numpy()
+    return layer
