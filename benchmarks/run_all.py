@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "pmed": (["pmed_bench.py", "--pmedian", "1-10", "--pcenter", "1-5", "--spopt", "1-5", "--spopt-pcenter", "1-3"],
              ["pmed_bench.py", "--pmedian", "1-40", "--pcenter", "1-10"]),
     "cap": (["cap_bench.py"], ["cap_bench.py"]),
+    "evaluate": (["evaluate_bench.py", "--sizes", "1k", "10k"], ["evaluate_bench.py"]),
 }
 
 

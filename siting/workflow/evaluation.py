@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from ..data.instance import Instance
 from ..models import multiservice
 from ..models.base import Evaluation, Model, Plan
+from ..models.driver import walking_table
 from ..models.params import ModelParams
 from ..models.parts import demand_weight
 from ..result import Result
@@ -129,9 +130,10 @@ def service_reach(inputs: ModelInputs) -> list[ServiceReach]:
                 for d in data]
     column = str(getattr(params, "weight_column", "population"))
     threshold = getattr(params, "threshold_min", None)
+    travel = walking_table(instance, params).travel     # the speed group's table, as the model walks it
     return [ServiceReach(key=model.name, label="", weight_column=column,
                          threshold_min=None if threshold is None else float(threshold),
-                         weight=demand_weight(instance, column), within=_reach_matrix(instance.travel, threshold),
+                         weight=demand_weight(instance, column), within=_reach_matrix(travel, threshold),
                          existing=inputs.rules.existing.copy(), exact=model.name not in CAPACITY_MODELS)]
 
 

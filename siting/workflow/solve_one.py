@@ -19,6 +19,7 @@ from typing import Any
 
 from ..result import Result
 from ..run import solve_scenario, write_outputs
+from ..scenario import Scenario
 from .evaluation import with_served_weight
 from .prepare import Prepared, prepare_scenario
 from .records import result_record, write_record
@@ -37,10 +38,31 @@ def solve_prepared(prep: Prepared, folder: Path, *, overrides: dict[str, Any] | 
     sc = prep.scenario.with_overrides(**changes) if changes else prep.scenario
     # a multi-service sites.csv gets the weight each (site, service) serves, from the result's own tables
     result = with_served_weight(solve_scenario(sc, progress=progress))
+    if result.has_solution:
+        result.stats["shares"] = group_shares(result, sc)
     write_outputs(result, folder)
     write_record(folder / "record.json", result_record(result) | {
         "finished": True, "fingerprint": prep.fingerprint, "budget": sc.model.budget})
     return result
+
+
+def group_shares(result: Result, scenario: Scenario) -> dict[str, dict[str, dict[str, float]]]:
+    """``{service: {group: {"target", "share_before", "share_after"}}}`` over the whole area, for ``solution.json``.
+
+    A planning committee reads coverage per service and per group (population, elderly, children, ...), not
+    one total of person-services; the figures are :func:`siting.evaluate.evaluation_tables`' ``groups`` rows
+    with ``by == "all"`` (recomputed from the raw tables).
+    """
+    from ..evaluate import evaluation_tables
+
+    groups = evaluation_tables(result, scenario, by=(), measures=("2sfca",))["groups"]
+    rows = groups[groups["by"] == "all"]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for row in rows.itertuples(index=False):
+        out.setdefault(str(row.service), {})[str(row.group)] = {
+            "target": float(row.target), "share_before": float(row.share_before),
+            "share_after": float(row.share_after)}
+    return out
 
 
 def solve(scenario: str | Path, *, out_dir: str | Path | None = None, budget: float | None = None,

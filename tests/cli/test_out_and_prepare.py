@@ -41,6 +41,7 @@ COMMANDS = {
     "compare": ["compare", str(EXAMPLE / "mclp.toml"), "--no-dask"],
     "rank": ["rank", str(EXAMPLE / "mclp.toml"), "--no-dask"],
     "report": ["report", str(EXAMPLE / "mclp.toml")],
+    "evaluate": ["evaluate", str(EXAMPLE / "mclp.toml")],
     "demo": ["demo", "--no-dask"],
 }
 

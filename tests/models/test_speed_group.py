@@ -60,3 +60,20 @@ def test_scenario_loads_the_named_group(tmp_path):
                                                            "weight_column": "elderly"}}, base=tmp_path)
     with pytest.raises(ParamError, match="speed_group"):
         solve_scenario(missing)
+
+
+def test_report_reach_walks_on_the_models_speed_group_table():
+    """The report's reach (siting.workflow.evaluation.service_reach) uses the table the model walked on."""
+    from dataclasses import replace
+
+    from siting.models.registry import get_model
+    from siting.rules import SiteRules
+    from siting.workflow.evaluation import ModelInputs, service_reach
+
+    both = replace(_instance(), group_travel={"elderly": _instance("elderly").travel})
+    model = get_model("mclp")
+    params = model.params.from_kwargs({"threshold_min": 5, "max_sites": 1, "weight_column": "elderly",
+                                       "speed_group": "elderly"})
+    (reach,) = service_reach(ModelInputs(model, params, both, SiteRules.of(both)))
+    # at elderly pace b does not reach s1 within 5 min (7.0), at the default pace it does (4.0)
+    assert reach.within.toarray().tolist() == [[1.0, 0.0], [0.0, 1.0]]
