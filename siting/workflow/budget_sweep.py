@@ -34,7 +34,7 @@ from .tasks import SolveTask, run_resumable, solve_task
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["SweepResult", "sweep", "frontier_table", "plot_frontier", "pareto_mask"]
+__all__ = ["SweepResult", "sweep", "frontier_table", "plot_frontier", "pareto_mask", "metric_name"]
 
 
 def pareto_mask(cost: Iterable[float], covered: Iterable[float]) -> np.ndarray:
@@ -92,32 +92,62 @@ def frontier_table(records: Iterable[dict]) -> pd.DataFrame:
     return df
 
 
-def plot_frontier(table: pd.DataFrame, path: Path | None = None, *, title: str = "Coverage vs budget") -> bytes:
-    """The coverage-vs-budget curve as PNG bytes (also written to ``path`` if given)."""
+def metric_name(record: dict | None) -> str:
+    """What a sweep's curve measures, from a record: ``population within threshold_minutes of an open site``.
+
+    Examples
+    --------
+    >>> metric_name({"weight_column": "elderly", "covered_definition": "within threshold_minutes of an open site"})
+    'elderly within threshold_minutes of an open site'
+    >>> metric_name(None)
+    'covered weight'
+    """
+    if not record:
+        return "covered weight"
+    column = str(record.get("weight_column") or "weight")
+    definition = str(record.get("covered_definition") or "covered")
+    return f"{column} {definition}"
+
+
+def plot_frontier(table: pd.DataFrame, path: Path | None = None, *, title: str = "Coverage vs budget",
+                  currency: str = "CNY", metric: str = "covered weight") -> bytes:
+    """The coverage-vs-budget curve as PNG bytes (also written to ``path`` if given).
+
+    Every budget of ``table`` is drawn: solved ones as dots on the curve (labelled with the budget), the others
+    as crosses on the axis with their status. ``metric`` names what the curve measures (the y axis),
+    ``currency`` the money on the x axis.
+    """
     import matplotlib  # third-party and slow to import: only when a curve is drawn
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8.5, 4.5), dpi=110)
+    fig, ax = plt.subplots(figsize=(9.0, 4.8), dpi=110, layout="constrained")
     ok = table[table["has_solution"]] if not table.empty else table
     if not ok.empty:
         x = ok["budget"] / 1e6
-        ax.step(x, 100 * ok["coverage_share"], where="post", color="#1f77b4", lw=2, label="covered share (all services)")
-        ax.plot(x, 100 * ok["coverage_share"], "o", color="#1f77b4")
+        ax.step(x, 100 * ok["coverage_share"], where="post", color="#1f77b4", lw=2, label="covered share")
+        ax.plot(x, 100 * ok["coverage_share"], "o", color="#1f77b4", ms=6)
+        for bx, by in zip(x, 100 * ok["coverage_share"], strict=True):
+            ax.annotate(f"{bx:,.4g}", (bx, by), xytext=(0, -14), textcoords="offset points", ha="center",
+                        fontsize=9, color="#1f77b4")
         p = ok[ok["pareto"]]
         ax.plot(p["total_cost"] / 1e6, 100 * p["coverage_share"], "D", mfc="none", color="#d62728", ms=9,
-                label="Pareto frontier (spent, covered)")
+                label=f"Pareto frontier (spent {currency}, covered)")
         for c in [c for c in ok.columns if c.startswith("share_")]:
-            ax.plot(x, 100 * ok[c], lw=1, alpha=0.7, label=c[6:])
-    ax.set_xlabel("budget (million yuan)")
-    ax.set_ylabel("covered (%)")
-    ax.set_title(title)
+            ax.plot(x, 100 * ok[c], lw=1, alpha=0.7, marker=".", label=c[6:])
+    failed = table[~table["has_solution"]] if not table.empty else table
+    if not failed.empty:
+        ax.plot(failed["budget"] / 1e6, np.zeros(len(failed)), "x", color="#7f7f7f", ms=10, mew=2, clip_on=False,
+                label="no plan: " + ", ".join(sorted({str(v) for v in failed["status"]})))
+    ax.set_xlabel(f"budget (million {currency})", fontsize=10)
+    ax.set_ylabel(f"covered (%)\n{metric}" if len(metric) <= 45 else "covered (%)", fontsize=10)
+    ax.set_title(title if len(metric) <= 45 else f"{title}\n{metric}", fontsize=11)
     ax.grid(alpha=0.3)
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    ax.tick_params(labelsize=10)
+    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     buf = io.BytesIO()
-    fig.tight_layout()
     fig.savefig(buf, format="png")
     plt.close(fig)
     data = buf.getvalue()
@@ -164,6 +194,10 @@ def sweep(
     png = None
     if plot:
         png = prep.out_dir / "sweep.png"
-        plot_frontier(table, png, title=f"{prep.name}: coverage vs budget")
+        from .reporting.money import report_currency
+
+        first = next((records[budget_key(b)] for b in values if records[budget_key(b)].get("has_solution")), None)
+        plot_frontier(table, png, title=f"{prep.name}: coverage vs budget", currency=report_currency(prep.scenario),
+                      metric=metric_name(first))
     return SweepResult(table=table, records={budget_key(b): records[budget_key(b)] for b in values}, csv=csv,
                        png=png, computed=computed, reused=reused)

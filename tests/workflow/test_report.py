@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,14 @@ from siting.workflow.reporting import build_report
 from siting.workflow.reporting.gpkg import LAYERS
 
 RESOURCE = re.compile(r"""(?:src|href)\s*=\s*["']?(?!data:|#)([^"'\s>]+)|url\(\s*["']?(?!data:)([^"')]+)""", re.I)
+
+
+def with_crs(toml: Path) -> Path:
+    """The scenario with a ``[data] crs`` (a GeoPackage needs one) unless it states one already."""
+    text = toml.read_text()
+    if not re.search(r"^crs\s*=", text, re.M):
+        toml.write_text(text.replace("[data]\n", '[data]\ncrs = "EPSG:32648"\n', 1))
+    return toml
 
 
 def external_refs(html: str) -> list[str]:
@@ -28,6 +37,7 @@ def test_report_html_and_geopackage(example, tmp_path):
     import geopandas as gpd
     import pyogrio
 
+    with_crs(example / "mclp.toml")
     sweep(example / "mclp.toml", [1e6, 2e6, 4e6], out_dir=tmp_path, use_dask=False, quiet=True)
     rep = build_report(example / "mclp.toml", out_dir=tmp_path, quiet=True)
     html = rep.html.read_text(encoding="utf-8")
@@ -35,13 +45,21 @@ def test_report_html_and_geopackage(example, tmp_path):
     assert external_refs(html) == []
     assert "http://" not in html and "https://" not in html
     assert html.count("data:image/png;base64,") >= 2  # the before/after map and the sweep curve
-    for heading in ("Summary", "Coverage per service", "Maps: before / after", "Coverage vs budget"):
+    for heading in ("Summary", "Coverage per service", "Interactive map", "Maps: before / after",
+                    "Coverage vs budget"):
         assert f">{heading}</h2>" in html
+    # money named with the catalog's currency, never a hard-coded one; a missing street network is said
+    assert "budget (CNY)" in html and "total cost (CNY)" in html and "yuan" not in html
+    assert "streets not drawn: the scenario names no street network" in html
+    # the plan's buildings by their candidates' name (the interactive map's data)
+    names = pd.read_csv(example / "candidates.csv").set_index("id")["name"]
+    for sid in rep.record["selected"]:
+        assert f'"id":"{sid}","name":"{names[sid]}","kind":"new"' in html
     # figures shown are the solve's own
     assert f"{rep.record['covered_population']:,.0f} of {rep.record['total_population']:,.0f}" in html
     # GeoPackage: all layers, consistent with the plan
     layers = dict(pyogrio.list_layers(rep.gpkg))
-    assert set(layers) == set(LAYERS) and layers["service_areas"] == "Polygon"
+    assert set(LAYERS) <= set(layers) and layers["service_areas"] == "Polygon"  # (+ layer_styles for QGIS)
     sel = gpd.read_file(rep.gpkg, layer="selected_sites")
     assert sorted(sel["site_id"]) == sorted(rep.record["selected"])
     cov = gpd.read_file(rep.gpkg, layer="demand_covered")
@@ -59,6 +77,7 @@ def test_report_html_and_geopackage(example, tmp_path):
 
 
 def test_report_reuses_the_solve_when_inputs_are_unchanged(example, tmp_path):
+    with_crs(example / "mclp.toml")
     build_report(example / "mclp.toml", out_dir=tmp_path, quiet=True)
     stamp = (tmp_path / "solve" / "record.json").stat().st_mtime_ns
     build_report(example / "mclp.toml", out_dir=tmp_path, quiet=True)

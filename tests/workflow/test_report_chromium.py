@@ -9,9 +9,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from siting.workflow.reporting import build_report
+
+from .test_report import with_crs
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium") or "")
                  if p and Path(p).is_file()), None)
@@ -65,10 +68,9 @@ def test_net_log_detects_a_page_that_fetches_from_the_internet(tmp_path):
 
 
 def test_report_renders_in_headless_chromium_offline(example, tmp_path):
-    import numpy as np
     from PIL import Image
 
-    rep = build_report(example / "mclp.toml", out_dir=tmp_path / "out", quiet=True)
+    rep = build_report(with_crs(example / "mclp.toml"), out_dir=tmp_path / "out", quiet=True)
     proc, shot, netlog = _render(tmp_path, rep.html, "report")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert shot.is_file() and shot.stat().st_size > 20_000
@@ -85,3 +87,49 @@ def test_report_renders_in_headless_chromium_offline(example, tmp_path):
     dom = _chromium(tmp_path / "dom", "--dump-dom", rep.html.resolve().as_uri())
     assert dom.returncode == 0
     assert dom.stdout.count("<img") == html.count("<img") >= 1
+
+
+def _street_grid(path: Path, demand_csv: Path, spacing_m: float = 150.0) -> None:
+    """A GeoPackage of straight streets on a grid covering the demand points (EPSG:32648)."""
+    import geopandas as gpd
+    import pandas as pd
+    from shapely import LineString
+
+    d = pd.read_csv(demand_csv)
+    x0, x1, y0, y1 = d.x.min() - 300, d.x.max() + 300, d.y.min() - 300, d.y.max() + 300
+    xs, ys = np.arange(x0, x1, spacing_m), np.arange(y0, y1, spacing_m)
+    lines = [LineString([(a, b), (a + spacing_m, b)]) for a in xs[:-1] for b in ys] + \
+            [LineString([(a, b), (a, b + spacing_m)]) for a in xs for b in ys[:-1]]
+    gpd.GeoDataFrame({"highway": ["footway"] * len(lines)}, geometry=lines, crs="EPSG:32648").to_file(
+        path, layer="streets", driver="GPKG")
+
+
+def test_interactive_map_draws_its_layers_and_opens_a_building(example, tmp_path):
+    import json
+
+    _street_grid(example / "streets.gpkg", example / "demand.csv")
+    toml = with_crs(example / "mclp.toml")
+    toml.write_text(toml.read_text() + '\n[report]\nstreets = "streets.gpkg"\ncurrency = "EUR"\n')
+    rep = build_report(toml, out_dir=tmp_path / "out", quiet=True)
+    html = rep.html.read_text()
+    assert "streets not drawn" not in html and "(EUR)" in html and "yuan" not in html
+    # the selftest hash clicks the first converted building and zooms in; the DOM after the scripts ran
+    proc = _chromium(tmp_path / "live", "--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0",
+                     "--dump-dom", rep.html.resolve().as_uri() + "#selftest")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == []  # no error, warning or log from the page's scripts
+    root = re.search(r'<div id="siting-map"([^>]*)>', proc.stdout).group(1)
+    assert 'data-state="ready"' in root and "data-errors" not in root
+    counts = dict(kv.split(":") for kv in re.search(r'data-layers="([^"]*)"', root).group(1).split(","))
+    for layer in ("streets", "area", "covered", "converted", "existing", "candidates"):
+        assert int(counts[layer]) > 0, (layer, counts)
+    assert int(counts["converted"]) == len(rep.record["selected"])
+    first = re.search(r'class="smap-popup" data-site="([^"]+)"[^>]*>(.*?)</table>', proc.stdout, re.S)
+    assert first is not None and first.group(1) in rep.record["selected"]
+    popup = first.group(2)
+    data = json.loads(re.search(r'id="siting-map-data">(.*?)</script>', html, re.S).group(1).replace("<\\/", "</"))
+    site = next(s for s in data["sites"] if s["id"] == first.group(1))
+    assert site["name"] and site["name"] in popup and "cost (EUR)" in popup and "mclp" in popup
+    # the viewBox changed: the zoom ran
+    assert re.search(r'<svg[^>]*viewBox="(?!0 0 )', proc.stdout)

@@ -9,6 +9,14 @@ unchanged) and writes ``<out>/report/report.html``, ``<out>/report/siting.gpkg``
 ``<out>/rank.csv`` or ``<out>/compare.csv`` exist (from ``siting sweep`` / ``rank`` / ``compare`` with the
 same ``--out``), their curve and tables are included.
 
+For a committee: every money column and axis names the currency (:mod:`.money`: ``[report] currency``, else
+the catalog's); the maps draw the streets of the scenario's network (``[report] streets`` or ``[network] path``:
+GeoPackage / GeoJSON lines, ``.osm.pbf``, ``.osm``; :mod:`.streets`) or say why they cannot, each service's
+network service area, a scale bar, a north arrow and the plan's buildings by name (:mod:`.plan_maps`); an
+interactive offline map (:mod:`.interactive`) zooms, pans, toggles layers and opens a building's services, cost
+and reasons; per group / per community shares, gaps and 2SFCA accessibility come from
+:func:`siting.evaluate.evaluation_tables` (:mod:`.evaluation`).
+
 Example
 -------
 >>> from siting.workflow.reporting import build_report
@@ -18,7 +26,6 @@ Example
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,10 +42,13 @@ from ..reach import PlanReach, plan_services
 from ..records import read_record
 from ..solve_one import solve_prepared
 from ..tasks import progress_bar
+from .evaluation import evaluation_sections, load_evaluation
 from .gpkg import write_geopackage
 from .html import esc, img_tag, render_html, table_html
-from .maps import before_after_map, street_raster, street_segments
+from .money import money_header, report_currency
+from .plan_maps import map_coordinates, plan_map_html, service_areas, speed_groups, static_maps
 from .policy import community_table, opening_years, policy_sections
+from .streets import read_streets
 
 __all__ = ["ReportResult", "build_report"]
 
@@ -109,16 +119,6 @@ def service_table(rec: dict[str, Any], reach: PlanReach, before: dict[str, np.nd
     return pd.DataFrame(rows)
 
 
-def _street_file(scenario: Scenario) -> tuple[Path | None, str | None]:
-    net = scenario.network or {}
-    base = scenario.path.parent if scenario.path is not None else Path.cwd()
-    for key in ("streets", "path", "file", "lines"):
-        v = net.get(key)
-        if isinstance(v, str) and (base / v).is_file():
-            return base / v, net.get("layer")
-    return None, None
-
-
 def _background(scenario: Scenario) -> list | None:
     """Polygons (river...) from a ``context.gpkg`` next to the scenario, if any (the demo district has one)."""
     if scenario.path is None:
@@ -141,12 +141,6 @@ def _background(scenario: Scenario) -> list | None:
     return [(shapes, "#9ecae1")]
 
 
-def _english(label: str) -> str:
-    """The ASCII part of a catalogue label for map titles (map fonts may lack CJK glyphs)."""
-    m = re.search(r"\(([ -~]+)\)\s*$", label or "")
-    return f" ({m.group(1)})" if m else ""
-
-
 def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, quiet: bool = False,
                  max_rank_rows: int = 30, out_key: str = "out_dir") -> ReportResult:
     """Write ``report.html``, ``siting.gpkg`` and ``coverage_per_service.csv`` under ``<out_dir>/report``.
@@ -154,11 +148,13 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
     See the module docstring; ``out_key`` is how errors name ``out_dir``.
     """
     prep = prepare_scenario(scenario, out_dir=out_dir, quiet=quiet, out_key=out_key)
+    currency = report_currency(prep.scenario)
     rec = _reference_record(prep, quiet)
-    reach = PlanReach(model_inputs(prep.effective))
+    inputs = model_inputs(prep.effective)
+    reach = PlanReach(inputs)
     folder = prep.out_dir / "report"
     folder.mkdir(parents=True, exist_ok=True)
-    with progress_bar(len(reach.specs) + 3, "report", quiet=quiet) as advance:
+    with progress_bar(len(reach.specs) + 4, "report", quiet=quiet) as advance:
         plan = plan_services(rec.get("selected_sites") or [], rec.get("selected") or [], reach.keys)
         before = reach.providers(None)
         after = reach.providers(plan)
@@ -174,34 +170,51 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
         advance()
         ranking = pd.read_csv(prep.out_dir / "rank.csv", dtype={"site_id": str}) \
             if (prep.out_dir / "rank.csv").is_file() else None
+        years = opening_years(rec.get("stats") or {})
         gpkg = write_geopackage(folder / "siting.gpkg", reach, covered_before, covered_after, after, plan,
-                                ranking=ranking, opened_year=opening_years(rec.get("stats") or {}))
+                                ranking=ranking, opened_year=years)
         advance()
-        streets_path, layer = _street_file(prep.scenario)
-        streets = street_segments(streets_path, layer)
-        if streets is not None:
-            x, y = reach.demand.x, reach.demand.y
-            pad = 0.03 * max(np.ptp(x), np.ptp(y), 1.0)
-            streets = street_raster(streets, (x.min() - pad, x.max() + pad, y.min() - pad, y.max() + pad))
+        streets = read_streets(prep.scenario)
+        coords = map_coordinates(reach, streets)
+        areas = service_areas(reach, streets, coords, speed_groups(inputs), before, after)
         background = _background(prep.scenario)
-        maps = []
-        for s in reach.specs:
-            hosted = np.array([s.key in plan.get(i, ()) for i in reach.ids], dtype=bool)
-            shown = before[s.key] & ~hosted
-            reach_text = "reachable" if s.threshold_min is None else f"within {s.threshold_min:g} min"
-            png = before_after_map(reach.demand.x, reach.demand.y, reach.w[s.key], covered_before[s.key],
-                                   covered_after[s.key], providers_xy=(reach.sites.x[shown], reach.sites.y[shown]),
-                                   new_xy=(reach.sites.x[hosted], reach.sites.y[hosted]), streets=streets,
-                                   background=background,
-                                   title=f"{s.key}{_english(s.label)}: {s.weight_column} {reach_text}")
-            maps.append((s.key, png))
-            advance()
-        sections = _sections(prep, rec, svc, maps, ranking, max_rank_rows)
+        advance()
+        maps = static_maps(reach, coords, streets, background, plan, before, covered_before, covered_after, areas,
+                           advance)
+        only_here = np.sum([v for v in reach.drop_loss(after).values()], axis=0) if reach.specs else \
+            np.zeros(len(reach.ids))
+        plan_cost = {str(r.get("site_id", r.get("id"))): float(r["cost"]) for r in rec.get("selected_sites") or []
+                     if r.get("cost") is not None}
+        live = plan_map_html(reach, coords, streets, background, plan, covered_after, areas, currency=currency,
+                             plan_cost=plan_cost, ranking=ranking, opened_year=years, covered_only_here=only_here)
+        tables, note = load_evaluation(rec, prep.effective, inputs)
+        sections = _sections(prep, rec, svc, maps, ranking, max_rank_rows, currency=currency, live_map=live,
+                             streets_note="; ".join(n for n in (streets.note, coords.note) if n))
+        sections[2:2] = evaluation_sections(tables, note, floors=_community_floors(rec, inputs),
+                                            target=dict(zip(svc["service"], svc["weight_column"], strict=True)),
+                                            weights={s.key: pd.Series(s.weight, index=reach.demand.ids.astype(str))
+                                                     for s in reach.specs})
         html = render_html(f"Siting report — {prep.name}", sections,
-                           subtitle=f"scenario {prep.scenario_path.name}, model {rec.get('model', '?')}")
+                           subtitle=f"scenario {prep.scenario_path.name}, model {rec.get('model', '?')}, "
+                                    f"money in {currency}")
         atomic_write_text(folder / "report.html", html)
         advance()
     return ReportResult(html=folder / "report.html", gpkg=gpkg, services=svc, record=rec, csv=csv)
+
+
+def _community_floors(rec: dict[str, Any], inputs: Any) -> dict[str, float]:
+    """Service -> its ``min_share_per_community`` (the solve's statistics, else the catalog)."""
+    out: dict[str, float] = {}
+    for key, s in ((rec.get("stats") or {}).get("services") or {}).items():
+        if isinstance(s, dict) and s.get("min_share_per_community") is not None:
+            out[str(key)] = float(s["min_share_per_community"])
+    if not out:
+        from ...models.multiservice_params import MultiserviceParams, resolved_catalog
+
+        if isinstance(inputs.params, MultiserviceParams):
+            out = {svc.key: float(svc.min_share_per_community) for svc in resolved_catalog(inputs.params)
+                   if svc.min_share_per_community is not None}
+    return out
 
 
 def _budget_text(budget: Any, phases: Any) -> str:
@@ -213,8 +226,20 @@ def _budget_text(budget: Any, phases: Any) -> str:
     return "—" if budget is None else f"{float(budget):,.0f}"
 
 
+#: money columns of the tables the report shows (rank.csv, sweep.csv, solution.json's selected sites)
+MONEY_COLUMNS = ("budget", "total_cost", "cost", "spent", "fitout_cost", "conversion_cost", "budget_unspent")
+
+
+def money_columns(df: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """``df`` with every money column named with its currency (``cost`` -> ``cost (CNY)``)."""
+    names = {c: money_header(c, currency) for c in df.columns if c in MONEY_COLUMNS}
+    names.update({c: c.replace("yuan", currency) for c in df.columns if "yuan" in c})
+    return df.rename(columns=names)
+
+
 def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list[tuple[str, bytes]],
-              ranking: pd.DataFrame | None, max_rank_rows: int) -> list[tuple[str, str]]:
+              ranking: pd.DataFrame | None, max_rank_rows: int, *, currency: str, live_map: str = "",
+              streets_note: str = "") -> list[tuple[str, str]]:
     """The report's (heading, HTML body) sections, in order."""
     tp = float(rec.get("total_population") or 0.0)
     cov = float(rec.get("covered_population") or 0.0)
@@ -222,8 +247,8 @@ def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list
     summary = pd.DataFrame([
         ("status", rec.get("status")),
         ("model", rec.get("model")),
-        ("budget (yuan)", _budget_text(budget, (rec.get("stats") or {}).get("phases"))),
-        ("total cost (yuan)", f"{float(rec.get('total_cost') or 0):,.0f}"),
+        (money_header("budget", currency), _budget_text(budget, (rec.get("stats") or {}).get("phases"))),
+        (money_header("total cost", currency), f"{float(rec.get('total_cost') or 0):,.0f}"),
         ("converted buildings", len(rec.get("selected") or [])),
         ("objective covered (model units)", f"{cov:,.0f} of {tp:,.0f}" + (f" ({cov / tp:.1%})" if tp else "")),
         ("optimality gap", "—" if rec.get("gap") is None else f"{float(rec['gap']):.2%}"),
@@ -239,26 +264,35 @@ def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list
                 "the service's walking threshold of an existing facility providing it, on the same travel table "
                 "(the service's speed group, else the default rows). Full precision in "
                 "<code>coverage_per_service.csv</code>.</p>"))
-    out.extend(policy_sections(rec.get("stats") or {}))
+    out.extend(policy_sections(rec.get("stats") or {}, currency=currency))
+    note = f"<p class=note>{esc(streets_note)}</p>" if streets_note else ""
+    out.append(("Interactive map", note + live_map +
+                "<p class=note>Wheel or +/− to zoom, drag to pan, tick the layers, pick the service; click a "
+                "building for its services, cost and reasons. The service areas are the streets from which a "
+                "provider is within the service's threshold (its speed group's pace, slopes and stairs), drawn "
+                "as a band; coverage figures come from the travel tables.</p>"))
     body = "".join(f"<h3>{esc(key)}</h3>{img_tag(png, f'{key} before and after')}" for key, png in maps)
-    out.append(("Maps: before / after", body))
+    out.append(("Maps: before / after", note + body))
     sites = pd.DataFrame(rec.get("selected_sites") or [])
     if not sites.empty:
-        out.append(("Converted buildings", table_html(sites, max_rows=200)))
+        out.append(("Converted buildings", table_html(money_columns(sites, currency), max_rows=200)))
     sweep_csv, sweep_png = prep.out_dir / "sweep.csv", prep.out_dir / "sweep.png"
     if sweep_csv.is_file():
         df = pd.read_csv(sweep_csv)
         body = img_tag(sweep_png.read_bytes(), "coverage vs budget") if sweep_png.is_file() else ""
         cols = [c for c in ("budget", "total_cost", "n_selected", "covered_population", "coverage_share", "status",
                             "pareto") if c in df]
-        out.append(("Coverage vs budget", body + table_html(df[cols])))
+        out.append(("Coverage vs budget", body + table_html(money_columns(df[cols], currency), floatfmt="{:,.4g}")))
     if ranking is not None and not ranking.empty:
         cols = [c for c in ("rank", "site_id", "cost", "floor_area", "selection_frequency", "in_plan",
                             "marginal_per_million_yuan", "reasons") if c in ranking]
-        out.append((f"Idle buildings ranked (top {max_rank_rows})", table_html(ranking[cols], max_rows=max_rank_rows)))
+        out.append((f"Idle buildings ranked (top {max_rank_rows})",
+                    table_html(money_columns(ranking[cols], currency), max_rows=max_rank_rows)))
     cmp_csv = prep.out_dir / "compare.csv"
     if cmp_csv.is_file():
-        out.append(("Scenarios compared", table_html(pd.read_csv(cmp_csv, index_col=0), index=True)))
+        cmp = pd.read_csv(cmp_csv, index_col=0)
+        cmp.index = [str(i).replace("yuan", currency) for i in cmp.index]
+        out.append(("Scenarios compared", table_html(cmp, index=True)))
     out.append(("Files", "<p>GeoPackage for GIS: <code>siting.gpkg</code> (layers selected_sites, existing_facilities, "
                 "candidates, demand_covered, demand_uncovered, service_areas). Tables: <code>../solve/</code>, "
                 "<code>../sweep.csv</code>, <code>../rank.csv</code>" +

@@ -1,7 +1,7 @@
 """A self-contained HTML report: inline CSS, PNG images embedded as base64, no external resource.
 
-The page has no script and references nothing outside itself, so it opens offline and a headless browser
-fetches nothing (checked by ``tests/workflow/test_report_chromium.py``).
+The page references nothing outside itself (its only script, the interactive map's viewer, is inline too), so it
+opens offline and a headless browser fetches nothing (checked by ``tests/workflow/test_report_chromium.py``).
 
 Example
 -------

@@ -268,8 +268,12 @@ def _shares_by_year(stats: Mapping[str, Any], phases: pd.DataFrame, share_cols: 
     return pd.DataFrame(rows)
 
 
-def policy_sections(stats: Mapping[str, Any], *, max_communities: int = 30) -> list[tuple[str, str]]:
-    """The report's (heading, HTML body) sections for a multi-service plan (empty for other models)."""
+def policy_sections(stats: Mapping[str, Any], *, max_communities: int = 30,
+                    currency: str | None = None) -> list[tuple[str, str]]:
+    """The report's (heading, HTML body) sections for a multi-service plan (empty for other models).
+
+    ``currency`` names the money columns of the plan by year (``budget (CNY)``).
+    """
     out: list[tuple[str, str]] = []
     services = service_table(stats)
     if services is not None:
@@ -287,6 +291,8 @@ def policy_sections(stats: Mapping[str, Any], *, max_communities: int = 30) -> l
         money["objective"] = [f"{v:,.6g}" if isinstance(v, float) and not math.isnan(v) else ""
                               for v in phases["objective"]]
         money = money.rename(columns={c: c.replace("_", " ") for c in ("new_placements", "buildings_converted")})
+        if currency:
+            money = money.rename(columns={"budget": f"budget ({currency})", "spent": f"spent ({currency})"})
         out.append(("Plan by year", table_html(money, floatfmt="{:,.0f}") +
                     "<h3>Coverage share by year</h3>" + table_html(_shares_by_year(stats, phases, share_cols)) +
                     "<p class=note>Each year's plan keeps what earlier years opened; a year's share is after that "
