@@ -58,9 +58,7 @@ def group_shares(result: Result, scenario: Scenario) -> dict[str, dict[str, dict
     groups = evaluation_tables(result, scenario, by=(), measures=("2sfca",))["groups"]
     rows = groups[groups["by"] == "all"]
     out: dict[str, dict[str, dict[str, float]]] = {}
-    records: list[dict[str, Any]] = rows[["service", "group", "target", "share_before", "share_after"]].to_dict(
-        "records")
-    for row in records:
+    for row in rows[["service", "group", "target", "share_before", "share_after"]].to_dict("records"):
         out.setdefault(str(row["service"]), {})[str(row["group"])] = {
             "target": float(row["target"]), "share_before": float(row["share_before"]),
             "share_after": float(row["share_after"])}
