@@ -170,6 +170,8 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
         advance()
         ranking = pd.read_csv(prep.out_dir / "rank.csv", dtype={"site_id": str}) \
             if (prep.out_dir / "rank.csv").is_file() else None
+        if ranking is not None and "reasons" in ranking:  # rank.csv words its money in yuan
+            ranking["reasons"] = ranking["reasons"].astype(str).str.replace("yuan", currency, regex=False)
         years = opening_years(rec.get("stats") or {})
         gpkg = write_geopackage(folder / "siting.gpkg", reach, covered_before, covered_after, after, plan,
                                 ranking=ranking, opened_year=years)
