@@ -12,7 +12,7 @@ __all__ = ["register", "run"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``rank`` sub-command to ``subparsers``."""
     p = subparsers.add_parser("rank", help="rank idle buildings: selection frequency over a budget sweep, "
-                              "covered population per yuan, loss if excluded")
+                              "covered population per unit of money, loss if excluded")
     p.add_argument("scenario", help="scenario TOML file (its budget gives the reference plan)")
     p.add_argument("--budgets", nargs="+", metavar="B",
                    help="sweep budgets (default: [sweep] budgets, else 0.25-2 x the scenario budget)")
@@ -35,10 +35,12 @@ def run(args: argparse.Namespace) -> int:
         from rich.console import Console  # third-party: only when something is printed
         from rich.table import Table
 
-        t = Table(title=f"idle buildings ranked (reference budget {res.reference_budget / 1e6:,.2f} M yuan)",
-                  caption="services: in the plan, or (best to add); covered: only by it, or it would add. Reasons in rank.csv")
+        money = f"M {res.currency}"
+        t = Table(title=f"idle buildings ranked (reference budget {res.reference_budget / 1e6:,.2f} {money})",
+                  caption="services: in the plan, or (best to add); covered: only by it, or it would add; "
+                          f"per {money}: covered per million {res.currency} of cost. Reasons in rank.csv")
         # services: placed in the plan, or (in brackets) the best one to add; covered: only by it / it would add
-        for c in ("#", "site", "cost M", "chosen", "services", "covered", "per M", "re-opt loss"):
+        for c in ("#", "site", f"cost ({money})", "chosen", "services", "covered", f"per {money}", "re-opt loss"):
             t.add_column(c, justify="left" if c == "services" else "right", overflow="fold")
         shown: list[Any] = list(res.table.head(args.top).itertuples())
         for r in shown:

@@ -13,7 +13,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("sweep", help="solve a scenario for several budgets: coverage-vs-budget CSV and PNG")
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--budgets", nargs="+", metavar="B",
-                   help="budgets in yuan (e.g. 2e7 40M 60000000); default: [sweep] budgets of the scenario")
+                   help="budgets in the scenario's currency ([report] or catalog currency; e.g. 2e7 40M 60000000); "
+                        "default: [sweep] budgets of the scenario")
     p.add_argument("--out", help="output folder (default: [output] dir of the scenario, or out/<name>)")
     add_engine_options(p)
     p.set_defaults(func=run)
@@ -29,8 +30,15 @@ def run(args: argparse.Namespace) -> int:
         from rich.console import Console  # third-party: only when something is printed
         from rich.table import Table
 
-        t = Table(title="coverage vs budget")
-        for c in ("budget (M yuan)", "spent (M yuan)", "new sites", "covered", "status", "pareto"):
+        from ..scenario import load_scenario
+        from ..workflow.budget_sweep import metric_name
+        from ..workflow.reporting.money import money_header, report_currency
+
+        currency = report_currency(load_scenario(args.scenario))
+        first = next((r for r in res.records.values() if r.get("has_solution")), None)
+        t = Table(title="coverage vs budget", caption=f"covered: share of the {metric_name(first)}")
+        for c in (money_header("budget", currency, millions=True), money_header("spent", currency, millions=True),
+                  "new sites", "covered", "status", "pareto"):
             t.add_column(c, justify="right")
         for _, r in res.table.iterrows():
             t.add_row(f"{r.budget / 1e6:,.2f}", f"{r.total_cost / 1e6:,.2f}", str(r.n_selected),

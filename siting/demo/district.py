@@ -98,6 +98,7 @@ class DistrictSpec:
     n_existing: int = 150
     n_communities: int = 30
     spacing_scale: float = 1.0   # >1 gives a coarser (smaller) street network, e.g. for tests
+    time_limit_s: float = 120.0  # [solver] time_limit of the generated scenarios (the policy solves stop there)
 
 
 def _nodes(rng: np.random.Generator, spec: DistrictSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -260,7 +261,7 @@ def generate(out_dir: str | Path, *, seed: int = 2026, spec: DistrictSpec | None
     _write_text(paths["demand"], demand.to_csv(index=False, lineterminator="\n"))
     _write_text(paths["sites"], sites.to_csv(index=False, lineterminator="\n"))
     for key, (name, text) in zip(("scenario", "scenario_unphased", "scenario_equal_weights"),
-                                 scenario_texts(seed).items(), strict=True):
+                                 scenario_texts(seed, time_limit_s=spec.time_limit_s).items(), strict=True):
         paths[key] = out / name
         _write_text(paths[key], text)
     return paths

@@ -73,7 +73,7 @@ priority = 2
 _SOLVER = """
 [solver]
 name = "highs"
-time_limit = 40
+time_limit = {time_limit}
 mip_gap = 0.02
 """
 
@@ -82,25 +82,26 @@ def _phases() -> str:
     return "".join(f"\n[[phases]]\nyear = {year}\nbudget = {budget}\n" for year, budget in PHASES)
 
 
-def scenario_texts(seed: int) -> dict[str, str]:
+def scenario_texts(seed: int, *, time_limit_s: float = 120.0) -> dict[str, str]:
     """File name -> TOML text of the three demo scenarios (see the module docstring)."""
     sweep = "\n[sweep]\nbudgets = [" + ", ".join(str(b) for b in SWEEP_BUDGETS) + "]\n"
+    solver = _SOLVER.format(time_limit=f"{time_limit_s:g}")
     policy = _HEAD.format(
         seed=seed, name="demo-district", budget=BUDGET_YUAN, crs=CRS,
         budget_note="              # the total; each [[phases]] budget (below) caps its own year",
         what="Policy scenario \"elderly and children first\": 60 M yuan over 2025-2027 (20 M a year), converting "
              "idle\n# buildings into services of the 15-minute life-circle basket "
              "(siting/services/default_catalog.toml).") + \
-        _POLICY + _SOLVER
+        _POLICY + solver
     phased = policy + _phases()
     unphased = _HEAD.format(
         seed=seed, name="demo-unphased", budget=BUDGET_YUAN, budget_note="", crs=CRS,
         what="demo.toml's policy with the whole budget spent at once: the budget sweep and the ranking\n# of idle "
              "buildings run on this file (a sweep varies the total; demo.toml's yearly phases fix it).") + \
-        _POLICY + _SOLVER + sweep
+        _POLICY + solver + sweep
     equal = _HEAD.format(
         seed=seed, name="demo-equal-weights", budget=BUDGET_YUAN, budget_note="", crs=CRS,
         what="The same district and 60 M yuan with the default catalog's weights: no priorities, floors or "
              "phases.\n# Compare it with demo.toml: `siting compare demo.toml demo_equal_weights.toml`.") + \
-        _SOLVER + sweep
+        solver + sweep
     return {"demo.toml": phased, "demo_unphased.toml": unphased, "demo_equal_weights.toml": equal}

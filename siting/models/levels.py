@@ -78,12 +78,14 @@ def solve_levels(program: LinearProgram, levels: tuple[Level, ...], ctx: SolveCo
         options = ctx.options_now(share=0.9 / (len(levels) - i + 1))
         began = time.perf_counter()
         sol = backend.solve(stage, options, warm_start=start)
-        if sol.x is None:
+        if sol.x is None and (start is None or sol.termination in (Termination.INFEASIBLE, Termination.UNBOUNDED)):
             return held, None, sol.termination, info, (
                 f"priority level {level.number} ({', '.join(level.services)}): {sol.message or sol.termination}")
         if sol.termination is not Termination.OPTIMAL:
-            worst = sol.termination
-        x = polish(sol.x) if polish is not None else sol.x
+            worst = sol.termination if sol.termination is not Termination.ERROR else Termination.TIME_LIMIT
+        # a stage stopped before any plan keeps the previous level's plan, which satisfies every held row
+        x = start if sol.x is None else (polish(sol.x) if polish is not None else sol.x)
+        assert x is not None
         held, start, row = hold_level(held, level, x=x, tolerance=tolerance)
         if held.max_violation(start, relative=True) > 1e-7:
             start = None        # the solver's tolerance left it just outside a held row: no warm start

@@ -3,7 +3,9 @@
 ``compare(["a.toml", "b.toml"], out_dir="out/compare")`` solves every scenario (on Dask by default, see
 :func:`siting.workflow.tasks.run_tasks`), keeps each finished record in ``<out_dir>/compare/<name>.json`` (re-used by a
 re-run while the scenario and its input files are unchanged) and writes ``compare.csv`` (one row per metric,
-one column per scenario) and ``compare.md`` (the same as a Markdown table).
+one column per scenario) and ``compare.md`` (the same as a Markdown table). Money rows name each scenario's currency
+(:func:`~siting.workflow.reporting.money.report_currency`): ``budget (CNY)`` when all scenarios share it, else
+``budget`` with the currency in every cell.
 
 Example
 -------
@@ -11,10 +13,12 @@ Example
 >>> t = comparison_table({"a": {"status": "optimal", "covered_population": 5.0, "total_population": 10.0}})
 >>> t.loc["coverage share", "a"]
 '50.0%'
+>>> comparison_table({"a": {"budget": 2.5e6}, "b": {"budget": 3e6}}, {"a": "EUR", "b": "CNY"}).loc["budget", "a"]
+'2.50 M EUR'
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,15 +47,27 @@ class CompareResult:
     markdown: Path
     computed: tuple[str, ...]
     reused: tuple[str, ...]
+    currencies: dict[str, str] | None = None   # scenario -> the currency of its money rows
 
 
-def _fmt_money(v: Any) -> str:
-    return "—" if v is None else f"{float(v) / 1e6:,.2f} M"
+def _fmt_money(v: Any, unit: str = "") -> str:
+    return "—" if v is None else f"{float(v) / 1e6:,.2f} M" + (f" {unit}" if unit else "")
 
 
-def comparison_table(records: dict[str, dict]) -> pd.DataFrame:
-    """Metrics (rows) by scenario (columns), formatted for people."""
+def comparison_table(records: dict[str, dict], currency: str | Mapping[str, str] = "CNY") -> pd.DataFrame:
+    """Metrics (rows) by scenario (columns), formatted for people.
+
+    ``currency`` : the money of every scenario, or scenario -> its currency (missing: ``CNY``, the shipped
+    catalog's). One currency names the money rows (``budget (EUR)``); several are written in each cell.
+    """
+    from .reporting.money import money_header  # here: the reporting package imports the plotting stack
+
     rows: dict[str, dict[str, str]] = {}
+    money = {name: currency if isinstance(currency, str) else currency.get(name, "CNY") for name in records}
+    shared = next(iter(set(money.values()))) if len(set(money.values())) == 1 else None
+
+    def money_row(what: str) -> str:
+        return what if shared is None else money_header(what, shared)
 
     def put(metric: str, name: str, value: str) -> None:
         rows.setdefault(metric, {})[name] = value
@@ -61,8 +77,9 @@ def comparison_table(records: dict[str, dict]) -> pd.DataFrame:
         cov = float(r.get("covered_population") or 0.0)
         put("model", name, str(r.get("model", "—")))
         put("status", name, str(r.get("status", "—")))
-        put("budget (yuan)", name, _fmt_money(r.get("budget")))
-        put("total cost (yuan)", name, _fmt_money(r.get("total_cost")))
+        unit = "" if shared is not None else money[name]
+        put(money_row("budget"), name, _fmt_money(r.get("budget"), unit))
+        put(money_row("total cost"), name, _fmt_money(r.get("total_cost"), unit))
         put("new sites", name, str(len(r.get("selected") or [])))
         put("covered population", name, f"{cov:,.0f}")
         put("total population", name, f"{tp:,.0f}")
@@ -119,11 +136,14 @@ def compare(
     records, reused, computed = run_resumable(
         folder, [prep.task(name) for name, prep in zip(names, preps, strict=False)], task_fn, scheduler=scheduler,
         use_dask=use_dask, client=client, n_workers=n_workers, description="compare {n} scenarios", quiet=quiet)
+    from .reporting.money import report_currency
+
     ordered = {n: records[n] for n in names}
-    table = comparison_table(ordered)
+    currencies = {n: report_currency(prep.scenario) for n, prep in zip(names, preps, strict=True)}
+    table = comparison_table(ordered, currencies)
     csv = out / "compare.csv"
     atomic_write_text(csv, table.to_csv(lineterminator="\n"))
     md = out / "compare.md"
     atomic_write_text(md, _markdown(table))
     return CompareResult(table=table, records=ordered, csv=csv, markdown=md,
-                         computed=computed, reused=reused)
+                         computed=computed, reused=reused, currencies=currencies)

@@ -31,12 +31,13 @@ from .prepare import prepare_scenario
 from .ranking import rank
 from .records import output_folder, read_record
 from .reporting import build_report
+from .reporting.money import money_header, report_currency
 from .solve_one import solve_prepared
 from .tasks import dask_client
 
 __all__ = ["DemoResult", "run_demo", "ensure_district", "summary", "solve_reference"]
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 
 @dataclass
@@ -118,7 +119,7 @@ def run_demo(out_dir: str | Path = "out/demo", *, seed: int = 2026, regenerate: 
     rep = build_report(scenario, out_dir=out, quiet=quiet)
     res.seconds["report"] = time.perf_counter() - t
     res.report, res.gpkg = rep.html, rep.gpkg
-    res.summary = summary(rep.record, cmp.records if cmp is not None else None)
+    res.summary = summary(rep.record, cmp.records if cmp is not None else None, currency=report_currency(prep.scenario))
     return res
 
 
@@ -140,8 +141,9 @@ def _share(covered: Any, total: Any) -> str:
     return f"{float(covered) / float(total):.1%}" if total else "-"
 
 
-def summary(record: dict[str, Any], compared: dict[str, dict] | None = None) -> dict[str, Any]:
-    """The printed summary of a plan's record: money, per-service coverage before -> after, years, comparison.
+def summary(record: dict[str, Any], compared: dict[str, dict] | None = None, *,
+            currency: str = "CNY") -> dict[str, Any]:
+    """The printed summary of a plan's record: money (in ``currency``), coverage before -> after, years, comparison.
 
     Coverage comes from the solve's own figures, ``stats["services"][k]``: ``already_covered`` (existing
     facilities) and ``covered`` out of ``total``.
@@ -153,8 +155,8 @@ def summary(record: dict[str, Any], compared: dict[str, dict] | None = None) -> 
     ...                  "phases": [{"year": 2025, "spent": 2e7, "services": {"elderly_care": {"share": 0.2}}}]}}
     >>> summary(rec)["coverage per service (before -> after)"]
     'elderly_care 10.0% -> 30.0%'
-    >>> summary(rec)["years"]
-    '2025: 20.0 M yuan, elderly_care 20.0%'
+    >>> summary(rec, currency="EUR")["years"]
+    '2025: 20.0 M EUR, elderly_care 20.0%'
     >>> cmp = {"demo-district": {"per_service": {"elderly_care": {"share": 0.3}}},
     ...        "demo-equal-weights": {"per_service": {"elderly_care": {"share": 0.1}}}}
     >>> summary(rec, cmp)["demo-district vs demo-equal-weights (points)"]
@@ -163,8 +165,8 @@ def summary(record: dict[str, Any], compared: dict[str, dict] | None = None) -> 
     stats = record.get("stats") or {}
     services = stats.get("services") or {}
     out: dict[str, Any] = {
-        "budget (yuan)": f"{float(record.get('budget') or 0):,.0f}",
-        "spent (yuan)": f"{float(record.get('total_cost') or 0):,.0f}",
+        money_header("budget", currency): f"{float(record.get('budget') or 0):,.0f}",
+        money_header("spent", currency): f"{float(record.get('total_cost') or 0):,.0f}",
         "converted buildings": len(record.get("selected") or []),
         "status": record.get("status"),
         "coverage per service (before -> after)": ", ".join(
@@ -178,7 +180,7 @@ def summary(record: dict[str, Any], compared: dict[str, dict] | None = None) -> 
                         else 1e9)
         first = ranked[0] if ranked else None
         out["years"] = "; ".join(
-            f"{p['year']}: {float(p.get('spent') or 0) / 1e6:.1f} M yuan"
+            f"{p['year']}: {float(p.get('spent') or 0) / 1e6:.1f} M {currency}"
             + (f", {first} {float(p['services'][first]['share']):.1%}" if first in (p.get("services") or {}) else "")
             for p in phases)
     if compared and len(compared) >= 2:

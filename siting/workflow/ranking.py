@@ -4,15 +4,18 @@ For every candidate building ``j`` (``status`` candidate or required) :func:`ran
 
 * **selection frequency** — in how many of the sweep's budgets the optimal plan converts ``j``
   (the sweep is run or resumed first; default budgets are 0.25-2 x the scenario budget);
-* **marginal covered weight per yuan** — for a building in the reference plan (the scenario's budget), the
+* **marginal covered weight per unit of money** — for a building in the reference plan (the scenario's budget), the
   demand it alone covers (its *drop loss*: what the plan loses if it is removed and nothing else changes);
   for a building outside the plan, the demand it would newly cover by hosting its best service. Divided by
-  its cost (conversion + the service's fit-out cost when the catalogue gives one), per million yuan;
+  its cost (conversion + the service's fit-out cost when the catalogue gives one), per million of the scenario's
+  currency (:func:`~siting.workflow.reporting.money.report_currency`: ``[report] currency``, else the catalog's);
 * **loss if excluded** — the drop loss above and, with ``resolve_top=N``, the exact loss after re-optimising
   the plan without the building, for the ``N`` plan buildings with the largest drop loss (independent
   resumable tasks, like a sweep).
 
-Writes ``rank.csv`` (best first) under the output folder. Weights are in the services' own units
+Writes ``rank.csv`` (best first) under the output folder. Its column ``marginal_per_million_yuan`` keeps the name
+of earlier versions (the report, the GeoPackage and users' scripts read it) but is per million of the currency
+named in the column ``currency``, as are ``cost`` and ``first_budget``; the ``reasons`` name it too. Weights are in the services' own units
 (residents, elderly or children; summed over services for a multi-service plan). The reference plan's covered
 weight per service, as its solve verified it (``solution.json``), is repeated in the columns
 ``plan_covered_<service>`` so the file can be read on its own. Reach (gain and drop loss) is computed by
@@ -22,8 +25,8 @@ table), so for a service without capacities the reach of the plan equals its cov
 Example
 -------
 >>> from siting.workflow.ranking import reasons_text
->>> reasons_text(3, 5, 2.0e7, True, "elderly_care", 1200.0, 800.0, None)
-'selected at 3/5 budgets (from 20.0 M yuan); in the plan (elderly_care): 1,200 covered only here; 800 per M yuan'
+>>> reasons_text(3, 5, 2.0e7, True, "elderly_care", 1200.0, 800.0, None, currency="EUR")
+'selected at 3/5 budgets (from 20.0 M EUR); in the plan (elderly_care): 1,200 covered only here; 800 per M EUR'
 """
 from __future__ import annotations
 
@@ -61,15 +64,16 @@ class RankResult:
     csv: Path
     reference_budget: float
     budgets: tuple[float, ...]
+    currency: str = "CNY"       # the money of cost, budgets and marginal_per_million_yuan
 
 
 def reasons_text(times: int, n_budgets: int, first_budget: float | None, in_plan: bool, services: str,
-                 marginal: float, per_myuan: float, resolve_loss: float | None) -> str:
-    """One line a committee can read."""
+                 marginal: float, per_million: float, resolve_loss: float | None, *, currency: str = "CNY") -> str:
+    """One line a committee can read; money in millions of ``currency``."""
     parts = []
     if n_budgets:
         if times and first_budget is not None:
-            parts.append(f"selected at {times}/{n_budgets} budgets (from {first_budget / 1e6:.1f} M yuan)")
+            parts.append(f"selected at {times}/{n_budgets} budgets (from {first_budget / 1e6:.1f} M {currency})")
         else:
             parts.append(f"never selected in {n_budgets} budgets")
     if in_plan:
@@ -78,7 +82,7 @@ def reasons_text(times: int, n_budgets: int, first_budget: float | None, in_plan
         parts.append(f"would add {marginal:,.0f} via {services}")
     else:
         parts.append("adds no uncovered demand")
-    parts.append(f"{per_myuan:,.0f} per M yuan")
+    parts.append(f"{per_million:,.0f} per M {currency}")
     if resolve_loss is not None:
         parts.append(f"re-optimised without it: {-resolve_loss:+,.0f}")
     return "; ".join(parts)
@@ -86,11 +90,12 @@ def reasons_text(times: int, n_budgets: int, first_budget: float | None, in_plan
 
 def rank_table(model: PlanReach, plan: dict[str, set[str]], records: dict[float, dict[str, Any]], *,
                resolve: dict[str, float] | None = None,
-               plan_covered: dict[str, float] | None = None) -> pd.DataFrame:
+               plan_covered: dict[str, float] | None = None, currency: str = "CNY") -> pd.DataFrame:
     """The ranking from a :class:`~siting.workflow.reach.PlanReach`, the plan and the sweep's records.
 
     ``plan_covered`` : the reference plan's covered weight per service (``solution.json``), written as the
     columns ``plan_covered_<service>``.
+    ``currency`` : the money of the costs and budgets, written in the column ``currency`` and the reasons.
     """
     sites = model.sites
     ids = sites.ids.astype(str)
@@ -108,8 +113,8 @@ def rank_table(model: PlanReach, plan: dict[str, set[str]], records: dict[float,
         drop += np.where(np.array([k in plan.get(i, ()) for i in ids]), v, 0.0)
     keys = list(gain)
     G = np.column_stack([gain[k] for k in keys]) if keys else np.zeros((n, 0))
-    per_yuan = G / (sites.cost[:, None] + np.array([fit[k] for k in keys])[None, :]).clip(min=1.0)
-    best = per_yuan.argmax(axis=1) if keys else np.zeros(n, dtype=int)
+    per_money = G / (sites.cost[:, None] + np.array([fit[k] for k in keys])[None, :]).clip(min=1.0)
+    best = per_money.argmax(axis=1) if keys else np.zeros(n, dtype=int)
     best_gain = G[np.arange(n), best] if keys else np.zeros(n)
     best_service = np.array([keys[b] for b in best]) if keys else np.array([""] * n)
     plan_cost = sites.cost + np.array([sum(fit.get(k, 0.0) for k in plan.get(i, ())) for i in ids])
@@ -144,7 +149,8 @@ def rank_table(model: PlanReach, plan: dict[str, set[str]], records: dict[float,
         "best_new_service": np.where(in_plan, "", best_service),
         "add_gain": np.where(in_plan, 0.0, best_gain),
         "marginal_covered": marginal,
-        "marginal_per_million_yuan": per_m,
+        "marginal_per_million_yuan": per_m,  # name kept for readers of rank.csv; per million of `currency`
+        "currency": currency,
         "resolve_loss": [resolve.get(i, np.nan) for i in ids],
     })
     for k, value in (plan_covered or {}).items():
@@ -154,7 +160,8 @@ def rank_table(model: PlanReach, plan: dict[str, set[str]], records: dict[float,
     df["reasons"] = [
         reasons_text(int(r.times_selected), int(r.n_budgets), None if np.isnan(r.first_budget) else r.first_budget,
                      bool(r.in_plan), r.plan_services if r.in_plan else r.best_new_service, float(r.marginal_covered),
-                     float(r.marginal_per_million_yuan), None if np.isnan(r.resolve_loss) else float(r.resolve_loss))
+                     float(r.marginal_per_million_yuan), None if np.isnan(r.resolve_loss) else float(r.resolve_loss),
+                     currency=currency)
         for r in rows
     ]
     df = df.sort_values(["selection_frequency", "in_plan", "marginal_per_million_yuan"],
@@ -229,10 +236,13 @@ def rank(
     resolve: dict[str, float] = {}
     if resolve_top > 0:
         resolve = _resolve_losses(prep, model, plan, ref_rec, resolve_top, **engine)
-    table = rank_table(model, plan, records, resolve=resolve, plan_covered=covered)
+    from .reporting.money import report_currency  # here: the reporting package imports the plotting stack
+
+    currency = report_currency(prep.scenario)
+    table = rank_table(model, plan, records, resolve=resolve, plan_covered=covered, currency=currency)
     csv = prep.out_dir / "rank.csv"
     atomic_write_text(csv, table.to_csv(index=False, lineterminator="\n"))
-    return RankResult(table=table, csv=csv, reference_budget=float(ref), budgets=tuple(values))
+    return RankResult(table=table, csv=csv, reference_budget=float(ref), budgets=tuple(values), currency=currency)
 
 
 def _check_reach(model: PlanReach, plan: dict[str, set[str]], covered: dict[str, float]) -> None:

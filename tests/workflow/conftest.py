@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "scenarios" / "example"
 
 #: a small district (about 1/6 of the demo's network, 1/10 of its buildings) so the tests stay fast
-SMALL = dict(n_buildings=3_000, residents=48_000, n_idle=70, n_existing=30, n_communities=6, spacing_scale=2.4)
+SMALL = dict(n_buildings=3_000, residents=48_000, n_idle=70, n_existing=30, n_communities=6, spacing_scale=2.4,
+             time_limit_s=30.0)
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ def test_compare_table_and_resume(example, tmp_path):
     assert list(res.table.columns) == ["mclp", "lscp", "mclp-2"]
     assert res.table.loc["new sites", "lscp"] == "4"
     assert res.table.loc["coverage share", "lscp"] == "100.0%"
-    assert res.table.loc["budget (yuan)", "mclp"] == "2.50 M"
+    assert res.table.loc["budget (CNY)", "mclp"] == "2.50 M"  # the shipped catalog's currency
+    assert res.currencies == {"mclp": "CNY", "lscp": "CNY", "mclp-2": "CNY"}
     md = res.markdown.read_text()
     assert md.startswith("| metric | mclp | lscp | mclp-2 |")
     again = compare([example / "mclp.toml", example / "lscp.toml"], out_dir=tmp_path, use_dask=False, quiet=True)
@@ -51,6 +52,35 @@ def test_rank_reasons_frequency_and_losses(example, tmp_path):
         less = {k: v for k, v in sites.items() if k != sid}
         assert full - model.reached(model.providers(less))["mclp"] == pytest.approx(loss)
     assert res.csv.is_file()
+
+
+def test_compare_names_each_scenarios_currency(example, tmp_path):
+    euro = example / "mclp_eur.toml"
+    euro.write_text((example / "mclp.toml").read_text() + '\n[report]\ncurrency = "EUR"\n')
+    res = compare([euro], out_dir=tmp_path / "one", use_dask=False, quiet=True)
+    (name,) = res.table.columns
+    assert res.table.loc["budget (EUR)", name] == "2.50 M"
+    assert not [m for m in res.table.index if "CNY" in m or "yuan" in m]
+    both = compare([example / "mclp.toml", euro], out_dir=tmp_path / "two", use_dask=False, quiet=True)
+    # two currencies: no unit in the row name, each cell says its own
+    cny, eur = both.table.columns
+    assert both.table.loc["budget", cny] == "2.50 M CNY" and both.table.loc["budget", eur] == "2.50 M EUR"
+    assert both.table.loc["total cost"].str.endswith((" CNY", " EUR")).all()
+    assert "yuan" not in both.markdown.read_text()
+
+
+def test_rank_words_money_in_the_scenarios_currency(example, tmp_path):
+    path = example / "mclp.toml"
+    path.write_text(path.read_text() + '\n[report]\ncurrency = "EUR"\n')
+    res = rank(path, out_dir=tmp_path, budgets=[1e6, 3e6], use_dask=False, quiet=True)
+    assert res.currency == "EUR"
+    written = pd.read_csv(res.csv, dtype={"site_id": str})
+    assert (written["currency"] == "EUR").all()
+    # the column keeps its name for the report and scripts; its unit is the currency column's
+    assert "marginal_per_million_yuan" in written
+    assert written["reasons"].str.contains("per M EUR").all() and not written["reasons"].str.contains("yuan").any()
+    chosen = written[written["times_selected"] > 0]
+    assert len(chosen) and chosen["reasons"].str.contains(r"budgets \(from [\d.]+ M EUR\)").all()
 
 
 def test_rank_needs_a_budget(example, tmp_path):

@@ -177,3 +177,66 @@ def test_the_demo_geopackage_has_a_crs_on_every_layer(small_district, tmp_path):
     communities = pyogrio.read_dataframe(path, layer=COMMUNITY_LAYER)
     assert sorted(communities["community"]) == sorted(set(reach.demand.labels["community"]))
     assert {f"share_after_{k}" for k in reach.keys} <= set(communities.columns)
+
+
+def _grid(step_m: float = 100.0, offset_m: float = 30.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A street grid over the example (nodes off the sites' round coordinates, so each site walks to its node)."""
+    xs = np.arange(651_500 + offset_m, 654_400, step_m)
+    ys = np.arange(3_266_500 + offset_m, 3_269_000, step_m)
+    gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+    ids = np.arange(gx.size).reshape(len(ys), len(xs))
+    u = np.concatenate([ids[:, :-1].ravel(), ids[:-1, :].ravel()])
+    v = np.concatenate([ids[:, 1:].ravel(), ids[1:, :].ravel()])
+    return gx, gy, u, v
+
+
+@pytest.mark.parametrize("graph_crs", ["EPSG:32648", "EPSG:32649"])
+def test_network_service_areas_hold_the_streets_within_the_threshold_and_no_farther(reach, tmp_path, graph_crs):
+    """On a grid the walk to a node is the site's straight walk to its nearest node plus the Manhattan distance."""
+    from pyproj import Transformer
+
+    from siting.travel.graph import WalkGraph
+    from siting.workflow.reporting.gpkg import NETWORK
+    from siting.workflow.reporting.streets import StreetLayer
+
+    gx, gy, u, v = _grid()
+    nx, ny = Transformer.from_crs("EPSG:32648", graph_crs, always_xy=True).transform(gx, gy)
+    graph = WalkGraph.from_segments(nx, ny, None, u, v, crs=graph_crs)   # another CRS: reprojected both ways
+    streets = StreetLayer(graph, None, speeds={"adult": 1.2, "elderly": 0.5}, use_slope=False)
+    path, _, _ = _write(reach, tmp_path / "r.gpkg", streets=streets, speed_groups={"mclp": "elderly"})
+    areas = pyogrio.read_dataframe(path, layer="service_areas")
+    after = reach.providers(PLAN)["mclp"]
+    assert sorted(areas["site_id"]) == sorted(reach.ids[after]) and set(areas["method"]) == {NETWORK}
+    assert areas.crs == "EPSG:32648"
+    reach_m = reach.specs[0].threshold_min * 60 * 0.5    # the elderly pace, not the adult one
+    margin_m = 3.0                                         # the other UTM zone's scale and straightened lines
+    for row in areas.itertuples():
+        j = int(np.flatnonzero(reach.ids == row.site_id)[0])
+        sx, sy = reach.sites.x[j], reach.sites.y[j]
+        snap = int(np.argmin(np.hypot(gx - sx, gy - sy)))
+        walk_m = np.hypot(gx[snap] - sx, gy[snap] - sy) + np.abs(gx - gx[snap]) + np.abs(gy - gy[snap])
+        area = row.geometry
+        nodes = shapely.points(gx, gy)
+        assert shapely.contains(area, nodes[walk_m <= reach_m - margin_m]).all(), row.site_id
+        mid = shapely.points((gx[u] + gx[v]) / 2, (gy[u] + gy[v]) / 2)
+        assert shapely.contains(area, mid[np.maximum(walk_m[u], walk_m[v]) <= reach_m - margin_m]).all()
+        # a node farther than the threshold plus the 40 m band, and the middle of a street reached from neither end
+        assert not shapely.intersects(area, nodes[walk_m > reach_m + 40 + margin_m]).any(), row.site_id
+        assert not shapely.intersects(area, mid[np.minimum(walk_m[u], walk_m[v]) > reach_m + margin_m]).any()
+        assert (walk_m <= reach_m - margin_m).sum() >= 5      # the check is not empty
+
+
+def test_service_areas_without_a_street_network_are_labelled_hulls(reach, tmp_path):
+    from siting.workflow.reporting.gpkg import HULL_NO_STREETS
+    from siting.workflow.reporting.streets import StreetLayer
+
+    for streets in (None, StreetLayer(None, "streets not drawn: no network")):
+        path, _, _ = _write(reach, tmp_path / "r.gpkg", streets=streets)
+        areas = pyogrio.read_dataframe(path, layer="service_areas")
+        assert len(areas) == int(reach.providers(PLAN)["mclp"].sum()) and set(areas["method"]) == {HULL_NO_STREETS}
+        # a hull holds the demand points the travel table puts within the threshold of its site
+        within = reach.A["mclp"].tocsc()
+        for row in areas.itertuples():
+            j = int(np.flatnonzero(reach.ids == row.site_id)[0])
+            i = within.indices[within.indptr[j]:within.indptr[j + 1]]
+            assert shapely.contains(row.geometry, shapely.points(reach.demand.x[i], reach.demand.y[i])).all()

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...errors import VerificationError
+from ...errors import InputError, VerificationError
 from ...io import atomic_write_csv, atomic_write_text
 from ...scenario import Scenario
 from ..evaluation import covered_by_service, model_inputs, total_by_service
@@ -150,6 +150,10 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
     prep = prepare_scenario(scenario, out_dir=out_dir, quiet=quiet, out_key=out_key)
     currency = report_currency(prep.scenario)
     rec = _reference_record(prep, quiet)
+    if not rec.get("has_solution", True):
+        raise InputError(f"{prep.scenario.name}: the plan's solve ended '{rec.get('status')}' without a plan "
+                         f"({rec.get('message') or 'no message'}); a report needs one: raise [solver] time_limit or "
+                         "relax the policy", file=str(prep.out_dir / "solve" / "solution.json"))
     inputs = model_inputs(prep.effective)
     reach = PlanReach(inputs)
     folder = prep.out_dir / "report"
@@ -173,12 +177,13 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
         if ranking is not None and "reasons" in ranking:  # rank.csv words its money in yuan
             ranking["reasons"] = ranking["reasons"].astype(str).str.replace("yuan", currency, regex=False)
         years = opening_years(rec.get("stats") or {})
-        gpkg = write_geopackage(folder / "siting.gpkg", reach, covered_before, covered_after, after, plan,
-                                ranking=ranking, opened_year=years)
-        advance()
         streets = read_streets(prep.scenario)
+        groups = speed_groups(inputs)
+        gpkg = write_geopackage(folder / "siting.gpkg", reach, covered_before, covered_after, after, plan,
+                                ranking=ranking, opened_year=years, streets=streets, speed_groups=groups)
+        advance()
         coords = map_coordinates(reach, streets)
-        areas = service_areas(reach, streets, coords, speed_groups(inputs), before, after)
+        areas = service_areas(reach, streets, coords, groups, before, after)
         background = _background(prep.scenario)
         advance()
         maps = static_maps(reach, coords, streets, background, plan, before, covered_before, covered_after, areas,

@@ -9,9 +9,12 @@ with neither, writing is an error asking for ``[data] crs`` rather than a file Q
 * ``candidates`` — every idle building with ``selected`` (and the rank columns when a ranking exists);
 * ``demand_covered`` / ``demand_uncovered`` — demand points covered for every service after the plan (as the
   solve's ``coverage.csv`` says), or not; both carry ``before_<service>`` / ``after_<service>`` flags;
-* ``service_areas`` — per (service, providing site) the area of the demand it reaches within the threshold
-  (a concave hull of those demand points and the site, buffered by 40 m), with ``new`` = converted in the plan.
-  These are drawn from reached demand points over the network, not street isochrones.
+* ``service_areas`` — one polygon per (service, providing site), with ``new`` = converted in the plan and
+  ``method`` saying how it was drawn: ``"network"`` (the streets a walker reaches the site from within the
+  service's threshold at its speed group's pace, buffered by 40 m: :func:`.streets.site_service_areas`) when a
+  street network is readable, else ``"hull (no street network)"`` (a concave hull of the demand points the
+  travel table puts within the threshold and the site, buffered by 40 m); a service without a threshold is
+  always a hull, ``"hull (no threshold)"``. ``reached_weight`` is the travel table's figure either way.
 * ``community_coverage`` (only with a zones layer, or demand points labelled with a community) — one
   polygon per community with the covered weight and share per service before and after the plan and
   ``share_after_min``, the lowest share over the services (:mod:`.gpkg_zones`).
@@ -41,9 +44,10 @@ from ...io import atomic_path
 from ..reach import PlanReach
 from .gpkg_styles import STYLE_TABLE, write_layer_styles
 from .gpkg_zones import community_coverage, derived_zones, read_zones
+from .streets import StreetLayer, site_service_areas
 
-__all__ = ["LAYERS", "COMMUNITY_LAYER", "STYLE_TABLE", "write_geopackage", "service_area_polygons",
-           "geopackage_crs"]
+__all__ = ["LAYERS", "COMMUNITY_LAYER", "STYLE_TABLE", "NETWORK", "HULL_NO_STREETS", "HULL_NO_THRESHOLD",
+           "write_geopackage", "service_area_polygons", "geopackage_crs"]
 
 #: the geometry layers every report GeoPackage has (besides the ``layer_styles`` table)
 LAYERS = ("selected_sites", "existing_facilities", "candidates", "demand_covered", "demand_uncovered",
@@ -66,26 +70,83 @@ def geopackage_crs(demand: Demand, sites: Sites, crs: str | None = None) -> str:
     return found
 
 
+#: ``service_areas.method`` values
+NETWORK, HULL_NO_STREETS, HULL_NO_THRESHOLD = "network", "hull (no street network)", "hull (no threshold)"
+
+
 def service_area_polygons(model: PlanReach, providers: Mapping[str, np.ndarray], new_mask: np.ndarray,
-                          buffer_m: float = 40.0) -> list[dict[str, Any]]:
-    """Rows (service, site_id, new, reached_weight, geometry) for every providing site of every service."""
+                          buffer_m: float = 40.0, *, streets: StreetLayer | None = None,
+                          speed_groups: Mapping[str, str | None] | None = None,
+                          crs: str | None = None) -> list[dict[str, Any]]:
+    """Rows (service, site_id, new, method, threshold_min, reached_weight, geometry) per providing site.
+
+    With a street graph (``streets.graph``) a service with a threshold gets network service areas at the pace
+    of its speed group (``speed_groups``: service -> group, None = the default pace); otherwise concave hulls
+    of the reached demand points (see the module docstring). ``crs`` is the layer's CRS: sites are carried
+    into the graph's CRS and the areas back when the two differ.
+    """
     import shapely
 
+    graph = streets.graph if streets is not None else None
+    if graph is not None and graph.n_nodes == 0:  # an empty network draws nothing: say hull, not network
+        graph = None
+    frame = _GraphFrame(crs, graph.crs) if graph is not None else None
     rows = []
     dx, dy = model.demand.x, model.demand.y
     sx, sy = model.sites.x, model.sites.y
     for s in model.specs:
         A = model.A[s.key].tocsc()
-        for j in np.flatnonzero(providers[s.key]):
+        sites = np.flatnonzero(providers[s.key])
+        networked = None
+        if streets is not None and frame is not None and s.threshold_min is not None and len(sites):
+            gx, gy = frame.to_graph(sx[sites], sy[sites])
+            areas = site_service_areas(streets, gx, gy, threshold_min=s.threshold_min, buffer_m=buffer_m,
+                                       speed_group=(speed_groups or {}).get(s.key))
+            networked = frame.to_layer(areas)
+        method = NETWORK if networked is not None else \
+            HULL_NO_THRESHOLD if graph is not None and s.threshold_min is None else HULL_NO_STREETS
+        for n, j in enumerate(sites):
             i = A.indices[A.indptr[j]:A.indptr[j + 1]]
-            pts = np.column_stack([np.append(dx[i], sx[j]), np.append(dy[i], sy[j])])
-            geom = shapely.multipoints(pts)
-            hull = shapely.concave_hull(geom, ratio=0.4) if len(pts) > 3 else shapely.convex_hull(geom)
+            if networked is not None:
+                geom = networked[n]
+            else:
+                pts = shapely.multipoints(np.column_stack([np.append(dx[i], sx[j]), np.append(dy[i], sy[j])]))
+                hull = shapely.concave_hull(pts, ratio=0.4) if len(i) > 2 else shapely.convex_hull(pts)
+                geom = shapely.buffer(hull, buffer_m)
             rows.append({"service": s.key, "site_id": str(model.sites.ids[j]), "new": bool(new_mask[j]),
-                         "threshold_min": np.nan if s.threshold_min is None else s.threshold_min,
-                         "reached_weight": float(model.w[s.key][i].sum()),
-                         "geometry": shapely.buffer(hull, buffer_m)})
+                         "method": method, "threshold_min": np.nan if s.threshold_min is None else s.threshold_min,
+                         "reached_weight": float(model.w[s.key][i].sum()), "geometry": geom})
     return rows
+
+
+class _GraphFrame:
+    """Coordinates between the layer's CRS and the street graph's (the identity when equal or unknown)."""
+
+    def __init__(self, layer_crs: str | None, graph_crs: str | None) -> None:
+        self.forward = self.back = None
+        if layer_crs and graph_crs:
+            from pyproj import CRS, Transformer
+
+            a, b = CRS.from_user_input(layer_crs), CRS.from_user_input(graph_crs)
+            if a != b:
+                self.forward = Transformer.from_crs(a, b, always_xy=True)
+                self.back = Transformer.from_crs(b, a, always_xy=True)
+
+    def to_graph(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.forward is None:
+            return x, y
+        gx, gy = self.forward.transform(x, y)
+        return np.asarray(gx, dtype=float), np.asarray(gy, dtype=float)
+
+    def to_layer(self, geoms: list[Any]) -> list[Any]:
+        import shapely
+
+        back = self.back
+        if back is None:
+            return geoms
+        return [g if g is None or g.is_empty else
+                shapely.transform(g, lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1])))
+                for g in geoms]
 
 
 def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping[str, np.ndarray],
@@ -93,7 +154,8 @@ def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping
                      plan: Mapping[str, set[str]], *, ranking: pd.DataFrame | None = None,
                      crs: str | None = None, opened_year: Mapping[str, int] | None = None,
                      zones: Any = None, zones_layer: str | None = None,
-                     community_column: str = "community") -> Path:
+                     community_column: str = "community", streets: StreetLayer | None = None,
+                     speed_groups: Mapping[str, str | None] | None = None) -> Path:
     """Write the report layers (see module docstring) and their QGIS styles atomically into one GeoPackage.
 
     ``covered_before`` / ``covered_after`` : per service, a flag per demand point; ``providers_after`` : per
@@ -103,7 +165,9 @@ def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping
     :func:`geopackage_crs`); ``zones`` : a polygon layer (file path, e.g. ``[report] zones``, or
     GeoDataFrame; ``zones_layer`` names a GeoPackage layer) whose ``community_column`` attribute names the
     communities; without it, communities are outlined from the demand's ``community_column`` labels when the
-    demand has them (no community layer otherwise).
+    demand has them (no community layer otherwise); ``streets`` (:func:`.streets.read_streets`) and
+    ``speed_groups`` (service -> speed group, :func:`.plan_maps.speed_groups`): the street network the
+    ``service_areas`` layer is drawn on (concave hulls, labelled so in ``method``, when it has no graph).
     """
     import geopandas as gpd  # third-party and slow to import: only when a GeoPackage is written
     import pyogrio
@@ -145,10 +209,11 @@ def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping
     dem["services_covered_after"] = np.sum([covered_after[s.key] for s in model.specs], axis=0)
     dem_gdf = gpd.GeoDataFrame(pd.DataFrame(dem), geometry=gpd.points_from_xy(demand.x, demand.y), crs=crs)
     new_mask = selected & (status != "existing")
-    areas = service_area_polygons(model, providers_after, new_mask)
+    areas = service_area_polygons(model, providers_after, new_mask, streets=streets, speed_groups=speed_groups,
+                                  crs=crs)
     areas_gdf = gpd.GeoDataFrame(pd.DataFrame(areas) if areas else pd.DataFrame(
-        {"service": [], "site_id": [], "new": [], "threshold_min": [], "reached_weight": [], "geometry": []}),
-        geometry="geometry", crs=crs)
+        {"service": [], "site_id": [], "new": [], "method": [], "threshold_min": [], "reached_weight": [],
+         "geometry": []}), geometry="geometry", crs=crs)
     layers: dict[str, Any] = {
         "selected_sites": sites_gdf[selected & (status != "existing")],
         "existing_facilities": sites_gdf[status == "existing"],
@@ -168,9 +233,10 @@ def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping
                 pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists(),
                                         geometry_type="Point" if name in LAYERS[:5] else "MultiPolygon"
                                         if name == COMMUNITY_LAYER else "Polygon")
-            else:
+            else:  # one geometry type per layer: multi when any is (a network area may be in pieces)
+                multi = name == COMMUNITY_LAYER or bool(gdf.geom_type.eq("MultiPolygon").any())
                 pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists(),
-                                        promote_to_multi=name == COMMUNITY_LAYER)
+                                        promote_to_multi=multi)
         write_layer_styles(tmp, list(layers))
     return path
 

@@ -62,8 +62,15 @@ LAYER_RULES: dict[str, tuple[Rule, ...]] = {
     "demand_covered": (Rule("covered for every service", None, _GREEN, "circle", 1.8),),
     "demand_uncovered": (Rule("uncovered for some services", '"services_covered_after" > 0', _AMBER, "circle", 1.8),
                          Rule("uncovered for every service", "ELSE", _RED, "circle", 2.0)),
-    "service_areas": (Rule("reach of a converted building", '"new"', _ORANGE, "fill", alpha=70),
-                      Rule("reach of an existing facility", "ELSE", _BLUE, "fill", alpha=45)),
+    # network areas (the streets within reach) and the hulls drawn without a street network keep apart in the legend
+    "service_areas": (
+        Rule("streets within reach of a converted building", '"new" AND "method" = \'network\'', _ORANGE, "fill",
+             alpha=70),
+        Rule("streets within reach of an existing facility", 'NOT "new" AND "method" = \'network\'', _BLUE, "fill",
+             alpha=45),
+        Rule("demand hull of a converted building (see method)", '"new" AND "method" <> \'network\'', _ORANGE,
+             "fill", alpha=30),
+        Rule("demand hull of an existing facility (see method)", "ELSE", _BLUE, "fill", alpha=20)),
     "community_coverage": (
         Rule("every service >= 95 % covered", '"share_after_min" >= 0.95', _GREEN, "fill", alpha=150),
         Rule("lowest service 80-95 %", '"share_after_min" >= 0.8 AND "share_after_min" < 0.95', "166,217,106",
