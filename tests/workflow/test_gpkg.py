@@ -240,3 +240,25 @@ def test_service_areas_without_a_street_network_are_labelled_hulls(reach, tmp_pa
             j = int(np.flatnonzero(reach.ids == row.site_id)[0])
             i = within.indices[within.indptr[j]:within.indptr[j + 1]]
             assert shapely.contains(row.geometry, shapely.points(reach.demand.x[i], reach.demand.y[i])).all()
+
+
+def test_report_zones_key_reaches_the_geopackage(example):
+    """``[report] zones`` of a scenario gives the report's GeoPackage its community polygons (given outlines)."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from siting.workflow.reporting import build_report
+
+    d = pd.read_csv(example / "demand.csv")
+    x0, x1, y0, y1 = d.x.min() - 10, d.x.max() + 10, d.y.min() - 10, d.y.max() + 10
+    xm = (x0 + x1) / 2
+    gpd.GeoDataFrame({"community": ["west", "east"]}, geometry=[shapely.box(x0, y0, xm, y1), shapely.box(xm, y0, x1, y1)],
+                     crs="EPSG:32648").to_file(example / "zones.gpkg", layer="zones", driver="GPKG")
+    toml = example / "mclp.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + '\n[report]\nzones = "zones.gpkg"\n', encoding="utf-8")
+    rep = build_report(toml, out_dir=example / "out", quiet=True)
+    layer = gpd.read_file(rep.gpkg, layer="community_coverage")
+    assert set(layer["community"]) == {"west", "east"} and set(layer["outline"]) == {"given"}
+    west = (d.x < xm).sum()
+    assert int(layer.set_index("community").loc["west", "n_demand"]) == west

@@ -179,8 +179,12 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
         years = opening_years(rec.get("stats") or {})
         streets = read_streets(prep.scenario)
         groups = speed_groups(inputs)
+        zones = prep.scenario.report.get("zones")
         gpkg = write_geopackage(folder / "siting.gpkg", reach, covered_before, covered_after, after, plan,
-                                ranking=ranking, opened_year=years, streets=streets, speed_groups=groups)
+                                ranking=ranking, opened_year=years, streets=streets, speed_groups=groups,
+                                zones=None if zones is None else (prep.scenario.base_dir or Path.cwd()) / str(zones),
+                                zones_layer=prep.scenario.report.get("zones_layer"),
+                                community_column=str(getattr(inputs.params, "community_column", "community")))
         advance()
         coords = map_coordinates(reach, streets)
         areas = service_areas(reach, streets, coords, groups, before, after)
