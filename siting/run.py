@@ -12,7 +12,7 @@ Examples
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,11 @@ from .models.driver import solve_model
 from .models.params import ModelParams
 from .models.registry import get_model
 from .result import Result
+from .rules import SiteRules
 from .scenario import Scenario
 
-__all__ = ["solve_scenario", "scenario_instance", "scenario_inputs", "prepare_model", "check_cutoff", "write_outputs"]
+__all__ = ["solve_scenario", "scenario_instance", "scenario_inputs", "prepare_model", "check_cutoff", "write_outputs",
+           "ModelInputs", "model_inputs"]
 
 
 def _one_table(scenario: Scenario, group: str | None, progress: bool) -> Instance:
@@ -98,6 +100,22 @@ def prepare_model(scenario: Scenario, *, progress: bool = False) -> tuple[Model[
         check_cutoff(scenario, params)  # a catalog's thresholds are known once it is read
     return model, params, instance
 
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """A scenario's model, its prepared parameters, its instance and the site rules of the statuses."""
+
+    model: Model[Any]
+    params: ModelParams
+    instance: Instance
+    rules: SiteRules
+
+
+def model_inputs(scenario: Scenario, *, progress: bool = False) -> ModelInputs:
+    """The inputs ``siting solve`` builds for ``scenario`` (:func:`prepare_model`), with the site rules."""
+    model, params, instance = prepare_model(scenario, progress=progress)
+    return ModelInputs(model, params, instance, SiteRules.of(instance))
 
 def solve_scenario(scenario: Scenario, *, progress: bool = False) -> Result:
     """Solve a validated scenario with the model, limits and backend it names."""

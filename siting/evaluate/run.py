@@ -18,21 +18,17 @@ Example
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..data.instance import Instance
 from ..errors import ScenarioError
 from ..io import atomic_path, atomic_write_csv, atomic_write_json
-from ..models.base import Model
 from ..models.multiservice import MultiserviceParams
-from ..models.params import ModelParams
 from ..result import Result
-from ..rules import SiteRules
-from ..run import prepare_model
+from ..run import model_inputs
 from ..scenario import Scenario, load_scenario
 from .fca import E2SFCA_WEIGHTS, GAUSSIAN_SIGMA_RATIO, MEASURES
 from .plan import plan_of
@@ -46,18 +42,9 @@ FILES = {"accessibility": "accessibility.csv", "groups": "groups.csv", "supply":
          "summary": "evaluation_summary.csv"}
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    model: Model[Any]
-    params: ModelParams
-    instance: Instance
-    rules: SiteRules
-
-
 def prepared_model(scenario: Scenario, *, progress: bool = False) -> PreparedModel:
-    """The model inputs ``siting solve`` builds (as :func:`siting.workflow.evaluation.model_inputs`)."""
-    model, params, instance = prepare_model(scenario, progress=progress)
-    return _Prepared(model, params, instance, SiteRules.of(instance))
+    """The model inputs ``siting solve`` builds (:func:`siting.run.model_inputs`)."""
+    return model_inputs(scenario, progress=progress)
 
 
 def report_by(scenario: Scenario, inputs: PreparedModel | None = None) -> tuple[str, ...]:

@@ -27,38 +27,18 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..data.instance import Instance
 from ..models import multiservice
-from ..models.base import Evaluation, Model, Plan
+from ..models.base import Evaluation, Plan
 from ..models.driver import walking_table
-from ..models.params import ModelParams
 from ..models.parts import demand_weight
 from ..result import Result
-from ..rules import SiteRules
-from ..run import prepare_model
-from ..scenario import Scenario
+from ..run import ModelInputs, model_inputs
 
 __all__ = ["ModelInputs", "model_inputs", "evaluate_plan", "covered_by_service", "total_by_service",
            "ServiceReach", "service_reach", "with_served_weight", "CAPACITY_MODELS"]
 
 #: models whose covered weight depends on the solver's assignment (capacities), not on reach alone
 CAPACITY_MODELS = ("capacitated", "cflp")
-
-
-@dataclass(frozen=True)
-class ModelInputs:
-    """A scenario's model, its prepared parameters, its instance and the site rules of the statuses."""
-
-    model: Model[Any]
-    params: ModelParams
-    instance: Instance
-    rules: SiteRules
-
-
-def model_inputs(scenario: Scenario, *, progress: bool = False) -> ModelInputs:
-    """The inputs ``siting solve`` builds for ``scenario`` (:func:`siting.run.prepare_model`)."""
-    model, params, instance = prepare_model(scenario, progress=progress)
-    return ModelInputs(model, params, instance, SiteRules.of(instance))
 
 
 def evaluate_plan(inputs: ModelInputs, plan: Plan) -> Evaluation:

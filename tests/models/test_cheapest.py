@@ -101,7 +101,8 @@ def test_cheapest_among_optimal_plans_by_brute_force(model_name: str, backend: s
     kwargs, inst_kw = {**CASES, **ASSIGNING}[model_name]
     model = get_model(model_name)
     checked = 0
-    for seed in range(5):
+    # OR-Tools solves in a child process (~1 s each, two stages a seed): two seeds there, five elsewhere
+    for seed in range(2 if backend == "ortools" else 5):
         inst = _instance(seed, **inst_kw)
         params = model.params.from_kwargs(kwargs)
         expected = _brute_force(model_name, inst, params)
@@ -121,7 +122,7 @@ def test_cheapest_among_optimal_plans_by_brute_force(model_name: str, backend: s
         free_ids = set(inst.sites.ids[rules.counts & (rules.lower == 0)])
         assert len(free_ids & set(res.selected)) == n_new, f"seed {seed}: not the fewest new sites"
         checked += 1
-    assert checked >= 3
+    assert checked >= (1 if backend == "ortools" else 3)
 
 
 def _hook_and_generic(model_name: str, inst: Instance, params: ModelParams,

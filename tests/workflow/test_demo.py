@@ -87,3 +87,30 @@ def test_demo_end_to_end_on_a_small_district(tmp_path, small_spec):
     text = "\n".join(res.lines())
     assert "coverage per service (before -> after): elderly_care" in text and "2027:" in text
     assert "demo-district vs demo-equal-weights (points)" in text
+    # the committee's report (issue 11): every GeoPackage layer has the inputs' CRS, the page has the group and
+    # community tables, and its interactive map draws in a headless browser when one is installed
+    for name, kind in pyogrio.list_layers(res.gpkg):
+        if kind is not None:
+            assert pyogrio.read_info(res.gpkg, layer=name)["crs"] == "EPSG:32648", name
+    assert "community_coverage" in dict(pyogrio.list_layers(res.gpkg))
+    assert "Coverage by group" in html and "per community" in html.lower() and 'id="siting-map"' in html
+    _chromium_loads(res.report, tmp_path)
+
+
+def _chromium_loads(report, tmp_path):
+    import re
+    import shutil
+    import subprocess
+
+    chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium") or "")
+                     if p and __import__("pathlib").Path(p).is_file()), None)
+    if chromium is None:
+        return          # tests/workflow/test_report_chromium.py says why it skips
+    proc = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           f"--user-data-dir={tmp_path / 'chromium'}", "--virtual-time-budget=8000",
+                           "--enable-logging=stderr", "--v=0", "--dump-dom", report.resolve().as_uri() + "#selftest"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [line for line in proc.stderr.splitlines() if ":CONSOLE" in line] == []
+    root = re.search(r'<div id="siting-map"([^>]*)>', proc.stdout).group(1)
+    assert 'data-state="ready"' in root and "data-errors" not in root
