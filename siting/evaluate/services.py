@@ -6,7 +6,7 @@
   existing facilities (status ``existing``) as providers before the plan, and as supply ``S_j`` the site's
   capacity (the model's ``capacity`` or the candidates' ``capacity`` column) where finite, else 1.
 * A multi-service model: every enabled catalogue service from the very inputs the model evaluates with
-  (:func:`siting.models.multiservice_inputs.service_data`: demand column, speed group table, threshold,
+  (:func:`siting.models.multiservice_inputs.inputs_of`: demand column, speed group table, threshold,
   existing providers), ``S_j`` = the catalogue ``capacity`` when set, else 1.
 
 Example
@@ -127,7 +127,7 @@ def services_of(inputs: PreparedModel) -> list[ResolvedService]:
     """Every service of a prepared scenario model, resolved on its instance (module docstring)."""
     model, params, instance = inputs.model, inputs.params, inputs.instance
     if isinstance(params, multiservice.MultiserviceParams):
-        data, _ = multiservice.service_data(instance, params, inputs.rules)
+        data = multiservice.inputs_of(instance, params, inputs.rules).services
         out = []
         for d in data:
             s = d.service

@@ -34,11 +34,11 @@ from ..status import Status
 from .base import Built, Evaluation, Model, Plan, ScenarioInputs, SolveContext
 from .driver import solve_model
 from .multiservice_evaluate import evaluate_multiservice
-from .multiservice_inputs import ServiceData, demand_of, service_data
+from .multiservice_inputs import ServiceData, demand_of, inputs_of
 from .multiservice_params import MultiserviceParams, resolved_catalog
 from .multiservice_program import build_multiservice
 
-__all__ = ["MODEL", "MultiserviceParams", "solve_multiservice", "build_multiservice", "service_data", "ServiceData"]
+__all__ = ["MODEL", "MultiserviceParams", "solve_multiservice", "build_multiservice", "inputs_of", "ServiceData"]
 
 
 def _build(instance: Instance, params: MultiserviceParams, rules: SiteRules) -> Built:

@@ -19,7 +19,7 @@ from .multiservice_params import TOL, MultiserviceParams, resolved_catalog
 from .params import ParamError
 from .parts import travel_of
 
-__all__ = ["ServiceData", "Inputs", "inputs_of", "service_data", "demand_of", "community_codes", "TOL"]
+__all__ = ["ServiceData", "Inputs", "inputs_of", "demand_of", "community_codes", "TOL"]
 
 
 @dataclass(frozen=True)
@@ -180,8 +180,3 @@ def inputs_of(instance: Instance, params: MultiserviceParams, rules: SiteRules) 
                                             required=_needs_communities(params, list(catalog)))
     return Inputs(out, building_cost, dem_c, site_c, labels)
 
-
-def service_data(instance: Instance, params: MultiserviceParams,
-                 rules: SiteRules) -> tuple[list[ServiceData], list[str]]:
-    """Every enabled service's inputs (the 0.3 form of :func:`inputs_of`; no warnings any more)."""
-    return inputs_of(instance, params, rules).services, []

@@ -87,15 +87,15 @@ class PhaseBlock:
         return float(sum(c.offset for c in self.covers))
 
 
-def _same_rows(pattern: sp.csr_matrix, extra: np.ndarray | None) -> tuple[np.ndarray, int]:
-    """Group index of each row of ``pattern``: rows with the same column set (and ``extra``) share a group.
+def _same_rows(pattern: sp.csr_matrix, extra: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Group of each row of ``pattern`` and each group's first row (same column set and ``extra``: one group).
 
     Two random projections and the row length make the key; the grouping is then checked exactly (a
     collision would only cost the merge, never a wrong program).
     """
     m, n = pattern.shape
     if m == 0:
-        return np.zeros(0, np.int64), 0
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     pattern = pattern.copy()
     pattern.sort_indices()
     pattern.data[:] = 1.0
@@ -106,8 +106,8 @@ def _same_rows(pattern: sp.csr_matrix, extra: np.ndarray | None) -> tuple[np.nda
     _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     group = group.ravel()
     if (pattern - pattern[first[group]]).count_nonzero():
-        return np.arange(m, dtype=np.int64), m
-    return group.astype(np.int64), int(first.shape[0])
+        return np.arange(m, dtype=np.int64), np.arange(m, dtype=np.int64)
+    return group.astype(np.int64), first.astype(np.int64)
 
 
 def _uncapacitated(d: ServiceData, rows: Rows, start: int, scol: np.ndarray,
@@ -119,10 +119,10 @@ def _uncapacitated(d: ServiceData, rows: Rows, start: int, scol: np.ndarray,
     pattern = (a[active] @ sp.diags(d.allowed.astype(float))).tocsr()
     pattern.eliminate_zeros()
     comm = None if dem_comm is None else dem_comm[active]
-    group, n_groups = _same_rows(pattern, comm)
-    first = np.full(n_groups, -1, np.int64)
-    first[group[::-1]] = np.arange(active.shape[0])[::-1]
-    rep = pattern[first].tocoo()
+    group, first = _same_rows(pattern, comm)
+    n_groups = first.shape[0]
+    reach_of_group = pattern[first].tocsr()
+    rep = reach_of_group.tocoo()
     cols = start + np.arange(n_groups)
     rows.add(np.concatenate([np.arange(n_groups), rep.row]), np.concatenate([cols, scol[rep.col]]),
              np.concatenate([np.ones(n_groups), -np.ones(rep.nnz)]), n_groups, -np.inf, 0.0)
@@ -133,7 +133,7 @@ def _uncapacitated(d: ServiceData, rows: Rows, start: int, scol: np.ndarray,
         pre_by = np.bincount(dem_comm[on], weights=d.weight[on], minlength=n_comm)
     return ServiceCover(d, np.flatnonzero(d.allowed), scol[d.allowed], cols, persons,
                         float(d.weight[pre].sum()), None if comm is None else comm[first], pre_by,
-                        reach=pattern[first].tocsr())
+                        reach=reach_of_group)
 
 
 def _capacitated(d: ServiceData, rows: Rows, start: int, scol: np.ndarray, n: int,

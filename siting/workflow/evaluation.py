@@ -102,7 +102,7 @@ def service_reach(inputs: ModelInputs) -> list[ServiceReach]:
     """Every service of the scenario's model with the travel table and weight its ``evaluate`` uses."""
     model, params, instance = inputs.model, inputs.params, inputs.instance
     if isinstance(params, multiservice.MultiserviceParams):
-        data, _ = multiservice.service_data(instance, params, inputs.rules)
+        data = multiservice.inputs_of(instance, params, inputs.rules).services
         return [ServiceReach(key=d.service.key, label=d.service.name or "", weight_column=d.service.demand_column,
                              threshold_min=float(d.service.threshold_minutes), weight=d.weight,
                              within=_reach_matrix(d.travel, d.service.threshold_minutes), existing=d.existing,
