@@ -23,9 +23,20 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 COMMANDS = (solve, travel, sweep, compare, rank, evaluate, report, demo, models)
 
 
+def _version() -> str:
+    """The installed distribution's version (the source tree's when siting is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("siting")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``siting`` parser with every command of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(prog="siting", description="Budgeted siting of neighbourhood facilities.")
+    parser.add_argument("--version", action="version", version=f"siting {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub)
