@@ -27,7 +27,11 @@ if TYPE_CHECKING:  # pandas is imported by the callers; the writers only call it
 __all__ = [
     "atomic_path", "atomic_open", "atomic_write_text", "atomic_write_bytes", "atomic_write_json",
     "atomic_write_csv", "atomic_write_parquet", "atomic_write_vector", "to_jsonable",
+    "TABLE_META_KEY", "sidecar_path", "write_table_metadata", "read_table_metadata",
 ]
+
+#: key of siting's JSON entry in a table's Parquet key-value metadata (and the sidecar of a CSV)
+TABLE_META_KEY = "siting"
 
 
 def _umask() -> int:
@@ -212,19 +216,96 @@ def atomic_write_csv(path: str | Path, df: pd.DataFrame, *, index: bool = False,
     return Path(path)
 
 
-def atomic_write_parquet(path: str | Path, df: pd.DataFrame, *, index: bool = False, **kwargs: Any) -> Path:
+def atomic_write_parquet(path: str | Path, df: pd.DataFrame, *, index: bool = False,
+                         metadata: dict[str, Any] | None = None, **kwargs: Any) -> Path:
     """Write a DataFrame (or GeoDataFrame, as GeoParquet) as Parquet atomically.
+
+    ``metadata`` (JSON-ready) is stored under :data:`TABLE_META_KEY` in the file's key-value metadata
+    (read it back with :func:`read_table_metadata`); it needs a plain DataFrame.
 
     Examples
     --------
     >>> import tempfile, pathlib, pandas as pd
-    >>> p = atomic_write_parquet(pathlib.Path(tempfile.mkdtemp()) / "t.parquet", pd.DataFrame({"a": [1]}))
-    >>> pd.read_parquet(p)["a"].tolist()
-    [1]
+    >>> p = atomic_write_parquet(pathlib.Path(tempfile.mkdtemp()) / "t.parquet", pd.DataFrame({"a": [1]}),
+    ...                          metadata={"cutoff_min": 15.0})
+    >>> pd.read_parquet(p)["a"].tolist(), read_table_metadata(p)
+    ([1], {'cutoff_min': 15.0})
     """
     with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=index, **kwargs)
+        if metadata is None:
+            df.to_parquet(tmp, index=index, **kwargs)
+        else:
+            import pyarrow as pa  # pandas' Parquet engine; only needed to add key-value metadata
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(df, preserve_index=index)
+            extra = {TABLE_META_KEY.encode(): json.dumps(to_jsonable(metadata), allow_nan=False).encode()}
+            pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **extra}), tmp,
+                           **kwargs)
     return Path(path)
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """The JSON file that carries a CSV table's metadata: ``times.csv`` -> ``times.csv.json``.
+
+    Examples
+    --------
+    >>> sidecar_path("out/times.csv").as_posix()
+    'out/times.csv.json'
+    """
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def write_table_metadata(path: str | Path, metadata: dict[str, Any]) -> Path:
+    """Write ``metadata`` as the sidecar of the CSV table ``path`` (atomically); returns the sidecar's path."""
+    return atomic_write_json(sidecar_path(path), {TABLE_META_KEY: metadata})
+
+
+def read_table_metadata(path: str | Path) -> dict[str, Any] | None:
+    """Siting's metadata of a table: Parquet key-value metadata, or the sidecar JSON of a CSV; None without.
+
+    A sidecar or entry that is not valid JSON counts as absent (the table is still usable; it only loses
+    the checks its metadata allows).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> csv = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> read_table_metadata(csv) is None
+    True
+    >>> _ = write_table_metadata(csv, {"cutoff_min": 10})
+    >>> read_table_metadata(csv)
+    {'cutoff_min': 10}
+    """
+    path = Path(path)
+    raw: Any = None
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.read_schema(path).metadata or {}
+        except (OSError, ValueError):
+            return None
+        text = meta.get(TABLE_META_KEY.encode())
+        raw = None if text is None else text.decode("utf-8", "replace")
+    else:
+        side = sidecar_path(path)
+        if not side.is_file():
+            return None
+        try:
+            raw = side.read_text(encoding="utf-8")
+        except OSError:
+            return None
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and path.suffix.lower() not in (".parquet", ".pq"):
+        data = data.get(TABLE_META_KEY)
+    return data if isinstance(data, dict) else None
 
 
 def atomic_write_vector(path: str | Path, gdf: Any, *, driver: str | None = None, **kwargs: Any) -> Path:

@@ -22,7 +22,7 @@ import pandas as pd
 from .errors import NoSolutionError
 from .status import Status, Termination, relative_gap, status_from
 
-__all__ = ["Status", "Result", "status_from"]
+__all__ = ["Status", "Result", "status_from", "site_labels"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,9 @@ class Result:
     weight_column: str = "population"
     covered_definition: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+    #: the :class:`~siting.data.instance.InputLayers` the tables were computed from (demand and sites as loaded:
+    #: positions, footprints, text columns, CRS); None without a plan
+    input_layers: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_plan(cls, model: str, *, termination: Termination, objective: float, bound: float | None,
@@ -68,13 +71,19 @@ class Result:
                   solver: str, seconds: float, sites: pd.DataFrame, coverage: pd.DataFrame,
                   stats: dict[str, Any], message: str = "", weight_column: str = "population",
                   covered_definition: str = "", params: dict[str, Any] | None = None) -> Result:
-        """A result with a verified plan; the status follows from ``termination`` (a plan exists)."""
+        """A result with a verified plan; the status follows from ``termination`` (a plan exists).
+
+        The layers the tables describe travel from the models' tables (``attrs["siting_layers"]``,
+        :mod:`siting.models.tables`) to :attr:`input_layers`; the tables' ``attrs`` are emptied, so they write
+        to any format (Parquet stores ``attrs`` as JSON).
+        """
+        layers = _take_layers(sites, coverage)
         return cls(model=model, status=status_from(termination, True), termination=termination, has_solution=True,
                    objective=float(objective), best_bound=bound, gap=relative_gap(objective, bound),
                    selected=selected, total_cost=float(total_cost), covered_weight=float(covered_weight),
                    total_weight=float(total_weight), solver=solver, seconds=seconds, sites=sites, coverage=coverage,
                    stats=stats, message=message, weight_column=weight_column,
-                   covered_definition=covered_definition, params=dict(params or {}))
+                   covered_definition=covered_definition, params=dict(params or {}), input_layers=layers)
 
     @classmethod
     def no_plan(cls, model: str, termination: Termination, message: str, *, solver: str, seconds: float,
@@ -110,6 +119,91 @@ class Result:
         self.require_solution()
         return self.covered_weight / self.total_weight if self.total_weight else 0.0
 
+    def _layers(self) -> Any:
+        found = self.input_layers
+        if found is not None:
+            return found
+        raise NoSolutionError(f"{self.model}: this result has no site or demand tables to draw "
+                              f"({self.status}: {self.message})")
+
+    @property
+    def crs(self) -> str | None:
+        """The metric CRS the plan was computed in (inputs in degrees were projected to it), or None."""
+        try:
+            return self._layers().crs
+        except NoSolutionError:
+            return None
+
+    def to_geodataframe(self, *, geometry: str = "point") -> Any:
+        """The selected and existing sites as a GeoDataFrame in the inputs' CRS.
+
+        One row per open site (new or existing) with the columns of ``sites.csv`` (the candidates' own text
+        columns such as ``name`` included) and ``services``: what it provides in the plan (multi-service: the
+        services placed or already there, ``;``-joined; other models: the model name). ``geometry="footprint"``
+        draws the building footprints where the input had polygons (points elsewhere); the default draws the
+        points the plan was computed on. Needs a plan (:meth:`require_solution`).
+
+        Examples
+        --------
+        >>> import siting
+        >>> from siting.data import load_instance
+        >>> inst = load_instance("scenarios/example/demand.csv", "scenarios/example/candidates.csv",
+        ...                      "scenarios/example/travel_times.csv", crs="EPSG:32648")
+        >>> res = siting.solve(inst, model="mclp", threshold_min=10, budget=2.5e6)
+        >>> gdf = res.to_geodataframe()
+        >>> sorted(gdf.loc[gdf["selected"], "site_id"]) == sorted(res.selected), gdf.crs.to_string()
+        (True, 'EPSG:32648')
+        """
+        import geopandas as gpd
+
+        self.require_solution()
+        layers = self._layers()
+        sites = self.sites
+        if "service" in sites.columns:  # multi-service: one row per (site, service) -> one per site
+            sites = _per_site(sites)
+        else:
+            sites = sites[sites["open"].astype(bool)].copy()
+            sites["services"] = self.model
+        sites = site_labels(sites.reset_index(drop=True), layers.sites)
+        pos = pd.Index(layers.sites.ids.astype(str)).get_indexer(sites["site_id"].astype(str))
+        return gpd.GeoDataFrame(sites, geometry=_geometry(layers.sites, pos, geometry), crs=layers.crs)
+
+    def coverage_geodataframe(self, *, geometry: str = "point") -> Any:
+        """One row per demand point, as a GeoDataFrame in the inputs' CRS.
+
+        Columns ``covered``, ``minutes``, ``site_id`` (per service when multi-service: ``covered_<service>``,
+        ``minutes_<service>``, ``site_id_<service>``), ``population`` and the demand's group and label columns;
+        ``geometry="footprint"`` draws the buildings' footprints where the input had polygons. Needs a plan.
+
+        Examples
+        --------
+        >>> import siting
+        >>> from siting.data import load_instance
+        >>> inst = load_instance("scenarios/example/demand.csv", "scenarios/example/candidates.csv",
+        ...                      "scenarios/example/travel_times.csv", crs="EPSG:32648")
+        >>> res = siting.solve(inst, model="mclp", threshold_min=10, budget=2.5e6)
+        >>> cov = res.coverage_geodataframe()
+        >>> len(cov) == inst.n_demand, float(cov.loc[cov["covered"], "weight"].sum()) == res.covered_weight
+        (True, True)
+        """
+        import geopandas as gpd
+
+        self.require_solution()
+        layers = self._layers()
+        table = self.coverage.copy()  # the result's own table stays as solved
+        if "service" in table.columns:
+            wide = table.pivot(index="demand_id", columns="service", values=["covered", "minutes", "site_id"])
+            wide.columns = [f"{pair[0]}_{pair[1]}" for pair in wide.columns.to_flat_index()]
+            table = wide.reset_index()
+        demand = layers.demand
+        pos = pd.Index(demand.ids.astype(str)).get_indexer(table["demand_id"].astype(str))
+        extra = {"population": demand.population, **demand.groups, **demand.labels}
+        for key, values in extra.items():
+            if key not in table.columns:
+                table[key] = values[pos]
+        return gpd.GeoDataFrame(table.reset_index(drop=True), geometry=_geometry(demand, pos, geometry),
+                                crs=layers.crs)
+
     def summary(self) -> dict[str, Any]:
         """The JSON-ready fields of ``solution.json``."""
         return {
@@ -136,5 +230,67 @@ class Result:
             "seconds": self.seconds,
             "message": self.message,
             "params": self.params,
+            # the CRS x/y of sites.csv are in (inputs in degrees are projected to it), and what they were given in
+            "crs": self.crs,
+            "input_crs": _input_crs(self),
             "stats": self.stats,
         }
+
+
+def _take_layers(*tables: pd.DataFrame) -> Any:
+    """The layers the first of ``tables`` that has them names, removed from every table's ``attrs``."""
+    found = None
+    for table in tables:
+        layers = table.attrs.pop("siting_layers", None)
+        found = found if found is not None else layers
+    return found
+
+
+def site_labels(frame: pd.DataFrame, sites: Any) -> pd.DataFrame:
+    """``frame`` (rows named by ``site_id``) with the text columns of ``sites`` (a ``Sites``) it does not have.
+
+    The candidates' own columns (``name``, ``address``, ``owner``, ...) are what a reader recognises a building
+    by; a column the frame already has (a model's ``services``) is kept as it is.
+    """
+    import numpy as np
+
+    labels = {k: v for k, v in sites.labels.items() if k not in frame.columns}
+    if labels and len(frame):
+        pos = pd.Index(sites.ids.astype(str)).get_indexer(frame["site_id"].astype(str))
+        for key, values in labels.items():  # loops over columns, not rows
+            frame[key] = np.where(pos >= 0, values[np.maximum(pos, 0)], "") if len(values) else ""
+    return frame
+
+
+def _input_crs(result: Result) -> str | None:
+    try:
+        layers = result._layers()
+    except NoSolutionError:
+        return None
+    return layers.demand.input_crs or layers.sites.input_crs
+
+
+def _geometry(layer: Any, pos: Any, kind: str) -> Any:
+    """Points (``kind="point"``) or footprints, else points, of ``layer``'s rows at ``pos``."""
+    import geopandas as gpd
+    import numpy as np
+
+    if kind not in ("point", "footprint"):
+        raise ValueError(f"geometry must be 'point' or 'footprint', got {kind!r}")
+    points = np.asarray(gpd.points_from_xy(layer.x[pos], layer.y[pos]), dtype=object)
+    if kind == "footprint" and layer.footprints is not None:
+        shapes = layer.footprints[pos]
+        points = np.where(pd.isna(shapes), points, shapes)
+    return gpd.GeoSeries(points)
+
+
+def _per_site(sites: pd.DataFrame) -> pd.DataFrame:
+    """A multi-service sites table (one row per site and service) as one row per site."""
+    first = sites.groupby("site_id", sort=False).first().reset_index()
+    services = sites.groupby("site_id", sort=False)["service"].agg(lambda s: ";".join(sorted(map(str, s))))
+    out = first.drop(columns=["service"]).merge(services.rename("services").reset_index(), on="site_id")
+    if "fitout_cost" in sites.columns:
+        out["fitout_cost"] = sites.groupby("site_id", sort=False)["fitout_cost"].sum().to_numpy()
+    if "year" in sites.columns:
+        out["year"] = sites.groupby("site_id", sort=False)["year"].min().to_numpy()
+    return out

@@ -23,7 +23,7 @@ from .models.base import Model, ScenarioInputs
 from .models.driver import solve_model
 from .models.params import ModelParams
 from .models.registry import get_model
-from .result import Result
+from .result import Result, site_labels
 from .rules import SiteRules
 from .scenario import Scenario
 
@@ -144,7 +144,11 @@ def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"solution": out / "solution.json", "sites": out / "sites.csv", "coverage": out / "coverage.csv"}
-    atomic_write_csv(paths["sites"], result.sites)
+    sites = result.sites
+    if sites is not None and result.input_layers is not None and "site_id" in sites.columns:
+        # the candidates' own text columns (name, address, owner) on every row, multi-service placements too
+        sites = site_labels(sites.copy(), result.input_layers.sites)
+    atomic_write_csv(paths["sites"], sites)
     atomic_write_csv(paths["coverage"], result.coverage)
     phase_rows = result.stats.get("phase_rows")
     if phase_rows is not None:

@@ -29,7 +29,9 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,10 +44,10 @@ from .models.registry import MODELS
 from .options import SECONDARY_GOALS, SolveOptions
 
 if TYPE_CHECKING:  # the data layer (pandas) loads only when a scenario's tables are read
-    from .data.instance import Demand, Instance
+    from .data.instance import Demand, Instance, Sites
 
 __all__ = [
-    "Scenario", "DataConfig", "ModelConfig", "SolverConfig", "load_scenario", "scenario_from_dict",
+    "Scenario", "DataConfig", "ModelConfig", "SolverConfig", "load_scenario", "scenario_from_dict", "data_overrides",
     "MODEL_TYPES", "SOLVER_NAMES", "STRATEGIES",
 ]
 
@@ -58,12 +60,31 @@ TOP_LEVEL_KEYS = ("name", "description")
 
 @dataclass(frozen=True)
 class DataConfig:
-    """``[data]``: absolute paths of the input tables (``travel_times`` None when a network is given)."""
+    """``[data]``: absolute paths of the input tables (``travel_times`` None when a network is given).
+
+    ``crs`` : the CRS plain x/y are in, and the metric CRS degrees are projected to (when projected);
+    ``geometry`` : where walks from a building footprint start, ``"representative_point"`` or ``"street"`` (the
+    point of the walking network nearest to it; needs ``[network]``); ``columns`` : ``[data.columns]``, your names of
+    the columns siting reads (``{"population": "pop"}``; sub-tables ``demand`` / ``candidates`` for one layer).
+    """
 
     demand: Path
     candidates: Path
     travel_times: Path | None = None
     crs: str | None = None
+    geometry: str = "representative_point"
+    columns: dict[str, Any] = field(default_factory=dict)
+
+    def read_layers(self, *, target: str | None = None) -> tuple[Demand, Sites]:
+        """The demand and candidate layers as this section says (CRS, column names), in one metric CRS.
+
+        ``target`` is the metric CRS to project degrees to when ``crs`` is not projected (e.g. the street
+        network's). Footprints stay at their representative points: ``geometry = "street"`` is applied with the
+        network (:func:`siting.data.move_to_streets`).
+        """
+        from .data.load import read_layers
+
+        return read_layers(self.demand, self.candidates, crs=self.crs, columns=self.columns, target=target)
 
 
 @dataclass(frozen=True)
@@ -176,6 +197,25 @@ def _crs(v: Any, key: str, ctx: _Ctx) -> str:
         raise ctx.error(f"unknown CRS {v!r} (give e.g. \"EPSG:32648\" or \"EPSG:4326\")", key) from None
 
 
+def _columns(v: Any, key: str, ctx: _Ctx) -> dict[str, Any]:
+    """``[data.columns]``: ``name siting reads = "your column"``; sub-tables ``demand`` / ``candidates``."""
+    if not isinstance(v, dict):
+        raise ctx.error(f"expected a table such as {{ population = \"pop\" }}, got {v!r}", key)
+    out: dict[str, Any] = {}
+    for name, column in v.items():
+        if isinstance(column, dict) and name in ("demand", "candidates"):
+            out[name] = {k: c for k, c in _columns(column, f"{key}.{name}", ctx).items() if isinstance(c, str)}
+            nested = [k for k, c in column.items() if isinstance(c, dict)]
+            if nested:
+                raise ctx.error("expected a column name (text)", f"{key}.{name}.{nested[0]}")
+        elif not isinstance(column, str) or not column.strip():
+            hint = " (a sub-table is allowed only as demand or candidates)" if isinstance(column, dict) else ""
+            raise ctx.error(f"expected a column name (text), got {column!r}{hint}", f"{key}.{name}")
+        else:
+            out[name] = column.strip()
+    return out
+
+
 def _path(v: Any, key: str, ctx: _Ctx) -> Path:
     if not isinstance(v, (str, os.PathLike)) or not str(v).strip():
         raise ctx.error(f"expected a file path, got {v!r}", key)
@@ -189,7 +229,8 @@ def _path(v: Any, key: str, ctx: _Ctx) -> Path:
 
 
 _SPEC: dict[str, dict[str, Callable]] = {
-    "data": {"demand": _path, "candidates": _path, "travel_times": _path, "crs": _crs},
+    "data": {"demand": _path, "candidates": _path, "travel_times": _path, "crs": _crs,
+             "geometry": _text(("representative_point", "street")), "columns": _columns},
     "solver": {
         "name": _text(SOLVER_NAMES),
         "time_limit": _number(gt=0),
@@ -311,6 +352,9 @@ def _section(raw: dict, name: str, ctx: _Ctx) -> Any:
 def _cross_checks(model: ModelConfig, data: DataConfig, raw: dict, ctx: _Ctx) -> None:
     if data.travel_times is None and "network" not in raw:
         raise ctx.error("missing (required unless a [network] section is given)", "data.travel_times")
+    if data.geometry == "street" and "network" not in raw:
+        raise ctx.error("\"street\" places buildings on the walking network: give a [network] section, or use "
+                        "\"representative_point\"", "data.geometry")
 
 
 # --------------------------------------------------------------------------- scenario
@@ -409,7 +453,7 @@ class Scenario:
             raise ctx.error("no travel-time file; compute travel times from the [network] section "
                             "first", "data.travel_times")
         inst = load_instance(self.data.demand, self.data.candidates, self.data.travel_times,
-                             group=group, name=self.name, crs=self.data.crs)
+                             group=group, name=self.name, crs=self.data.crs, columns=self.data.columns)
         self.check_columns(inst.demand)
         return inst
 
@@ -438,7 +482,39 @@ def _ctx_for(scenario: Scenario) -> _Ctx:
     return _Ctx(shown, scenario.base_dir or Path.cwd())
 
 
+#: ``[data]`` values the command line sets for every scenario loaded in its call (``siting solve --crs``)
+_DATA_OVERRIDES: ContextVar[tuple[tuple[str, Any], ...]] = ContextVar("siting_data_overrides", default=())
+
+
+@contextmanager
+def data_overrides(**values: Any) -> Iterator[None]:
+    """Give every scenario loaded within the block these ``[data]`` keys (``crs="EPSG:4547"``).
+
+    They are validated as if written in the file; ``None`` values are ignored.
+
+    ``siting solve --crs`` uses it, so the scenario the travel cache, the solve and the outputs read is one.
+
+    Examples
+    --------
+    >>> with data_overrides(crs="EPSG:4547"):
+    ...     load_scenario("scenarios/example/mclp.toml").data.crs
+    'EPSG:4547'
+    """
+    given = {k: v for k, v in values.items() if v is not None}
+    unknown = [k for k in given if k not in _SPEC["data"]]
+    if unknown:
+        raise ScenarioError("unknown key", key=f"data.{unknown[0]}")
+    token = _DATA_OVERRIDES.set(tuple({**dict(_DATA_OVERRIDES.get()), **given}.items()))
+    try:
+        yield
+    finally:
+        _DATA_OVERRIDES.reset(token)
+
+
 def _build(raw: dict, path: Path | None, ctx: _Ctx) -> Scenario:
+    forced = dict(_DATA_OVERRIDES.get())
+    if forced and isinstance(raw.get("data", {}), dict):
+        raw = {**raw, "data": {**raw.get("data", {}), **forced}}
     for key, value in raw.items():
         if key in _SECTIONS or key in RAW_SECTIONS:
             if not isinstance(value, dict):

@@ -26,5 +26,9 @@ def engine_options(args: argparse.Namespace) -> dict[str, Any]:
     """The keywords of :func:`siting.workflow.tasks.run_tasks` from the flags above (checked)."""
     if args.workers < 1:
         raise ScenarioError(f"must be at least 1, got {args.workers}", key="--workers")
+    if args.scheduler:  # a malformed address fails before any preparation, for every command
+        from ..workflow.tasks import check_scheduler_address
+
+        check_scheduler_address(args.scheduler)
     return dict(scheduler=args.scheduler, use_dask=not args.no_dask, n_workers=args.workers, quiet=args.quiet,
                 out_key=OUT)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,8 @@ import pandas as pd
 from ..errors import InputError
 
 __all__ = ["RawTable", "read_table", "raw_from_frame", "geometry_name", "drop_blank_rows", "csv_header",
-           "unique_names", "crs_text", "same_crs", "TABLE_SUFFIXES", "VECTOR_SUFFIXES"]
+           "unique_names", "crs_text", "same_crs", "map_columns", "layer_columns", "TABLE_SUFFIXES",
+           "VECTOR_SUFFIXES"]
 
 TABLE_SUFFIXES = (".csv", ".txt", ".parquet", ".pq")
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json")
@@ -343,6 +344,61 @@ def raw_from_frame(df: pd.DataFrame, source: str) -> RawTable:
     frame = _clean_columns(df.reset_index(drop=True), source, "frame")
     crs = _crs_text(getattr(df, "crs", None)) if geometry_name(frame) is not None else None
     return RawTable(frame, source, "feature", crs)
+
+
+def layer_columns(columns: Mapping[str, Any] | None, layer: str) -> dict[str, str]:
+    """The ``[data.columns]`` mapping for ``layer`` (``"demand"`` or ``"candidates"``).
+
+    Plain entries (``population = "pop"``) apply to both layers; a sub-table ``[data.columns.demand]`` or
+    ``[data.columns.candidates]`` adds or overrides entries for that layer only.
+
+    Examples
+    --------
+    >>> layer_columns({"id": "gid", "candidates": {"id": "bldg_id"}}, "candidates")
+    {'id': 'bldg_id'}
+    """
+    out = {k: v for k, v in (columns or {}).items() if isinstance(v, str)}
+    own = (columns or {}).get(layer)
+    if isinstance(own, Mapping):
+        out.update({k: v for k, v in own.items() if isinstance(v, str)})
+    return out
+
+
+def map_columns(raw: RawTable, mapping: Mapping[str, str]) -> RawTable:
+    """``raw`` with its columns renamed to the names siting reads (``{"population": "pop"}``: read ``pop``).
+
+    An entry whose column is not in this layer is skipped (the caller reports a column that is required); a
+    layer that has both the mapped column and a column of the target name is an error (which one is meant
+    would be a guess).
+
+    Examples
+    --------
+    >>> raw = RawTable(pd.DataFrame({"gid": ["a"], "pop": [3]}), "d.csv", "row")
+    >>> list(map_columns(raw, {"id": "gid", "population": "pop", "elderly": "age65"}).frame.columns)
+    ['id', 'population']
+    """
+    present = set(raw.frame.columns)
+    rename: dict[str, str] = {}
+    geom_col = getattr(raw.frame, "_geometry_column_name", None)
+    for target, column in mapping.items():  # loops over mapped columns, not rows
+        if column not in present or column == target:
+            continue
+        if column == geom_col:
+            raise InputError(f"[data.columns] {target} = \"{column}\" names the geometry column", file=raw.source,
+                             column=column)
+        if target in present:
+            raise InputError(f"[data.columns] {target} = \"{column}\" but the layer also has a column "
+                             f"'{target}'; drop or rename one", file=raw.source, column=target)
+        rename[column] = target
+    if not rename:
+        return raw
+    targets = list(rename.values())
+    if len(set(targets)) < len(targets):
+        twice = next(t for t in targets if targets.count(t) > 1)
+        raise InputError(f"[data.columns] maps two columns of this layer to '{twice}'", file=raw.source,
+                         column=twice)
+    frame = raw.frame.rename(columns=rename)
+    return RawTable(frame, raw.source, raw.row_kind, raw.crs, raw.positions)
 
 
 def read_table(path: str | Path, *, text_columns: Sequence[str] | None = None,

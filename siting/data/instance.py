@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 
-__all__ = ["SiteStatus", "Demand", "Sites", "TravelTimes", "Instance"]
+__all__ = ["SiteStatus", "Demand", "Sites", "TravelTimes", "Instance", "InputLayers"]
 
 
 class SiteStatus(StrEnum):
@@ -33,12 +33,17 @@ class Demand:
 
     ids: np.ndarray            # (n_demand,) str
     population: np.ndarray     # (n_demand,) float
-    x: np.ndarray              # (n_demand,) float, projected metres or degrees (see crs)
+    x: np.ndarray              # (n_demand,) float, projected metres (degrees are projected on loading)
     y: np.ndarray
     groups: dict[str, np.ndarray] = field(default_factory=dict)
     crs: str | None = None
     source: str = "demand"
     labels: dict[str, np.ndarray] = field(default_factory=dict)  # non-numeric extra columns (e.g. district)
+    #: building footprints (shapely polygons, None for rows given as points) when the layer had polygons;
+    #: ``x``/``y`` are then their representative points (or street points), in ``crs``
+    footprints: np.ndarray | None = None
+    #: the CRS the coordinates were given in (``EPSG:4326`` for lon/lat) when it differs from ``crs``
+    input_crs: str | None = None
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -74,6 +79,8 @@ class Sites:
     crs: str | None = None
     source: str = "candidates"
     labels: dict[str, np.ndarray] = field(default_factory=dict)  # other text columns (name, services, ...)
+    footprints: np.ndarray | None = None  # building footprints, as on Demand
+    input_crs: str | None = None          # the CRS the coordinates were given in, as on Demand
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -100,6 +107,11 @@ class TravelTimes:
     #: the speed groups the source table also holds rows for (besides the rows read here); a model weighted by
     #: one of them must say which table it walks on (``speed_group``), never default silently
     groups: tuple[str, ...] = ()
+    #: the search cutoff the table was computed with (from its metadata; None = unknown): a pair slower than
+    #: it is missing, so a threshold above it would count those walks as unreachable
+    cutoff_min: float | None = None
+    #: walking speed (m/s) of each speed group the table was computed for, first = the default rows
+    speeds_m_s: tuple[tuple[str, float], ...] = ()
 
     def __len__(self) -> int:
         return int(self.minutes.shape[0])
@@ -160,3 +172,31 @@ class Instance:
     def n_sites(self) -> int:
         """Number of sites (every status)."""
         return len(self.sites)
+
+
+@dataclass(frozen=True, eq=False)
+class InputLayers:
+    """The demand and site layers an output table was computed from (positions, footprints, labels, CRS).
+
+    Carried in ``DataFrame.attrs["siting_layers"]`` of the per-site and per-demand tables, so a
+    :class:`~siting.result.Result` can give its tables as GeoDataFrames without holding the instance. pandas
+    deep-copies ``attrs`` on most operations: this reference copies as itself (the layers are read-only).
+    """
+
+    demand: Demand
+    sites: Sites
+
+    def __deepcopy__(self, memo: dict) -> InputLayers:
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        # the same layers, not equal arrays: pd.concat keeps attrs only when every frame's compare equal
+        return isinstance(other, InputLayers) and other.demand is self.demand and other.sites is self.sites
+
+    def __hash__(self) -> int:
+        return hash((id(self.demand), id(self.sites)))
+
+    @property
+    def crs(self) -> str | None:
+        """The CRS of both layers (the demand's, else the candidates')."""
+        return self.demand.crs or self.sites.crs

@@ -7,19 +7,32 @@ row 1, first data row = row 2; other formats and in-memory frames: ``feature N``
 the id when known, and the column. See ``docs/INPUTS.md``.
 
 CRS: a GeoPackage, GeoJSON or GeoParquet layer carries its own CRS; plain ``x``/``y`` tables (CSV,
-Parquet) carry none unless the caller states one (``crs=``, a scenario's ``[data] crs``). A layer whose own
-CRS differs from the stated one is an error naming the file: coordinates are never reprojected silently.
+Parquet) carry none unless the caller states one (``crs=``, a scenario's ``[data] crs``). A projected layer
+whose own CRS differs from the stated one is an error naming the file: metres are never reprojected silently.
+Degrees (``lon``/``lat`` columns, EPSG:4326 layers, x/y stated as EPSG:4326) are projected to a metric CRS on
+loading (the stated one when projected, else the other layer's, else the local UTM zone): nothing is computed
+in degrees. Polygon layers (building footprints) are placed at representative points (:mod:`._geometry`).
 """
 from __future__ import annotations
 
-import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ._read import RawTable, crs_text, geometry_name, raw_from_frame, read_table, same_crs
+from ._position import place, projected_crs
+from ._read import (
+    RawTable,
+    geometry_name,
+    layer_columns,
+    map_columns,
+    raw_from_frame,
+    read_table,
+    same_crs,
+)
 from ._validate import (
     _text,
     check_total,
@@ -37,7 +50,7 @@ from .travel_table import read_travel, travel_from_frame
 __all__ = [
     "read_demand", "read_sites", "read_travel", "load_instance",
     "demand_from_frame", "sites_from_frame", "travel_from_frame", "instance_from_frames",
-    "check_same_crs", "GeographicCRSWarning",
+    "check_same_crs", "GeographicCRSWarning", "read_layers",
 ]
 
 DEMAND_COLUMNS = ("id", "population")
@@ -45,111 +58,69 @@ SITE_COLUMNS = ("id", "cost")
 
 
 class GeographicCRSWarning(UserWarning):
-    """A layer uses degrees (e.g. EPSG:4326) where projected metres are expected."""
+    """Kept for scripts that filter it: degrees are now projected to metres on loading, never warned about."""
 
 
-# --------------------------------------------------------------------------- positions
-def _positions(raw: RawTable, ids: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """x, y from a point geometry (when the layer has one) or from ``x``/``y`` columns."""
-    geom_col = geometry_name(raw.frame)
-    if geom_col is None:
-        require_columns(raw, ("x", "y"), what, " (give x and y columns or a point geometry)")
-        x = number_column(raw, "x", ids, what="coordinate", minimum=None)
-        y = number_column(raw, "y", ids, what="coordinate", minimum=None)
-        return x, y
-    geom = raw.frame[geom_col]
-    empty = (geom.isna() | geom.is_empty).to_numpy()
-    if empty.any():
-        pos = int(np.flatnonzero(empty)[0])
-        raise fail(raw, "missing or empty geometry", pos=pos, row_id=ids[pos], column=geom_col)
-    kind = geom.geom_type.to_numpy(dtype=object)
-    not_point = kind != "Point"
-    if not_point.any():
-        pos = int(np.flatnonzero(not_point)[0])
-        raise fail(raw, f"expected a Point geometry, got {kind[pos]}", pos=pos, row_id=ids[pos],
-                   column=geom_col)
-    return geom.x.to_numpy(dtype=float), geom.y.to_numpy(dtype=float)
-
-
-def _is_geographic(crs: str) -> bool:
-    try:
-        from pyproj import CRS
-
-        return bool(CRS.from_user_input(crs).is_geographic)
-    except Exception:  # noqa: BLE001 - an unparseable CRS is reported by check_same_crs if it matters
-        return False
-
-
-def _layer_crs(raw: RawTable, declared: str | None, ids: np.ndarray, x: np.ndarray, y: np.ndarray) -> str | None:
-    """The layer's CRS: its own when it has one (it must agree with ``declared``), else ``declared``.
-
-    ``declared`` is what the caller says plain x/y are in (a scenario's ``[data] crs``). Degrees out of range
-    under a declared geographic CRS are an error (metres declared as EPSG:4326 would otherwise be drawn and
-    snapped nowhere); any geographic CRS warns, as maps and snapping expect metres.
-    """
-    crs = raw.crs
-    if declared is not None:
-        declared = crs_text(declared, raw.source)
-        if crs is None:
-            crs = declared
-        elif not same_crs(crs, declared):
-            raise InputError(f"the layer's CRS is {crs} but [data] crs is {declared}; reproject the layer "
-                             f"(ogr2ogr -t_srs {declared}) or set [data] crs = \"{crs}\"", file=raw.source,
-                             column=geometry_name(raw.frame) or "geometry")
-    if crs is None or not _is_geographic(crs):
-        return crs
-    if raw.crs is None:  # plain x/y declared in degrees: they must be longitudes and latitudes
-        for column, values, limit in (("x", x, 180.0), ("y", y, 90.0)):
-            out = np.abs(values) > limit
-            if out.any():
-                pos = int(np.flatnonzero(out)[0])
-                raise fail(raw, f"{values[pos]:g} is not a {'longitude' if column == 'x' else 'latitude'} but "
-                           f"[data] crs {crs} is in degrees; give the CRS the x/y are in (e.g. EPSG:32648)",
-                           pos=pos, row_id=ids[pos], column=column)
-    warnings.warn(
-        f"{raw.source}: CRS {crs} is geographic (degrees); maps and snapping expect metres, "
-        "reproject to a projected CRS such as EPSG:32648 (UTM 48N, Chongqing)",
-        GeographicCRSWarning, stacklevel=3,
-    )
-    return crs
+#: position columns, never read as group counts or labels
+_POSITION_COLUMNS = ("x", "y", "lon", "lat")
 
 
 def _extras(raw: RawTable, used: set[str]) -> list[str]:
     geom_col = geometry_name(raw.frame)
-    return [c for c in raw.frame.columns if c not in used and c not in (geom_col, "geometry")]
+    skip = used | set(_POSITION_COLUMNS) | {geom_col, "geometry"}
+    return [c for c in raw.frame.columns if c not in skip]
+
+
+def _mapped(raw: RawTable, columns: Mapping[str, Any] | None, layer: str, required: tuple[str, ...]) -> RawTable:
+    """``raw`` with the ``[data.columns]`` names applied; a mapped required column that is absent is an error."""
+    mapping = layer_columns(columns, layer)
+    for name in required:
+        given = mapping.get(name)
+        if given is not None and given != name and given not in raw.frame.columns:
+            guess = closest(given, [str(c) for c in raw.frame.columns])
+            hint = f" (did you mean '{guess}'?)" if guess else ""
+            raise InputError(f"no column '{given}' (named by [data.columns] {name}){hint}; columns found: "
+                             f"{', '.join(map(str, raw.frame.columns))}", file=raw.source, column=given)
+    return map_columns(raw, mapping)
 
 
 # --------------------------------------------------------------------------- demand
-def _demand(raw: RawTable, crs: str | None = None) -> Demand:
+def _demand(raw: RawTable, crs: str | None = None, target: str | None = None,
+            columns: Mapping[str, Any] | None = None) -> Demand:
+    raw = _mapped(raw, columns, "demand", DEMAND_COLUMNS)
     require_columns(raw, DEMAND_COLUMNS, "demand")
     require_rows(raw, "demand")
     ids = id_column(raw, "id")
     population = number_column(raw, "population", ids, what="population")
     check_total(raw, "population", population, ids, what="population")
-    x, y = _positions(raw, ids, "demand")
-    crs = _layer_crs(raw, crs, ids, x, y)
+    at = place(raw, ids, "demand", crs, target)
     groups: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
-    for column in _extras(raw, {"id", "population", "x", "y"}):
+    for column in _extras(raw, {"id", "population"}):
         if numeric_share(raw.frame[column]) >= 0.5:
             groups[column] = number_column(raw, column, ids, what="group count")
             check_total(raw, column, groups[column], ids, what="group count")
         else:
             labels[column] = _text(raw.frame[column]).to_numpy(dtype=object)
-    return Demand(ids=ids, population=population, x=x, y=y, groups=groups, crs=crs,
-                  source=raw.source, labels=labels)
+    return Demand(ids=ids, population=population, x=at.x, y=at.y, groups=groups, crs=at.crs,
+                  source=raw.source, labels=labels, footprints=at.footprints, input_crs=at.input_crs)
 
 
-def demand_from_frame(df: pd.DataFrame, source: str = "demand", *, crs: str | None = None) -> Demand:
+def demand_from_frame(df: pd.DataFrame, source: str = "demand", *, crs: str | None = None,
+                      columns: Mapping[str, Any] | None = None) -> Demand:
     """Validate a demand table held in memory.
 
     Parameters
     ----------
-    df : DataFrame with ``id``, ``population`` and ``x``/``y`` (or a GeoDataFrame of points).
+    df : DataFrame with ``id``, ``population`` and ``x``/``y`` or ``lon``/``lat`` (degrees, WGS-84), or a
+        GeoDataFrame of points or building footprints (polygons: placed at their representative points).
         Extra columns that are mostly numeric become ``Demand.groups`` (non-negative counts,
         e.g. ``elderly``); other extra columns become ``Demand.labels`` (text, e.g. ``district``).
     source : name used in error messages
-    crs : the CRS plain x/y are in (``"EPSG:32648"``); a GeoDataFrame's own CRS must agree with it
+    crs : the CRS plain x/y are in (``"EPSG:32648"``); a GeoDataFrame's own projected CRS must agree with it.
+        Degrees are projected to it when it is projected, else to the UTM zone of the points.
+    columns : ``{"population": "pop", "id": "gid"}``: the frame's names of the columns siting reads
+        (``[data.columns]``)
 
     Examples
     --------
@@ -159,20 +130,23 @@ def demand_from_frame(df: pd.DataFrame, source: str = "demand", *, crs: str | No
     >>> d.ids.tolist(), d.groups["elderly"].tolist()
     (['1', '2'], [2.0, 1.0])
     """
-    return _demand(raw_from_frame(df, source), crs)
+    return _demand(raw_from_frame(df, source), crs, columns=columns)
 
 
-def read_demand(path: str | Path, *, crs: str | None = None) -> Demand:
+def read_demand(path: str | Path, *, crs: str | None = None, columns: Mapping[str, Any] | None = None,
+                target: str | None = None) -> Demand:
     """Read and validate a demand layer (CSV, Parquet, GeoPackage or GeoJSON).
 
-    ``crs`` is the CRS plain x/y are in (a scenario's ``[data] crs``); a layer's own CRS must agree with it.
+    ``crs`` is the CRS plain x/y are in (a scenario's ``[data] crs``); a layer's own projected CRS must agree
+    with it; degrees (``lon``/``lat`` columns, an EPSG:4326 layer) are projected to ``target`` (a metric CRS),
+    else to ``crs`` when projected, else to the UTM zone of the points. ``columns`` is ``[data.columns]``.
 
     Examples
     --------
     >>> float(read_demand("scenarios/example/demand.csv").population.sum())
     33500.0
     """
-    return _demand(read_table(path), crs)
+    return _demand(read_table(path), crs, target, columns)
 
 
 # --------------------------------------------------------------------------- sites
@@ -204,7 +178,9 @@ def _status(raw: RawTable, ids: np.ndarray) -> np.ndarray:
     return _status_array(pd.Index(_STATUS_VALUES).get_indexer(pd.Index(text)))
 
 
-def _sites(raw: RawTable, crs: str | None = None) -> Sites:
+def _sites(raw: RawTable, crs: str | None = None, target: str | None = None,
+           columns: Mapping[str, Any] | None = None) -> Sites:
+    raw = _mapped(raw, columns, "candidates", SITE_COLUMNS)
     require_columns(raw, SITE_COLUMNS, "candidates")
     require_rows(raw, "candidates")
     ids = id_column(raw, "id")
@@ -213,8 +189,7 @@ def _sites(raw: RawTable, crs: str | None = None) -> Sites:
     cost = number_column(raw, "cost", ids, what="cost", allow_missing=existing)
     cost = np.where(existing, 0.0, cost)  # existing facilities are already paid for
     check_total(raw, "cost", cost, ids, what="cost")
-    x, y = _positions(raw, ids, "candidates")
-    crs = _layer_crs(raw, crs, ids, x, y)
+    at = place(raw, ids, "candidates", crs, target)
     optional: dict[str, np.ndarray | None] = {"capacity": None, "floor_area": None}
     for column in optional:
         if column in raw.frame.columns:
@@ -223,29 +198,31 @@ def _sites(raw: RawTable, crs: str | None = None) -> Sites:
             optional[column] = values
     extra: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
-    for column in _extras(raw, {"id", "cost", "x", "y", "status", "capacity", "floor_area"}):
+    for column in _extras(raw, {"id", "cost", "status", "capacity", "floor_area"}):
         if numeric_share(raw.frame[column]) >= 0.5:
             extra[column] = number_column(raw, column, ids, allow_missing=True, minimum=None,
                                           allow_inf=True)
         else:
             labels[column] = _text(raw.frame[column]).to_numpy(dtype=object)
-    return Sites(ids=ids, cost=cost, x=x, y=y, status=status, capacity=optional["capacity"],
-                 floor_area=optional["floor_area"], extra=extra, crs=crs, source=raw.source,
-                 labels=labels)
+    return Sites(ids=ids, cost=cost, x=at.x, y=at.y, status=status, capacity=optional["capacity"],
+                 floor_area=optional["floor_area"], extra=extra, crs=at.crs, source=raw.source,
+                 labels=labels, footprints=at.footprints, input_crs=at.input_crs)
 
 
-def sites_from_frame(df: pd.DataFrame, source: str = "candidates", *, crs: str | None = None) -> Sites:
+def sites_from_frame(df: pd.DataFrame, source: str = "candidates", *, crs: str | None = None,
+                     columns: Mapping[str, Any] | None = None) -> Sites:
     """Validate a candidate-site table held in memory.
 
     Parameters
     ----------
-    df : DataFrame with ``id``, ``cost`` and ``x``/``y`` (or point geometry); optional
+    df : DataFrame with ``id``, ``cost`` and a position (as for :func:`demand_from_frame`); optional
         ``status`` (candidate | existing | required | excluded; blank = candidate),
         ``capacity`` and ``floor_area`` (blank = unknown/unlimited). The cost of an
         ``existing`` site is forced to 0 (it may be blank). Other mostly-numeric columns go to
-        ``Sites.extra``; other text columns (``name``, ``services``, ...) to ``Sites.labels``.
+        ``Sites.extra``; other text columns (``name``, ``address``, ``services``, ...) to ``Sites.labels``
+        (carried to ``sites.csv``, ``rank.csv`` and the GeoPackage).
     source : name used in error messages
-    crs : the CRS plain x/y are in (``"EPSG:32648"``); a GeoDataFrame's own CRS must agree with it
+    crs, columns : as for :func:`demand_from_frame`
 
     Examples
     --------
@@ -255,20 +232,21 @@ def sites_from_frame(df: pd.DataFrame, source: str = "candidates", *, crs: str |
     >>> s.cost.tolist(), [str(v) for v in s.status]
     ([0.0, 9.0], ['existing', 'candidate'])
     """
-    return _sites(raw_from_frame(df, source), crs)
+    return _sites(raw_from_frame(df, source), crs, columns=columns)
 
 
-def read_sites(path: str | Path, *, crs: str | None = None) -> Sites:
+def read_sites(path: str | Path, *, crs: str | None = None, columns: Mapping[str, Any] | None = None,
+               target: str | None = None) -> Sites:
     """Read and validate a candidates layer (CSV, Parquet, GeoPackage or GeoJSON).
 
-    ``crs`` is the CRS plain x/y are in (a scenario's ``[data] crs``); a layer's own CRS must agree with it.
+    ``crs``, ``columns`` and ``target`` as for :func:`read_demand`.
 
     Examples
     --------
     >>> read_sites("scenarios/example/candidates.csv").ids.tolist()
     ['S1', 'S2', 'S3', 'S4', 'S5', 'S6']
     """
-    return _sites(read_table(path), crs)
+    return _sites(read_table(path), crs, target, columns)
 
 
 # --------------------------------------------------------------------------- instance
@@ -287,11 +265,69 @@ def check_same_crs(demand: Demand, sites: Sites) -> None:
                      file=sites.source, column="geometry")
 
 
+def _check_degrees(demand: Demand, sites: Sites) -> None:
+    """Raise when one layer was projected from degrees and the other has no CRS (its x/y could be anything)."""
+    for a, b in ((demand, sites), (sites, demand)):
+        if a.input_crs is not None and b.crs is None:
+            raise InputError(f"{b.source} has plain x/y without a CRS but {a.source} is in degrees (projected to "
+                             f"{a.crs}); state the CRS of the x/y with [data] crs", file=b.source, column="x")
+
+
+def _pair(raw_demand: RawTable, raw_sites: RawTable, crs: str | None, columns: Mapping[str, Any] | None,
+          target: str | None = None) -> tuple[Demand, Sites]:
+    """Both point layers in one metric CRS (degrees go to the other layer's, else one UTM zone for both)."""
+    target = projected_crs(raw_demand, crs) or projected_crs(raw_sites, crs) or target
+    demand = _demand(raw_demand, crs, target, columns)
+    if target is None and demand.input_crs is not None:
+        target = demand.crs  # the UTM zone chosen for the demand: the candidates go there too
+    sites = _sites(raw_sites, crs, target, columns)
+    check_same_crs(demand, sites)
+    _check_degrees(demand, sites)
+    _check_mapped(columns, demand, sites)
+    return demand, sites
+
+
+def _check_mapped(columns: Mapping[str, Any] | None, demand: Demand, sites: Sites) -> None:
+    """A ``[data.columns]`` entry that names a column of neither layer is an error (a typo would be silent)."""
+    if not columns:
+        return
+    read = {"demand": {"id", "population", *_POSITION_COLUMNS, *demand.groups, *demand.labels},
+            "candidates": {"id", "cost", "status", "capacity", "floor_area", *_POSITION_COLUMNS, *sites.extra,
+                           *sites.labels}}
+    shared = {k for k, v in columns.items() if isinstance(v, str)}
+    for layer, source in (("demand", demand.source), ("candidates", sites.source)):
+        for name, column in layer_columns(columns, layer).items():
+            either = name in shared and (name in read["demand"] or name in read["candidates"])
+            if name not in read[layer] and not either:
+                shown = source if name not in shared else f"{demand.source} or {sites.source}"
+                raise InputError(f"[data.columns] {name} = \"{column}\": no column '{column}' in {shown}",
+                                 file=source, column=column)
+
+
+def read_layers(demand_path: str | Path, candidates_path: str | Path, *, crs: str | None = None,
+                columns: Mapping[str, Any] | None = None, target: str | None = None) -> tuple[Demand, Sites]:
+    """The demand and candidate layers, validated and in one metric CRS (as :func:`load_instance` reads them).
+
+    ``target`` : the metric CRS degrees are projected to when neither ``crs`` nor a layer names one (a street
+    network's CRS, so points and streets agree).
+
+    Examples
+    --------
+    >>> d, s = read_layers("scenarios/example/demand.csv", "scenarios/example/candidates.csv", crs="EPSG:32648")
+    >>> d.crs, s.crs, len(s)
+    ('EPSG:32648', 'EPSG:32648', 6)
+    """
+    return _pair(read_table(demand_path), read_table(candidates_path), crs, columns, target)
+
+
 def load_instance(demand_path: str | Path, candidates_path: str | Path, travel_path: str | Path, *,
-                  group: str | None = None, name: str | None = None, crs: str | None = None) -> Instance:
+                  group: str | None = None, name: str | None = None, crs: str | None = None,
+                  columns: Mapping[str, Any] | None = None) -> Instance:
     """Read the three tables and return a validated :class:`Instance`.
 
-    ``crs`` is the CRS plain x/y are in (a scenario's ``[data] crs``): see :func:`read_demand`.
+    ``crs`` is the CRS plain x/y are in (a scenario's ``[data] crs``) and ``columns`` the ``[data.columns]``
+    mapping: see :func:`read_demand`. Layers in degrees are projected to one metric CRS for both (``crs`` when
+    projected, else the other layer's, else the UTM zone of the demand); ``Instance.demand.crs`` names it.
 
     Examples
     --------
@@ -300,29 +336,57 @@ def load_instance(demand_path: str | Path, candidates_path: str | Path, travel_p
     >>> inst.n_demand, inst.n_sites, len(inst.travel)
     (12, 6, 57)
     """
-    demand = read_demand(demand_path, crs=crs)
-    sites = read_sites(candidates_path, crs=crs)
-    check_same_crs(demand, sites)
+    demand, sites = _pair(read_table(demand_path), read_table(candidates_path), crs, columns)
     travel = read_travel(travel_path, demand, sites, group=group)
     return Instance(demand=demand, sites=sites, travel=travel, name=name or "instance")
 
 
 def instance_from_frames(demand: pd.DataFrame, candidates: pd.DataFrame, travel: pd.DataFrame, *,
-                         group: str | None = None, name: str = "instance", crs: str | None = None) -> Instance:
-    """The in-memory twin of :func:`load_instance`.
+                         group: str | None = None, name: str = "instance", crs: str | None = None,
+                         columns: Mapping[str, Any] | None = None) -> Instance:
+    """An :class:`Instance` from tables already in memory (pandas DataFrames or GeoDataFrames).
+
+    The in-memory twin of :func:`load_instance`, with the same checks and one-line errors (rows are named
+    ``feature N``, 1-based).
+
+    Parameters
+    ----------
+    demand : DataFrame
+        ``id``, ``population`` and ``x``/``y``, or ``lon``/``lat`` (degrees, WGS-84), or a GeoDataFrame of points
+        or building footprints (polygons are placed at their representative points and kept as
+        ``Demand.footprints``). Other numeric columns are group counts (``elderly``), text columns labels.
+    candidates : DataFrame
+        ``id``, ``cost`` and a position as for ``demand``; optional ``status``, ``capacity``, ``floor_area``;
+        other text columns (``name``, ``address``, ...) are kept (``Sites.labels``) and reach the outputs.
+    travel : DataFrame
+        ``demand_id``, ``candidate_id``, ``minutes`` (a missing pair is unreachable); optional ``group``.
+    group : str, optional
+        The speed group whose rows are read when ``travel`` has a ``group`` column.
+    name : str
+        Instance name (shown in records).
+    crs : str, optional
+        The CRS plain x/y are in; a GeoDataFrame's own projected CRS must agree. Layers in degrees are
+        projected to one metric CRS (this one when projected, else the other layer's, else a UTM zone).
+    columns : mapping, optional
+        ``{"population": "pop", "id": "gid", "cost": "yuan"}``: your column names for the ones siting reads
+        (as ``[data.columns]``; a ``{"candidates": {...}}`` entry applies to one layer only).
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> inst = instance_from_frames(
-    ...     pd.DataFrame({"id": ["d1"], "population": [10], "x": [0], "y": [0]}),
-    ...     pd.DataFrame({"id": ["s1"], "cost": [2], "x": [1], "y": [0]}),
-    ...     pd.DataFrame({"demand_id": ["d1"], "candidate_id": ["s1"], "minutes": [3]}))
-    >>> inst.n_demand, inst.n_sites, len(inst.travel)
-    (1, 1, 1)
+    >>> import pandas as pd, siting
+    >>> demand = pd.DataFrame({"gid": ["a", "b"], "pop": [50, 30], "lon": [106.550, 106.560],
+    ...                        "lat": [29.560, 29.560]})
+    >>> sites = pd.DataFrame({"gid": ["s1"], "yuan": [10.0], "name": ["old school"], "lon": [106.555],
+    ...                       "lat": [29.561]})
+    >>> times = pd.DataFrame({"demand_id": ["a", "b"], "candidate_id": ["s1", "s1"], "minutes": [4.0, 12.0]})
+    >>> inst = instance_from_frames(demand, sites, times, columns={"id": "gid", "population": "pop",
+    ...                                                           "cost": "yuan"})
+    >>> inst.demand.crs, inst.sites.labels["name"].tolist()  # degrees projected to the local UTM zone
+    ('EPSG:32648', ['old school'])
+    >>> res = siting.solve(inst, model="mclp", threshold_min=5, budget=10)
+    >>> res.selected, res.covered_weight, res.to_geodataframe().crs.to_string()
+    (('s1',), 50.0, 'EPSG:32648')
     """
-    d = demand_from_frame(demand, "demand", crs=crs)
-    s = sites_from_frame(candidates, "candidates", crs=crs)
-    check_same_crs(d, s)
+    d, s = _pair(raw_from_frame(demand, "demand"), raw_from_frame(candidates, "candidates"), crs, columns)
     t = travel_from_frame(travel, d, s, "travel_times", group=group)
     return Instance(demand=d, sites=s, travel=t, name=name)

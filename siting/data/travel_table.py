@@ -3,20 +3,33 @@
 CSV or Parquet only. Ids are matched as text against the demand and candidate layers (factorised
 first, so only distinct ids are looked up); a pair that is absent or has ``minutes = inf`` is
 unreachable. Every problem is a one-line :class:`~siting.errors.InputError` (see ``siting.data.load``).
+
+A table computed by siting (``siting travel``, the ``[network]`` cache) records how: the search cutoff and the
+speed groups (:func:`travel_metadata`; Parquet key-value metadata, or the sidecar ``<table>.csv.json`` of a
+CSV). Reading keeps them on :class:`TravelTimes` (``cutoff_min``, ``speeds_m_s``), so a threshold above the
+cutoff is a one-line error (:func:`check_thresholds`) instead of walks silently counted as unreachable. A table
+without that metadata (made by another tool) is read as before: nothing can tell its cutoff.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..io import read_table_metadata
 from ._read import RawTable, _check_file, _read_csv, _read_parquet, csv_header, drop_blank_rows, raw_from_frame
 from ._validate import _text, fail, number_column, require_columns, require_rows
 from .instance import Demand, Sites, TravelTimes
 
-__all__ = ["read_travel", "travel_from_frame", "TRAVEL_COLUMNS"]
+__all__ = ["read_travel", "travel_from_frame", "TRAVEL_COLUMNS", "travel_metadata", "check_thresholds",
+           "unreachable_demand", "unreachable_summary", "FIRST_IDS"]
+
+#: how many ids of unreachable demand points a summary (solution.json, messages) lists
+FIRST_IDS = 10
 
 TRAVEL_COLUMNS = ("demand_id", "candidate_id", "minutes")
 
@@ -50,10 +63,49 @@ def _map_ids(raw: RawTable, column: str, index: pd.Index, layer: str) -> tuple[n
     return where.astype(np.int64), ids
 
 
-def _travel(raw: RawTable, demand: Demand, sites: Sites, group: str | None) -> TravelTimes:
+def travel_metadata(cutoff_min: float, speeds_m_s: Mapping[str, float], rows: int,
+                    **settings: Any) -> dict[str, Any]:
+    """What a table computed by siting records about itself (stored by the writer, read by :func:`read_travel`).
+
+    Parameters
+    ----------
+    cutoff_min : float
+        The search cutoff: pairs slower than this are missing from the table.
+    speeds_m_s : mapping
+        Walking speed of each speed group, in the order of the table (the first is the default rows).
+    rows : int
+        Rows written: a CSV sidecar whose count disagrees with its table (edited by hand since) is ignored.
+    **settings
+        Further JSON-ready facts (slope, stairs factor, snapping distance, network file), kept for readers.
+
+    Examples
+    --------
+    >>> travel_metadata(15, {"adult": 1.0, "elderly": 0.76}, rows=3)["speeds_m_s"]
+    {'adult': 1.0, 'elderly': 0.76}
+    """
+    return {"kind": "travel_times", "cutoff_min": float(cutoff_min),
+            "speeds_m_s": {str(k): float(v) for k, v in speeds_m_s.items()}, "rows": int(rows), **settings}
+
+
+def _limits(meta: Any, rows: int | None) -> tuple[float | None, tuple[tuple[str, float], ...]]:
+    """(cutoff_min, speeds) from a table's metadata; (None, ()) when absent, malformed or stale."""
+    if not isinstance(meta, Mapping) or meta.get("kind") != "travel_times":
+        return None, ()
+    if rows is not None and meta.get("rows") is not None and meta.get("rows") != rows:
+        return None, ()        # the table changed since siting wrote it: its cutoff no longer describes it
+    cutoff: Any = meta.get("cutoff_min")
+    ok = isinstance(cutoff, (int, float)) and not isinstance(cutoff, bool) and np.isfinite(cutoff) and cutoff > 0
+    speeds = meta.get("speeds_m_s")
+    pairs = tuple((str(k), float(v)) for k, v in speeds.items()
+                  if isinstance(v, (int, float)) and not isinstance(v, bool)) if isinstance(speeds, Mapping) else ()
+    return (float(cutoff) if ok else None), pairs
+
+
+def _travel(raw: RawTable, demand: Demand, sites: Sites, group: str | None, meta: Any = None) -> TravelTimes:
     require_columns(raw, TRAVEL_COLUMNS, "travel-time")
     require_rows(raw, "travel-time")
     present: list[str] = []
+    cutoff_min, speeds = _limits(meta, len(raw.frame))
     if "group" in raw.frame.columns:
         groups = _text(raw.frame["group"])
         chosen = (groups == ("" if group is None else str(group))).to_numpy()
@@ -81,7 +133,8 @@ def _travel(raw: RawTable, demand: Demand, sites: Sites, group: str | None) -> T
     i, j, minutes = i[reachable], j[reachable], minutes[reachable]
     order = np.lexsort((j, i))
     return TravelTimes(demand_index=i[order], site_index=j[order], minutes=minutes[order],
-                       n_demand=len(demand), n_sites=len(sites), source=raw.source, groups=tuple(present))
+                       n_demand=len(demand), n_sites=len(sites), source=raw.source, groups=tuple(present),
+                       cutoff_min=cutoff_min, speeds_m_s=speeds)
 
 
 def travel_from_frame(df: pd.DataFrame, demand: Demand, sites: Sites, source: str = "travel_times",
@@ -95,6 +148,8 @@ def travel_from_frame(df: pd.DataFrame, demand: Demand, sites: Sites, source: st
     group : with a ``group`` column, the rows of that group; None selects the rows whose
         group is blank (the default table)
 
+    ``df.attrs["siting"]``, when it holds :func:`travel_metadata`, gives the table's cutoff and speeds.
+
     Examples
     --------
     >>> import pandas as pd
@@ -106,11 +161,14 @@ def travel_from_frame(df: pd.DataFrame, demand: Demand, sites: Sites, source: st
     >>> t.within(5).toarray().tolist()
     [[True]]
     """
-    return _travel(raw_from_frame(df, source), demand, sites, group)
+    return _travel(raw_from_frame(df, source), demand, sites, group, df.attrs.get("siting"))
 
 
 def read_travel(path: str | Path, demand: Demand, sites: Sites, *, group: str | None = None) -> TravelTimes:
     """Read a travel-time table (CSV or Parquet) and map its ids to positions.
+
+    The table's metadata (:func:`travel_metadata`, written by siting) sets ``cutoff_min`` and ``speeds_m_s``
+    of the result; without it they are None and ``()``.
 
     Examples
     --------
@@ -138,4 +196,84 @@ def read_travel(path: str | Path, demand: Demand, sites: Sites, *, group: str | 
     else:
         raise InputError(f"unsupported file format '{suffix or path.name}' for travel times "
                          "(use .csv or .parquet)", file=source)
-    return _travel(raw, demand, sites, group)
+    return _travel(raw, demand, sites, group, read_table_metadata(path))
+
+
+def check_thresholds(tables: Iterable[TravelTimes], thresholds: Mapping[str, float]) -> None:
+    """Refuse a threshold above the cutoff a travel table was computed with.
+
+    Pairs slower than the cutoff are missing from such a table, so with a larger threshold the walks between
+    the two would count as unreachable and coverage would be silently under-counted.
+
+    Parameters
+    ----------
+    tables : iterable of TravelTimes
+        The tables a model walks on (the default one and any speed group's); those without a known cutoff
+        are not checked.
+    thresholds : mapping
+        ``{scenario key: minutes}`` (``ModelParams.thresholds_min()``): ``threshold_minutes``,
+        ``services.<key>.threshold_minutes``, ...
+
+    Raises
+    ------
+    InputError
+        naming the key, both numbers and the table's file.
+
+    Examples
+    --------
+    >>> t = TravelTimes(np.array([0]), np.array([0]), np.array([3.0]), 1, 1, source="t.parquet", cutoff_min=10.0)
+    >>> check_thresholds([t], {"threshold_minutes": 15})
+    Traceback (most recent call last):
+    ...
+    siting.errors.InputError: t.parquet: model.threshold_minutes = 15 min is above the 10 min cutoff this table was computed with (slower walks are missing from it and would count as unreachable); recompute it with a cutoff of at least 15 min (siting travel --cutoff 15, or network.cutoff_minutes) or lower the threshold
+    """
+    for table in tables:
+        cutoff = table.cutoff_min
+        if cutoff is None:
+            continue
+        for key, minutes in thresholds.items():
+            if minutes > cutoff * (1.0 + 1e-9):
+                name = key if "." in key else f"model.{key}"
+                raise InputError(f"{name} = {minutes:g} min is above the {cutoff:g} min cutoff this table was "
+                                 "computed with (slower walks are missing from it and would count as "
+                                 f"unreachable); recompute it with a cutoff of at least {minutes:g} min "
+                                 f"(siting travel --cutoff {minutes:g}, or network.cutoff_minutes) or lower the "
+                                 "threshold", file=table.source)
+
+
+def unreachable_demand(travel: TravelTimes, usable: np.ndarray | None = None,
+                       weight: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the demand points with no pair in ``travel`` to a ``usable`` site (any site when None).
+
+    With ``weight``, only points of positive weight count (a point nobody lives at needs no site).
+
+    Examples
+    --------
+    >>> t = TravelTimes(np.array([0, 2]), np.array([1, 0]), np.array([3.0, 4.0]), 3, 2)
+    >>> unreachable_demand(t).tolist(), unreachable_demand(t, np.array([True, False])).tolist()
+    ([1], [0, 1])
+    >>> unreachable_demand(t, weight=np.array([1.0, 0.0, 2.0])).tolist()
+    []
+    """
+    keep = np.ones(len(travel), bool) if usable is None else np.asarray(usable, bool)[travel.site_index]
+    lost = np.ones(travel.n_demand, dtype=bool)
+    lost[travel.demand_index[keep]] = False
+    if weight is not None:
+        lost &= np.asarray(weight, float) > 0
+    return np.flatnonzero(lost)
+
+
+def unreachable_summary(positions: np.ndarray, demand: Demand, weight: np.ndarray | None = None
+                        ) -> dict[str, Any]:
+    """``{"count", "weight", "first_ids"}`` of unreachable demand points, for ``solution.json``.
+
+    Examples
+    --------
+    >>> d = Demand(ids=np.array(["a", "b"]), population=np.array([5.0, 7.0]), x=np.zeros(2), y=np.zeros(2))
+    >>> unreachable_summary(np.array([1]), d)
+    {'count': 1, 'weight': 7.0, 'first_ids': ['b']}
+    """
+    positions = np.asarray(positions, dtype=np.int64)
+    w = demand.population if weight is None else np.asarray(weight, float)
+    return {"count": int(positions.size), "weight": float(w[positions].sum()),
+            "first_ids": [str(v) for v in demand.ids[positions[:FIRST_IDS]]]}

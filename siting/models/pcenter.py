@@ -21,6 +21,7 @@ import numpy as np
 
 from ..backends.registry import get_backend
 from ..data.instance import Instance
+from ..data.travel_table import unreachable_summary
 from ..errors import InfeasibleError, VerificationError
 from ..formulations.lexicographic import cost_then_count
 from ..options import SolveOptions
@@ -33,7 +34,7 @@ from .base import Evaluation, Marginal, Model, Outcome, Plan, SolveContext
 from .driver import solve_model
 from .params import ModelParams, budget_param, choice, integer, param, speed_group_param, weight_column_param
 from .parts import Rows, demand_weight, milp
-from .pmedian import reachable_pairs
+from .reachable import dropped_demand, reachable_pairs, unreachable_param
 from .secondary import MIN_STAGE_S
 from .tables import coverage_table, served_by_site, sites_table
 
@@ -59,6 +60,7 @@ class PCenterParams(ModelParams):
     speed_group: str | None = speed_group_param()
     method: str = param("search", check=choice(METHODS),
                         doc="search (bisection over table times with set-cover MIPs) or direct (one MIP)")
+    unreachable: str = unreachable_param()
 
     def limits(self) -> Limits:
         """At most ``p`` counted sites, and the budget."""
@@ -284,7 +286,7 @@ def _cheapest_cover(instance: Instance, params: PCenterParams, rules: SiteRules,
 def _search(instance: Instance, params: PCenterParams, rules: SiteRules, ctx: SolveContext) -> Outcome:
     """The radius by bisection or one MIP; then, with ``secondary = "min_cost"``, the cheapest plan at it."""
     weight = demand_weight(instance, params.weight_column)
-    pairs = reachable_pairs(instance, weight, rules, "pcenter")
+    pairs = reachable_pairs(instance, weight, rules, "pcenter", unreachable=params.unreachable)
     run = _direct if params.method == "direct" else _bisect
     outcome = run(instance, params, rules, pairs, ctx)
     if outcome.plan is None or ctx.options.secondary != "min_cost":
@@ -293,11 +295,16 @@ def _search(instance: Instance, params: PCenterParams, rules: SiteRules, ctx: So
 
 
 def _evaluate(instance: Instance, params: PCenterParams, rules: SiteRules, plan: Plan) -> Evaluation:
-    """Nearest open site of every demand point from the raw table; objective = the worst time (weight > 0)."""
+    """Nearest open site of every demand point from the raw table; objective = the worst time (weight > 0).
+
+    Points left out by ``unreachable = "drop"`` count in ``total_weight`` but not in the radius.
+    """
     weight = demand_weight(instance, params.weight_column)
     site, minutes = nearest_open_site(instance.travel, plan.open_sites)
     reached = site >= 0
+    dropped = dropped_demand(instance, weight, rules, params.unreachable)
     positive = weight > 0
+    positive[dropped] = False
     if np.any(positive & ~reached):
         raise VerificationError("pcenter: a demand point has no reachable open site")
     radius = float(minutes[positive].max(initial=0.0))
@@ -307,7 +314,8 @@ def _evaluate(instance: Instance, params: PCenterParams, rules: SiteRules, plan:
         sites=sites_table(instance, plan.open_sites, rules,
                           served_weight=served_by_site(instance.n_sites, site, weight, reached)),
         coverage=coverage_table(instance, weight, site, minutes, reached),
-        stats={"p": params.p, "radius_min": radius, "n_open": int((plan.open_sites & rules.counts).sum())},
+        stats={"p": params.p, "radius_min": radius, "n_open": int((plan.open_sites & rules.counts).sum()),
+               "unreachable_demand": unreachable_summary(dropped, instance.demand, weight)},
     )
 
 
@@ -321,7 +329,7 @@ def _marginal(instance: Instance, params: PCenterParams, rules: SiteRules, plan:
     site, first, second = nearest_two(instance.travel, plan.open_sites)
     n = instance.n_sites
     mine = (weight > 0) & (site >= 0)
-    radius = float(first[weight > 0].max(initial=0.0))
+    radius = float(first[mine].max(initial=0.0))      # points dropped as unreachable have no site
     own = np.full(n, -np.inf)          # worst first time among the points each site serves
     np.maximum.at(own, site[mine], first[mine])
     fallback = np.full(n, -np.inf)     # worst second time among them

@@ -17,7 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data.instance import Instance
-from ..errors import InfeasibleError, VerificationError
+from ..data.travel_table import unreachable_summary
+from ..errors import VerificationError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site, nearest_two
@@ -27,14 +28,13 @@ from .base import Built, Evaluation, Marginal, Model, Plan
 from .driver import solve_model
 from .params import ModelParams, boolean, budget_param, choice, integer, param, speed_group_param, weight_column_param
 from .parts import Rows, demand_weight, milp
+from .reachable import UNREACHABLE, dropped_demand, reachable_pairs, unreachable_param
 from .tables import coverage_table, served_by_site, sites_table
 
 __all__ = ["MODEL", "PMedianParams", "solve_pmedian", "build_pmedian", "build_pmedian_radius", "greedy_pmedian",
-           "reachable_pairs"]
+           "reachable_pairs", "unreachable_param", "dropped_demand", "UNREACHABLE"]
 
 FORMULATIONS = ("assignment", "radius")
-
-
 @dataclass(frozen=True, kw_only=True)
 class PMedianParams(ModelParams):
     """Parameters of :data:`MODEL` (p-median)."""
@@ -47,35 +47,15 @@ class PMedianParams(ModelParams):
     formulation: str = param("assignment", check=choice(FORMULATIONS),
                              doc="assignment (x_ij per pair) or radius (Elloumi levels)")
     warm_start: bool = param(True, check=boolean(), doc="start the solver from the greedy + swap plan")
+    unreachable: str = unreachable_param()
 
     def limits(self) -> Limits:
         """Exactly ``p`` counted sites, and the budget when given."""
         return Limits(budget=self.budget, max_sites=self.p, exact_sites=True)
 
 
-def reachable_pairs(instance: Instance, weight: np.ndarray, rules: SiteRules,
-                    model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs of positive-weight demand and usable sites; raise when a demand point reaches no usable site."""
-    tr = instance.travel
-    keep = (weight[tr.demand_index] > 0) & (rules.upper[tr.site_index] > 0)
-    d, s, t = tr.demand_index[keep], tr.site_index[keep], tr.minutes[keep]
-    order = np.lexsort((s, d))
-    d, s, t = d[order], s[order], t[order]
-    has = np.zeros(instance.n_demand, dtype=bool)
-    has[d] = True
-    lost = np.flatnonzero((weight > 0) & ~has)
-    if lost.size:
-        ids = ", ".join(map(str, instance.demand.ids[lost[:5]]))
-        more = f" and {lost.size - 5} more" if lost.size > 5 else ""
-        raise InfeasibleError(
-            f"{model}: demand point(s) {ids}{more} reach no usable site in the travel table "
-            "(pairs missing from the table are unreachable); every demand point must be assigned"
-        )
-    return d, s, t
-
-
 def build_pmedian(instance: Instance, *, p: int, weight_column: str = "population",
-                  budget: float | None = None) -> LinearProgram:
+                  budget: float | None = None, unreachable: str = "error") -> LinearProgram:
     r"""The p-median program over the reachable pairs of the travel table.
 
     Parameters
@@ -87,6 +67,8 @@ def build_pmedian(instance: Instance, *, p: int, weight_column: str = "populatio
         Demand column that weights walking time (``population`` or a group such as ``elderly``).
     budget : float, optional
         Extra knapsack row on conversion cost.
+    unreachable : {"error", "drop"}
+        A demand point that reaches no usable site raises, or is left out (see :func:`reachable_pairs`).
 
     Returns
     -------
@@ -97,7 +79,7 @@ def build_pmedian(instance: Instance, *, p: int, weight_column: str = "populatio
     Raises
     ------
     InfeasibleError
-        if a demand point with positive weight has no pair with a usable site.
+        if a demand point with positive weight has no pair with a usable site (and ``unreachable = "error"``).
 
     Notes
     -----
@@ -115,7 +97,7 @@ def build_pmedian(instance: Instance, *, p: int, weight_column: str = "populatio
     """
     rules = SiteRules.of(instance)
     weight = demand_weight(instance, weight_column)
-    d, s, t = reachable_pairs(instance, weight, rules, "pmedian")
+    d, s, t = reachable_pairs(instance, weight, rules, "pmedian", unreachable=unreachable)
     n, npairs = instance.n_sites, d.shape[0]
     active, dense_row = np.unique(d, return_inverse=True)
     rows = Rows(n + npairs)
@@ -133,7 +115,7 @@ def build_pmedian(instance: Instance, *, p: int, weight_column: str = "populatio
 
 
 def build_pmedian_radius(instance: Instance, *, p: int, weight_column: str = "population",
-                         budget: float | None = None) -> LinearProgram:
+                         budget: float | None = None, unreachable: str = "error") -> LinearProgram:
     r"""The radius (distance-level) p-median program of Elloumi (2010), chained so its size is O(pairs).
 
     Returns
@@ -158,7 +140,7 @@ def build_pmedian_radius(instance: Instance, *, p: int, weight_column: str = "po
     """
     rules = SiteRules.of(instance)
     weight = demand_weight(instance, weight_column)
-    d, s, t = reachable_pairs(instance, weight, rules, "pmedian")
+    d, s, t = reachable_pairs(instance, weight, rules, "pmedian", unreachable=unreachable)
     order = np.lexsort((s, t, d))
     d, s, t = d[order], s[order], t[order]
     n = instance.n_sites
@@ -199,7 +181,7 @@ def build_pmedian_radius(instance: Instance, *, p: int, weight_column: str = "po
 
 def greedy_pmedian(instance: Instance, *, p: int, weight_column: str = "population",
                    budget: float | None = None, max_swaps: int = 200,
-                   deadline: float | None = None) -> np.ndarray | None:
+                   deadline: float | None = None, unreachable: str = "error") -> np.ndarray | None:
     """Greedy-add then swap start for p-median.
 
     Open the site with the largest drop in weighted time, ``p`` times, then apply best improving swaps
@@ -210,7 +192,7 @@ def greedy_pmedian(instance: Instance, *, p: int, weight_column: str = "populati
     """
     rules = SiteRules.of(instance)
     weight = demand_weight(instance, weight_column)
-    d, s, t = reachable_pairs(instance, weight, rules, "pmedian")
+    d, s, t = reachable_pairs(instance, weight, rules, "pmedian", unreachable=unreachable)
     wd = weight[d]
     open_mask = rules.lower > 0
     big = float(t.max(initial=0.0)) * 10.0 + 1.0       # penalty for "no open site yet"
@@ -291,13 +273,13 @@ def _best_swap(open_mask: np.ndarray, rules: SiteRules, d: np.ndarray, s: np.nda
 
 
 def _warm_vector(program: LinearProgram, instance: Instance, open_mask: np.ndarray, weight: np.ndarray,
-                 formulation: str) -> np.ndarray:
+                 formulation: str, unreachable: str = "error") -> np.ndarray:
     """The full column vector of a greedy plan (assignment: nearest open pair; radius: level indicators)."""
     x = np.zeros(program.n_cols)
     n = instance.n_sites
     x[:n] = open_mask
     rules = SiteRules.of(instance)
-    d, s, t = reachable_pairs(instance, weight, rules, "pmedian")
+    d, s, t = reachable_pairs(instance, weight, rules, "pmedian", unreachable=unreachable)
     _, near = nearest_open_site(instance.travel, open_mask)
     if formulation == "assignment":
         order = np.lexsort((s, d))          # the column order of build_pmedian
@@ -327,7 +309,7 @@ _BUILDERS = {"assignment": build_pmedian, "radius": build_pmedian_radius}
 
 def _build(instance: Instance, params: PMedianParams, rules: SiteRules) -> Built:
     program = _BUILDERS[params.formulation](instance, p=params.p, weight_column=params.weight_column,
-                                            budget=params.budget)
+                                            budget=params.budget, unreachable=params.unreachable)
     return Built(program, stats={"formulation": params.formulation})
 
 
@@ -336,30 +318,38 @@ def _warm_start(instance: Instance, params: PMedianParams, rules: SiteRules, bui
     if not params.warm_start:
         return None
     plan = greedy_pmedian(instance, p=params.p, weight_column=params.weight_column, budget=params.budget,
-                          deadline=deadline)
+                          deadline=deadline, unreachable=params.unreachable)
     if plan is None:
         return None
     weight = demand_weight(instance, params.weight_column)
-    return _warm_vector(built.program, instance, plan, weight, params.formulation)
+    return _warm_vector(built.program, instance, plan, weight, params.formulation, params.unreachable)
 
 
 def _evaluate(instance: Instance, params: PMedianParams, rules: SiteRules, plan: Plan) -> Evaluation:
-    """Nearest open site of every demand point from the raw table; objective = sum of w_i * minutes."""
+    """Nearest open site of every demand point from the raw table; objective = sum of w_i * minutes.
+
+    Points left out by ``unreachable = "drop"`` count in ``total_weight`` but not in the objective.
+    """
     weight = demand_weight(instance, params.weight_column)
     site, minutes = nearest_open_site(instance.travel, plan.open_sites)
     reached = site >= 0
-    if np.any((weight > 0) & ~reached):
+    dropped = dropped_demand(instance, weight, rules, params.unreachable)
+    left_out = np.zeros(instance.n_demand, dtype=bool)
+    left_out[dropped] = True
+    if np.any((weight > 0) & ~reached & ~left_out):
         raise VerificationError("pmedian: a demand point has no reachable open site")
     objective = float(np.sum(weight[reached] * minutes[reached]))
     total = float(weight.sum())
+    served = float(weight[reached].sum())
     return Evaluation(
         objective=objective, covered_weight=float(weight[reached].sum()), total_weight=total,
         total_cost=float(rules.cost[plan.open_sites].sum()),
         sites=sites_table(instance, plan.open_sites, rules,
                           served_weight=served_by_site(instance.n_sites, site, weight, reached)),
         coverage=coverage_table(instance, weight, site, minutes, reached),
-        stats={"p": params.p, "mean_minutes": objective / total if total else 0.0,
-               "max_minutes": float(minutes[weight > 0].max(initial=0.0))},
+        stats={"p": params.p, "mean_minutes": objective / served if served else 0.0,
+               "max_minutes": float(minutes[(weight > 0) & reached].max(initial=0.0)),
+               "unreachable_demand": unreachable_summary(dropped, instance.demand, weight)},
     )
 
 
@@ -368,6 +358,8 @@ def _bound(instance: Instance, params: PMedianParams, rules: SiteRules) -> float
     weight = demand_weight(instance, params.weight_column)
     _, minutes = nearest_open_site(instance.travel, rules.usable)
     positive = weight > 0
+    if params.unreachable == "drop":
+        positive &= np.isfinite(minutes)
     if not np.all(np.isfinite(minutes[positive])):
         return None
     return float(np.sum(weight[positive] * minutes[positive]))

@@ -6,6 +6,12 @@ Common columns come first in the same names for every model, so scripts can read
   included), ``x, y``, then model columns (``served_weight``, ``load``, ...);
 * coverage: ``demand_id, weight, covered, site_id`` (the serving site: the nearest open one, or the
   assigned one where the model assigns), ``minutes``, then model columns.
+
+The candidates' own text columns (``name``, ``address``, ``owner``, ...) follow the model columns in the sites
+table. Both tables carry the layers they describe in ``attrs["siting_layers"]``
+(:class:`~siting.data.instance.InputLayers`) to :meth:`siting.result.Result.from_plan`, which moves them to
+``Result.input_layers`` (:meth:`~siting.result.Result.to_geodataframe` reads positions, footprints and the CRS
+there).
 """
 from __future__ import annotations
 
@@ -14,10 +20,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.instance import Instance
+from ..data.instance import InputLayers, Instance
+from ..result import site_labels
 from ..rules import SiteRules
 
-__all__ = ["sites_table", "coverage_table", "served_by_site"]
+__all__ = ["sites_table", "coverage_table", "served_by_site", "LAYERS_KEY", "with_site_labels"]
+
+#: the ``DataFrame.attrs`` key of the :class:`~siting.data.instance.InputLayers` an output table describes
+LAYERS_KEY = "siting_layers"
+
+
+def with_site_labels(frame: pd.DataFrame, instance: Instance) -> pd.DataFrame:
+    """``frame`` (rows named by ``site_id``) with the candidates' text columns and the layers in its ``attrs``."""
+    frame = site_labels(frame, instance.sites)
+    frame.attrs[LAYERS_KEY] = InputLayers(instance.demand, instance.sites)
+    return frame
 
 
 def sites_table(instance: Instance, open_sites: np.ndarray, rules: SiteRules, **columns: Any) -> pd.DataFrame:
@@ -34,7 +51,7 @@ def sites_table(instance: Instance, open_sites: np.ndarray, rules: SiteRules, **
     })
     for key, value in columns.items():
         frame[key] = value
-    return frame
+    return with_site_labels(frame, instance)
 
 
 def coverage_table(instance: Instance, weight: np.ndarray, site: np.ndarray, minutes: np.ndarray,
@@ -55,6 +72,7 @@ def coverage_table(instance: Instance, weight: np.ndarray, site: np.ndarray, min
     })
     for key, value in columns.items():
         frame[key] = value
+    frame.attrs[LAYERS_KEY] = InputLayers(instance.demand, instance.sites)
     return frame
 
 

@@ -22,15 +22,18 @@ from typing import Any
 
 import pandas as pd
 
+from ..data.travel_table import travel_metadata
 from ..errors import ScenarioError
-from ..io import atomic_write_csv, atomic_write_parquet
+from ..io import atomic_write_csv, atomic_write_parquet, to_jsonable
 from ..scenario import Scenario, load_scenario
-from ..travel.scenario import scenario_travel_times
+from ..travel.config import NetworkConfig
+from ..travel.scenario import network_config, scenario_cutoff, scenario_travel_times
+from ..travel.speed import WALKING_MODEL_VERSION
 from .budgets import parse_budgets
 from .records import fingerprint, output_folder, read_record, write_record
 from .tasks import SolveTask
 
-__all__ = ["Prepared", "prepare_scenario", "SWEEP_KEYS", "OUTPUT_KEYS"]
+__all__ = ["Prepared", "prepare_scenario", "travel_limits", "SWEEP_KEYS", "OUTPUT_KEYS"]
 
 SWEEP_KEYS = ("budgets",)
 OUTPUT_KEYS = ("dir",)
@@ -164,9 +167,24 @@ def _scenario_key(scenario: Scenario) -> str:
 
 def _travel_key(scenario: Scenario) -> str:
     """Fingerprint of what travel times depend on: the [network] table and the files it, demand and sites name."""
-    net = json.dumps(scenario.network, sort_keys=True, default=str)
+    # the walking model's version too: a table cached under an older stair / slope model is not reused
+    net = json.dumps({"network": scenario.network, "walking_model": WALKING_MODEL_VERSION}, sort_keys=True,
+                     default=str)
     files = [f for f in _input_files(scenario) if f != scenario.data.travel_times]
     return fingerprint(scenario.path or scenario.name, files, extra=net, include_scenario=False)
+
+
+def travel_limits(cfg: NetworkConfig, cutoff_min: float, rows: int) -> dict[str, Any]:
+    """The metadata a table computed over ``cfg``'s network carries (:func:`~siting.data.travel_table.travel_metadata`).
+
+    Besides the cutoff and the speeds (what reading checks), the walking assumptions are kept for readers:
+    slopes on or off, the stair model (per-group rates, or the legacy factor) and the snapping distance.
+    """
+    legacy = bool(getattr(cfg, "legacy_stairs", True))
+    return travel_metadata(cutoff_min, cfg.speeds, rows, network=cfg.path.name, slope=cfg.slope,
+                           max_snap_m=cfg.max_snap_m, stairs_factor=cfg.stairs_factor if legacy else None,
+                           stairs=to_jsonable(getattr(cfg, "stairs", {})),
+                           slopes=to_jsonable(getattr(cfg, "slopes", {})))
 
 
 def _cached_travel(scenario: Scenario, travel_dir: Path, *, quiet: bool) -> Path:
@@ -180,7 +198,9 @@ def _cached_travel(scenario: Scenario, travel_dir: Path, *, quiet: bool) -> Path
     df = scenario_travel_times(scenario, progress=not quiet)
     far = df.attrs.get("far_points")
     df.attrs = {}  # attrs hold DataFrames: not for Parquet metadata
-    atomic_write_parquet(table, df)
+    cfg = network_config(scenario)
+    # the table records its cutoff and speeds, so reading it back can refuse a threshold beyond the cutoff
+    atomic_write_parquet(table, df, metadata=travel_limits(cfg, scenario_cutoff(scenario, cfg), len(df)))
     if isinstance(far, pd.DataFrame) and not far.empty:
         atomic_write_csv(travel_dir / f"far_points_{key}.csv", far)
     write_record(stamp, {"status": "done", "finished": True, "fingerprint": key, "rows": len(df),

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..data._read import layer_columns
 from ..errors import ScenarioError, VerificationError
 from ..io import atomic_write_csv, atomic_write_parquet, atomic_write_text, atomic_write_vector
 from .budget_sweep import sweep
@@ -155,6 +156,10 @@ def rank_table(model: PlanReach, plan: dict[str, set[str]], records: dict[float,
     })
     for k, value in (plan_covered or {}).items():
         df[f"plan_covered_{k}"] = float(value)
+    # the candidates' own text columns (name, address, owner, ...) right after the id: what a committee reads
+    labels = [k for k in sites.labels if k not in df.columns]
+    for offset, k in enumerate(labels):
+        df.insert(1 + offset, k, sites.labels[k])
     df = df[cand].copy()
     rows: list[Any] = list(df.itertuples())
     df["reasons"] = [
@@ -170,8 +175,11 @@ def rank_table(model: PlanReach, plan: dict[str, set[str]], records: dict[float,
     return df
 
 
-def _excluded_copy(candidates: Path, site_id: str, dest: Path) -> Path:
-    """A copy of the candidates table with ``site_id`` set to status ``excluded``."""
+def _excluded_copy(candidates: Path, site_id: str, dest: Path, columns: dict[str, Any] | None = None) -> Path:
+    """A copy of the candidates table with ``site_id`` set to status ``excluded``.
+
+    ``columns`` is the scenario's ``[data.columns]``: the ids and the status are in the columns it names.
+    """
     suf = candidates.suffix.lower()
     if suf == ".csv":
         df = pd.read_csv(candidates, dtype=str, keep_default_na=False)
@@ -181,9 +189,11 @@ def _excluded_copy(candidates: Path, site_id: str, dest: Path) -> Path:
         import geopandas as gpd  # third-party and slow to import: only for a vector candidates layer
 
         df = gpd.read_file(candidates)
-    if "status" not in df.columns:
-        df["status"] = "candidate"
-    df.loc[df["id"].astype(str) == site_id, "status"] = "excluded"
+    names = layer_columns(columns, "candidates")
+    id_col, status_col = names.get("id", "id"), names.get("status", "status")
+    if status_col not in df.columns:
+        df[status_col] = "candidate"
+    df.loc[df[id_col].astype(str).str.strip() == site_id, status_col] = "excluded"
     dest = dest.with_suffix(suf if suf in (".csv", ".parquet", ".pq", ".gpkg", ".geojson") else ".gpkg")
     if suf == ".csv":
         atomic_write_csv(dest, df)
@@ -220,7 +230,7 @@ def rank(
     values = sorted(set(parse_budgets(budgets, key="budgets")) | {float(ref)})
     engine: dict[str, Any] = dict(scheduler=scheduler, use_dask=use_dask, client=client, n_workers=n_workers, quiet=quiet)
     if use_dask and client is None and (resolve_top > 0):
-        with dask_client(scheduler, n_workers) as cl:
+        with dask_client(scheduler, n_workers, quiet=quiet) as cl:
             return rank(scenario, out_dir=out_dir, budgets=values, resolve_top=resolve_top, client=cl,
                         use_dask=True, quiet=quiet, out_key=out_key)
     sw = sweep(prep.scenario_path, values, out_dir=prep.out_dir, plot=True, **engine)
@@ -274,7 +284,8 @@ def _resolve_losses(prep: Prepared, model: PlanReach, plan: dict[str, set[str]],
         if rec is not None:
             out[sid] = base_cov - float(rec.get("covered_population") or 0.0)
             continue
-        cands = _excluded_copy(Path(prep.scenario.data.candidates), sid, folder / f"{sid}_candidates.csv")
+        cands = _excluded_copy(Path(prep.scenario.data.candidates), sid, folder / f"{sid}_candidates.csv",
+                               prep.scenario.data.columns)
         todo.append(prep.task(sid, budget=prep.scenario.model.budget, overrides={"data.candidates": str(cands)}))
 
     def done(task: SolveTask, rec: dict) -> None:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..errors import ScenarioError
 from ..io import atomic_write_json
-from ..result import Result
+from ..result import Result, site_labels
 
 __all__ = ["fingerprint", "read_record", "write_record", "result_record", "output_folder"]
 
@@ -119,6 +119,13 @@ def _per_service(result: Result) -> dict[str, dict[str, Any]]:
     return {}
 
 
+def _labelled(frame: pd.DataFrame, result: Result) -> pd.DataFrame:
+    """``frame`` with the candidates' text columns (name, address, ...) when the result knows its input layers."""
+    if result.input_layers is None:
+        return frame
+    return site_labels(frame, result.input_layers.sites)
+
+
 def _selected_sites(result: Result) -> list[dict[str, Any]]:
     """The converted buildings: id, cost and (multi-service) the services placed in each."""
     sites = result.sites
@@ -136,10 +143,11 @@ def _selected_sites(result: Result) -> list[dict[str, Any]]:
             "fitout_cost": g["fitout_cost"].sum().to_numpy() if "fitout_cost" in new else 0.0,
         })
         out["cost"] = out["building_cost"] + out["fitout_cost"]
+        out = _labelled(out, result)
         return [{str(k): v for k, v in row.items()} for row in out.to_dict(orient="records")]
     if "selected" in sites.columns:
         keep = [c for c in ("site_id", "cost", "x", "y", "served_weight") if c in sites.columns]
-        chosen = sites.loc[sites["selected"].astype(bool), keep]
+        chosen = _labelled(sites.loc[sites["selected"].astype(bool), keep].copy(), result)
         return [{str(k): v for k, v in row.items()} for row in chosen.to_dict(orient="records")]
     return [{"site_id": s} for s in result.selected]
 

@@ -17,14 +17,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from ..data.instance import Instance
+from ..io import atomic_write_csv
 from ..result import Result
-from ..run import solve_scenario, write_outputs
+from ..run import (
+    solve_scenario,  # noqa: F401 - tests/cli/test_out_and_prepare.py patches this name
+    write_outputs,
+)
 from ..scenario import Scenario
 from .evaluation import with_served_weight
 from .prepare import Prepared, prepare_scenario
 from .records import result_record, write_record
+from .tasks import solve_checked
 
-__all__ = ["solve", "solve_prepared", "SOLVER_FLAGS"]
+__all__ = ["solve", "solve_prepared", "write_unreachable", "SOLVER_FLAGS", "UNREACHABLE_CSV"]
+
+#: the demand points that reach no site in the travel table, when there are any
+UNREACHABLE_CSV = "unreachable.csv"
 
 #: keyword of :func:`solve` -> scenario key it overrides
 SOLVER_FLAGS = {"budget": "model.budget", "backend": "solver.name", "strategy": "solver.strategy",
@@ -36,14 +48,32 @@ def solve_prepared(prep: Prepared, folder: Path, *, overrides: dict[str, Any] | 
     """Solve a prepared scenario (with ``overrides``) and write its outputs and ``record.json`` into ``folder``."""
     changes = dict(prep.overrides, **(overrides or {}))
     sc = prep.scenario.with_overrides(**changes) if changes else prep.scenario
+    solved, instance, unreachable = solve_checked(sc, progress=progress)
     # a multi-service sites.csv gets the weight each (site, service) serves, from the result's own tables
-    result = with_served_weight(solve_scenario(sc, progress=progress))
+    result = with_served_weight(solved)
     if result.has_solution:
         result.stats["shares"] = group_shares(result, sc)
+    write_unreachable(folder, instance, unreachable)
     write_outputs(result, folder)
     write_record(folder / "record.json", result_record(result) | {
         "finished": True, "fingerprint": prep.fingerprint, "budget": sc.model.budget})
     return result
+
+
+def write_unreachable(folder: Path, instance: Instance, positions: np.ndarray) -> Path | None:
+    """``unreachable.csv`` (``demand_id, population, x, y``) of the demand points at ``positions``, if any.
+
+    ``solution.json`` lists the count and the first ids (``unreachable_demand``); this file lists them all.
+    A solve without any removes an ``unreachable.csv`` left in ``folder`` by an earlier run.
+    """
+    path = Path(folder) / UNREACHABLE_CSV
+    if not len(positions):
+        path.unlink(missing_ok=True)
+        return None
+    d = instance.demand
+    frame = pd.DataFrame({"demand_id": d.ids[positions].astype(str), "population": d.population[positions],
+                          "x": d.x[positions], "y": d.y[positions]})
+    return atomic_write_csv(path, frame)
 
 
 def group_shares(result: Result, scenario: Scenario) -> dict[str, dict[str, dict[str, float]]]:

@@ -7,11 +7,13 @@ import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
+from pyproj import Geod
 
 from siting.data import load_instance, read_demand, read_sites
-from siting.data.load import GeographicCRSWarning, demand_from_frame, instance_from_frames
+from siting.data.load import demand_from_frame, instance_from_frames
 from siting.errors import InputError
 from siting.scenario import load_scenario
 
@@ -55,11 +57,15 @@ def test_metres_declared_as_degrees_name_the_row_and_column():
     assert "row 2 (id D01)" in text and "column 'x'" in text and "not a longitude" in text
 
 
-def test_lon_lat_declared_as_degrees_load_with_a_warning():
+def test_lon_lat_declared_as_degrees_are_projected_to_the_local_utm_zone():
     frame = pd.DataFrame({"id": ["a", "b"], "population": [5, 6], "x": [106.55, 106.56], "y": [29.56, 29.57]})
-    with pytest.warns(GeographicCRSWarning):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no GeographicCRSWarning: nothing is computed in degrees any more
         d = demand_from_frame(frame, crs="EPSG:4326")
-    assert d.crs == "EPSG:4326"
+    assert d.crs == "EPSG:32648" and d.input_crs == "EPSG:4326"  # Chongqing: UTM 48N
+    metres = float(np.hypot(d.x[1] - d.x[0], d.y[1] - d.y[0]))
+    ground = Geod(ellps="WGS84").inv(106.55, 29.56, 106.56, 29.57)[2]
+    assert abs(metres - ground) < 1e-3 * ground  # a UTM grid distance: within 0.1 % of the geodesic
 
 
 def test_an_unknown_crs_is_one_line():

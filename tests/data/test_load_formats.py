@@ -8,7 +8,7 @@ import pytest
 from conftest import assert_one_line
 from shapely.geometry import LineString
 
-from siting.data import GeographicCRSWarning, load_instance, read_demand, read_sites
+from siting.data import load_instance, read_demand, read_sites
 from siting.errors import InputError
 
 DEMAND = pd.DataFrame({"id": ["007", "d2", "d3"], "population": [100.0, 250.0, 75.0],
@@ -101,12 +101,12 @@ def test_missing_geometry(tmp_path):
     assert_one_line(info.value, "feature 3", "id d3", "column 'geometry'", "missing")
 
 
-def test_geographic_crs_warns_but_loads(tmp_path):
-    g = _geo(DEMAND).to_crs("EPSG:4326")
-    g.to_file(tmp_path / "d.geojson", driver="GeoJSON")
-    with pytest.warns(GeographicCRSWarning, match="EPSG:4326"):
-        d = read_demand(tmp_path / "d.geojson")
-    assert d.crs == "EPSG:4326" and 100 < d.x[0] < 110
+def test_a_geographic_layer_is_projected_back_to_metres(tmp_path):
+    g = _geo(DEMAND)
+    g.to_crs("EPSG:4326").to_file(tmp_path / "d.geojson", driver="GeoJSON")
+    d = read_demand(tmp_path / "d.geojson", crs=g.crs.to_string())  # a projected [data] crs: degrees go there
+    assert d.crs == g.crs.to_string() and d.input_crs == "EPSG:4326"
+    assert np.allclose(d.x, g.geometry.x, atol=0.01) and np.allclose(d.y, g.geometry.y, atol=0.01)
 
 
 def test_parquet_numeric_ids_and_missing_values(tmp_path):

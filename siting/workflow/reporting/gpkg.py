@@ -15,6 +15,8 @@ with neither, writing is an error asking for ``[data] crs`` rather than a file Q
   street network is readable, else ``"hull (no street network)"`` (a concave hull of the demand points the
   travel table puts within the threshold and the site, buffered by 40 m); a service without a threshold is
   always a hull, ``"hull (no threshold)"``. ``reached_weight`` is the travel table's figure either way.
+* ``site_footprints`` / ``demand_footprints`` (only when the inputs were building polygons) — the same rows
+  as ``candidates`` + ``existing_facilities`` / the demand layers, drawn as the footprints;
 * ``community_coverage`` (only with a zones layer, or demand points labelled with a community) — one
   polygon per community with the covered weight and share per service before and after the plan and
   ``share_after_min``, the lowest share over the services (:mod:`.gpkg_zones`).
@@ -42,11 +44,11 @@ from ...data.instance import Demand, Sites
 from ...errors import InputError
 from ...io import atomic_path
 from ..reach import PlanReach
-from .gpkg_styles import STYLE_TABLE, write_layer_styles
+from .gpkg_styles import LAYER_RULES, STYLE_TABLE, Rule, write_layer_styles
 from .gpkg_zones import community_coverage, derived_zones, read_zones
 from .streets import StreetLayer, site_service_areas
 
-__all__ = ["LAYERS", "COMMUNITY_LAYER", "STYLE_TABLE", "NETWORK", "HULL_NO_STREETS", "HULL_NO_THRESHOLD",
+__all__ = ["LAYERS", "COMMUNITY_LAYER", "FOOTPRINT_LAYERS", "STYLE_TABLE", "NETWORK", "HULL_NO_STREETS", "HULL_NO_THRESHOLD",
            "write_geopackage", "service_area_polygons", "geopackage_crs"]
 
 #: the geometry layers every report GeoPackage has (besides the ``layer_styles`` table)
@@ -54,6 +56,16 @@ LAYERS = ("selected_sites", "existing_facilities", "candidates", "demand_covered
           "service_areas")
 #: the polygon layer written when communities are known (a zones layer, or a community column on the demand)
 COMMUNITY_LAYER = "community_coverage"
+#: polygon layers written when the inputs were building footprints: the candidates' and the demand's
+FOOTPRINT_LAYERS = ("site_footprints", "demand_footprints")
+#: their default QGIS styles: converted buildings orange, existing facilities blue, covered homes green
+FOOTPRINT_RULES = {
+    FOOTPRINT_LAYERS[0]: (Rule("converted (the plan)", '"selected"', "245,120,20", "fill", alpha=200),
+                          Rule("existing facility", "\"status\" = 'existing'", "33,102,172", "fill", alpha=200),
+                          Rule("other idle building", "ELSE", "150,150,150", "fill", alpha=120)),
+    FOOTPRINT_LAYERS[1]: (Rule("covered for every service", '"covered_all_services"', "26,150,65", "fill", alpha=160),
+                          Rule("not covered for every service", "ELSE", "215,25,28", "fill", alpha=160)),
+}
 
 
 def geopackage_crs(demand: Demand, sites: Sites, crs: str | None = None) -> str:
@@ -188,6 +200,9 @@ def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping
         "existing_services": model.existing_services(),
         "covered_only_here": drop,
     })
+    for key, values in sites.labels.items():  # the candidates' own text columns: name, address, owner, ...
+        if key not in site_df.columns:
+            site_df[key] = values
     if opened_year:
         site_df["year"] = pd.array([opened_year.get(i) for i in ids], dtype="Int64")
     if ranking is not None and not ranking.empty:
@@ -225,6 +240,7 @@ def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping
     communities = _communities(model, crs, covered_before, covered_after, zones, zones_layer, community_column)
     if communities is not None:
         layers[COMMUNITY_LAYER] = communities
+    layers.update(_footprint_layers(sites_gdf, dem_gdf, sites.footprints, demand.footprints))
     path = Path(path)
     with atomic_path(path) as tmp:
         tmp.unlink()
@@ -237,8 +253,22 @@ def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping
                 multi = name == COMMUNITY_LAYER or bool(gdf.geom_type.eq("MultiPolygon").any())
                 pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists(),
                                         promote_to_multi=multi)
-        write_layer_styles(tmp, list(layers))
+        write_layer_styles(tmp, list(layers), rules={**LAYER_RULES, **FOOTPRINT_RULES})
     return path
+
+
+def _footprint_layers(sites_gdf: Any, dem_gdf: Any, site_shapes: np.ndarray | None,
+                      demand_shapes: np.ndarray | None) -> dict[str, Any]:
+    """``site_footprints`` / ``demand_footprints``: the buildings drawn as the polygons the inputs gave."""
+    out: dict[str, Any] = {}
+    for name, gdf, shapes in ((FOOTPRINT_LAYERS[0], sites_gdf, site_shapes),
+                              (FOOTPRINT_LAYERS[1], dem_gdf, demand_shapes)):
+        if shapes is None:
+            continue
+        has = np.array([g is not None for g in shapes], dtype=bool)
+        layer = gdf[has].copy()
+        out[name] = layer.set_geometry(list(shapes[has]), crs=gdf.crs)
+    return out
 
 
 def _communities(model: PlanReach, crs: str, covered_before: Mapping[str, np.ndarray],
