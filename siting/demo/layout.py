@@ -12,7 +12,8 @@ from numpy.typing import ArrayLike
 
 __all__ = ["CRS", "SERVICES", "X0", "Y0", "WIDTH", "HEIGHT", "RIVER_HALF_WIDTH", "RIVER_MARGIN", "ZONES",
            "EXISTING", "CO_LOCATED", "TOWN_CENTRES", "OLD_TOWN", "NEW_TOWN", "BRIDGES_X", "river_y", "river_offset",
-           "in_ellipse", "zone_of", "zone_kind", "elevation"]
+           "in_ellipse", "zone_of", "zone_kind", "elevation", "terrace_relief", "TERRACE_PERIOD_M",
+           "TERRACE_HEIGHT_M", "TERRACE_STEP_SHARE"]
 
 CRS = "EPSG:32648"
 SERVICES = (
@@ -134,4 +135,29 @@ def elevation(x: ArrayLike, y: ArrayLike) -> np.ndarray:
     # terraces in the old town: short-wavelength relief
     old = np.exp(-(((x - OLD_TOWN[0]) / OLD_TOWN[2]) ** 2 + ((y - OLD_TOWN[1]) / OLD_TOWN[3]) ** 2))
     z = z + 14.0 * old * np.sin(x / 95.0) * np.cos(y / 120.0)
-    return z
+    return z + terrace_relief(x, y) * np.clip(1.6 * old, 0.0, 1.0) * (river_offset(x, y) > 0)
+
+
+#: old-town terraces around the ridge: rings TERRACE_PERIOD_M apart, TERRACE_HEIGHT_M high, the height taken in an
+#: escarpment of TERRACE_STEP_SHARE of the period (the stairways: 40-70 % grade, as on Chongqing's 山城步道)
+TERRACE_PERIOD_M, TERRACE_HEIGHT_M, TERRACE_STEP_SHARE = 90.0, 16.0, 0.25
+
+
+def terrace_relief(x: ArrayLike, y: ArrayLike) -> np.ndarray:
+    """Height (m) that turns the old-town hillside into terraces: flat rings joined by steep escarpments.
+
+    The staircase ``H * (floor(s) + step(frac(s)))`` minus its trend ``H * s``, with ``s`` the distance to the
+    ridge top in periods and ``step`` a smoothstep over the last share of each period (zero mean: the hill keeps
+    its height).
+
+    Examples
+    --------
+    >>> r = terrace_relief(4_200.0 + TERRACE_PERIOD_M * np.array([0.0, 0.5, 0.7, 1.0]), np.full(4, 6_150.0))
+    >>> bool(abs(r[0]) < 1e-9 and abs(r[3]) < 1e-9 and 0 < r[1] < r[2])  # flat ring, then the escarpment
+    True
+    """
+    d = np.hypot(np.asarray(x, dtype=float) - 4_200.0, np.asarray(y, dtype=float) - 6_150.0)
+    s = d / TERRACE_PERIOD_M
+    frac = s - np.floor(s)
+    t = np.clip((frac - (1.0 - TERRACE_STEP_SHARE)) / TERRACE_STEP_SHARE, 0.0, 1.0)
+    return -TERRACE_HEIGHT_M * (np.floor(s) + t * t * (3.0 - 2.0 * t) - s)

@@ -41,7 +41,7 @@ path = "streets.gpkg"          # line layer with Z (elevation) and highway = ste
 layer = "streets"
 cutoff_minutes = 15
 slope = true                   # Tobler's hiking function
-stairs_factor = 0.5            # assumption: half the flat speed on stairs
+# stairs: time per metre climbed / descended per group (defaults in models/travel-times.md)
 
 [network.speeds]               # m/s; elderly services use the elderly table (catalog speed_group)
 adult = 1.0

@@ -25,7 +25,8 @@ from siting.travel.readers import crs_name, from_networkx, load_network
 from siting.travel.snap import Snapped, snap_points
 from siting.travel.speed import SpeedProfile
 
-__all__ = ["as_walk_graph", "compute_travel_times", "write_travel_table", "TRAVEL_COLUMNS"]
+__all__ = ["as_walk_graph", "compute_travel_times", "write_travel_table", "TRAVEL_COLUMNS", "ELEVATION_COLUMNS",
+           "point_elevation", "street_elevation"]
 
 TRAVEL_COLUMNS = ["demand_id", "candidate_id", "minutes"]
 
@@ -112,6 +113,41 @@ def _points(df: object, role: str, graph: WalkGraph, crs: object) -> tuple[np.nd
     return df["id"].astype(str).to_numpy(dtype=object), np.asarray(x, float), np.asarray(y, float)
 
 
+#: columns that give a point's ground elevation (metres), in this order of preference
+ELEVATION_COLUMNS = ("elevation_m", "z")
+
+
+def point_elevation(df: pd.DataFrame) -> np.ndarray:
+    """Elevation of each point: an ``elevation_m`` or ``z`` column, else the Z of a point geometry, else NaN.
+
+    Examples
+    --------
+    >>> point_elevation(pd.DataFrame({"id": ["a", "b"], "x": [0, 1], "y": [0, 1], "z": [250.0, None]})).tolist()
+    [250.0, nan]
+    """
+    for col in ELEVATION_COLUMNS:
+        if col in df.columns:
+            return pd.to_numeric(df[col], errors="coerce").to_numpy(np.float64)
+    if "geometry" in df.columns and len(df):
+        import shapely
+
+        geoms = np.asarray(df["geometry"].values, dtype=object)
+        if bool(np.all(shapely.has_z(geoms))):
+            return shapely.get_coordinates(geoms, include_z=True)[:, 2].astype(np.float64)
+    return np.full(len(df), np.nan)
+
+
+def street_elevation(graph: WalkGraph, snapped: Snapped) -> np.ndarray:
+    """Elevation of each snapped street point, linear between its segment's end nodes (NaN when unknown)."""
+    z = np.full(len(snapped), np.nan)
+    ok = snapped.ok
+    if ok.any():
+        seg = snapped.seg[ok]
+        zu, zv = graph.node_z[graph.seg_u[seg]], graph.node_z[graph.seg_v[seg]]
+        z[ok] = zu + snapped.frac[ok] * (zv - zu)
+    return z
+
+
 def _far_report(graph: WalkGraph, role: str, ids: np.ndarray, x: np.ndarray, y: np.ndarray,
                 snapped: Snapped) -> pd.DataFrame:
     """Points left unsnapped (``role``, ``id``, ``distance_m`` to the nearest street)."""
@@ -132,7 +168,8 @@ def compute_travel_times(network: Any, demand: pd.DataFrame, sites: pd.DataFrame
                          profile: SpeedProfile | None = None, max_snap_m: float = 300.0,
                          progress: bool | Callable[[int, int], None] = False, crs: object = None,
                          chunk_entries: int = 4_000_000, engine: str = "auto",
-                         threads: int | None = 1) -> pd.DataFrame:
+                         threads: int | None = 1,
+                         elevation_samples: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     r"""Walking minutes from every demand point to every candidate site within ``cutoff_min``.
 
     Parameters
@@ -158,6 +195,9 @@ def compute_travel_times(network: Any, demand: pd.DataFrame, sites: pd.DataFrame
         Dijkstra kernel (see :func:`siting.travel.matrix.od_costs`); both are exact.
     threads : int or None
         Worker threads of the numba kernel (``None`` = all cores).
+    elevation_samples : (x, y, z) arrays, optional
+        Ground elevations (a DEM as points) interpolated at points without an ``elevation_m`` / ``z`` column
+        or Z coordinate; a point with an elevation walks the height to its snapped street point.
 
     Returns
     -------
@@ -172,10 +212,11 @@ def compute_travel_times(network: Any, demand: pd.DataFrame, sites: pd.DataFrame
 
     .. math:: t_{ij} = \frac{d_i + C(i, j) + d_j}{60\,v_g}
 
-    with access legs :math:`d` and :math:`C` the network cost in flat-equivalent metres
-    (Tobler's function per direction, stairs factor). Costs are computed once for the
-    fastest group and rescaled exactly for the others. The search runs from the smaller side
-    (on the reversed graph when that side is the sites).
+    with access legs :math:`d` (plus the height to the street at the group's stair rates when the point's
+    elevation is known) and :math:`C` the network cost in flat-equivalent metres (the group's slope response
+    per direction, stairs in time per metre climbed or descended). Groups whose times differ only by a
+    constant factor share one search (:meth:`SpeedProfile.search_classes`); the others get their own. Each
+    search runs from the smaller side (on the reversed graph when that side is the sites).
     """
     graph = as_walk_graph(network)
     profile = profile or SpeedProfile()
@@ -192,13 +233,10 @@ def compute_travel_times(network: Any, demand: pd.DataFrame, sites: pd.DataFrame
     s_snap = snap_points(graph, sx, sy, max_distance_m=max_snap_m)
     far = pd.concat([_far_report(graph, "demand", d_ids, dx, dy, d_snap),
                      _far_report(graph, "candidate", s_ids, sx, sy, s_snap)], ignore_index=True)
-    fwd, bwd = graph.segment_costs(use_slope=profile.use_slope, stairs_factor=profile.stairs_factor)
-    v_max = profile.fastest_m_s
-    limit_m = float(cutoff_min) * 60.0 * v_max
-    reverse = int(s_snap.ok.sum()) < int(d_snap.ok.sum())
-    sg = search_graph(graph, fwd, bwd, reverse=reverse)
-    src, dst = (s_snap, d_snap) if reverse else (d_snap, s_snap)
-    total = len(src)
+    d_rise_out = street_elevation(graph, d_snap) - _with_samples(point_elevation(demand), dx, dy, elevation_samples)
+    s_rise_in = _with_samples(point_elevation(sites), sx, sy, elevation_samples) - street_elevation(graph, s_snap)
+    classes = profile.search_classes()
+    total = len(d_snap if int(s_snap.ok.sum()) >= int(d_snap.ok.sum()) else s_snap) * len(classes)
     bar = None
     if progress is True:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -216,27 +254,69 @@ def compute_travel_times(network: Any, demand: pd.DataFrame, sites: pd.DataFrame
             progress(done[0], total)
     else:
         callback = None
+    by_group: dict[str, pd.DataFrame] = {}
     try:
-        a, b, cost = od_costs(sg, src, dst, limit_m=limit_m, chunk_entries=chunk_entries, engine=engine,
-                             threads=threads, progress=callback)
+        for ref, members in classes:
+            # one search per class: members' times are the reference's times x v_ref / v_member
+            v_ref = float(profile.groups[ref])
+            fwd_s, bwd_s = profile.segment_seconds(graph, ref)
+            d_acc = profile.access_seconds(ref, d_snap.access_m, d_rise_out) * v_ref
+            s_acc = profile.access_seconds(ref, s_snap.access_m, s_rise_in) * v_ref
+            di, sj, cost = _search(graph, fwd_s * v_ref, bwd_s * v_ref, _with_access(d_snap, d_acc),
+                                   _with_access(s_snap, s_acc), limit_m=cutoff_min * 60.0 * v_ref,
+                                   chunk_entries=chunk_entries, engine=engine, threads=threads, callback=callback)
+            for name in members:
+                minutes = cost / (60.0 * profile.groups[name])
+                keep = minutes <= cutoff_min * (1.0 + 1e-12)  # the cutoff is inclusive; ignore rounding of cost / v
+                by_group[name] = pd.DataFrame({"demand_id": d_ids[di[keep]], "candidate_id": s_ids[sj[keep]],
+                                               "minutes": minutes[keep]})
     finally:
         if bar is not None:
             bar.stop()
-    di, sj = (b, a) if reverse else (a, b)
-    order = np.lexsort((sj, di))
-    di, sj, cost = di[order], sj[order], cost[order]
     frames = []
-    for k, (name, v) in enumerate(profile.groups.items()):
-        minutes = cost / (60.0 * v)
-        keep = minutes <= cutoff_min * (1.0 + 1e-12)  # the cutoff is inclusive; ignore rounding of cost / v
-        f = pd.DataFrame({"demand_id": d_ids[di[keep]], "candidate_id": s_ids[sj[keep]], "minutes": minutes[keep]})
+    for k, name in enumerate(profile.groups):
+        f = by_group[name]
         if len(profile.groups) > 1:
             f["group"] = "" if k == 0 else name
         frames.append(f)
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     out.attrs["far_points"] = far
     out.attrs["network"] = graph.summary()
+    out.attrs["walking_model"] = profile.describe()
+    out.attrs["searches"] = len(classes)
     return out
+
+
+def _with_access(snapped: Snapped, access_cost_m: np.ndarray) -> Snapped:
+    """``snapped`` with its access legs replaced by their costs (flat-equivalent metres, height included)."""
+    return Snapped(snapped.seg, snapped.frac, access_cost_m, snapped.x, snapped.y)
+
+
+def _with_samples(z: np.ndarray, x: np.ndarray, y: np.ndarray,
+                  samples: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Point elevations, the missing ones interpolated from elevation samples (a DEM) when given."""
+    if samples is None or np.isfinite(z).all() or len(z) == 0:
+        return z
+    from siting.travel.elevation import interpolate_elevation
+
+    miss = ~np.isfinite(z)
+    out = z.copy()
+    out[miss] = interpolate_elevation(*samples, x[miss], y[miss])
+    return out
+
+
+def _search(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, d_snap: Snapped, s_snap: Snapped, *,
+            limit_m: float, chunk_entries: int, engine: str, threads: int | None,
+            callback: Callable[[int], None] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Demand positions, site positions and costs within ``limit_m``, sorted; from the smaller side."""
+    reverse = int(s_snap.ok.sum()) < int(d_snap.ok.sum())
+    sg = search_graph(graph, fwd_m, bwd_m, reverse=reverse)
+    src, dst = (s_snap, d_snap) if reverse else (d_snap, s_snap)
+    a, b, cost = od_costs(sg, src, dst, limit_m=limit_m, chunk_entries=chunk_entries, engine=engine,
+                          threads=threads, progress=callback)
+    di, sj = (b, a) if reverse else (a, b)
+    order = np.lexsort((sj, di))
+    return di[order], sj[order], cost[order]
 
 
 def write_travel_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

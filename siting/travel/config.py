@@ -9,13 +9,21 @@
     tolerance_m = 0.5            # segment ends closer than this become one node
     cutoff_minutes = 15          # default: the model's (outer) threshold, else 30
     max_snap_m = 300             # points farther from every street are reported, get no times
-    slope = true                 # Tobler's hiking function on node / vertex elevations
-    stairs_factor = 0.5          # speed factor on highway=steps (an assumption)
+    slope = true                 # slope response on node / vertex elevations (Tobler unless [network.slopes])
     engine = "auto"              # auto | numba | scipy
     [network.speeds]             # flat-ground walking speed per group, m/s; the first is the default table
     adult = 1.0
     elderly = 0.76
     # or [network.factors]: elderly = 0.76 (multiplies the first speed)
+    [network.stairs.elderly]     # stairs: horizontal time at the flat speed + height at these vertical rates
+    ascent_m_per_s = 0.22        # (defaults per group from published measurements: models/travel-times.md)
+    descent_m_per_s = 0.21
+    [network.slopes.elderly]     # the group's slope response (Tobler's shape): fastest grade, decay up / down
+    optimum_grade = 0.0
+    uphill_k = 3.5
+    downhill_k = 3.5
+    # legacy: stairs_factor = 0.5 (horizontal distance on stairs at half the flat speed, whatever they climb);
+    # cannot be combined with [network.stairs]
 """
 from __future__ import annotations
 
@@ -26,8 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from siting.errors import ScenarioError
-from siting.travel.speed import DEFAULT_ADULT_SPEED_M_S, DEFAULT_STAIRS_FACTOR, SpeedProfile
+from siting.errors import InputError, ScenarioError
+from siting.travel.speed import (
+    DEFAULT_ADULT_SPEED_M_S,
+    DEFAULT_STAIRS_FACTOR,
+    SlopeResponse,
+    SpeedProfile,
+    StairRates,
+)
 
 if TYPE_CHECKING:  # the readers pull in geopandas; load them only when a graph is built
     from siting.travel.graph import WalkGraph
@@ -35,7 +49,9 @@ if TYPE_CHECKING:  # the readers pull in geopandas; load them only when a graph 
 __all__ = ["NetworkConfig", "parse_network_section", "NETWORK_KEYS", "ENGINES"]
 
 NETWORK_KEYS = ("path", "layer", "elevation", "tolerance_m", "cutoff_minutes", "max_snap_m", "slope",
-                "stairs_factor", "engine", "speeds", "factors")
+                "stairs_factor", "engine", "speeds", "factors", "stairs", "slopes")
+STAIR_KEYS = ("ascent_m_per_s", "descent_m_per_s")
+SLOPE_KEYS = ("optimum_grade", "uphill_k", "downhill_k")
 ENGINES = ("auto", "numba", "scipy")
 
 
@@ -58,13 +74,18 @@ class NetworkConfig:
     cutoff_minutes: float | None = None
     max_snap_m: float = 300.0
     slope: bool = True
-    stairs_factor: float = DEFAULT_STAIRS_FACTOR
+    stairs_factor: float = DEFAULT_STAIRS_FACTOR  # the legacy factor (used only when legacy_stairs)
     engine: str = "auto"
     speeds: dict[str, float] = field(default_factory=lambda: {"adult": DEFAULT_ADULT_SPEED_M_S})
+    legacy_stairs: bool = False
+    stairs: dict[str, StairRates] = field(default_factory=dict)
+    slopes: dict[str, SlopeResponse] = field(default_factory=dict)
 
     def profile(self) -> SpeedProfile:
         """The :class:`~siting.travel.speed.SpeedProfile` of this section."""
-        return SpeedProfile(groups=dict(self.speeds), use_slope=self.slope, stairs_factor=self.stairs_factor)
+        return SpeedProfile(groups=dict(self.speeds), use_slope=self.slope,
+                            stairs_factor=self.stairs_factor if self.legacy_stairs else None,
+                            stairs=dict(self.stairs), slopes=dict(self.slopes))
 
     def build_graph(self) -> WalkGraph:
         """Read the street network (see :func:`siting.travel.readers.load_network`)."""
@@ -119,6 +140,33 @@ def _speed_table(table: object, key: str, file: str | os.PathLike[str] | None) -
         if val is None or isinstance(v, bool):
             raise _err(f"expected a positive number, got {v!r}", file, f"{key}.{name}")
         out[str(name)] = val
+    return out
+
+
+def _group_tables(table: object, key: str, allowed: tuple[str, ...], speeds: dict[str, float],
+                  file: str | os.PathLike[str] | None, *, ge: float | None = None, gt: float | None = None,
+                  ) -> dict[str, dict[str, float]]:
+    """``[network.<key>.<group>]`` tables of numbers, each group one of ``speeds``."""
+    if not isinstance(table, dict) or not table:
+        raise _err(f"expected [network.{key}.<group>] tables, got {table!r}", file, key)
+    out: dict[str, dict[str, float]] = {}
+    for group, sub in table.items():
+        if group not in speeds:
+            raise _err(f"no group '{group}' in [network.speeds] ({', '.join(speeds)})", file, f"{key}.{group}")
+        if not isinstance(sub, dict):
+            raise _err(f"expected a table with {', '.join(allowed)}, got {sub!r}", file, f"{key}.{group}")
+        for k in sub:
+            if k not in allowed:
+                close = difflib.get_close_matches(str(k), allowed, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else f"; allowed: {', '.join(allowed)}"
+                raise _err(f"unknown key{hint}", file, f"{key}.{group}.{k}")
+        vals = {}
+        for k in sub:
+            grade = k == "optimum_grade"  # a signed grade; the rates and decays are magnitudes
+            v = _number(sub, k, file, ge=-0.3 if grade else ge, gt=None if grade else gt, le=0.3 if grade else None,
+                        label=f"{key}.{group}.{k}")
+            vals[k] = float(v)  # type: ignore[arg-type]
+        out[str(group)] = vals
     return out
 
 
@@ -191,6 +239,28 @@ def parse_network_section(table: Mapping[str, Any], *, file: str | os.PathLike[s
             if name in speeds:
                 raise _err(f"group '{name}' is given both a speed and a factor", file, f"factors.{name}")
             speeds[name] = ref * f
+    if "stairs" in table and "stairs_factor" in table:
+        raise _err("give either stairs_factor (the legacy model: a speed factor whatever the stairs climb) or "
+                   "[network.stairs.<group>] rates, not both", file, "stairs_factor")
+    stairs: dict[str, StairRates] = {}
+    slopes: dict[str, SlopeResponse] = {}
+    try:
+        if "stairs" in table:
+            base = SpeedProfile(groups=dict(speeds))
+            for group, vals in _group_tables(table["stairs"], "stairs", STAIR_KEYS, speeds, file, gt=0).items():
+                default = base.stair_rates(group)
+                stairs[group] = StairRates(vals.get("ascent_m_per_s", default.ascent_m_per_s),
+                                           vals.get("descent_m_per_s", default.descent_m_per_s),
+                                           "scenario [network.stairs]")
+        if "slopes" in table:
+            base = SpeedProfile(groups=dict(speeds))
+            for group, vals in _group_tables(table["slopes"], "slopes", SLOPE_KEYS, speeds, file, ge=0).items():
+                default_slope = base.slope_response(group)
+                slopes[group] = SlopeResponse(vals.get("uphill_k", default_slope.uphill_k),
+                                              vals.get("downhill_k", default_slope.downhill_k),
+                                              vals.get("optimum_grade", default_slope.optimum_grade))
+    except InputError as exc:
+        raise _err(str(exc), file, "stairs") from None
     return NetworkConfig(
         path=path, layer=layer, elevation=elevation,
         tolerance_m=_number_or(0.5, table, "tolerance_m", file, ge=0),
@@ -198,5 +268,5 @@ def parse_network_section(table: Mapping[str, Any], *, file: str | os.PathLike[s
         max_snap_m=_number_or(300.0, table, "max_snap_m", file, gt=0),
         slope=slope,
         stairs_factor=_number_or(DEFAULT_STAIRS_FACTOR, table, "stairs_factor", file, gt=0, le=2),
-        engine=engine, speeds=speeds,
+        engine=engine, speeds=speeds, legacy_stairs="stairs_factor" in table, stairs=stairs, slopes=slopes,
     )

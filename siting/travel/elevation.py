@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 from siting.errors import InputError
 from siting.travel.graph import WalkGraph
 
-__all__ = ["with_node_elevation", "read_elevation_points"]
+__all__ = ["with_node_elevation", "read_elevation_points", "interpolate_elevation"]
 
 
 def with_node_elevation(graph: WalkGraph, x: ArrayLike, y: ArrayLike, z: ArrayLike) -> WalkGraph:
@@ -38,28 +38,42 @@ def with_node_elevation(graph: WalkGraph, x: ArrayLike, y: ArrayLike, z: ArrayLi
     >>> h.node_z.round(1).tolist(), [round(float(c), 1) for c in h.segment_costs()[0]]
     ([0.0, 10.0], [141.9])
     """
+    zn = interpolate_elevation(x, y, z, graph.node_x, graph.node_y)
+    rise = zn[graph.seg_v] - zn[graph.seg_u]
+    seg_len = np.bincount(graph.piece_seg, weights=graph.piece_len_m, minlength=graph.n_segments)
+    grade = rise / np.where(seg_len > 0, seg_len, 1.0)
+    return replace(graph, node_z=zn, piece_rise_m=graph.piece_len_m * grade[graph.piece_seg])
+
+
+def interpolate_elevation(x: ArrayLike, y: ArrayLike, z: ArrayLike, at_x: ArrayLike, at_y: ArrayLike) -> np.ndarray:
+    """Elevation samples ``(x, y, z)`` interpolated at ``(at_x, at_y)``: linear inside their hull, nearest outside.
+
+    Examples
+    --------
+    >>> interpolate_elevation([0, 100, 0], [0, 0, 100], [0.0, 10.0, 0.0], [50.0, 500.0], [0.0, 0.0]).tolist()
+    [5.0, 10.0]
+    """
     from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     z = np.asarray(z, dtype=float)
+    at_x = np.asarray(at_x, dtype=float)
+    at_y = np.asarray(at_y, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(z)
     if ok.sum() < 1:
         raise InputError("no usable elevation sample (x, y, z all finite)", column="z")
     pts = np.c_[x[ok], y[ok]]
-    zn = np.full(graph.n_nodes, np.nan)
+    out = np.full(at_x.shape, np.nan)
     if ok.sum() >= 3:
         try:
-            zn = LinearNDInterpolator(pts, z[ok])(graph.node_x, graph.node_y)
+            out = LinearNDInterpolator(pts, z[ok])(at_x, at_y)
         except Exception:  # noqa: BLE001 - collinear samples: nearest only
             pass
-    miss = ~np.isfinite(zn)
+    miss = ~np.isfinite(out)
     if miss.any():
-        zn[miss] = NearestNDInterpolator(pts, z[ok])(graph.node_x[miss], graph.node_y[miss])
-    rise = zn[graph.seg_v] - zn[graph.seg_u]
-    seg_len = np.bincount(graph.piece_seg, weights=graph.piece_len_m, minlength=graph.n_segments)
-    grade = rise / np.where(seg_len > 0, seg_len, 1.0)
-    return replace(graph, node_z=zn, piece_rise_m=graph.piece_len_m * grade[graph.piece_seg])
+        out[miss] = NearestNDInterpolator(pts, z[ok])(at_x[miss], at_y[miss])
+    return out
 
 
 def read_elevation_points(path: str | os.PathLike[str],

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
-from siting.data import read_demand, read_sites
+from siting.data import move_to_streets
 from siting.data.instance import Demand, Instance, Sites
 from siting.data.load import travel_from_frame
-from siting.travel.api import compute_travel_times
+from siting.travel.api import ELEVATION_COLUMNS, compute_travel_times
 from siting.travel.config import NetworkConfig, parse_network_section
 from siting.travel.graph import WalkGraph
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # siting.scenario sits above siting.travel; the type is only 
     from siting.scenario import Scenario
 
 __all__ = ["points_frame", "network_config", "scenario_cutoff", "network_travel_times", "scenario_travel_times",
-           "instance_from_network"]
+           "instance_from_network", "elevation_samples"]
 
 DEFAULT_CUTOFF_MIN = 30.0
 
@@ -38,6 +39,11 @@ def points_frame(layer: Demand | Sites) -> pd.DataFrame:
     {'id': ['a'], 'x': [2.0], 'y': [3.0]}
     """
     df = pd.DataFrame({"id": layer.ids.astype(str), "x": layer.x, "y": layer.y})
+    numeric = layer.groups if isinstance(layer, Demand) else layer.extra
+    for col in ELEVATION_COLUMNS:  # a point's own ground height: its access leg walks it
+        if col in numeric:
+            df[col] = np.asarray(numeric[col], dtype=float)
+            break
     df.attrs["crs"] = layer.crs
     df.attrs["source"] = layer.source
     return df
@@ -83,31 +89,52 @@ def network_travel_times(cfg: NetworkConfig, demand: Demand, sites: Sites, *, cu
         ``demand_id``, ``candidate_id``, ``minutes`` [, ``group``]; ``attrs["far_points"]`` lists points
         farther than ``max_snap_m`` from every street.
     """
-    return compute_travel_times(graph if graph is not None else cfg.build_graph(), points_frame(demand),
-                                points_frame(sites), cutoff_min=cutoff_min, profile=cfg.profile(),
-                                max_snap_m=cfg.max_snap_m, progress=progress, engine=cfg.engine,
-                                threads=max(1, threads))
+    graph = graph if graph is not None else cfg.build_graph()
+    return compute_travel_times(graph, points_frame(demand), points_frame(sites), cutoff_min=cutoff_min,
+                                profile=cfg.profile(), max_snap_m=cfg.max_snap_m, progress=progress,
+                                engine=cfg.engine, threads=max(1, threads), elevation_samples=elevation_samples(cfg, graph))
 
 
-def _scenario_table(scenario: Scenario, demand: Demand, sites: Sites, *, progress: bool) -> pd.DataFrame:
+def elevation_samples(cfg: NetworkConfig, graph: WalkGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The ``[network] elevation`` samples (x, y, z in the network's CRS), or ``None``."""
+    if cfg.elevation is None:
+        return None
+    from siting.travel.elevation import read_elevation_points
+
+    return read_elevation_points(cfg.elevation, graph)
+
+
+def _scenario_table(scenario: Scenario, demand: Demand, sites: Sites, graph: WalkGraph, *,
+                    progress: bool) -> pd.DataFrame:
     cfg = network_config(scenario)
-    return network_travel_times(cfg, demand, sites, cutoff_min=scenario_cutoff(scenario, cfg), progress=progress)
+    if scenario.data.geometry == "street":  # walks start on the street nearest to each footprint
+        demand = move_to_streets(demand, graph.seg_geom, max_distance_m=cfg.max_snap_m)
+        sites = move_to_streets(sites, graph.seg_geom, max_distance_m=cfg.max_snap_m)
+    return network_travel_times(cfg, demand, sites, cutoff_min=scenario_cutoff(scenario, cfg), progress=progress,
+                                graph=graph)
+
+
+def _layers(scenario: Scenario) -> tuple[WalkGraph, Demand, Sites]:
+    """The street graph and both point layers in its CRS (lon/lat and footprints as ``[data]`` says)."""
+    graph = network_config(scenario).build_graph()
+    demand, sites = scenario.data.read_layers(target=getattr(graph, "crs", None))
+    return graph, demand, sites
 
 
 def scenario_travel_times(scenario: Scenario, *, progress: bool = True) -> pd.DataFrame:
     """The travel-time table of a scenario from its ``[network]`` section (see :func:`network_travel_times`)."""
-    return _scenario_table(scenario, read_demand(scenario.data.demand, crs=scenario.data.crs),
-                           read_sites(scenario.data.candidates, crs=scenario.data.crs), progress=progress)
+    graph, demand, sites = _layers(scenario)
+    return _scenario_table(scenario, demand, sites, graph, progress=progress)
 
 
 def instance_from_network(scenario: Scenario, *, group: str | None = None, progress: bool = False) -> Instance:
     """The scenario's :class:`~siting.data.instance.Instance` with walking times computed over ``[network]``.
 
-    ``group`` selects a speed group of ``[network.speeds]`` (``None`` = the first, default table).
+    ``group`` selects a speed group of ``[network.speeds]`` (``None`` = the first, default table). The instance
+    keeps the buildings' representative points, whether or not walks start on the street.
     """
-    demand = read_demand(scenario.data.demand, crs=scenario.data.crs)
-    sites = read_sites(scenario.data.candidates, crs=scenario.data.crs)
-    table = _scenario_table(scenario, demand, sites, progress=progress)
+    graph, demand, sites = _layers(scenario)
+    table = _scenario_table(scenario, demand, sites, graph, progress=progress)
     travel = travel_from_frame(table, demand, sites, source=f"walking times over {network_config(scenario).path}",
                                group=group)
     scenario.check_columns(demand)

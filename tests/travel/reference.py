@@ -5,6 +5,7 @@ joined to its position by its access leg; then networkx computes point-to-point 
 """
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 
 import networkx as nx
@@ -14,9 +15,38 @@ from siting.travel.graph import arc_table
 from siting.travel.snap import snap_points
 
 
+def stair_model_costs(graph, *, speed_m_s, ascent_m_per_s, descent_m_per_s, optimum_grade=-0.05, uphill_k=3.5,
+                      downhill_k=3.5):
+    """Flat-equivalent metres per segment and direction, written out piece by piece in plain Python.
+
+    Street piece: l / f(S) with f(S) = exp(-k |S - S*|) / exp(-k0 |S*|) (k = uphill_k above S*, downhill_k below);
+    stair piece: (l / v + climb / ascent + drop / descent) * v.
+    """
+    def factor(slope):
+        k = uphill_k if slope > optimum_grade else downhill_k
+        k0 = uphill_k if 0.0 > optimum_grade else downhill_k
+        return math.exp(-k * abs(slope - optimum_grade)) / math.exp(-k0 * abs(optimum_grade))
+
+    fwd = [0.0] * graph.n_segments
+    bwd = [0.0] * graph.n_segments
+    for seg, length, rise in zip(graph.piece_seg.tolist(), graph.piece_len_m.tolist(), graph.piece_rise_m.tolist(),
+                                 strict=True):
+        rise = 0.0 if rise != rise else rise
+        for out, r in ((fwd, rise), (bwd, -rise)):
+            if graph.seg_stairs[seg]:
+                seconds = length / speed_m_s + max(r, 0.0) / ascent_m_per_s + max(-r, 0.0) / descent_m_per_s
+                out[seg] += seconds * speed_m_s
+            else:
+                out[seg] += length / factor(r / length if length > 0 else 0.0)
+    fwd = np.where(graph.seg_fwd, fwd, np.inf)
+    bwd = np.where(graph.seg_bwd, bwd, np.inf)
+    return fwd, bwd
+
+
 def reference_minutes(graph, demand, sites, *, cutoff_min, speed_m_s=1.0, use_slope=True, stairs_factor=0.5,
-                      max_snap_m=300.0):
-    fwd, bwd = graph.segment_costs(use_slope=use_slope, stairs_factor=stairs_factor)
+                      max_snap_m=300.0, costs=None):
+    """Minutes by networkx; ``costs`` = (fwd, bwd) flat-equivalent metres at ``speed_m_s`` (default: legacy)."""
+    fwd, bwd = costs if costs is not None else graph.segment_costs(use_slope=use_slope, stairs_factor=stairs_factor)
     G = nx.DiGraph()
     G.add_nodes_from(range(graph.n_nodes))
     for a, b, c in zip(*arc_table(graph, fwd, bwd), strict=True):

@@ -91,7 +91,8 @@ def test_points_on_edges_equal_split_graph_reference(engine):
     g = street_network(900, seed=5)
     d = random_points(g, 120, seed=1, prefix="d")
     s = random_points(g, 30, seed=2, prefix="s")
-    got = as_dict(compute_travel_times(g, d, s, cutoff_min=10, engine=engine))
+    legacy = SpeedProfile(stairs_factor=0.5)
+    got = as_dict(compute_travel_times(g, d, s, cutoff_min=10, engine=engine, profile=legacy))
     exp = reference_minutes(g, d, s, cutoff_min=10)
     assert len(exp) > 100
     assert set(got) == set(exp)
@@ -127,8 +128,9 @@ def test_groups_are_exact_rescalings_and_respect_cutoff():
     g = street_network(900, seed=7)
     d = random_points(g, 60, seed=1, prefix="d")
     s = random_points(g, 20, seed=2, prefix="s")
-    prof = SpeedProfile.default(elderly=True)
+    prof = SpeedProfile.default(elderly=True, stairs_factor=0.5)  # legacy: one search, exact rescaling
     t = compute_travel_times(g, d, s, cutoff_min=10, profile=prof)
+    assert t.attrs["searches"] == 1
     adult, old = t[t["group"] == ""], t[t["group"] == "elderly"]
     assert adult["minutes"].max() <= 10 and old["minutes"].max() <= 10
     assert len(old) < len(adult)

@@ -22,7 +22,10 @@ def test_network_travel_times_are_computed_once_and_cached(small_district, tmp_p
     old = t[t["group"] == "elderly"].set_index(["demand_id", "candidate_id"])["minutes"]
     both = adult.index.intersection(old.index)
     assert len(both) > 100
-    assert (old[both] / adult[both]).round(6).eq(round(1.0 / 0.76, 6)).all()  # exact rescaling of one search
+    ratio = old[both] / adult[both]
+    # the stair model: the elderly climb and descend stairs at their own rates, with no downhill bonus, so their
+    # times are not a rescaling of the adults' (one search per group); never faster than the flat-speed ratio
+    assert (ratio >= 1.0 / 0.76 - 1e-9).all() and ratio.max() > 1.0 / 0.76 + 0.05
     before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "o" / "travel").iterdir()}
     p2 = prepare_scenario(data / "demo.toml", out_dir=tmp_path / "o", quiet=True)
     assert p2.travel == p1.travel

@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...i18n import Language, current_language
+from ...i18n.labels import service_title, tr, tr_note
 from ..evaluation import ModelInputs
 from ..reach import PlanReach
 from .interactive import MapFrame, interactive_map
 from .maps import before_after_map, lines_to_segments, street_raster
-from .streets import StreetLayer, minutes_to_nearest, reached_lines, segments_of, speed_of_group
+from .streets import StreetLayer, minutes_to_nearest, reached_lines, segment_minutes, segments_of, speed_of_group
 
 __all__ = ["MapCoordinates", "map_coordinates", "speed_groups", "service_areas", "static_maps", "plan_map_html",
            "site_names"]
@@ -94,7 +96,8 @@ def service_areas(reach: PlanReach, streets: StreetLayer, coords: MapCoordinates
             mask = providers[spec.key]
             minutes = minutes_to_nearest(graph, coords.sx[mask], coords.sy[mask], speed_m_s=speed,
                                          use_slope=streets.use_slope, stairs_factor=streets.stairs_factor,
-                                         limit_min=spec.threshold_min)
+                                         limit_min=spec.threshold_min,
+                                         segment_min=segment_minutes(streets, groups.get(spec.key)))
             entry[when] = lines_to_segments(reached_lines(graph, minutes, spec.threshold_min))
         out[spec.key] = entry
     return out
@@ -110,9 +113,16 @@ def site_names(reach: PlanReach) -> np.ndarray | None:
 
 
 def _english(label: str) -> str:
-    """The ASCII part of a catalogue label for map titles (map fonts may lack CJK glyphs)."""
+    """The ASCII part of a catalogue label for English map titles."""
     m = re.search(r"\(([ -~]+)\)\s*$", label or "")
     return f" ({m.group(1)})" if m else ""
+
+
+def service_map_title(key: str, label: str) -> str:
+    """A service as a map names it: ``elderly_care (elderly day care station)`` / ``日间照料中心``."""
+    if current_language() is Language.ZH:
+        return service_title(key, label, Language.ZH)
+    return f"{key}{_english(label)}"
 
 
 def static_maps(reach: PlanReach, coords: MapCoordinates, streets: StreetLayer, background: Any,
@@ -126,7 +136,7 @@ def static_maps(reach: PlanReach, coords: MapCoordinates, streets: StreetLayer, 
         street_img = street_raster(segments_of(streets.graph), (coords.dx.min() - pad, coords.dx.max() + pad,
                                                                 coords.dy.min() - pad, coords.dy.max() + pad))
     names = site_names(reach)
-    notes = [n for n in (streets.note, coords.note) if n]
+    notes = [tr_note(n) for n in (streets.note, coords.note) if n]
     maps = []
     for s in reach.specs:
         hosted = np.array([s.key in plan.get(i, ()) for i in reach.ids], dtype=bool)
@@ -134,14 +144,15 @@ def static_maps(reach: PlanReach, coords: MapCoordinates, streets: StreetLayer, 
         idx = np.flatnonzero(hosted)[:MAX_LABELS]
         labels = [(float(coords.sx[j]), float(coords.sy[j]), str(names[j]) if names is not None and names[j]
                    else str(reach.ids[j])) for j in idx]
-        reach_text = "reachable" if s.threshold_min is None else f"within {s.threshold_min:.1f} min"
+        reach_text = tr("reachable") if s.threshold_min is None else \
+            tr("within {minutes} min").format(minutes=f"{s.threshold_min:.1f}")
         area = areas.get(s.key, {})
         png = before_after_map(coords.dx, coords.dy, reach.w[s.key], covered_before[s.key], covered_after[s.key],
                                providers_xy=(coords.sx[shown], coords.sy[shown]),
                                new_xy=(coords.sx[hosted], coords.sy[hosted]), streets=street_img,
                                background=background, area_before=area.get("before"), area_after=area.get("after"),
                                labels=labels, metric=coords.metric, note="; ".join(notes),
-                               title=f"{s.key}{_english(s.label)}: {s.weight_column} {reach_text}")
+                               title=f"{service_map_title(s.key, s.label)}: {tr(s.weight_column)} {reach_text}")
         maps.append((s.key, png))
         if advance is not None:
             advance()
@@ -174,7 +185,7 @@ def plan_map_html(reach: PlanReach, coords: MapCoordinates, streets: StreetLayer
                       "floor_area": None if floor is None else float(floor[j]),
                       "year": (opened_year or {}).get(sid), "rank": extra.get("rank"),
                       "reasons": extra.get("reasons"), "covered_only_here": float(covered_only_here[j])})
-    services = [{"key": s.key, "title": f"{s.key}{_english(s.label)}"} for s in reach.specs]
+    services = [{"key": s.key, "title": service_map_title(s.key, s.label)} for s in reach.specs]
     frame = MapFrame.around(np.concatenate([coords.dx, coords.sx]), np.concatenate([coords.dy, coords.sy]))
     weight = reach.demand.population
     return interactive_map(frame=frame, metres_per_unit=1.0 if coords.metric else None, currency=currency,

@@ -6,7 +6,7 @@ through :func:`siting.travel.readers.load_network`, so a GeoPackage / GeoJSON li
 and the report prints it: streets are never dropped silently.
 
 A *network service area* is the set of streets from which a walker reaches a providing site within the service's
-threshold, at the speed of its speed group, with the same slope and stairs factors as the travel tables. One
+threshold, by the travel tables' own walking model (the group's flat speed, slope response and stair rates). One
 Dijkstra from a super source joined to every provider (the site's straight-line walk to its nearest node as the
 arc cost) on the reversed graph gives each node's minutes *to* the nearest provider; a segment is drawn whole when
 both ends are within the threshold and cut at the point the threshold is reached otherwise. The areas are
@@ -64,6 +64,8 @@ class StreetLayer:
     speeds: Mapping[str, float] | None = None
     use_slope: bool = True
     stairs_factor: float = 0.5
+    #: the travel tables' walking model (stair rates and slope response per group); None: legacy factors above
+    profile: Any = None
 
 
 def read_streets(scenario: Scenario) -> StreetLayer:
@@ -81,10 +83,11 @@ def read_streets(scenario: Scenario) -> StreetLayer:
     if scenario.network:
         cfg = parse_network_section(scenario.network, file=scenario.path, base_dir=base, check_files=False)
         speeds, use_slope, stairs = dict(cfg.speeds), cfg.slope, cfg.stairs_factor
+        profile = cfg.profile()
         path: Path | None = cfg.path
         layer, tolerance = layer or cfg.layer, cfg.tolerance_m
     else:
-        path = None
+        path, profile = None, None
     given = report.get("streets")
     if given is not None:
         if not isinstance(given, str) or not given.strip():
@@ -102,7 +105,7 @@ def read_streets(scenario: Scenario) -> StreetLayer:
         return StreetLayer(None, f"streets not drawn: {exc}", str(path))
     except Exception as exc:  # noqa: BLE001 - a reader's own error is shown in the report, never swallowed
         return StreetLayer(None, f"streets not drawn: {path}: {type(exc).__name__}: {exc}", str(path))
-    return StreetLayer(graph, None, str(path), speeds, use_slope, stairs)
+    return StreetLayer(graph, None, str(path), speeds, use_slope, stairs, profile)
 
 
 def speed_of_group(streets: StreetLayer, group: str | None) -> float:
@@ -123,23 +126,44 @@ def segments_of(graph: WalkGraph, max_segments: int = 200_000) -> np.ndarray:
     return segs
 
 
-def _reverse_csr(graph: WalkGraph, speed_m_s: float, use_slope: bool, stairs_factor: float,
-                 extra: int) -> Any:
+def segment_minutes(streets: StreetLayer, group: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes ``group`` takes on each segment forward and backward, by the travel tables' own walking model.
+
+    The scenario's :class:`~siting.travel.speed.SpeedProfile` when the layer has one (stairs by height climbed,
+    the group's slope response), so a map's service area is the one the coverage was computed with; else the
+    legacy model (slope and stairs factors, scaled by the group's flat speed).
+    """
+    graph = streets.graph
+    assert graph is not None
+    profile = streets.profile
+    if profile is not None:
+        name = group if group in profile.groups else next(iter(profile.groups))
+        fwd_s, bwd_s = profile.segment_seconds(graph, name)
+        return fwd_s / 60.0, bwd_s / 60.0
+    speed = speed_of_group(streets, group)
+    fwd_m, bwd_m = graph.segment_costs(use_slope=streets.use_slope, stairs_factor=streets.stairs_factor)
+    return fwd_m / speed / 60.0, bwd_m / speed / 60.0
+
+
+def _reverse_csr(graph: WalkGraph, segment_min: tuple[np.ndarray, np.ndarray], extra: int) -> Any:
     """Arc minutes with tails and heads swapped (minutes *to* a source), ``extra`` spare nodes at the end."""
     import scipy.sparse as sp
 
     from ...travel.graph import arc_table
 
-    tail, head, cost_m = arc_table(graph, *graph.segment_costs(use_slope=use_slope, stairs_factor=stairs_factor))
+    tail, head, cost_min = arc_table(graph, *segment_min)
     n = graph.n_nodes + extra
-    return sp.csr_matrix((cost_m / speed_m_s / 60.0, (head, tail)), shape=(n, n))
+    return sp.csr_matrix((cost_min, (head, tail)), shape=(n, n))
 
 
 def minutes_to_nearest(graph: WalkGraph, x: np.ndarray, y: np.ndarray, *, speed_m_s: float,
                        use_slope: bool = True, stairs_factor: float = 0.5,
-                       limit_min: float = np.inf) -> np.ndarray:
+                       limit_min: float = np.inf,
+                       segment_min: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Per node, walking minutes to the nearest of the points ``(x, y)``.
 
+    ``segment_min`` : minutes per segment forward and backward (:func:`segment_minutes`); when omitted they are
+    the legacy model's at ``speed_m_s`` with ``use_slope`` and ``stairs_factor``.
     Each point joins its nearest node by a straight walk at ``speed_m_s``. Exact up to ``limit_min`` and one
     street segment beyond it (the far ends of the segments the limit cuts, which :func:`reached_lines` needs);
     ``inf`` farther.
@@ -153,7 +177,10 @@ def minutes_to_nearest(graph: WalkGraph, x: np.ndarray, y: np.ndarray, *, speed_
         return np.full(n, np.inf)
     found = cKDTree(np.c_[graph.node_x, graph.node_y]).query(np.c_[x, y])
     dist, node = np.asarray(found[0], dtype=float), np.asarray(found[1], dtype=np.int64)
-    rev = _reverse_csr(graph, speed_m_s, use_slope, stairs_factor, extra=1)
+    if segment_min is None:
+        fwd_m, bwd_m = graph.segment_costs(use_slope=use_slope, stairs_factor=stairs_factor)
+        segment_min = (fwd_m / speed_m_s / 60.0, bwd_m / speed_m_s / 60.0)
+    rev = _reverse_csr(graph, segment_min, extra=1)
     # the super source (node n) reaches each provider's node after the provider's own walk to it
     first = np.zeros(n, dtype=float)
     first_set = np.zeros(n, dtype=bool)
@@ -202,7 +229,8 @@ def network_service_areas(streets: StreetLayer, x: np.ndarray, y: np.ndarray, *,
         return None
     minutes = minutes_to_nearest(graph, np.asarray(x, float), np.asarray(y, float),
                                  speed_m_s=speed_of_group(streets, speed_group), use_slope=streets.use_slope,
-                                 stairs_factor=streets.stairs_factor, limit_min=threshold_min)
+                                 stairs_factor=streets.stairs_factor, limit_min=threshold_min,
+                                 segment_min=segment_minutes(streets, speed_group))
     lines = reached_lines(graph, minutes, threshold_min)
     pieces = shapely.buffer(lines, buffer_m, quad_segs=2)
     return shapely.union_all(pieces) if union else pieces
@@ -226,7 +254,7 @@ def site_service_areas(streets: StreetLayer, x: np.ndarray, y: np.ndarray, *, th
     found = cKDTree(np.c_[graph.node_x, graph.node_y]).query(np.c_[x, y])
     start = np.asarray(found[0], dtype=float) / speed / 60.0
     node = np.asarray(found[1], dtype=np.int64)
-    rev = _reverse_csr(graph, speed, streets.use_slope, streets.stairs_factor, extra=0)
+    rev = _reverse_csr(graph, segment_minutes(streets, speed_group), extra=0)
     longest = float(rev.data.max()) if rev.nnz else 0.0  # the far ends of the cut segments are needed too
     out: list[Any] = []
     for lo in range(0, len(x), chunk):
