@@ -6,6 +6,7 @@ Every user-facing failure is one of these, with a message a planner can act on.
 from __future__ import annotations
 
 __all__ = [
+    "FRAME_EN",
     "SitingError",
     "InputError",
     "ScenarioError",
@@ -15,6 +16,21 @@ __all__ = [
     "VerificationError",
     "NoSolutionError",
 ]
+
+
+#: the words :class:`InputError` and :class:`ScenarioError` put around a problem (``{rest}`` = what follows
+#: the file, ``{where}`` = the joined row / id / column parts); other languages: siting/i18n/zh_messages.toml
+FRAME_EN: dict[str, str] = {
+    "file": "{file}: {rest}",
+    "where": "{where}: {problem}",
+    "join": ", ",
+    "row": "row {row}",
+    "feature": "feature {feature}",
+    "row_id": " (id {row_id})",
+    "id": "id {row_id}",
+    "column": "column '{column}'",
+    "key": "key '{key}': {problem}",
+}
 
 
 class SitingError(Exception):
@@ -48,30 +64,49 @@ class InputError(SitingError, ValueError):
         super().__init__(self._format())
 
     def _format(self) -> str:
+        return self.located(self.problem)
+
+    def located(self, problem: str, frame: dict[str, str] | None = None) -> str:
+        """``problem`` behind this error's file / row / id / column, in the words of ``frame``.
+
+        Parameters
+        ----------
+        problem
+            the text after the location (the English :attr:`problem`, or its translation)
+        frame
+            the words around it (:data:`FRAME_EN` by default; :mod:`siting.i18n.messages` passes Chinese ones)
+        """
+        words = FRAME_EN if frame is None else frame
         where: list[str] = []
         if self.row is not None or self.feature is not None:
             # a spreadsheet row for CSV (header = row 1); a 1-based feature number for other formats
-            part = f"row {self.row}" if self.row is not None else f"feature {self.feature}"
+            part = (words["row"].format(row=self.row) if self.row is not None
+                    else words["feature"].format(feature=self.feature))
             if self.row_id is not None:
-                part += f" (id {self.row_id!s})"
+                part += words["row_id"].format(row_id=self.row_id)
             where.append(part)
         elif self.row_id is not None:
-            where.append(f"id {self.row_id!s}")
+            where.append(words["id"].format(row_id=self.row_id))
         if self.column is not None:
-            where.append(f"column '{self.column}'")
-        head = f"{self.file}: " if self.file else ""
-        loc = (", ".join(where) + ": ") if where else ""
-        return f"{head}{loc}{self.problem}"
+            where.append(words["column"].format(column=self.column))
+        text = words["where"].format(where=words["join"].join(where), problem=problem) if where else problem
+        return words["file"].format(file=self.file, rest=text) if self.file else text
 
 
 class ScenarioError(InputError):
     """A scenario file is malformed: unknown key, wrong type, missing file, bad value."""
 
     def __init__(self, problem: str, *, file: str | None = None, key: str | None = None) -> None:
-        self.key = key
+        self.key = key                                # before super(): its message is built by located() below
         super().__init__(problem, file=file, column=None)
-        if key is not None:
-            self.args = (f"{file + ': ' if file else ''}key '{key}': {problem}",)
+
+    def located(self, problem: str, frame: dict[str, str] | None = None) -> str:
+        """``problem`` behind the file and the key at fault, in the words of ``frame`` (see InputError)."""
+        words = FRAME_EN if frame is None else frame
+        if self.key is None:
+            return super().located(problem, frame)
+        text = words["key"].format(key=self.key, problem=problem)
+        return words["file"].format(file=self.file, rest=text) if self.file else text
 
     def __str__(self) -> str:  # args[0] carries the key-aware text
         return str(self.args[0])

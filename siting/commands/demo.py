@@ -17,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--regenerate", action="store_true", help="regenerate the district even if it exists")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler of an existing cluster")
     p.add_argument("--no-dask", action="store_true", help="solve the sweep serially in this process")
+    p.add_argument("--lang", default=argparse.SUPPRESS, metavar="{en,zh}",
+                   help="language of the report and plots: en or zh (default: $SITING_LANG, else en)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=run)
 
@@ -24,10 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``siting demo`` with the parsed ``args``; the exit code."""
     # here, not at the top: see siting.cli (start-up)
+    from ..i18n import parse_language, use_language
     from ..workflow import run_demo
 
-    res = run_demo(args.out, seed=args.seed, regenerate=args.regenerate, scheduler=args.scheduler,
-                   use_dask=not args.no_dask, quiet=args.quiet, out_key=OUT)
+    # the language is checked before the district is generated; the report and plots read it from the context
+    lang = getattr(args, "lang", None)
+    with use_language(None if lang is None else parse_language(lang)):
+        res = run_demo(args.out, seed=args.seed, regenerate=args.regenerate, scheduler=args.scheduler,
+                       use_dask=not args.no_dask, quiet=args.quiet, out_key=OUT)
     if not args.quiet:
         for line in res.lines():
             print(line)

@@ -14,6 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--out", help="output folder (default: [output] dir of the scenario, or out/<name>); "
                    "sweep.csv / rank.csv / compare.csv found there are included")
+    p.add_argument("--lang", default=argparse.SUPPRESS, metavar="{en,zh}",
+                   help="language of the report: en or zh (default: [report] language, else $SITING_LANG, else en)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=run)
 
@@ -23,7 +25,9 @@ def run(args: argparse.Namespace) -> int:
     # here, not at the top: see siting.cli (start-up)
     from ..workflow import report
 
-    res = report(args.scenario, out_dir=args.out, quiet=args.quiet, out_key=OUT)
+    # SUPPRESS: a global ``siting --lang`` (already set as the current language) is not reset by this default
+    res = report(args.scenario, out_dir=args.out, quiet=args.quiet, out_key=OUT,
+                 language=getattr(args, "lang", None))
     if not args.quiet:
         print(f"written: {res.html}\n         {res.gpkg}")
     return 0

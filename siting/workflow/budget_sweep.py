@@ -29,7 +29,7 @@ from ..errors import ScenarioError
 from ..io import atomic_write_bytes, atomic_write_text
 from .budgets import budget_key, parse_budgets
 from .prepare import prepare_scenario
-from .tasks import SolveTask, run_resumable, solve_task
+from .tasks import SolveTask, check_scheduler_address, run_resumable, solve_task
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -115,41 +115,58 @@ def plot_frontier(table: pd.DataFrame, path: Path | None = None, *, title: str =
 
     Every budget of ``table`` is drawn: solved ones as dots on the curve (labelled with the budget), the others
     as crosses on the axis with their status. ``metric`` names what the curve measures (the y axis),
-    ``currency`` the money on the x axis.
+    ``currency`` the money on the x axis. Words and the money unit follow the current language
+    (:func:`siting.i18n.use_language`: 万元 for yuan in Chinese); Chinese text is drawn with the project's CJK
+    font (:func:`siting.i18n.fonts.plot_rc`).
     """
     import matplotlib  # third-party and slow to import: only when a curve is drawn
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9.0, 4.8), dpi=110, layout="constrained")
-    ok = table[table["has_solution"]] if not table.empty else table
-    if not ok.empty:
-        x = ok["budget"] / 1e6
-        ax.step(x, 100 * ok["coverage_share"], where="post", color="#1f77b4", lw=2, label="covered share")
-        ax.plot(x, 100 * ok["coverage_share"], "o", color="#1f77b4", ms=6)
-        for bx, by in zip(x, 100 * ok["coverage_share"], strict=True):
-            ax.annotate(f"{bx:,.4g}", (bx, by), xytext=(0, -14), textcoords="offset points", ha="center",
-                        fontsize=9, color="#1f77b4")
-        p = ok[ok["pareto"]]
-        ax.plot(p["total_cost"] / 1e6, 100 * p["coverage_share"], "D", mfc="none", color="#d62728", ms=9,
-                label=f"Pareto frontier (spent {currency}, covered)")
-        for c in [c for c in ok.columns if c.startswith("share_")]:
-            ax.plot(x, 100 * ok[c], lw=1, alpha=0.7, marker=".", label=c[6:])
-    failed = table[~table["has_solution"]] if not table.empty else table
-    if not failed.empty:
-        ax.plot(failed["budget"] / 1e6, np.zeros(len(failed)), "x", color="#7f7f7f", ms=10, mew=2, clip_on=False,
-                label="no plan: " + ", ".join(sorted({str(v) for v in failed["status"]})))
-    ax.set_xlabel(f"budget (million {currency})", fontsize=10)
-    ax.set_ylabel(f"covered (%)\n{metric}" if len(metric) <= 45 else "covered (%)", fontsize=10)
-    ax.set_title(title if len(metric) <= 45 else f"{title}\n{metric}", fontsize=11)
-    ax.grid(alpha=0.3)
-    ax.set_ylim(0, 100)
-    ax.tick_params(labelsize=10)
-    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
+    from ..i18n import Language, current_language
+    from ..i18n.fonts import plot_rc
+    from ..i18n.labels import tr
+    from ..i18n.numbers import money_unit
+
+    zh = current_language() is Language.ZH
+    # x in millions of the currency (English) or in 万元 / the currency (Chinese): the unit people budget in
+    scale, unit = (1e4, money_unit(currency)) if zh and money_unit(currency) == "万元" else \
+        (1e6, f"million {currency}") if not zh else (1.0, currency)
+    if zh and tr(metric) == metric:  # the model's English definition: the title and axis say 覆盖率 without it
+        metric = ""
+    metric = tr(metric)
+    with matplotlib.rc_context(plot_rc()):
+        fig, ax = plt.subplots(figsize=(9.0, 4.8), dpi=110, layout="constrained")
+        ok = table[table["has_solution"]] if not table.empty else table
+        if not ok.empty:
+            x = ok["budget"] / scale
+            ax.step(x, 100 * ok["coverage_share"], where="post", color="#1f77b4", lw=2, label=tr("covered share"))
+            ax.plot(x, 100 * ok["coverage_share"], "o", color="#1f77b4", ms=6)
+            for bx, by in zip(x, 100 * ok["coverage_share"], strict=True):
+                ax.annotate(f"{bx:,.4g}", (bx, by), xytext=(0, -14), textcoords="offset points", ha="center",
+                            fontsize=9, color="#1f77b4")
+            p = ok[ok["pareto"]]
+            ax.plot(p["total_cost"] / scale, 100 * p["coverage_share"], "D", mfc="none", color="#d62728", ms=9,
+                    label=tr("Pareto frontier (spent {currency}, covered)").format(currency=unit if zh else currency))
+            for c in [c for c in ok.columns if c.startswith("share_")]:
+                ax.plot(x, 100 * ok[c], lw=1, alpha=0.7, marker=".", label=tr(c[6:]))
+        failed = table[~table["has_solution"]] if not table.empty else table
+        if not failed.empty:
+            statuses = ", ".join(sorted({tr(str(v)) for v in failed["status"]}))
+            ax.plot(failed["budget"] / scale, np.zeros(len(failed)), "x", color="#7f7f7f", ms=10, mew=2,
+                    clip_on=False, label=tr("no plan: {statuses}").format(statuses=statuses))
+        ax.set_xlabel(tr("budget ({unit})").format(unit=unit), fontsize=10)
+        ylabel = tr("covered (%)")
+        ax.set_ylabel(f"{ylabel}\n{metric}" if metric and len(metric) <= 45 else ylabel, fontsize=10)
+        ax.set_title(title if not metric or len(metric) <= 45 else f"{title}\n{metric}", fontsize=11)
+        ax.grid(alpha=0.3)
+        ax.set_ylim(0, 100)
+        ax.tick_params(labelsize=10)
+        ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        plt.close(fig)
     data = buf.getvalue()
     if path is not None:
         atomic_write_bytes(Path(path), data)
@@ -173,11 +190,20 @@ def sweep(
     """Solve ``scenario`` at every budget (resuming from ``<out_dir>/sweep``), write ``sweep.csv`` and ``sweep.png``.
 
     ``budgets`` default to the scenario's ``[sweep] budgets``. ``out_dir`` defaults to the scenario's
-    ``[output] dir`` (or ``out/<scenario name>``); ``out_key`` is how errors name it.
+    ``[output] dir`` (or ``out/<scenario name>``); ``out_key`` is how errors name it. Up to
+    :data:`~siting.workflow.tasks.SERIAL_MAX_TASKS` budgets are solved serially unless ``scheduler`` or
+    ``client`` is given (see :func:`~siting.workflow.tasks.run_tasks`).
     """
-    # given budgets are checked first: a typo must not wait for walking times to be computed
+    # given budgets and scheduler are checked first: a typo must not wait for walking times to be computed
     values = parse_budgets(budgets, key="--budgets") if budgets is not None else None
+    if scheduler:
+        check_scheduler_address(scheduler)
     prep = prepare_scenario(scenario, out_dir=out_dir, quiet=quiet, out_key=out_key)
+    from ..i18n import chosen_language, resolve_language
+
+    # the plot's language (checked before any solve): a chosen one (--lang), else [report] language, else $SITING_LANG
+    lang = resolve_language(chosen_language(), prep.scenario.report,
+                            file=None if prep.scenario.path is None else str(prep.scenario.path))
     if values is None:
         if not prep.sweep_budgets:
             raise ScenarioError("no budgets: pass --budgets or add [sweep] budgets = [...]",
@@ -191,13 +217,19 @@ def sweep(
     table = frontier_table(records[budget_key(b)] for b in values)
     csv = prep.out_dir / "sweep.csv"
     atomic_write_text(csv, table.to_csv(index=False, lineterminator="\n"))
+    from ..i18n.labels import write_labels_sidecar
+
+    write_labels_sidecar(csv, table.columns)  # sweep.labels.csv: the columns' English and Chinese names
     png = None
     if plot:
         png = prep.out_dir / "sweep.png"
+        from ..i18n import use_language
+        from ..i18n.labels import catalog_terms, tr, use_terms
         from .reporting.money import report_currency
 
         first = next((records[budget_key(b)] for b in values if records[budget_key(b)].get("has_solution")), None)
-        plot_frontier(table, png, title=f"{prep.name}: coverage vs budget", currency=report_currency(prep.scenario),
-                      metric=metric_name(first))
+        with use_language(lang), use_terms(catalog_terms(prep.scenario)):
+            plot_frontier(table, png, title=tr("{name}: coverage vs budget").format(name=prep.name),
+                          currency=report_currency(prep.scenario), metric=metric_name(first))
     return SweepResult(table=table, records={budget_key(b): records[budget_key(b)] for b in values}, csv=csv,
                        png=png, computed=computed, reused=reused)

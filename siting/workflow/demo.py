@@ -37,7 +37,7 @@ from .tasks import dask_client
 
 __all__ = ["DemoResult", "run_demo", "ensure_district", "summary", "solve_reference"]
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 
 @dataclass
@@ -99,7 +99,7 @@ def run_demo(out_dir: str | Path = "out/demo", *, seed: int = 2026, regenerate: 
     t = time.perf_counter()
     variants = [scenario, scenario.with_name("demo_equal_weights.toml")]
     cmp = None
-    with (dask_client(scheduler) if use_dask else contextlib.nullcontext(None)) as client:
+    with (dask_client(scheduler, quiet=quiet) if use_dask else contextlib.nullcontext(None)) as client:
         engine: dict[str, Any] = dict(client=client, use_dask=use_dask, quiet=quiet)
         # the report's plan (the phased policy, the slowest solve) runs on a worker beside the sweep instead of
         # after it in this process; the report then finds it in <out>/solve

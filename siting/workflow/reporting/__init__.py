@@ -34,6 +34,9 @@ import numpy as np
 import pandas as pd
 
 from ...errors import InputError, VerificationError
+from ...i18n import Language, chosen_language, current_language, parse_language, resolve_language, use_language
+from ...i18n.labels import service_title, tr, tr_note, use_terms, write_labels_sidecar
+from ...i18n.numbers import format_money, money_unit
 from ...io import atomic_write_csv, atomic_write_text
 from ...scenario import Scenario
 from ..evaluation import covered_by_service, model_inputs, total_by_service
@@ -45,10 +48,11 @@ from ..tasks import progress_bar
 from .evaluation import evaluation_sections, load_evaluation
 from .gpkg import write_geopackage
 from .html import esc, img_tag, render_html, table_html
-from .money import money_header, report_currency
+from .money import money_frame, money_label, report_currency
 from .plan_maps import map_coordinates, plan_map_html, service_areas, speed_groups, static_maps
 from .policy import community_table, opening_years, policy_sections
 from .streets import read_streets
+from .walking import with_walking_model
 
 __all__ = ["ReportResult", "build_report"]
 
@@ -142,12 +146,24 @@ def _background(scenario: Scenario) -> list | None:
 
 
 def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, quiet: bool = False,
-                 max_rank_rows: int = 30, out_key: str = "out_dir") -> ReportResult:
+                 max_rank_rows: int = 30, out_key: str = "out_dir", language: str | None = None) -> ReportResult:
     """Write ``report.html``, ``siting.gpkg`` and ``coverage_per_service.csv`` under ``<out_dir>/report``.
 
-    See the module docstring; ``out_key`` is how errors name ``out_dir``.
+    See the module docstring; ``out_key`` is how errors name ``out_dir``. ``language`` (``"en"`` / ``"zh"``,
+    the ``--lang`` of ``siting report``) wins over a language set with :func:`siting.i18n.use_language`, then
+    the scenario's ``[report] language``, then ``$SITING_LANG``, then English. The language changes the words,
+    money units and number formats of the page and its plots, never a figure or a CSV value.
     """
+    explicit = parse_language(language) if language is not None else chosen_language()
     prep = prepare_scenario(scenario, out_dir=out_dir, quiet=quiet, out_key=out_key)
+    lang = resolve_language(explicit, prep.scenario.report,
+                            file=None if prep.scenario.path is None else str(prep.scenario.path))
+    with use_language(lang):
+        return _build_report(prep, quiet=quiet, max_rank_rows=max_rank_rows)
+
+
+def _build_report(prep: Prepared, *, quiet: bool, max_rank_rows: int) -> ReportResult:
+    """:func:`build_report` once the scenario is prepared and the language set."""
     currency = report_currency(prep.scenario)
     rec = _reference_record(prep, quiet)
     if not rec.get("has_solution", True):
@@ -158,17 +174,22 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
     reach = PlanReach(inputs)
     folder = prep.out_dir / "report"
     folder.mkdir(parents=True, exist_ok=True)
-    with progress_bar(len(reach.specs) + 4, "report", quiet=quiet) as advance:
+    # service keys read as the catalog's Chinese names in a Chinese report (tables, headers, map titles)
+    terms = {s.key: service_title(s.key, s.label, Language.ZH) for s in reach.specs if s.label}
+    with use_terms(terms), progress_bar(len(reach.specs) + 4, "report", quiet=quiet) as advance:
         plan = plan_services(rec.get("selected_sites") or [], rec.get("selected") or [], reach.keys)
         before = reach.providers(None)
         after = reach.providers(plan)
         svc = service_table(rec, reach, before, after)
         csv = atomic_write_csv(folder / "coverage_per_service.csv", svc)
+        write_labels_sidecar(csv, svc.columns)
         communities = community_table(rec.get("stats") or {})
         if communities is not None:
-            atomic_write_csv(folder / "coverage_per_community.csv", communities)
+            write_labels_sidecar(atomic_write_csv(folder / "coverage_per_community.csv", communities),
+                                 communities.columns)
         else:  # a table left by an earlier report of another plan would be read as this one's
             (folder / "coverage_per_community.csv").unlink(missing_ok=True)
+            (folder / "coverage_per_community.labels.csv").unlink(missing_ok=True)
         covered_before = {k: c > 0 for k, c in reach.counts(before).items()}
         covered_after = _covered_after(prep.out_dir / "solve", reach, after)
         advance()
@@ -200,14 +221,17 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
                              plan_cost=plan_cost, ranking=ranking, opened_year=years, covered_only_here=only_here)
         tables, note = load_evaluation(rec, prep.effective, inputs)
         sections = _sections(prep, rec, svc, maps, ranking, max_rank_rows, currency=currency, live_map=live,
-                             streets_note="; ".join(n for n in (streets.note, coords.note) if n))
+                             streets_note="; ".join(tr_note(n) for n in (streets.note, coords.note) if n))
         sections[2:2] = evaluation_sections(tables, note, floors=_community_floors(rec, inputs),
                                             target=dict(zip(svc["service"], svc["weight_column"], strict=True)),
                                             weights={s.key: pd.Series(s.weight, index=reach.demand.ids.astype(str))
                                                      for s in reach.specs})
-        html = render_html(f"Siting report — {prep.name}", sections,
-                           subtitle=f"scenario {prep.scenario_path.name}, model {rec.get('model', '?')}, "
-                                    f"money in {currency}")
+        sections = with_walking_model(sections, prep.scenario, lang=str(current_language()),
+                                      after=tr("Coverage per service"))
+        html = render_html(tr("Siting report — {name}").format(name=prep.name), sections,
+                           subtitle=tr("scenario {scenario}, model {model}, money in {currency}").format(
+                               scenario=prep.scenario_path.name, model=rec.get("model", "?"),
+                               currency=money_unit(currency)))
         atomic_write_text(folder / "report.html", html)
         advance()
     return ReportResult(html=folder / "report.html", gpkg=gpkg, services=svc, record=rec, csv=csv)
@@ -228,13 +252,20 @@ def _community_floors(rec: dict[str, Any], inputs: Any) -> dict[str, float]:
     return out
 
 
-def _budget_text(budget: Any, phases: Any) -> str:
-    """The budget as the summary states it; a phased plan's is the years' sum (and the cap, when one is given)."""
+def _budget_text(budget: Any, phases: Any, currency: str = "") -> str:
+    """The budget as the summary states it; a phased plan's is the years' sum (and the cap, when one is given).
+
+    In English the amounts are bare (the row names the currency); in Chinese they carry their unit (万元 / 亿元).
+    """
+    def money(value: float) -> str:
+        return f"{value:,.0f}" if not currency else format_money(value, currency)
+
     if isinstance(phases, list) and phases:
         years = sum(float(p.get("budget") or 0.0) for p in phases)
-        text = f"{years:,.0f} over {len(phases)} years ({phases[0].get('year')}–{phases[-1].get('year')})"
-        return text if budget is None else f"{text}, capped at {float(budget):,.0f}"
-    return "—" if budget is None else f"{float(budget):,.0f}"
+        text = tr("{total} over {years} years ({first}–{last})").format(
+            total=money(years), years=len(phases), first=phases[0].get("year"), last=phases[-1].get("year"))
+        return text if budget is None else tr("{text}, capped at {cap}").format(text=text, cap=money(float(budget)))
+    return "—" if budget is None else money(float(budget))
 
 
 #: money columns of the tables the report shows (rank.csv, sweep.csv, solution.json's selected sites)
@@ -242,10 +273,12 @@ MONEY_COLUMNS = ("budget", "total_cost", "cost", "spent", "fitout_cost", "conver
 
 
 def money_columns(df: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """``df`` with every money column named with its currency (``cost`` -> ``cost (CNY)``)."""
-    names = {c: money_header(c, currency) for c in df.columns if c in MONEY_COLUMNS}
-    names.update({c: c.replace("yuan", currency) for c in df.columns if "yuan" in c})
-    return df.rename(columns=names)
+    """``df`` with every money column named with its currency (``cost`` -> ``cost (CNY)``).
+
+    In Chinese, yuan columns are named ``费用（万元）`` and their values are in 万元.
+    """
+    df = df.rename(columns={c: c.replace("yuan", currency) for c in df.columns if "yuan" in c})
+    return money_frame(df, [c for c in df.columns if c in MONEY_COLUMNS], currency)
 
 
 def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list[tuple[str, bytes]],
@@ -255,58 +288,68 @@ def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list
     tp = float(rec.get("total_population") or 0.0)
     cov = float(rec.get("covered_population") or 0.0)
     budget = rec.get("budget")
+    zh = current_language() is Language.ZH
+    phases = (rec.get("stats") or {}).get("phases")
     summary = pd.DataFrame([
-        ("status", rec.get("status")),
-        ("model", rec.get("model")),
-        (money_header("budget", currency), _budget_text(budget, (rec.get("stats") or {}).get("phases"))),
-        (money_header("total cost", currency), f"{float(rec.get('total_cost') or 0):,.0f}"),
-        ("converted buildings", len(rec.get("selected") or [])),
-        ("objective covered (model units)", f"{cov:,.0f} of {tp:,.0f}" + (f" ({cov / tp:.1%})" if tp else "")),
-        ("optimality gap", "—" if rec.get("gap") is None else f"{float(rec['gap']):.2%}"),
-        ("solver / seconds", f"{rec.get('solver')} / {float(rec.get('seconds') or 0):.1f}"),
+        (tr("status"), tr(str(rec.get("status")))),
+        (tr("model"), rec.get("model")),
+        (money_label("budget", currency), _budget_text(budget, phases, currency if zh else "")),
+        (money_label("total cost", currency), format_money(float(rec.get("total_cost") or 0), currency) if zh
+         else f"{float(rec.get('total_cost') or 0):,.0f}"),
+        (tr("converted buildings"), len(rec.get("selected") or [])),
+        (tr("objective covered (model units)"), tr("{covered} of {total}").format(covered=f"{cov:,.0f}",
+                                                                               total=f"{tp:,.0f}")
+         + (f" ({cov / tp:.1%})" if tp else "")),
+        (tr("optimality gap"), "—" if rec.get("gap") is None else f"{float(rec['gap']):.2%}"),
+        (tr("solver / seconds"), f"{rec.get('solver')} / {float(rec.get('seconds') or 0):.1f}"),
     ], columns=["item", "value"])
-    out = [("Summary", table_html(summary) + f"<p>{esc(rec.get('message', ''))}</p>")]
+    # the solver's message is English prose from the solve; it is kept as the record has it
+    out = [(tr("Summary"), table_html(summary) + f"<p>{esc(rec.get('message', ''))}</p>")]
     table = svc[["service", "weight_column", "threshold_min", "covered_before", "share_before", "covered_after",
                  "share_after", "total", "gain", "providers_before", "providers_after"]].copy()
     for c in ("share_before", "share_after"):
         table[c] = (100 * table[c]).map("{:.1f} %".format)
-    out.append(("Coverage per service", table_html(table) +
-                "<p class=note>After: the covered weight the solve verified (solution.json). Before: the weight within "
-                "the service's walking threshold of an existing facility providing it, on the same travel table "
-                "(the service's speed group, else the default rows). Full precision in "
-                "<code>coverage_per_service.csv</code>.</p>"))
+    out.append((tr("Coverage per service"), table_html(table) +
+                "<p class=note>" + tr("After: the covered weight the solve verified (solution.json). Before: the "
+                "weight within the service's walking threshold of an existing facility providing it, on the same "
+                "travel table (the service's speed group, else the default rows). Full precision in "
+                "<code>coverage_per_service.csv</code>.") + "</p>"))
     out.extend(policy_sections(rec.get("stats") or {}, currency=currency))
     note = f"<p class=note>{esc(streets_note)}</p>" if streets_note else ""
-    out.append(("Interactive map", note + live_map +
-                "<p class=note>Wheel or +/− to zoom, drag to pan, tick the layers, pick the service; click a "
-                "building for its services, cost and reasons. The service areas are the streets from which a "
+    out.append((tr("Interactive map"), note + live_map +
+                "<p class=note>" + tr("Wheel or +/− to zoom, drag to pan, tick the layers, pick the service; click "
+                "a building for its services, cost and reasons. The service areas are the streets from which a "
                 "provider is within the service's threshold (its speed group's pace, slopes and stairs), drawn "
-                "as a band; coverage figures come from the travel tables.</p>"))
-    body = "".join(f"<h3>{esc(key)}</h3>{img_tag(png, f'{key} before and after')}" for key, png in maps)
-    out.append(("Maps: before / after", note + body))
+                "as a band; coverage figures come from the travel tables.") + "</p>"))
+    body = "".join(f"<h3>{esc(key)}</h3>{img_tag(png, tr('{key} before and after').format(key=key))}"
+                   for key, png in maps)
+    out.append((tr("Maps: before / after"), note + body))
     sites = pd.DataFrame(rec.get("selected_sites") or [])
     if not sites.empty:
-        out.append(("Converted buildings", table_html(money_columns(sites, currency), max_rows=200)))
+        out.append((tr("Converted buildings"), table_html(money_columns(sites, currency), max_rows=200)))
     sweep_csv, sweep_png = prep.out_dir / "sweep.csv", prep.out_dir / "sweep.png"
     if sweep_csv.is_file():
         df = pd.read_csv(sweep_csv)
-        body = img_tag(sweep_png.read_bytes(), "coverage vs budget") if sweep_png.is_file() else ""
+        body = img_tag(sweep_png.read_bytes(), tr("coverage vs budget")) if sweep_png.is_file() else ""
         cols = [c for c in ("budget", "total_cost", "n_selected", "covered_population", "coverage_share", "status",
                             "pareto") if c in df]
-        out.append(("Coverage vs budget", body + table_html(money_columns(df[cols], currency), floatfmt="{:,.4g}")))
+        out.append((tr("Coverage vs budget"), body + table_html(money_columns(df[cols], currency), floatfmt="{:,.4g}")))
     if ranking is not None and not ranking.empty:
-        cols = [c for c in ("rank", "site_id", "cost", "floor_area", "selection_frequency", "in_plan",
-                            "marginal_per_million_yuan", "reasons") if c in ranking]
-        out.append((f"Idle buildings ranked (top {max_rank_rows})",
+        cols = [c for c in ("rank", "site_id", "name", "address", "cost", "floor_area", "selection_frequency",
+                            "in_plan", "marginal_per_million_yuan", "reasons") if c in ranking]
+        out.append((tr("Idle buildings ranked (top {n})").format(n=max_rank_rows),
                     table_html(money_columns(ranking[cols], currency), max_rows=max_rank_rows)))
     cmp_csv = prep.out_dir / "compare.csv"
     if cmp_csv.is_file():
         cmp = pd.read_csv(cmp_csv, index_col=0)
         cmp.index = [str(i).replace("yuan", currency) for i in cmp.index]
-        out.append(("Scenarios compared", table_html(cmp, index=True)))
-    out.append(("Files", "<p>GeoPackage for GIS: <code>siting.gpkg</code> (layers selected_sites, existing_facilities, "
-                "candidates, demand_covered, demand_uncovered, service_areas). Tables: <code>../solve/</code>, "
-                "<code>../sweep.csv</code>, <code>../rank.csv</code>" +
-                (", <code>../solve/phases.csv</code> (cost by year, building and service)"
-                 if (rec.get("stats") or {}).get("phases") else "") + ".</p>"))
+        out.append((tr("Scenarios compared"), table_html(cmp, index=True)))
+    out.append((tr("Files"), "<p>" + tr("GeoPackage for GIS: <code>siting.gpkg</code> (layers selected_sites, "
+                "existing_facilities, candidates, demand_covered, demand_uncovered, service_areas; site_footprints and "
+                "demand_footprints when the inputs were building polygons). Tables: "
+                "<code>../solve/</code>, <code>../sweep.csv</code>, <code>../rank.csv</code>") +
+                (tr(", <code>../solve/phases.csv</code> (cost by year, building and service)")
+                 if (rec.get("stats") or {}).get("phases") else "") + ". " +
+                tr("Column names in the CSV files stay machine names; each has a "
+                   "<code>&lt;name&gt;.labels.csv</code> with the English and Chinese names.") + "</p>"))
     return out

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...i18n.labels import tr
 from .html import esc, table_html
 
 __all__ = ["load_evaluation", "group_shares", "community_shares", "gaps_table", "access_summary",
@@ -153,25 +154,26 @@ def evaluation_sections(tables: Mapping[str, pd.DataFrame] | None, note: str | N
                         weights: Mapping[str, pd.Series], max_rows: int = 40) -> list[tuple[str, str]]:
     """The report's (heading, HTML) sections from the evaluation tables, or one section with ``note``."""
     if tables is None:
-        return [("Groups, communities, gaps and accessibility", f"<p class=note>{note}</p>")]
+        return [(tr("Groups, communities, gaps and accessibility"), f"<p class=note>{note}</p>")]
     out = []
     groups = tables.get("groups")
     supply = tables.get("supply")
     if groups is not None and not groups.empty:
-        out.append(("Coverage by group: before → after", table_html(group_shares(groups)) +
-                    "<p class=note>Share of each demand group (population and every group column) living within "
-                    "the service's walking threshold of a provider, whole area. Full table: "
-                    "<code>groups.csv</code> of <code>siting evaluate</code>.</p>"))
+        out.append((tr("Coverage by group: before → after"), table_html(group_shares(groups)) +
+                    "<p class=note>" + tr("Share of each demand group (population and every group column) living "
+                    "within the service's walking threshold of a provider, whole area. Full table: "
+                    "<code>groups.csv</code> of <code>siting evaluate</code>.") + "</p>"))
         for by, table in community_shares(groups, target).items():
-            out.append((f"Coverage per {by}: before → after", table_html(table, max_rows=max_rows) +
-                        f"<p class=note>{len(table)} values of <code>{esc(by)}</code>, worst first; each service's "
-                        "share of its own target group.</p>"))
+            out.append((tr("Coverage per {by}: before → after").format(by=tr(by)), table_html(table, max_rows=max_rows) +
+                        "<p class=note>" + tr("{n} values of <code>{by}</code>, worst first; each service's share "
+                                              "of its own target group.").format(n=len(table), by=esc(by)) + "</p>"))
         gaps = gaps_table(groups, supply, floors, target)
-        body = (table_html(gaps, max_rows=200) if not gaps.empty else
-                "<p>No community is below a service's floor or catalog norm after the plan.</p>")
-        out.append(("Gaps: communities below a floor or norm", body +
-                    "<p class=note>Floor: the service's <code>min_share_per_community</code>. Norm: the catalog's "
-                    "floor area per 1,000 residents of the target group, where the catalog gives one.</p>"))
+        no_gap = tr("No community is below a service's floor or catalog norm after the plan.")
+        body = table_html(gaps, max_rows=200) if not gaps.empty else f"<p>{no_gap}</p>"
+        out.append((tr("Gaps: communities below a floor or norm"), body +
+                    "<p class=note>" + tr("Floor: the service's <code>min_share_per_community</code>. Norm: the "
+                    "catalog's floor area per 1,000 residents of the target group, where the catalog gives one.") +
+                    "</p>"))
     if supply is not None and not supply.empty:
         keep = [c for c in ("service", "by", "community", "demand_column", "target", "facilities_before",
                             "facilities_after", "floor_area_per_1000_before", "floor_area_per_1000_after",
@@ -181,12 +183,12 @@ def evaluation_sections(tables: Mapping[str, pd.DataFrame] | None, note: str | N
             shown[c] = pd.to_numeric(shown[c], errors="coerce")
         shown = shown.rename(columns={c: c.replace("floor_area_per_1000", "m² per 1,000").replace("_", " ")
                                       for c in keep})
-        out.append(("Supply per community", table_html(shown, max_rows=max_rows, floatfmt="{:,.1f}")))
+        out.append((tr("Supply per community"), table_html(shown, max_rows=max_rows, floatfmt="{:,.1f}")))
     access = tables.get("accessibility")
     if access is not None and not access.empty:
-        out.append(("Accessibility (2SFCA): before → after", table_html(access_summary(access, weights),
+        out.append((tr("Accessibility (2SFCA): before → after"), table_html(access_summary(access, weights),
                                                                          floatfmt="{:,.4g}") +
-                    "<p class=note>Two-step floating catchment (Luo & Wang 2003): each provider's capacity (1 when "
-                    "none is given) divided by the target population within the threshold, summed over the providers "
-                    "each demand point reaches; means weighted by the target group.</p>"))
+                    "<p class=note>" + tr("Two-step floating catchment (Luo & Wang 2003): each provider's capacity "
+                    "(1 when none is given) divided by the target population within the threshold, summed over the "
+                    "providers each demand point reaches; means weighted by the target group.") + "</p>"))
     return out

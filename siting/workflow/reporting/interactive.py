@@ -23,6 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from ...i18n.labels import html_lang, tr, viewer_strings
+from ...i18n.numbers import money_scale, money_unit
+
 __all__ = ["MapFrame", "interactive_map", "path_data", "viewer_script", "MAP_CSS"]
 
 #: the longer side of the map in SVG units
@@ -173,8 +176,12 @@ def interactive_map(*, frame: MapFrame, metres_per_unit: float | None, currency:
         "background": _polygon_paths(background, frame),
         "demand": {"x": du.tolist(), "y": dv.tolist(), "size": size.tolist(), "after": bits.tolist()},
         "sites": site_rows, "label_ids": label_ids, "hidden": ["candidates", "area_before"],
+        # the viewer's words and number format in the page's language (English texts are the keys)
+        "text": viewer_strings(), "locale": html_lang(), "money_unit": money_unit(currency),
+        "money_scale": money_scale(currency),
     }
     return (f"<style>{MAP_CSS}</style><div id=\"siting-map\" data-state=\"loading\">"
-            "<noscript><p class=note>The interactive map needs JavaScript (no network access).</p></noscript></div>"
+            f"<noscript><p class=note>{tr('The interactive map needs JavaScript (no network access).')}</p>"
+            "</noscript></div>"
             f"<script type=\"application/json\" id=\"siting-map-data\">{_json_for_script(data)}</script>"
             f"<script>{viewer_script()}</script>")

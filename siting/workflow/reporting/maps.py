@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ...i18n.labels import tr
+
 __all__ = ["coverage_map", "before_after_map", "street_raster", "lines_to_segments", "png_bytes", "nice_length",
            "LEGEND_PT"]
 
@@ -38,6 +40,11 @@ def _plt() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ...i18n.fonts import plot_rc
+
+    # Latin glyphs from DejaVu Sans as before, CJK ones (Chinese titles, community and building names) from the
+    # project's CJK font: the same for both languages, so an English map with Chinese names has no boxes either
+    matplotlib.rcParams.update(plot_rc())
     return plt
 
 
@@ -147,18 +154,18 @@ def coverage_map(x: Any, y: Any, weight: Any, covered: Any, *, providers_xy: Any
         from matplotlib.collections import LineCollection
 
         ax.add_collection(LineCollection(area, colors=AREA_COLOUR, linewidths=3.2, alpha=0.28, zorder=1.5,
-                                         capstyle="round", label="service area (streets within reach)"))
+                                         capstyle="round", label=tr("service area (streets within reach)")))
     w = np.asarray(weight, dtype=float)
     size = 2.0 + 40.0 * (w / w.max()) if w.size and w.max() > 0 else np.full(w.shape, 4.0)
     cov = np.asarray(covered, dtype=bool)
-    ax.scatter(x[~cov], y[~cov], s=size[~cov], c="#d62728", alpha=0.55, lw=0, zorder=2, label="not covered")
-    ax.scatter(x[cov], y[cov], s=size[cov], c="#2ca02c", alpha=0.55, lw=0, zorder=2, label="covered")
+    ax.scatter(x[~cov], y[~cov], s=size[~cov], c="#d62728", alpha=0.55, lw=0, zorder=2, label=tr("not covered"))
+    ax.scatter(x[cov], y[cov], s=size[cov], c="#2ca02c", alpha=0.55, lw=0, zorder=2, label=tr("covered"))
     if providers_xy is not None and len(providers_xy[0]):
         ax.scatter(*providers_xy, marker="s", s=20, c="#1f77b4", edgecolors="white", lw=0.4, zorder=3,
-                   label="existing facility")
+                   label=tr("existing facility"))
     if new_xy is not None and len(new_xy[0]):
         ax.scatter(*new_xy, marker="*", s=110, c="#ff7f0e", edgecolors="black", lw=0.5, zorder=4,
-                   label="converted building")
+                   label=tr("converted building"))
     for lx, ly, text in labels:
         ax.annotate(text, (lx, ly), xytext=(4, 4), textcoords="offset points", fontsize=LEGEND_PT - 1, zorder=5,
                     bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.7))
@@ -194,10 +201,10 @@ def before_after_map(x: Any, y: Any, weight: Any, covered_before: Any, covered_a
     wa = float(np.asarray(weight)[covered_after].sum())
     tot = float(np.asarray(weight).sum()) or 1.0
     coverage_map(x, y, weight, covered_before, providers_xy=providers_xy, streets=streets, background=background,
-                 area=area_before, metric=metric, title=f"before: {wb / tot:.1%} covered", ax=axes[0], legend=False)
+                 area=area_before, metric=metric, title=tr("before: {share} covered").format(share=f"{wb / tot:.1%}"), ax=axes[0], legend=False)
     coverage_map(x, y, weight, covered_after, providers_xy=providers_xy, new_xy=new_xy, streets=streets,
                  background=background, area=area_after, labels=labels, metric=metric,
-                 title=f"after: {wa / tot:.1%} covered", ax=axes[1], legend=False)
+                 title=tr("after: {share} covered").format(share=f"{wa / tot:.1%}"), ax=axes[1], legend=False)
     handles: dict[str, Any] = {}
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):

@@ -15,9 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pandas as pd
+
     from ...scenario import Scenario
 
-__all__ = ["report_currency", "money_header"]
+__all__ = ["report_currency", "money_header", "money_label", "money_frame"]
 
 
 def report_currency(scenario: Scenario) -> str:
@@ -40,3 +44,42 @@ def report_currency(scenario: Scenario) -> str:
 def money_header(what: str, currency: str, *, millions: bool = False) -> str:
     """A column or axis name with its unit: ``budget (CNY)``, ``budget (million CNY)``."""
     return f"{what} ({'million ' if millions else ''}{currency})"
+
+
+def money_label(what: str, currency: str) -> str:
+    """A money column or axis name in the current language: ``budget (CNY)`` / ``预算（万元）``.
+
+    Chinese yuan are shown in 万元 (:func:`siting.i18n.numbers.money_unit`); divide the values by
+    :func:`siting.i18n.numbers.money_scale` (as :func:`money_frame` does).
+    """
+    from ...i18n import Language, current_language
+    from ...i18n.labels import tr
+    from ...i18n.numbers import money_unit
+
+    lang = current_language()
+    if lang is Language.EN:
+        return money_header(what, currency)
+    return f"{tr(what)}（{money_unit(currency, lang)}）"
+
+
+def money_frame(df: pd.DataFrame, columns: Iterable[str], currency: str) -> pd.DataFrame:
+    """``df`` with ``columns`` named by :func:`money_label` and, in Chinese yuan, their values in 万元."""
+    from ...i18n import current_language
+    from ...i18n.numbers import money_scale
+
+    scale = money_scale(currency, current_language())
+    out = df.copy()
+    if scale != 1.0:
+        for c in columns:
+            if c in out:
+                out[c] = out[c].map(lambda v: _scaled(v, scale))
+    return out.rename(columns={c: money_label(c, currency) for c in columns if c in out})
+
+
+def _scaled(value: object, scale: float) -> object:
+    """A number divided by ``scale``; text (a total row's ``""``) and flags unchanged."""
+    import numbers
+
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value) / scale
+    return value

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from ...i18n.labels import tr
 from .html import table_html
 
 __all__ = ["POLICY_FIELDS", "service_table", "phase_table", "community_table", "opening_years", "service_lines",
@@ -189,15 +190,17 @@ def service_lines(stats: Mapping[str, Any]) -> list[str]:
     table = service_table(stats)
     if table is None:
         return []
-    width = max(len(k) for k in table["service"])
+    names = [tr(k) for k in table["service"]]  # the catalog's Chinese name in a Chinese summary (use_terms)
+    width = max(len(k) for k in names)
     out = []
-    for row in table.to_dict(orient="records"):
+    for name, row in zip(names, table.to_dict(orient="records"), strict=True):
         notes = [f"{row['before']} -> {row['after']}"]
         if _set(row.get("min_share")):
-            notes.append(f"floor {_pct(_num(row['min_share']))} {row['floor_met']}")
+            notes.append(tr("floor {share} {met}").format(share=_pct(_num(row["min_share"])),
+                                                          met=tr(row["floor_met"])))
         if "priority" in row and not pd.isna(row["priority"]):
-            notes.append(f"priority {row['priority']}")
-        out.append(f"{row['service']:<{width}}  {_pct(row['share_before'], 5)} -> {_pct(row['share_after'], 5)}  "
+            notes.append(tr("priority {n}").format(n=row["priority"]))
+        out.append(f"{name:<{width}}  {_pct(row['share_before'], 5)} -> {_pct(row['share_after'], 5)}  "
                    f"({'; '.join(notes)})")
     return out
 
@@ -240,7 +243,8 @@ def _services_shown(services: pd.DataFrame) -> pd.DataFrame:
         "covered before → after": [f"{b.split(' / ')[0]} → {a}" for b, a in
                                    zip(services["before"], services["after"], strict=True)],
         "gain (points)": services["gain_points"].map(lambda v: "—" if math.isnan(v) else f"{v:+.1f}"),
-        "threshold": services["threshold_min"].map(lambda v: "—" if math.isnan(v) else f"{v:.1f} min"),
+        "threshold": services["threshold_min"].map(
+            lambda v: "—" if math.isnan(v) else tr("{minutes} min").format(minutes=f"{v:.1f}")),
         "speed group": services["speed_group"], "how set": services["threshold_source"]})
     for f, header in _POLICY_HEADERS.items():
         if f not in services:
@@ -277,12 +281,12 @@ def policy_sections(stats: Mapping[str, Any], *, max_communities: int = 30,
     out: list[tuple[str, str]] = []
     services = service_table(stats)
     if services is not None:
-        out.append(("Services by category: before → after", table_html(_services_shown(services)) +
-                    "<p class=note>Before: the target group within the service's threshold of an existing facility "
-                    "providing it. After: with the plan, as the solve verified it. <i>how set</i>: the standard's "
-                    "walking distance at the speed group's flat pace, or an explicit <code>threshold_minutes</code>; "
-                    "the walk itself is on the speed group's travel table (slopes, stairs). Floors and priorities: "
-                    "the scenario's policy (models/policy.md).</p>"))
+        out.append((tr("Services by category: before → after"), table_html(_services_shown(services)) +
+                    "<p class=note>" + tr("Before: the target group within the service's threshold of an existing "
+                    "facility providing it. After: with the plan, as the solve verified it. <i>how set</i>: the "
+                    "standard's walking distance at the speed group's flat pace, or an explicit "
+                    "<code>threshold_minutes</code>; the walk itself is on the speed group's travel table (slopes, "
+                    "stairs). Floors and priorities: the scenario's policy (models/policy.md).") + "</p>"))
     phases = phase_table(stats)
     if phases is not None:
         share_cols = [c for c in phases.columns if c.startswith("share_")]
@@ -291,22 +295,26 @@ def policy_sections(stats: Mapping[str, Any], *, max_communities: int = 30,
         money["objective"] = [f"{v:,.6g}" if isinstance(v, float) and not math.isnan(v) else ""
                               for v in phases["objective"]]
         money = money.rename(columns={c: c.replace("_", " ") for c in ("new_placements", "buildings_converted")})
-        if currency:
-            money = money.rename(columns={"budget": f"budget ({currency})", "spent": f"spent ({currency})"})
-        out.append(("Plan by year", table_html(money, floatfmt="{:,.0f}") +
-                    "<h3>Coverage share by year</h3>" + table_html(_shares_by_year(stats, phases, share_cols)) +
-                    "<p class=note>Each year's plan keeps what earlier years opened; a year's share is after that "
-                    "year's placements, <i>before</i> is existing facilities only. Every cost by year, building "
-                    "and service: <code>phases.csv</code>.</p>"))
+        if currency:  # 万元 in a Chinese report (2 decimals), the currency's units in English
+            from .money import money_frame
+
+            money = money_frame(money, ["budget", "spent"], currency)
+        floatfmt = "{:,.0f}" if "budget" in money or not currency else "{:,.2f}"
+        out.append((tr("Plan by year"), table_html(money, floatfmt=floatfmt) +
+                    f"<h3>{tr('Coverage share by year')}</h3>" +
+                    table_html(_shares_by_year(stats, phases, share_cols)) +
+                    "<p class=note>" + tr("Each year's plan keeps what earlier years opened; a year's share is after "
+                    "that year's placements, <i>before</i> is existing facilities only. Every cost by year, building "
+                    "and service: <code>phases.csv</code>.") + "</p>"))
     communities = community_table(stats)
     if communities is not None:
         value_cols = [c for c in communities.columns if c not in ("community", "below_floor")]
         shown = _percent_columns(communities, value_cols).rename(
             columns={"worst_share": "worst share", "mean_share": "mean share", "below_floor": "below its floor"})
-        note = (f"{len(communities)} communities, worst first" +
-                (f"; the {max_communities} worst shown, all in <code>coverage_per_community.csv</code>"
+        note = (tr("{n} communities, worst first").format(n=len(communities)) +
+                (tr("; the {n} worst shown, all in <code>coverage_per_community.csv</code>").format(n=max_communities)
                  if len(communities) > max_communities else ""))
-        out.append(("Coverage per community", table_html(shown, max_rows=max_communities) +
-                    f"<p class=note>{note}. Share of each service's target group covered in the community; — where "
-                    "the community has none of that group.</p>"))
+        out.append((tr("Coverage per community"), table_html(shown, max_rows=max_communities) +
+                    f"<p class=note>{note}" + tr(". Share of each service's target group covered in the community; "
+                    "— where the community has none of that group.") + "</p>"))
     return out

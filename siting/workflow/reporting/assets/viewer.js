@@ -11,13 +11,15 @@
     root.setAttribute("data-errors", errors.join(" | "));
   });
   var D = JSON.parse(document.getElementById("siting-map-data").textContent);
+  // the page's language: Python passes the translations (English text -> text) and the number locale
+  function T(s) { return (D.text && D.text[s]) || s; }
   var W = D.size[0], H = D.size[1];
   var holder = document.createElement("div");
   holder.innerHTML = "<svg></svg>";  // the HTML parser gives the SVG namespace (no URL written in the page)
   var svg = holder.firstChild, NS = svg.namespaceURI;
   svg.setAttribute("class", "smap-svg");
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "interactive map");
+  svg.setAttribute("aria-label", T("interactive map"));
   var box = {x: 0, y: 0, w: W, h: H};
   function setBox() { svg.setAttribute("viewBox", box.x + " " + box.y + " " + box.w + " " + box.h); drawScale(); }
   function el(tag, attrs, parent) {
@@ -72,19 +74,25 @@
   var popup = document.createElement("div");
   popup.className = "smap-popup";
   popup.hidden = true;
-  function fmt(v) { return typeof v === "number" ? v.toLocaleString("en-US", {maximumFractionDigits: 0}) : String(v); }
+  function fmt(v, digits) {
+    return typeof v === "number" ? v.toLocaleString(D.locale || "en-US", {maximumFractionDigits: digits || 0}) : String(v);
+  }
   function show(site, evt) {
-    var rows = [["building", site.id + (site.name ? " — " + site.name : "")],
-                ["status", site.kind === "new" ? "converted in the plan" : site.kind === "existing" ?
-                 "existing facility" : "idle building (not in the plan)"]];
-    if (site.services) { rows.push(["services in the plan", site.services]); }
-    if (site.existing_services) { rows.push(["services already here", site.existing_services]); }
-    if (site.cost !== null && site.cost !== undefined) { rows.push(["cost (" + D.currency + ")", fmt(site.cost)]); }
-    if (site.floor_area) { rows.push(["floor area (m²)", fmt(site.floor_area)]); }
-    if (site.year) { rows.push(["opens", String(site.year)]); }
-    if (site.covered_only_here) { rows.push(["covered only here", fmt(site.covered_only_here)]); }
-    if (site.rank) { rows.push(["rank", String(site.rank)]); }
-    if (site.reasons) { rows.push(["reasons", site.reasons]); }
+    var rows = [[T("building"), site.id + (site.name ? " — " + site.name : "")],
+                [T("status"), T(site.kind === "new" ? "converted in the plan" : site.kind === "existing" ?
+                 "existing facility" : "idle building (not in the plan)")]];
+    if (site.services) { rows.push([T("services in the plan"), site.services]); }
+    if (site.existing_services) { rows.push([T("services already here"), site.existing_services]); }
+    if (site.cost !== null && site.cost !== undefined) {
+      var zh = (D.locale || "").indexOf("zh") === 0;  // full-width brackets in Chinese text
+      rows.push([T("cost") + (zh ? "（" : " (") + (D.money_unit || D.currency) + (zh ? "）" : ")"),
+                 fmt(site.cost / (D.money_scale || 1), D.money_scale > 1 ? 2 : 0)]);
+    }
+    if (site.floor_area) { rows.push([T("floor area (m²)"), fmt(site.floor_area)]); }
+    if (site.year) { rows.push([T("opens"), String(site.year)]); }
+    if (site.covered_only_here) { rows.push([T("covered only here"), fmt(site.covered_only_here)]); }
+    if (site.rank) { rows.push([T("rank"), String(site.rank)]); }
+    if (site.reasons) { rows.push([T("reasons"), site.reasons]); }
     popup.textContent = "";
     var close = document.createElement("button");
     close.type = "button"; close.className = "smap-close"; close.textContent = "×";
@@ -131,7 +139,7 @@
   var bar = document.createElement("div");
   bar.className = "smap-bar";
   var sel = document.createElement("select");
-  sel.setAttribute("aria-label", "service");
+  sel.setAttribute("aria-label", T("service"));
   D.services.forEach(function (s, i) {
     var o = document.createElement("option"); o.value = String(i); o.textContent = s.title; sel.appendChild(o);
   });
@@ -145,7 +153,7 @@
     cb.type = "checkbox"; cb.checked = D.hidden.indexOf(key) < 0; cb.setAttribute("data-layer", key);
     layers[key].style.display = cb.checked ? "" : "none";
     cb.addEventListener("change", function () { layers[key].style.display = cb.checked ? "" : "none"; });
-    lab.appendChild(cb); lab.appendChild(document.createTextNode(" " + names[key])); bar.appendChild(lab);
+    lab.appendChild(cb); lab.appendChild(document.createTextNode(" " + T(names[key]))); bar.appendChild(lab);
   });
   function button(text, title, fn) {
     var b = document.createElement("button"); b.type = "button"; b.textContent = text; b.title = title;
@@ -155,9 +163,9 @@
     var nx = cx - (cx - box.x) * f, ny = cy - (cy - box.y) * f;
     box = {x: nx, y: ny, w: box.w * f, h: box.h * f}; setBox();
   }
-  button("+", "zoom in", function () { zoom(0.66, box.x + box.w / 2, box.y + box.h / 2); });
-  button("−", "zoom out", function () { zoom(1.5, box.x + box.w / 2, box.y + box.h / 2); });
-  button("reset", "whole area", function () { box = {x: 0, y: 0, w: W, h: H}; setBox(); });
+  button("+", T("zoom in"), function () { zoom(0.66, box.x + box.w / 2, box.y + box.h / 2); });
+  button("−", T("zoom out"), function () { zoom(1.5, box.x + box.w / 2, box.y + box.h / 2); });
+  button(T("reset"), T("whole area"), function () { box = {x: 0, y: 0, w: W, h: H}; setBox(); });
   var frame = document.createElement("div");
   frame.className = "smap-frame";
   frame.appendChild(svg);
@@ -165,7 +173,7 @@
   scale.className = "smap-scale";
   frame.appendChild(scale);
   var north = document.createElement("div");
-  north.className = "smap-north"; north.textContent = "▲ N";
+  north.className = "smap-north"; north.textContent = T("▲ N");
   frame.appendChild(north);
   frame.appendChild(popup);
   root.appendChild(bar);
