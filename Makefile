@@ -32,12 +32,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check siting tests benchmarks
 	$(VENV)/bin/mypy
 
+# both cores (pytest-xdist): the suite is mostly single-threaded Python
 test: $(STAMP) lint browser
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2
 
 # the fast lane while developing: everything but the tests marked slow
 test-fast: $(STAMP) lint
-	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 -m "not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
