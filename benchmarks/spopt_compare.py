@@ -139,6 +139,14 @@ def _rss_mb() -> tuple[float, float]:
     return own, kids
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this worker and its waited-for children (CBC runs as a child): steadier than wall time on a
+    shared machine."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _emit(tag: str, payload="") -> None:
     print(tag + (payload if isinstance(payload, str) else json.dumps(payload)), flush=True)
 
@@ -169,18 +177,19 @@ def worker_spopt(inst: dict, model: str, solver_names: list[str]) -> None:
     rss_before = _rss_mb()[0]
     warnings.simplefilter("ignore")
     _emit(START_TAG)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     if model == "mclp":
         problem = MCLP.from_cost_matrix(cost, weights, service_radius=THRESHOLD_MIN,
                                         p_facilities=inst["p"], name="mclp")
     else:
         problem = LSCP.from_cost_matrix(cost, service_radius=THRESHOLD_MIN, name="lscp")
     build_s = time.perf_counter() - t0
+    build_cpu_s = _cpu_s() - c0
     _emit(BUILD_TAG, f"{build_s:.3f}")
     for name in solver_names:
         solver = pulp.PULP_CBC_CMD(msg=False, gapRel=GAP) if name == "cbc" else pulp.HiGHS(msg=False, gapRel=GAP)
         _emit(SOLVE_TAG, name)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), _cpu_s()
         try:
             problem.solve(solver, results=False)
             status = pulp.LpStatus[problem.problem.status]
@@ -188,6 +197,7 @@ def worker_spopt(inst: dict, model: str, solver_names: list[str]) -> None:
         except RuntimeError as exc:  # spopt raises RuntimeError when pulp's status is not 1
             status, sol_status = f"error: {exc}", ""
         solve_s = time.perf_counter() - t1
+        solve_cpu_s = _cpu_s() - c1
         _emit(SOLVED_TAG)
         open_idx = [j for j, v in enumerate(problem.fac_vars) if (v.value() or 0.0) > 0.5]
         # spopt's own result attributes (solve(results=True) makes exactly these calls), timed separately
@@ -204,6 +214,7 @@ def worker_spopt(inst: dict, model: str, solver_names: list[str]) -> None:
         except Exception as exc:  # noqa: BLE001 - a cross-check only
             attr_cov = f"error: {exc}"
         row = {"tool": f"spopt/{name}", "wall_s": build_s + solve_s, "build_s": build_s, "solve_s": solve_s,
+               "cpu_s": build_cpu_s + solve_cpu_s,
                "status": status, "sol_status": sol_status, "spopt_results_s": time.perf_counter() - t2,
                "spopt_attr_perc_cov": attr_cov, "rss_before_mb": rss_before}
         row.update(_score(inst, model, open_idx))
@@ -229,7 +240,7 @@ def worker_siting(inst: dict, model: str, backend: str, secondary: str = "none")
                               "minutes": inst["minutes"]})
     rss_before = _rss_mb()[0]
     _emit(START_TAG)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     instance = instance_from_frames(demand_df, cand_df, travel_df)
     build_s = time.perf_counter() - t0
     _emit(BUILD_TAG, f"{build_s:.3f}")
@@ -240,6 +251,7 @@ def worker_siting(inst: dict, model: str, backend: str, secondary: str = "none")
     wall = time.perf_counter() - t0
     index = {s: k for k, s in enumerate(cand_ids)}
     row = {"tool": f"siting/{backend}", "wall_s": wall, "build_s": build_s, "solve_s": wall - build_s,
+           "cpu_s": _cpu_s() - c0,
            "status": str(res.status), "sol_status": str(res.stats.get("strategy", "")),
            "siting_objective": res.objective, "siting_bound": res.best_bound, "siting_gap": res.gap,
            "rss_before_mb": rss_before}
@@ -417,15 +429,17 @@ def finish_rows(rows: list[dict]) -> None:
                 base = siting_by_solver.get("highs")
                 if "wall_s" in r:
                     r["ratio_same_solver"] = r["wall_s"] / twin["wall_s"] if twin else None
+                    if twin and r.get("cpu_s") and twin.get("cpu_s"):
+                        r["cpu_ratio_same_solver"] = r["cpu_s"] / twin["cpu_s"]
                     r["ratio_vs_siting_highs"] = r["wall_s"] / base["wall_s"] if base else None
                 elif twin is not None:  # DNF: a lower bound on the ratio
                     r["ratio_lower_bound"] = r.get("timed_s_at_kill", 0.0) / twin["wall_s"]
 
 
 def print_table(rows: list[dict]) -> None:
-    print("\n| size | model | tool/solver | wall s | peak RSS MB (before build) | objective | same objective? "
-          "| ratio spopt/siting (same solver) | status | build s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("\n| size | model | tool/solver | wall s | CPU s | peak RSS MB (before build) | objective | same objective? "
+          "| ratio spopt/siting (same solver) | CPU ratio | status | build s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         n, m = SIZES[r["size"]][:2]
         if "dnf" in r:
@@ -439,11 +453,14 @@ def print_table(rows: list[dict]) -> None:
             ratio = f"{r['ratio_same_solver']:.1f}x" if r.get("ratio_same_solver") else "-"
             status = r["status"] + (f" ({r['sol_status']})" if r.get("sol_status") else "")
         build = f"{r['build_s']:.2f}" if "build_s" in r else "-"
-        print(f"| {n:,} x {m:,} | {r['model']} | {r['tool']} | {wall} | {rss} | {_fmt_obj(r)} | "
-              f"{r.get('same', '-')} | {ratio} | {status} | {build} |", flush=True)
+        cpu = f"{r['cpu_s']:.2f}" if r.get("cpu_s") else "-"
+        cpu_ratio = f"{r['cpu_ratio_same_solver']:.1f}x" if r.get("cpu_ratio_same_solver") else "-"
+        print(f"| {n:,} x {m:,} | {r['model']} | {r['tool']} | {wall} | {cpu} | {rss} | {_fmt_obj(r)} | "
+              f"{r.get('same', '-')} | {ratio} | {cpu_ratio} | {status} | {build} |", flush=True)
 
 
-CSV_FIELDS = ["size", "n_demand", "n_candidates", "model", "tool", "wall_s", "build_s", "solve_s",
+CSV_FIELDS = ["size", "n_demand", "n_candidates", "model", "tool", "wall_s", "cpu_s", "cpu_ratio_same_solver",
+              "build_s", "solve_s",
               "peak_rss_mb", "rss_self_mb", "rss_children_mb", "polled_rss_mb", "rss_before_mb", "objective",
               "covered_pop", "n_open", "all_covered", "same", "ratio_same_solver", "ratio_vs_siting_highs",
               "ratio_lower_bound", "status", "sol_status", "dnf", "spopt_results_s", "spopt_attr_perc_cov",

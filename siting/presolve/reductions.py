@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from ..problem import CoverageProblem, ModelType
 from .base import Inverse, Reduction, RowMap, take_rows, take_sites
+from .covering import covering_reductions
 from .dominance import dominated_sites
 
 __all__ = [
@@ -184,10 +185,16 @@ def drop_dominated_sites(problem: CoverageProblem) -> tuple[CoverageProblem, Inv
 
 
 def default_reductions(model: ModelType) -> list[Reduction]:
-    """The default chain for ``model`` (order matters: closed sites first, dominance last)."""
-    chain = [drop_closed_sites, drop_uncoverable_demand]
+    """The default chain for ``model`` (order matters: closed sites first, dominance last).
+
+    LSCP adds the set-covering rules of :mod:`.covering` (dominated rows, sites costlier than their rows'
+    other covers); the chain then runs to a fixed point, as each rule can enable the others.
+    """
+    chain: list[Reduction] = [drop_closed_sites, drop_uncoverable_demand]
     if model == ModelType.LSCP:
         chain += [fix_forced_sites]
-    chain += [absorb_fixed_open, drop_zero_weight_demand, merge_identical_rows, drop_useless_sites,
-              drop_dominated_sites]
-    return chain
+    chain += [absorb_fixed_open, drop_zero_weight_demand, merge_identical_rows, drop_useless_sites]
+    if model == ModelType.LSCP:
+        cost_rule, row_rule = covering_reductions()
+        return [*chain, cost_rule, drop_dominated_sites, row_rule]
+    return [*chain, drop_dominated_sites]
