@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     with use_language(None if lang is None else parse_language(lang)):
         res = run_demo(args.out, seed=args.seed, regenerate=args.regenerate, scheduler=args.scheduler,
                        use_dask=not args.no_dask, quiet=args.quiet, out_key=OUT)
-    if not args.quiet:
-        for line in res.lines():
-            print(line)
+        if not args.quiet:  # in the block: the summary speaks the report's language
+            for line in res.lines():
+                print(line)
     return 0

@@ -176,6 +176,13 @@ VIEWER_ZH: dict[str, str] = {
     "▲ N": "▲ 北", "close": "关闭",
 }
 ZH.update({
+    # the demo's printed summary (siting.workflow.demo.DemoResult.lines)
+    "demo district: {path}": "示范区：{path}", "written: {path}": "已写出：{path}",
+    "district": "生成示范区", "travel": "步行时间", "sweep+rank": "预算扫描与排序", "compare": "情景比较",
+    "report": "报告", "converted buildings": "改造建筑数",
+    "coverage per service (before -> after)": "各服务覆盖率（规划前 -> 规划后）", "years": "分年度",
+    "{a} vs {b} (points)": "{a} 对比 {b}（百分点）", "budget ({unit})": "预算（{unit}）",
+    "spent ({unit})": "支出（{unit}）",
     "The interactive map needs JavaScript (no network access).": "交互地图需要 JavaScript（无需联网）。",
     "Share of each demand group (population and every group column) living within the service's walking threshold "
     "of a provider, whole area. Full table: <code>groups.csv</code> of <code>siting evaluate</code>.":

@@ -55,16 +55,31 @@ class DemoResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
-        """What the demo prints: timings, summary and the files written."""
-        out = [f"demo district: {self.scenario}"]
+        """What the demo prints: timings, summary and the files written (in the current language)."""
+        from ..i18n.labels import tr
+
+        out = [tr("demo district: {path}").format(path=self.scenario)]
         for k, v in self.seconds.items():
-            out.append(f"  {k:<10s} {v:7.1f} s")
+            out.append(f"  {tr(k):<10s} {v:7.1f} s")
         for k, v in self.summary.items():
-            out.append(f"  {k}: {v}")
+            out.append(f"  {_summary_key(k, tr)}: {v}")
         for p in (self.sweep_csv, self.rank_csv, self.compare_csv, self.report, self.gpkg):
             if p is not None:
-                out.append(f"written: {p}")
+                out.append(tr("written: {path}").format(path=p))
         return out
+
+
+def _summary_key(key: str, tr: Any) -> str:
+    """A summary key in the current language: money headers and comparisons keep their figures and names."""
+    import re
+
+    money = re.fullmatch(r"(budget|spent) \((.+)\)", key)
+    if money:
+        return str(tr(f"{money[1]} ({{unit}})")).format(unit=money[2])
+    versus = re.fullmatch(r"(.+) vs (.+) \(points\)", key)
+    if versus:
+        return str(tr("{a} vs {b} (points)")).format(a=versus[1], b=versus[2])
+    return str(tr(key))
 
 
 def ensure_district(data_dir: str | Path, *, seed: int = 2026, regenerate: bool = False,

@@ -52,7 +52,7 @@ from .tasks import SolveTask, dask_client, run_tasks, solve_task
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["RankResult", "rank", "reasons_text", "rank_table"]
+__all__ = ["RankResult", "rank", "reasons_text", "reasons_column", "rank_table", "REASON_COLUMNS"]
 
 DEFAULT_BUDGET_FACTORS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 
@@ -69,9 +69,38 @@ class RankResult:
 
 
 def reasons_text(times: int, n_budgets: int, first_budget: float | None, in_plan: bool, services: str,
-                 marginal: float, per_million: float, resolve_loss: float | None, *, currency: str = "CNY") -> str:
-    """One line a committee can read; money in millions of ``currency``."""
+                 marginal: float, per_million: float, resolve_loss: float | None, *, currency: str = "CNY",
+                 lang: str | None = None) -> str:
+    """One line a committee can read; money in millions of ``currency`` (万元 for CNY in Chinese).
+
+    ``lang`` : "en" or "zh" (default: the current language, :func:`siting.i18n.current_language`).
+
+    Examples
+    --------
+    >>> reasons_text(3, 5, 2.0e7, True, "elderly_care", 1200.0, 800.0, None, lang="zh")
+    '在 3/5 个预算下入选（自 2,000 万元起）；已列入方案（elderly_care）：1,200 人仅由此覆盖；每百万元覆盖 800'
+    """
+    from ..i18n import Language, current_language, parse_language
+
+    zh = (current_language() if lang is None else parse_language(lang)) is Language.ZH
     parts = []
+    if zh:
+        if n_budgets:
+            if times and first_budget is not None:
+                start = f"{first_budget / 1e4:,.0f} 万元" if currency == "CNY" else f"{first_budget / 1e6:.1f} M {currency}"
+                parts.append(f"在 {times}/{n_budgets} 个预算下入选（自 {start}起）")
+            else:
+                parts.append(f"{n_budgets} 个预算下均未入选")
+        if in_plan:
+            parts.append(f"已列入方案（{services or '无服务'}）：{marginal:,.0f} 人仅由此覆盖")
+        elif marginal > 0:
+            parts.append(f"可经 {services} 新增覆盖 {marginal:,.0f}")
+        else:
+            parts.append("不新增未覆盖需求")
+        parts.append(f"每百万{'元' if currency == 'CNY' else ' ' + currency}覆盖 {per_million:,.0f}")
+        if resolve_loss is not None:
+            parts.append(f"排除后重新优化：{-resolve_loss:+,.0f}")
+        return "；".join(parts)
     if n_budgets:
         if times and first_budget is not None:
             parts.append(f"selected at {times}/{n_budgets} budgets (from {first_budget / 1e6:.1f} M {currency})")
@@ -87,6 +116,28 @@ def reasons_text(times: int, n_budgets: int, first_budget: float | None, in_plan
     if resolve_loss is not None:
         parts.append(f"re-optimised without it: {-resolve_loss:+,.0f}")
     return "; ".join(parts)
+
+
+#: the rank.csv columns :func:`reasons_column` words its sentences from
+REASON_COLUMNS = ("times_selected", "n_budgets", "first_budget", "in_plan", "plan_services", "best_new_service",
+                  "marginal_covered", "marginal_per_million_yuan", "resolve_loss")
+
+
+def reasons_column(df: pd.DataFrame, *, currency: str = "CNY", lang: str | None = None) -> list[str]:
+    """The ``reasons`` of every row of a ranking (``rank.csv``) in ``lang``, from its own columns."""
+    def num(v: Any) -> float:
+        return float("nan") if v is None or (isinstance(v, str) and not v) else float(v)
+
+    out = []
+    for r in df[list(REASON_COLUMNS)].itertuples(index=False):
+        first, loss = num(r.first_budget), num(r.resolve_loss)
+        in_plan = bool(r.in_plan)
+        services = r.plan_services if in_plan else r.best_new_service
+        out.append(reasons_text(int(num(r.times_selected)), int(num(r.n_budgets)), None if np.isnan(first) else first,
+                                in_plan, services if isinstance(services, str) else "", num(r.marginal_covered),
+                                num(r.marginal_per_million_yuan), None if np.isnan(loss) else loss,
+                                currency=currency, lang=lang))
+    return out
 
 
 def rank_table(model: PlanReach, plan: dict[str, set[str]], records: dict[float, dict[str, Any]], *,
@@ -161,14 +212,7 @@ def rank_table(model: PlanReach, plan: dict[str, set[str]], records: dict[float,
     for offset, k in enumerate(labels):
         df.insert(1 + offset, k, sites.labels[k])
     df = df[cand].copy()
-    rows: list[Any] = list(df.itertuples())
-    df["reasons"] = [
-        reasons_text(int(r.times_selected), int(r.n_budgets), None if np.isnan(r.first_budget) else r.first_budget,
-                     bool(r.in_plan), r.plan_services if r.in_plan else r.best_new_service, float(r.marginal_covered),
-                     float(r.marginal_per_million_yuan), None if np.isnan(r.resolve_loss) else float(r.resolve_loss),
-                     currency=currency)
-        for r in rows
-    ]
+    df["reasons"] = reasons_column(df, currency=currency)
     df = df.sort_values(["selection_frequency", "in_plan", "marginal_per_million_yuan"],
                         ascending=[False, False, False], kind="stable").reset_index(drop=True)
     df.insert(0, "rank", np.arange(1, len(df) + 1))

@@ -41,6 +41,7 @@ from ...io import atomic_write_csv, atomic_write_text
 from ...scenario import Scenario
 from ..evaluation import covered_by_service, model_inputs, total_by_service
 from ..prepare import Prepared, prepare_scenario
+from ..ranking import REASON_COLUMNS, reasons_column
 from ..reach import PlanReach, plan_services
 from ..records import read_record
 from ..solve_one import solve_prepared
@@ -195,7 +196,10 @@ def _build_report(prep: Prepared, *, quiet: bool, max_rank_rows: int) -> ReportR
         advance()
         ranking = pd.read_csv(prep.out_dir / "rank.csv", dtype={"site_id": str}) \
             if (prep.out_dir / "rank.csv").is_file() else None
-        if ranking is not None and "reasons" in ranking:  # rank.csv words its money in yuan
+        if ranking is not None and set(REASON_COLUMNS) <= set(ranking.columns):
+            # worded again in the report's language from rank.csv's own columns
+            ranking["reasons"] = reasons_column(ranking, currency=currency)
+        elif ranking is not None and "reasons" in ranking:  # rank.csv words its money in yuan
             ranking["reasons"] = ranking["reasons"].astype(str).str.replace("yuan", currency, regex=False)
         years = opening_years(rec.get("stats") or {})
         streets = read_streets(prep.scenario)
