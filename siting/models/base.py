@@ -18,7 +18,10 @@ It declares
   travel tables it needs);
 * optional ``marginal(instance, params, rules, plan) -> Marginal``: what each open site alone adds (the
   "no redundant site" property and the ``marginal_weight`` column); without it the driver re-evaluates
-  the plan without each site, which it does only for small plans;
+  the plan without each site, which it does only for small plans and within the time limit;
+* optional ``marginal_floor(instance, params, rules, plan) -> Marginal``: a cheap, certain lower bound of
+  ``marginal`` (``loss`` at most each site's true loss, 0 where unsure; ``weight`` exact or NaN; ``breaks``
+  only where certain): a site it shows losing something is not redundant and is not re-evaluated;
 * optional ``explain_infeasible(instance, params, rules, ctx, proven) -> str | None``: when the solver proves a
   program infeasible (``proven``), the one line that says why in the data's terms (multi-service: the
   service whose floor the budget cannot reach, with the largest share it can); after a solver error
@@ -239,6 +242,7 @@ class Model(Generic[P]):
     prepare: Callable[[P, ScenarioInputs], tuple[P, Instance]] | None = None
     total_weight: Callable[[Instance, P], float] | None = None
     marginal: Callable[[Instance, P, SiteRules, Plan], Marginal] | None = None
+    marginal_floor: Callable[[Instance, P, SiteRules, Plan], Marginal] | None = None
     explain_infeasible: Callable[[Instance, P, SiteRules, SolveContext, bool], str | None] | None = None
     uses_strategy: bool = False
     doc: str = ""

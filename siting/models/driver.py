@@ -38,6 +38,7 @@ import numpy as np
 from ..backends import available_backends, get_backend
 from ..backends.registry import BACKENDS
 from ..data.instance import Instance
+from ..data.travel_table import check_thresholds, unreachable_demand, unreachable_summary
 from ..errors import InfeasibleError, InputError, VerificationError
 from ..options import SECONDARY_GOALS, SolveOptions
 from ..program import LinearProgram
@@ -188,17 +189,20 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
                              **built.stats}
     level_termination = Termination.OPTIMAL
     start: np.ndarray | None = None
-    if built.levels:
-        tolerance = float(getattr(params, "priority_tolerance", 0.0))
-        program, start, level_termination, stats["priority_levels"], why = solve_levels(
-            program, built.levels, ctx, tolerance=tolerance, polish=built.polish)
-        built = replace(built, program=program)
-        if why:
-            return Outcome(None, level_termination, None, None, ctx.backend, stats, why), built, None
-    elif model.warm_start is not None:
+    if model.warm_start is not None:
         # the warm start may use at most half of the time: the solver needs the rest to improve on it
         warm_deadline = None if ctx.deadline is None else time.perf_counter() + 0.5 * (ctx.remaining_s() or 0.0)
         start = model.warm_start(instance, params, rules, built, warm_deadline)
+        if start is not None and program.max_violation(start, relative=True) > 1e-7:
+            raise VerificationError(f"{model.name}: the warm start violates the program")
+    if built.levels:
+        tolerance = float(getattr(params, "priority_tolerance", 0.0))
+        stats["levels_warm_started"] = start is not None
+        program, start, level_termination, stats["priority_levels"], why = solve_levels(
+            program, built.levels, ctx, tolerance=tolerance, polish=built.polish, start=start)
+        built = replace(built, program=program)
+        if why:
+            return Outcome(None, level_termination, None, None, ctx.backend, stats, why), built, None
     if start is not None:
         if program.max_violation(start, relative=True) > 1e-7:
             raise VerificationError(f"{model.name}: the warm start violates the program")
@@ -241,7 +245,8 @@ def _tightest_bound(model: Model[Any], solver_bound: float | None, instance: Ins
 
 def _cheapest(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, ctx: SolveContext,
               outcome: Outcome, plan: Plan, figures: Evaluation, built: Built | None,
-              x: np.ndarray | None, first_stage_s: float) -> tuple[Plan, Evaluation, dict[str, Any]]:
+              x: np.ndarray | None, first_stage_s: float,
+              evaluate_s: float = 0.0) -> tuple[Plan, Evaluation, dict[str, Any]]:
     """Second stage (``build`` models), redundant sites closed, and what each selected site alone adds.
 
     Returns the final plan, its figures and the result stats it adds: ``secondary``, ``redundancy``,
@@ -257,7 +262,9 @@ def _cheapest(model: Model[Any], instance: Instance, params: ModelParams, rules:
             stats["secondary"] = {"goal": "none"}
     elif "secondary" in outcome.stats:
         stats["secondary"] = outcome.stats["secondary"]
-    plan, figures, marginal, stats["redundancy"] = prune_and_check(model, instance, params, rules, plan, figures)
+    # the re-evaluations of the redundancy check stop at the deadline (``evaluate_s``: one evaluation's time)
+    plan, figures, marginal, stats["redundancy"] = prune_and_check(model, instance, params, rules, plan, figures,
+                                                                   ctx, evaluate_s)
     # a bound proven for the first stage still holds for the plan kept (never on the wrong side of it)
     check_claims(model, objective=None, bound=outcome.bound, verified=figures.objective, proven_optimal=False)
     budget = params.limits().budget
@@ -273,6 +280,19 @@ def _cheapest(model: Model[Any], instance: Instance, params: ModelParams, rules:
         dict(zip(map(str, instance.sites.ids[chosen]), weight[chosen].tolist(), strict=True))
     stats["_sites"] = sites
     return plan, figures, stats
+
+
+def _unreachable(instance: Instance, rules: SiteRules, weight_column: str) -> dict[str, Any]:
+    """The unreachable demand of ``solution.json``: ``{"count", "weight", "first_ids"}``.
+
+    Points of positive weight with no pair to a usable site in the table the model walks on.
+    """
+    try:
+        weight = instance.demand.weight(weight_column)
+    except KeyError:  # multi-service weights by service; the population stands for them here
+        weight = instance.demand.population
+    lost = unreachable_demand(instance.travel, rules.usable, weight)
+    return unreachable_summary(lost, instance.demand, weight)
 
 
 def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, backend: str = "auto",
@@ -312,11 +332,14 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
     backend = resolve_backend(backend)
     limit = options.time_limit_s
     ctx = SolveContext(backend, strategy, options, None if limit is None else started + float(limit))
+    # a threshold above a table's cutoff would silently count the missing (slower) pairs as unreachable
+    check_thresholds([instance.travel, *instance.group_travel.values()], params.thresholds_min())
     instance = walking_table(instance, params)
     rules = SiteRules.of(instance)
     total = _total_weight(model, instance, params)
     described = params.described()
     weight_column = str(getattr(params, "weight_column", "population"))
+    unreachable = _unreachable(instance, rules, weight_column)
 
     def elapsed() -> float:
         return time.perf_counter() - started
@@ -332,7 +355,7 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
     except InfeasibleError as exc:
         return Result.no_plan(model.name, Termination.INFEASIBLE, str(exc), solver=backend, seconds=elapsed(),
                               total_weight=total, weight_column=weight_column, covered_definition=model.covered,
-                              params=described)
+                              params=described, stats={"unreachable_demand": unreachable})
     if outcome.plan is None and model.explain_infeasible is not None and \
             outcome.termination in (Termination.INFEASIBLE, Termination.ERROR):
         # after a solver error only a proof from the data may say "infeasible"
@@ -347,11 +370,13 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
                                       if outcome.termination is Termination.INFEASIBLE
                                       else f"{outcome.method} stopped ({outcome.termination}) without a plan")
         return Result.no_plan(model.name, outcome.termination, message, solver=outcome.method, seconds=elapsed(),
-                              total_weight=total, bound=outcome.bound, stats=outcome.stats,
+                              total_weight=total, bound=outcome.bound,
+                              stats={**outcome.stats, "unreachable_demand": unreachable},
                               weight_column=weight_column, covered_definition=model.covered, params=described)
     plan = outcome.plan
     first_stage_s = elapsed()
     figures = model.evaluate(instance, params, rules, plan)
+    evaluate_s = elapsed() - first_stage_s
     check_plan_rules(rules, plan.open_sites, params.limits(), total_cost=figures.total_cost, model=model.name,
                      site_ids=instance.sites.ids)
     if "priority_levels" in outcome.stats:
@@ -360,14 +385,14 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
     check_claims(model, objective=outcome.objective, bound=outcome.bound, verified=figures.objective,
                  proven_optimal=proven, mip_gap=options.mip_gap or 0.0)
     plan, figures, after = _cheapest(model, instance, params, rules, ctx, outcome, plan, figures, built, x,
-                                     first_stage_s)
+                                     first_stage_s, evaluate_s)
     if "priority_levels" in outcome.stats:
         check_levels(outcome.stats["priority_levels"], figures.stats.get("level_values", {}))
     sites_table = after.pop("_sites")
     selected = tuple(str(v) for v in instance.sites.ids[plan.open_sites & ~rules.existing])
     # one gap: stats and the result agree by construction
     stats: dict[str, Any] = {**outcome.stats, **figures.stats, **after,
-                             "gap": relative_gap(figures.objective, outcome.bound)}
+                             "gap": relative_gap(figures.objective, outcome.bound), "unreachable_demand": unreachable}
     share = figures.covered_weight / figures.total_weight if figures.total_weight else 0.0
     message = (f"{len(selected)} new sites, cost {figures.total_cost:,.0f}, {share:.1%} of the weight "
                f"{model.covered}")

@@ -56,7 +56,7 @@ def hold_level(program: LinearProgram, level: Level, *, x: np.ndarray, tolerance
 
 
 def solve_levels(program: LinearProgram, levels: tuple[Level, ...], ctx: SolveContext, *, tolerance: float,
-                 polish: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[
+                 polish: Callable[[np.ndarray], np.ndarray] | None = None, start: np.ndarray | None = None) -> tuple[
                      LinearProgram, np.ndarray | None, Termination, list[dict[str, Any]], str]:
     """Solve the levels in order; the program with all of them held, the last level's plan and what happened.
 
@@ -65,10 +65,14 @@ def solve_levels(program: LinearProgram, levels: tuple[Level, ...], ctx: SolveCo
     when it found none or sits just outside a held row (no warm start then); a level stopped by a limit keeps its plan, and
     the termination is that limit (no optimality is claimed for the whole). ``polish`` (the model's
     :attr:`~siting.models.base.Built.polish`) makes each stage's vector exact before its level is held.
+    ``start`` (a feasible point of ``program``, e.g. the model's warm start) starts the first level; a stage
+    keeps the start when the solver returns nothing better for its level, so a re-plan stopped early still
+    holds each level at least at the start's value.
     """
     backend = get_backend(ctx.backend)
     held = program
-    start: np.ndarray | None = None
+    if start is not None and program.max_violation(start, relative=True) > 1e-7:
+        raise VerificationError(f"{program.name}: the warm start of the priority levels violates the program")
     worst = Termination.OPTIMAL
     info: list[dict[str, Any]] = []
     for i, level in enumerate(levels):
@@ -86,6 +90,9 @@ def solve_levels(program: LinearProgram, levels: tuple[Level, ...], ctx: SolveCo
         # a stage stopped before any plan keeps the previous level's plan, which satisfies every held row
         x = start if sol.x is None else (polish(sol.x) if polish is not None else sol.x)
         assert x is not None
+        reached = float(level.objective @ x)
+        if start is not None and float(level.objective @ start) > reached + 1e-9 * max(1.0, abs(reached)):
+            x = start       # a solver stopped early may return a point worse than the one it started from
         held, start, row = hold_level(held, level, x=x, tolerance=tolerance)
         if held.max_violation(start, relative=True) > 1e-7:
             start = None        # the solver's tolerance left it just outside a held row: no warm start

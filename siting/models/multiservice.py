@@ -34,6 +34,7 @@ from ..status import Status
 from .base import Built, Evaluation, Model, Plan, ScenarioInputs, SolveContext
 from .driver import solve_model
 from .multiservice_evaluate import evaluate_multiservice
+from .multiservice_floor import marginal_floor
 from .multiservice_inputs import ServiceData, demand_of, inputs_of
 from .multiservice_params import MultiserviceParams, resolved_catalog
 from .multiservice_program import build_multiservice
@@ -149,7 +150,7 @@ def _prepare(params: MultiserviceParams, inputs: ScenarioInputs) -> tuple[Multis
 
 MODEL = Model(
     name="multiservice", params=MultiserviceParams, sense=Sense.MAXIMIZE, build=_build, evaluate=_evaluate,
-    prepare=_prepare, total_weight=_total_weight, explain_infeasible=_explain_infeasible,
+    prepare=_prepare, total_weight=_total_weight, explain_infeasible=_explain_infeasible, marginal_floor=marginal_floor,
     covered="covered by each service within its threshold (within capacity if capacitated), summed over services",
     summary="one budget, many services per building (conversion once + fit-outs, floor area), per-service "
             "thresholds and target groups",

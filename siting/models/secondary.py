@@ -12,13 +12,16 @@ plan the model's ``evaluate`` has verified:
    alone breaks no constraint and loses nothing of the model's goal (:class:`~siting.models.base.Marginal`).
    Redundant sites are closed, most expensive first, re-evaluating after each; then the property is checked
    again and a plan that still has one raises :class:`~siting.errors.VerificationError`. Models give a
-   vectorised ``marginal`` hook; without one the plan is re-evaluated without each site, which is done only
-   up to :data:`GENERIC_MAX_SITES` removable open sites (the stats say when it was not).
+   vectorised ``marginal`` hook; without one the plan is re-evaluated without each site the model's
+   ``marginal_floor`` hook (a certain lower bound of the loss, e.g. multi-service's sole providers) cannot
+   show to be needed — only up to :data:`GENERIC_MAX_SITES` of them, and only while the solve's deadline
+   leaves room for one more evaluation. When it does not, the plan stays the verified one and the stats say
+   ``checked = False`` with ``reason = "time limit: k of n removable sites checked"``.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -141,42 +144,123 @@ def _without(plan: Plan, j: int) -> Plan:
     return Plan(open_sites, placements, None, plan.phase)
 
 
-def _generic_marginal(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, plan: Plan,
-                      figures: Evaluation, sites: np.ndarray) -> Marginal:
-    """Re-evaluate the plan without each of ``sites`` (the others' entries stay 0 / not breaking)."""
-    n = instance.n_sites
-    loss, weight, breaks = np.zeros(n), np.zeros(n), np.zeros(n, bool)
-    sign = 1.0 if model.maximise else -1.0
-    for j in sites:
-        trial = _without(plan, int(j))
+@dataclass
+class _Clock:
+    """Whether one more re-evaluation fits before the solve's deadline (the slowest one seen so far as a guide)."""
+
+    ctx: SolveContext | None
+    evaluate_s: float = 0.0
+    done: int = 0
+
+    def room(self) -> bool:
+        left = None if self.ctx is None else self.ctx.remaining_s()
+        return left is None or left >= self.evaluate_s
+
+    def evaluate(self, model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules,
+                 plan: Plan) -> Evaluation | None:
+        """``plan``'s figures, or None when it breaks a model constraint or rule."""
+        began = time.perf_counter()
         try:
-            got = model.evaluate(instance, params, rules, trial)
-            check_plan_rules(rules, trial.open_sites, params.limits(), total_cost=got.total_cost,
+            got = model.evaluate(instance, params, rules, plan)
+            check_plan_rules(rules, plan.open_sites, params.limits(), total_cost=got.total_cost,
                              model=model.name, site_ids=instance.sites.ids)
         except VerificationError:
+            got = None
+        self.evaluate_s = max(self.evaluate_s, time.perf_counter() - began)
+        self.done += 1
+        return got
+
+
+def _re_evaluated(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, plan: Plan,
+                  figures: Evaluation, sites: np.ndarray, clock: _Clock | None = None,
+                  floor: Marginal | None = None) -> tuple[Marginal, dict[int, Evaluation | None]]:
+    """Re-evaluate the plan without each of ``sites`` while the clock has room; the marginals and the trials.
+
+    Sites the clock left unchecked get a NaN loss and weight (never redundant, weight unknown); the others'
+    entries come from ``floor`` (the model's ``marginal_floor``) or stay 0 / not breaking.
+    """
+    clock = clock or _Clock(None)
+    n = instance.n_sites
+    loss, weight, breaks = np.zeros(n), np.zeros(n), np.zeros(n, bool)
+    if floor is not None:
+        loss[:] = np.nan_to_num(np.asarray(floor.loss, dtype=float), nan=0.0)
+        weight[:] = np.asarray(floor.weight, dtype=float)
+        breaks[:] = np.asarray(floor.breaks, bool)
+    sign = 1.0 if model.maximise else -1.0
+    trials: dict[int, Evaluation | None] = {}
+    for j in map(int, sites):
+        if not clock.room():
+            loss[j] = weight[j] = np.nan
+            continue
+        got = trials[j] = clock.evaluate(model, instance, params, rules, _without(plan, j))
+        if got is None:
             breaks[j] = True
             continue
         loss[j] = sign * (figures.objective - got.objective)
         weight[j] = figures.covered_weight - got.covered_weight
-    return Marginal(loss, breaks, weight)
+    return Marginal(loss, breaks, weight), trials
+
+
+def _generic_marginal(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, plan: Plan,
+                      figures: Evaluation, sites: np.ndarray) -> Marginal:
+    """Re-evaluate the plan without each of ``sites`` (the others' entries stay 0 / not breaking)."""
+    return _re_evaluated(model, instance, params, rules, plan, figures, sites)[0]
 
 
 def _removable(plan: Plan, rules: SiteRules) -> np.ndarray:
     return plan.open_sites & (rules.lower == 0)
 
 
-def marginal_of(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, plan: Plan,
-                figures: Evaluation) -> Marginal | None:
-    """The plan's :class:`Marginal` (the model's hook, or the generic re-evaluation when the plan is small)."""
-    if model.marginal is not None:
-        marg = model.marginal(instance, params, rules, plan)
-        if params.limits().exact_sites:     # closing a counted site breaks "exactly p"
-            marg = Marginal(marg.loss, marg.breaks | rules.counts, marg.weight)
-        return marg
-    sites = np.flatnonzero(_removable(plan, rules))
+def _hook_marginal(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules,
+                   plan: Plan) -> Marginal:
+    assert model.marginal is not None
+    marg = model.marginal(instance, params, rules, plan)
+    if params.limits().exact_sites:     # closing a counted site breaks "exactly p"
+        marg = Marginal(marg.loss, marg.breaks | rules.counts, marg.weight)
+    return marg
+
+
+def _essential(floor: Marginal | None, plan: Plan, rules: SiteRules, figures: Evaluation) -> np.ndarray:
+    """Removable open sites whose closing the model's ``marginal_floor`` shows to lose something."""
+    removable = _removable(plan, rules)
+    if floor is None:
+        return np.zeros_like(removable)
+    scale = max(1.0, abs(figures.objective), abs(figures.total_weight))
+    loss = np.nan_to_num(np.asarray(floor.loss, dtype=float), nan=0.0)
+    # twice the tolerance of _redundant: a re-evaluated loss carries the float noise of two sums
+    return removable & (np.asarray(floor.breaks, bool) | (loss > 2.0 * _LOSS_TOL * scale))
+
+
+def _by_cost(sites: np.ndarray, rules: SiteRules) -> np.ndarray:
+    return sites[np.argsort(-rules.cost[sites], kind="stable")]
+
+
+def _generic(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, plan: Plan,
+             figures: Evaluation, clock: _Clock) -> tuple[Marginal | None, dict[int, Evaluation | None], int]:
+    """The re-evaluated marginals of the sites ``marginal_floor`` cannot rule out, most expensive first.
+
+    Returns the marginals (None when more than :data:`GENERIC_MAX_SITES` sites are left to re-evaluate), the
+    trial evaluations by site and how many removable sites the floor showed essential.
+    """
+    floor = None if model.marginal_floor is None else model.marginal_floor(instance, params, rules, plan)
+    essential = _essential(floor, plan, rules, figures)
+    sites = np.flatnonzero(_removable(plan, rules) & ~essential)
     if sites.shape[0] > GENERIC_MAX_SITES:
-        return None
-    return _generic_marginal(model, instance, params, rules, plan, figures, sites)
+        return None, {}, int(essential.sum())
+    marg, trials = _re_evaluated(model, instance, params, rules, plan, figures, _by_cost(sites, rules), clock, floor)
+    return marg, trials, int(essential.sum())
+
+
+def marginal_of(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, plan: Plan,
+                figures: Evaluation, ctx: SolveContext | None = None) -> Marginal | None:
+    """The plan's :class:`Marginal`: the model's hook, or the generic re-evaluation.
+
+    The generic re-evaluation covers the sites the model's ``marginal_floor`` cannot rule out; None when they
+    are too many, NaN loss and weight where ``ctx``'s deadline came first.
+    """
+    if model.marginal is not None:
+        return _hook_marginal(model, instance, params, rules, plan)
+    return _generic(model, instance, params, rules, plan, figures, _Clock(ctx))[0]
 
 
 def _redundant(marg: Marginal, plan: Plan, rules: SiteRules, figures: Evaluation) -> np.ndarray:
@@ -188,9 +272,54 @@ def _redundant(marg: Marginal, plan: Plan, rules: SiteRules, figures: Evaluation
     return _removable(plan, rules) & ~np.asarray(marg.breaks, bool) & (loss <= tol)
 
 
+def _prune_by_hook(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, plan: Plan,
+                   figures: Evaluation, closed: list[str]) -> tuple[Plan, Marginal]:
+    """Close the redundant sites the ``marginal`` hook finds, most expensive first, one at a time."""
+    marg = _hook_marginal(model, instance, params, rules, plan)
+    redundant = _redundant(marg, plan, rules, figures)
+    while redundant.any():
+        candidates = np.flatnonzero(redundant)
+        j = int(candidates[np.argmax(rules.cost[candidates])])
+        closed.append(str(instance.sites.ids[j]))
+        plan = _without(plan, j)
+        marg = _hook_marginal(model, instance, params, rules, plan)
+        redundant = _redundant(marg, plan, rules, figures)
+    return plan, marg
+
+
+def _prune_by_re_evaluation(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules,
+                            plan: Plan, figures: Evaluation, clock: _Clock, closed: list[str],
+                            info: dict[str, Any]) -> tuple[Plan, Evaluation, Marginal | None]:
+    """One pass over the redundant sites, most expensive first, each re-tested on the plan as it stands."""
+    marg, trials, info["essential"] = _generic(model, instance, params, rules, plan, figures, clock)
+    if marg is None:
+        return plan, figures, None
+    for j in _by_cost(np.flatnonzero(_redundant(marg, plan, rules, figures)), rules):
+        if closed and not clock.room():
+            break
+        # the first candidate's trial was made on this very plan; later ones are re-tested after the closings
+        got = trials[int(j)] if not closed else clock.evaluate(model, instance, params, rules, _without(plan, int(j)))
+        if got is None:
+            continue
+        single = np.full(instance.n_sites, np.inf)
+        single[j] = (1.0 if model.maximise else -1.0) * (figures.objective - got.objective)
+        if _redundant(Marginal(single, np.zeros(instance.n_sites, bool), single), plan, rules, figures)[j]:
+            closed.append(str(instance.sites.ids[j]))
+            plan, figures = _without(plan, int(j)), got
+    if closed:
+        marg, _, info["essential"] = _generic(model, instance, params, rules, plan, figures, clock)
+    return plan, figures, marg
+
+
 def prune_and_check(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, plan: Plan,
-                    figures: Evaluation) -> tuple[Plan, Evaluation, Marginal | None, dict[str, Any]]:
+                    figures: Evaluation, ctx: SolveContext | None = None,
+                    evaluate_s: float = 0.0) -> tuple[Plan, Evaluation, Marginal | None, dict[str, Any]]:
     """Close redundant sites (most expensive first), check none is left; the final plan, figures and marginals.
+
+    Without a ``marginal`` hook, the sites the model's ``marginal_floor`` cannot rule out are re-evaluated
+    one by one, each only while ``ctx``'s deadline leaves room for one more (``evaluate_s``: what one
+    evaluation took, the guide until one is timed here). When time runs out the plan stays the verified one
+    and the stats say ``checked = False`` with ``reason = "time limit: k of n removable sites checked"``.
 
     Raises
     ------
@@ -199,48 +328,36 @@ def prune_and_check(model: Model[Any], instance: Instance, params: ModelParams, 
     """
     started = time.perf_counter()
     info: dict[str, Any] = {"method": "model" if model.marginal is not None else "re-evaluation"}
-    marg = marginal_of(model, instance, params, rules, plan, figures)
-    if marg is None:
-        info.update(checked=False, reason=f"{int(_removable(plan, rules).sum())} removable open sites; the generic "
-                                          f"check re-evaluates at most {GENERIC_MAX_SITES}")
-        return plan, figures, None, info
     closed: list[str] = []
-    saved = 0.0
-    first = figures
+    first, first_plan = figures, plan
+    clock = _Clock(ctx, evaluate_s)
+    marg: Marginal | None
     if model.marginal is not None:
-        redundant = _redundant(marg, plan, rules, figures)
-        while redundant.any():
-            candidates = np.flatnonzero(redundant)
-            j = int(candidates[np.argmax(rules.cost[candidates])])
-            closed.append(str(instance.sites.ids[j]))
-            saved += float(rules.cost[j])
-            plan = _without(plan, j)
-            marg = model.marginal(instance, params, rules, plan)
-            if params.limits().exact_sites:
-                marg = Marginal(marg.loss, marg.breaks | rules.counts, marg.weight)
-            redundant = _redundant(marg, plan, rules, figures)
+        plan, marg = _prune_by_hook(model, instance, params, rules, plan, figures, closed)
         if closed:
             figures = model.evaluate(instance, params, rules, plan)
     else:
-        redundant = _redundant(marg, plan, rules, figures)
-        # one pass, most expensive first, each candidate re-tested on the plan as it stands
-        for j in np.flatnonzero(redundant)[np.argsort(-rules.cost[redundant], kind="stable")]:
-            trial = _without(plan, int(j))
-            single = _generic_marginal(model, instance, params, rules, plan, figures, np.array([j]))
-            if _redundant(single, plan, rules, figures)[j]:
-                closed.append(str(instance.sites.ids[j]))
-                saved += float(rules.cost[j])
-                plan = trial
-                figures = model.evaluate(instance, params, rules, plan)
-        if closed:
-            marg = marginal_of(model, instance, params, rules, plan, figures)
+        plan, figures, marg = _prune_by_re_evaluation(model, instance, params, rules, plan, figures, clock, closed,
+                                                      info)
+        info["re_evaluations"] = clock.done
+    saved = float(rules.cost[first_plan.open_sites & ~plan.open_sites].sum())
     if closed:
         check_plan_rules(rules, plan.open_sites, params.limits(), total_cost=figures.total_cost, model=model.name,
                          site_ids=instance.sites.ids)
         if not _not_worse(model, figures.objective, first.objective):
             raise VerificationError(f"{model.name}: closing sites that add nothing changed the objective from "
                                     f"{first.objective:,.10g} to {figures.objective:,.10g}")
-    info.update(checked=True, closed=closed, saved=saved, seconds=time.perf_counter() - started)
-    if marg is not None:
-        check_no_redundant(model.name, _redundant(marg, plan, rules, figures), instance.sites.ids)
+    removable = _removable(plan, rules)
+    if marg is None:
+        info.update(checked=False, closed=closed, saved=saved, seconds=time.perf_counter() - started,
+                    reason=f"{int(removable.sum())} removable open sites; the generic check re-evaluates at most "
+                           f"{GENERIC_MAX_SITES} the model cannot rule out")
+        return plan, figures, None, info
+    unchecked = int(np.isnan(np.asarray(marg.loss, dtype=float)[removable]).sum())
+    info.update(checked=unchecked == 0, closed=closed, saved=saved, seconds=time.perf_counter() - started)
+    if unchecked:
+        info["reason"] = f"time limit: {int(removable.sum()) - unchecked} of {int(removable.sum())} removable " \
+                         "sites checked"
+        return plan, figures, marg, info
+    check_no_redundant(model.name, _redundant(marg, plan, rules, figures), instance.sites.ids)
     return plan, figures, marg, info
