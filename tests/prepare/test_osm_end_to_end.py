@@ -14,7 +14,6 @@ import pyogrio
 import pytest
 
 import siting.cli
-from siting.commands import prepare as prepare_cmd
 
 pyrosm = pytest.importorskip("pyrosm")
 
@@ -33,7 +32,6 @@ def run_walkthrough(workdir: Path) -> list[str]:
     ran = []
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(workdir)
-        mp.setattr(siting.cli, "COMMANDS", (*siting.cli.COMMANDS, prepare_cmd))  # until the lead registers it
         for lang, info, body in walkthrough(DOC.read_text(encoding="utf-8")):
             if lang == "csv" and info:
                 (workdir / info).write_text(body, encoding="utf-8")
