@@ -25,16 +25,9 @@ import scipy.sparse as sp
 
 from ..problem import CoverageProblem, ModelType
 from .base import Inverse, RowMap, take_rows, take_sites
+from .dominance import contained_pairs, expand_segments
 
 __all__ = ["contained_rows", "drop_dominated_rows", "drop_costly_sites", "covering_reductions"]
-
-
-def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, np.int64)
-    offs = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.repeat(starts.astype(np.int64), lengths) + (np.arange(total, dtype=np.int64) - offs)
 
 
 def contained_rows(matrix: sp.csr_matrix, *, max_work: int = 100_000_000, chunk_pairs: int = 2_000_000
@@ -76,29 +69,15 @@ def contained_rows(matrix: sp.csr_matrix, *, max_work: int = 100_000_000, chunk_
         sub, col = rows[a:b], rarest[a:b]
         lens = col_deg[col]
         k = np.repeat(sub, lens)
-        i = csc.indices[_segments(csc.indptr[col], lens)].astype(np.int64)
+        i = csc.indices[expand_segments(csc.indptr[col], lens)].astype(np.int64)
         keep = (i != k) & ((row_deg[i] > row_deg[k]) | ((row_deg[i] == row_deg[k]) & (i > k)))
         k, i = k[keep], i[keep]
-        for stage in (1, 2):
-            if k.size == 0:
-                break
-            dk = row_deg[k]
-            if stage == 1:
-                s = np.minimum(dk, 4)
-                local = _segments(np.zeros(k.size, np.int64), s)
-                pos = np.repeat(matrix.indptr[k], s) + (local * np.repeat(dk, s)) // np.repeat(np.maximum(s, 1), s)
-            else:
-                s = dk
-                pos = _segments(matrix.indptr[k], s)
-            work += int(pos.size)
-            if work > max_work:
-                return out
-            query = np.repeat(i, s) * n + matrix.indices[pos]
-            hit = np.searchsorted(keys, query)
-            hit = keys[np.minimum(hit, keys.size - 1)] == query
-            alive = np.ones(k.size, bool)
-            alive[np.repeat(np.arange(k.size), s)[~hit]] = False
-            k, i = k[alive], i[alive]
+        # every column of k must be a column of i: a look-up of (i, column) in the CSR keys
+        found = contained_pairs(k, i, matrix.indptr, matrix.indices, keys, lambda cols, rows_i: rows_i * n + cols,
+                                work, max_work)
+        if found is None:
+            return out
+        k, i, work = found
         out[i] = True
     return out
 

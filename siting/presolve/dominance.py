@@ -24,6 +24,8 @@ Example
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -32,13 +34,47 @@ from ..problem import CoverageProblem
 __all__ = ["dominated_sites"]
 
 
-def _expand_segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def expand_segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Concatenation of ``arange(s, s + l)`` for each (s, l), vectorised."""
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, np.int64)
     offs = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.repeat(starts.astype(np.int64), lengths) + (np.arange(total) - offs)
+    return np.repeat(starts.astype(np.int64), lengths) + (np.arange(total, dtype=np.int64) - offs)
+
+
+
+def contained_pairs(sub: np.ndarray, sup: np.ndarray, ptr: np.ndarray, idx: np.ndarray, keys: np.ndarray,
+                    query: Callable[[np.ndarray, np.ndarray], np.ndarray], work: int, max_work: int
+                    ) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """The candidate pairs ``(sub, sup)`` whose set ``sub`` lies inside set ``sup``, and the work done so far.
+
+    Set ``a`` holds ``idx[ptr[a]:ptr[a + 1]]``; an item ``t`` is in set ``b`` when ``query(t, b)`` is in the sorted
+    ``keys``. Each pair is tested on up to 4 evenly sampled items first (most pairs fail there), then on all of
+    them. None when the look-ups would pass ``max_work`` (the caller stops: missing a containment is safe).
+    """
+    deg = np.diff(ptr)
+    for stage in (1, 2):
+        if sub.size == 0:
+            break
+        d = deg[sub]
+        if stage == 1:
+            s = np.minimum(d, 4)
+            local = expand_segments(np.zeros(sub.size, np.int64), s)
+            pos = np.repeat(ptr[sub], s) + (local * np.repeat(d, s)) // np.repeat(np.maximum(s, 1), s)
+        else:
+            s = d
+            pos = expand_segments(ptr[sub], s)
+        work += int(pos.size)
+        if work > max_work:
+            return None
+        q = query(idx[pos].astype(np.int64), np.repeat(sup, s))
+        hit = np.searchsorted(keys, q)
+        hit = keys[np.minimum(hit, keys.size - 1)] == q
+        alive = np.ones(sub.size, bool)
+        alive[np.repeat(np.arange(sub.size), s)[~hit]] = False
+        sub, sup = sub[alive], sup[alive]
+    return sub, sup, work
 
 
 def dominated_sites(problem: CoverageProblem, *, max_row_degree: int = 2000, max_work: int = 200_000_000,
@@ -92,31 +128,15 @@ def dominated_sites(problem: CoverageProblem, *, max_row_degree: int = 2000, max
         cj, rj = cols[a:b], rarest[a:b]
         lens = row_deg[rj]
         j = np.repeat(cj, lens)
-        k = cov.indices[_expand_segments(cov.indptr[rj], lens)]
+        k = cov.indices[expand_segments(cov.indptr[rj], lens)]
         keep = (k != j) & free[k] & (limit[k] == limit[j]) & (cost[k] <= cost[j]) & (col_deg[k] >= col_deg[j])
         keep &= (col_deg[k] > col_deg[j]) | (cost[k] < cost[j]) | (k < j)
         j, k = j[keep], k[keep]
-        # stage 1: four sampled rows of j; stage 2: every row of j
-        for stage in (1, 2):
-            if j.size == 0:
-                break
-            dj = col_deg[j]
-            if stage == 1:
-                s = np.minimum(dj, 4)
-                local = _expand_segments(np.zeros(j.size, np.int64), s)
-                pos = np.repeat(csc.indptr[j], s) + (local * np.repeat(dj, s)) // np.repeat(np.maximum(s, 1), s)
-            else:
-                s = dj
-                pos = _expand_segments(csc.indptr[j], s)
-            work += int(pos.size)
-            if work > max_work:
-                return out
-            query = csc.indices[pos].astype(np.int64) * n + np.repeat(k, s)
-            hit = np.searchsorted(keys, query)
-            hit = keys[np.minimum(hit, keys.size - 1)] == query
-            miss_pair = np.repeat(np.arange(j.size), s)[~hit]
-            alive = np.ones(j.size, bool)
-            alive[miss_pair] = False
-            j, k = j[alive], k[alive]
+        # every row of j must be a row of k: a look-up of (row, k) in the CSR keys
+        found = contained_pairs(j, k.astype(np.int64), csc.indptr, csc.indices, keys,
+                                lambda rows, ks: rows * n + ks, work, max_work)
+        if found is None:
+            return out
+        j, k, work = found
         out[j] = True
     return out

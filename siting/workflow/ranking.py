@@ -82,40 +82,41 @@ def reasons_text(times: int, n_budgets: int, first_budget: float | None, in_plan
     """
     from ..i18n import Language, current_language, parse_language
 
-    zh = (current_language() if lang is None else parse_language(lang)) is Language.ZH
+    words = _REASONS["zh" if (current_language() if lang is None else parse_language(lang)) is Language.ZH
+                     else "en"]
+    per_m = "元" if currency == "CNY" and words is _REASONS["zh"] else f" {currency}"
     parts = []
-    if zh:
-        if n_budgets:
-            if times and first_budget is not None:
-                start = f"{first_budget / 1e4:,.0f} 万元" if currency == "CNY" else f"{first_budget / 1e6:.1f} M {currency}"
-                parts.append(f"在 {times}/{n_budgets} 个预算下入选（自 {start}起）")
-            else:
-                parts.append(f"{n_budgets} 个预算下均未入选")
-        if in_plan:
-            parts.append(f"已列入方案（{services or '无服务'}）：{marginal:,.0f} 人仅由此覆盖")
-        elif marginal > 0:
-            parts.append(f"可经 {services} 新增覆盖 {marginal:,.0f}")
-        else:
-            parts.append("不新增未覆盖需求")
-        parts.append(f"每百万{'元' if currency == 'CNY' else ' ' + currency}覆盖 {per_million:,.0f}")
-        if resolve_loss is not None:
-            parts.append(f"排除后重新优化：{-resolve_loss:+,.0f}")
-        return "；".join(parts)
     if n_budgets:
         if times and first_budget is not None:
-            parts.append(f"selected at {times}/{n_budgets} budgets (from {first_budget / 1e6:.1f} M {currency})")
+            start = (f"{first_budget / 1e4:,.0f} 万元" if currency == "CNY" and words is _REASONS["zh"]
+                     else f"{first_budget / 1e6:.1f} M {currency}")
+            parts.append(words["selected"].format(times=times, n=n_budgets, start=start))
         else:
-            parts.append(f"never selected in {n_budgets} budgets")
+            parts.append(words["never"].format(n=n_budgets))
     if in_plan:
-        parts.append(f"in the plan ({services or 'no service'}): {marginal:,.0f} covered only here")
+        parts.append(words["in_plan"].format(services=services or words["no_service"], marginal=marginal))
     elif marginal > 0:
-        parts.append(f"would add {marginal:,.0f} via {services}")
+        parts.append(words["would_add"].format(services=services, marginal=marginal))
     else:
-        parts.append("adds no uncovered demand")
-    parts.append(f"{per_million:,.0f} per M {currency}")
+        parts.append(words["adds_nothing"])
+    parts.append(words["per_million"].format(per=per_million, unit=per_m))
     if resolve_loss is not None:
-        parts.append(f"re-optimised without it: {-resolve_loss:+,.0f}")
-    return "; ".join(parts)
+        parts.append(words["resolve"].format(change=-resolve_loss))
+    return words["sep"].join(parts)
+
+
+#: the sentences of :func:`reasons_text`, per language
+_REASONS: dict[str, dict[str, str]] = {
+    "en": {"selected": "selected at {times}/{n} budgets (from {start})", "never": "never selected in {n} budgets",
+           "in_plan": "in the plan ({services}): {marginal:,.0f} covered only here", "no_service": "no service",
+           "would_add": "would add {marginal:,.0f} via {services}", "adds_nothing": "adds no uncovered demand",
+           "per_million": "{per:,.0f} per M{unit}", "resolve": "re-optimised without it: {change:+,.0f}",
+           "sep": "; "},
+    "zh": {"selected": "在 {times}/{n} 个预算下入选（自 {start}起）", "never": "{n} 个预算下均未入选",
+           "in_plan": "已列入方案（{services}）：{marginal:,.0f} 人仅由此覆盖", "no_service": "无服务",
+           "would_add": "可经 {services} 新增覆盖 {marginal:,.0f}", "adds_nothing": "不新增未覆盖需求",
+           "per_million": "每百万{unit}覆盖 {per:,.0f}", "resolve": "排除后重新优化：{change:+,.0f}", "sep": "；"},
+}
 
 
 #: the rank.csv columns :func:`reasons_column` words its sentences from
