@@ -46,6 +46,8 @@ Examples
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -114,14 +116,19 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarr
     contracts fast: 3-5 iterations reach the tolerance.
     """
     g_lon, g_lat = _arrays(lon, lat)
-    w_lon, w_lat = g_lon.copy(), g_lat.copy()
+    return _invert(wgs84_to_gcj02, g_lon, g_lat, g_lon.copy(), g_lat.copy())
+
+
+def _invert(forward: Any, t_lon: np.ndarray, t_lat: np.ndarray, lon: np.ndarray, lat: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The point ``forward`` maps to ``(t_lon, t_lat)``: fixed-point steps ``p <- p - (forward(p) - t)`` from ``p``."""
     for _ in range(_MAX_ITER):
-        f_lon, f_lat = wgs84_to_gcj02(w_lon, w_lat)
-        e_lon, e_lat = f_lon - g_lon, f_lat - g_lat
-        w_lon, w_lat = w_lon - e_lon, w_lat - e_lat
+        f_lon, f_lat = forward(lon, lat)
+        e_lon, e_lat = f_lon - t_lon, f_lat - t_lat
+        lon, lat = lon - e_lon, lat - e_lat
         if np.all(np.abs(e_lon) < _TOL_DEG) and np.all(np.abs(e_lat) < _TOL_DEG):
             break
-    return w_lon, w_lat
+    return lon, lat
 
 
 def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -138,14 +145,7 @@ def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarra
     x, y = b_lon - 0.0065, b_lat - 0.006
     z = np.hypot(x, y) - 0.00002 * np.sin(y * _BD_K)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_K)
-    g_lon, g_lat = z * np.cos(theta), z * np.sin(theta)
-    for _ in range(_MAX_ITER):
-        f_lon, f_lat = gcj02_to_bd09(g_lon, g_lat)
-        e_lon, e_lat = f_lon - b_lon, f_lat - b_lat
-        g_lon, g_lat = g_lon - e_lon, g_lat - e_lat
-        if np.all(np.abs(e_lon) < _TOL_DEG) and np.all(np.abs(e_lat) < _TOL_DEG):
-            break
-    return g_lon, g_lat
+    return _invert(gcj02_to_bd09, b_lon, b_lat, z * np.cos(theta), z * np.sin(theta))
 
 
 def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
