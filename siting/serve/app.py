@@ -29,6 +29,23 @@ from .api import NotFound, ServeState, api_router
 __all__ = ["create_app", "static_dir"]
 
 
+def with_cjk_font(html: str, state: ServeState) -> str:
+    """``html`` with the CJK font embedded, subset to every Chinese character the page can show.
+
+    Offline machines often have no Chinese font (headless Chromium here draws boxes): the page's own words, the
+    catalog's service names and the scenario's names in Chinese are the characters it needs.
+    """
+    from ..i18n.fonts import CJK_FAMILY_CSS, css_font_face
+    from .strings import STRINGS
+
+    text = "".join(zh for _, zh in STRINGS.values()) + state.scenario_json("zh").decode("utf-8", "replace")
+    face = css_font_face(text)
+    if not face:
+        return html
+    rule = f'html,body{{font-family:"{CJK_FAMILY_CSS}",system-ui,"Segoe UI","Noto Sans CJK SC",sans-serif}}'
+    return html.replace("</head>", f"<style>{face}{rule}</style>\n</head>", 1)
+
+
 def static_dir() -> Path:
     """The folder of the page's HTML, script and style."""
     return Path(str(resources.files("siting.serve") / "static"))
@@ -86,8 +103,12 @@ def create_app(scenario: str | Path, *, out_dir: str | Path | None = None, lang:
     app.include_router(api_router(state))
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
 
+    page_html: list[str] = []
+
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
-        return (static_dir() / "index.html").read_text(encoding="utf-8")
+        if not page_html:  # built once, on the first visit: the font subset takes a second or two
+            page_html.append(with_cjk_font((static_dir() / "index.html").read_text(encoding="utf-8"), state))
+        return page_html[0]
 
     return app

@@ -211,3 +211,23 @@ def test_csv_and_geopackage_exports(client):
     layers = dict(pyogrio.list_layers(io.BytesIO(gpkg.content)))
     assert {"sites", "coverage"} <= set(layers)
     assert client.get("/api/export?format=xls", headers=tab("g")).status_code == 400
+
+
+def test_the_page_embeds_a_cjk_font_with_every_chinese_character_it_can_show(client):
+    import base64
+    import io
+    import re
+
+    from fontTools.ttLib import TTFont
+
+    from siting.serve.strings import STRINGS
+
+    page = client.get("/").text
+    found = re.search(r'src:url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\)', page)
+    assert found, "no embedded font"
+    cmap = TTFont(io.BytesIO(base64.b64decode(found.group(1)))).getBestCmap()
+    scenario = client.get("/api/scenario?lang=zh").json()
+    names = "".join(str(s.get("name", "")) for s in scenario["services"])
+    needed = {c for c in "".join(zh for _, zh in STRINGS.values()) + names if "\u4e00" <= c <= "\u9fff"}
+    assert needed and not {c for c in needed if ord(c) not in cmap}
+    assert page.count("<style>") == 1 and "Siting CJK" in page
