@@ -177,7 +177,7 @@ VIEWER_ZH: dict[str, str] = {
 }
 ZH.update({
     # the demo's printed summary (siting.workflow.demo.DemoResult.lines)
-    "demo district: {path}": "示范区：{path}", "written: {path}": "已写出：{path}",
+    "warning: {text}": "警告：{text}", "demo district: {path}": "示范区：{path}", "written: {path}": "已写出：{path}",
     "district": "生成示范区", "travel": "步行时间", "sweep+rank": "预算扫描与排序", "compare": "情景比较",
     "report": "报告", "converted buildings": "改造建筑数",
     "coverage per service (before -> after)": "各服务覆盖率（规划前 -> 规划后）", "years": "分年度",

@@ -26,6 +26,7 @@ Example
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,6 +242,22 @@ def _build_report(prep: Prepared, *, quiet: bool, max_rank_rows: int) -> ReportR
     return ReportResult(html=folder / "report.html", gpkg=gpkg, services=svc, record=rec, csv=csv)
 
 
+def _message(message: str, zh: bool) -> str:
+    """The solve's one-line message for the summary, in the report's language.
+
+    In Chinese the table above already gives the figures of the usual "N new sites, cost ..." sentence, so only
+    its warnings remain (translated where the message catalog can).
+    """
+    if not zh:
+        return message
+    from ...i18n.messages import translate
+
+    head, _, warning = message.partition("; warning: ")
+    if re.match(r"\d+ new sites, cost ", head):
+        return tr("warning: {text}").format(text=translate(warning)) if warning else ""
+    return translate(message)
+
+
 def _community_floors(rec: dict[str, Any], inputs: Any) -> dict[str, float]:
     """Service -> its ``min_share_per_community`` (the solve's statistics, else the catalog)."""
     out: dict[str, float] = {}
@@ -307,8 +324,7 @@ def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list
         (tr("optimality gap"), "—" if rec.get("gap") is None else f"{float(rec['gap']):.2%}"),
         (tr("solver / seconds"), f"{rec.get('solver')} / {float(rec.get('seconds') or 0):.1f}"),
     ], columns=["item", "value"])
-    # the solver's message is English prose from the solve; it is kept as the record has it
-    out = [(tr("Summary"), table_html(summary) + f"<p>{esc(rec.get('message', ''))}</p>")]
+    out = [(tr("Summary"), table_html(summary) + f"<p>{esc(_message(str(rec.get('message') or ''), zh))}</p>")]
     table = svc[["service", "weight_column", "threshold_min", "covered_before", "share_before", "covered_after",
                  "share_after", "total", "gain", "providers_before", "providers_after"]].copy()
     for c in ("share_before", "share_after"):

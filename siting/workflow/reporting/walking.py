@@ -65,11 +65,34 @@ def _t(key: str, lang: str) -> str:
 def walking_model_table(profile: SpeedProfile, *, lang: str = "en") -> pd.DataFrame:
     """One row per speed group: flat speed, slope response, stair model and where its rates come from."""
     rows = profile.describe()
-    return pd.DataFrame({_t("group", lang): [r["group"] for r in rows],
+    if lang == "zh":  # the same figures, worded in Chinese (the sources stay as cited)
+        for r in rows:
+            r["slope"], r["stairs"] = _zh_cells(profile, r["group"])
+    return pd.DataFrame({_t("group", lang): [_GROUP_ZH.get(r["group"], r["group"]) if lang == "zh" else r["group"]
+                                             for r in rows],
                          _t("flat", lang): [float(r["flat_m_s"]) for r in rows],
                          _t("slope", lang): [r["slope"] for r in rows],
                          _t("stairs", lang): [r["stairs"] for r in rows],
                          _t("source", lang): [r["stairs_source"] for r in rows]})
+
+
+_GROUP_ZH = {"adult": "成人", "elderly": "老年人", "children": "儿童", "child": "儿童"}
+
+
+def _zh_cells(profile: SpeedProfile, group: str) -> tuple[str, str]:
+    """The slope response and the stair model of ``group`` in Chinese."""
+    if profile.use_slope:
+        sr = profile.slope_response(group)
+        slope = (f"Tobler 型曲线：坡度 {sr.optimum_grade:+.0%} 时最快，上坡 k = {sr.uphill_k:g}，"
+                 f"下坡 k = {sr.downhill_k:g}")
+    else:
+        slope = "不计坡度（按平地）"
+    if profile.legacy_stairs:
+        stairs = f"旧模型：台阶按水平长度、以平地步速 × {float(profile.stairs_factor or 0):g} 计"
+    else:
+        r = profile.stair_rates(group)
+        stairs = f"水平段按平地步速，另加垂直上升 {r.ascent_m_per_s:.3f} 米/秒、下降 {r.descent_m_per_s:.3f} 米/秒"
+    return slope, stairs
 
 
 def walking_section(profile: SpeedProfile | None, *, lang: str = "en", travel_table: Any = None) -> tuple[str, str]:
