@@ -113,10 +113,11 @@ ZH: dict[str, str] = {
     "coverage vs budget": "覆盖率与预算", "Idle buildings ranked (top {n})": "闲置建筑排序（前 {n} 名）",
     "Scenarios compared": "情景比较", "Files": "文件",
     "GeoPackage for GIS: <code>siting.gpkg</code> (layers selected_sites, existing_facilities, candidates, "
-    "demand_covered, demand_uncovered, service_areas). Tables: <code>../solve/</code>, <code>../sweep.csv</code>, "
+    "demand_covered, demand_uncovered, service_areas; site_footprints and demand_footprints when the inputs were "
+    "building polygons). Tables: <code>../solve/</code>, <code>../sweep.csv</code>, "
     "<code>../rank.csv</code>":
         "GIS 用 GeoPackage：<code>siting.gpkg</code>（图层 selected_sites、existing_facilities、candidates、"
-        "demand_covered、demand_uncovered、service_areas）。表格：<code>../solve/</code>、<code>../sweep.csv</code>、"
+        "demand_covered、demand_uncovered、service_areas；输入为建筑轮廓时另有 site_footprints 与 demand_footprints）。表格：<code>../solve/</code>、<code>../sweep.csv</code>、"
         "<code>../rank.csv</code>",
     ", <code>../solve/phases.csv</code> (cost by year, building and service)":
         "、<code>../solve/phases.csv</code>（按年份、建筑和服务的费用）",
