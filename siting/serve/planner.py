@@ -151,7 +151,7 @@ def start_for(program: LinearProgram, vectors: Vectors, *, backend: str | None =
         return None, "none (the previous plan breaks the new limits)"
     from ..backends import get_backend
 
-    off = program.integrality & (np.round(fitting[0]) < 0.5) & (program.col_lower <= 0)
+    off = program.integrality & (_used(program, np.round(fitting[0])) < 0.5) & (program.col_lower <= 0)
     restricted = replace(program, col_upper=np.where(off, 0.0, program.col_upper), name=f"{program.name}_repair")
     sol = get_backend(backend).solve(restricted, SolveOptions(time_limit_s=time_limit_s, mip_gap=0.05))
     if sol.x is not None:
@@ -159,6 +159,27 @@ def start_for(program: LinearProgram, vectors: Vectors, *, backend: str | None =
         if program.max_violation(start, relative=True) <= _START_TOL:
             return start, "previous plan, repaired"
     return None, f"none (repairing the previous plan: {sol.termination})"
+
+
+def _used(program: LinearProgram, x: np.ndarray) -> np.ndarray:
+    """Per column, whether the plan uses it in *any* year (multi-year programs), else ``x`` itself.
+
+    A phased program stacks one block of columns per year (block ``"year"``; ``"site"`` is the last year's
+    buildings, at the start of the last block). A smaller yearly budget must be free to open a building of the
+    previous plan in another year, so the repair fixes only what the previous plan used in no year; columns after
+    the years (policy indicators) stay free.
+    """
+    blocks = program.blocks
+    if "year" not in blocks or "site" not in blocks:
+        return x
+    year_end, site_start = blocks["year"][1], blocks["site"][0]
+    width = year_end - site_start
+    if width <= 0 or year_end % width:
+        return x
+    years = x[:year_end].reshape(year_end // width, width)
+    out = np.ones_like(x)
+    out[:year_end] = np.tile(years.max(axis=0), year_end // width)
+    return out
 
 
 def remembering(model: Model[Any], vectors: Vectors, seen: Callable[[str], None] | None = None, *,
