@@ -43,7 +43,7 @@ SERVICE_FIELDS = ("weight", "min_share", "priority", "enabled")
 REQUEST_FIELDS = ("budget", "required", "excluded", "services", "time_limit")
 #: the page's time limit for re-plans after the first plan (seconds; capped by the scenario's own limit):
 #: warm-started from the current plan, a few seconds improve it or certify its gap (benchmarks/serve_bench.py)
-REPLAN_TIME_LIMIT_S = 4.0
+REPLAN_TIME_LIMIT_S = 8.0
 #: how many column vectors a session keeps to warm-start from
 _KEEP_VECTORS = 4
 #: a kept vector must satisfy the new program to this relative violation (the driver's own check)
