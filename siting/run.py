@@ -18,6 +18,7 @@ from typing import Any
 
 from .data.instance import Instance
 from .errors import ScenarioError
+from .i18n.labels import write_labels_sidecar
 from .io import atomic_write_csv, atomic_write_json
 from .models.base import Model, ScenarioInputs
 from .models.driver import solve_model
@@ -150,6 +151,10 @@ def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:
         sites = site_labels(sites.copy(), result.input_layers.sites)
     atomic_write_csv(paths["sites"], sites)
     atomic_write_csv(paths["coverage"], result.coverage)
+    # <name>.labels.csv: the columns' English and Chinese names (the CSVs keep machine names)
+    for key, frame in (("sites", sites), ("coverage", result.coverage)):
+        if frame is not None:
+            write_labels_sidecar(paths[key], frame.columns)
     phase_rows = result.stats.get("phase_rows")
     if phase_rows is not None:
         columns = ["year", "site_id", "service", "kind", "cost"]
@@ -160,6 +165,7 @@ def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:
         # by year, then building, its conversion before its services: the order a planner reads the plan in
         table = phases.reindex(columns=columns).sort_values(["year", "site_id", "kind"], kind="stable")
         paths["phases"] = atomic_write_csv(out / "phases.csv", table)
+        write_labels_sidecar(paths["phases"], table.columns)
     else:
         (out / "phases.csv").unlink(missing_ok=True)
     atomic_write_json(paths["solution"], result.summary())  # last: its presence means the set is complete

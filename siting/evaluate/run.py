@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ScenarioError
+from ..i18n.labels import write_labels_sidecar
 from ..io import atomic_path, atomic_write_csv, atomic_write_json
 from ..models.multiservice import MultiserviceParams
 from ..result import Result
@@ -123,6 +124,8 @@ def write_evaluation(ev: Evaluated, out_dir: str | Path, inputs: PreparedModel) 
     # the per-point table is large: pyarrow; the others as every siting CSV
     paths = {name: (write_csv if name == "accessibility" else atomic_write_csv)(out / FILES[name], table)
              for name, table in ev.tables().items()}
+    for name, table in ev.tables().items():  # <name>.labels.csv: English and Chinese column names
+        write_labels_sidecar(paths[name], table.columns)
     services = [{str(k): v for k, v in row.items()} for row in ev.summary.to_dict(orient="records")]
     paths["json"] = atomic_write_json(out / "evaluation.json", {
         "model": inputs.model.name, "plan": ev.plan_source, "notes": list(ev.notes), "converted_buildings": len(ev.plan), "by": list(ev.by),

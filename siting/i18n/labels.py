@@ -223,6 +223,37 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "marginal_per_million_yuan": ("gain per million yuan", "每百万元新增覆盖"),
     "fitout_cost": ("fit-out cost", "装修费用"), "conversion_cost": ("conversion cost", "改造费用"),
     "budget_unspent": ("budget unspent", "未用预算"), "spent": ("spent", "支出"), "year": ("year", "年份"),
+    # sites.csv / coverage.csv / unreachable.csv of `siting solve`
+    "origin": ("new or existing", "新建或现有"), "building_cost": ("building cost", "建筑改造费用"),
+    "operating_cost_pv": ("operating cost (present value)", "运营费用（现值）"), "area_m2": ("floor area (m²)",
+                                                                                     "建筑面积（m²）"),
+    "load": ("load (served weight)", "服务量"), "nearest_open_minutes": ("minutes to the nearest open site",
+                                                                      "到最近开放站点的步行分钟数"),
+    "selected": ("converted in the plan", "规划改造"), "open": ("open in the plan", "规划中开放"),
+    "marginal_weight": ("weight it alone adds", "仅由此覆盖的权重"), "coverable": ("coverable", "可被覆盖"),
+    "credit": ("coverage credit", "覆盖得分"), "n_covering": ("open sites within the threshold", "阈值内开放站点数"),
+    # rank.csv
+    "times_selected": ("budgets selecting it", "入选预算数"), "n_budgets": ("budgets solved", "求解预算数"),
+    "first_budget": ("smallest budget selecting it", "首次入选预算"), "plan_services": ("services in the plan",
+                                                                                     "方案中的服务"),
+    "drop_loss": ("loss if dropped", "移除损失"), "best_new_service": ("best service to add", "最宜新增服务"),
+    "add_gain": ("gain if added", "加入增益"), "marginal_covered": ("covered only here", "仅由此覆盖"),
+    "currency": ("currency", "货币"), "resolve_loss": ("loss re-optimised without it", "排除后重新优化的损失"),
+    "metric": ("metric", "指标"),
+    # siting evaluate: accessibility.csv, groups.csv, supply.csv
+    "access_before": ("2SFCA accessibility before", "规划前可达性（2SFCA）"),
+    "access_after": ("2SFCA accessibility after", "规划后可达性（2SFCA）"),
+    "access_gaussian_before": ("Gaussian 2SFCA before", "规划前可达性（高斯 2SFCA）"),
+    "access_gaussian_after": ("Gaussian 2SFCA after", "规划后可达性（高斯 2SFCA）"),
+    "access_e2sfca_before": ("E2SFCA before", "规划前可达性（E2SFCA）"),
+    "access_e2sfca_after": ("E2SFCA after", "规划后可达性（E2SFCA）"),
+    "group": ("demand group", "人群"), "facilities_before": ("facilities before", "规划前设施数"),
+    "facilities_after": ("facilities after", "规划后设施数"),
+    "floor_area_m2_before": ("floor area before (m²)", "规划前建筑面积（m²）"),
+    "floor_area_m2_after": ("floor area after (m²)", "规划后建筑面积（m²）"),
+    "floor_area_per_1000_before": ("floor area per 1,000 before (m²)", "规划前每千人建筑面积（m²）"),
+    "floor_area_per_1000_after": ("floor area per 1,000 after (m²)", "规划后每千人建筑面积（m²）"),
+    "norm_per_1000": ("norm per 1,000 (m²)", "每千人面积标准（m²）"),
 }
 
 # per-service column families: share_<service>, plan_covered_<service>, ...

@@ -40,6 +40,7 @@ import pandas as pd
 
 from ..data._read import layer_columns
 from ..errors import ScenarioError, VerificationError
+from ..i18n.labels import write_labels_sidecar
 from ..io import atomic_write_csv, atomic_write_parquet, atomic_write_text, atomic_write_vector
 from .budget_sweep import sweep
 from .budgets import budget_key, parse_budgets
@@ -242,6 +243,7 @@ def _excluded_copy(candidates: Path, site_id: str, dest: Path, columns: dict[str
     dest = dest.with_suffix(suf if suf in (".csv", ".parquet", ".pq", ".gpkg", ".geojson") else ".gpkg")
     if suf == ".csv":
         atomic_write_csv(dest, df)
+        write_labels_sidecar(dest, df.columns)
     elif suf in (".parquet", ".pq"):
         atomic_write_parquet(dest, df)
     else:

@@ -128,7 +128,8 @@ def test_cli_solve_and_workflow_solve_share_the_preparation(network_scenario, tm
     for folder in (cli_out, py_out):
         # d3 is beyond the table's 8-minute cutoff from every site: unreachable.csv lists it
         assert {p.name for p in folder.iterdir() if p.is_file()} == {"solution.json", "sites.csv", "coverage.csv",
-                                                                     "record.json", "unreachable.csv"}
+                                                                     "record.json", "unreachable.csv",
+                                                                     "sites.labels.csv", "coverage.labels.csv"}
         assert len(list((folder / "travel").glob("travel_*.parquet"))) == 1
     assert prep.out_dir == py_out.resolve() and prep.travel is not None
     assert _figures(cli_out) == _figures(py_out)
