@@ -10,7 +10,7 @@ Example
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site, nearest_two
 from ..result import Result
 from ..rules import Limits, SiteRules
-from .base import Built, Evaluation, Marginal, Model, Plan
+from .base import Built, Evaluation, Marginal, Model, Outcome, Plan, SolveContext
 from .driver import solve_model
 from .params import ModelParams, boolean, budget_param, choice, integer, param, speed_group_param, weight_column_param
 from .parts import Rows, demand_weight, milp
@@ -34,7 +34,7 @@ from .tables import coverage_table, served_by_site, sites_table
 __all__ = ["MODEL", "PMedianParams", "solve_pmedian", "build_pmedian", "build_pmedian_radius", "greedy_pmedian",
            "reachable_pairs", "unreachable_param", "dropped_demand", "UNREACHABLE"]
 
-FORMULATIONS = ("assignment", "radius")
+FORMULATIONS = ("auto", "iterative", "assignment", "radius")
 @dataclass(frozen=True, kw_only=True)
 class PMedianParams(ModelParams):
     """Parameters of :data:`MODEL` (p-median)."""
@@ -44,8 +44,9 @@ class PMedianParams(ModelParams):
     budget: float | None = budget_param()
     weight_column: str = weight_column_param()
     speed_group: str | None = speed_group_param()
-    formulation: str = param("assignment", check=choice(FORMULATIONS),
-                             doc="assignment (x_ij per pair) or radius (Elloumi levels)")
+    formulation: str = param("auto", check=choice(FORMULATIONS),
+                             doc="auto (iterative unless a budget is given), iterative (radius tightening, "
+                                 "García et al. 2011), assignment (x_ij per pair) or radius (Elloumi levels)")
     warm_start: bool = param(True, check=boolean(), doc="start the solver from the greedy + swap plan")
     unreachable: str = unreachable_param()
 
@@ -308,9 +309,11 @@ _BUILDERS = {"assignment": build_pmedian, "radius": build_pmedian_radius}
 
 
 def _build(instance: Instance, params: PMedianParams, rules: SiteRules) -> Built:
-    program = _BUILDERS[params.formulation](instance, p=params.p, weight_column=params.weight_column,
-                                            budget=params.budget, unreachable=params.unreachable)
-    return Built(program, stats={"formulation": params.formulation})
+    """One program: ``auto``/``iterative`` build the assignment program (their search is in pmedian_radius)."""
+    formulation = params.formulation if params.formulation in _BUILDERS else "assignment"
+    program = _BUILDERS[formulation](instance, p=params.p, weight_column=params.weight_column,
+                                     budget=params.budget, unreachable=params.unreachable)
+    return Built(program, stats={"formulation": formulation})
 
 
 def _warm_start(instance: Instance, params: PMedianParams, rules: SiteRules, built: Built,
@@ -322,7 +325,8 @@ def _warm_start(instance: Instance, params: PMedianParams, rules: SiteRules, bui
     if plan is None:
         return None
     weight = demand_weight(instance, params.weight_column)
-    return _warm_vector(built.program, instance, plan, weight, params.formulation, params.unreachable)
+    formulation = params.formulation if params.formulation in _BUILDERS else "assignment"
+    return _warm_vector(built.program, instance, plan, weight, formulation, params.unreachable)
 
 
 def _evaluate(instance: Instance, params: PMedianParams, rules: SiteRules, plan: Plan) -> Evaluation:
@@ -382,12 +386,23 @@ def _marginal(instance: Instance, params: PMedianParams, rules: SiteRules, plan:
     return Marginal(loss, only > 0, only)
 
 
-MODEL = Model(
+#: the one-program model (``formulation`` = assignment / radius); the cheapest-plan stage also uses its hooks
+PROGRAM_MODEL = Model(
     name="pmedian", params=PMedianParams, sense=Sense.MINIMIZE, build=_build, warm_start=_warm_start, bound=_bound,
     marginal=_marginal,
     evaluate=_evaluate, covered="with a reachable open site",
     summary="open exactly p sites minimising total weighted minutes to the nearest open site",
 )
+
+
+def _search(instance: Instance, params: PMedianParams, rules: SiteRules, ctx: SolveContext) -> Outcome:
+    """``formulation`` resolved (``auto``: see :mod:`siting.models.pmedian_radius`), searched, cheapest plan kept."""
+    from .pmedian_radius import search_pmedian  # lazily: its formulation modules load only when searched
+
+    return search_pmedian(instance, params, rules, ctx, PROGRAM_MODEL, greedy_pmedian)
+
+
+MODEL = replace(PROGRAM_MODEL, build=None, warm_start=None, search=_search)
 
 
 def solve_pmedian(instance: Instance, *, backend: str = "auto", options: SolveOptions | None = None,
@@ -399,7 +414,8 @@ def solve_pmedian(instance: Instance, *, backend: str = "auto", options: SolveOp
     instance : Instance
     backend, options : see :func:`siting.models.driver.solve_model`
     **params : the fields of :class:`PMedianParams` (``p``, ``budget``, ``weight_column``, ``formulation``
-        = :func:`build_pmedian` or :func:`build_pmedian_radius`, ``warm_start`` = hand the solver the
+        = ``auto`` / ``iterative`` (:mod:`siting.models.pmedian_radius`), :func:`build_pmedian` or
+        :func:`build_pmedian_radius`, ``warm_start`` = hand the solver the
         :func:`greedy_pmedian` plan)
 
     Returns
