@@ -44,6 +44,9 @@ class Demand:
     footprints: np.ndarray | None = None
     #: the CRS the coordinates were given in (``EPSG:4326`` for lon/lat) when it differs from ``crs``
     input_crs: str | None = None
+    #: ground height of each point (metres; NaN where blank) from an ``elevation_m`` / ``z`` column: the access
+    #: leg to the street walks it. Never a group count.
+    elevation_m: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])

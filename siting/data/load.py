@@ -63,6 +63,8 @@ class GeographicCRSWarning(UserWarning):
 
 #: position columns, never read as group counts or labels
 _POSITION_COLUMNS = ("x", "y", "lon", "lat")
+#: columns that give a point's ground elevation (metres), in this order of preference; never a group count
+ELEVATION_COLUMNS = ("elevation_m", "z")
 
 
 def _extras(raw: RawTable, used: set[str]) -> list[str]:
@@ -96,14 +98,18 @@ def _demand(raw: RawTable, crs: str | None = None, target: str | None = None,
     at = place(raw, ids, "demand", crs, target)
     groups: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
-    for column in _extras(raw, {"id", "population"}):
+    height = next((c for c in ELEVATION_COLUMNS if c in raw.frame.columns), None)
+    elevation = None if height is None else number_column(raw, height, ids, what="elevation", allow_missing=True,
+                                                           minimum=None)
+    for column in _extras(raw, {"id", "population", *ELEVATION_COLUMNS}):
         if numeric_share(raw.frame[column]) >= 0.5:
             groups[column] = number_column(raw, column, ids, what="group count")
             check_total(raw, column, groups[column], ids, what="group count")
         else:
             labels[column] = _text(raw.frame[column]).to_numpy(dtype=object)
     return Demand(ids=ids, population=population, x=at.x, y=at.y, groups=groups, crs=at.crs,
-                  source=raw.source, labels=labels, footprints=at.footprints, input_crs=at.input_crs)
+                  source=raw.source, labels=labels, footprints=at.footprints, input_crs=at.input_crs,
+                  elevation_m=elevation)
 
 
 def demand_from_frame(df: pd.DataFrame, source: str = "demand", *, crs: str | None = None,

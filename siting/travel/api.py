@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from siting.data.load import ELEVATION_COLUMNS
 from siting.errors import InputError
 from siting.travel.graph import WalkGraph
 from siting.travel.matrix import od_costs, search_graph
@@ -113,8 +114,6 @@ def _points(df: object, role: str, graph: WalkGraph, crs: object) -> tuple[np.nd
     return df["id"].astype(str).to_numpy(dtype=object), np.asarray(x, float), np.asarray(y, float)
 
 
-#: columns that give a point's ground elevation (metres), in this order of preference
-ELEVATION_COLUMNS = ("elevation_m", "z")
 
 
 def point_elevation(df: pd.DataFrame) -> np.ndarray:

@@ -13,8 +13,8 @@ import pandas as pd
 
 from siting.data import move_to_streets
 from siting.data.instance import Demand, Instance, Sites
-from siting.data.load import travel_from_frame
-from siting.travel.api import ELEVATION_COLUMNS, compute_travel_times
+from siting.data.load import ELEVATION_COLUMNS, travel_from_frame
+from siting.travel.api import compute_travel_times
 from siting.travel.config import NetworkConfig, parse_network_section
 from siting.travel.graph import WalkGraph
 
@@ -39,11 +39,14 @@ def points_frame(layer: Demand | Sites) -> pd.DataFrame:
     {'id': ['a'], 'x': [2.0], 'y': [3.0]}
     """
     df = pd.DataFrame({"id": layer.ids.astype(str), "x": layer.x, "y": layer.y})
-    numeric = layer.groups if isinstance(layer, Demand) else layer.extra
-    for col in ELEVATION_COLUMNS:  # a point's own ground height: its access leg walks it
-        if col in numeric:
-            df[col] = np.asarray(numeric[col], dtype=float)
-            break
+    # a point's own ground height: its access leg walks it
+    if isinstance(layer, Demand):
+        if layer.elevation_m is not None:
+            df[ELEVATION_COLUMNS[0]] = np.asarray(layer.elevation_m, dtype=float)
+    else:
+        col = next((c for c in ELEVATION_COLUMNS if c in layer.extra), None)
+        if col is not None:
+            df[col] = np.asarray(layer.extra[col], dtype=float)
     df.attrs["crs"] = layer.crs
     df.attrs["source"] = layer.source
     return df

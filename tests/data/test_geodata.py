@@ -326,3 +326,18 @@ def test_a_multiservice_plan_as_geodata(tmp_path):
     services = sorted(res.coverage["service"].unique())
     assert len(cov) == inst.n_demand and {f"covered_{k}" for k in services} <= set(cov.columns)
     assert "service" in res.coverage.columns  # the result's own table is unchanged
+
+
+def test_a_demand_elevation_column_is_a_height_not_a_group(tmp_path):
+    """``elevation_m`` may be negative or blank (a height, for the access leg); it is never a group count."""
+    import numpy as np
+    import pandas as pd
+
+    from siting.data.load import read_demand
+
+    path = tmp_path / "demand.csv"
+    pd.DataFrame({"id": ["a", "b", "c"], "population": [5, 7, 9], "x": [0.0, 1.0, 2.0], "y": [0.0, 0.0, 0.0],
+                  "elevation_m": [-3.5, None, 250.0], "elderly": [1, 2, 3]}).to_csv(path, index=False)
+    d = read_demand(path, crs="EPSG:32648")
+    assert set(d.groups) == {"elderly"}
+    assert np.allclose(d.elevation_m, [-3.5, np.nan, 250.0], equal_nan=True)
