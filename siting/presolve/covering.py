@@ -102,11 +102,14 @@ def drop_dominated_rows(problem: CoverageProblem) -> tuple[CoverageProblem, Inve
 def drop_costly_sites(problem: CoverageProblem) -> tuple[CoverageProblem, Inverse]:
     """LSCP: remove free sites costing at least the cheapest other covers of all their rows (module rule).
 
-    One batch removes only sites that are nobody's cheapest cover (ties by index), so the replacements of
+    Only without a site limit (``max_sites``): one site may be replaced by several. One batch removes only sites
+    that are nobody's cheapest cover (ties by index), so the replacements of
     every removed site, the rows' cheapest covers, all stay: the swap is valid for all of them at once. A site
     deferred that way is looked at again in the next pass of the chain.
     """
-    if problem.model != ModelType.LSCP or problem.n_sites < 2 or problem.n_demand == 0:
+    # the swap trades one site for up to one per row it covers: with a site limit it could break the limit
+    if problem.model != ModelType.LSCP or problem.n_sites < 2 or problem.n_demand == 0 \
+            or problem.max_sites is not None:
         return take_sites(problem, np.ones(problem.n_sites, bool))
     cov = problem.coverage
     free = ~problem.fixed_open & ~problem.fixed_closed

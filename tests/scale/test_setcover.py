@@ -151,3 +151,14 @@ def test_lscp_with_a_site_limit_and_budget_matches_brute_force(seed):
         return
     assert out.has_solution and feasible(p, out.open_sites)
     assert out.objective == pytest.approx(best) and out.bound <= best + 1e-6
+
+
+def test_a_site_limit_keeps_the_site_that_covers_alone():
+    # site 0 covers both rows for 10; sites 1 and 2 one each for 4 + 4. Cheaper to swap, but max_sites = 1
+    # allows only site 0: the costly-site rule must not drop it (it did, and the answer was "infeasible")
+    p = _lscp([[1, 1, 0], [1, 0, 1]], [10.0, 4.0, 4.0]).with_(max_sites=1)
+    q, _ = drop_costly_sites(p)
+    assert q.n_sites == 3
+    out = solve_coverage(p, options=SolveOptions(time_limit_s=10))
+    assert out.has_solution and out.open_sites.tolist() == [True, False, False]
+    assert out.objective == pytest.approx(10.0)
