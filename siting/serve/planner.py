@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..data.instance import Instance, SiteStatus
-from ..errors import InputError
+from ..errors import InputError, ScenarioError
 from ..models.base import Built, Model, ScenarioInputs
 from ..models.params import ModelParams
 from ..models.registry import get_model
@@ -44,6 +44,8 @@ REQUEST_FIELDS = ("budget", "required", "excluded", "services", "time_limit")
 #: the page's time limit for re-plans after the first plan (seconds; capped by the scenario's own limit):
 #: warm-started from the current plan, a few seconds improve it or certify its gap (benchmarks/serve_bench.py)
 REPLAN_TIME_LIMIT_S = 8.0
+#: the longest solve a request may ask for when the scenario states no time limit (seconds)
+MAX_TIME_LIMIT_S = 600.0
 #: how many column vectors a session keeps to warm-start from
 _KEEP_VECTORS = 4
 #: a kept vector must satisfy the new program to this relative violation (the driver's own check)
@@ -275,6 +277,12 @@ class Planner:
                 ratio = request.budget / float(old)
                 raw["phases"] = [dict(p, budget=float(p["budget"]) * ratio) for p in raw["phases"]]
         if request.time_limit_s is not None:
+            # solves run one at a time for every tab: one request may not hold the worker longer than the
+            # scenario's own limit (or MAX_TIME_LIMIT_S when it has none)
+            cap = base.solver.time_limit or MAX_TIME_LIMIT_S
+            if request.time_limit_s > cap:
+                raise ScenarioError(f"at most {cap:g} s for this server (the scenario's [solver] time_limit), "
+                                    f"got {request.time_limit_s:g}", key="time_limit")
             changes["solver.time_limit"] = request.time_limit_s
         return replace(base, raw=raw).with_overrides(**changes)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 import uuid
@@ -116,6 +117,10 @@ class Job:
         return out
 
 
+#: the session ids a client may choose (they become folder names of exports)
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 class Jobs:
     """The sessions and jobs of one server, and the worker that runs the solves one at a time."""
 
@@ -133,7 +138,8 @@ class Jobs:
         with self._lock:
             if session_id and session_id in self.sessions:
                 return self.sessions[session_id]
-            sid = session_id if session_id and len(session_id) <= 64 else uuid.uuid4().hex
+            # a client's id names a folder of exports: letters, digits, "-" and "_" only, else a new one
+            sid = session_id if session_id and _SAFE_ID.fullmatch(session_id) else uuid.uuid4().hex
             while len(self.sessions) >= _MAX_SESSIONS:
                 self.sessions.pop(next(iter(self.sessions)))
             self.sessions[sid] = Session(sid)

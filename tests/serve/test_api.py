@@ -231,3 +231,20 @@ def test_the_page_embeds_a_cjk_font_with_every_chinese_character_it_can_show(cli
     needed = {c for c in "".join(zh for _, zh in STRINGS.values()) + names if "\u4e00" <= c <= "\u9fff"}
     assert needed and not {c for c in needed if ord(c) not in cmap}
     assert page.count("<style>") == 1 and "Siting CJK" in page
+
+
+def test_a_session_id_never_names_a_folder_outside_the_output(client, tiny_scenario):
+    evil = "../../../../escape"
+    body = {"time_limit": 5}
+    r = client.post("/api/solve", json=body, headers={"X-Siting-Session": evil})
+    assert r.status_code == 200, r.text
+    sid = r.headers.get("X-Siting-Session") or r.cookies.get("siting_session")
+    assert sid and sid != evil and "/" not in sid
+    out = tiny_scenario.parent.parent
+    assert not (out.parent.parent / "escape").exists() and not any(p.name.startswith("escape")
+                                                                    for p in out.parent.parent.glob("*"))
+
+
+def test_a_time_limit_above_the_scenarios_is_refused(client):
+    r = client.post("/api/solve", json={"time_limit": 1e9}, headers=tab("greedy"))
+    assert r.status_code == 400 and "time_limit" in r.json()["detail"] and "\n" not in r.json()["detail"]
