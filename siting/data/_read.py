@@ -204,6 +204,11 @@ def _read_csv(path: Path, source: str, text_columns: Sequence[str] | None) -> pd
     raise InputError(f"cannot decode text (tried UTF-8 and GB18030): {reason}", file=source)
 
 
+def read_csv_text(path: Path, source: str) -> pd.DataFrame:
+    """A CSV with every column as text (UTF-8, else GB18030); problems are one-line :class:`InputError`."""
+    return _read_csv(Path(path), source, None)
+
+
 def _crs_text(crs: Any) -> str | None:
     if crs is None:
         return None

@@ -158,7 +158,7 @@ def truncated_program(lv: Levels, keep: np.ndarray, rules: SiteRules, limits: Li
     return program, z_level
 
 
-def _nearest_open_time(lv: Levels, open_mask: np.ndarray) -> np.ndarray:
+def nearest_open_time(lv: Levels, open_mask: np.ndarray) -> np.ndarray:
     """(n_demand,) minutes from each demand to its nearest open site (inf: none reachable)."""
     near = np.full(lv.weight.shape[0], np.inf)
     on = open_mask[lv.site]
@@ -171,7 +171,7 @@ def plan_vector(program: LinearProgram, z_level: np.ndarray, lv: Levels, open_ma
     n = open_mask.shape[0]
     x = np.zeros(program.n_cols)
     x[:n] = open_mask
-    near = _nearest_open_time(lv, open_mask)
+    near = nearest_open_time(lv, open_mask)
     x[n:] = lv.level_minutes[z_level] < near[lv.level_demand[z_level]]
     return x
 
@@ -193,7 +193,7 @@ def levels_within(lv: Levels, limit_min: np.ndarray) -> np.ndarray:
 
 def levels_needed(lv: Levels, open_mask: np.ndarray) -> np.ndarray:
     """(n_demand,) levels a demand needs so that a plan's true time is inside its truncation (0: unreachable)."""
-    near = _nearest_open_time(lv, open_mask)
+    near = nearest_open_time(lv, open_mask)
     # level position of the nearest open time = number of this demand's levels strictly below it, plus 1
     below = lv.level_minutes < near[lv.level_demand]
     return np.bincount(lv.level_demand, weights=below, minlength=lv.weight.shape[0]).astype(np.int64) + 1

@@ -378,11 +378,6 @@ def service_title(key: str, catalog_name: str | None, lang: Language | str | Non
     return f"{key} ({en})" if en and en != key else key
 
 
-def translate_values(values: Mapping[str, str], lang: Language | str | None = None) -> dict[str, str]:
-    """Each value of ``values`` through :func:`tr` (for label dicts passed to front ends)."""
-    return {k: tr(v, lang) for k, v in values.items()}
-
-
 def catalog_terms(scenario: object = None) -> dict[str, str]:
     """Service key -> Chinese name from the catalog a scenario uses (the shipped one by default).
 

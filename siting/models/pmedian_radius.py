@@ -35,6 +35,7 @@ from ..formulations.radius import (
     levels_of,
     levels_within,
     lp_reduced_costs,
+    nearest_open_time,
     plan_vector,
     reduced_cost_fixing,
     truncated_program,
@@ -60,18 +61,10 @@ def resolve_formulation(params: Any) -> str:
     return "assignment" if params.budget is not None else "iterative"
 
 
-def _nearest_time(lv: Any, open_mask: np.ndarray) -> np.ndarray:
-    """(n_demand,) minutes to the nearest open site over the pairs (inf: none)."""
-    near = np.full(lv.weight.shape[0], np.inf)
-    on = open_mask[lv.site]
-    np.minimum.at(near, lv.demand[on], lv.minutes[on])
-    return near
-
-
 def _true_cost(lv: Any, open_mask: np.ndarray) -> float:
     """Sum of ``w_i`` times minutes to the nearest open site over the points with pairs (inf: one has none)."""
     active = lv.n_levels_of > 0
-    return float(np.sum(lv.weight[active] * _nearest_time(lv, open_mask)[active]))
+    return float(np.sum(lv.weight[active] * nearest_open_time(lv, open_mask)[active]))
 
 
 def _integral(lv: Any) -> bool:
@@ -99,7 +92,7 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
                           unreachable=params.unreachable)
     best_value = _true_cost(lv_all, best) if best is not None else np.inf
     # the truncation as a radius per demand point: it survives the re-levelling after sites are fixed closed
-    radius = _nearest_time(lv_all, best) if best is not None else np.zeros(weight.shape[0])
+    radius = nearest_open_time(lv_all, best) if best is not None else np.zeros(weight.shape[0])
     stats: dict[str, Any] = {"formulation": "iterative", "greedy_objective": best_value if best is not None else None,
                              "n_pairs": int(d.shape[0]), "n_levels": lv_all.n_levels, "integral": integral,
                              "rounds": []}
@@ -195,7 +188,7 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
             termination, message = sol.termination, sol.message
             break
         # exactly to its time in this plan (doubling here was tried: larger MIPs, no fewer rounds on pmed6/17)
-        radius = np.where(out, np.maximum(radius, _nearest_time(lv_all, plan)), radius)
+        radius = np.where(out, np.maximum(radius, nearest_open_time(lv_all, plan)), radius)
         lp_done = False   # the new rows can tighten the LP and fix more sites
     if proven():
         termination = Termination.OPTIMAL

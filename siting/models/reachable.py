@@ -53,9 +53,7 @@ def reachable_pairs(instance: Instance, weight: np.ndarray, rules: SiteRules, mo
     d, s, t = tr.demand_index[keep], tr.site_index[keep], tr.minutes[keep]
     order = np.lexsort((s, d))
     d, s, t = d[order], s[order], t[order]
-    has = np.zeros(instance.n_demand, dtype=bool)
-    has[d] = True
-    lost = np.flatnonzero((weight > 0) & ~has)
+    lost = unreachable_demand(tr, rules.upper > 0, weight)
     if lost.size and unreachable != "drop":
         ids = ", ".join(map(str, instance.demand.ids[lost[:FIRST_IDS]]))
         more = f" and {lost.size - FIRST_IDS} more" if lost.size > FIRST_IDS else ""

@@ -36,7 +36,7 @@ from ..verify import check_no_redundant
 from .base import Built, Evaluation, Marginal, Model, Plan, SolveContext
 from .params import ModelParams
 
-__all__ = ["cheapest_built", "prune_and_check", "marginal_of", "GENERIC_MAX_SITES", "MIN_STAGE_S"]
+__all__ = ["cheapest_built", "prune_and_check", "GENERIC_MAX_SITES", "MIN_STAGE_S"]
 
 #: the generic redundancy check re-evaluates the plan once per removable open site: only up to this many
 GENERIC_MAX_SITES = 64
@@ -249,18 +249,6 @@ def _generic(model: Model[Any], instance: Instance, params: ModelParams, rules: 
         return None, {}, int(essential.sum())
     marg, trials = _re_evaluated(model, instance, params, rules, plan, figures, _by_cost(sites, rules), clock, floor)
     return marg, trials, int(essential.sum())
-
-
-def marginal_of(model: Model[Any], instance: Instance, params: ModelParams, rules: SiteRules, plan: Plan,
-                figures: Evaluation, ctx: SolveContext | None = None) -> Marginal | None:
-    """The plan's :class:`Marginal`: the model's hook, or the generic re-evaluation.
-
-    The generic re-evaluation covers the sites the model's ``marginal_floor`` cannot rule out; None when they
-    are too many, NaN loss and weight where ``ctx``'s deadline came first.
-    """
-    if model.marginal is not None:
-        return _hook_marginal(model, instance, params, rules, plan)
-    return _generic(model, instance, params, rules, plan, figures, _Clock(ctx))[0]
 
 
 def _redundant(marg: Marginal, plan: Plan, rules: SiteRules, figures: Evaluation) -> np.ndarray:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data._read import read_csv_text
 from ..errors import InputError, ScenarioError
 from ..io import atomic_path, atomic_write_csv
 from .coords import COORDINATE_SYSTEMS, to_wgs84
@@ -154,17 +155,8 @@ def read_pois(path: str | os.PathLike[str], coords: str) -> pd.DataFrame:
         raise ScenarioError(f"expected one of {', '.join(COORDINATE_SYSTEMS)}, got {coords!r}", key="--coords")
     if not path.exists():
         raise InputError("POI file not found", file=str(path))
-    frame = None
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-        except Exception as exc:  # noqa: BLE001 - parser errors become one line
-            raise InputError(f"cannot read the POI table: {exc}", file=str(path)) from None
-    if frame is None:
-        raise InputError("cannot decode the POI table (tried UTF-8 and GB18030)", file=str(path))
+    # every column as text, UTF-8 then GB18030, one-line errors: the loaders' own CSV reader
+    frame = read_csv_text(path, str(path))
     frame.columns = [str(c).strip() for c in frame.columns]
     cols = list(frame.columns)
     name_col = _pick(cols, _NAME)

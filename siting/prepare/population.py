@@ -58,12 +58,17 @@ def read_grid(path: str | Path, crs: str, bounds: tuple[float, float, float, flo
 def _read_csv(path: Path, crs: str) -> GridCells:
     from pyproj import Transformer
 
-    try:
-        frame = pd.read_csv(path, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        frame = pd.read_csv(path, encoding="gb18030")
-    except Exception as exc:  # noqa: BLE001
-        raise InputError(f"cannot read the population grid: {exc}", file=str(path)) from None
+    frame = None
+    for encoding in ("utf-8-sig", "gb18030"):  # Chinese exports are often GB18030
+        try:
+            frame = pd.read_csv(path, encoding=encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+        except Exception as exc:  # noqa: BLE001 - a parser's error becomes one line
+            raise InputError(f"cannot read the population grid: {exc}", file=str(path)) from None
+    if frame is None:
+        raise InputError("cannot decode the population grid (tried UTF-8 and GB18030)", file=str(path))
     frame.columns = [str(c).strip() for c in frame.columns]
     if "population" not in frame.columns:
         raise InputError(f"missing column; columns found: {', '.join(frame.columns)}", file=str(path),
