@@ -107,7 +107,7 @@ def _statuses(planner: Planner, plan: Plan, pin: bool) -> np.ndarray:
 
 def plan_toml(planner: Planner, plan: Plan, out_dir: Path, session_id: str, *, pin: bool = False) -> str:
     """The scenario TOML that reproduces ``plan`` with ``siting solve`` (see the module docstring)."""
-    import pandas as pd
+    from ..workflow.candidates import candidates_with_statuses
 
     raw = _deep_copy(plan.scenario.raw)
     _absolute(raw, planner, plan)
@@ -115,22 +115,12 @@ def plan_toml(planner: Planner, plan: Plan, out_dir: Path, session_id: str, *, p
     note = ""
     if locked:
         source = Path(plan.scenario.data.candidates)
-        suffix = source.suffix.lower()
-        if suffix not in (".csv", ".parquet"):
-            raise InputError(f"{source}: exporting locked buildings needs a CSV or Parquet candidates table")
-        table = pd.read_csv(source, dtype={"id": str}) if suffix == ".csv" else pd.read_parquet(source)
         by_id = dict(zip(planner.instance.sites.ids.astype(str), _statuses(planner, plan, pin), strict=True))
-        table["status"] = table["id"].astype(str).map(by_id).fillna(
-            table["status"] if "status" in table else SiteStatus.CANDIDATE.value)
         folder = out_dir / "serve" / f"{session_id[:12]}-plan{plan.number}"
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{source.stem}{suffix}"
-        from ..io import atomic_write_csv
-
-        if suffix == ".csv":
-            atomic_write_csv(target, table)
-        else:
-            table.to_parquet(target, index=False)
+        # the user's own table and format, id and status in the columns [data.columns] names
+        target = candidates_with_statuses(source, by_id, folder / source.name,
+                                          plan.scenario.data.columns)
         raw["data"]["candidates"] = str(target)
         note = (f"\nCandidates with the locks as statuses: {target}"
                 f"\nrequired: {', '.join(plan.request.required) or '-'}; excluded: "

@@ -38,12 +38,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..data._read import layer_columns
 from ..errors import ScenarioError, VerificationError
-from ..i18n.labels import write_labels_sidecar
-from ..io import atomic_write_csv, atomic_write_parquet, atomic_write_text, atomic_write_vector
+from ..io import atomic_write_text
 from .budget_sweep import sweep
 from .budgets import budget_key, parse_budgets
+from .candidates import candidates_with_statuses
 from .evaluation import covered_by_service, model_inputs
 from .prepare import Prepared, prepare_scenario
 from .reach import PlanReach, plan_services
@@ -222,33 +221,8 @@ def rank_table(model: PlanReach, plan: dict[str, set[str]], records: dict[float,
 
 
 def _excluded_copy(candidates: Path, site_id: str, dest: Path, columns: dict[str, Any] | None = None) -> Path:
-    """A copy of the candidates table with ``site_id`` set to status ``excluded``.
-
-    ``columns`` is the scenario's ``[data.columns]``: the ids and the status are in the columns it names.
-    """
-    suf = candidates.suffix.lower()
-    if suf == ".csv":
-        df = pd.read_csv(candidates, dtype=str, keep_default_na=False)
-    elif suf in (".parquet", ".pq"):
-        df = pd.read_parquet(candidates)
-    else:
-        import geopandas as gpd  # third-party and slow to import: only for a vector candidates layer
-
-        df = gpd.read_file(candidates)
-    names = layer_columns(columns, "candidates")
-    id_col, status_col = names.get("id", "id"), names.get("status", "status")
-    if status_col not in df.columns:
-        df[status_col] = "candidate"
-    df.loc[df[id_col].astype(str).str.strip() == site_id, status_col] = "excluded"
-    dest = dest.with_suffix(suf if suf in (".csv", ".parquet", ".pq", ".gpkg", ".geojson") else ".gpkg")
-    if suf == ".csv":
-        atomic_write_csv(dest, df)
-        write_labels_sidecar(dest, df.columns)
-    elif suf in (".parquet", ".pq"):
-        atomic_write_parquet(dest, df)
-    else:
-        atomic_write_vector(dest, df)
-    return dest
+    """A copy of the candidates table with ``site_id`` set to status ``excluded`` (``[data.columns]`` honoured)."""
+    return candidates_with_statuses(candidates, {site_id: "excluded"}, dest, columns)
 
 
 def rank(
