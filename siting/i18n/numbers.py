@@ -24,7 +24,7 @@ from babel.numbers import format_decimal, format_percent
 from . import Language, current_language
 
 __all__ = ["format_money", "money_unit", "money_scale", "format_number", "format_share", "format_date",
-           "format_datetime", "YUAN_CODES"]
+           "format_datetime", "YUAN_CODES", "is_yuan"]
 
 #: currency names that mean Chinese yuan (the catalog says "CNY"; scenarios sometimes say "yuan" or "元")
 YUAN_CODES = frozenset({"CNY", "RMB", "YUAN", "元", "人民币"})
@@ -37,7 +37,8 @@ def _lang(lang: Language | str | None) -> Language:
     return current_language() if lang is None else Language(str(lang))
 
 
-def _is_yuan(currency: str) -> bool:
+def is_yuan(currency: str) -> bool:
+    """True for every spelling of the Chinese yuan (CNY, RMB, yuan, 元, 人民币)."""
     return str(currency).strip().upper() in YUAN_CODES or str(currency).strip() in YUAN_CODES
 
 
@@ -59,12 +60,12 @@ def format_share(share: float, lang: Language | str | None = None, *, digits: in
 
 def money_unit(currency: str, lang: Language | str | None = None) -> str:
     """The unit a money column is shown in: ``万元`` for yuan in Chinese, else the currency."""
-    return "万元" if _lang(lang) is Language.ZH and _is_yuan(currency) else str(currency)
+    return "万元" if _lang(lang) is Language.ZH and is_yuan(currency) else str(currency)
 
 
 def money_scale(currency: str, lang: Language | str | None = None) -> float:
     """What one unit of :func:`money_unit` is worth in the currency (10,000 for 万元, else 1)."""
-    return WAN if _lang(lang) is Language.ZH and _is_yuan(currency) else 1.0
+    return WAN if _lang(lang) is Language.ZH and is_yuan(currency) else 1.0
 
 
 def format_money(amount: float, currency: str, lang: Language | str | None = None) -> str:
@@ -76,7 +77,7 @@ def format_money(amount: float, currency: str, lang: Language | str | None = Non
     if amount is None or (isinstance(amount, float) and math.isnan(amount)):
         return "—"
     lang = _lang(lang)
-    if lang is Language.ZH and _is_yuan(currency):
+    if lang is Language.ZH and is_yuan(currency):
         size = abs(float(amount))
         if size >= YI:
             return f"{format_number(amount / YI, lang, digits=2)}亿元"

@@ -79,17 +79,20 @@ def reasons_text(times: int, n_budgets: int, first_budget: float | None, in_plan
     --------
     >>> reasons_text(3, 5, 2.0e7, True, "elderly_care", 1200.0, 800.0, None, lang="zh")
     '在 3/5 个预算下入选（自 2,000 万元起）；已列入方案（elderly_care）：1,200 人仅由此覆盖；每百万元覆盖 800'
+    >>> reasons_text(3, 5, 2.0e7, False, "canteen", 0.0, 0.0, None, currency="RMB", lang="zh").split("；")[0]
+    '在 3/5 个预算下入选（自 2,000 万元起）'
     """
     from ..i18n import Language, current_language, parse_language
+    from ..i18n.numbers import is_yuan
 
     words = _REASONS["zh" if (current_language() if lang is None else parse_language(lang)) is Language.ZH
                      else "en"]
-    per_m = "元" if currency == "CNY" and words is _REASONS["zh"] else f" {currency}"
+    yuan_zh = words is _REASONS["zh"] and is_yuan(currency)  # 万元 / 元 for any spelling of the yuan
+    per_m = "元" if yuan_zh else f" {currency}"
     parts = []
     if n_budgets:
         if times and first_budget is not None:
-            start = (f"{first_budget / 1e4:,.0f} 万元" if currency == "CNY" and words is _REASONS["zh"]
-                     else f"{first_budget / 1e6:.1f} M {currency}")
+            start = f"{first_budget / 1e4:,.0f} 万元" if yuan_zh else f"{first_budget / 1e6:.1f} M {currency}"
             parts.append(words["selected"].format(times=times, n=n_budgets, start=start))
         else:
             parts.append(words["never"].format(n=n_budgets))

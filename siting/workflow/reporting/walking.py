@@ -27,7 +27,7 @@ __all__ = ["TEXTS", "walking_model_table", "walking_section", "scenario_profile"
 #: every text of the section as an (en, zh) pair
 TEXTS: dict[str, dict[str, str]] = {
     "heading": {"en": "Walking model used", "zh": "采用的步行模型"},
-    "group": {"en": "speed group", "zh": "速度组"},
+    "group": {"en": "speed group", "zh": "步速人群"},
     "flat": {"en": "flat speed (m/s)", "zh": "平地步速（米/秒）"},
     "slope": {"en": "slope response", "zh": "坡度响应"},
     "stairs": {"en": "stairs", "zh": "台阶"},
