@@ -21,7 +21,6 @@ import numpy as np
 
 from ..backends.registry import get_backend
 from ..data.instance import Instance
-from ..data.travel_table import unreachable_summary
 from ..errors import InfeasibleError, VerificationError
 from ..formulations.lexicographic import cost_then_count
 from ..options import SolveOptions
@@ -314,8 +313,7 @@ def _evaluate(instance: Instance, params: PCenterParams, rules: SiteRules, plan:
         sites=sites_table(instance, plan.open_sites, rules,
                           served_weight=served_by_site(instance.n_sites, site, weight, reached)),
         coverage=coverage_table(instance, weight, site, minutes, reached),
-        stats={"p": params.p, "radius_min": radius, "n_open": int((plan.open_sites & rules.counts).sum()),
-               "unreachable_demand": unreachable_summary(dropped, instance.demand, weight)},
+        stats={"p": params.p, "radius_min": radius, "n_open": int((plan.open_sites & rules.counts).sum())},
     )
 
 

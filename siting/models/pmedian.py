@@ -17,7 +17,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data.instance import Instance
-from ..data.travel_table import unreachable_summary
 from ..errors import VerificationError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
@@ -352,8 +351,7 @@ def _evaluate(instance: Instance, params: PMedianParams, rules: SiteRules, plan:
                           served_weight=served_by_site(instance.n_sites, site, weight, reached)),
         coverage=coverage_table(instance, weight, site, minutes, reached),
         stats={"p": params.p, "mean_minutes": objective / served if served else 0.0,
-               "max_minutes": float(minutes[(weight > 0) & reached].max(initial=0.0)),
-               "unreachable_demand": unreachable_summary(dropped, instance.demand, weight)},
+               "max_minutes": float(minutes[(weight > 0) & reached].max(initial=0.0))},
     )
 
 
