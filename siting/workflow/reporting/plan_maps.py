@@ -91,13 +91,13 @@ def service_areas(reach: PlanReach, streets: StreetLayer, coords: MapCoordinates
         if spec.threshold_min is None:
             continue
         speed = speed_of_group(streets, groups.get(spec.key))
+        segment_min = segment_minutes(streets, groups.get(spec.key))  # one network pass for before and after
         entry = {}
         for when, providers in (("before", before), ("after", after)):
             mask = providers[spec.key]
             minutes = minutes_to_nearest(graph, coords.sx[mask], coords.sy[mask], speed_m_s=speed,
                                          use_slope=streets.use_slope, stairs_factor=streets.stairs_factor,
-                                         limit_min=spec.threshold_min,
-                                         segment_min=segment_minutes(streets, groups.get(spec.key)))
+                                         limit_min=spec.threshold_min, segment_min=segment_min)
             entry[when] = lines_to_segments(reached_lines(graph, minutes, spec.threshold_min))
         out[spec.key] = entry
     return out
