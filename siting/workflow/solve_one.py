@@ -23,10 +23,7 @@ import pandas as pd
 from ..data.instance import Instance
 from ..io import atomic_write_csv
 from ..result import Result
-from ..run import (
-    solve_scenario,  # noqa: F401 - tests/cli/test_out_and_prepare.py patches this name
-    write_outputs,
-)
+from ..run import write_outputs
 from ..scenario import Scenario
 from .evaluation import with_served_weight
 from .prepare import Prepared, prepare_scenario

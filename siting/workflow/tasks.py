@@ -37,7 +37,7 @@ from ..models.driver import solve_model
 from ..rules import SiteRules
 from ..run import (
     prepare_model,
-    solve_scenario,  # noqa: F401 - tests/cli/test_out_and_prepare.py patches this name
+    solve_scenario,
 )
 from ..scenario import Scenario, load_scenario
 from .records import read_record, result_record, write_record
@@ -282,12 +282,10 @@ def run_resumable(
 
 # ----------------------------------------------------------------------------- the worker side
 def solve_checked(scenario: Scenario, *, progress: bool = False) -> tuple[Result, Instance, np.ndarray]:
-    """:func:`siting.run.solve_scenario` plus what the travel table knows of its own limits.
+    """:func:`siting.run.solve_scenario` plus the positions of the unreachable points (for ``unreachable.csv``).
 
-    A threshold above the cutoff the table was computed with is a one-line :class:`~siting.errors.InputError`
-    (:func:`~siting.data.travel_table.check_thresholds`). The demand points of positive weight that reach no
-    usable site in the table the model walks on are summarised in ``result.stats["unreachable_demand"]``
-    (``count``, ``weight``, ``first_ids``; p-median / p-center report the same set themselves).
+    The driver itself refuses a threshold above the table's cutoff and summarises the unreachable points in
+    ``result.stats["unreachable_demand"]``; only a caller writing the list needs this function.
 
     Returns
     -------
@@ -322,7 +320,7 @@ def solve_record(scenario: str | Path, *, budget: float | None = None, travel: s
         changes["model.budget"] = float(budget)
     if changes:
         sc = sc.with_overrides(**changes)
-    result, _, _ = solve_checked(sc, progress=False)
+    result = solve_scenario(sc, progress=False)  # a record needs no list of the unreachable points
     return result_record(result) | {"budget": sc.model.budget, "scenario": str(sc.path)}
 
 

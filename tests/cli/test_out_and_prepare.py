@@ -29,7 +29,6 @@ def no_work(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("work started although --out was unusable")
 
-    monkeypatch.setattr(siting.workflow.solve_one, "solve_scenario", forbidden)
     monkeypatch.setattr(siting.workflow.tasks, "solve_scenario", forbidden)
     monkeypatch.setattr(siting.workflow.tasks, "solve_checked", forbidden)
     monkeypatch.setattr(siting.workflow.solve_one, "solve_checked", forbidden)
