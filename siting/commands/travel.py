@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError
+from ..errors import InputError, ScenarioError
 from .options import OUT
 
 if TYPE_CHECKING:
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 __all__ = ["register", "run", "write_with_limits"]
 
 TABLE_SUFFIXES = (".parquet", ".csv")
+#: from this many demand x candidate combinations the table is written block by block (never whole in memory);
+#: below it, in memory, sorted by demand point then site. A 200,000 x 5,000 city table stays in memory.
+STREAM_MIN_COMBINATIONS = 2_000_000_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tolerance", type=float, help="segment ends closer than this (m) become one node (default 0.5)")
     p.add_argument("--engine", choices=("auto", "numba", "scipy"), help="Dijkstra kernel")
     p.add_argument("--threads", type=int, default=1, help="worker threads of the numba kernel (default 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the search in blocks of sources on this Dask cluster (tcp://host:8786; workers must "
+                        "have siting installed); the table is written block by block as on one machine")
     p.add_argument("--sensitivity", choices=("stairs",),
                    help="write the plan's coverage under a range of stair parameters to --out (.csv) instead")
     p.add_argument("--plan", help="with --sensitivity: a solve folder (its sites.csv); default: existing facilities")
@@ -174,7 +180,13 @@ def run(args: argparse.Namespace) -> int:
     from ..io import sidecar_path
     from ..travel.scenario import network_travel_times
 
+    if args.threads < 1:
+        raise ScenarioError(f"must be a whole number >= 1, got {args.threads!r}", key="--threads")
     out = _output_table(args.out)
+    if getattr(args, "scheduler", None):  # a malformed address fails before any input is read
+        from ..workflow.tasks import check_scheduler_address
+
+        check_scheduler_address(args.scheduler)
     cfg, demand_path, cand_path, cutoff = _config(args)
     started = time.perf_counter()
     demand = read_demand(demand_path)
@@ -186,12 +198,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {row['group']}: {row['flat_m_s']:g} m/s flat; slope {row['slope']}; stairs {row['stairs']}")
     if getattr(args, "sensitivity", None):
         return _sensitivity(args, cfg, demand, sites, graph, out)
-    df = network_travel_times(cfg, demand, sites, cutoff_min=cutoff, progress=not args.quiet, threads=args.threads,
-                              graph=graph)
-    write_with_limits(df, out, cfg, cutoff)
+    if getattr(args, "scheduler", None) or len(demand.ids) * len(sites.ids) >= STREAM_MIN_COMBINATIONS:
+        rows, far = _stream(args, cfg, demand, sites, graph, out, cutoff)
+    else:
+        df = network_travel_times(cfg, demand, sites, cutoff_min=cutoff, progress=not args.quiet,
+                                  threads=args.threads, graph=graph)
+        write_with_limits(df, out, cfg, cutoff)
+        rows, far = len(df), df.attrs["far_points"]
     if not args.quiet:
-        far = df.attrs.get("far_points")
-        print(f"{len(df):,} pairs within {cutoff:g} min written to {out} "
+        print(f"{rows:,} pairs within {cutoff:g} min written to {out} "
               f"({time.perf_counter() - started:.1f} s); its cutoff and speeds are recorded "
               + ("in the file" if out.suffix.lower() == ".parquet" else f"in {sidecar_path(out).name} (keep it "
                  "next to the table)"))
@@ -201,6 +216,32 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {len(far)} point(s) farther than {cfg.max_snap_m:g} m from any street have no "
                   f"times: {show}{more}")
     return 0
+
+
+def _stream(args: argparse.Namespace, cfg: NetworkConfig, demand: Any, sites: Any, graph: Any, out: Path,
+            cutoff: float) -> tuple[int, pd.DataFrame]:
+    """The table written block by block, on the ``--scheduler`` cluster if given; (rows, far points)."""
+    import contextlib
+
+    from ..travel.scenario import stream_network_travel_times
+    from ..workflow.prepare import travel_limits
+
+    def meta(rows: int) -> dict[str, Any]:
+        return travel_limits(cfg, cutoff, rows)
+
+    if args.scheduler:
+        from ..workflow.tasks import dask_client
+
+        clients: Any = dask_client(args.scheduler, quiet=args.quiet)
+    else:
+        clients = contextlib.nullcontext(None)
+    with clients as client:
+        done = stream_network_travel_times(cfg, demand, sites, out, cutoff_min=cutoff, metadata=meta,
+                                           progress=not args.quiet, threads=args.threads, graph=graph, client=client)
+    if not args.quiet:
+        print(f"written in {done.blocks:,} blocks" + (f" on the Dask cluster at {args.scheduler}"
+                                                      if args.scheduler else ""))
+    return done.rows, done.far_points
 
 
 def _sensitivity(args: argparse.Namespace, cfg: NetworkConfig, demand: Any, sites: Any, graph: Any, out: Path) -> int:

@@ -16,10 +16,11 @@ from siting.travel.graph import WalkGraph
 from siting.travel.readers import from_lines, from_networkx, from_osm_pbf, from_osm_xml, load_network
 from siting.travel.snap import Snapped, snap_points
 from siting.travel.speed import SlopeResponse, SpeedProfile, StairRates, tobler_factor
+from siting.travel.stream import stream_travel_times
 from siting.travel.synthetic import random_points, street_network
 
 __all__ = [
     "WalkGraph", "from_networkx", "from_lines", "from_osm_pbf", "from_osm_xml", "load_network",
     "Snapped", "snap_points", "SpeedProfile", "StairRates", "SlopeResponse", "tobler_factor", "compute_travel_times", "write_travel_table",
-    "as_walk_graph", "NetworkConfig", "parse_network_section", "street_network", "random_points",
+    "as_walk_graph", "stream_travel_times", "NetworkConfig", "parse_network_section", "street_network", "random_points",
 ]

@@ -21,9 +21,10 @@ import pandas as pd
 from siting.data.load import ELEVATION_COLUMNS
 from siting.errors import InputError
 from siting.travel.graph import WalkGraph
+from siting.travel.job import member_minutes, point_elevation, prepare_job, progress_callback, street_elevation
 from siting.travel.matrix import od_costs, search_graph
-from siting.travel.readers import crs_name, from_networkx, load_network
-from siting.travel.snap import Snapped, snap_points
+from siting.travel.readers import from_networkx, load_network
+from siting.travel.snap import Snapped
 from siting.travel.speed import SpeedProfile
 
 __all__ = ["as_walk_graph", "compute_travel_times", "write_travel_table", "TRAVEL_COLUMNS", "ELEVATION_COLUMNS",
@@ -67,100 +68,6 @@ def as_walk_graph(network: Any, *, tolerance_m: float = 0.5, layer: str | None =
     if hasattr(network, "nodes") and hasattr(network, "edges"):
         return from_networkx(network)
     raise InputError(f"cannot build a street network from {type(network).__name__}")
-
-
-def _points(df: object, role: str, graph: WalkGraph, crs: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ids (str), x, y in the graph CRS; checks the CRS against the network's."""
-    name = getattr(df, "attrs", {}).get("source", role)
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"{role} points must be a DataFrame with columns id, x, y", file=name)
-    if "id" not in df.columns:
-        raise InputError("missing column", file=name, column="id")
-    pts_crs = crs
-    if pts_crs is None:
-        pts_crs = getattr(df, "crs", None) if hasattr(df, "geometry") and "geometry" in df.columns else None
-        pts_crs = pts_crs or df.attrs.get("crs")
-    pts_crs = crs_name(pts_crs)
-    if {"x", "y"} <= set(df.columns):
-        x = pd.to_numeric(df["x"], errors="coerce").to_numpy(np.float64)
-        y = pd.to_numeric(df["y"], errors="coerce").to_numpy(np.float64)
-    elif "geometry" in df.columns:
-        import shapely
-
-        geoms = np.asarray(df["geometry"].values, dtype=object)
-        if not np.all(shapely.get_type_id(geoms) == 0):
-            r = int(np.flatnonzero(shapely.get_type_id(geoms) != 0)[0])
-            raise InputError("geometry must be a point", file=name, row=r, row_id=df["id"].iloc[r], column="geometry")
-        x, y = shapely.get_x(geoms), shapely.get_y(geoms)
-    else:
-        raise InputError("needs columns x and y (or a point geometry)", file=name, column="x")
-    bad = ~(np.isfinite(x) & np.isfinite(y))
-    if bad.any():
-        r = int(np.flatnonzero(bad)[0])
-        raise InputError("coordinate is missing or not a number", file=name, row=r, row_id=df["id"].iloc[r],
-                         column="x" if not np.isfinite(x[r]) else "y")
-    net_src = graph.source_crs
-    if pts_crs is not None and net_src is not None and pts_crs != net_src and pts_crs != graph.crs:
-        raise InputError(f"coordinate system {pts_crs} differs from the street network's {net_src}; "
-                         "reproject one of them", file=name)
-    looks_lonlat = bool(np.all(np.abs(x) <= 180) and np.all(np.abs(y) <= 90))
-    geographic_in = (pts_crs is not None and pts_crs != graph.crs and pts_crs == net_src) or \
-                    (pts_crs is None and net_src is not None and net_src != graph.crs and looks_lonlat)
-    if geographic_in and graph.crs is not None:
-        from pyproj import Transformer
-
-        tr = Transformer.from_crs(pts_crs or net_src, graph.crs, always_xy=True)
-        x, y = tr.transform(x, y)
-    return df["id"].astype(str).to_numpy(dtype=object), np.asarray(x, float), np.asarray(y, float)
-
-
-
-
-def point_elevation(df: pd.DataFrame) -> np.ndarray:
-    """Elevation of each point: an ``elevation_m`` or ``z`` column, else the Z of a point geometry, else NaN.
-
-    Examples
-    --------
-    >>> point_elevation(pd.DataFrame({"id": ["a", "b"], "x": [0, 1], "y": [0, 1], "z": [250.0, None]})).tolist()
-    [250.0, nan]
-    """
-    for col in ELEVATION_COLUMNS:
-        if col in df.columns:
-            return pd.to_numeric(df[col], errors="coerce").to_numpy(np.float64)
-    if "geometry" in df.columns and len(df):
-        import shapely
-
-        geoms = np.asarray(df["geometry"].values, dtype=object)
-        if bool(np.all(shapely.has_z(geoms))):
-            return shapely.get_coordinates(geoms, include_z=True)[:, 2].astype(np.float64)
-    return np.full(len(df), np.nan)
-
-
-def street_elevation(graph: WalkGraph, snapped: Snapped) -> np.ndarray:
-    """Elevation of each snapped street point, linear between its segment's end nodes (NaN when unknown)."""
-    z = np.full(len(snapped), np.nan)
-    ok = snapped.ok
-    if ok.any():
-        seg = snapped.seg[ok]
-        zu, zv = graph.node_z[graph.seg_u[seg]], graph.node_z[graph.seg_v[seg]]
-        z[ok] = zu + snapped.frac[ok] * (zv - zu)
-    return z
-
-
-def _far_report(graph: WalkGraph, role: str, ids: np.ndarray, x: np.ndarray, y: np.ndarray,
-                snapped: Snapped) -> pd.DataFrame:
-    """Points left unsnapped (``role``, ``id``, ``distance_m`` to the nearest street)."""
-    far = ~snapped.ok
-    if not far.any() or graph.n_segments == 0:
-        return pd.DataFrame({"role": pd.Series(dtype=str), "id": pd.Series(dtype=str),
-                             "distance_m": pd.Series(dtype=float)})
-    import shapely
-
-    pts = shapely.points(x[far], y[far])
-    (pi, _), dist = graph.strtree.query_nearest(pts, return_distance=True, all_matches=False)
-    d = np.full(int(far.sum()), np.inf)
-    d[pi] = dist
-    return pd.DataFrame({"role": role, "id": ids[far], "distance_m": d})
 
 
 def compute_travel_times(network: Any, demand: pd.DataFrame, sites: pd.DataFrame, *, cutoff_min: float = 15.0,
@@ -217,61 +124,26 @@ def compute_travel_times(network: Any, demand: pd.DataFrame, sites: pd.DataFrame
     constant factor share one search (:meth:`SpeedProfile.search_classes`); the others get their own. Each
     search runs from the smaller side (on the reversed graph when that side is the sites).
     """
-    graph = as_walk_graph(network)
-    profile = profile or SpeedProfile()
-    try:
-        ok = bool(np.isfinite(float(cutoff_min)) and float(cutoff_min) > 0)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise InputError(f"cutoff must be a positive number of minutes, got {cutoff_min!r}", column="cutoff_min")
-    cutoff_min = float(cutoff_min)
-    d_ids, dx, dy = _points(demand, "demand", graph, crs)
-    s_ids, sx, sy = _points(sites, "candidates", graph, crs)
-    d_snap = snap_points(graph, dx, dy, max_distance_m=max_snap_m)
-    s_snap = snap_points(graph, sx, sy, max_distance_m=max_snap_m)
-    far = pd.concat([_far_report(graph, "demand", d_ids, dx, dy, d_snap),
-                     _far_report(graph, "candidate", s_ids, sx, sy, s_snap)], ignore_index=True)
-    d_rise_out = street_elevation(graph, d_snap) - _with_samples(point_elevation(demand), dx, dy, elevation_samples)
-    s_rise_in = _with_samples(point_elevation(sites), sx, sy, elevation_samples) - street_elevation(graph, s_snap)
+    job = prepare_job(as_walk_graph(network), demand, sites, cutoff_min=cutoff_min, profile=profile,
+                      max_snap_m=max_snap_m, crs=crs, elevation_samples=elevation_samples, threads=threads)
+    graph, profile, cutoff_min = job.graph, job.profile, job.cutoff_min
+    d_ids, s_ids, d_snap, s_snap = job.d_ids, job.s_ids, job.d_snap, job.s_snap
     classes = profile.search_classes()
-    total = len(d_snap if int(s_snap.ok.sum()) >= int(d_snap.ok.sum()) else s_snap) * len(classes)
-    bar = None
-    if progress is True:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        bar = Progress(TextColumn("walking times"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       transient=False)
-        task = bar.add_task("dijkstra", total=total)
-        callback = lambda k: bar.update(task, advance=k)  # noqa: E731
-        bar.start()
-    elif callable(progress):
-        done = [0]
-
-        def callback(k: int) -> None:
-            done[0] += k
-            progress(done[0], total)
-    else:
-        callback = None
+    total = len(s_snap if job.reverse() else d_snap) * len(classes)
+    # ids as pandas text arrays once: the rows take from them (no per-row conversion of Python strings)
+    d_text, s_text = pd.array(d_ids, dtype="str"), pd.array(s_ids, dtype="str")
     by_group: dict[str, pd.DataFrame] = {}
-    try:
+    with progress_callback(progress, total) as callback:
         for ref, members in classes:
             # one search per class: members' times are the reference's times x v_ref / v_member
             v_ref = float(profile.groups[ref])
-            fwd_s, bwd_s = profile.segment_seconds(graph, ref)
-            d_acc = profile.access_seconds(ref, d_snap.access_m, d_rise_out) * v_ref
-            s_acc = profile.access_seconds(ref, s_snap.access_m, s_rise_in) * v_ref
-            di, sj, cost = _search(graph, fwd_s * v_ref, bwd_s * v_ref, _with_access(d_snap, d_acc),
-                                   _with_access(s_snap, s_acc), limit_m=cutoff_min * 60.0 * v_ref,
+            fwd_m, bwd_m, d_cost, s_cost = job.class_costs(ref)
+            di, sj, cost = _search(graph, fwd_m, bwd_m, d_cost, s_cost, limit_m=cutoff_min * 60.0 * v_ref,
                                    chunk_entries=chunk_entries, engine=engine, threads=threads, callback=callback)
             for name in members:
-                minutes = cost / (60.0 * profile.groups[name])
-                keep = minutes <= cutoff_min * (1.0 + 1e-12)  # the cutoff is inclusive; ignore rounding of cost / v
-                by_group[name] = pd.DataFrame({"demand_id": d_ids[di[keep]], "candidate_id": s_ids[sj[keep]],
-                                               "minutes": minutes[keep]})
-    finally:
-        if bar is not None:
-            bar.stop()
+                minutes, keep = member_minutes(cost, profile.groups[name], cutoff_min)
+                by_group[name] = pd.DataFrame({"demand_id": d_text.take(di[keep]),
+                                               "candidate_id": s_text.take(sj[keep]), "minutes": minutes[keep]})
     frames = []
     for k, name in enumerate(profile.groups):
         f = by_group[name]
@@ -279,28 +151,10 @@ def compute_travel_times(network: Any, demand: pd.DataFrame, sites: pd.DataFrame
             f["group"] = "" if k == 0 else name
         frames.append(f)
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    out.attrs["far_points"] = far
+    out.attrs["far_points"] = job.far_points()
     out.attrs["network"] = graph.summary()
     out.attrs["walking_model"] = profile.describe()
     out.attrs["searches"] = len(classes)
-    return out
-
-
-def _with_access(snapped: Snapped, access_cost_m: np.ndarray) -> Snapped:
-    """``snapped`` with its access legs replaced by their costs (flat-equivalent metres, height included)."""
-    return Snapped(snapped.seg, snapped.frac, access_cost_m, snapped.x, snapped.y)
-
-
-def _with_samples(z: np.ndarray, x: np.ndarray, y: np.ndarray,
-                  samples: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """Point elevations, the missing ones interpolated from elevation samples (a DEM) when given."""
-    if samples is None or np.isfinite(z).all() or len(z) == 0:
-        return z
-    from siting.travel.elevation import interpolate_elevation
-
-    miss = ~np.isfinite(z)
-    out = z.copy()
-    out[miss] = interpolate_elevation(*samples, x[miss], y[miss])
     return out
 
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siting.travel.graph import WalkGraph, _cheapest_arcs
+from siting.travel.graph import WalkGraph
 
-__all__ = ["SearchGraph", "search_graph", "morton_order", "partial_cost"]
+__all__ = ["SearchGraph", "ArcLayout", "arc_layout", "search_graph", "morton_order", "partial_cost"]
 
 
 @dataclass(frozen=True)
@@ -83,20 +83,16 @@ def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reve
     """
     if reverse:
         fwd_m, bwd_m = bwd_m, fwd_m
-    order = morton_order(graph.node_x, graph.node_y)
-    rank = np.empty(graph.n_nodes, dtype=np.int64)
-    rank[order] = np.arange(graph.n_nodes)
-    tail = rank[np.concatenate([graph.seg_u, graph.seg_v])]
-    head = rank[np.concatenate([graph.seg_v, graph.seg_u])]
-    cost = np.concatenate([fwd_m, bwd_m])
-    keep = np.isfinite(cost) & (tail != head)
-    tail, head, cost = _cheapest_arcs(tail[keep], head[keep], cost[keep], graph.n_nodes)
+    topo = arc_layout(graph)
+    cost = np.concatenate([fwd_m, bwd_m])[topo.pick]
+    if topo.starts is not None:  # parallel arcs: the cheapest
+        cost = np.minimum.reduceat(cost, topo.starts)
+    keep = np.isfinite(cost)
+    tail, head, cost = topo.tail[keep], topo.head[keep], cost[keep]
+    order = topo.order
     indptr = np.zeros(graph.n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(tail, minlength=graph.n_nodes), out=indptr[1:])
-    glen = graph.geom_length_m
-    chord = np.hypot(graph.node_x[graph.seg_u] - graph.node_x[graph.seg_v],
-                     graph.node_y[graph.seg_u] - graph.node_y[graph.seg_v])
-    reach = np.maximum(glen, chord)
+    reach = topo.reach_m
     ratio = 1.0
     for c in (fwd_m, bwd_m):
         fin = np.isfinite(c)
@@ -105,9 +101,70 @@ def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reve
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(reach[fin] > 0, reach[fin] / c[fin], 0.0)
         ratio = max(ratio, float(np.nanmax(r)))
-    return SearchGraph(graph, indptr, head.astype(np.int64), cost, fwd_m, bwd_m, ratio,
-                       graph.node_x[order], graph.node_y[order], rank[graph.seg_u], rank[graph.seg_v], order,
-                       _interleave(head, cost))
+    return SearchGraph(graph, indptr, head.astype(np.int64), cost, fwd_m, bwd_m, ratio, topo.node_x, topo.node_y,
+                       topo.seg_u, topo.seg_v, order, _interleave(head, cost))
+
+
+@dataclass(frozen=True)
+class ArcLayout:
+    """What :func:`search_graph` needs that does not depend on the costs (built once per graph).
+
+    Nodes in Morton order (``order[new] = old``, ``rank[old] = new``; ``node_x``, ``node_y``, ``seg_u``,
+    ``seg_v`` in the new numbering); the arcs of both directions of every
+    segment without self-loops, sorted by (tail, head) in the new numbering: ``pick`` selects them from
+    ``concatenate([fwd_m, bwd_m])`` and ``starts`` (``None`` without parallel arcs) begins each group of
+    parallel arcs, whose cheapest is kept.
+    """
+
+    order: np.ndarray
+    rank: np.ndarray
+    pick: np.ndarray
+    starts: np.ndarray | None
+    tail: np.ndarray
+    head: np.ndarray
+    reach_m: np.ndarray
+    node_x: np.ndarray
+    node_y: np.ndarray
+    seg_u: np.ndarray
+    seg_v: np.ndarray
+
+    @classmethod
+    def build(cls, graph: WalkGraph) -> ArcLayout:
+        """The layout of ``graph``.
+
+        Examples
+        --------
+        >>> g = WalkGraph.from_segments([0, 100], [0, 0], None, [0, 0], [1, 1])
+        >>> lay = ArcLayout.build(g)
+        >>> lay.tail.tolist(), lay.head.tolist(), lay.starts.tolist()
+        ([0, 1], [1, 0], [0, 2])
+        """
+        order = morton_order(graph.node_x, graph.node_y)
+        rank = np.empty(graph.n_nodes, dtype=np.int64)
+        rank[order] = np.arange(graph.n_nodes)
+        tail = rank[np.concatenate([graph.seg_u, graph.seg_v])]
+        head = rank[np.concatenate([graph.seg_v, graph.seg_u])]
+        arcs = np.flatnonzero(tail != head)
+        key = tail[arcs] * np.int64(max(graph.n_nodes, 1)) + head[arcs]
+        by_key = np.argsort(key, kind="stable")
+        pick = arcs[by_key]
+        key = key[by_key]
+        start = np.ones(key.shape[0], dtype=bool)
+        start[1:] = key[1:] != key[:-1]
+        chord = np.hypot(graph.node_x[graph.seg_u] - graph.node_x[graph.seg_v],
+                         graph.node_y[graph.seg_u] - graph.node_y[graph.seg_v])
+        return cls(order, rank, pick, None if start.all() else np.flatnonzero(start), tail[pick][start],
+                   head[pick][start], np.maximum(graph.geom_length_m, chord), graph.node_x[order],
+                   graph.node_y[order], rank[graph.seg_u], rank[graph.seg_v])
+
+
+def arc_layout(graph: WalkGraph) -> ArcLayout:
+    """The :class:`ArcLayout` of ``graph``, built on first use and kept with the graph (as its STRtree is)."""
+    layout = graph.__dict__.get("_arc_layout")
+    if layout is None:
+        layout = ArcLayout.build(graph)
+        graph.__dict__["_arc_layout"] = layout  # a cache, like functools.cached_property on the frozen graph
+    return layout
 
 
 def partial_cost(frac: np.ndarray, cost: np.ndarray) -> np.ndarray:

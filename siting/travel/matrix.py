@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from siting.travel.box_dijkstra import od_costs_boxes
 from siting.travel.snap import Snapped
 
 # SearchGraph and search_graph live in siting.travel.arcs (shared with the scipy engine); re-exported here
-__all__ = ["SearchGraph", "search_graph", "od_costs", "numba_available", "AUTO_NUMBA_MIN_SOURCES"]
+__all__ = ["SearchGraph", "SearchPlan", "search_graph", "plan_search", "run_span", "od_costs", "numba_available", "AUTO_NUMBA_MIN_SOURCES"]
 
 
 AUTO_NUMBA_MIN_SOURCES = 100
@@ -120,20 +121,56 @@ def _by_key(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return ptr, order
 
 
-def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chunk_entries: int,
-              progress: Callable[[int], None] | None, threads: int = 1,
-              _capacity: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from siting.travel._kernels import dijkstra_points
+@dataclass(frozen=True)
+class SearchPlan:
+    """Everything the compiled search needs, as plain arrays (picklable: a Dask worker can run any span).
 
+    Sources are the usable ones (snapped, access within the cutoff) in Morton order; ``source[k]`` and
+    ``target[k]`` map the kernel's positions back to positions in the ``src`` / ``dst`` layers.
+    """
+
+    source: np.ndarray
+    target: np.ndarray
+    node_rec: np.ndarray
+    arcs: np.ndarray
+    u_s: np.ndarray
+    off_u: np.ndarray
+    v_s: np.ndarray
+    off_v: np.ndarray
+    seg: np.ndarray
+    frac: np.ndarray
+    acc: np.ndarray
+    att_t: np.ndarray
+    att_extra: np.ndarray
+    seg_ptr: np.ndarray
+    seg_t: np.ndarray
+    seg_frac: np.ndarray
+    seg_acc: np.ndarray
+    fwd: np.ndarray
+    bwd: np.ndarray
+    limit_m: float
+    delta: float
+    entries: int
+
+    @property
+    def n_sources(self) -> int:
+        """Usable sources (the kernel's positions ``0 .. n_sources - 1``)."""
+        return int(self.source.shape[0])
+
+    def spans(self, block: int | None = None) -> list[tuple[int, int]]:
+        """Source blocks ``(lo, hi)`` covering every usable source in order (default: about 64 blocks)."""
+        step = int(block) if block else int(max(256, -(-self.n_sources // 64)))
+        return [(lo, min(lo + step, self.n_sources)) for lo in range(0, self.n_sources, step)]
+
+
+def plan_search(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float,
+                _capacity: int | None = None) -> SearchPlan:
+    """The :class:`SearchPlan` from snapped sources to snapped targets within ``limit_m``."""
     g = sg.graph
     s_idx = np.flatnonzero(src.ok & (src.access_m <= limit_m))
     t_idx = np.flatnonzero(dst.ok & (dst.access_m <= limit_m))
-    if progress is not None and s_idx.size < len(src):
-        progress(len(src) - s_idx.size)
-    if s_idx.size == 0 or t_idx.size == 0:
-        if progress is not None and s_idx.size:
-            progress(s_idx.size)
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    if t_idx.size == 0:
+        s_idx = s_idx[:0]
     # spatial order of the sources keeps the touched memory local
     s_idx = s_idx[morton_order(src.x[s_idx], src.y[s_idx])]
     seg = src.seg[s_idx]
@@ -158,61 +195,76 @@ def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, ch
     node_rec = np.empty((g.n_nodes, 4), dtype=np.int64)
     node_rec[:, 0], node_rec[:, 1] = sg.indptr[:-1], sg.indptr[1:]
     node_rec[:, 2], node_rec[:, 3] = att_ptr[:-1], att_ptr[1:]
-    arcs = sg.arcs
-    seg_frac, seg_acc = t_g[seg_t], t_acc[seg_t]
-    u_s, v_s = sg.seg_u[seg], sg.seg_v[seg]
     # bucket width: about the shortest arcs (few re-expansions), within [limit/4096, limit/8]
     sample = sg.cost[:: max(1, sg.cost.size // 20_000)]
     short = float(np.percentile(sample, 5)) if sample.size else limit_m
     delta = float(np.clip(short, limit_m / 4096.0, limit_m / 8.0)) if limit_m > 0 else 1.0
     safe = int(g.n_nodes + (np.diff(sg.indptr).max() if g.n_nodes else 0) + 2)  # live entries <= n
-    entries = int(arcs.shape[0] + g.n_nodes + 16) if _capacity is None else max(int(_capacity), safe)
+    entries = int(sg.arcs.shape[0] + g.n_nodes + 16) if _capacity is None else max(int(_capacity), safe)
+    return SearchPlan(s_idx, t_idx, node_rec, sg.arcs, sg.seg_u[seg], off_u, sg.seg_v[seg], off_v, seg, f, acc,
+                      att_t, att_extra, seg_ptr, seg_t, t_g[seg_t], t_acc[seg_t], fwd, bwd, float(limit_m), delta,
+                      entries)
 
-    def work(lo: int, hi: int) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], int]:
-        """Sources ``lo:hi``; output buffers grow when full (the kernel stops and resumes)."""
-        cap = int(max(1024, min(chunk_entries // max(threads, 1), 64 * (hi - lo))))
-        out_s, out_t, out_c = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
-        ps: list[np.ndarray] = []
-        pt: list[np.ndarray] = []
-        pc: list[np.ndarray] = []
-        nxt = lo
-        while nxt < hi:
-            new, w = dijkstra_points(node_rec, arcs, u_s[nxt:hi], off_u[nxt:hi], v_s[nxt:hi], off_v[nxt:hi],
-                                     seg[nxt:hi], f[nxt:hi], acc[nxt:hi], att_t, att_extra, seg_ptr, seg_t,
-                                     seg_frac, seg_acc, fwd, bwd, t_idx.size, limit_m, delta, entries,
-                                     out_s, out_t, out_c)
-            if w:
-                ps.append(s_idx[out_s[:w] + nxt])
-                pt.append(t_idx[out_t[:w]])
-                pc.append(out_c[:w].copy())
-            if new == 0 and w == 0:  # one source alone overflows the buffer: grow it
-                cap *= 2
-                out_s, out_t, out_c = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
-            nxt += new
-        return ps, pt, pc, hi - lo
 
-    step = int(max(256, -(-s_idx.size // 64)))
-    spans = [(lo, min(lo + step, s_idx.size)) for lo in range(0, s_idx.size, step)]
-    parts_s: list[np.ndarray] = []
-    parts_t: list[np.ndarray] = []
-    parts_c: list[np.ndarray] = []
+def run_span(plan: SearchPlan, lo: int, hi: int, *,
+             chunk_entries: int = 4_000_000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Triples (source position, target position, cost) of the plan's sources ``lo:hi``, by source.
+
+    Output buffers start at ``chunk_entries`` at most and grow when full (the kernel stops and resumes).
+    """
+    from siting.travel._kernels import dijkstra_points
+
+    cap = int(max(1024, min(chunk_entries, 64 * (hi - lo))))
+    out_s, out_t, out_c = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
+    ps: list[np.ndarray] = []
+    pt: list[np.ndarray] = []
+    pc: list[np.ndarray] = []
+    nxt = lo
+    p = plan
+    while nxt < hi:
+        new, w = dijkstra_points(p.node_rec, p.arcs, p.u_s[nxt:hi], p.off_u[nxt:hi], p.v_s[nxt:hi],
+                                 p.off_v[nxt:hi], p.seg[nxt:hi], p.frac[nxt:hi], p.acc[nxt:hi], p.att_t,
+                                 p.att_extra, p.seg_ptr, p.seg_t, p.seg_frac, p.seg_acc, p.fwd, p.bwd,
+                                 p.target.size, p.limit_m, p.delta, p.entries, out_s, out_t, out_c)
+        if w:
+            ps.append(p.source[out_s[:w] + nxt])
+            pt.append(p.target[out_t[:w]])
+            pc.append(out_c[:w].copy())
+        if new == 0 and w == 0:  # one source alone overflows the buffer: grow it
+            cap *= 2
+            out_s, out_t, out_c = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
+        nxt += new
+    if not ps:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    if len(ps) == 1:
+        return ps[0], pt[0], pc[0]
+    return np.concatenate(ps), np.concatenate(pt), np.concatenate(pc)
+
+
+def _od_numba(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chunk_entries: int,
+              progress: Callable[[int], None] | None, threads: int = 1,
+              _capacity: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    plan = plan_search(sg, src, dst, limit_m=limit_m, _capacity=_capacity)
+    if progress is not None and plan.n_sources < len(src):
+        progress(len(src) - plan.n_sources)
+    spans = plan.spans()
+    per_thread = chunk_entries // max(threads, 1)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def work(span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return run_span(plan, *span, chunk_entries=per_thread)
+
     if threads > 1 and len(spans) > 1:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            results = pool.map(lambda span: work(*span), spans)
-            for ps, pt, pc, k in results:
-                parts_s += ps
-                parts_t += pt
-                parts_c += pc
+            for span, part in zip(spans, pool.map(work, spans), strict=True):
+                parts.append(part)
                 if progress is not None:
-                    progress(k)
+                    progress(span[1] - span[0])
     else:
         for span in spans:
-            ps, pt, pc, k = work(*span)
-            parts_s += ps
-            parts_t += pt
-            parts_c += pc
+            parts.append(work(span))
             if progress is not None:
-                progress(k)
-    if not parts_s:
+                progress(span[1] - span[0])
+    if not parts:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    return np.concatenate(parts_s), np.concatenate(parts_t), np.concatenate(parts_c)
+    return tuple(np.concatenate(a) for a in zip(*parts, strict=True))  # type: ignore[return-value]

@@ -6,7 +6,9 @@ to the travel table: ``siting travel`` (flags merged into the configuration), th
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,11 +19,13 @@ from siting.data.load import ELEVATION_COLUMNS, travel_from_frame
 from siting.travel.api import compute_travel_times
 from siting.travel.config import NetworkConfig, parse_network_section
 from siting.travel.graph import WalkGraph
+from siting.travel.stream import StreamSummary, stream_travel_times
 
 if TYPE_CHECKING:  # siting.scenario sits above siting.travel; the type is only named here
     from siting.scenario import Scenario
 
-__all__ = ["points_frame", "network_config", "scenario_cutoff", "network_travel_times", "scenario_travel_times",
+__all__ = ["points_frame", "network_config", "scenario_cutoff", "network_travel_times", "stream_network_travel_times",
+           "scenario_travel_times",
            "instance_from_network", "elevation_samples"]
 
 DEFAULT_CUTOFF_MIN = 30.0
@@ -96,6 +100,22 @@ def network_travel_times(cfg: NetworkConfig, demand: Demand, sites: Sites, *, cu
     return compute_travel_times(graph, points_frame(demand), points_frame(sites), cutoff_min=cutoff_min,
                                 profile=cfg.profile(), max_snap_m=cfg.max_snap_m, progress=progress,
                                 engine=cfg.engine, threads=max(1, threads), elevation_samples=elevation_samples(cfg, graph))
+
+
+def stream_network_travel_times(cfg: NetworkConfig, demand: Demand, sites: Sites, path: str | Path, *,
+                                cutoff_min: float, metadata: Callable[[int], Mapping[str, Any]] | None = None,
+                                progress: bool = False, threads: int = 1, graph: WalkGraph | None = None,
+                                client: Any = None) -> StreamSummary:
+    """:func:`network_travel_times` written to ``path`` block by block (:func:`siting.travel.stream.stream_travel_times`).
+
+    ``client`` runs the blocks on a Dask cluster; ``metadata`` receives the rows written and returns the table's
+    metadata (:func:`siting.data.travel_table.travel_metadata`).
+    """
+    graph = graph if graph is not None else cfg.build_graph()
+    return stream_travel_times(graph, points_frame(demand), points_frame(sites), path, cutoff_min=cutoff_min,
+                               profile=cfg.profile(), max_snap_m=cfg.max_snap_m, progress=progress,
+                               engine=cfg.engine, threads=max(1, threads),
+                               elevation_samples=elevation_samples(cfg, graph), client=client, metadata=metadata)
 
 
 def elevation_samples(cfg: NetworkConfig, graph: WalkGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

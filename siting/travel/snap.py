@@ -4,18 +4,29 @@ Each point becomes a virtual node on its nearest segment ``s = (u, v)`` at fract
 of the geometry (from ``u``), plus an access leg (straight-line distance to the street)
 walked at flat speed. Points farther than ``max_distance_m`` from every street are not
 snapped and are reported.
+
+The nearest segment comes from a KD-tree over short stretches of the street geometries
+(:class:`SnapIndex`, built once per graph): the stretches near a point are found in bulk and
+the exact point-to-piece distances are computed with numpy, so no per-point Python runs.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike
 
+from siting.travel.arcs import morton_order
 from siting.travel.graph import WalkGraph
 
-__all__ = ["Snapped", "snap_points"]
+__all__ = ["Snapped", "SnapIndex", "snap_points", "street_distance"]
+
+#: points snapped per block (bounds the candidate arrays to a few tens of MB)
+BLOCK_POINTS = 100_000
+#: stretches asked of the KD-tree per point first; points whose answer may be incomplete ask again with more
+FIRST_NEIGHBOURS = 8
 
 
 @dataclass(frozen=True)
@@ -53,8 +64,157 @@ class Snapped:
         return Snapped(self.seg[index], self.frac[index], self.access_m[index], self.x[index], self.y[index])
 
 
-def snap_points(graph: WalkGraph, x: ArrayLike, y: ArrayLike, *, max_distance_m: float = 300.0) -> Snapped:
-    r"""Snap points to their nearest segment (vectorised STRtree query).
+@dataclass(frozen=True)
+class SnapIndex:
+    r"""Straight pieces of every segment geometry and a KD-tree over stretches of them.
+
+    A piece is one straight part of a segment's geometry (between consecutive vertices); it is cut into
+    stretches no longer than ``stretch_m``, and the tree holds the stretch midpoints.
+
+    Notes
+    -----
+    The midpoint of every stretch lies on a street, so the nearest midpoint, at distance :math:`m_0`, bounds
+    the street distance: :math:`d^* \le m_0`. A stretch at distance :math:`d` has its midpoint within
+    :math:`d + h/2` (:math:`h` = ``stretch_m``), so every piece at distance :math:`d^*` has a stretch midpoint
+    within :math:`m_0 + h/2`: the exact distances to the pieces of those stretches give the nearest segment.
+    """
+
+    ax: np.ndarray
+    ay: np.ndarray
+    bx: np.ndarray
+    by: np.ndarray
+    dx: np.ndarray
+    dy: np.ndarray
+    piece_seg: np.ndarray
+    piece_last: np.ndarray
+    along_before_m: np.ndarray
+    stretch_piece: np.ndarray
+    stretch_m: float
+    tree: Any  # scipy.spatial.cKDTree, or None without segments
+
+    @classmethod
+    def build(cls, graph: WalkGraph) -> SnapIndex:
+        """Pieces and stretches of ``graph``'s segment geometries.
+
+        Examples
+        --------
+        >>> g = WalkGraph.from_segments([0, 100, 100], [0, 0, 50], None, [0, 1], [1, 2])
+        >>> idx = SnapIndex.build(g)
+        >>> idx.piece_seg.tolist(), idx.along_before_m.tolist()
+        ([0, 1], [0.0, 0.0])
+        """
+        from scipy.spatial import cKDTree
+
+        xy, owner = shapely.get_coordinates(graph.seg_geom, return_index=True)
+        same = owner[1:] == owner[:-1]
+        start = np.flatnonzero(same)
+        ax, ay = xy[start, 0], xy[start, 1]
+        bx, by = xy[start + 1, 0], xy[start + 1, 1]
+        dx, dy = bx - ax, by - ay
+        seg = owner[start].astype(np.int64)
+        length = np.hypot(dx, dy)
+        # length of the geometry before each piece: cumulative sum restarted at each segment
+        cum = np.cumsum(length)
+        first = np.ones(seg.size, dtype=bool)
+        first[1:] = seg[1:] != seg[:-1]
+        base = np.repeat(cum[first] - length[first], np.diff(np.r_[np.flatnonzero(first), seg.size]))
+        before = cum - length - base
+        positive = length[length > 0]
+        stretch = float(np.clip(np.median(positive), 5.0, 100.0)) if positive.size else 1.0
+        parts = np.maximum(1, np.ceil(length / stretch).astype(np.int64))
+        piece = np.repeat(np.arange(seg.size), parts)
+        k = np.arange(piece.size) - np.repeat(np.cumsum(parts) - parts, parts)
+        t = (k + 0.5) / parts[piece]
+        mids = np.column_stack([ax[piece] + t * dx[piece], ay[piece] + t * dy[piece]])
+        tree = cKDTree(mids, balanced_tree=False, compact_nodes=False) if mids.size else None
+        last = np.ones(seg.size, dtype=bool)
+        last[:-1] = seg[1:] != seg[:-1]
+        return cls(ax, ay, bx, by, dx, dy, seg, last, before, piece, float(np.max(length / parts)) if parts.size else stretch,
+                   tree)
+
+    def nearest(self, x: np.ndarray, y: np.ndarray, *, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                              np.ndarray]:
+        """Nearest piece of every point: ``(piece, distance_m, t, px, py)``; ties go to the lowest piece.
+
+        ``t`` is the position along the piece (0..1) and ``px, py`` the nearest point on it; ``threads`` are
+        the KD-tree's query workers (``-1`` = all cores).
+        """
+        n = x.shape[0]
+        piece = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.inf)
+        t_out = np.zeros(n)
+        if self.tree is None or n == 0:
+            return piece, dist, t_out, x.copy(), y.copy()
+        # points in Z-curve order: neighbouring queries walk the same tree nodes (about 2x faster)
+        todo = morton_order(x, y)
+        pts = np.column_stack([x, y])
+        k = min(FIRST_NEIGHBOURS, self.stretch_piece.size)
+        while todo.size:
+            d_mid, j = self.tree.query(pts[todo], k=k, workers=threads)
+            d_mid, j = d_mid.reshape(todo.size, k), j.reshape(todo.size, k)
+            reach = d_mid[:, :1] + 0.5 * self.stretch_m * (1.0 + 1e-9) + 1e-9
+            # the k-th stretch is still within reach: more may be, ask again with more neighbours
+            again = (d_mid[:, -1] <= reach[:, 0]) & (k < self.stretch_piece.size)
+            done = ~again
+            rows = todo[done]
+            cand = self.stretch_piece[j[done]]
+            cand = np.where(d_mid[done] <= reach[done], cand, cand[:, :1])  # beyond reach: repeat the nearest
+            qx, qy = x[rows][:, None], y[rows][:, None]
+            ax, ay, dx, dy = self.ax[cand], self.ay[cand], self.dx[cand], self.dy[cand]
+            ll = dx * dx + dy * dy
+            with np.errstate(invalid="ignore", divide="ignore"):
+                t = np.where(ll > 0, ((qx - ax) * dx + (qy - ay) * dy) / np.where(ll > 0, ll, 1.0), 0.0)
+            t = np.clip(t, 0.0, 1.0)
+            # at t = 1 the far end itself (a + d may differ from it in the last bit, breaking ties on nodes)
+            ex = np.where(t >= 1.0, self.bx[cand], ax + t * dx)
+            ey = np.where(t >= 1.0, self.by[cand], ay + t * dy)
+            d = np.hypot(qx - ex, qy - ey)
+            # lowest distance, then lowest piece (= lowest segment, then first along it)
+            best = d.min(axis=1, keepdims=True)
+            key = np.where(d == best, cand, np.iinfo(np.int64).max)
+            c = key.argmin(axis=1)
+            r = np.arange(rows.size)
+            piece[rows] = cand[r, c]
+            dist[rows] = best[:, 0]
+            t_out[rows] = t[r, c]
+            todo = todo[again]
+            k = min(4 * k, self.stretch_piece.size)
+        px = np.where(t_out >= 1.0, self.bx[piece], self.ax[piece] + t_out * self.dx[piece])
+        py = np.where(t_out >= 1.0, self.by[piece], self.ay[piece] + t_out * self.dy[piece])
+        return piece, dist, t_out, px, py
+
+
+def _index(graph: WalkGraph) -> SnapIndex:
+    """The graph's :class:`SnapIndex`, built on first use and kept with the graph (as its STRtree is)."""
+    index = graph.__dict__.get("_snap_index")
+    if index is None:
+        index = SnapIndex.build(graph)
+        graph.__dict__["_snap_index"] = index  # a cache, like functools.cached_property on the frozen graph
+    return index
+
+
+def street_distance(graph: WalkGraph, x: ArrayLike, y: ArrayLike) -> np.ndarray:
+    """Distance from each point to the nearest street (``inf`` without streets).
+
+    Examples
+    --------
+    >>> g = WalkGraph.from_segments([0, 100], [0, 0], None, [0], [1])
+    >>> street_distance(g, [50.0, 130.0], [-7.0, 40.0]).tolist()
+    [7.0, 50.0]
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    out = np.full(x.shape[0], np.inf)
+    if graph.n_segments == 0:
+        return out
+    for lo in range(0, x.shape[0], BLOCK_POINTS):
+        out[lo:lo + BLOCK_POINTS] = _index(graph).nearest(x[lo:lo + BLOCK_POINTS], y[lo:lo + BLOCK_POINTS])[1]
+    return out
+
+
+def snap_points(graph: WalkGraph, x: ArrayLike, y: ArrayLike, *, max_distance_m: float = 300.0,
+                threads: int = 1) -> Snapped:
+    r"""Snap points to their nearest segment (vectorised KD-tree query, exact distances).
 
     Parameters
     ----------
@@ -64,6 +224,8 @@ def snap_points(graph: WalkGraph, x: ArrayLike, y: ArrayLike, *, max_distance_m:
         Point coordinates in the graph's CRS (metres).
     max_distance_m : float
         Points farther than this from every street are reported (``seg = -1``).
+    threads : int
+        Workers of the KD-tree queries (``-1`` = all cores).
 
     Returns
     -------
@@ -95,25 +257,22 @@ def snap_points(graph: WalkGraph, x: ArrayLike, y: ArrayLike, *, max_distance_m:
     finite = np.isfinite(x) & np.isfinite(y)
     if n == 0 or graph.n_segments == 0 or not finite.any():
         return Snapped(seg, frac, access, sx, sy)
-    pts = shapely.points(x[finite], y[finite])
-    (pi, si), dist = graph.strtree.query_nearest(pts, max_distance=float(max_distance_m), return_distance=True,
-                                                 all_matches=True)
-    # several equidistant segments: keep the lowest segment index per point
-    order = np.lexsort((si, pi))
-    pi, si, dist = pi[order], si[order], dist[order]
-    first = np.ones(pi.shape[0], dtype=bool)
-    first[1:] = pi[1:] != pi[:-1]
-    pi, si, dist = pi[first], si[first], dist[first]
-    rows = np.flatnonzero(finite)[pi]
-    geoms = graph.seg_geom[si]
-    glen = graph.geom_length_m[si]
-    along = shapely.line_locate_point(geoms, pts[pi])
-    f = np.where(glen > 0, along / np.where(glen > 0, glen, 1.0), 0.0)
-    f = np.clip(f, 0.0, 1.0)
-    on = shapely.line_interpolate_point(geoms, along)
-    seg[rows] = si
-    frac[rows] = f
-    access[rows] = dist
-    sx[rows] = shapely.get_x(on)
-    sy[rows] = shapely.get_y(on)
+    index = _index(graph)
+    glen = graph.geom_length_m
+    rows_all = np.flatnonzero(finite)
+    for lo in range(0, rows_all.size, BLOCK_POINTS):
+        rows = rows_all[lo:lo + BLOCK_POINTS]
+        piece, dist, t, px, py = index.nearest(x[rows], y[rows], threads=threads)
+        near = dist <= float(max_distance_m)
+        rows, piece, dist, t, px, py = rows[near], piece[near], dist[near], t[near], px[near], py[near]
+        si = index.piece_seg[piece]
+        along = index.along_before_m[piece] + t * np.hypot(index.dx[piece], index.dy[piece])
+        gl = glen[si]
+        seg[rows] = si
+        f = np.clip(np.where(gl > 0, along / np.where(gl > 0, gl, 1.0), 0.0), 0.0, 1.0)
+        # the end node exactly (a sum of piece lengths may differ from the geometry's length in the last bit)
+        frac[rows] = np.where((t >= 1.0) & index.piece_last[piece], 1.0, f)
+        access[rows] = dist
+        sx[rows] = px
+        sy[rows] = py
     return Snapped(seg, frac, access, sx, sy)

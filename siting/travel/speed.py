@@ -308,26 +308,34 @@ class SpeedProfile:
     def piece_seconds(self, group: str, length_m: np.ndarray, rise_m: np.ndarray,
                       stairs: np.ndarray) -> np.ndarray:
         """Seconds the group takes on pieces (horizontal length, signed rise, stairs flag)."""
-        v = float(self.groups[group])
         length_m = np.asarray(length_m, dtype=np.float64)
-        f = self.slope_response(group).factor(slope_of(length_m, rise_m)) if self.use_slope \
-            else np.ones_like(length_m)
-        street = length_m / (v * f)
-        stairs = np.asarray(stairs, dtype=bool)
-        if not stairs.any():
-            return street
+        slope = slope_of(length_m, rise_m) if self.use_slope else None
+        return self._piece_seconds(group, length_m, np.asarray(rise_m, dtype=np.float64), slope,
+                                   np.asarray(stairs, dtype=bool))
+
+    def _piece_seconds(self, group: str, length_m: np.ndarray, rise_m: np.ndarray, slope: np.ndarray | None,
+                       stairs: np.ndarray) -> np.ndarray:
+        v = float(self.groups[group])
+        f = self.slope_response(group).factor(slope) if slope is not None else np.ones_like(length_m)
+        seconds = length_m / (v * f)
+        on = np.flatnonzero(stairs)
+        if on.size == 0:
+            return seconds
+        # stair pieces only (a few per cent of a city's streets)
         if self.stairs_factor is not None:
-            on_stairs = length_m / (v * float(self.stairs_factor))
+            seconds[on] = length_m[on] / (v * float(self.stairs_factor))
         else:
-            rise = np.asarray(rise_m, dtype=np.float64) if self.use_slope else np.full(length_m.shape, np.nan)
-            on_stairs = self.stair_rates(group).seconds(length_m, rise, v)
-        return np.where(stairs, on_stairs, street)
+            rise = rise_m[on] if self.use_slope else np.full(on.size, np.nan)
+            seconds[on] = self.stair_rates(group).seconds(length_m[on], rise, v)
+        return seconds
 
     def segment_seconds(self, graph: WalkGraph, group: str) -> tuple[np.ndarray, np.ndarray]:
         """Seconds to walk each segment of ``graph`` forward and backward (``inf`` where not walkable)."""
         stairs = graph.seg_stairs[graph.piece_seg]
-        up = self.piece_seconds(group, graph.piece_len_m, graph.piece_rise_m, stairs)
-        down = self.piece_seconds(group, graph.piece_len_m, -graph.piece_rise_m, stairs)
+        length, rise = graph.piece_len_m, graph.piece_rise_m
+        slope = slope_of(length, rise) if self.use_slope else None
+        up = self._piece_seconds(group, length, rise, slope, stairs)
+        down = self._piece_seconds(group, length, -rise, None if slope is None else -slope, stairs)
         n = graph.n_segments
         fwd = np.bincount(graph.piece_seg, weights=up, minlength=n)
         bwd = np.bincount(graph.piece_seg, weights=down, minlength=n)
