@@ -9,10 +9,15 @@ process under the same time limit; the table gives wall and CPU seconds (the mac
 the steadier figure) and the ratio peer / siting of each, beside the published optimum
 (``shared/instances/orlib-scp/known_optima.csv``).
 
+The Sao Jose dos Campos instances (``shared/instances/sjc-mclp``, 324-818 points that are both demand and
+candidates, Euclidean metres) run as unit-cost LSCP at a radius: ``SJC818@800`` covers a point from every point
+within 800 m (``d <= S``); their optima are the ones computed in that folder (``computed_lscp_optima_highs.csv``).
+
 Usage::
 
-    .venv/bin/python benchmarks/scp_bench.py                      # all five, 120 s limit each
+    .venv/bin/python benchmarks/scp_bench.py                      # the five OR-Library ones, 120 s limit each
     .venv/bin/python benchmarks/scp_bench.py --instances scp41 scpa2 --time-limit 60
+    .venv/bin/python benchmarks/scp_bench.py --instances SJC818@800 SJC818@1200 --time-limit 60
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ import scipy.sparse as sp
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 DEFAULT_DIR = Path("/work/shared/instances/orlib-scp")
+SJC_DIR = Path("/work/shared/instances/sjc-mclp")
 
 
 def cpu_s() -> float:
@@ -55,6 +61,27 @@ def read_scp(path: Path) -> tuple[sp.csr_matrix, np.ndarray]:
         raise ValueError(f"{path}: {tokens.size - pos} tokens left after the last row")
     r, c = np.concatenate(rows), np.concatenate(cols)
     return sp.csr_matrix((np.ones(r.size, bool), (r, c)), shape=(m, n)), cost
+
+
+def read_sjc(name: str) -> tuple[sp.csr_matrix, np.ndarray, float]:
+    """``SJC<n>@<radius>``: unit-cost covering matrix (point i covered by site j when d_ij <= radius), optimum."""
+    from scipy.spatial import cKDTree
+
+    stem, radius = name.split("@")
+    lines = (SJC_DIR / f"{stem}.txt").read_text().split("\n")
+    n = int(lines[0].split()[0])
+    xy = np.array([[float(v) for v in ln.split()[:2]] for ln in lines[1:1 + n]])
+    # query_ball_point keeps distance-0 pairs (each point itself, the one duplicated position) and d == S exactly
+    near = cKDTree(xy).query_ball_point(xy, float(radius))
+    rows = np.repeat(np.arange(n), [len(v) for v in near])
+    cols = np.concatenate([np.asarray(v, dtype=np.int64) for v in near])
+    a = sp.csr_matrix((np.ones(rows.size, bool), (rows, cols)), shape=(n, n))
+    optimum = float("nan")
+    with (SJC_DIR / "computed_lscp_optima_highs.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            if row["instance"] == stem and float(row["S"]) == float(radius):
+                optimum = float(row["min_facilities_full_cover"])
+    return a, np.ones(n), optimum
 
 
 def run_siting(a: sp.csr_matrix, cost: np.ndarray, time_limit_s: float) -> dict:
@@ -116,10 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for name in args.instances:
-        a, cost = read_scp(args.dir / f"{name}.txt")
+        if "@" in name:
+            a, cost, opt = read_sjc(name)
+        else:
+            a, cost = read_scp(args.dir / f"{name}.txt")
+            opt = optima.get(name, float("nan"))
         s = run_siting(a, cost, args.time_limit)
         h = run_highs(a, cost, args.time_limit)
-        opt = optima.get(name, float("nan"))
         ok = s["objective"] is not None and abs(s["objective"] - opt) < 1e-6
         print(f"| {name} | {a.shape[0]} x {a.shape[1]} | {opt:g} | {s['objective']:g} / {s['bound']:g}"
               f"{'' if ok else ' (not the optimum)'} | {s['status']} | {s['wall_s']:.2f} | {s['cpu_s']:.2f} | "

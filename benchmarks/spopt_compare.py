@@ -39,6 +39,10 @@ What each tool receives (built *outside* the timed region)
   siting runs one subprocess per backend. siting gets no time limit (``strategy="auto"`` picks exact or
   hybrid; hybrid caps its MIP at 120 s by default, so a siting row can be ``feasible`` with a gap).
 
+Peer without a modelling layer: ``highs/plain`` is HiGHS (``highspy``, default settings, the same gap) on the
+textbook model built from the same pairs inside the timed region (LSCP ``min 1^T x, A x >= 1``; MCLP
+``max w^T y, y <= A x, 1^T x <= p``); its ratio column is HiGHS / siting-with-HiGHS.
+
 Objectives are recomputed here from the selected sites and the raw pairs (covered population for MCLP,
 number of open sites for LSCP, plus a check that LSCP covers every point). Peak RSS = the larger of the
 worker's own ``ru_maxrss`` and the process tree's RSS (worker + the CBC executable, which both pulp and
@@ -222,7 +226,8 @@ def worker_spopt(inst: dict, model: str, solver_names: list[str]) -> None:
         _emit(RESULT_TAG, row)
 
 
-def worker_siting(inst: dict, model: str, backend: str, secondary: str = "none") -> None:
+def worker_siting(inst: dict, model: str, backend: str, secondary: str = "none",
+                  time_limit_s: float | None = None) -> None:
     import pandas as pd
 
     sys.path.insert(0, str(ROOT))
@@ -247,7 +252,8 @@ def worker_siting(inst: dict, model: str, backend: str, secondary: str = "none")
     _emit(SOLVE_TAG, backend)
     kwargs = {"max_sites": inst["p"]} if model == "mclp" else {}
     res = siting.solve(instance, model=model, threshold_min=THRESHOLD_MIN, backend=backend,
-                       strategy="auto", options=siting.SolveOptions(secondary=secondary), **kwargs)
+                       strategy="auto", options=siting.SolveOptions(secondary=secondary, time_limit_s=time_limit_s),
+                       **kwargs)
     wall = time.perf_counter() - t0
     index = {s: k for k, s in enumerate(cand_ids)}
     row = {"tool": f"siting/{backend}", "wall_s": wall, "build_s": build_s, "solve_s": wall - build_s,
@@ -260,14 +266,59 @@ def worker_siting(inst: dict, model: str, backend: str, secondary: str = "none")
     _emit(RESULT_TAG, row)
 
 
+def worker_highs(inst: dict, model: str) -> None:
+    """Plain HiGHS (highspy, default settings) on the textbook model built from the same pairs; timed: the
+    matrix build from the pairs + the solve (no presolve of siting's, no heuristics, no verification)."""
+    import highspy
+    import scipy.sparse as sp
+
+    n, m = len(inst["pop"]), len(inst["cand"])
+    rss_before = _rss_mb()[0]
+    _emit(START_TAG)
+    t0, c0 = time.perf_counter(), _cpu_s()
+    a = sp.csr_matrix((np.ones(len(inst["i"])), (inst["i"], inst["j"])), shape=(n, m))
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", GAP)
+    if model == "lscp":   # min sum x  s.t.  A x >= 1
+        csc = a.tocsc()
+        csc.sort_indices()
+        h.passModel(m, n, int(csc.nnz), 1, 1, 0.0, np.ones(m), np.zeros(m), np.ones(m), np.ones(n),
+                    np.full(n, np.inf), csc.indptr.astype(np.int32), csc.indices.astype(np.int32), csc.data,
+                    np.ones(m, np.int32))
+    else:   # max w^T y  s.t.  y_i - sum_j a_ij x_j <= 0, sum x <= p; columns x (m) then y (n)
+        rows = sp.vstack([sp.hstack([-a, sp.identity(n)]),
+                          sp.hstack([sp.csr_matrix(np.ones((1, m))), sp.csr_matrix((1, n))])]).tocsc()
+        rows.sort_indices()
+        cost = np.concatenate([np.zeros(m), inst["pop"].astype(float)])
+        upper = np.concatenate([np.full(n, 0.0), [float(inst["p"])]])
+        h.passModel(m + n, n + 1, int(rows.nnz), 1, -1, 0.0, cost, np.zeros(m + n), np.ones(m + n),
+                    np.full(n + 1, -np.inf), upper, rows.indptr.astype(np.int32), rows.indices.astype(np.int32),
+                    rows.data.astype(float), np.concatenate([np.ones(m, np.int32), np.zeros(n, np.int32)]))
+    build_s = time.perf_counter() - t0
+    _emit(BUILD_TAG, f"{build_s:.3f}")
+    _emit(SOLVE_TAG, "plain")
+    h.run()
+    wall = time.perf_counter() - t0
+    x = np.asarray(h.getSolution().col_value[:m]) > 0.5
+    row = {"tool": "highs/plain", "wall_s": wall, "build_s": build_s, "solve_s": wall - build_s,
+           "cpu_s": _cpu_s() - c0, "status": str(h.getModelStatus()).split(".")[-1], "sol_status": "",
+           "rss_before_mb": rss_before}
+    row.update(_score(inst, model, np.flatnonzero(x)))
+    row["rss_self_mb"], row["rss_children_mb"] = _rss_mb()
+    _emit(RESULT_TAG, row)
+
+
 def run_worker(args) -> int:
     n, m, density, _ = SIZES[args.size]
     inst = make_instance(n, m, density, seed=args.seed)
     tool, solvers = args.tool.split("/")
     if tool == "spopt":
         worker_spopt(inst, args.model, solvers.split("+"))
+    elif tool == "highs":
+        worker_highs(inst, args.model)
     else:
-        worker_siting(inst, args.model, solvers, args.secondary)
+        worker_siting(inst, args.model, solvers, args.secondary, args.siting_time_limit)
     return 0
 
 
@@ -310,13 +361,15 @@ def _kill_tree(proc) -> None:
 
 
 def launch(size: str, model: str, tool: str, seed: int, cap_s: float, max_rss_mb: float,
-           secondary: str = "none") -> list[dict]:
+           secondary: str = "none", siting_time_limit: float | None = None) -> list[dict]:
     """Run one worker subprocess under the time cap (per row: build + that solver's solve); poll the
     process-tree RSS; return one row per solver (``tool`` = ``spopt/cbc+highs`` gives two rows)."""
     import threading
 
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--size", size, "--model", model,
            "--tool", tool, "--seed", str(seed), "--secondary", secondary]
+    if siting_time_limit is not None:
+        cmd += ["--siting-time-limit", str(siting_time_limit)]
     base = {"size": size, "model": model, "load_before": _load(), "secondary": secondary}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
@@ -404,6 +457,9 @@ def launch(size: str, model: str, tool: str, seed: int, cap_s: float, max_rss_mb
 def _fmt_obj(row) -> str:
     if "objective" not in row:
         return "-"
+    bound = row.get("siting_bound")
+    if bound is not None and row.get("siting_gap"):   # stopped with a gap: the certified bound beside the plan
+        return f"{row['objective']:,.0f} (bound {bound:,.0f}, gap {100 * row['siting_gap']:.2f} %)"
     return f"{row['objective']:,.0f}"
 
 
@@ -424,6 +480,9 @@ def finish_rows(rows: list[dict]) -> None:
                 if model == "lscp" and not r["all_covered"]:
                     same = False
                 r["same"] = "yes" if same else f"no (vs {ref['objective']:,.0f})"
+            if r["tool"] == "highs/plain" and "wall_s" in r and "highs" in siting_by_solver:
+                r["ratio_same_solver"] = r["wall_s"] / siting_by_solver["highs"]["wall_s"]
+                r["cpu_ratio_same_solver"] = r["cpu_s"] / max(siting_by_solver["highs"]["cpu_s"], 1e-9)
             if r["tool"].startswith("spopt/"):
                 twin = siting_by_solver.get(r["tool"].split("/")[1])
                 base = siting_by_solver.get("highs")
@@ -438,7 +497,7 @@ def finish_rows(rows: list[dict]) -> None:
 
 def print_table(rows: list[dict]) -> None:
     print("\n| size | model | tool/solver | wall s | CPU s | peak RSS MB (before build) | objective | same objective? "
-          "| ratio spopt/siting (same solver) | CPU ratio | status | build s |")
+          "| ratio peer/siting (same solver) | CPU ratio | status | build s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         n, m = SIZES[r["size"]][:2]
@@ -481,7 +540,8 @@ def write_csv(rows: list[dict], path: Path) -> None:
 
 
 def tools_to_run(size: str, spopt_solvers: str) -> list[str]:
-    """siting/highs, siting/cbc (if available), and one spopt process per model (one build, then its solvers).
+    """siting/highs, siting/cbc (if available), one spopt process per model (one build, then its solvers) and
+    plain HiGHS on the textbook model (``highs/plain``: its ratio column is HiGHS / siting-with-HiGHS).
 
     ``spopt_solvers="auto"``: CBC then HiGHS (when pulp has it), but CBC only at 20k, where spopt's build
     alone takes ~10+ minutes on 2 busy cores (a second solver would add up to another cap).
@@ -501,6 +561,7 @@ def tools_to_run(size: str, spopt_solvers: str) -> list[str]:
     if spopt_solvers == "auto":
         spopt_solvers = "cbc+highs" if has_highs and size != "20k" else "cbc"
     tools.append(f"spopt/{spopt_solvers}")
+    tools.append("highs/plain")
     return tools
 
 
@@ -520,6 +581,10 @@ def main(argv=None) -> int:
     # stage (fewest sites for LSCP) on top, to measure what it costs
     ap.add_argument("--secondary", choices=["none", "min_cost"], default="none",
                     help="siting's [solver] secondary (default none: the same question spopt answers)")
+    ap.add_argument("--siting-time-limit", type=float, default=None,
+                    help="siting's time limit in seconds (default none: hybrid caps its MIP at 120 s); e.g. the "
+                         "issue-14 target '20k LSCP within 60 s': --sizes 20k --models lscp --tools siting/highs "
+                         "--siting-time-limit 60")
     # worker mode (internal)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--size", help=argparse.SUPPRESS)
@@ -545,7 +610,8 @@ def main(argv=None) -> int:
         cap = args.timeout if args.timeout is not None else SIZES[size][3]
         for model in args.models:
             for tool in args.tools or tools_to_run(size, args.spopt_solvers):
-                for row in launch(size, model, tool, args.seed, cap, args.max_rss_gb * 1024, args.secondary):
+                for row in launch(size, model, tool, args.seed, cap, args.max_rss_gb * 1024, args.secondary,
+                                  args.siting_time_limit):
                     rows.append(row)
                     brief = row.get("dnf") or f"{row['wall_s']:.2f} s, objective {row['objective']:,.0f}"
                     print(f"  {size} {model} {row['tool']}: {brief}  "

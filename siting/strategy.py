@@ -11,7 +11,9 @@ strategy    what runs on the reduced problem
 exact       the MIP of :func:`solve_exact` (the program of :func:`siting.formulations.coverage.build_program`)
 hybrid      greedy + local search, Lagrangian bound and repairs, then the MIP warm-started with the
             best plan under the remaining time limit; bound = tightest of the MIP and Lagrangian bounds
-heuristic   greedy + local search + Lagrangian bound and repairs; no MIP
+            (MCLP / LSCP: the MIP of the problem after reduced-cost fixing against the best plan)
+heuristic   greedy + local search + Lagrangian bound and repairs; no MIP of the whole problem (MCLP: the
+            volume bound, then a MIP of the core problem the LP leaves undecided, which only improves the plan)
 auto        exact when ``nnz <= EXACT_MAX_NNZ`` and ``n_sites <= EXACT_MAX_SITES`` (preceded by greedy, local
             search and 200 Lagrangian steps: when they already certify the gap the MIP is skipped, otherwise
             they warm-start it); hybrid when ``nnz <= HYBRID_MAX_NNZ``; heuristic above (presolved sizes)
@@ -48,7 +50,11 @@ from .formulations.coverage import (
     warm_vector,
 )
 from .heuristics import CoverArrays, greedy, lagrangian, local_search
+from .heuristics.cft import column_fixing
+from .heuristics.core import core_problem
+from .heuristics.cover_lp import lp_cover_dual
 from .heuristics.setcover import CoverDual, cover_dual, restrict_to_better
+from .heuristics.volume import fixable_mclp, volume_mclp
 from .options import SolveOptions, secondary_time_s
 from .presolve import PresolveResult, presolve
 from .problem import CoverageOutcome, CoverageProblem, ModelType
@@ -74,6 +80,22 @@ MIN_SECONDARY_S = 0.1
 #: presolve finds little left and its restarts cost time: 1.3-1.7x less CPU on the presolved spopt_compare 5k,
 #: OR-Library scpa2 and scpb1 (4.0 -> 2.3, 4.3 -> 2.9, 7.7 -> 5.8 s), the same bound after 60 s on the 20k one
 LSCP_HIGHS_OPTIONS = {"presolve": "off"}
+#: MCLP: share of the heuristic phase's time the volume dual may take (the core MIP gets the rest), and the core
+#: MIP's time limit when no limit is set
+DUAL_SHARE = 0.9
+CORE_DEFAULT_TIME_S = 60.0
+#: LSCP MIPs of at most LSCP_SMALL_NNZ nonzeros get this share of the time left (HiGHS stopped within 0.1 s of
+#: its limit on the presolved 20k spopt_compare instance, 11k nonzeros)
+LSCP_MIP_TIME_SHARE = 0.95
+LSCP_SMALL_NNZ = 100_000
+#: LSCP without a time limit: the LP bound only up to this many nonzeros (the subgradient above)
+LP_UNLIMITED_MAX_NNZ = 200_000
+#: LSCP: subgradient steps from the LP duals (for covers; the LP already gives the bound), and their first step
+POLISH_STEPS = 300
+POLISH_STEP = 0.5
+#: LSCP: at most this many column-fixing dives under a time limit (they also stop at it), and without one
+DIVES = 20
+DIVES_WITHOUT_LIMIT = 2
 
 
 class Strategy(StrEnum):
@@ -197,25 +219,30 @@ class _Best:
     termination: Termination = Termination.HEURISTIC
     method: str = ""
     dual: CoverDual | None = None  # LSCP: the Lagrangian dual behind ``bound`` (for reduced-cost fixing)
+    fixed: CoverageProblem | None = None  # MCLP: the problem after reduced-cost fixing (keeps every plan >= value)
 
 
 def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | None, iterations: int,
-                     stats: dict[str, Any]) -> _Best:
+                     stats: dict[str, Any], *, dives: bool = True, backend: str | Backend = "highs") -> _Best:
     """Greedy, local search (30 % of ``time_s``) and the Lagrangian bound with repairs (the rest)."""
     t0 = time.perf_counter()
     arr = CoverArrays.of(q)
     if q.model is ModelType.LSCP:
-        return _cover_phase(q, arr, options, time_s, iterations, stats)
+        return _cover_phase(q, arr, options, time_s, iterations, stats, dives=dives)
     x = greedy(q, arrays=arr, seed=options.seed)
     stats["greedy_value"] = None if x is None else q.value_of(x)
     stats["greedy_seconds"] = time.perf_counter() - t0
     if x is not None:
         t1 = time.perf_counter()
+        # MCLP: the volume repairs run local search again from better starts, so this one gets less time
+        share = 0.1 if q.model is ModelType.MCLP else 0.3
         x = local_search(q, x, arrays=arr, seed=options.seed,
-                         time_limit_s=None if time_s is None else 0.3 * time_s)
+                         time_limit_s=None if time_s is None else share * time_s)
         stats["local_search_value"] = q.value_of(x)
         stats["local_search_seconds"] = time.perf_counter() - t1
     left = None if time_s is None else max(0.0, time_s - (time.perf_counter() - t0))
+    if q.model is ModelType.MCLP:
+        return _volume_phase(q, arr, x, options, left, iterations, stats, backend)
     lag = lagrangian(q, incumbent=x, arrays=arr, seed=options.seed, time_limit_s=left, iterations=iterations,
                      repairs=5)
     stats["lagrangian_bound"] = lag.bound
@@ -225,23 +252,116 @@ def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | 
     return _Best(lag.best_plan, lag.best_value, bound, Termination.HEURISTIC, "greedy+local_search+lagrangian")
 
 
-def _cover_phase(q: CoverageProblem, arr: CoverArrays, options: SolveOptions, time_s: float | None,
-                 iterations: int, stats: dict[str, Any]) -> _Best:
-    """LSCP: greedy, then the Lagrangian dual with its covers (:func:`siting.heuristics.setcover.cover_dual`)."""
+def _equal_costs(q: CoverageProblem) -> bool:
+    """True when every free site costs the same.
+
+    Then the LP duals are degenerate and dives find nothing better than the polished Lagrangian covers
+    (spopt_compare 5k / 20k, measured).
+    """
+    cost = q.site_cost[~q.fixed_open & ~q.fixed_closed]
+    return bool(cost.size == 0 or np.all(cost == cost[0]))
+
+
+def _volume_phase(q: CoverageProblem, arr: CoverArrays, x: np.ndarray | None, options: SolveOptions,
+                  time_s: float | None, iterations: int, stats: dict[str, Any], backend: str | Backend) -> _Best:
+    """MCLP: the volume algorithm's bound (near the LP value) and repairs, then the MIP of the core problem.
+
+    The dual gets :data:`DUAL_SHARE` of ``time_s`` (it usually stops earlier, when the bound stalls); the core MIP
+    (:func:`siting.heuristics.core.core_problem`, warm-started with the plan) what is left.
+    """
     t0 = time.perf_counter()
+    dual = volume_mclp(q, incumbent=x, arrays=arr, seed=options.seed, iterations=iterations, repairs=True,
+                       time_limit_s=None if time_s is None else DUAL_SHARE * time_s)
+    stats.update(lagrangian_bound=dual.bound, lagrangian_iterations=dual.iterations,
+                 lagrangian_seconds=dual.seconds, bound_method="volume", volume_value=dual.value)
+    bound = dual.bound if np.isfinite(dual.bound) else None
+    best = _Best(dual.plan, dual.value, bound, Termination.HEURISTIC, "greedy+local_search+volume")
+    if dual.plan is None or _certified(dual.value, bound, options):
+        return best
+    left = CORE_DEFAULT_TIME_S if time_s is None else time_s - (time.perf_counter() - t0)
+    best = _core_phase(q, best, dual.primal, backend, options, left, stats)
+    assert best.value is not None
+    closed, opened = fixable_mclp(q, dual.multipliers, dual.knapsack_price, best.value, arrays=arr)
+    stats["reduced_cost_fixed"] = int(closed.sum() + opened.sum())
+    return replace(best, fixed=q.with_(fixed_closed=q.fixed_closed | closed, fixed_open=q.fixed_open | opened))
+
+
+def _core_phase(q: CoverageProblem, best: _Best, primal: np.ndarray, backend: str | Backend, options: SolveOptions,
+                time_s: float, stats: dict[str, Any]) -> _Best:
+    """The MIP of the core problem (sites the LP leaves undecided), warm-started with the plan; the better plan."""
+    t0 = time.perf_counter()
+    assert best.plan is not None and best.value is not None
+    pre = presolve(core_problem(q, primal, best.plan))
+    core = pre.problem
+    info: dict[str, Any] = {"sites": core.n_sites, "rows": core.n_demand, "nnz": int(core.coverage.nnz)}
+    stats["core"] = info
+    time_s -= time.perf_counter() - t0
+    if pre.infeasible is not None or core.n_sites == 0 or core.coverage.nnz > HYBRID_MAX_NNZ or time_s < 1.0:
+        info["termination"] = "skipped"
+        return best
+    warm = best.plan[core.site_origin] if core.site_origin is not None else None
+    out = solve_exact(core, backend=backend, warm_start=warm,
+                      options=replace(options, time_limit_s=MIP_TIME_SHARE * time_s))
+    info.update(termination=str(out.termination), seconds=time.perf_counter() - t0)
+    if out.open_sites is None:
+        return best
+    plan = pre.expand(out.open_sites)
+    value = q.value_of(plan)
+    info["value"] = value
+    if not value > best.value + 1e-9:
+        return best
+    return replace(best, plan=plan, value=value, method=f"{best.method}+core_{out.method}")
+
+
+def _cover_phase(q: CoverageProblem, arr: CoverArrays, options: SolveOptions, time_s: float | None,
+                 iterations: int, stats: dict[str, Any], *, dives: bool = True) -> _Best:
+    """LSCP: greedy, the Lagrangian dual, then column-fixing dives and local search on the best cover.
+
+    The dual is the LP's (:func:`siting.heuristics.cover_lp.lp_cover_dual`: the exact optimum of the Lagrangian
+    dual, and exact reduced costs for the MIP phase's fixing), polished by subgradient steps from its duals for
+    covers (not when ``dives`` is False); the subgradient alone (:func:`siting.heuristics.setcover.cover_dual`)
+    when the LP is too large or does not finish. Dives (:func:`siting.heuristics.cft.column_fixing`) get what is left of ``time_s`` (at most
+    :data:`DIVES_WITHOUT_LIMIT` without a limit); not with equal costs (:func:`_equal_costs`) nor when ``dives`` is
+    False (the small problems ``auto`` sends to the MIP, which finds their optimum sooner than dives pay off).
+    """
+    t0 = time.perf_counter()
+    method = "greedy"
+
+    def left(share: float = 1.0) -> float | None:
+        return None if time_s is None else share * max(0.0, time_s - (time.perf_counter() - t0))
+
     x = greedy(q, arrays=arr, seed=options.seed)
     stats["greedy_value"] = None if x is None else q.value_of(x)
     stats["greedy_seconds"] = time.perf_counter() - t0
-    left = None if time_s is None else max(0.0, time_s - (time.perf_counter() - t0))
-    dual = cover_dual(q, arrays=arr, iterations=iterations, time_limit_s=left, incumbent=x)
+    # without a time limit a large LP could run for minutes where the subgradient stops after `iterations` steps
+    use_lp = time_s is not None or q.coverage.nnz <= LP_UNLIMITED_MAX_NNZ
+    dual = lp_cover_dual(q, arrays=arr, time_limit_s=left(0.5), incumbent=x) if use_lp else None
+    stats["lagrangian_method"] = "lp" if dual is not None else "subgradient"
+    if dual is None:
+        dual = cover_dual(q, arrays=arr, iterations=iterations, time_limit_s=left(), incumbent=x)
+    elif dives and (dual.value is None or dual.value > dual.bound + 1e-9 * max(1.0, abs(dual.bound))):
+        polish = cover_dual(q, arrays=arr, iterations=min(iterations, POLISH_STEPS), time_limit_s=left(0.4),
+                            incumbent=dual.plan, multipliers=dual.multipliers, step=POLISH_STEP, heuristic_every=50)
+        if polish.value is not None and (dual.value is None or polish.value < dual.value):
+            dual = replace(dual, plan=polish.plan, value=polish.value)
     plan, value = dual.plan, dual.value
+    method += "+lagrangian_cover" if stats["lagrangian_method"] == "subgradient" else "+lp_cover"
+    stats.update(lagrangian_bound=dual.bound, lagrangian_iterations=dual.iterations,
+                 lagrangian_seconds=time.perf_counter() - t0, lagrangian_value=value)
+    if plan is not None and value is not None and value > dual.bound + 1e-9 * max(1.0, abs(value)) \
+            and dives and not _equal_costs(q):
+        dived = column_fixing(q, dual, arrays=arr, incumbent=plan, time_limit_s=left(),
+                              max_dives=DIVES if time_s is not None else DIVES_WITHOUT_LIMIT, seed=options.seed)
+        stats.update(dives=dived.dives, dives_value=dived.value, dives_seconds=dived.seconds)
+        plan, value = dived.plan, dived.value
+        dual = replace(dual, plan=plan, value=value)
+        method += "+dives"
     if plan is not None:
         plan = local_search(q, plan, arrays=arr, seed=options.seed)
         value = q.value_of(plan)
-    stats.update(lagrangian_bound=dual.bound, lagrangian_iterations=dual.iterations,
-                 lagrangian_seconds=dual.seconds, local_search_value=value)
+    stats["local_search_value"] = value
     bound = dual.bound if np.isfinite(dual.bound) else None
-    return _Best(plan, value, bound, Termination.HEURISTIC, "greedy+lagrangian_cover", dual)
+    return _Best(plan, value, bound, Termination.HEURISTIC, method, dual)
 
 
 def _mip_phase(q: CoverageProblem, best: _Best, backend: str | Backend, options: SolveOptions, clock: _Clock,
@@ -255,7 +375,8 @@ def _mip_phase(q: CoverageProblem, best: _Best, backend: str | Backend, options:
     if left is not None and left <= MIN_MIP_TIME_S and best.plan is not None:
         stats["mip"] = {"termination": "skipped", "reason": "no time left after the heuristics"}
         return replace(best, termination=Termination.TIME_LIMIT)
-    mip_problem = q
+    # MCLP: the incumbent and every optimal plan stay feasible after reduced-cost fixing, so its bound is valid
+    mip_problem = q if best.fixed is None else best.fixed
     warm = best.plan
     restricted = best.dual is not None and best.value is not None and best.plan is not None
     if restricted:
@@ -269,6 +390,10 @@ def _mip_phase(q: CoverageProblem, best: _Best, backend: str | Backend, options:
         if np.any(best.plan & mip_problem.fixed_closed) or np.any(mip_problem.fixed_open & ~best.plan):
             warm = None
     mip_options = clock.options(options)
+    left = clock.left()
+    if q.model is ModelType.LSCP and left is not None and mip_problem.coverage.nnz <= LSCP_SMALL_NNZ:
+        # a small covering MIP stops close to its limit: the usual 15 % margin only left time unused (20k: 49 of 60 s)
+        mip_options = replace(mip_options, time_limit_s=max(LSCP_MIP_TIME_SHARE * left, MIN_MIP_TIME_S))
     if q.model is ModelType.LSCP:
         highs = {**LSCP_HIGHS_OPTIONS, **mip_options.for_backend("highs")}
         mip_options = replace(mip_options, backend_options={**mip_options.backend_options, "highs": highs})
@@ -457,7 +582,8 @@ def solve_coverage(
         share = 0.35 if chosen == Strategy.HYBRID else 0.97
         heur_time = None if left is None else share * left
         iterations = lagrangian_iterations or (1_000 if heur_time is None else 20_000)
-    best = _heuristic_phase(q, options, heur_time, iterations, stats)
+    best = _heuristic_phase(q, options, heur_time, iterations, stats, dives=chosen != Strategy.EXACT,
+                            backend=backend)
     if not q.maximise and stats.get("lagrangian_bound") == np.inf:
         stats["message"] = "the coverage target exceeds the coverable weight (Lagrangian relaxation infeasible)"
         return finish(_Best(termination=Termination.INFEASIBLE, method=best.method))

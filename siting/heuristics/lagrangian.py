@@ -252,7 +252,7 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
             g[((u <= 0) & (g > 0)) | ((u >= w) & (g < 0))] = 0.0
         else:
             g[(u <= 0) & (g < 0)] = 0.0
-        norm = float(g @ g)
+        norm = float(np.multiply(g, g).sum())  # not BLAS: a threaded dot on a busy machine costs milliseconds
         if norm == 0 or theta < 1e-6:
             break
         ref = best_value if best_value is not None else (0.0 if maximise else 2 * abs(raw) + 1.0)
@@ -280,7 +280,7 @@ def _fractional_cover(u: np.ndarray, w: np.ndarray, target: float) -> tuple[np.n
     y[order[:k]] = 1.0
     prev = cum[k - 1] if k > 0 else 0.0
     y[order[k]] = (target - prev) / w[order[k]]
-    return y, float(u @ y)
+    return y, float(np.multiply(u, y).sum())
 
 
 def _repair(p: CoverageProblem, x: np.ndarray, v: np.ndarray, arr: CoverArrays, seed: int) -> np.ndarray | None:

@@ -153,7 +153,7 @@ def fixable_sites(problem: CoverageProblem, dual: CoverDual, upper: float) -> tu
 
 def cover_dual(problem: CoverageProblem, *, arrays: CoverArrays | None = None, iterations: int = 1_000,
                time_limit_s: float | None = None, incumbent: np.ndarray | None = None,
-               heuristic_every: int = 25) -> CoverDual:
+               heuristic_every: int = 25, multipliers: np.ndarray | None = None, step: float = 2.0) -> CoverDual:
     r"""Maximise the LSCP Lagrangian dual by subgradient steps; build covers from the multipliers on the way.
 
     Parameters
@@ -164,6 +164,9 @@ def cover_dual(problem: CoverageProblem, *, arrays: CoverArrays | None = None, i
     time_limit_s : wall-clock limit (the first step always runs)
     incumbent : a cover to start from (its cost drives the step size)
     heuristic_every : a Lagrangian cover every this many steps (and at the first)
+    multipliers : (n_demand,) starting ``u`` (e.g. a parent problem's, restricted to these rows); by default each
+        row is priced at the cheapest per-row cost of the sites covering it
+    step : the first step factor :math:`\lambda` (smaller when ``multipliers`` are already good)
 
     Notes
     -----
@@ -194,8 +197,10 @@ def cover_dual(problem: CoverageProblem, *, arrays: CoverArrays | None = None, i
     u = np.full(m, np.inf)
     np.minimum.at(u, arr.col_rows, np.repeat(ratio, np.diff(arr.col_ptr)))
     u = np.where(np.isfinite(u), u, 0.0)
+    if multipliers is not None:
+        u = np.maximum(np.asarray(multipliers, dtype=np.float64), 0.0)
     best_bound, best_raw, best_u, best_r = -np.inf, -np.inf, u.copy(), cost.copy()
-    lam, stall = 2.0, 0
+    lam, stall = float(step), 0
     it = 0
     for it in range(max(1, iterations)):
         if it > 0 and time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
