@@ -7,7 +7,9 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/pmed_bench.py --pmedian 1-40 --peers '' --time-limit 60   # radius only
     .venv/bin/python benchmarks/pmed_bench.py --pmedian 1-5 --pcenter 1-3 --spopt 1-3 --csv out.csv
 
-Prints one table per part. The p-median table has the default search (``formulation="auto"``: the iterative
+Prints one table per part. ``lag_bound`` = the root Lagrangian bound, ``nodes`` = Lagrangian branch-and-bound
+nodes, ``mips`` = truncated radius MIPs solved (0: the Lagrangian stage proved it alone).
+The p-median table has the default search (``formulation="auto"``: the iterative
 radius formulation, :mod:`siting.models.pmedian_radius`) beside, for the instances in ``--peers``, the one-program
 ``assignment`` formulation (siting's former default, with its greedy warm start) and plain HiGHS on the textbook
 model (``x_ij <= y_j``, x continuous, no start), each under ``--peer-limit`` seconds;
@@ -89,7 +91,7 @@ def pmedian_table(ks: list[int], peers: set[int], opt, args, opts) -> list[dict]
     """The p-median table: default (radius) search, and the peers on the instances in ``peers``."""
     print(f"\n## pmedian (radius = default formulation 'auto'; peers under {args.peer_limit:.0f} s)")
     print(f"{'inst':>7} {'n':>4} {'p':>3} {'optimum':>8} {'siting':>8} {'match':>5} {'status':>10} {'radius_s':>9} "
-          f"{'assign_s':>9} {'highs_s':>9} {'x_assign':>8} {'x_highs':>8}")
+          f"{'assign_s':>9} {'highs_s':>9} {'x_assign':>8} {'x_highs':>8} {'lag_bound':>9} {'nodes':>5} {'mips':>4}")
     rows = []
     peer_opts = SolveOptions(time_limit_s=args.peer_limit)
     for k in ks:
@@ -101,7 +103,12 @@ def pmedian_table(ks: list[int], peers: set[int], opt, args, opts) -> list[dict]
         val = r.objective if r.has_solution else float("nan")
         match = bool(r.has_solution and abs(val - opt[name]) < 1e-6)
         row = dict(part="pmedian", instance=name, n=inst.n_demand, p=p, optimum=opt[name], siting=val, match=match,
-                   status=str(r.status), gap=r.gap, siting_s=sec, formulation=r.stats.get("formulation"))
+                   status=str(r.status), gap=r.gap, siting_s=sec, formulation=r.stats.get("formulation"),
+                   lagrangian_bound=(r.stats.get("lagrangian") or {}).get("bound"),
+                   branch_nodes=(r.stats.get("branch") or {}).get("nodes"),
+                   mip_rounds=sum(1 for x in r.stats.get("rounds", []) if "termination" in x))
+        lag = "-" if row["lagrangian_bound"] is None else f"{row['lagrangian_bound']:.1f}"
+        nodes = "-" if row["branch_nodes"] is None else str(row["branch_nodes"])
         cells = ["-"] * 4
         if k in peers:
             t0 = time.perf_counter()
@@ -113,10 +120,14 @@ def pmedian_table(ks: list[int], peers: set[int], opt, args, opts) -> list[dict]
             cells = [_secs(a_s, a_ok), _secs(h_s, h_ok), f"{a_s / sec:.1f}", f"{h_s / sec:.1f}"]
         rows.append(row)
         print(f"{name:>7} {inst.n_demand:>4} {p:>3} {opt[name]:>8} {val:>8.0f} {str(match):>5} {str(r.status):>10} "
-              f"{sec:>9.2f} {cells[0]:>9} {cells[1]:>9} {cells[2]:>8} {cells[3]:>8}", flush=True)
+              f"{sec:>9.2f} {cells[0]:>9} {cells[1]:>9} {cells[2]:>8} {cells[3]:>8} {lag:>9} {nodes:>5} "
+              f"{row['mip_rounds']:>4}", flush=True)
     done = [x for x in rows if x["match"] and x["status"] == "optimal"]
-    print(f"# proven optimal and equal to OR-Library: {len(done)}/{len(rows)}; "
-          f"max radius seconds {max((x['siting_s'] for x in rows), default=0):.1f}")
+    slowest = max(rows, key=lambda x: x["siting_s"], default=None)
+    within = [x for x in done if x["siting_s"] <= args.time_limit]
+    print(f"# proven optimal and equal to OR-Library: {len(done)}/{len(rows)} ({len(within)} within "
+          f"{args.time_limit:.0f} s); slowest {slowest['instance'] if slowest else '-'} "
+          f"{slowest['siting_s'] if slowest else 0:.1f} s; load {os.getloadavg()}")
     return rows
 
 

@@ -10,7 +10,16 @@
 * ``"assignment"`` / ``"radius"``: one program (:func:`siting.models.pmedian.build_pmedian` /
   ``build_pmedian_radius``) through the driver's program search, then the cheapest-plan stage.
 
-**Iterative radius tightening.** Start from the greedy + swap plan; keep, for each demand point, the
+**Lagrangian first.** Without a budget row the greedy plan is improved by the vectorised fast swap
+(:mod:`siting.heuristics.pmedian_swap`). Then the Lagrangian relaxation of the assignment rows
+(:mod:`siting.heuristics.pmedian_lagrangian`) gives a near-LP bound in about a second, better incumbents (its
+subproblem plans, swapped) and reduced-cost fixing; when the fixing leaves at most ``_BRANCH_MAX_FREE`` free sites
+a Lagrangian branch and bound (:mod:`siting.heuristics.pmedian_branch`) searches them — on OR-Library pmed
+with small ``p`` it proves in seconds what the truncated MIPs needed minutes for. A budget row is relaxed there
+(the bound and the fixing stay valid, plans over the budget are not taken) and the branch and bound is
+skipped. Whatever is not proven goes on to the radius programs below, with the fixings and the bound.
+
+**Iterative radius tightening.** Start from the best plan so far; keep, for each demand point, the
 distance levels up to its time in that plan. Solve the truncated radius program
 (:func:`siting.formulations.radius.truncated_program`): its bound is a valid lower bound on the p-median
 optimum at every step (the truncation only lowers a plan's cost). Evaluate the solver's plan exactly; where the
@@ -40,6 +49,9 @@ from ..formulations.radius import (
     reduced_cost_fixing,
     truncated_program,
 )
+from ..heuristics.pmedian_branch import BranchResult, lagrangian_branch_and_bound
+from ..heuristics.pmedian_lagrangian import PairWindows, PMedianLagrangian, lagrangian_fixing, pmedian_lagrangian
+from ..heuristics.pmedian_swap import fast_swap
 from ..rules import SiteRules
 from ..status import Termination
 from .base import Built, Outcome, Plan, SolveContext
@@ -52,6 +64,13 @@ __all__ = ["search_pmedian", "radius_search", "resolve_formulation"]
 _PROOF_TOL = 1e-7
 #: after an LP that fixes more than this share of the free sites, solve the (smaller) LP again before the MIP
 _REFIX_SHARE = 0.05
+#: share of the time left the Lagrangian bound may take (it stops far sooner on OR-Library pmed)
+_LAGRANGIAN_SHARE = 0.3
+#: share of the time left the Lagrangian branch and bound may take before the radius programs get the rest
+_BRANCH_SHARE = 0.97
+#: the branch and bound runs only when the fixing left at most this many free sites (a large p with a weak
+#: incumbent leaves hundreds: its nodes are slow there, and the radius programs close such LP-tight cases)
+_BRANCH_MAX_FREE = 400
 
 
 def resolve_formulation(params: Any) -> str:
@@ -87,9 +106,14 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
     integral = _integral(lv_all)
     limits = params.limits()
     n = instance.n_sites
+    pairs = PairWindows(d, s, weight[d] * t, weight.shape[0], instance.n_sites)
+    swappable = (rules.lower < 0.5) & (rules.upper > 0.5)
+    # without a budget row the vectorised fast swap replaces the greedy's own (same moves, ~20x faster)
     best = greedy_pmedian(instance, p=params.p, weight_column=params.weight_column, budget=params.budget,
                           deadline=None if ctx.deadline is None else time.perf_counter() + 0.25 * (ctx.remaining_s() or 0.0),
-                          unreachable=params.unreachable)
+                          unreachable=params.unreachable, **({"max_swaps": 0} if params.budget is None else {}))
+    if best is not None and params.budget is None:
+        best = fast_swap(pairs, best, swappable, deadline=_share_deadline(ctx, 0.25))
     best_value = _true_cost(lv_all, best) if best is not None else np.inf
     # the truncation as a radius per demand point: it survives the re-levelling after sites are fixed closed
     radius = nearest_open_time(lv_all, best) if best is not None else np.zeros(weight.shape[0])
@@ -114,6 +138,50 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
         gap_ok = bound > best_value - 1.0 + tol if integral else bound >= best_value - tol
         return best is not None and gap_ok
 
+    lagrangian = None
+    if best is not None and not proven():
+        lagrangian = _lagrangian(pairs, rules, params, best, best_value, integral, ctx)
+        stats["lagrangian"] = {"bound": lagrangian.bound, "iterations": lagrangian.iterations,
+                               "seconds": round(lagrangian.seconds, 3), "plan_objective": lagrangian.best_value}
+        bound = max(bound, min(lagrangian.bound, best_value))
+        if lagrangian.best_plan is not None and _fits(lagrangian.best_plan, rules, params):
+            value = _true_cost(lv_all, lagrangian.best_plan)
+            if value < best_value:
+                best, best_value = lagrangian.best_plan.copy(), value
+                radius = nearest_open_time(lv_all, best)
+
+    def lagrangian_fix() -> bool:
+        """Fix what the Lagrangian proves for the current incumbent; False when a point lost every site."""
+        nonlocal lv
+        if lagrangian is None or proven():
+            return True
+        closed, opened = lagrangian_fixing(lagrangian, free, best_value, integral)
+        fixed_open[opened] = True
+        if (closed & ~fixed_closed).any():
+            fixed_closed[closed] = True
+            keep_pair = ~fixed_closed[s]
+            lv = levels_of(d[keep_pair], s[keep_pair], t[keep_pair], weight)
+            return not np.any(active & (lv.n_levels_of == 0))
+        return True
+
+    if not lagrangian_fix():
+        bound = best_value
+    stats["lagrangian_fixed"] = [int(fixed_closed.sum()), int(fixed_open.sum())]
+    left_free = int((free & ~fixed_closed & ~fixed_open).sum())
+    if (best is not None and lagrangian is not None and params.budget is None and not proven()
+            and left_free <= _BRANCH_MAX_FREE):
+        branch = _branch(d, s, t, weight, rules, params, lagrangian, fixed_closed, fixed_open, best, best_value,
+                         integral, ctx)
+        stats["branch"] = {"nodes": branch.nodes, "seconds": round(branch.seconds, 3), "finished": branch.finished}
+        if branch.best_plan is not None and _fits(branch.best_plan, rules, params):
+            value = _true_cost(lv_all, branch.best_plan)
+            if value < best_value:
+                best, best_value = branch.best_plan.copy(), value
+                radius = nearest_open_time(lv_all, best)
+        if branch.finished:
+            bound = best_value   # no plan inside the fixings beats it, none outside them does either
+        elif not lagrangian_fix():
+            bound = best_value
     while not proven():
         left = ctx.remaining_s()
         if left is not None and left <= 0.05:
@@ -177,10 +245,14 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
         plan = sol.x[:n] > 0.5
         value = _true_cost(lv_all, plan)
         round_stats.update(truncated_objective=sol.objective, plan_objective=value)
-        if value < best_value:
+        improved = value < best_value
+        if improved:
             best, best_value = plan, value
         out = beyond(sol.x, z_level, lv, keep, n)
         round_stats["beyond"] = int(out.sum())
+        if improved and not lagrangian_fix():   # a better incumbent: the same multipliers may fix more sites
+            bound = best_value
+            break
         if sol.termination is Termination.OPTIMAL and not out.any() and sol.objective is not None:
             bound = max(bound, min(best_value, float(sol.objective)))
             break
@@ -201,9 +273,58 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
         return Outcome(None, termination, None, finite_bound, method, stats, message)
     # the cheapest-plan stage needs a program whose objective is exact for every plan: all levels of the
     # pairs left after fixing (a plan it finds outside the fixings' promise is rejected by the re-evaluation)
-    exact, exact_z = truncated_program(lv, lv.n_levels_of.copy(), rules, limits, fixed_closed, fixed_open)
-    stats["_built"] = (Built(exact), plan_vector(exact, exact_z, lv, best))
+    lv_exact, closed_exact, open_exact = lv, fixed_closed, fixed_open
+    if lagrangian is not None:
+        # the search's fixings keep only plans better than the incumbent (by 1 with integral data); plans of
+        # equal objective and lower cost must stay in: fix only what costs more than the best plan
+        closed_exact, open_exact = lagrangian_fixing(lagrangian, free, best_value, False)
+        keep_pair = ~closed_exact[s]
+        lv_exact = levels_of(d[keep_pair], s[keep_pair], t[keep_pair], weight)
+    exact, exact_z = truncated_program(lv_exact, lv_exact.n_levels_of.copy(), rules, limits, closed_exact,
+                                       open_exact)
+    stats["_built"] = (Built(exact), plan_vector(exact, exact_z, lv_exact, best))
     return Outcome(Plan(open_sites=best.copy()), termination, best_value, finite_bound, method, stats, message)
+
+
+def _share_deadline(ctx: SolveContext, share: float) -> float | None:
+    """``time.perf_counter()`` value after ``share`` of the time left (None without a time limit)."""
+    left = ctx.remaining_s()
+    return None if left is None else time.perf_counter() + share * left
+
+
+def _lagrangian(pairs: PairWindows, rules: SiteRules, params: Any, best: np.ndarray, best_value: float,
+                integral: bool, ctx: SolveContext) -> PMedianLagrangian:
+    """The Lagrangian bound from the incumbent (a budget row is relaxed: the bound and fixing stay valid).
+
+    Without a budget, each subproblem plan that beats the best so far is improved by the fast swap.
+    """
+    fixed = (rules.lower > 0.5) & (rules.upper > 0.5)
+    free = (rules.lower < 0.5) & (rules.upper > 0.5)
+    deadline = _share_deadline(ctx, _LAGRANGIAN_SHARE)
+    improve = None if params.budget is not None else (lambda plan: fast_swap(pairs, plan, free, deadline=deadline))
+    return pmedian_lagrangian(pairs.d, pairs.s, pairs.cost, np.ones(0), fixed, free,
+                              params.p - int((fixed & rules.counts).sum()), upper_bound=best_value, start=best,
+                              integral=integral, deadline=deadline, pairs=pairs, improve=improve)
+
+
+def _branch(d: np.ndarray, s: np.ndarray, t: np.ndarray, weight: np.ndarray, rules: SiteRules, params: Any,
+            lagrangian: PMedianLagrangian, fixed_closed: np.ndarray, fixed_open: np.ndarray, best: np.ndarray,
+            best_value: float, integral: bool, ctx: SolveContext) -> BranchResult:
+    """Lagrangian branch and bound on the sites the fixing left free (the budget row is not searched)."""
+    keep = ~fixed_closed[s]
+    pairs = PairWindows(d[keep], s[keep], (weight[d] * t)[keep], weight.shape[0], fixed_closed.shape[0])
+    forced = ((rules.lower > 0.5) & (rules.upper > 0.5)) | fixed_open
+    free = (rules.lower < 0.5) & (rules.upper > 0.5) & ~fixed_closed & ~fixed_open
+    left = ctx.remaining_s()
+    deadline = None if left is None else time.perf_counter() + _BRANCH_SHARE * left
+    return lagrangian_branch_and_bound(pairs, forced, free, params.p - int((forced & rules.counts).sum()),
+                                       incumbent=best, incumbent_value=best_value,
+                                       multipliers=lagrangian.multipliers, integral=integral, deadline=deadline)
+
+
+def _fits(plan: np.ndarray, rules: SiteRules, params: Any) -> bool:
+    """A subproblem plan keeps the budget (the relaxation ignores it)."""
+    return params.budget is None or float(rules.cost[plan].sum()) <= params.budget + 1e-9
 
 
 def _extend(keep: np.ndarray, lv: Any, out: np.ndarray, radius: np.ndarray) -> np.ndarray:
