@@ -174,3 +174,33 @@ def greedy(problem: CoverageProblem, *, arrays: CoverArrays | None = None, seed:
             plans.append(single)
     values = [problem.covered_weight(x) for x in plans]
     return plans[int(np.argmax(values))]
+
+
+def open_in_order(problem: CoverageProblem, order: np.ndarray) -> np.ndarray:
+    """The fixed-open sites plus the longest head of ``order`` (site indices, best first) the budget and limit allow.
+
+    Sites are taken up to the first that does not fit: a later, cheaper site must not jump the queue of one the
+    relaxation ranks higher.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> a = sp.csr_matrix(np.ones((1, 3), dtype=bool))
+    >>> p = CoverageProblem(ModelType.MCLP, a, np.ones(1), np.array([5.0, 3.0, 1.0]), np.zeros(3, bool),
+    ...                     np.zeros(3, bool), np.ones(3, bool), budget=6.0)
+    >>> open_in_order(p, np.array([1, 0, 2])).astype(int).tolist()
+    [0, 1, 0]
+    """
+    p = problem
+    start = p.fixed_open & ~p.fixed_closed
+    order = order[~start[order]]
+    spent = float(p.site_cost[start].sum())
+    used = int((start & p.counts_toward_limit).sum())
+    budget = np.inf if p.budget is None else p.budget
+    slots = np.inf if p.max_sites is None else p.max_sites
+    take = ((np.cumsum(p.site_cost[order]) + spent <= budget + 1e-9)
+            & (np.cumsum(p.counts_toward_limit[order]) + used <= slots))
+    # both running totals only grow (costs and limits are >= 0), so ``take`` is already a head of ``order``
+    start = start.copy()
+    start[order[take]] = True
+    return start

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..problem import CoverageProblem, ModelType
 from .arrays import CoverArrays
-from .greedy import greedy, greedy_cover, greedy_mclp
+from .greedy import greedy, greedy_cover, greedy_mclp, open_in_order
 from .local_search import local_search
 
 __all__ = ["LagrangianResult", "lagrangian", "knapsack_upper_bound"]
@@ -286,17 +286,8 @@ def _fractional_cover(u: np.ndarray, w: np.ndarray, target: float) -> tuple[np.n
 def _repair(p: CoverageProblem, x: np.ndarray, v: np.ndarray, arr: CoverArrays, seed: int) -> np.ndarray | None:
     """Turn a relaxed site choice into a feasible plan, then improve it by local search."""
     if p.model == ModelType.MCLP:
-        start = p.fixed_open & ~p.fixed_closed
-        cand = np.flatnonzero(x & ~start)
-        cand = cand[np.argsort(-v[cand], kind="stable")]
-        spent = float(p.site_cost[start].sum())
-        used = int((start & p.counts_toward_limit).sum())
-        budget = np.inf if p.budget is None else p.budget
-        slots = np.inf if p.max_sites is None else p.max_sites
-        c, lim = p.site_cost[cand], p.counts_toward_limit[cand]
-        take = (np.cumsum(c) + spent <= budget + 1e-9) & (np.cumsum(lim) + used <= slots)
-        start = start.copy()
-        start[cand[take]] = True
+        cand = np.flatnonzero(x & ~p.fixed_closed)
+        start = open_in_order(p, cand[np.argsort(-v[cand], kind="stable")])
         plan = greedy_mclp(p, start=start, arrays=arr, seed=seed)
     else:
         cover = greedy_cover(p, start=x & ~p.fixed_closed, arrays=arr, seed=seed)

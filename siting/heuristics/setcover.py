@@ -225,7 +225,7 @@ def cover_dual(problem: CoverageProblem, *, arrays: CoverArrays | None = None, i
         if best_value is not None and best_value - best_bound <= 1e-9 * max(1.0, abs(best_value)):
             break
         g[(u <= 0) & (g < 0)] = 0.0
-        norm = float(g @ g)
+        norm = float(np.multiply(g, g).sum())  # not BLAS: a threaded dot on a busy machine costs milliseconds
         if norm == 0.0:
             # every row has g_i <= 0: the relaxed x covers all rows and meets L(u), so it is an optimal cover
             if m and arr.counts(x).min() > 0:

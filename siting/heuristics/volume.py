@@ -51,7 +51,7 @@ import scipy.sparse as sp
 
 from ..problem import CoverageProblem, ModelType
 from .arrays import CoverArrays, expand_segments
-from .greedy import greedy_mclp
+from .greedy import greedy_mclp, open_in_order
 from .knapsack import KnapsackDual, at_price, knapsack_dual
 from .local_search import local_search
 
@@ -279,19 +279,9 @@ def _cover_counts(arr: CoverArrays, x: np.ndarray) -> np.ndarray:
 def round_primal(problem: CoverageProblem, primal: np.ndarray, arrays: CoverArrays, seed: int = 0) -> np.ndarray:
     """A plan from an averaged site vector: sites by decreasing value while budget and slots allow, then greedy."""
     p = problem
-    start = p.fixed_open & ~p.fixed_closed
-    cand = np.flatnonzero(~start & ~p.fixed_closed & (primal > 1e-3))
+    cand = np.flatnonzero(~p.fixed_closed & (primal > 1e-3))
     cand = cand[np.argsort(-primal[cand], kind="stable")]
-    spent = float(p.site_cost[start].sum())
-    used = int((start & p.counts_toward_limit).sum())
-    budget = np.inf if p.budget is None else p.budget
-    slots = np.inf if p.max_sites is None else p.max_sites
-    c, lim = p.site_cost[cand], p.counts_toward_limit[cand]
-    take = (np.cumsum(c) + spent <= budget + 1e-9) & (np.cumsum(lim) + used <= slots)
-    # a prefix only: a later cheap site must not jump the queue of one the LP wants more
-    stop = int(np.argmin(take)) if not take.all() else take.size
-    start = start.copy()
-    start[cand[:stop]] = True
+    start = open_in_order(p, cand)
     return greedy_mclp(p, start=start, arrays=arrays, seed=seed)
 
 

@@ -1,0 +1,50 @@
+"""The heuristic phase: greedy, local search and a Lagrangian bound with repairs, per model."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ..backends.base import Backend
+from ..heuristics import CoverArrays, greedy, lagrangian, local_search
+from ..options import SolveOptions
+from ..problem import CoverageProblem, ModelType
+from ..status import Termination
+from .best import _Best
+from .cover import _cover_phase
+from .mclp import _volume_phase
+
+
+def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | None, iterations: int,
+                     stats: dict[str, Any], *, dives: bool = True, backend: str | Backend = "highs") -> _Best:
+    """Greedy, local search (30 % of ``time_s``) and the Lagrangian bound with repairs (the rest).
+
+    LSCP goes to :func:`siting.strategy.cover._cover_phase`; MCLP continues after local search with
+    :func:`siting.strategy.mclp._volume_phase`.
+    """
+    t0 = time.perf_counter()
+    arr = CoverArrays.of(q)
+    if q.model is ModelType.LSCP:
+        return _cover_phase(q, arr, options, time_s, iterations, stats, dives=dives)
+    x = greedy(q, arrays=arr, seed=options.seed)
+    stats["greedy_value"] = None if x is None else q.value_of(x)
+    stats["greedy_seconds"] = time.perf_counter() - t0
+    if x is not None:
+        t1 = time.perf_counter()
+        # MCLP: the volume repairs run local search again from better starts, so this one gets less time
+        share = 0.1 if q.model is ModelType.MCLP else 0.3
+        x = local_search(q, x, arrays=arr, seed=options.seed,
+                         time_limit_s=None if time_s is None else share * time_s)
+        stats["local_search_value"] = q.value_of(x)
+        stats["local_search_seconds"] = time.perf_counter() - t1
+    left = None if time_s is None else max(0.0, time_s - (time.perf_counter() - t0))
+    if q.model is ModelType.MCLP:
+        return _volume_phase(q, arr, x, options, left, iterations, stats, backend)
+    lag = lagrangian(q, incumbent=x, arrays=arr, seed=options.seed, time_limit_s=left, iterations=iterations,
+                     repairs=5)
+    stats["lagrangian_bound"] = lag.bound
+    stats["lagrangian_iterations"] = lag.iterations
+    stats["lagrangian_seconds"] = lag.seconds
+    bound = lag.bound if np.isfinite(lag.bound) else None
+    return _Best(lag.best_plan, lag.best_value, bound, Termination.HEURISTIC, "greedy+local_search+lagrangian")
