@@ -31,6 +31,7 @@ from ..result import Result
 from ..rules import SiteRules
 from ..services.catalog import Catalog, load_catalog, service_masks
 from ..status import Status
+from . import multiservice_heuristic as heuristic
 from .base import Built, Evaluation, Model, Plan, ScenarioInputs, SolveContext
 from .driver import solve_model
 from .multiservice_evaluate import evaluate_multiservice
@@ -151,6 +152,7 @@ def _prepare(params: MultiserviceParams, inputs: ScenarioInputs) -> tuple[Multis
 MODEL = Model(
     name="multiservice", params=MultiserviceParams, sense=Sense.MAXIMIZE, build=_build, evaluate=_evaluate,
     prepare=_prepare, total_weight=_total_weight, explain_infeasible=_explain_infeasible, marginal_floor=marginal_floor,
+    warm_start=heuristic.warm_start, bound=heuristic.bound,
     covered="covered by each service within its threshold (within capacity if capacitated), summed over services",
     summary="one budget, many services per building (conversion once + fit-outs, floor area), per-service "
             "thresholds and target groups",

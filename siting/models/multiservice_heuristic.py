@@ -1,0 +1,114 @@
+"""The multi-service model's ``warm_start`` and ``bound`` hooks: a greedy plan and a Lagrangian bound.
+
+At city size (150,000 demand points x 10,000 buildings x 8 services) the program is too large for a MIP solver
+to find a good plan or a useful bound within minutes; the driver starts it from the greedy plan
+(:mod:`siting.models.multiservice_greedy`) and reports the tighter of the solver's bound and the Lagrangian
+one (:mod:`siting.models.multiservice_lagrange`). Both are computed in the warm start, within its deadline;
+the ``bound`` hook returns the bound of the same solve (the driver calls it after the backend, with no time
+left to spare). The plan is encoded as the program's column vector and checked against the program itself;
+rules the greedy does not plan for (capacitated services, budget groups, complexes, new placements per
+community and year) or a floor it cannot reach leave the solver without a start, as before.
+"""
+from __future__ import annotations
+
+import time
+import weakref
+from typing import Any
+
+import numpy as np
+
+from ..data.instance import Instance
+from ..rules import SiteRules
+from .base import Built
+from .multiservice_greedy import GreedyPlan, supported
+from .multiservice_lagrange import lagrange_bound
+from .multiservice_local import improved_plan
+from .multiservice_params import MultiserviceParams
+from .multiservice_reach import Reach, reach_of
+
+__all__ = ["warm_start", "bound", "encode", "last_run"]
+
+#: programs with fewer columns go to the solver alone (it proves them optimal in seconds; the heuristics
+#: would only add time)
+MIN_COLUMNS = 20_000
+_SEARCH_SHARE = 0.4
+
+#: the last warm start's bound and figures, for the ``bound`` hook of the same solve (one slot; weak keys so
+#: nothing outlives its solve)
+_LAST: dict[str, Any] = {}
+
+
+def last_run() -> dict[str, Any]:
+    """What the last warm start did: seconds per step, the greedy's value, the bound, why no start was given."""
+    return {k: v for k, v in _LAST.items() if not k.startswith("_")}
+
+
+def encode(plan: GreedyPlan, reach: Reach, rules: SiteRules, built: Built, n_phases: int) -> np.ndarray:
+    """The program's column vector of ``plan`` (cover columns from the built program's own ``polish``)."""
+    program = built.program
+    n, k = plan.year.shape
+    start, stop = program.blocks["year"]
+    width = (stop - start) // n_phases
+    x = np.zeros(program.n_cols)
+    counts = reach.allowed.sum(axis=0)
+    s_start = n + np.concatenate([[0], np.cumsum(counts)[:-1]])
+    for t in range(n_phases):
+        on = (plan.year >= 0) & (plan.year <= t)
+        base = start + t * width
+        x[base:base + n] = on.any(axis=1) | (rules.existing & (rules.lower > 0))     # existing: open every year
+        for service in range(k):
+            sites = np.flatnonzero(reach.allowed[:, service])
+            x[base + s_start[service] + np.arange(sites.shape[0])] = on[sites, service]
+    return built.polish(x) if built.polish is not None else x
+
+
+def _last_year_value(plan: GreedyPlan, reach: Reach) -> float:
+    placed = plan.placed
+    return float(sum(s.value[(s.by_demand @ placed[:, k].astype(np.int8)) > 0].sum()
+                     for k, s in enumerate(reach.services)))
+
+
+def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules, built: Built,
+               deadline: float | None) -> np.ndarray | None:
+    """The greedy plan as the program's vector (None when it is not a feasible start), and the bound kept."""
+    _LAST.clear()
+    if built.program.n_cols < MIN_COLUMNS:
+        return None
+    began = time.perf_counter()
+    reach = reach_of(instance, params, rules)
+    _LAST["reach_s"] = time.perf_counter() - began
+    why = supported(params, reach)
+    x: np.ndarray | None = None
+    target = 0.0
+    if why is None:
+        t0 = time.perf_counter()
+        # the local search may use 40 % of the warm start's time, the bound the rest
+        search_deadline = None if deadline is None else t0 + _SEARCH_SHARE * max(0.0, deadline - t0)
+        plan = improved_plan(reach, params, rules, deadline=search_deadline)
+        _LAST["greedy_s"] = time.perf_counter() - t0
+        target = _last_year_value(plan, reach)
+        n_phases = len(params.phases) if params.phases else 1
+        if plan.floors_met:
+            x = encode(plan, reach, rules, built, n_phases)
+            violation = built.program.max_violation(x, relative=True)
+            if violation > 1e-7:
+                why, x = f"the greedy plan violates the program by {violation:.3g}", None
+            else:
+                _LAST["greedy_objective"] = built.program.objective_value(x)
+        else:
+            why = "the greedy plan misses a floor"
+    _LAST["no_start"] = why
+    t0 = time.perf_counter()
+    lagrange = lagrange_bound(reach, params, rules.counts, target=target, deadline=deadline)
+    _LAST.update(bound_s=time.perf_counter() - t0, bound=lagrange.bound, bound_iterations=lagrange.iterations,
+                 _instance=weakref.ref(instance), _params=weakref.ref(params), _rules=weakref.ref(rules))
+    return x
+
+
+def bound(instance: Instance, params: MultiserviceParams, rules: SiteRules) -> float | None:
+    """The Lagrangian bound of this solve's warm start (None when no warm start ran for it)."""
+    # a bound computed for other site rules (another lock or budget in serve) is no bound of this solve
+    keys = (_LAST.get("_instance"), _LAST.get("_params"), _LAST.get("_rules"))
+    if any(ref is None or ref() is not obj for ref, obj in zip(keys, (instance, params, rules), strict=True)):
+        return None
+    return float(_LAST["bound"])
