@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import city_pairs, city_points, city_problem  # noqa: E402
+from targets import target_line  # noqa: E402
 
 from siting.options import SolveOptions  # noqa: E402
 from siting.strategy import solve_coverage  # noqa: E402
@@ -108,8 +109,7 @@ def case_60k(time_limit_s: float, seed: int, skip_plain: bool) -> None:
     if not skip_plain:
         obj, bound, secs, term = plain_highs(p, time_limit_s)
         _row("plain HiGHS (naive model)", obj, bound, total, secs, term)
-    print(f"\ntarget (issue 14): gap <= 0.3 % within 60 s; measured: siting heuristic gap "
-          f"{100 * heuristic_gap:.3f} % in {heuristic_s:.1f} s ({_load()})", flush=True)
+    print("\n" + target_line("mclp_60k", seconds=heuristic_s, gap=heuristic_gap) + f" ({_load()})", flush=True)
 
 
 def case_1m(time_limit_s: float, seed: int) -> None:
@@ -129,8 +129,8 @@ def case_1m(time_limit_s: float, seed: int) -> None:
             f"{st.get('lagrangian_iterations')} it {st.get('lagrangian_seconds', 0):.1f}s{_core_note(st)}; "
             f"CPU {cpu:.1f}s; peak RSS {_rss_gb():.2f} GB")
     _row("siting auto", out.objective, out.bound, p.total_weight, out.seconds, note)
-    print(f"\ntarget (issue 14): gap <= 0.5 % within 120 s, <= 4 GB; measured: gap {100 * st['gap']:.3f} % in "
-          f"{out.seconds:.1f} s ({cpu:.1f} s CPU), peak RSS {_rss_gb():.2f} GB ({_load()})", flush=True)
+    print("\n" + target_line("mclp_1m", seconds=out.seconds, gap=st["gap"], rss_gb=_rss_gb())
+          + f" ({cpu:.1f} s CPU; {_load()})", flush=True)
 
 
 def main(argv=None) -> int:

@@ -75,6 +75,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from targets import target_line  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -518,6 +521,21 @@ def print_table(rows: list[dict]) -> None:
               f"{r.get('same', '-')} | {ratio} | {cpu_ratio} | {status} | {build} |", flush=True)
 
 
+def print_targets(rows: list[dict]) -> None:
+    """Issue 14's LSCP targets beside what this run measured (siting with HiGHS against spopt's fastest)."""
+    for r in rows:
+        if r["model"] != "lscp" or r["tool"] != "siting/highs" or "wall_s" not in r:
+            continue
+        if r["size"] == "5k":
+            peers = [p["wall_s"] for p in rows if p["size"] == "5k" and p["model"] == "lscp"
+                     and p["tool"].startswith("spopt/") and "wall_s" in p]
+            if peers:
+                print(target_line("lscp_5k", seconds=r["wall_s"], ratio=min(peers) / r["wall_s"]))
+        elif r["size"] == "20k":
+            gap = r.get("siting_gap")
+            print(target_line("lscp_20k", seconds=r["wall_s"], gap=0.0 if r["status"] == "optimal" else gap))
+
+
 CSV_FIELDS = ["size", "n_demand", "n_candidates", "model", "tool", "wall_s", "cpu_s", "cpu_ratio_same_solver",
               "build_s", "solve_s",
               "peak_rss_mb", "rss_self_mb", "rss_children_mb", "polled_rss_mb", "rss_before_mb", "objective",
@@ -620,6 +638,7 @@ def main(argv=None) -> int:
                 write_csv(rows, args.csv)
     finish_rows(rows)
     print_table(rows)
+    print_targets(rows)
     write_csv(rows, args.csv)
     print(f"\nend {time.strftime('%H:%M:%S', time.gmtime())} UTC, load avg {_load()}; CSV: {args.csv}")
     return 0

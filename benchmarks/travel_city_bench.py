@@ -29,6 +29,9 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from targets import target_line  # noqa: E402
+
 
 def _inputs(args):
     from siting.travel import random_points, street_network
@@ -156,6 +159,11 @@ def main() -> None:
         print("WARNING: the tables differ between methods")
     elif len([r for r in rows if "sha256" in r]) > 1:
         print("identical tables (same sha256) on every method")
+    local = next((r for r in rows if r.get("method") == "local" and "wall_s" in r), None)
+    if local is not None:
+        compared = len(digests) if any(r.get("method") != "local" and "sha256" in r for r in rows) else 0
+        print(target_line("walking_1m", seconds=local["wall_s"], rss_gb=local["peak_rss_mb"] / 1024,
+                          identical=None if compared == 0 else compared == 1))
 
 
 if __name__ == "__main__":
