@@ -26,6 +26,11 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
              ["pmed_bench.py", "--pmedian", "1-40", "--pcenter", "1-10"]),
     "cap": (["cap_bench.py"], ["cap_bench.py"]),
     "evaluate": (["evaluate_bench.py", "--sizes", "1k", "10k"], ["evaluate_bench.py"]),
+    "scp": (["scp_bench.py", "--time-limit", "60"], ["scp_bench.py"]),
+    "multiservice": (["multiservice_scale_bench.py", "--case", "20k", "--time-limit", "120"],
+                     ["multiservice_scale_bench.py", "--case", "150k", "--time-limit", "300"]),
+    "travel_city": (["travel_city_bench.py", "--nodes", "50000", "--demand", "100000", "--candidates", "5000"],
+                    ["travel_city_bench.py"]),
 }
 
 

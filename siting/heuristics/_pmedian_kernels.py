@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["rho_kernel", "served_kernel", "served_by_site_kernel", "plan_cost_kernel"]
+__all__ = ["rho_kernel", "served_by_site_kernel", "plan_cost_kernel"]
 
 
 @njit(cache=True, nogil=True)
@@ -25,23 +25,6 @@ def rho_kernel(start: np.ndarray, stop: np.ndarray, site: np.ndarray, cost: np.n
                 break
             rho[site[k]] += c - ui
     return rho
-
-
-@njit(cache=True, nogil=True)
-def served_kernel(start: np.ndarray, stop: np.ndarray, site: np.ndarray, cost: np.ndarray, u: np.ndarray,
-                  open_mask: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """Per demand: the open sites among its pairs with cost < u_i."""
-    served = np.zeros(start.shape[0])
-    for i in range(start.shape[0]):
-        ui = u[i]
-        count = 0
-        for k in range(start[i], stop[i]):
-            if cost[k] >= ui:
-                break
-            if open_mask[site[k]]:
-                count += 1
-        served[i] = count
-    return served
 
 
 @njit(cache=True, nogil=True)

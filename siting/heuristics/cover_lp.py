@@ -29,6 +29,7 @@ from scipy.optimize import linprog
 
 from ..problem import CoverageProblem, ModelType
 from .arrays import CoverArrays
+from .knapsack import rounding_margin
 from .setcover import CoverDual, lagrangian_cover
 
 __all__ = ["lp_cover_dual", "lagrangian_value"]
@@ -89,7 +90,7 @@ def lp_cover_dual(problem: CoverageProblem, *, arrays: CoverArrays | None = None
     u = np.maximum(-np.asarray(out.ineqlin.marginals, dtype=np.float64), 0.0)
     raw, r = lagrangian_value(p, u, arr)
     integral = bool(np.all(p.site_cost == np.round(p.site_cost)))
-    bound = float(np.ceil(raw - 1e-6)) if integral else raw
+    bound = float(np.ceil(raw - rounding_margin(raw))) if integral else raw
     relaxed = (p.fixed_open & usable) | (usable & (r < 0))
     plan = lagrangian_cover(p, u, arr, start=relaxed)
     value = None if plan is None else p.cost_of(plan)

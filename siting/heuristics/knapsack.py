@@ -41,7 +41,12 @@ class KnapsackDual:
 
 def at_price(v: np.ndarray, cost: np.ndarray, counts: np.ndarray, budget: float | None, slots: float,
               price: float) -> KnapsackDual:
-    """The relaxed knapsack at one price: positive reduced values, the ``slots`` best of the counting sites."""
+    """The relaxed knapsack at one price: positive reduced values, the ``slots`` best of the counting sites.
+
+    Without a budget the price is 0: nothing adds ``price * B`` back, so any other price would not bound.
+    """
+    if budget is None:
+        price = 0.0
     r = v - price * cost if price else v
     chosen = r > 0
     if np.isfinite(slots):
@@ -144,3 +149,15 @@ def knapsack_dual(v: np.ndarray, cost: np.ndarray, counts: np.ndarray, budget: f
         else:
             hi, hi_k = mid, mk
     return best
+
+
+def rounding_margin(value: float | np.ndarray) -> float | np.ndarray:
+    """How far float error may have moved a bound before it is rounded to the integer grid of integral data.
+
+    Relative (``1e-11 |value|``) above 1e5, so a sum in the billions keeps a margin well above its rounding error
+    (about ``n * 1.1e-16 * |value|`` for n terms).
+
+    >>> float(rounding_margin(10.0)), float(rounding_margin(4e9))
+    (1e-06, 0.04)
+    """
+    return np.maximum(1e-6, 1e-11 * np.abs(value))

@@ -35,6 +35,7 @@ Example
 """
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,7 +72,8 @@ class PairWindows:
     demand's window of pairs with ``c_ij < u_i`` (no float key, no loop over demand points).
     """
 
-    def __init__(self, d: np.ndarray, s: np.ndarray, cost: np.ndarray, n_demand: int, n_sites: int) -> None:
+    def __init__(self, d: np.ndarray, s: np.ndarray, cost: np.ndarray, n_demand: int, n_sites: int, *,
+                 compile_ok: bool = True) -> None:
         order = np.lexsort((cost, d))
         self.d, self.s, self.cost = d[order], s[order], cost[order]
         self.n_demand, self.n_sites = n_demand, n_sites
@@ -83,7 +85,7 @@ class PairWindows:
         self.stop = np.searchsorted(self.d, np.arange(n_demand), side="right")
         self.active = np.zeros(n_demand, bool)
         self.active[self.d] = True
-        self.compiled = _kernels()
+        self.compiled = _kernels(compile_ok)
         if self.compiled is not None:
             # the same pairs grouped by site: the relaxation's "sum x" then reads only the open sites' pairs
             by_site = np.argsort(self.s, kind="stable")
@@ -134,8 +136,14 @@ class PairWindows:
         return np.where(self.active, np.where(np.isfinite(near), near, cheapest), 0.0)
 
 
-def _kernels() -> Any:
-    """The compiled loops (:mod:`siting.heuristics._pmedian_kernels`), or None without numba."""
+def _kernels(compile_ok: bool = True) -> Any:
+    """The compiled loops (:mod:`siting.heuristics._pmedian_kernels`), or None without numba.
+
+    Importing numba and loading the kernels takes ~3 s in a fresh process; with ``compile_ok`` False (a short
+    time limit) they are used only when numba is already loaded.
+    """
+    if not compile_ok and "numba" not in sys.modules:
+        return None
     try:
         from . import _pmedian_kernels
     except ImportError:   # numba is optional: the numpy windows give the same figures
@@ -197,7 +205,9 @@ def subgradient(pairs: PairWindows, fixed_open: np.ndarray, free: np.ndarray, m:
         norm = float(g @ g)
         if norm == 0.0:
             break   # u solves the relaxation with a feasible assignment: the bound is the plan's cost
-        u = u + factor * max(target - value, 1e-9 * max(1.0, abs(target))) / norm * g
+        # no feasible plan known yet: aim a little above the bound instead of at an infinite target
+        aim = target if np.isfinite(target) else value + max(1.0, 0.05 * abs(value))
+        u = u + factor * max(aim - value, 1e-9 * max(1.0, abs(aim))) / norm * g
     return PMedianLagrangian(best_bound, best_rho, best_u, best_plan, best_value, m, done,
                              time.perf_counter() - started)
 

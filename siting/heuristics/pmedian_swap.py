@@ -67,7 +67,9 @@ def fast_swap(pairs: PairWindows, open_mask: np.ndarray, swappable: np.ndarray, 
     (n_sites,) bool, the improved plan (a copy).
     """
     plan = open_mask.copy()
-    big = 10.0 * float(pairs.cost.max(initial=0.0)) + 1.0
+    # losing a point's only open site must outweigh every possible gain (at most the sum of all d1): a swap
+    # that leaves an active point unserved then never saves anything
+    big = 2.0 * float(pairs.cost.sum()) + 1.0
     n_sites = plan.shape[0]
     scale = max(1.0, float(pairs.cost.sum()) / max(1, pairs.n_demand))
     for _ in range(max_swaps):

@@ -52,7 +52,7 @@ import scipy.sparse as sp
 from ..problem import CoverageProblem, ModelType
 from .arrays import CoverArrays, expand_segments
 from .greedy import greedy_mclp, open_in_order
-from .knapsack import KnapsackDual, at_price, knapsack_dual
+from .knapsack import KnapsackDual, at_price, knapsack_dual, rounding_margin
 from .local_search import local_search
 
 __all__ = ["MclpDual", "volume_mclp", "fixable_mclp", "round_primal", "knapsack_dual", "KnapsackDual"]
@@ -158,7 +158,7 @@ class _Parts:
 
     def rounded(self, value: float) -> float:
         value = min(value, self.cap)
-        return float(np.floor(value + 1e-6)) if self.integral else value
+        return float(np.floor(value + rounding_margin(value))) if self.integral else value
 
 
 def volume_mclp(problem: CoverageProblem, *, arrays: CoverArrays | None = None, iterations: int = 1_000,
@@ -315,7 +315,7 @@ def fixable_mclp(problem: CoverageProblem, multipliers: np.ndarray, price: float
     v = arr.site_weight(u)
     knap = at_price(v[parts.free], parts.cost[parts.free], parts.counts, parts.budget, parts.slots, price)
     raw = float(p.base_covered_weight + np.maximum(parts.w - u, 0.0).sum() + knap.value + v[parts.fixed].sum())
-    r = v[parts.free] - price * parts.cost[parts.free]
+    r = v[parts.free] - knap.price * parts.cost[parts.free]   # knap.price is 0 without a budget
     chosen = knap.chosen
     t_in = t_out = 0.0
     if np.isfinite(parts.slots):
@@ -330,11 +330,10 @@ def fixable_mclp(problem: CoverageProblem, multipliers: np.ndarray, price: float
         open_pen = np.where(parts.counts, np.inf, open_pen)  # no slot left: a counting site cannot open
     close_pen = np.where(parts.counts, r - t_out, r)         # forcing a chosen site out
     tol = 1e-9 * max(1.0, abs(value))
-    margin = 1e-6 if parts.integral else 0.0
 
     def below(bound: np.ndarray) -> np.ndarray:
         if parts.integral:
-            return np.floor(bound + margin) < value - 0.5
+            return np.floor(bound + rounding_margin(bound)) < value - 0.5
         return bound < value - tol
 
     closed = np.zeros(p.n_sites, bool)

@@ -71,6 +71,8 @@ _BRANCH_SHARE = 0.97
 #: the branch and bound runs only when the fixing left at most this many free sites (a large p with a weak
 #: incumbent leaves hundreds: its nodes are slow there, and the radius programs close such LP-tight cases)
 _BRANCH_MAX_FREE = 400
+#: numba's import and kernel load take ~3 s in a fresh process: only worth it when this much time is left
+_COMPILE_MIN_TIME_S = 10.0
 
 
 def resolve_formulation(params: Any) -> str:
@@ -106,14 +108,16 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
     integral = _integral(lv_all)
     limits = params.limits()
     n = instance.n_sites
-    pairs = PairWindows(d, s, weight[d] * t, weight.shape[0], instance.n_sites)
+    pairs = PairWindows(d, s, weight[d] * t, weight.shape[0], instance.n_sites, compile_ok=_compile_ok(ctx))
     swappable = (rules.lower < 0.5) & (rules.upper > 0.5)
     # without a budget row the vectorised fast swap replaces the greedy's own (same moves, ~20x faster)
     best = greedy_pmedian(instance, p=params.p, weight_column=params.weight_column, budget=params.budget,
                           deadline=None if ctx.deadline is None else time.perf_counter() + 0.25 * (ctx.remaining_s() or 0.0),
                           unreachable=params.unreachable, **({"max_swaps": 0} if params.budget is None else {}))
     if best is not None and params.budget is None:
-        best = fast_swap(pairs, best, swappable, deadline=_share_deadline(ctx, 0.25))
+        swapped = fast_swap(pairs, best, swappable, deadline=_share_deadline(ctx, 0.25))
+        if np.isfinite(_true_cost(lv_all, swapped)):   # never trade the greedy's plan for one serving fewer points
+            best = swapped
     best_value = _true_cost(lv_all, best) if best is not None else np.inf
     # the truncation as a radius per demand point: it survives the re-levelling after sites are fixed closed
     radius = nearest_open_time(lv_all, best) if best is not None else np.zeros(weight.shape[0])
@@ -312,7 +316,8 @@ def _branch(d: np.ndarray, s: np.ndarray, t: np.ndarray, weight: np.ndarray, rul
             best_value: float, integral: bool, ctx: SolveContext) -> BranchResult:
     """Lagrangian branch and bound on the sites the fixing left free (the budget row is not searched)."""
     keep = ~fixed_closed[s]
-    pairs = PairWindows(d[keep], s[keep], (weight[d] * t)[keep], weight.shape[0], fixed_closed.shape[0])
+    pairs = PairWindows(d[keep], s[keep], (weight[d] * t)[keep], weight.shape[0], fixed_closed.shape[0],
+                        compile_ok=_compile_ok(ctx))
     forced = ((rules.lower > 0.5) & (rules.upper > 0.5)) | fixed_open
     free = (rules.lower < 0.5) & (rules.upper > 0.5) & ~fixed_closed & ~fixed_open
     left = ctx.remaining_s()
@@ -374,3 +379,8 @@ def search_pmedian(instance: Instance, params: Any, rules: SiteRules, ctx: Solve
                                    outcome.stats.get("search_seconds", 0.0))
     outcome.stats["secondary"] = info
     return replace(outcome, plan=plan)
+
+
+def _compile_ok(ctx: SolveContext) -> bool:
+    """Whether the Lagrangian may load its compiled loops within the time left (``_COMPILE_MIN_TIME_S``)."""
+    return ctx.deadline is None or (ctx.remaining_s() or 0.0) >= _COMPILE_MIN_TIME_S

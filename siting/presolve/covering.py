@@ -8,7 +8,8 @@ a strict partial order: every dropped row keeps a dominated-by row that survives
 Column rule (weighted costs, Beasley 1987). Let :math:`m_i = \min_{k \ne j, i \in S_k} c_k`. When
 :math:`c_j \ge \sum_{i \in S_j} m_i` (and no row is covered by ``j`` alone), replacing ``j`` in any plan by
 the cheapest other site of each of its rows costs no more and covers as much, so an optimal plan avoids
-``j``. Both rules keep the optimal value exactly; they only apply to LSCP (partial covering counts weight,
+``j``. With equality the swap keeps the cost but may add sites, so an equal-cost site is dropped only when it
+covers one row (one site for one). Both rules keep the optimal value exactly; they only apply to LSCP (partial covering counts weight,
 so a dropped row or site would change which rows are worth covering).
 
 Example
@@ -130,7 +131,11 @@ def drop_costly_sites(problem: CoverageProblem) -> tuple[CoverageProblem, Invers
     replace_cost = np.bincount(cov.indices, weights=np.where(np.isfinite(other), other, 1e300),
                                minlength=problem.n_sites)
     costly = free & (replace_cost < 1e299)
-    costly &= problem.site_cost >= replace_cost - 1e-9 * np.maximum(1.0, np.abs(replace_cost))
+    tol = 1e-9 * np.maximum(1.0, np.abs(replace_cost))
+    # an equal-cost swap is dropped only one-for-one (a site of one row): trading one site for several equally
+    # cheap ones would lose the plan with the fewest sites among the cheapest (the secondary objective)
+    one_row = np.bincount(cov.indices, minlength=problem.n_sites) == 1
+    costly &= (problem.site_cost > replace_cost + tol) | (one_row & (problem.site_cost >= replace_cost - tol))
     cheapest_somewhere = np.zeros(problem.n_sites, bool)
     cheapest_somewhere[first_site[has]] = True
     return take_sites(problem, ~(costly & ~cheapest_somewhere))

@@ -15,6 +15,9 @@ from .best import _Best
 from .cover import _cover_phase
 from .mclp import _volume_phase
 
+#: below this heuristic time the volume algorithm rarely reaches a repair step (measured at 60k x 3k)
+VOLUME_REPAIR_MIN_S = 20.0
+
 
 def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | None, iterations: int,
                      stats: dict[str, Any], *, dives: bool = True, backend: str | Backend = "highs") -> _Best:
@@ -32,8 +35,10 @@ def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | 
     stats["greedy_seconds"] = time.perf_counter() - t0
     if x is not None:
         t1 = time.perf_counter()
-        # MCLP: the volume repairs run local search again from better starts, so this one gets less time
-        share = 0.1 if q.model is ModelType.MCLP else 0.3
+        # MCLP: the volume repairs run local search again from better starts, so this one gets less time —
+        # unless the limit is too short for the volume run to reach its repairs
+        long_enough = time_s is None or time_s >= VOLUME_REPAIR_MIN_S
+        share = 0.1 if q.model is ModelType.MCLP and long_enough else 0.3
         x = local_search(q, x, arrays=arr, seed=options.seed,
                          time_limit_s=None if time_s is None else share * time_s)
         stats["local_search_value"] = q.value_of(x)

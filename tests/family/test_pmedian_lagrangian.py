@@ -185,3 +185,17 @@ def test_compiled_and_numpy_windows_agree(seed):
             hit = (pairs.cost < u[pairs.d]) & open_mask[pairs.s]
             assert np.array_equal(pairs.served(u, open_mask), np.bincount(pairs.d[hit], minlength=weight.shape[0]))
         assert compiled.plan_cost(open_mask) == pytest.approx(plain.plan_cost(open_mask))
+
+
+def test_fast_swap_never_leaves_a_point_unserved():
+    # point 0 (weight 100) reaches only site 0; eleven points reach site 0 at 10 min and site 1 at 0 min: moving
+    # to site 1 would save 110 but leave point 0 without a site, so the greedy plan must stay
+    k = 11
+    d = np.concatenate([[0], np.repeat(np.arange(1, k + 1), 2)])
+    s = np.concatenate([[0], np.tile([0, 1], k)])
+    t = np.concatenate([[0.0], np.tile([10.0, 0.0], k)])
+    w = np.array([100.0] + [1.0] * k)
+    pairs = PairWindows(d, s, w[d] * t, w.shape[0], 2)
+    plan = fast_swap(pairs, np.array([True, False]), np.ones(2, bool))
+    assert plan.tolist() == [True, False]
+    assert pairs.plan_cost(plan) == 110.0

@@ -172,3 +172,20 @@ def test_mip_on_the_fixed_problem_finds_the_optimum(seed, budget_share, max_site
     assert out.bound >= best - 1e-6
     # the MIP runs only when the heuristics left a gap, and then on the fixed problem
     assert "mip" not in out.stats or "reduced_cost_fixed" in out.stats
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fixing_without_a_budget_ignores_the_price(seed):
+    # no budget: nothing adds price * B back, so a positive price would fix sites an optimal plan needs
+    p = _problem(seed, None, 4)
+    rng = np.random.default_rng(seed)
+    u = rng.random(p.n_demand) * p.demand_weight
+    plans = _all_plans(p)
+    level = max(v for _, v in plans)
+    at_zero = fixable_mclp(p, u, 0.0, level)
+    for price in (0.5, 2.25, 7.0):
+        closed, opened = fixable_mclp(p, u, price, level)
+        assert np.array_equal(closed, at_zero[0]) and np.array_equal(opened, at_zero[1])
+        for x, v in plans:
+            if v >= level - 1e-9:
+                assert not (x & closed).any() and x[opened].all()
