@@ -168,7 +168,8 @@ def _search(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, d_snap: Snap
     a, b, cost = od_costs(sg, src, dst, limit_m=limit_m, chunk_entries=chunk_entries, engine=engine,
                           threads=threads, progress=callback)
     di, sj = (b, a) if reverse else (a, b)
-    order = np.lexsort((sj, di))
+    # pairs are unique, so one integer key sorts as lexsort((sj, di)) does, about 3x faster
+    order = np.argsort(di * np.int64(max(len(s_snap), 1)) + sj)
     return di[order], sj[order], cost[order]
 
 

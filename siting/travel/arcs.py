@@ -38,6 +38,8 @@ class SearchGraph:
     seg_v: np.ndarray
     order: np.ndarray
     arcs: np.ndarray       # (n_arcs, 2) float64: head, cost — one cache line per node's arcs
+    max_out_degree: int = 0    # most arcs leaving one node (sizes the numba kernel's bucket pool)
+    short_cost_m: float = np.inf  # about the 5th percentile of the arc costs (the bucket width); inf without arcs
 
 
 def _interleave(head: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -80,7 +82,27 @@ def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reve
     >>> sg = search_graph(g, *g.segment_costs(), reverse=True)
     >>> sg.indptr.tolist(), sg.head.tolist(), sg.order.tolist()
     ([0, 0, 1], [0], [0, 1])
+
+    The result is kept with the graph for the last few pairs of cost arrays (by identity, so the arrays must
+    not be modified afterwards; :func:`siting.travel.job.class_segment_costs` hands out such shared arrays).
     """
+    # the same cost arrays (those cached per speed class by siting.travel.job.class_segment_costs): same layout
+    cache = graph.__dict__.setdefault("_search_graphs", [])
+    for f, b, r, sg in cache:
+        if f is fwd_m and b is bwd_m and r == reverse:
+            return sg
+    sg = _search_graph(graph, fwd_m, bwd_m, reverse)
+    if len(cache) >= SEARCH_GRAPH_CACHE_ENTRIES:
+        cache.pop(0)
+    cache.append((fwd_m, bwd_m, reverse, sg))  # holding the arrays keeps their identity unique
+    return sg
+
+
+#: search graphs kept per walking graph (each about 40 bytes per arc)
+SEARCH_GRAPH_CACHE_ENTRIES = 4
+
+
+def _search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, reverse: bool) -> SearchGraph:
     if reverse:
         fwd_m, bwd_m = bwd_m, fwd_m
     topo = arc_layout(graph)
@@ -101,8 +123,11 @@ def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reve
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(reach[fin] > 0, reach[fin] / c[fin], 0.0)
         ratio = max(ratio, float(np.nanmax(r)))
+    sample = cost[:: max(1, cost.size // 20_000)]
+    short = float(np.percentile(sample, 5)) if sample.size else np.inf
+    degree = int(np.diff(indptr).max()) if graph.n_nodes else 0
     return SearchGraph(graph, indptr, head.astype(np.int64), cost, fwd_m, bwd_m, ratio, topo.node_x, topo.node_y,
-                       topo.seg_u, topo.seg_v, order, _interleave(head, cost))
+                       topo.seg_u, topo.seg_v, order, _interleave(head, cost), degree, short)
 
 
 @dataclass(frozen=True)

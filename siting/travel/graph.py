@@ -196,6 +196,12 @@ class WalkGraph:
 
     def summary(self) -> str:
         """One line for logs: nodes, segments, km of street, share of stairs, elevation known."""
+        line = self.__dict__.get("_summary")
+        if line is None:  # kept with the (frozen) graph: every computation's result carries it
+            line = self.__dict__["_summary"] = self._summary()
+        return line
+
+    def _summary(self) -> str:
         km = float(self.seg_length_m.sum()) / 1000.0
         z = float(np.isfinite(self.node_z).mean()) if self.n_nodes else 0.0
         return (f"{self.source}: {self.n_nodes:,} nodes, {self.n_segments:,} segments, {km:,.1f} km, "

@@ -20,7 +20,7 @@ from siting.travel.readers import crs_name
 from siting.travel.snap import Snapped, snap_points, street_distance
 from siting.travel.speed import SpeedProfile
 
-__all__ = ["TravelJob", "prepare_job", "point_elevation", "street_elevation", "progress_callback", "member_minutes"]
+__all__ = ["TravelJob", "prepare_job", "class_segment_costs", "point_elevation", "street_elevation", "progress_callback", "member_minutes"]
 
 
 def member_minutes(cost_m: np.ndarray, speed_m_s: float, cutoff_min: float) -> tuple[np.ndarray, np.ndarray]:
@@ -97,10 +97,10 @@ class TravelJob:
         Costs are flat-equivalent metres at the reference group's speed: seconds times its speed.
         """
         v_ref = float(self.profile.groups[ref])
-        fwd_s, bwd_s = self.profile.segment_seconds(self.graph, ref)
+        fwd_m, bwd_m = class_segment_costs(self.graph, self.profile, ref)
         d_acc = self.profile.access_seconds(ref, self.d_snap.access_m, self.d_rise_out) * v_ref
         s_acc = self.profile.access_seconds(ref, self.s_snap.access_m, self.s_rise_in) * v_ref
-        return fwd_s * v_ref, bwd_s * v_ref, _with_access(self.d_snap, d_acc), _with_access(self.s_snap, s_acc)
+        return fwd_m, bwd_m, _with_access(self.d_snap, d_acc), _with_access(self.s_snap, s_acc)
 
     def reverse(self) -> bool:
         """Search from the sites (on the reversed graph): they are the smaller side."""
@@ -114,6 +114,42 @@ class TravelJob:
         return pd.concat([_far_report(self.graph, "demand", self.d_ids, self.d_x, self.d_y, self.d_snap),
                           _far_report(self.graph, "candidate", self.s_ids, self.s_x, self.s_y, self.s_snap)],
                          ignore_index=True)
+
+
+#: segment-cost arrays kept per graph (one per speed class; 2 x 8 bytes x segments each)
+COST_CACHE_ENTRIES = 4
+
+
+def class_segment_costs(graph: WalkGraph, profile: SpeedProfile, ref: str) -> tuple[np.ndarray, np.ndarray]:
+    """Segment costs forward / backward in flat-equivalent metres of group ``ref``, cached with the graph.
+
+    The costs depend only on the network and on what the group's times depend on (flat speed, slope response,
+    stair rates), so repeated computations on one network (scenario runs, sensitivity sweeps, stream blocks)
+    compute them once. The arrays are shared by every caller: read them, never write into them
+    (:func:`siting.travel.arcs.search_graph` recognises them and keeps its search graph too). They stay
+    writeable because numba compiles a separate kernel for read-only arrays.
+
+    Examples
+    --------
+    >>> g = WalkGraph.from_segments([0, 100], [0, 0], None, [0], [1])
+    >>> a = class_segment_costs(g, SpeedProfile(), "adult")
+    >>> a[0].tolist(), a is class_segment_costs(g, SpeedProfile(), "adult")
+    ([100.0], True)
+    """
+    v_ref = float(profile.groups[ref])
+    key = (v_ref, bool(profile.use_slope), profile.stairs_factor,
+           profile.slope_response(ref) if profile.use_slope else None, profile.stair_rates(ref))
+    cache = graph.__dict__.setdefault("_class_costs", {})  # a cache on the frozen graph, like its snapping index
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    fwd_s, bwd_s = profile.segment_seconds(graph, ref)
+    fwd_s *= v_ref
+    bwd_s *= v_ref
+    while len(cache) >= COST_CACHE_ENTRIES:
+        cache.pop(next(iter(cache)))
+    cache[key] = hit = (fwd_s, bwd_s)
+    return hit
 
 
 def prepare_job(graph: WalkGraph, demand: pd.DataFrame, sites: pd.DataFrame, *, cutoff_min: float,
@@ -141,8 +177,21 @@ def prepare_job(graph: WalkGraph, demand: pd.DataFrame, sites: pd.DataFrame, *, 
     d_ids, dx, dy = _points(demand, "demand", graph, crs)
     s_ids, sx, sy = _points(sites, "candidates", graph, crs)
     workers = -1 if threads is None else max(1, int(threads))
-    d_snap = snap_points(graph, dx, dy, max_distance_m=max_snap_m, threads=workers)
-    s_snap = snap_points(graph, sx, sy, max_distance_m=max_snap_m, threads=workers)
+    if workers != 1:
+        # both layers at once: the compiled snapping releases the GIL
+        from concurrent.futures import ThreadPoolExecutor
+
+        from siting.travel.snap import _index
+
+        if graph.n_segments:
+            _index(graph)  # built once, before the threads share it
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            d_job = pool.submit(snap_points, graph, dx, dy, max_distance_m=max_snap_m, threads=workers)
+            s_snap = snap_points(graph, sx, sy, max_distance_m=max_snap_m, threads=workers)
+            d_snap = d_job.result()
+    else:
+        d_snap = snap_points(graph, dx, dy, max_distance_m=max_snap_m, threads=workers)
+        s_snap = snap_points(graph, sx, sy, max_distance_m=max_snap_m, threads=workers)
     d_rise_out = street_elevation(graph, d_snap) - _with_samples(point_elevation(demand), dx, dy, elevation_samples)
     s_rise_in = _with_samples(point_elevation(sites), sx, sy, elevation_samples) - street_elevation(graph, s_snap)
     return TravelJob(graph, profile, float(cutoff_min), d_ids, s_ids, dx, dy, sx, sy, d_snap, s_snap, d_rise_out,

@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike
 from siting.travel.arcs import morton_order
 from siting.travel.graph import WalkGraph
 
-__all__ = ["Snapped", "SnapIndex", "snap_points", "street_distance"]
+__all__ = ["Snapped", "SnapIndex", "SnapGrid", "snap_points", "street_distance"]
 
 #: points snapped per block (bounds the candidate arrays to a few tens of MB)
 BLOCK_POINTS = 100_000
@@ -91,6 +91,7 @@ class SnapIndex:
     stretch_piece: np.ndarray
     stretch_m: float
     tree: Any  # scipy.spatial.cKDTree, or None without segments
+    grid: SnapGrid | None = None  # the same midpoints in uniform cells, for the compiled search
 
     @classmethod
     def build(cls, graph: WalkGraph) -> SnapIndex:
@@ -129,8 +130,10 @@ class SnapIndex:
         tree = cKDTree(mids, balanced_tree=False, compact_nodes=False) if mids.size else None
         last = np.ones(seg.size, dtype=bool)
         last[:-1] = seg[1:] != seg[:-1]
-        return cls(ax, ay, bx, by, dx, dy, seg, last, before, piece, float(np.max(length / parts)) if parts.size else stretch,
-                   tree)
+        stretch_m = float(np.max(length / parts)) if parts.size else stretch
+        grid = SnapGrid.build(mids, piece, stretch_m, np.column_stack([ax, ay, dx, dy, bx, by])) \
+            if mids.size else None
+        return cls(ax, ay, bx, by, dx, dy, seg, last, before, piece, stretch_m, tree, grid)
 
     def nearest(self, x: np.ndarray, y: np.ndarray, *, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                                               np.ndarray]:
@@ -147,6 +150,18 @@ class SnapIndex:
             return piece, dist, t_out, x.copy(), y.copy()
         # points in Z-curve order: neighbouring queries walk the same tree nodes (about 2x faster)
         todo = morton_order(x, y)
+        g = self.grid
+        kernel = _grid_kernel() if g is not None else None
+        if kernel is not None and g is not None:
+            # compiled ring search over the grid; the few points it leaves (far from every street) ask the tree
+            qx, qy = x[todo], y[todo]
+            p_k, d_k, t_k = np.empty(todo.size, np.int64), np.empty(todo.size), np.empty(todo.size)
+            kernel(qx, qy, g.x0, g.y0, g.cell_m, g.nx, g.ny, g.cell_ptr, g.cell_piece, g.cell_geom,
+                   0.5 * self.stretch_m, GRID_RINGS, p_k, d_k, t_k)
+            found = p_k >= 0
+            rows = todo[found]
+            piece[rows], dist[rows], t_out[rows] = p_k[found], d_k[found], t_k[found]
+            todo = todo[~found]
         pts = np.column_stack([x, y])
         k = min(FIRST_NEIGHBOURS, self.stretch_piece.size)
         while todo.size:
@@ -182,6 +197,58 @@ class SnapIndex:
         px = np.where(t_out >= 1.0, self.bx[piece], self.ax[piece] + t_out * self.dx[piece])
         py = np.where(t_out >= 1.0, self.by[piece], self.ay[piece] + t_out * self.dy[piece])
         return piece, dist, t_out, px, py
+
+
+@dataclass(frozen=True)
+class SnapGrid:
+    """Stretch midpoints bucketed in square cells of side ``cell_m`` (CSR by ``iy * nx + ix``).
+
+    Cells are at least one stretch long and no more numerous than about twice the stretches.
+    """
+
+    x0: float
+    y0: float
+    cell_m: float
+    nx: int
+    ny: int
+    cell_ptr: np.ndarray
+    cell_piece: np.ndarray
+    cell_geom: np.ndarray  # (entries, 6): ax, ay, dx, dy, bx, by of cell_piece, read in sequence by the kernel
+
+    @classmethod
+    def build(cls, mids: np.ndarray, stretch_piece: np.ndarray, stretch_m: float,
+              piece_geom: np.ndarray) -> SnapGrid:
+        """The grid of midpoints ``mids`` (pieces ``stretch_piece``; ``piece_geom`` one row per piece).
+
+        A piece with several stretches in one cell is listed there once.
+        """
+        x0, y0 = float(mids[:, 0].min()), float(mids[:, 1].min())
+        w, h = float(mids[:, 0].max()) - x0, float(mids[:, 1].max()) - y0
+        cell = max(stretch_m, 1e-3, float(np.sqrt(max(w, 1.0) * max(h, 1.0) / (2.0 * mids.shape[0]))))
+        nx, ny = int(w // cell) + 1, int(h // cell) + 1
+        # the kernel finds a point's cell with this same formula
+        ix = np.clip(np.floor((mids[:, 0] - x0) / cell).astype(np.int64), 0, nx - 1)
+        iy = np.clip(np.floor((mids[:, 1] - y0) / cell).astype(np.int64), 0, ny - 1)
+        n_pieces = piece_geom.shape[0]
+        # (cell, piece) pairs, each once, sorted by cell then piece
+        pair = np.unique((iy * nx + ix) * n_pieces + stretch_piece)
+        key, piece = pair // n_pieces, pair % n_pieces
+        ptr = np.zeros(nx * ny + 1, dtype=np.int64)
+        np.cumsum(np.bincount(key, minlength=nx * ny), out=ptr[1:])
+        return cls(x0, y0, cell, nx, ny, ptr, piece.astype(np.int64), np.ascontiguousarray(piece_geom[piece]))
+
+
+#: rings of grid cells the compiled snapping searches before handing a point to the KD-tree
+GRID_RINGS = 8
+
+
+def _grid_kernel() -> Any:
+    """The compiled grid search (:mod:`siting.travel._snap_kernel`), or ``None`` without numba."""
+    try:
+        from siting.travel._snap_kernel import nearest_pieces
+    except Exception:  # noqa: BLE001 - numba missing or broken: the KD-tree alone
+        return None
+    return nearest_pieces
 
 
 def _index(graph: WalkGraph) -> SnapIndex:
