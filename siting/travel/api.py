@@ -196,10 +196,11 @@ def write_travel_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     cols = TRAVEL_COLUMNS + (["group"] if "group" in df.columns else [])
     data = df[cols].reset_index(drop=True)
     data.attrs = {}
-    from siting.io import atomic_write_csv, atomic_write_parquet
+    from siting.io import atomic_write_csv, atomic_write_parquet, sidecar_path
 
     if suffix == ".parquet":
         atomic_write_parquet(path, data)
     else:
+        sidecar_path(path).unlink(missing_ok=True)   # it described the table being replaced
         atomic_write_csv(path, data)
     return path

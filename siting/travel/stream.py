@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from siting.errors import InputError
-from siting.io import TABLE_META_KEY, atomic_path, to_jsonable, write_table_metadata
+from siting.io import TABLE_META_KEY, atomic_path, sidecar_path, to_jsonable, write_table_metadata
 from siting.travel.config import ENGINES
 from siting.travel.job import TravelJob, member_minutes, prepare_job, progress_callback
-from siting.travel.matrix import numba_available, od_costs, plan_search, run_span, search_graph
+from siting.travel.matrix import AUTO_NUMBA_MIN_SOURCES, numba_available, od_costs, plan_search, run_span, search_graph
 from siting.travel.speed import SpeedProfile
 
 if TYPE_CHECKING:
@@ -128,6 +128,9 @@ def stream_travel_times(network: Any, demand: pd.DataFrame, sites: pd.DataFrame,
                     minutes, keep = member_minutes(cost, job.profile.groups[name], job.cutoff_min)
                     writer.write(d_ids, s_ids, di[keep], sj[keep], minutes[keep], "" if name == first else name)
         meta = metadata(writer.rows) if callable(metadata) else metadata
+        if suffix == ".csv":
+            # an old sidecar describes the old table: gone before the new table takes its name
+            sidecar_path(path).unlink(missing_ok=True)
         writer.close(meta)
     if meta is not None and suffix == ".csv":
         write_table_metadata(path, dict(meta))
@@ -145,7 +148,9 @@ def _class_blocks(job: TravelJob, ref: str, *, engine: str, threads: int, client
     limit_m = job.cutoff_min * 60.0 * v_ref
     if engine not in ENGINES:
         raise InputError(f"expected one of {', '.join(ENGINES)}, got {engine!r}", column="engine")
-    if engine == "scipy" or (engine == "auto" and not numba_available()):
+    # the same engine choice as od_costs (compute_travel_times): the two engines agree only to the last bit
+    use_numba = engine == "numba" or (engine == "auto" and len(src) >= AUTO_NUMBA_MIN_SOURCES and numba_available())
+    if not use_numba:
         # the scipy engine has no blocks of its own: the class is one block (memory as compute_travel_times)
         yield _by_demand(*od_costs(sg, src, dst, limit_m=limit_m, chunk_entries=chunk_entries, engine="scipy",
                                    progress=callback), reverse)

@@ -8,6 +8,7 @@ import pytest
 from siting.cli import main
 from siting.io import read_table_metadata
 from siting.travel import SpeedProfile, compute_travel_times, random_points, street_network
+from siting.travel.api import write_travel_table
 from siting.travel.matrix import numba_available
 from siting.travel.stream import stream_travel_times
 
@@ -44,7 +45,7 @@ def test_streamed_rows_equal_the_in_memory_table(city, tmp_path, suffix):
     got = _read(out)
     assert summary.searches == 2 and summary.blocks > 2 * len(PROFILE.groups)
     assert summary.rows == len(got) == len(memory) > 1000
-    pd.testing.assert_frame_equal(_sorted(got), _sorted(memory), check_dtype=False)
+    pd.testing.assert_frame_equal(_sorted(got), _sorted(memory), check_dtype=False, check_exact=True)
     assert read_table_metadata(out) == {"kind": "travel_times", "rows": len(got), "cutoff_min": 8.0}
     assert [p.name for p in tmp_path.iterdir()] == [out.name] + ([out.name + ".json"] if suffix == ".csv" else [])
 
@@ -57,7 +58,7 @@ def test_searched_from_the_sites_when_fewer(city, tmp_path, engine):
     out = tmp_path / "t.parquet"
     stream_travel_times(g, d, few, out, cutoff_min=10, block_sources=7, engine=engine)
     pd.testing.assert_frame_equal(_sorted(_read(out).assign(group="")),
-                                  _sorted(memory.assign(group="")), check_dtype=False)
+                                  _sorted(memory.assign(group="")), check_dtype=False, check_exact=True)
 
 
 @pytest.mark.skipif(not numba_available(), reason="threads need the numba engine")
@@ -121,7 +122,7 @@ def test_dask_cluster_writes_the_same_bytes(city, tmp_path):
         assert main(base + ["--out", str(tmp_path / "cli_dask.parquet"), "--scheduler", lc.scheduler_address]) == 0
     memory, streamed = (pd.read_parquet(tmp_path / f"cli_{k}.parquet") for k in ("local", "dask"))
     assert len(memory) > 1000
-    pd.testing.assert_frame_equal(_sorted(streamed.assign(group="")), _sorted(memory.assign(group="")))
+    pd.testing.assert_frame_equal(_sorted(streamed.assign(group="")), _sorted(memory.assign(group="")), check_exact=True)
     meta = read_table_metadata(tmp_path / "cli_dask.parquet")
     assert meta["rows"] == len(streamed) and meta["cutoff_min"] == 8.0
 
@@ -144,3 +145,14 @@ def test_threads_below_one_is_one_line(city, tmp_path, capsys):
                  "--out", str(tmp_path / "t.parquet"), "--threads", "0"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--threads" in err[0] and "whole number >= 1" in err[0]
+
+
+def test_a_new_table_drops_the_old_tables_sidecar(city, tmp_path):
+    g, d, s = city
+    out = tmp_path / "t.csv"
+    stream_travel_times(g, d.iloc[:40], s, out, cutoff_min=8, metadata=lambda rows: {"rows": rows, "cutoff_min": 8.0})
+    assert read_table_metadata(out)["cutoff_min"] == 8.0
+    stream_travel_times(g, d.iloc[:5], s, out, cutoff_min=2)   # no metadata: the old sidecar must not describe it
+    assert read_table_metadata(out) is None
+    write_travel_table(compute_travel_times(g, d.iloc[:5], s, cutoff_min=2), out)
+    assert not (tmp_path / "t.csv.json").exists()
