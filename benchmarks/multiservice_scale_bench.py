@@ -21,6 +21,7 @@ Usage::
 
     .venv/bin/python benchmarks/multiservice_scale_bench.py --case 20k --time-limit 300
     .venv/bin/python benchmarks/multiservice_scale_bench.py --case 150k --variant plain --time-limit 300
+    .venv/bin/python benchmarks/multiservice_scale_bench.py --case 20k --variant policy --bound-only
 
 Prints a markdown table per case with ``uptime`` load averages (figures depend on the machine's load).
 """
@@ -228,6 +229,58 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int) -> dict[st
 PHASES = ("load", "build", "heuristic", "bound", "mip", "verify")
 
 
+def bound_only(case: str, variant: str, seed: int, max_iterations: int) -> None:
+    """Greedy plan, then the Lagrangian bound with and without the floors dualised, in the same run."""
+    from siting.models import multiservice_lagrange as lagrange
+    from siting.models.multiservice import MultiserviceParams
+    from siting.models.multiservice_local import improved_plan
+    from siting.models.multiservice_reach import reach_of
+    from siting.rules import SiteRules
+
+    n_demand, n_sites = CASES[case]
+    instance = city_multiservice(n_demand, n_sites, seed=seed)
+    params = MultiserviceParams.from_kwargs(params_of(instance, variant == "policy", seed))
+    rules = SiteRules.of(instance)
+    reach = reach_of(instance, params, rules)
+    began = time.perf_counter()
+    plan = improved_plan(reach, params, rules, deadline=began + 120.0)
+    greedy_s = time.perf_counter() - began
+    n_years = len(params.phases) if params.phases else 1
+    # the plan's objective: every year's coverage of what is open by then (the program's objective)
+    per = np.array([[reach.services[k].offset + float(s.value[(s.by_demand @ ((plan.year[:, k] >= 0)
+                                                                                 & (plan.year[:, k] <= t))
+                                                                .astype(np.int8)) > 0].sum())
+                     for k, s in enumerate(reach.services)] for t in range(n_years)])
+    years = per.sum(axis=1)
+    plan_value = float(years.sum())
+    target = float(years[-1]) - reach.offset
+    # the first priority level held at the greedy plan's value (the driver starts the level from it)
+    first = sorted({s.data.service.priority for s in reach.services if s.data.service.priority is not None})
+    keys = tuple(s.key for s in reach.services if first and s.data.service.priority == first[0])
+    in_level = [s.key in keys for s in reach.services]
+    held = (keys, float(per[:, in_level].sum()) * (1 - 1e-6)) if keys else None
+    found = lagrange.floors_of
+    print(f"\ngreedy plan {plan_value:.4f} (years {[round(float(y), 4) for y in years]}) in {greedy_s:.1f} s, "
+          f"floors met: {plan.floors_met}; {len(found(reach))} floor row group(s); level held: {held} ({_load()})\n")
+    print("| case | variant | dualised | bound | iterations (year terms) | seconds | gap to the greedy plan |")
+    print("|---|---|---|---|---|---|---|", flush=True)
+    for name, floors, level in (("cover rows + budget", False, None), ("+ floors", True, None),
+                                ("+ floors + level 1", True, held)):
+        if level is None and name.endswith("level 1"):
+            continue
+        lagrange.floors_of = found if floors else (lambda reach: [])
+        try:
+            began = time.perf_counter()
+            b = lagrange.lagrange_bound(reach, params, rules.counts, target=target, max_iterations=max_iterations,
+                                        held=level)
+            seconds = time.perf_counter() - began
+        finally:
+            lagrange.floors_of = found
+        print(f"| {case} | {variant} | {name} | {b.bound:.4f} | {b.iterations} "
+              f"({', '.join(f'{y:.3f}' for y in b.year_bounds)}) | {seconds:.1f} | "
+              f"{100 * (b.bound - plan_value) / abs(b.bound):.2f}% |", flush=True)
+
+
 def print_row(r: dict[str, Any]) -> None:
     gap = "-" if r["gap"] is None else f"{100 * r['gap']:.2f}%"
     phases = " | ".join(f"{r['seconds'].get(p, 0.0):.1f} s / {r['rss_gb'].get(p, float('nan')):.1f} GB"
@@ -243,7 +296,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant", choices=["plain", "policy", "both"], default="both")
     ap.add_argument("--time-limit", type=float, default=300.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bound-only", action="store_true",
+                    help="greedy plan and the Lagrangian bound with and without the floors dualised (no MIP)")
+    ap.add_argument("--iterations", type=int, default=150, help="subgradient iterations of --bound-only")
     args = ap.parse_args(argv)
+    if args.bound_only:
+        for variant in (["plain", "policy"] if args.variant == "both" else [args.variant]):
+            bound_only(args.case, variant, args.seed, args.iterations)
+        print(f"\n({_load()} at the end)")
+        return 0
     print(f"\n### multiservice {args.case}, time limit {args.time_limit:g} s ({_load()})\n")
     print("| case | variant | pairs | status | objective | gap | total s | peak GB | "
           + " | ".join(f"{p} (s / GB)" for p in PHASES) + " | buildings | method | heuristics |")

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..data.instance import Instance
+from ..formulations.lexicographic import keep_slack
 from ..rules import SiteRules
 from .base import Built
 from .multiservice_greedy import GreedyPlan, supported
@@ -68,6 +69,21 @@ def _last_year_value(plan: GreedyPlan, reach: Reach) -> float:
                      for k, s in enumerate(reach.services)))
 
 
+def held_level(built: Built, x: np.ndarray, tolerance: float) -> tuple[tuple[str, ...], float] | None:
+    """The first priority level's services and a value the final program certainly holds it at (None: no level).
+
+    The driver starts the first level from this warm start and keeps the start when the solver finds nothing
+    better (:func:`siting.models.levels.solve_levels`), so the level is held at no less than the start's value
+    less the slack of :func:`~siting.models.levels.hold_level` (which grows no faster than the value).
+    """
+    if not built.levels:
+        return None
+    level = built.levels[0]
+    value = float(level.objective @ x + level.offset)
+    slack = max(tolerance * abs(value), keep_slack(level.objective, value))
+    return tuple(level.services), value - slack - 1e-8 * max(1.0, abs(value))
+
+
 def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules, built: Built,
                deadline: float | None) -> np.ndarray | None:
     """The greedy plan as the program's vector (None when it is not a feasible start), and the bound kept."""
@@ -99,7 +115,8 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
             why = "the greedy plan misses a floor"
     _LAST["no_start"] = why
     t0 = time.perf_counter()
-    lagrange = lagrange_bound(reach, params, rules.counts, target=target, deadline=deadline)
+    lagrange = lagrange_bound(reach, params, rules.counts, target=target, deadline=deadline,
+                              held=None if x is None else held_level(built, x, params.priority_tolerance))
     _LAST.update(bound_s=time.perf_counter() - t0, bound=lagrange.bound, bound_iterations=lagrange.iterations,
                  _instance=weakref.ref(instance), _params=weakref.ref(params), _rules=weakref.ref(rules))
     return x
