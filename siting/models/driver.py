@@ -221,7 +221,9 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
                 termination = Termination.HEURISTIC
     if termination is Termination.OPTIMAL and level_termination is not Termination.OPTIMAL:
         termination = level_termination      # an earlier level was stopped by a limit: no proof for the whole
-    bound = _tightest_bound(model, sol.bound, instance, params, rules, stats)
+    # a relaxation's bound cannot see infeasibility: an infeasible program has no bound to report
+    bound = (sol.bound if termination is Termination.INFEASIBLE
+             else _tightest_bound(model, sol.bound, instance, params, rules, stats))
     if x is None:
         return Outcome(None, termination, None, bound, method, stats, sol.message), built, None
     return Outcome(built.plan_of(x), termination, objective, bound, method, stats, sol.message), built, x

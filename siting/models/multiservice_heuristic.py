@@ -37,6 +37,8 @@ _SEARCH_SHARE = 0.4
 #: the last warm start's bound and figures, for the ``bound`` hook of the same solve (one slot; weak keys so
 #: nothing outlives its solve)
 _LAST: dict[str, Any] = {}
+#: (instance, params, rules) weak references and the bound of the last warm start
+_BOUND: tuple[weakref.ref, weakref.ref, weakref.ref, float] | None = None
 
 
 def last_run() -> dict[str, Any]:
@@ -74,20 +76,24 @@ def held_level(built: Built, x: np.ndarray, tolerance: float) -> tuple[tuple[str
 
     The driver starts the first level from this warm start and keeps the start when the solver finds nothing
     better (:func:`siting.models.levels.solve_levels`), so the level is held at no less than the start's value
-    less the slack of :func:`~siting.models.levels.hold_level` (which grows no faster than the value).
+    less the slack of :func:`~siting.models.levels.hold_level`. That slack jumps from half a unit to a relative
+    1e-6 at large values, so the slack used here is never below ``1e-6 |value|`` either: then every value the
+    solver may hold the level at, less its own slack, is at least the returned one.
     """
     if not built.levels:
         return None
     level = built.levels[0]
     value = float(level.objective @ x + level.offset)
-    slack = max(tolerance * abs(value), keep_slack(level.objective, value))
+    slack = max(tolerance * abs(value), keep_slack(level.objective, value), 1e-6 * max(1.0, abs(value)))
     return tuple(level.services), value - slack - 1e-8 * max(1.0, abs(value))
 
 
 def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules, built: Built,
                deadline: float | None) -> np.ndarray | None:
     """The greedy plan as the program's vector (None when it is not a feasible start), and the bound kept."""
+    global _BOUND
     _LAST.clear()
+    _BOUND = None
     if built.program.n_cols < MIN_COLUMNS:
         return None
     began = time.perf_counter()
@@ -117,15 +123,16 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
     t0 = time.perf_counter()
     lagrange = lagrange_bound(reach, params, rules.counts, target=target, deadline=deadline,
                               held=None if x is None else held_level(built, x, params.priority_tolerance))
-    _LAST.update(bound_s=time.perf_counter() - t0, bound=lagrange.bound, bound_iterations=lagrange.iterations,
-                 _instance=weakref.ref(instance), _params=weakref.ref(params), _rules=weakref.ref(rules))
+    _LAST.update(bound_s=time.perf_counter() - t0, bound=lagrange.bound, bound_iterations=lagrange.iterations)
+    # one tuple, assigned and read whole: a solve in another thread never sees half of it
+    _BOUND = (weakref.ref(instance), weakref.ref(params), weakref.ref(rules), float(lagrange.bound))
     return x
 
 
 def bound(instance: Instance, params: MultiserviceParams, rules: SiteRules) -> float | None:
     """The Lagrangian bound of this solve's warm start (None when no warm start ran for it)."""
     # a bound computed for other site rules (another lock or budget in serve) is no bound of this solve
-    keys = (_LAST.get("_instance"), _LAST.get("_params"), _LAST.get("_rules"))
-    if any(ref is None or ref() is not obj for ref, obj in zip(keys, (instance, params, rules), strict=True)):
+    entry = _BOUND
+    if entry is None or any(ref() is not obj for ref, obj in zip(entry[:3], (instance, params, rules), strict=True)):
         return None
-    return float(_LAST["bound"])
+    return entry[3]

@@ -128,3 +128,26 @@ def test_driver_bound_with_a_held_priority_level(monkeypatch, seed):
     with_level = lagrange.lagrange_bound(reach, params, rules.counts, target=0.0, held=held).bound
     without = lagrange.lagrange_bound(reach, params, rules.counts, target=0.0).bound
     assert result.objective - 1e-9 * max(1.0, abs(result.objective)) <= with_level <= without + 1e-12
+
+
+@pytest.mark.parametrize(("start", "better"), [(4_999_999.0, 5_000_001.0), (10.0, 11.0), (3e9, 3.2e9)])
+def test_held_level_is_never_above_what_the_program_holds(start, better):
+    # hold_level's slack jumps from half a unit to 1e-6 x value at 5e6: the bound's held value must stay below
+    # what the program holds for any level value the solver may return at or above the start's
+    from types import SimpleNamespace
+
+    import scipy.sparse as sp
+
+    from siting.models.base import Level
+    from siting.models.levels import hold_level
+    from siting.models.multiservice_heuristic import held_level
+    from siting.program import LinearProgram, Sense
+
+    obj = np.array([1.0, 1.0])
+    level = Level(1, ("elderly_care",), obj, 0.0)
+    _, held = held_level(SimpleNamespace(levels=(level,)), np.array([start, 0.0]), tolerance=0.0)
+    program = LinearProgram(Sense.MAXIMIZE, obj, sp.csr_matrix(np.ones((1, 2))), np.array([-np.inf]),
+                            np.array([1e10]), np.zeros(2), np.full(2, 1e10), np.zeros(2, bool))
+    for value in (start, (start + better) / 2, better):
+        _, _, info = hold_level(program, level, x=np.array([value, 0.0]), tolerance=0.0)
+        assert held <= info["held_at"]
