@@ -19,19 +19,10 @@ from siting.models.multiservice_reach import reach_of
 from siting.options import SolveOptions
 from siting.rules import SiteRules
 from siting.services import load_catalog
-from siting.testing import random_instance
 
-KEYS = ["health_station", "childcare", "elderly_care", "fresh_market"]
+from ._instances import KEYS, multiservice_instance
 
-
-def _instance(seed: int, n_demand: int, n_sites: int):
-    base = random_instance(n_demand, n_sites, seed=seed, groups=True, floor_area=True, statuses=True)
-    rng = np.random.default_rng(seed)
-    demand_c = np.array([f"c{v}" for v in rng.integers(0, 3, n_demand)], dtype=object)
-    site_c = np.array([f"c{v}" for v in rng.integers(0, 3, n_sites)], dtype=object)
-    slow = replace(base.travel, minutes=base.travel.minutes * 1.3)
-    return replace(base, demand=replace(base.demand, labels={"community": demand_c}),
-                   sites=replace(base.sites, labels={"community": site_c}), group_travel={"elderly": slow})
+_instance = multiservice_instance
 
 
 def _catalog(**policy):
