@@ -19,6 +19,7 @@ ratio order already favours.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -285,10 +286,12 @@ def _providers_first(state: _State, params: MultiserviceParams, money: _Money) -
                 state.place(j, k, money.year)
 
 
-def fill(state: _State, money: _Money, floor_key: tuple | None = None) -> bool:
-    """Best moves until none is affordable; True when stopped because the short floors changed."""
+def fill(state: _State, money: _Money, floor_key: tuple | None = None, *, deadline: float | None = None) -> bool:
+    """Best moves until none is affordable (or ``deadline``); True when stopped because the short floors changed."""
     reach = state.reach
     while True:
+        if deadline is not None and time.perf_counter() > deadline:
+            return False    # a partial plan is still a plan; the caller checks its floors
         move = state.best_move(money.now())
         if move is None:
             return False
@@ -307,13 +310,14 @@ def floors_met(state: _State) -> bool:
 
 
 def greedy_state(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
-                 floors_from: int = 0, floor_weight: float = 10.0) -> tuple[_State, _Money]:
+                 floors_from: int = 0, floor_weight: float = 10.0,
+                 deadline: float | None = None) -> tuple[_State, _Money]:
     """The greedy's final state and purse (for the local search to continue from).
 
     Floors bind the last year only: the years before ``floors_from`` (a year index) serve the objective
     alone, and from that year on the floors come first.
     While a floor is short, a point's value is ``floor_weight`` times its floor value plus its objective
-    value, so the moves that reach the floors also serve the objective.
+    value, so the moves that reach the floors also serve the objective. Past ``deadline`` no move is added.
     """
     state = _State(reach, params, rules)
     money = _Money(params)
@@ -326,7 +330,7 @@ def greedy_state(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
     objective = [s.value for s in reach.services]
     while money.year < min(floors_from, len(money.budgets) - 1):
         state.set_weights(objective)
-        fill(state, money)
+        fill(state, money, deadline=deadline)
         money.next_year()
 
     def values(floors: list[np.ndarray] | None) -> list[np.ndarray]:
@@ -339,7 +343,7 @@ def greedy_state(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
     while True:
         floors, key = _floor_weights(state)
         state.set_weights(values(floors))
-        if fill(state, money, key if floors is not None else None):
+        if fill(state, money, key if floors is not None else None, deadline=deadline):
             continue                # other floors short (or none): new values, same year
         if not money.next_year():
             break

@@ -54,7 +54,7 @@ def improved_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
     for first in starts:
         if best is not None and deadline is not None and time.perf_counter() > began + 0.5 * (deadline - began):
             break
-        state, money = greedy_state(reach, params, rules, floors_from=first)
+        state, money = greedy_state(reach, params, rules, floors_from=first, deadline=deadline)
         if floors_met(state) and (best is None or _total(state, money) > _total(*best)):
             best = (state, money)
     if best is None:
@@ -105,7 +105,7 @@ def improve(state: Any, money: Any, rules: SiteRules, *, check: Callable[[Any], 
         money.left += float(spend[j])
         money.total_left += float(spend[j])
         state.blocked[j] = True
-        fill(state, money)
+        fill(state, money, deadline=deadline)
         state.blocked[j] = False
         value = state.value()
         if value > best * (1.0 + 1e-12) + 1e-15 and check(state):

@@ -6,6 +6,7 @@ size threshold lowered) the warm start and the bound reach the result.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -119,3 +120,16 @@ def test_small_programs_skip_the_heuristics():
     built = build_multiservice(inst, params, rules)
     assert heuristic.warm_start(inst, params, rules, built, None) is None
     assert heuristic.bound(inst, params, rules) is None
+
+
+def test_greedy_adds_nothing_past_its_deadline():
+    # a passed deadline stops the greedy at once: the plan is partial (or empty), never over the money
+    inst = _instance(5, n_demand=60, n_sites=12)
+    params = MultiserviceParams.from_kwargs({"catalog": _catalog(), "budget": 5e6})
+    rules = SiteRules.of(inst)
+    reach = reach_of(inst, params, rules)
+    full = improved_plan(reach, params, rules)
+    cut = improved_plan(reach, params, rules, deadline=time.perf_counter() - 1.0)
+    placed = lambda plan: int((plan.year >= 0).sum())   # noqa: E731
+    assert placed(full) > 0
+    assert placed(cut) <= int((rules.required & reach.buildable).sum())   # only the required buildings' service
