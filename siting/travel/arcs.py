@@ -87,7 +87,7 @@ def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reve
     not be modified afterwards; :func:`siting.travel.job.class_segment_costs` hands out such shared arrays).
     """
     # the same cost arrays (those cached per speed class by siting.travel.job.class_segment_costs): same layout
-    cache = graph.__dict__.setdefault("_search_graphs", [])
+    cache: list = graph.kept("_search_graphs", list)
     for f, b, r, sg in cache:
         if f is fwd_m and b is bwd_m and r == reverse:
             return sg
@@ -185,11 +185,7 @@ class ArcLayout:
 
 def arc_layout(graph: WalkGraph) -> ArcLayout:
     """The :class:`ArcLayout` of ``graph``, built on first use and kept with the graph (as its STRtree is)."""
-    layout = graph.__dict__.get("_arc_layout")
-    if layout is None:
-        layout = ArcLayout.build(graph)
-        graph.__dict__["_arc_layout"] = layout  # a cache, like functools.cached_property on the frozen graph
-    return layout
+    return graph.kept("_arc_layout", lambda: ArcLayout.build(graph))
 
 
 def partial_cost(frac: np.ndarray, cost: np.ndarray) -> np.ndarray:

@@ -13,15 +13,18 @@ GeoParquet line layer), :func:`from_osm_pbf` (pyrosm), :func:`from_osm_xml` (osm
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike
 
 from siting.travel.speed import DEFAULT_STAIRS_FACTOR, arc_factor
+
+_T = TypeVar("_T")
 
 __all__ = ["WalkGraph", "WALK_EXCLUDED_HIGHWAY", "walkable_highway", "arc_table"]
 
@@ -194,12 +197,23 @@ class WalkGraph:
             crs=crs, source_crs=source_crs if source_crs is not None else crs, source=source,
         )
 
+    def kept(self, name: str, build: Callable[[], _T]) -> _T:
+        """The value kept with this graph under ``name``, built by ``build()`` on first use.
+
+        The graph is frozen; like :func:`functools.cached_property`, the value lives in the instance's
+        ``__dict__``, so it goes when the graph does (snapping index, arc layout, per-profile costs).
+
+        >>> g = WalkGraph.from_segments([0, 100], [0, 0], None, [0], [1])
+        >>> g.kept("_answer", lambda: 42), g.kept("_answer", lambda: 0)
+        (42, 42)
+        """
+        if name not in self.__dict__:
+            self.__dict__[name] = build()
+        return self.__dict__[name]
+
     def summary(self) -> str:
         """One line for logs: nodes, segments, km of street, share of stairs, elevation known."""
-        line = self.__dict__.get("_summary")
-        if line is None:  # kept with the (frozen) graph: every computation's result carries it
-            line = self.__dict__["_summary"] = self._summary()
-        return line
+        return self.kept("_summary", self._summary)  # every computation's result carries it
 
     def _summary(self) -> str:
         km = float(self.seg_length_m.sum()) / 1000.0

@@ -139,7 +139,7 @@ def class_segment_costs(graph: WalkGraph, profile: SpeedProfile, ref: str) -> tu
     v_ref = float(profile.groups[ref])
     key = (v_ref, bool(profile.use_slope), profile.stairs_factor,
            profile.slope_response(ref) if profile.use_slope else None, profile.stair_rates(ref))
-    cache = graph.__dict__.setdefault("_class_costs", {})  # a cache on the frozen graph, like its snapping index
+    cache: dict = graph.kept("_class_costs", dict)
     hit = cache.get(key)
     if hit is not None:
         return hit

@@ -253,11 +253,7 @@ def _grid_kernel() -> Any:
 
 def _index(graph: WalkGraph) -> SnapIndex:
     """The graph's :class:`SnapIndex`, built on first use and kept with the graph (as its STRtree is)."""
-    index = graph.__dict__.get("_snap_index")
-    if index is None:
-        index = SnapIndex.build(graph)
-        graph.__dict__["_snap_index"] = index  # a cache, like functools.cached_property on the frozen graph
-    return index
+    return graph.kept("_snap_index", lambda: SnapIndex.build(graph))
 
 
 def street_distance(graph: WalkGraph, x: ArrayLike, y: ArrayLike) -> np.ndarray:
