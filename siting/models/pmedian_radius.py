@@ -114,11 +114,12 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
     best = greedy_pmedian(instance, p=params.p, weight_column=params.weight_column, budget=params.budget,
                           deadline=None if ctx.deadline is None else time.perf_counter() + 0.25 * (ctx.remaining_s() or 0.0),
                           unreachable=params.unreachable, **({"max_swaps": 0} if params.budget is None else {}))
+    best_value = _true_cost(lv_all, best) if best is not None else np.inf
     if best is not None and params.budget is None:
         swapped = fast_swap(pairs, best, swappable, deadline=_share_deadline(ctx, 0.25))
-        if np.isfinite(_true_cost(lv_all, swapped)):   # never trade the greedy's plan for one serving fewer points
-            best = swapped
-    best_value = _true_cost(lv_all, best) if best is not None else np.inf
+        swapped_value = _true_cost(lv_all, swapped)
+        if np.isfinite(swapped_value):   # never trade the greedy's plan for one serving fewer points
+            best, best_value = swapped, swapped_value
     # the truncation as a radius per demand point: it survives the re-levelling after sites are fixed closed
     radius = nearest_open_time(lv_all, best) if best is not None else np.zeros(weight.shape[0])
     stats: dict[str, Any] = {"formulation": "iterative", "greedy_objective": best_value if best is not None else None,
