@@ -33,9 +33,9 @@ from .records import output_folder, read_record
 from .reporting import build_report
 from .reporting.money import money_header, report_currency
 from .solve_one import solve_prepared
-from .tasks import dask_client
+from .tasks import SolveTask, dask_client, solve_task
 
-__all__ = ["DemoResult", "run_demo", "ensure_district", "summary", "solve_reference"]
+__all__ = ["DemoResult", "run_demo", "ensure_district", "summary", "solve_reference", "CompareWithReference"]
 
 GENERATOR_VERSION = 5
 
@@ -116,14 +116,16 @@ def run_demo(out_dir: str | Path = "out/demo", *, seed: int = 2026, regenerate: 
     cmp = None
     with (dask_client(scheduler, quiet=quiet) if use_dask else contextlib.nullcontext(None)) as client:
         engine: dict[str, Any] = dict(client=client, use_dask=use_dask, quiet=quiet)
-        # the report's plan (the phased policy, the slowest solve) runs on a worker beside the sweep instead of
-        # after it in this process; the report then finds it in <out>/solve
-        reference = client.submit(solve_reference, str(scenario), str(out), pure=False) if client else None
+        # the report's plan (the phased policy, the slowest solve) is also the comparison's first scenario: the
+        # comparison solves it once, into <out>/solve, where the report finds it. Without a comparison it runs
+        # on a worker beside the sweep instead of after it in this process
+        reference = client.submit(solve_reference, str(scenario), str(out), pure=False) \
+            if client and not compare_variants else None
         rk = rank(scenario.with_name("demo_unphased.toml"), out_dir=out, budgets=budgets, **engine)
         res.seconds["sweep+rank"] = time.perf_counter() - t
         t = time.perf_counter()
         if compare_variants:
-            cmp = compare(variants, out_dir=out, **engine)
+            cmp = compare(variants, out_dir=out, task_fn=CompareWithReference(str(scenario), str(out)), **engine)
             res.compare_csv = cmp.csv
             res.seconds["compare"] = time.perf_counter() - t
         if reference is not None:
@@ -150,6 +152,36 @@ def solve_reference(scenario: str, out_dir: str) -> str:
     if rec is None or rec.get("budget") != prep.scenario.model.budget or not (folder / "coverage.csv").is_file():
         solve_prepared(prep, folder)
     return str(folder / "record.json")
+
+
+
+@dataclass(frozen=True)
+class CompareWithReference:
+    """The comparison's task function that solves the report's scenario once, into ``<out_dir>/solve``.
+
+    The demo compares ``demo.toml`` with a variant and reports ``demo.toml``; the report needs the full outputs
+    (``record.json``, ``coverage.csv``) that a comparison record lacks, so its task goes through
+    :func:`solve_reference` (which reuses a valid ``<out_dir>/solve``) and the comparison's record is made
+    from that solve's record. Every other task is :func:`~siting.workflow.tasks.solve_task`. A plain class
+    (not a closure) so Dask can send it to its workers.
+    """
+
+    scenario: str
+    out_dir: str
+
+    def __call__(self, task: SolveTask) -> dict[str, Any]:
+        """The task's record: from ``<out_dir>/solve`` for the report's scenario, else from its own solve."""
+        same = Path(task["scenario"]).resolve() == Path(self.scenario).resolve() and task.get("budget") is None
+        prep = prepare_scenario(self.scenario, out_dir=self.out_dir, quiet=True) if same else None
+        if prep is None or prep.fingerprint != task["fingerprint"] or dict(prep.overrides) != dict(
+                task.get("overrides") or {}):
+            return solve_task(task)
+        rec = read_record(Path(solve_reference(self.scenario, self.out_dir)), prep.fingerprint) or {}
+        if not rec:           # written and then unreadable: solve as any other task
+            return solve_task(task)
+        return {k: v for k, v in rec.items() if k != "finished"} | {
+            "scenario": str(prep.scenario.path), "name": task["name"], "fingerprint": task["fingerprint"],
+            "budget_requested": None}
 
 
 def _share(covered: Any, total: Any) -> str:

@@ -365,6 +365,8 @@ def test_phased_solve_and_report_end_to_end(phased_scenario, tmp_path, capsys):
         assert f"{p['year']}: spent {p['spent']:,.0f} of {p['budget']:,.0f}" in printed
     # the report: the years, and the year each building opens in the GeoPackage
     rep = build_report(phased_scenario, out_dir=out, quiet=True)
+    # the report reads the plan `siting solve --out` wrote into the same folder instead of solving it again
+    assert not (out / "solve").exists() and rep.record["selected"] == solution["selected"]
     html = rep.html.read_text(encoding="utf-8")
     for heading in ("Services by category: before → after", "Plan by year"):
         assert f">{heading}</h2>" in html

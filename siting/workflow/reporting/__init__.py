@@ -70,14 +70,19 @@ class ReportResult:
     csv: Path | None = None    # coverage_per_service.csv (the services table, full precision)
 
 
-def _reference_record(prep: Prepared, quiet: bool) -> dict[str, Any]:
-    """The plan at the scenario's budget: ``<out>/solve/record.json`` if still valid, else solved now."""
+def _reference_record(prep: Prepared, quiet: bool) -> tuple[dict[str, Any], Path]:
+    """The plan at the scenario's budget and the folder of its outputs.
+
+    ``<out>/solve`` (the report's own solve) or ``<out>`` itself (what ``siting solve --out <out>`` wrote) when
+    its ``record.json`` belongs to these inputs and this budget; else the plan is solved now into ``<out>/solve``.
+    """
+    for folder in (prep.out_dir / "solve", prep.out_dir):
+        rec = read_record(folder / "record.json", prep.fingerprint)
+        if rec is not None and rec.get("budget") == prep.scenario.model.budget and (folder / "coverage.csv").is_file():
+            return rec, folder
     folder = prep.out_dir / "solve"
-    rec = read_record(folder / "record.json", prep.fingerprint)
-    if rec is not None and rec.get("budget") == prep.scenario.model.budget and (folder / "coverage.csv").is_file():
-        return rec
     solve_prepared(prep, folder, progress=not quiet)
-    return read_record(folder / "record.json", prep.fingerprint) or {}
+    return read_record(folder / "record.json", prep.fingerprint) or {}, folder
 
 
 def _covered_after(folder: Path, reach: PlanReach, after: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -167,11 +172,11 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
 def _build_report(prep: Prepared, *, quiet: bool, max_rank_rows: int) -> ReportResult:
     """:func:`build_report` once the scenario is prepared and the language set."""
     currency = report_currency(prep.scenario)
-    rec = _reference_record(prep, quiet)
+    rec, solved = _reference_record(prep, quiet)
     if not rec.get("has_solution", True):
         raise InputError(f"{prep.scenario.name}: the plan's solve ended '{rec.get('status')}' without a plan "
                          f"({rec.get('message') or 'no message'}); a report needs one: raise [solver] time_limit or "
-                         "relax the policy", file=str(prep.out_dir / "solve" / "solution.json"))
+                         "relax the policy", file=str(solved / "solution.json"))
     inputs = model_inputs(prep.effective)
     reach = PlanReach(inputs)
     folder = prep.out_dir / "report"
@@ -193,7 +198,7 @@ def _build_report(prep: Prepared, *, quiet: bool, max_rank_rows: int) -> ReportR
             (folder / "coverage_per_community.csv").unlink(missing_ok=True)
             (folder / "coverage_per_community.labels.csv").unlink(missing_ok=True)
         covered_before = {k: c > 0 for k, c in reach.counts(before).items()}
-        covered_after = _covered_after(prep.out_dir / "solve", reach, after)
+        covered_after = _covered_after(solved, reach, after)
         advance()
         ranking = pd.read_csv(prep.out_dir / "rank.csv", dtype={"site_id": str}) \
             if (prep.out_dir / "rank.csv").is_file() else None
