@@ -74,6 +74,7 @@ class _State:
         self.weights = [np.zeros_like(s.value) for s in reach.services]
         self.gain = np.zeros((n, k))
         self.blocked = np.zeros(n, bool)      # buildings a local-search move just emptied: not converted again
+        self.cost_power = 1.0                 # moves ranked by gain / cost ** cost_power
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
         """New per-point values; every gain column recomputed (one sparse product per service)."""
@@ -150,7 +151,7 @@ class _State:
         # add a service to a converted building
         add = fit & self.converted[:, None]
         if add.any():
-            add_ratio = np.where(add, self.gain / np.maximum(r.placement_cost, _EPS), -np.inf)
+            add_ratio = np.where(add, self.gain / np.maximum(r.placement_cost, _EPS) ** self.cost_power, -np.inf)
             flat = int(np.argmax(add_ratio))
             j, k = divmod(flat, add_ratio.shape[1])
             best = (j, np.array([k]), float(add_ratio[j, k]))
@@ -171,7 +172,7 @@ class _State:
         r = self.reach
         g = np.where(fit, self.gain[rows], 0.0)
         cost = r.placement_cost[rows]
-        order = np.argsort(-(g / np.maximum(cost, _EPS)), axis=1, kind="stable")
+        order = np.argsort(-(g / np.maximum(cost, _EPS) ** self.cost_power), axis=1, kind="stable")
         m = rows.shape[0]
         idx = np.arange(m)
         spent = r.building_cost[rows].copy()
@@ -188,7 +189,8 @@ class _State:
             area += np.where(ok, r.area_need[k], 0.0)
             total += np.where(ok, g[idx, k], 0.0)
             added_at[idx[ok], k[ok]] = pos
-            ratio = np.where(spent > _EPS, total / np.maximum(spent, _EPS), np.where(total > 0, np.inf, 0.0))
+            ratio = np.where(spent > _EPS, total / np.maximum(spent, _EPS) ** self.cost_power,
+                             np.where(total > 0, np.inf, 0.0))
             better = ok & (ratio > best_ratio)
             best_ratio[better] = ratio[better]
             best_pos[better] = pos
@@ -310,16 +312,19 @@ def floors_met(state: _State) -> bool:
 
 
 def greedy_state(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
-                 floors_from: int = 0, floor_weight: float = 10.0,
-                 deadline: float | None = None) -> tuple[_State, _Money]:
+                 floors_from: int = 0, floor_weight: float = 10.0, deadline: float | None = None,
+                 cost_power: float = 1.0) -> tuple[_State, _Money]:
     """The greedy's final state and purse (for the local search to continue from).
 
     Floors bind the last year only: the years before ``floors_from`` (a year index) serve the objective
     alone, and from that year on the floors come first.
     While a floor is short, a point's value is ``floor_weight`` times its floor value plus its objective
     value, so the moves that reach the floors also serve the objective. Past ``deadline`` no move is added.
+    Moves are ranked by gain per ``cost ** cost_power`` (1: per yuan; below 1 larger buildings and bundles
+    come earlier).
     """
     state = _State(reach, params, rules)
+    state.cost_power = cost_power
     money = _Money(params)
     for j in np.flatnonzero(rules.required & reach.buildable):         # required buildings: cheapest service
         cand = np.flatnonzero(state.fits()[j])

@@ -1,8 +1,10 @@
 """The multi-service model's ``warm_start`` and ``bound`` hooks: a greedy plan and a Lagrangian bound.
 
 At city size (150,000 demand points x 10,000 buildings x 8 services) the program is too large for a MIP solver
-to find a good plan or a useful bound within minutes; the driver starts it from the greedy plan
-(:mod:`siting.models.multiservice_greedy`) and reports the tighter of the solver's bound and the Lagrangian
+to find a good plan or a useful bound within minutes; the driver starts it from the best of several greedy
+restarts (:mod:`siting.models.multiservice_greedy`), each improved by moves and swaps
+(:mod:`~siting.models.multiservice_local`, :mod:`~siting.models.multiservice_swap`), then by neighbourhood
+sub-MIPs (:mod:`~siting.models.multiservice_regions`), and reports the tighter of the solver's bound and the Lagrangian
 one (:mod:`siting.models.multiservice_lagrange`). Both are computed in the warm start, within its deadline;
 the ``bound`` hook returns the bound of the same solve (the driver calls it after the backend, with no time
 left to spare). The plan is encoded as the program's column vector and checked against the program itself;
@@ -26,6 +28,7 @@ from .multiservice_lagrange import lagrange_bound
 from .multiservice_local import improved_plan
 from .multiservice_params import MultiserviceParams
 from .multiservice_reach import Reach, reach_of
+from .multiservice_regions import neighbourhood_search
 
 __all__ = ["warm_start", "bound", "encode", "last_run"]
 
@@ -104,7 +107,8 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
     target = 0.0
     if why is None:
         t0 = time.perf_counter()
-        # the local search may use 40 % of the warm start's time, the bound the rest
+        # the greedy starts, their local search and the neighbourhood sub-MIPs may use 40 % of the warm
+        # start's time, the bound the rest
         search_deadline = None if deadline is None else t0 + _SEARCH_SHARE * max(0.0, deadline - t0)
         plan = improved_plan(reach, params, rules, deadline=search_deadline)
         _LAST["greedy_s"] = time.perf_counter() - t0
@@ -117,13 +121,19 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
                 why, x = f"the greedy plan violates the program by {violation:.3g}", None
             else:
                 _LAST["greedy_objective"] = built.program.objective_value(x)
+                if search_deadline is not None:      # what the starts left: sub-MIPs on neighbourhoods
+                    x, regions = neighbourhood_search(built, reach, x, n_phases, deadline=search_deadline)
+                    _LAST.update(regions)
+                    target += max(0.0, regions["lns_objective"] - _LAST["greedy_objective"]) / n_phases
         else:
             why = "the greedy plan misses a floor"
+        _LAST["search_s"] = time.perf_counter() - t0
     _LAST["no_start"] = why
     t0 = time.perf_counter()
     lagrange = lagrange_bound(reach, params, rules.counts, target=target, deadline=deadline,
                               held=None if x is None else held_level(built, x, params.priority_tolerance))
-    _LAST.update(bound_s=time.perf_counter() - t0, bound=lagrange.bound, bound_iterations=lagrange.iterations)
+    _LAST.update(bound_s=time.perf_counter() - t0, bound=lagrange.bound, bound_iterations=lagrange.iterations,
+                 bound_bundles=lagrange.bundles)
     # one tuple, assigned and read whole: a solve in another thread never sees half of it
     _BOUND = (weakref.ref(instance), weakref.ref(params), weakref.ref(rules), float(lagrange.bound))
     return x
