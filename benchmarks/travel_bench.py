@@ -33,7 +33,7 @@ import time
 import numpy as np
 
 METHODS = ("siting-numba", "siting-numba-2threads", "siting-scipy", "siting-end-to-end", "siting-end-to-end-2threads",
-           "siting-end-to-end-cold", "siting-groups-scaled",
+           "siting-end-to-end-cold", "siting-end-to-end-cold-2threads", "siting-groups-scaled",
            "siting-groups-own", "networkx", "pandana")
 
 
@@ -137,11 +137,12 @@ def child(args) -> dict:
         od_costs(sg, ds.take(np.arange(5)), ss, limit_m=limit, engine=engine, threads=threads)  # JIT load / warm-up
         out, w, c = _timed(lambda: od_costs(sg, ds, ss, limit_m=limit, engine=engine, threads=threads), args.repeat)
         info.update(pairs=int(out[0].size), checksum=round(float(out[2].sum()), 3))
-    elif args.method in ("siting-end-to-end", "siting-end-to-end-2threads", "siting-end-to-end-cold"):
+    elif args.method in ("siting-end-to-end", "siting-end-to-end-2threads", "siting-end-to-end-cold",
+                         "siting-end-to-end-cold-2threads"):
         from siting.travel import compute_travel_times
 
         threads = 2 if args.method.endswith("2threads") else 1
-        cold = args.method.endswith("cold")
+        cold = "-cold" in args.method
         # warm-up: numba's compiled kernels loaded, the network's snapping index and arc layout built (once per
         # network, like the STRtree before them)
         compute_travel_times(g, d.iloc[:200], s, cutoff_min=args.cutoff, threads=threads)
@@ -259,18 +260,18 @@ def main() -> None:
     print(f"\ncase {args.case}: {first.get('nodes', '?'):,} nodes, {first.get('segments', '?'):,} segments; "
           f"{first.get('sources', args.sources):,} sources, {first.get('targets', args.targets):,} targets, cutoff {args.cutoff:g} min at 1.0 m/s; "
           f"load average {os.getloadavg()[0]:.2f} (2 cores)")
-    head = f"{'method':<24}{'pairs':>12}{'wall s':>9}{'CPU s':>9}{'x nx CPU':>10}{'x nx wall':>10}{'peak +MB':>10}  note"
+    head = f"{'method':<32}{'pairs':>12}{'wall s':>9}{'CPU s':>9}{'x nx CPU':>10}{'x nx wall':>10}{'peak +MB':>10}  note"
     print(head)
     print("-" * len(head))
     for r in rows:
         if "skipped" in r:
-            print(f"{r['method']:<24}  skipped: {r['skipped']}")
+            print(f"{r['method']:<32}  skipped: {r['skipped']}")
             continue
         xc = f"{base['cpu_s'] / r['cpu_s']:.1f}" if base else "-"
         xw = f"{base['wall_s'] / r['wall_s']:.1f}" if base else "-"
         note = "; ".join(str(v) if k == "note" else f"{k} {v:.1f}" if isinstance(v, float) else f"{k}: {v}"
                          for k, v in r.items() if k in ("note", "build_s", "pairs_meaning"))
-        print(f"{r['method']:<24}{r['pairs']:>12,}{r['wall_s']:>9.3f}{r['cpu_s']:>9.3f}{xc:>10}{xw:>10}"
+        print(f"{r['method']:<32}{r['pairs']:>12,}{r['wall_s']:>9.3f}{r['cpu_s']:>9.3f}{xc:>10}{xw:>10}"
               f"{r['peak_extra_mb']:>10.1f}  {note}")
     for r in rows:
         if r.get("method", "").startswith("siting-end-to-end") and "cpu_s" in r and base:

@@ -53,7 +53,8 @@ def dijkstra_points(node_rec: np.ndarray, arcs: np.ndarray, src_u: np.ndarray, s
     """Run sources ``0, 1, ...`` until done or the output buffers are full.
 
     ``node_rec[x] = (first arc, end arc, first attached target, end attached target)`` and
-    ``arcs[k] = (head, cost)`` keep what one settled node needs in one or two cache lines.
+    ``arcs[k] = (head, cost)`` (records of :data:`siting.travel.arcs.ARC_DTYPE`) keep what one settled node
+    needs in one or two cache lines.
     ``entries`` (> n + largest out-degree) sizes the bucket entry pool; stale entries are
     compacted away when it fills.
 
@@ -61,8 +62,11 @@ def dijkstra_points(node_rec: np.ndarray, arcs: np.ndarray, src_u: np.ndarray, s
     ``next_source < len(src_u)``.
     """
     n = node_rec.shape[0]
-    dist = np.full(n, np.inf)
-    best = np.full(n_targets, np.inf)
+    # "not reached" is the float just above the limit (not inf): one comparison then asks both "within the
+    # limit?" and "better?" (x < far exactly when x <= limit)
+    far = np.nextafter(limit, np.inf)
+    dist = np.full(n, far)
+    best = np.full(n_targets, far)
     touched = np.empty(n, dtype=np.int64)
     t_touched = np.empty(n_targets, dtype=np.int64)
     cap = entries
@@ -91,16 +95,16 @@ def dijkstra_points(node_rec: np.ndarray, arcs: np.ndarray, src_u: np.ndarray, s
                 c = src_acc[s] + (g - f) * fwd[sg] + seg_acc[k]
             else:
                 c = src_acc[s] + (f - g) * bwd[sg] + seg_acc[k]
-            if c <= limit and c < best[t]:
-                if best[t] == np.inf:
+            if c < best[t]:
+                if best[t] == far:
                     t_touched[nt] = t
                     nt += 1
                 best[t] = c
         nn = 0
         cnt = 0
         for a, off in ((src_u[s], src_off_u[s]), (src_v[s], src_off_v[s])):
-            if off <= limit and off < dist[a]:
-                if dist[a] == np.inf:
+            if off < dist[a]:
+                if dist[a] == far:
                     touched[nn] = a
                     nn += 1
                 dist[a] = off
@@ -111,42 +115,52 @@ def dijkstra_points(node_rec: np.ndarray, arcs: np.ndarray, src_u: np.ndarray, s
                 bh[b] = cnt
                 cnt += 1
         for b in range(nb):
-            while bh[b] != -1:
-                e = bh[b]
-                bh[b] = ex[e]
+            # the bucket being emptied is a local stack (head ``e``): its pops and pushes skip ``bh[b]``
+            e = bh[b]
+            bh[b] = -1
+            while e != -1:
                 x = en[e]
                 d = ed[e]
+                e = ex[e]
                 if d > dist[x]:
                     continue
                 for k in range(node_rec[x, 2], node_rec[x, 3]):
                     c = d + att_extra[k]
                     t = att_t[k]
-                    if c <= limit and c < best[t]:
-                        if best[t] == np.inf:
+                    if c < best[t]:
+                        if best[t] == far:
                             t_touched[nt] = t
                             nt += 1
                         best[t] = c
                 if cnt + node_rec[x, 1] - node_rec[x, 0] > cap:
+                    bh[b] = e
                     cnt = _compact(en, ed, ex, bh, b, dist, tmp_n, tmp_d, tmp_b)
+                    e = bh[b]
+                    bh[b] = -1
                 for k in range(node_rec[x, 0], node_rec[x, 1]):
-                    y = np.int64(arcs[k, 0])
-                    nd = d + arcs[k, 1]
-                    if nd <= limit and nd < dist[y]:
-                        if dist[y] == np.inf:
+                    y = arcs[k].head
+                    nd = d + arcs[k].cost
+                    old = dist[y]
+                    if nd < old:
+                        if old == far:
                             touched[nn] = y
                             nn += 1
                         dist[y] = nd
                         bb = int(nd / delta)
                         en[cnt] = y
                         ed[cnt] = nd
-                        ex[cnt] = bh[bb]
-                        bh[bb] = cnt
+                        if bb == b:
+                            ex[cnt] = e
+                            e = cnt
+                        else:
+                            ex[cnt] = bh[bb]
+                            bh[bb] = cnt
                         cnt += 1
         for k in range(nn):
-            dist[touched[k]] = np.inf
+            dist[touched[k]] = far
         if w + nt > out_s.shape[0]:
             for k in range(nt):
-                best[t_touched[k]] = np.inf
+                best[t_touched[k]] = far
             return s, w
         for k in range(nt):
             t = t_touched[k]
@@ -154,6 +168,6 @@ def dijkstra_points(node_rec: np.ndarray, arcs: np.ndarray, src_u: np.ndarray, s
             out_t[w] = t
             out_c[w] = best[t]
             w += 1
-            best[t] = np.inf
+            best[t] = far
         s += 1
     return s, w

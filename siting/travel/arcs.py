@@ -6,12 +6,15 @@ Shared by both engines of :mod:`siting.travel.matrix` (the numba kernel and the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 
 from siting.travel.graph import WalkGraph
+from siting.travel.prep import plain, prep_kernels
 
-__all__ = ["SearchGraph", "ArcLayout", "arc_layout", "search_graph", "morton_order", "partial_cost"]
+__all__ = ["ARC_DTYPE", "SearchGraph", "ArcLayout", "arc_layout", "search_graph", "morton_order", "partial_cost"]
 
 
 @dataclass(frozen=True)
@@ -23,29 +26,57 @@ class SearchGraph:
     covered per flat-equivalent metre of cost (>= 1). Nodes are renumbered in Morton
     (Z-curve) order so that a walk's neighbourhood sits close together in memory;
     ``node_x``, ``node_y``, ``seg_u``, ``seg_v`` use the new numbers, ``order[new] = old``.
+    The arcs are kept once, as ``(head, cost)`` records in ``arcs`` (:data:`ARC_DTYPE`); ``head`` and
+    ``cost`` (for the scipy engine) are made from it on first use.
     """
 
     graph: WalkGraph
     indptr: np.ndarray
-    head: np.ndarray
-    cost: np.ndarray
     fwd_m: np.ndarray
     bwd_m: np.ndarray
-    ratio: float
     node_x: np.ndarray
     node_y: np.ndarray
     seg_u: np.ndarray
     seg_v: np.ndarray
     order: np.ndarray
-    arcs: np.ndarray       # (n_arcs, 2) float64: head, cost — one cache line per node's arcs
+    arcs: np.ndarray       # (n_arcs,) ARC_DTYPE records: head, cost — one cache line per node's arcs
     max_out_degree: int = 0    # most arcs leaving one node (sizes the numba kernel's bucket pool)
     short_cost_m: float = np.inf  # about the 5th percentile of the arc costs (the bucket width); inf without arcs
 
+    @cached_property
+    def ratio(self) -> float:
+        """Largest straight-line metres per flat-equivalent metre of a segment (>= 1; the scipy engine's box)."""
+        reach = arc_layout(self.graph).reach_m
+        ratio = 1.0
+        for c in (self.fwd_m, self.bwd_m):
+            fin = np.isfinite(c)
+            if not fin.any():
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = np.where(reach[fin] > 0, reach[fin] / c[fin], 0.0)
+            ratio = max(ratio, float(np.nanmax(r)))
+        return ratio
+
+    @cached_property
+    def head(self) -> np.ndarray:
+        """Head node of each arc (int64)."""
+        return np.ascontiguousarray(self.arcs["head"])
+
+    @cached_property
+    def cost(self) -> np.ndarray:
+        """Cost of each arc in flat-equivalent metres (contiguous)."""
+        return np.ascontiguousarray(self.arcs["cost"])
+
+
+#: one arc of a search graph: its head node and its cost (16 bytes; the compiled search reads the head as an
+#: integer, with no conversion)
+ARC_DTYPE = np.dtype([("head", np.int64), ("cost", np.float64)])
+
 
 def _interleave(head: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    arcs = np.empty((head.shape[0], 2), dtype=np.float64)
-    arcs[:, 0] = head
-    arcs[:, 1] = cost
+    arcs = np.empty(head.shape[0], dtype=ARC_DTYPE)
+    arcs["head"] = head
+    arcs["cost"] = cost
     return arcs
 
 
@@ -98,7 +129,7 @@ def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reve
     return sg
 
 
-#: search graphs kept per walking graph (each about 40 bytes per arc)
+#: search graphs kept per walking graph (each 16 bytes per arc and 8 per node)
 SEARCH_GRAPH_CACHE_ENTRIES = 4
 
 
@@ -106,28 +137,42 @@ def _search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, revers
     if reverse:
         fwd_m, bwd_m = bwd_m, fwd_m
     topo = arc_layout(graph)
-    cost = np.concatenate([fwd_m, bwd_m])[topo.pick]
+    kernels = prep_kernels(topo.pair.shape[0])
+    if kernels is not None:
+        return _compiled_search_graph(kernels, graph, topo, fwd_m, bwd_m)
+    pairs = np.empty(2 * fwd_m.shape[0])
+    pairs[0::2], pairs[1::2] = fwd_m, bwd_m
+    cost = pairs[topo.pair]
     if topo.starts is not None:  # parallel arcs: the cheapest
         cost = np.minimum.reduceat(cost, topo.starts)
     keep = np.isfinite(cost)
-    tail, head, cost = topo.tail[keep], topo.head[keep], cost[keep]
-    order = topo.order
-    indptr = np.zeros(graph.n_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(tail, minlength=graph.n_nodes), out=indptr[1:])
-    reach = topo.reach_m
-    ratio = 1.0
-    for c in (fwd_m, bwd_m):
-        fin = np.isfinite(c)
-        if not fin.any():
-            continue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(reach[fin] > 0, reach[fin] / c[fin], 0.0)
-        ratio = max(ratio, float(np.nanmax(r)))
-    sample = cost[:: max(1, cost.size // 20_000)]
-    short = float(np.percentile(sample, 5)) if sample.size else np.inf
+    head, cost = topo.head[keep], cost[keep]
+    kept = np.zeros(keep.shape[0] + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept[1:])
+    indptr = kept[topo.group_ptr]  # arcs kept before each node's first group
     degree = int(np.diff(indptr).max()) if graph.n_nodes else 0
-    return SearchGraph(graph, indptr, head.astype(np.int64), cost, fwd_m, bwd_m, ratio, topo.node_x, topo.node_y,
-                       topo.seg_u, topo.seg_v, order, _interleave(head, cost), degree, short)
+    return SearchGraph(graph, indptr, fwd_m, bwd_m, topo.node_x, topo.node_y, topo.seg_u, topo.seg_v, topo.order,
+                       _interleave(head, cost), degree, _short_cost(cost))
+
+
+def _short_cost(cost: np.ndarray) -> float:
+    """About the 5th percentile of the arc costs: that of every ``len // 20_000``-th arc (inf without arcs)."""
+    sample = cost[:: max(1, cost.size // 20_000)]
+    return float(np.percentile(sample, 5)) if sample.size else np.inf
+
+
+def _compiled_search_graph(kernels: Any, graph: WalkGraph, topo: ArcLayout, fwd_m: np.ndarray,
+                           bwd_m: np.ndarray) -> SearchGraph:
+    """:func:`_search_graph` in one compiled pass over the layout (the same arrays, bit for bit)."""
+    grouped = topo.starts is not None
+    starts = topo.starts if grouped else np.empty(0, dtype=np.int64)
+    arcs = np.empty(topo.head.shape[0], dtype=ARC_DTYPE)
+    indptr, n_arcs, degree = kernels.search_arcs(
+        topo.pair, starts, grouped, topo.group_ptr, topo.head, plain(fwd_m, np.float64), plain(bwd_m, np.float64),
+        arcs)
+    arcs = arcs[:n_arcs]  # sized for every arc of the layout: a view keeps the finite ones (a copy costs more)
+    return SearchGraph(graph, indptr, fwd_m, bwd_m, topo.node_x, topo.node_y, topo.seg_u, topo.seg_v, topo.order,
+                       arcs, int(degree), _short_cost(arcs["cost"]))
 
 
 @dataclass(frozen=True)
@@ -136,16 +181,17 @@ class ArcLayout:
 
     Nodes in Morton order (``order[new] = old``, ``rank[old] = new``; ``node_x``, ``node_y``, ``seg_u``,
     ``seg_v`` in the new numbering); the arcs of both directions of every
-    segment without self-loops, sorted by (tail, head) in the new numbering: ``pick`` selects them from
-    ``concatenate([fwd_m, bwd_m])`` and ``starts`` (``None`` without parallel arcs) begins each group of
-    parallel arcs, whose cheapest is kept.
+    segment without self-loops, sorted by (tail, head) in the new numbering: ``pair`` is each one's position
+    in the segments' interleaved (forward, backward) costs, ``2 * segment + backward`` (one gather, no branch
+    on the direction); ``starts`` (``None`` without parallel arcs) begins each group of parallel arcs, whose
+    cheapest is kept; ``group_ptr`` (CSR) gives each tail node's groups and ``head`` each group's head.
     """
 
     order: np.ndarray
     rank: np.ndarray
-    pick: np.ndarray
+    pair: np.ndarray
     starts: np.ndarray | None
-    tail: np.ndarray
+    group_ptr: np.ndarray
     head: np.ndarray
     reach_m: np.ndarray
     node_x: np.ndarray
@@ -161,8 +207,8 @@ class ArcLayout:
         --------
         >>> g = WalkGraph.from_segments([0, 100], [0, 0], None, [0, 0], [1, 1])
         >>> lay = ArcLayout.build(g)
-        >>> lay.tail.tolist(), lay.head.tolist(), lay.starts.tolist()
-        ([0, 1], [1, 0], [0, 2])
+        >>> lay.group_ptr.tolist(), lay.head.tolist(), lay.pair.tolist(), lay.starts.tolist()
+        ([0, 1, 2], [1, 0], [0, 2, 1, 3], [0, 2])
         """
         order = morton_order(graph.node_x, graph.node_y)
         rank = np.empty(graph.n_nodes, dtype=np.int64)
@@ -178,7 +224,11 @@ class ArcLayout:
         start[1:] = key[1:] != key[:-1]
         chord = np.hypot(graph.node_x[graph.seg_u] - graph.node_x[graph.seg_v],
                          graph.node_y[graph.seg_u] - graph.node_y[graph.seg_v])
-        return cls(order, rank, pick, None if start.all() else np.flatnonzero(start), tail[pick][start],
+        m = graph.n_segments
+        pair = np.where(pick < m, 2 * pick, 2 * (pick - m) + 1)
+        group_ptr = np.zeros(graph.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(tail[pick][start], minlength=graph.n_nodes), out=group_ptr[1:])
+        return cls(order, rank, pair, None if start.all() else np.flatnonzero(start), group_ptr,
                    head[pick][start], np.maximum(graph.geom_length_m, chord), graph.node_x[order],
                    graph.node_y[order], rank[graph.seg_u], rank[graph.seg_v])
 

@@ -7,6 +7,7 @@ classes); :func:`siting.travel.api.compute_travel_times` collects the searches i
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -109,8 +110,7 @@ class TravelJob:
     def far_points(self) -> pd.DataFrame:
         """Points farther than the snapping distance from every street (``role``, ``id``, ``distance_m``)."""
         if self.d_snap.ok.all() and self.s_snap.ok.all():
-            return _far_report(self.graph, "demand", self.d_ids[:0], self.d_x[:0], self.d_y[:0], self.d_snap.take(
-                np.zeros(0, dtype=np.int64)))
+            return _no_far_points()
         return pd.concat([_far_report(self.graph, "demand", self.d_ids, self.d_x, self.d_y, self.d_snap),
                           _far_report(self.graph, "candidate", self.s_ids, self.s_x, self.s_y, self.s_snap)],
                          ignore_index=True)
@@ -143,9 +143,7 @@ def class_segment_costs(graph: WalkGraph, profile: SpeedProfile, ref: str) -> tu
     hit = cache.get(key)
     if hit is not None:
         return hit
-    fwd_s, bwd_s = profile.segment_seconds(graph, ref)
-    fwd_s *= v_ref
-    bwd_s *= v_ref
+    fwd_s, bwd_s = profile.segment_seconds(graph, ref, scale=v_ref)
     while len(cache) >= COST_CACHE_ENTRIES:
         cache.pop(next(iter(cache)))
     cache[key] = hit = (fwd_s, bwd_s)
@@ -281,9 +279,19 @@ def _far_report(graph: WalkGraph, role: str, ids: np.ndarray, x: np.ndarray, y: 
     """Points left unsnapped (``role``, ``id``, ``distance_m`` to the nearest street)."""
     far = ~snapped.ok
     if not far.any() or graph.n_segments == 0:
-        return pd.DataFrame({"role": pd.Series(dtype=str), "id": pd.Series(dtype=str),
-                             "distance_m": pd.Series(dtype=float)})
+        return _no_far_points()
     return pd.DataFrame({"role": role, "id": ids[far], "distance_m": street_distance(graph, x[far], y[far])})
+
+
+@functools.lru_cache(maxsize=1)
+def _empty_far_report() -> pd.DataFrame:
+    return pd.DataFrame({"role": pd.Series(dtype=str), "id": pd.Series(dtype=str),
+                         "distance_m": pd.Series(dtype=float)})
+
+
+def _no_far_points() -> pd.DataFrame:
+    """The empty far-point report (a copy of one kept frame: building it costs about 1 ms, every call has one)."""
+    return _empty_far_report().copy()
 
 
 def _with_access(snapped: Snapped, access_cost_m: np.ndarray) -> Snapped:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from siting.errors import InputError
+from siting.travel.prep import compiled_segment_seconds, prep_kernels
 from siting.travel.slopes import ELDERLY_SLOPE, TOBLER, SlopeResponse, slope_of, tobler_factor
 
 if TYPE_CHECKING:  # graph.py imports this module
@@ -329,8 +330,15 @@ class SpeedProfile:
             seconds[on] = self.stair_rates(group).seconds(length_m[on], rise, v)
         return seconds
 
-    def segment_seconds(self, graph: WalkGraph, group: str) -> tuple[np.ndarray, np.ndarray]:
-        """Seconds to walk each segment of ``graph`` forward and backward (``inf`` where not walkable)."""
+    def segment_seconds(self, graph: WalkGraph, group: str, *, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds to walk each segment of ``graph`` forward and backward (``inf`` where not walkable).
+
+        Both arrays are multiplied by ``scale`` (e.g. a speed, giving flat-equivalent metres). Large graphs go
+        through one compiled pass (:func:`siting.travel._arc_kernels.segment_seconds`, the same bits).
+        """
+        kernels = prep_kernels(graph.piece_seg.shape[0])
+        if kernels is not None:
+            return compiled_segment_seconds(kernels, self, graph, group, float(scale))
         stairs = graph.seg_stairs[graph.piece_seg]
         length, rise = graph.piece_len_m, graph.piece_rise_m
         slope = slope_of(length, rise) if self.use_slope else None
@@ -339,7 +347,11 @@ class SpeedProfile:
         n = graph.n_segments
         fwd = np.bincount(graph.piece_seg, weights=up, minlength=n)
         bwd = np.bincount(graph.piece_seg, weights=down, minlength=n)
-        return np.where(graph.seg_fwd, fwd, np.inf), np.where(graph.seg_bwd, bwd, np.inf)
+        fwd_s: np.ndarray = np.where(graph.seg_fwd, fwd, np.inf)
+        bwd_s: np.ndarray = np.where(graph.seg_bwd, bwd, np.inf)
+        fwd_s *= scale
+        bwd_s *= scale
+        return fwd_s, bwd_s
 
     def access_seconds(self, group: str, distance_m: np.ndarray, rise_m: np.ndarray) -> np.ndarray:
         """Seconds of an access leg (point <-> street): flat time, plus the height at the group's stair rates.
