@@ -82,9 +82,9 @@ def segment_seconds(piece_seg: np.ndarray, piece_len_m: np.ndarray, piece_rise_m
             down = up
         fwd[s] += up
         bwd[s] += down
-    for s in range(n):
-        fwd[s] = fwd[s] * scale if seg_fwd[s] else np.inf
-        bwd[s] = bwd[s] * scale if seg_bwd[s] else np.inf
+    for s in range(n):  # inf (not walkable) is scaled too, as numpy does: any scale gives its bits
+        fwd[s] = (fwd[s] if seg_fwd[s] else np.inf) * scale
+        bwd[s] = (bwd[s] if seg_bwd[s] else np.inf) * scale
     return fwd, bwd
 
 
