@@ -151,6 +151,7 @@ def evaluate_multiservice(instance: Instance, params: MultiserviceParams, rules:
     level_of = {k: i + 1 for i, keys in enumerate(resolved_catalog(params).priority_levels()) for k in keys}
     level_values: dict[int, float] = {}
     final: dict[str, _Reach] = {}
+    witness: dict[str, np.ndarray] = {}
     for d in data:
         key = d.service.key
         total = float(d.weight.sum())
@@ -167,7 +168,8 @@ def evaluate_multiservice(instance: Instance, params: MultiserviceParams, rules:
                 final[key] = reach
         if d.service.capacity is not None and isinstance(plan.assignment, Mapping) and key in plan.assignment:
             _check_assignment(d, plan.assignment[key], placed_by[key] | d.existing, ids)
-    communities = _check_policy(instance, params, inputs, placed_by, year_by, final, conv_year, n_phases)
+            witness[key] = _assigned_share(plan.assignment[key], d.weight.shape[0])
+    communities = _check_policy(instance, params, inputs, placed_by, year_by, final, conv_year, n_phases, witness)
     per: dict[str, dict[str, Any]] = {}
     site_frames, cover_frames = [], []
     for d in data:
@@ -255,10 +257,23 @@ def _community_shares(weight: np.ndarray, share: np.ndarray, codes: np.ndarray, 
         return np.where(total > 0, got / total, np.nan)
 
 
+def _assigned_share(assigned: Any, n_demand: int) -> np.ndarray:
+    """Each demand point's share served by a (checked) assignment matrix."""
+    z = sp.coo_matrix(assigned)
+    on = z.data > TOL
+    return np.minimum(np.bincount(z.row[on], weights=np.minimum(z.data[on], 1.0), minlength=n_demand), 1.0)
+
+
 def _check_policy(instance: Instance, params: MultiserviceParams, inputs: Inputs, placed_by: dict[str, np.ndarray],
                   year_by: dict[str, np.ndarray], final: dict[str, _Reach], conv_year: np.ndarray,
-                  n_phases: int) -> dict[str, dict[str, float]]:
-    """Floors, duties per community, earmarked spend and complexes on the final year; per-community shares."""
+                  n_phases: int, witness: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, float]]:
+    """Floors, duties per community, earmarked spend and complexes on the final year; per-community shares.
+
+    A capacitated service's coverage is the assignment serving the most people (:func:`best_assignment`); that
+    one may leave a community below its floor where the plan's own checked assignment (``witness``: each demand
+    point's share) meets every floor. The floors hold then, and the community shares reported are the plan's.
+    """
+    witness = witness or {}
     labels = inputs.communities
     n_comm = len(labels)
     communities: dict[str, dict[str, float]] = {}
@@ -270,8 +285,11 @@ def _check_policy(instance: Instance, params: MultiserviceParams, inputs: Inputs
             raise VerificationError(f"multiservice: {key} covers {share:.6f}, below its min_share {s.min_share:g}")
         if inputs.demand_community is not None:
             by = _community_shares(d.weight, reach.share, inputs.demand_community, n_comm)
-            communities[key] = {c: float(v) for c, v in zip(labels, by, strict=True) if np.isfinite(v)}
             floor = s.min_share_per_community
+            if floor is not None and key in witness and np.any(np.nan_to_num(by, nan=1.0) < floor - TOL):
+                own = _community_shares(d.weight, witness[key], inputs.demand_community, n_comm)
+                by = own if not np.any(np.nan_to_num(own, nan=1.0) < floor - TOL) else by
+            communities[key] = {c: float(v) for c, v in zip(labels, by, strict=True) if np.isfinite(v)}
             if floor is not None and np.any(np.nan_to_num(by, nan=1.0) < floor - TOL):
                 c = int(np.nanargmin(by))
                 raise VerificationError(f"multiservice: {key} covers {by[c]:.6f} in community {labels[c]}, below "

@@ -167,15 +167,16 @@ def inputs_of(instance: Instance, params: MultiserviceParams, rules: SiteRules) 
         travel = travel_of(instance, s.speed_group)
         weight = demand_of(instance, s)
         fits = np.isnan(area) | (area >= s.min_floor_area_m2)
-        allowed = buildable & fits & _mask(params.allowed_services, s.key, n, True, "allowed_services")
+        existing = _mask(params.existing_services, s.key, n, False, "existing_services")
+        # a building already providing the service gets no second placement of it (a capacitated service would
+        # count its capacity twice)
+        allowed = buildable & fits & _mask(params.allowed_services, s.key, n, True, "allowed_services") & ~existing
         total = float(weight.sum())
         per_weight = s.weight / total if params.objective == "share" and total > 0 else s.weight
         capital = s.fitout_cost + per_m2 * s.min_floor_area_m2
         operating = np.full(n, s.operating_cost_per_year * annuity)
         cost = capital + (operating if params.budget_basis == "life_cycle" else 0.0)
-        out.append(ServiceData(s, travel, weight, _mask(params.existing_services, s.key, n, False,
-                                                         "existing_services"), allowed, per_weight,
-                               cost, capital, operating))
+        out.append(ServiceData(s, travel, weight, existing, allowed, per_weight, cost, capital, operating))
     dem_c, site_c, labels = community_codes(instance, params.community_column,
                                             required=_needs_communities(params, list(catalog)))
     return Inputs(out, building_cost, dem_c, site_c, labels)
