@@ -30,9 +30,8 @@ from .comparison import compare
 from .prepare import prepare_scenario
 from .ranking import rank
 from .records import output_folder, read_record
-from .reporting import build_report
+from .reporting import build_report, reference_record
 from .reporting.money import money_header, report_currency
-from .solve_one import solve_prepared
 from .tasks import SolveTask, dask_client, solve_task
 
 __all__ = ["DemoResult", "run_demo", "ensure_district", "summary", "solve_reference", "CompareWithReference"]
@@ -146,13 +145,8 @@ def solve_reference(scenario: str, out_dir: str) -> str:
     The report (:func:`~siting.workflow.reporting.build_report`) reuses that record, so the demo can run the
     report's solve in parallel with the sweep. Returns the record's path.
     """
-    prep = prepare_scenario(scenario, out_dir=out_dir, quiet=True)
-    folder = prep.out_dir / "solve"
-    rec = read_record(folder / "record.json", prep.fingerprint)
-    if rec is None or rec.get("budget") != prep.scenario.model.budget or not (folder / "coverage.csv").is_file():
-        solve_prepared(prep, folder)
+    _, folder = reference_record(prepare_scenario(scenario, out_dir=out_dir, quiet=True), quiet=True)
     return str(folder / "record.json")
-
 
 
 @dataclass(frozen=True)
@@ -160,8 +154,8 @@ class CompareWithReference:
     """The comparison's task function that solves the report's scenario once, into ``<out_dir>/solve``.
 
     The demo compares ``demo.toml`` with a variant and reports ``demo.toml``; the report needs the full outputs
-    (``record.json``, ``coverage.csv``) that a comparison record lacks, so its task goes through
-    :func:`solve_reference` (which reuses a valid ``<out_dir>/solve``) and the comparison's record is made
+    (``record.json``, ``coverage.csv``) that a comparison record lacks, so its task goes through the report's
+    own :func:`~siting.workflow.reporting.reference_record` (which reuses a valid solve) and the comparison's record is made
     from that solve's record. Every other task is :func:`~siting.workflow.tasks.solve_task`. A plain class
     (not a closure) so Dask can send it to its workers.
     """
@@ -176,7 +170,7 @@ class CompareWithReference:
         if prep is None or prep.fingerprint != task["fingerprint"] or dict(prep.overrides) != dict(
                 task.get("overrides") or {}):
             return solve_task(task)
-        rec = read_record(Path(solve_reference(self.scenario, self.out_dir)), prep.fingerprint) or {}
+        rec, _ = reference_record(prep, quiet=True)
         if not rec:           # written and then unreadable: solve as any other task
             return solve_task(task)
         return {k: v for k, v in rec.items() if k != "finished"} | {

@@ -56,7 +56,7 @@ from .policy import community_table, opening_years, policy_sections
 from .streets import read_streets
 from .walking import with_walking_model
 
-__all__ = ["ReportResult", "build_report"]
+__all__ = ["ReportResult", "build_report", "reference_record"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class ReportResult:
     csv: Path | None = None    # coverage_per_service.csv (the services table, full precision)
 
 
-def _reference_record(prep: Prepared, quiet: bool) -> tuple[dict[str, Any], Path]:
+def reference_record(prep: Prepared, quiet: bool) -> tuple[dict[str, Any], Path]:
     """The plan at the scenario's budget and the folder of its outputs.
 
     ``<out>/solve`` (the report's own solve) or ``<out>`` itself (what ``siting solve --out <out>`` wrote) when
@@ -172,7 +172,7 @@ def build_report(scenario: str | Path, *, out_dir: str | Path | None = None, qui
 def _build_report(prep: Prepared, *, quiet: bool, max_rank_rows: int) -> ReportResult:
     """:func:`build_report` once the scenario is prepared and the language set."""
     currency = report_currency(prep.scenario)
-    rec, solved = _reference_record(prep, quiet)
+    rec, solved = reference_record(prep, quiet)
     if not rec.get("has_solution", True):
         raise InputError(f"{prep.scenario.name}: the plan's solve ended '{rec.get('status')}' without a plan "
                          f"({rec.get('message') or 'no message'}); a report needs one: raise [solver] time_limit or "
