@@ -28,7 +28,7 @@ from ..rules import SiteRules
 from .multiservice_greedy import GreedyPlan, fill, floors_met, greedy_state
 from .multiservice_params import MultiserviceParams, resolved_catalog
 from .multiservice_reach import Reach
-from .multiservice_swap import better_key, drop_search, plan_key, swap_search
+from .multiservice_swap import drop_search, keep_or_undo, plan_key, saved_point, swap_search
 
 __all__ = ["improve", "improved_plan"]
 
@@ -164,7 +164,7 @@ def improve(state: Any, money: Any, rules: SiteRules, *, check: Callable[[Any], 
         ratio = np.where(candidates, _sole_loss(state) / np.maximum(spend, 1e-12), np.inf)
         j = int(np.argmin(ratio))
         moves += 1
-        snap, purse = state.snapshot(), (money.left, money.total_left)
+        saved = saved_point(state, money)
         for k in np.flatnonzero(placed[j]):
             state.remove(j, int(k))
         money.left += float(spend[j])
@@ -172,13 +172,11 @@ def improve(state: Any, money: Any, rules: SiteRules, *, check: Callable[[Any], 
         state.blocked[j] = True
         fill(state, money, deadline=deadline)
         state.blocked[j] = False
-        value = plan_key(state, n_years, levels)
-        if better_key(value, best) and check(state):
+        value = keep_or_undo(state, money, saved, best, n_years=n_years, levels=levels, check=check)
+        if value is not None:
             best, kept, fails = value, kept + 1, 0
             tried[:] = False
         else:
-            state.restore(snap)
-            money.left, money.total_left = purse
             tried[j] = True
             fails += 1
     return {"moves": moves, "kept": kept}

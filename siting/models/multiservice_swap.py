@@ -40,7 +40,7 @@ import numpy as np
 from ..rules import SiteRules
 from .multiservice_greedy import fill
 
-__all__ = ["swap_search", "drop_search", "plan_key", "better_key", "year_counts"]
+__all__ = ["swap_search", "drop_search", "plan_key", "better_key", "year_counts", "saved_point", "keep_or_undo"]
 
 #: bundles are enumerated exactly up to this many services (2**K subsets per candidate building)
 MAX_ENUMERATED = 10
@@ -76,6 +76,27 @@ def better_key(new: tuple[float, ...], old: tuple[float, ...]) -> bool:
         return _REL * max(1.0, abs(v))
     return all(a >= b - slack(b) for a, b in zip(new, old, strict=True)) and \
         any(a > b + slack(b) for a, b in zip(new, old, strict=True))
+
+
+def saved_point(state: Any, money: Any) -> tuple[Any, float, float]:
+    """What :func:`keep_or_undo` restores: the plan's snapshot and the greedy's purse."""
+    return state.snapshot(), money.left, money.total_left
+
+
+def keep_or_undo(state: Any, money: Any, saved: tuple[Any, float, float], key: tuple[float, ...], *,
+                 n_years: int, levels: Sequence[Sequence[int]], check: Callable[[Any], bool],
+                 purse: _Purse | None = None) -> tuple[float, ...] | None:
+    """The rule every move is kept by: the plan's new key, or None after putting the plan back.
+
+    A move is kept when the key rises (:func:`better_key`), ``check`` (the floors) holds and, with a ``purse``,
+    every budget row does; otherwise the plan and the greedy's purse return to ``saved``.
+    """
+    new_key = plan_key(state, n_years, levels)
+    if better_key(new_key, key) and check(state) and (purse is None or purse.holds(_spend_by_year(state, n_years))):
+        return new_key
+    snap, money.left, money.total_left = saved
+    state.restore(snap)
+    return None
 
 
 def _spend_by_year(state: Any, n_years: int) -> np.ndarray:
@@ -241,19 +262,18 @@ def swap_search(state: Any, money: Any, rules: SiteRules, *, check: Callable[[An
                 if opened - price * spent_at <= freed + _REL * max(1.0, abs(freed)):
                     break
                 tried += 1
-                snap, purse_before = state.snapshot(), (money.left, money.total_left)
+                saved = saved_point(state, money)
                 for k in np.flatnonzero(placed[j]).tolist():
                     state.remove(int(j), k)
                 for k in services:
                     state.place(at, int(k), t)
                 purse.sync(state, money)
                 fill(state, money, deadline=deadline)
-                new_key = plan_key(state, n_years, levels)
-                if better_key(new_key, key) and check(state) and purse.holds(_spend_by_year(state, n_years)):
+                new_key = keep_or_undo(state, money, saved, key, n_years=n_years, levels=levels, check=check,
+                                       purse=purse)
+                if new_key is not None:
                     key, kept, improved = new_key, kept + 1, True
                     break
-                state.restore(snap)
-                money.left, money.total_left = purse_before
             if improved:
                 break
     return {"tried": tried, "kept": kept}
@@ -290,19 +310,18 @@ def drop_search(state: Any, money: Any, rules: SiteRules, *, check: Callable[[An
                 return {"tried": tried, "kept": kept}
             j, k = divmod(int(flat), placed.shape[1])
             tried += 1
-            snap, purse_before = state.snapshot(), (money.left, money.total_left)
+            saved = saved_point(state, money)
             state.remove(j, k)
             purse.sync(state, money)
-            saved = reach.allowed[j, k]
+            was_allowed = reach.allowed[j, k]
             reach.allowed[j, k] = False           # not back where it was taken from (restored below)
             try:
                 fill(state, money, deadline=deadline)
             finally:
-                reach.allowed[j, k] = saved
-            new_key = plan_key(state, n_years, levels)
-            if better_key(new_key, key) and check(state) and purse.holds(_spend_by_year(state, n_years)):
+                reach.allowed[j, k] = was_allowed
+            new_key = keep_or_undo(state, money, saved, key, n_years=n_years, levels=levels, check=check,
+                                   purse=purse)
+            if new_key is not None:
                 key, kept, changed = new_key, kept + 1, True
                 break
-            state.restore(snap)
-            money.left, money.total_left = purse_before
     return {"tried": tried, "kept": kept}
