@@ -257,6 +257,11 @@ def _community_shares(weight: np.ndarray, share: np.ndarray, codes: np.ndarray, 
         return np.where(total > 0, got / total, np.nan)
 
 
+def _below(shares: np.ndarray, floor: float) -> bool:
+    """Whether a community's share (NaN: no people there) is below ``floor``."""
+    return bool(np.any(np.nan_to_num(shares, nan=1.0) < floor - TOL))
+
+
 def _assigned_share(assigned: Any, n_demand: int) -> np.ndarray:
     """Each demand point's share served by a (checked) assignment matrix."""
     z = sp.coo_matrix(assigned)
@@ -286,11 +291,11 @@ def _check_policy(instance: Instance, params: MultiserviceParams, inputs: Inputs
         if inputs.demand_community is not None:
             by = _community_shares(d.weight, reach.share, inputs.demand_community, n_comm)
             floor = s.min_share_per_community
-            if floor is not None and key in witness and np.any(np.nan_to_num(by, nan=1.0) < floor - TOL):
+            if floor is not None and key in witness and _below(by, floor):
                 own = _community_shares(d.weight, witness[key], inputs.demand_community, n_comm)
-                by = own if not np.any(np.nan_to_num(own, nan=1.0) < floor - TOL) else by
+                by = by if _below(own, floor) else own
             communities[key] = {c: float(v) for c, v in zip(labels, by, strict=True) if np.isfinite(v)}
-            if floor is not None and np.any(np.nan_to_num(by, nan=1.0) < floor - TOL):
+            if floor is not None and _below(by, floor):
                 c = int(np.nanargmin(by))
                 raise VerificationError(f"multiservice: {key} covers {by[c]:.6f} in community {labels[c]}, below "
                                         f"min_share_per_community {floor:g}")
