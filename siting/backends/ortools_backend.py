@@ -148,6 +148,31 @@ def build_mathopt_model(program: LinearProgram, objective: np.ndarray | None = N
     return proto, np.arange(n, dtype=np.int64)
 
 
+def _gscip_parameters(scip_params: Any) -> Any:
+    """SCIP's own parameters (``{"branching/pscost/priority": 100000, ...}``) as MathOpt's ``GScipParameters``.
+
+    Each value goes to the map of its Python type (bool before int: a bool is an int). SCIP checks the names when
+    the solve starts and the solve fails with a one-line SolverError naming them.
+    """
+    from ortools.math_opt.solvers.gscip import gscip_pb2
+
+    if not isinstance(scip_params, dict):
+        raise SolverError(f"ortools: scip_params must be a table of SCIP parameter names, got {scip_params!r}")
+    proto = gscip_pb2.GScipParameters()
+    for name, value in scip_params.items():
+        if isinstance(value, bool):
+            proto.bool_params[str(name)] = value
+        elif isinstance(value, int):
+            proto.int_params[str(name)] = value
+        elif isinstance(value, float):
+            proto.real_params[str(name)] = value
+        elif isinstance(value, str):
+            proto.string_params[str(name)] = value
+        else:
+            raise SolverError(f"ortools: SCIP parameter {name!r} = {value!r} is not a bool, int, float or string")
+    return proto
+
+
 class OrtoolsBackend:
     """Solve a :class:`LinearProgram` with OR-Tools (see module notes for the engines and paths)."""
 
@@ -221,10 +246,17 @@ class OrtoolsBackend:
             kwargs["time_limit"] = datetime.timedelta(seconds=max(float(time_limit_s), 0.0))
         if options.threads is not None and engine != "highs":  # MathOpt/HiGHS rejects threads (HiGHS global)
             kwargs["threads"] = int(options.threads)
+        scip_params = extra.get("scip_params")
         for key, value in extra.items():  # backend-specific wins; {"presolve": "off"} -> Emphasis.OFF
+            if key == "scip_params":
+                continue
             if key in ("presolve", "cuts", "heuristics", "scaling") and isinstance(value, str):
                 value = parameters.Emphasis[value.upper()]
             kwargs[key] = value
+        if scip_params:
+            if engine != "scip":
+                raise SolverError(f"ortools: scip_params are for the scip engine, not {engine!r}")
+            kwargs["gscip"] = _gscip_parameters(scip_params)
         try:
             return parameters.SolveParameters(**kwargs).to_proto()
         except (TypeError, KeyError, ValueError) as exc:
@@ -289,7 +321,14 @@ class OrtoolsBackend:
             return no_time_solution(program, self.name, t0, start, f"building the OR-Tools model for {engine}")
         # SCIP (gSCIP 9.15) rejects MathOpt's interrupter with an event-handler error; it gets only the limit
         deadline = None if engine == "scip" else deadline_s(options.time_limit_s, t0)
-        res = self._run(model_proto, engine, self._params(options, time_left, extra, engine), model_params, deadline)
+        try:
+            res = self._run(model_proto, engine, self._params(options, time_left, extra, engine), model_params,
+                            deadline)
+        except SolverError as exc:
+            if extra.get("scip_params"):  # SCIP's message names the call, not the parameter
+                raise SolverError(f"{exc} (check the names and types of scip_params "
+                                  f"{sorted(extra['scip_params'])})") from exc
+            raise
 
         reason = result_pb2.TerminationReasonProto.Name(res.termination.reason)
         limit = result_pb2.LimitProto.Name(res.termination.limit)
