@@ -251,6 +251,9 @@ class OrtoolsBackend:
             if key == "scip_params":
                 continue
             if key in ("presolve", "cuts", "heuristics", "scaling") and isinstance(value, str):
+                choices = [e.name.lower() for e in parameters.Emphasis if e.name != "UNSPECIFIED"]
+                if value.upper() not in parameters.Emphasis.__members__ or value.upper() == "UNSPECIFIED":
+                    raise SolverError(f"ortools: {key} = {value!r}; choose one of {', '.join(choices)}")
                 value = parameters.Emphasis[value.upper()]
             kwargs[key] = value
         if scip_params:

@@ -120,6 +120,9 @@ def test_a_wrong_scip_parameter_is_named():
     options = SolveOptions(backend_options={"ortools": {"scip_params": {"no/such/parameter": 3}}})
     with pytest.raises(SolverError, match="no/such/parameter"):
         solve_coverage(p, backend="ortools", strategy="exact", options=options)
+    options = SolveOptions(backend_options={"ortools": {"cuts": "aggressive"}})
+    with pytest.raises(SolverError, match="cuts = 'aggressive'; choose one of off, low, medium, high, very_high"):
+        solve_coverage(p, backend="ortools", strategy="exact", options=options)
     options = SolveOptions(backend_options={"ortools": {"solver": "highs", "scip_params": {"a": 1}}})
     with pytest.raises(SolverError, match="for the scip engine"):
         solve_coverage(p, backend="ortools", strategy="exact", options=options)
