@@ -148,6 +148,11 @@ def build_mathopt_model(program: LinearProgram, objective: np.ndarray | None = N
     return proto, np.arange(n, dtype=np.int64)
 
 
+#: SCIP parameters of type Longint (SCIP refuses them from int_params: "wrong parameter type")
+_SCIP_LONGINT_PARAMS = frozenset({"limits/nodes", "limits/totalnodes", "limits/stallnodes", "lp/iterlim",
+                                  "lp/rootiterlim"})
+
+
 def _gscip_parameters(scip_params: Any) -> Any:
     """SCIP's own parameters (``{"branching/pscost/priority": 100000, ...}``) as MathOpt's ``GScipParameters``.
 
@@ -163,11 +168,13 @@ def _gscip_parameters(scip_params: Any) -> Any:
         if isinstance(value, bool):
             proto.bool_params[str(name)] = value
         elif isinstance(value, int):
-            proto.int_params[str(name)] = value
+            longint = str(name) in _SCIP_LONGINT_PARAMS
+            (proto.long_params if longint else proto.int_params)[str(name)] = value
         elif isinstance(value, float):
             proto.real_params[str(name)] = value
         elif isinstance(value, str):
-            proto.string_params[str(name)] = value
+            # SCIP's char parameters (lp/initalgorithm = "d") take one letter; its string ones are file names etc.
+            (proto.char_params if len(value) == 1 else proto.string_params)[str(name)] = value
         else:
             raise SolverError(f"ortools: SCIP parameter {name!r} = {value!r} is not a bool, int, float or string")
     return proto
@@ -324,9 +331,9 @@ class OrtoolsBackend:
             return no_time_solution(program, self.name, t0, start, f"building the OR-Tools model for {engine}")
         # SCIP (gSCIP 9.15) rejects MathOpt's interrupter with an event-handler error; it gets only the limit
         deadline = None if engine == "scip" else deadline_s(options.time_limit_s, t0)
+        params = self._params(options, time_left, extra, engine)   # its own errors name the parameter already
         try:
-            res = self._run(model_proto, engine, self._params(options, time_left, extra, engine), model_params,
-                            deadline)
+            res = self._run(model_proto, engine, params, model_params, deadline)
         except SolverError as exc:
             if extra.get("scip_params"):  # SCIP's message names the call, not the parameter
                 raise SolverError(f"{exc} (check the names and types of scip_params "

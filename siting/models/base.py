@@ -227,8 +227,6 @@ class Model(Generic[P]):
     summary : one line for the README models table and the CLI help
     covered : what ``covered_weight`` means for this model (documented in ``solution.json``)
     uses_strategy : the ``strategy`` option (auto / exact / hybrid / heuristic) applies to its search
-    auto_backends : backends ``backend="auto"`` tries first for this model (when installed), before the general
-        order of preference; measured per model
     """
 
     name: str
@@ -247,7 +245,6 @@ class Model(Generic[P]):
     marginal_floor: Callable[[Instance, P, SiteRules, Plan], Marginal] | None = None
     explain_infeasible: Callable[[Instance, P, SiteRules, SolveContext, bool], str | None] | None = None
     uses_strategy: bool = False
-    auto_backends: tuple[str, ...] = ()
     doc: str = ""
 
     def __post_init__(self) -> None:

@@ -174,8 +174,6 @@ MCLP = Model(
 LSCP = Model(
     name="lscp", params=LSCPParams, sense=Sense.MINIMIZE, search=_search, evaluate=_evaluate, covered=_COVERED,
     marginal=_marginal, uses_strategy=True,
-    # SCIP proves covering MIPs 1.1-10x sooner than HiGHS (siting.strategy.mip.LSCP_SCIP_PARAMS)
-    auto_backends=("ortools",),
     summary="least cost to cover every coverable demand point (the others are listed)",
 )
 PARTIAL = Model(

@@ -58,12 +58,8 @@ STRATEGIES = ("auto", "exact", "hybrid", "heuristic")
 _VERIFY_SHARE = 0.05
 
 
-def resolve_backend(name: str, prefer: tuple[str, ...] = ()) -> str:
-    """A known backend name, or a one-line error.
-
-    ``auto``: the first of ``prefer`` (a model's :attr:`~siting.models.base.Model.auto_backends`) that is
-    installed, else the first available in the general order of preference.
-    """
+def resolve_backend(name: str) -> str:
+    """A known backend name (``auto``: the first available in order of preference), or a one-line error."""
     if not isinstance(name, str):
         raise ParamError(f"expected a backend name, got {name!r}", param="backend")
     low = name.strip().lower()
@@ -71,7 +67,7 @@ def resolve_backend(name: str, prefer: tuple[str, ...] = ()) -> str:
         have = available_backends()
         if not have:
             raise ParamError("no solver backend is installed", param="backend")
-        return next((b for b in prefer if b in have), have[0])
+        return have[0]
     if low not in BACKENDS:
         raise ParamError(f"unknown backend {name!r}; known: auto, {', '.join(BACKENDS)}", param="backend")
     return low
@@ -333,7 +329,7 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
         raise InputError(f"model '{model.name}' takes {model.params.__name__}, got {type(params).__name__}")
     _check_options(options)
     strategy = _check_strategy(strategy, model)
-    backend = resolve_backend(backend, model.auto_backends)
+    backend = resolve_backend(backend)
     limit = options.time_limit_s
     ctx = SolveContext(backend, strategy, options, None if limit is None else started + float(limit))
     # a threshold above a table's cutoff would silently count the missing (slower) pairs as unreachable

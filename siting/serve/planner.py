@@ -334,8 +334,7 @@ class Planner:
         params, instance = self._prepare(scenario)
         instance = replace(instance, sites=replace(instance.sites, status=status))
         model = self.model if vectors is None else remembering(self.model, vectors, seen,
-                                                               backend=resolve_backend(scenario.solver.name,
-                                                                                       self.model.auto_backends))
+                                                               backend=resolve_backend(scenario.solver.name))
         result = solve_model(model, instance, params, backend=scenario.solver.name,
                              strategy=scenario.solver.strategy, options=scenario.solve_options())
         return result, scenario

@@ -1,6 +1,7 @@
 """The MIP phase: the whole (or reduced-cost fixed) problem warm-started with the best heuristic plan."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -11,7 +12,7 @@ from ..heuristics.setcover import restrict_to_better
 from ..options import SolveOptions
 from ..problem import CoverageOutcome, CoverageProblem, ModelType
 from ..status import Termination
-from .best import _Best, _better, _tighter
+from .best import _Best, _better, _certified, _tighter
 from .clock import MIN_MIP_TIME_S, _Clock
 from .exact import solve_exact
 
@@ -23,16 +24,22 @@ LSCP_HIGHS_OPTIONS = {"presolve": "off"}
 #: its limit on the presolved 20k spopt_compare instance, 11k nonzeros)
 LSCP_MIP_TIME_SHARE = 0.95
 LSCP_SMALL_NNZ = 100_000
-#: SCIP (OR-Tools) options for the LSCP MIP: pseudo-cost branching instead of SCIP's default reliability branching,
-#: whose strong-branching LPs cost more than they save on covering (presolved spopt_compare 5k: 1.83 -> 1.51 s;
-#: 8,000 x 800: proven in 23 s instead of 42 s; 20k at 60 s: 440 / 435.3 against 441 / 435.3)
+#: SCIP (OR-Tools) options for LSCP: pseudo-cost branching instead of SCIP's default reliability branching, whose
+#: strong-branching LPs cost more than they save on covering (presolved spopt_compare 5k: 1.83 -> 1.51 s; 8,000 x 800:
+#: proven in 23 s instead of 42 s; 20k at 60 s: 440 / 435.3 against 441 / 435.3)
 LSCP_SCIP_PARAMS: dict[str, int] = {"branching/pscost/priority": 100_000}
-#: ... first without cutting planes for this share of the time left (this many seconds without a limit): covering
-#: MIPs of a few thousand nonzeros are proven 2-10x sooner without SCIP's cuts (spopt_compare 5k 1.51 -> 0.86 s,
-#: OR-Library scpa2 7.7 -> 0.74 s, scpb1 9.9 -> 0.95 s), larger ones need the cuts (8,000 x 800: no proof in 60 s
-#: without them, 23-38 s with them); what the first stage found starts the second, the tighter bound is kept
-LSCP_NO_CUTS_SHARE = 0.05
-LSCP_NO_CUTS_S = 3.0
+#: Small covers first get a quick proof attempt: SCIP without cutting planes (whatever the backend; skipped without
+#: OR-Tools) for this share of the time left, this many seconds without a limit. Covers of a few thousand nonzeros
+#: are proven 2-10x sooner so than by HiGHS or by SCIP with its cuts (spopt_compare 5k: 0.86 s against 2.0 / 1.51 s;
+#: OR-Library scpa2 0.74 s against 2.8 / 7.7 s, scpb1 0.95 against 3.7 / 9.9 s); what it finds starts the
+#: backend's MIP, which gets the rest of the time, and the tighter of the two bounds is kept
+LSCP_QUICK_SHARE = 0.05
+LSCP_QUICK_S = 3.0
+#: ... only below this many sites + nonzeros: larger covers need cuts (8,000 x 800, 6k nonzeros: no proof in 60 s
+#: without them) and the backend's cuts did better than SCIP's on denser ones (8,000 x 800 at 3 %: HiGHS 51 / 46
+#: against SCIP 59 / 43 after 10 s); from 20,000 entries OR-Tools runs in a child process whose start-up alone
+#: outlasts the stage (1-2 s)
+LSCP_QUICK_MAX_ENTRIES = 20_000
 
 
 def _mip_phase(q: CoverageProblem, best: _Best, backend: str | Backend, options: SolveOptions, clock: _Clock,
@@ -68,8 +75,8 @@ def _mip_phase(q: CoverageProblem, best: _Best, backend: str | Backend, options:
     if q.model is ModelType.LSCP:
         highs = {**LSCP_HIGHS_OPTIONS, **mip_options.for_backend("highs")}
         mip_options = replace(mip_options, backend_options={**mip_options.backend_options, "highs": highs})
-    if q.model is ModelType.LSCP and _uses_scip(backend, mip_options):
-        out = _scip_stages(mip_problem, backend, mip_options, warm, stats)
+    if q.model is ModelType.LSCP:
+        out = _lscp_stages(mip_problem, backend, mip_options, warm, stats)
     else:
         out = solve_exact(mip_problem, backend=backend, options=mip_options, warm_start=warm)
     stats["mip"] = {"termination": str(out.termination), "objective": out.objective, "bound": out.bound,
@@ -85,7 +92,9 @@ def _mip_phase(q: CoverageProblem, best: _Best, backend: str | Backend, options:
     mip_bound = out.bound
     if restricted and mip_bound is not None:
         mip_bound = min(float(best.value), mip_bound)  # type: ignore[arg-type]
-    termination = {Termination.OPTIMAL: Termination.OPTIMAL if out.bound is not None else Termination.HEURISTIC,
+    # a solver's OPTIMAL may be its own gap limit (SCIP's limits/gap, HiGHS's mip_rel_gap in backend_options)
+    proven = out.bound is not None and _certified(out.objective, out.bound, options)
+    termination = {Termination.OPTIMAL: Termination.OPTIMAL if proven else Termination.HEURISTIC,
                    Termination.TIME_LIMIT: Termination.TIME_LIMIT}.get(out.termination, Termination.HEURISTIC)
     return _Best(plan, value, _tighter(q.maximise, best.bound, mip_bound), termination, method, best.dual)
 
@@ -95,39 +104,58 @@ def _uses_scip(backend: str | Backend, options: SolveOptions) -> bool:
     return name == "ortools" and str(options.for_backend("ortools").get("solver", "scip")).lower() == "scip"
 
 
-def _scip_stages(problem: CoverageProblem, backend: str | Backend, options: SolveOptions, warm: np.ndarray | None,
-                 stats: dict[str, Any]) -> CoverageOutcome:
-    """The LSCP MIP on SCIP: :data:`LSCP_SCIP_PARAMS`, first without cuts, then with them (module constants).
+def _has_scip() -> bool:
+    from ..backends.registry import get_backend
 
-    The user's own ``cuts`` or ``scip_params`` entries win; with ``cuts`` given there is one stage. Both stages'
-    bounds are bounds of the same problem, so the tighter one is kept; their seconds add up.
+    try:
+        return get_backend("ortools").available()
+    except Exception:   # an unknown or broken optional backend: no quick stage
+        return False
+
+
+def _lscp_stages(problem: CoverageProblem, backend: str | Backend, options: SolveOptions, warm: np.ndarray | None,
+                 stats: dict[str, Any]) -> CoverageOutcome:
+    """The LSCP MIP: on small covers a quick cut-free SCIP stage, then the backend's MIP (module constants).
+
+    The quick stage (:data:`LSCP_QUICK_SHARE`, :data:`LSCP_QUICK_MAX_ENTRIES`) ends the MIP when it proves the
+    optimum or that nothing beats the incumbent; otherwise its plan starts the backend's MIP on the time left and the
+    tighter of the two bounds (both bound the same problem) is kept. On SCIP both stages use
+    :data:`LSCP_SCIP_PARAMS`; the user's ``scip_params`` win, and the user's ``cuts`` make it one stage.
     """
     user = dict(options.for_backend("ortools"))
-    scip = {**user, "scip_params": {**LSCP_SCIP_PARAMS, **dict(user.get("scip_params") or {})}}
+    own = user.get("scip_params") or {}
+    on_scip = _uses_scip(backend, options)
+    # anything but a table goes to the backend as given, whose one-line SolverError names it
+    scip = {**user, "scip_params": {**LSCP_SCIP_PARAMS, **own} if isinstance(own, Mapping) else own} if on_scip \
+        else {"solver": "scip", "scip_params": dict(LSCP_SCIP_PARAMS)}
 
     def with_ortools(entries: dict[str, Any], time_limit_s: float | None) -> SolveOptions:
         return replace(options, time_limit_s=time_limit_s,
                        backend_options={**options.backend_options, "ortools": entries})
 
-    if "cuts" in user:
-        return solve_exact(problem, backend=backend, options=with_ortools(scip, options.time_limit_s),
-                           warm_start=warm)
+    main = with_ortools(scip, options.time_limit_s) if on_scip else options
+    quick = (problem.n_sites + problem.coverage.nnz < LSCP_QUICK_MAX_ENTRIES and not (on_scip and "cuts" in user)
+             and (on_scip or _has_scip()))
+    if not quick:
+        return solve_exact(problem, backend=backend, options=main, warm_start=warm)
     limit = options.time_limit_s
-    first_limit = LSCP_NO_CUTS_S if limit is None else max(LSCP_NO_CUTS_SHARE * limit, MIN_MIP_TIME_S)
-    first = solve_exact(problem, backend=backend, options=with_ortools({**scip, "cuts": "off"}, first_limit),
+    first_limit = LSCP_QUICK_S if limit is None else max(LSCP_QUICK_SHARE * limit, MIN_MIP_TIME_S)
+    first = solve_exact(problem, backend=backend if on_scip else "ortools",
+                        options=with_ortools({**scip, "cuts": "off"}, first_limit),
                         warm_start=warm)
-    stats["mip_without_cuts"] = {"termination": str(first.termination), "objective": first.objective,
-                                 "bound": first.bound, "seconds": first.seconds}
+    stats["mip_quick"] = {"termination": str(first.termination), "objective": first.objective,
+                          "bound": first.bound, "seconds": first.seconds}
+    first = replace(first, method="scip without cuts")
     if first.termination in (Termination.OPTIMAL, Termination.INFEASIBLE):
         return first
     left = None if limit is None else limit - first.seconds
     if left is not None and left <= MIN_MIP_TIME_S:
         return first
-    second = solve_exact(problem, backend=backend, options=with_ortools(scip, left),
+    second = solve_exact(problem, backend=backend, options=replace(main, time_limit_s=left),
                          warm_start=first.open_sites if first.open_sites is not None else warm)
     plan, value = second.open_sites, second.objective
     if _better(False, first.objective, value):
         plan, value = first.open_sites, first.objective
     bounds = [b for b in (first.bound, second.bound) if b is not None]
     return replace(second, open_sites=plan, objective=value, bound=max(bounds) if bounds else None,
-                   seconds=first.seconds + second.seconds, method=f"{second.method} (no cuts, then cuts)")
+                   seconds=first.seconds + second.seconds, method=f"scip without cuts, then {second.method}")

@@ -8,13 +8,11 @@ import scipy.sparse as sp
 from siting.backends.base import BackendSolution
 from siting.backends.ortools_backend import _gscip_parameters
 from siting.errors import SolverError
-from siting.models.coverage import LSCP, MCLP
-from siting.models.driver import resolve_backend
 from siting.options import SolveOptions
 from siting.problem import CoverageProblem, ModelType
 from siting.status import Termination
 from siting.strategy import mip, solve_coverage
-from siting.strategy.mip import _scip_stages
+from siting.strategy.mip import _lscp_stages
 
 pytest.importorskip("ortools")
 
@@ -38,13 +36,13 @@ def _cheapest(p: CoverageProblem) -> float:
 
 
 @pytest.mark.parametrize("seed", range(12))
-@pytest.mark.parametrize("no_cuts_s", [5.0, 0.0])
-def test_two_stages_find_the_cheapest_cover(seed, no_cuts_s, monkeypatch):
-    # 0 s for the first stage: it has no time to run and the second stage (with cuts) must finish the job
-    monkeypatch.setattr(mip, "LSCP_NO_CUTS_S", no_cuts_s)
-    monkeypatch.setattr(mip, "LSCP_NO_CUTS_SHARE", no_cuts_s)
+@pytest.mark.parametrize("quick_share", [0.5, 0.0])
+@pytest.mark.parametrize("backend", ["ortools", "highs"])
+def test_two_stages_find_the_cheapest_cover(seed, quick_share, backend, monkeypatch):
+    # a 0 s quick stage has no time to run and the backend's MIP (SCIP: with cuts) must finish the job
+    monkeypatch.setattr(mip, "LSCP_QUICK_SHARE", quick_share)
     p = _instance(seed)
-    out = solve_coverage(p, backend="ortools", strategy="hybrid", options=SolveOptions(time_limit_s=20))
+    out = solve_coverage(p, backend=backend, strategy="hybrid", options=SolveOptions(time_limit_s=20))
     best = _cheapest(p)
     assert out.objective == pytest.approx(best)
     assert out.bound is not None and out.bound <= best + 1e-6
@@ -77,19 +75,19 @@ def _unit_problem(n_sites: int = 4) -> CoverageProblem:
 def test_stages_keep_the_tighter_bound_and_the_better_plan():
     backend = _Scripted([(Termination.TIME_LIMIT, 4.0, 3.5), (Termination.TIME_LIMIT, None, 2.0)])
     stats: dict = {}
-    out = _scip_stages(_unit_problem(), backend, SolveOptions(time_limit_s=10), None, stats)
+    out = _lscp_stages(_unit_problem(), backend, SolveOptions(time_limit_s=10), None, stats)
     first, second = backend.seen
     assert first[0]["cuts"] == "off" and "cuts" not in second[0]
     assert first[0]["scip_params"] == second[0]["scip_params"] == mip.LSCP_SCIP_PARAMS
-    assert first[1] == pytest.approx(10 * mip.LSCP_NO_CUTS_SHARE) and 9.0 < second[1] < 10.0         # what the first stage left
+    assert first[1] == pytest.approx(10 * mip.LSCP_QUICK_SHARE) and 9.0 < second[1] < 10.0         # what the first stage left
     assert second[2] is not None and second[2].sum() == 4        # the first stage's plan starts the second
     assert out.objective == 4.0 and out.bound == 3.5 and out.open_sites.sum() == 4
-    assert stats["mip_without_cuts"]["termination"] == "time_limit"
+    assert stats["mip_quick"]["termination"] == "time_limit"
 
 
 def test_a_proof_without_cuts_ends_the_mip():
     backend = _Scripted([(Termination.OPTIMAL, 4.0, 4.0)])
-    out = _scip_stages(_unit_problem(), backend, SolveOptions(time_limit_s=10), None, {})
+    out = _lscp_stages(_unit_problem(), backend, SolveOptions(time_limit_s=10), None, {})
     assert len(backend.seen) == 1 and out.termination is Termination.OPTIMAL
 
 
@@ -97,16 +95,18 @@ def test_the_users_cuts_and_scip_params_win():
     backend = _Scripted([(Termination.OPTIMAL, 4.0, 4.0)])
     options = SolveOptions(time_limit_s=10, backend_options={
         "ortools": {"cuts": "aggressive", "scip_params": {"branching/pscost/priority": 1, "limits/nodes": 9}}})
-    _scip_stages(_unit_problem(), backend, options, None, {})
+    _lscp_stages(_unit_problem(), backend, options, None, {})
     (seen, limit, _), = backend.seen
     assert seen["cuts"] == "aggressive" and limit == 10
     assert seen["scip_params"] == {"branching/pscost/priority": 1, "limits/nodes": 9}
 
 
 def test_scip_parameters_by_type_and_their_errors():
-    proto = _gscip_parameters({"a/int": 3, "a/bool": True, "a/real": 0.5, "a/str": "x"})
+    proto = _gscip_parameters({"a/int": 3, "a/bool": True, "a/real": 0.5, "a/str": "xy", "a/char": "x",
+                               "limits/nodes": 7})
     assert dict(proto.int_params) == {"a/int": 3} and dict(proto.bool_params) == {"a/bool": True}
-    assert dict(proto.real_params) == {"a/real": 0.5} and dict(proto.string_params) == {"a/str": "x"}
+    assert dict(proto.real_params) == {"a/real": 0.5} and dict(proto.string_params) == {"a/str": "xy"}
+    assert dict(proto.char_params) == {"a/char": "x"} and dict(proto.long_params) == {"limits/nodes": 7}
     with pytest.raises(SolverError, match="not a bool, int, float or string"):
         _gscip_parameters({"a/list": [1]})
     with pytest.raises(SolverError, match="table of SCIP parameter names"):
@@ -128,11 +128,24 @@ def test_a_wrong_scip_parameter_is_named():
         solve_coverage(p, backend="ortools", strategy="exact", options=options)
 
 
-def test_auto_prefers_the_models_backends():
-    from siting.backends import available_backends
+def test_the_quick_stage_runs_before_any_backend_on_small_covers_only(monkeypatch):
+    calls = []
+    real = mip.solve_exact
 
-    have = available_backends()
-    assert resolve_backend("auto", LSCP.auto_backends) == "ortools"
-    assert resolve_backend("auto", MCLP.auto_backends) == have[0]
-    assert resolve_backend("auto", ("not-a-backend",)) == have[0]
-    assert resolve_backend("HiGHS", LSCP.auto_backends) == "highs"   # a named backend is kept
+    def spy(problem, *, backend, options, warm_start=None):
+        calls.append((backend if isinstance(backend, str) else backend.name, options.for_backend("ortools")))
+        return real(problem, backend=backend, options=options, warm_start=warm_start)
+
+    monkeypatch.setattr(mip, "solve_exact", spy)
+    monkeypatch.setattr(mip, "LSCP_QUICK_SHARE", 0.0)   # no time: the backend's MIP must follow
+    a = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], bool))
+    p = CoverageProblem(ModelType.LSCP, a, np.ones(3), np.ones(3), np.zeros(3, bool), np.zeros(3, bool),
+                        np.ones(3, bool), total_weight=3.0)
+    best = mip._Best(np.ones(3, bool), 3.0, 1.5, Termination.HEURISTIC, "greedy")
+    out = mip._mip_phase(p, best, "highs", SolveOptions(time_limit_s=5), mip._Clock(5.0), {})
+    assert [c[0] for c in calls] == ["ortools", "highs"] and calls[0][1]["cuts"] == "off"
+    assert calls[0][1]["scip_params"] == mip.LSCP_SCIP_PARAMS and out.value == 2.0
+    calls.clear()
+    monkeypatch.setattr(mip, "LSCP_QUICK_MAX_ENTRIES", 0)
+    mip._mip_phase(p, best, "highs", SolveOptions(time_limit_s=5), mip._Clock(5.0), {})
+    assert [c[0] for c in calls] == ["highs"]
