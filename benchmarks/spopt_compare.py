@@ -31,8 +31,7 @@ What each tool receives (built *outside* the timed region)
   ``pulp.HiGHS(msg=False, gapRel=1e-6)`` (gap matched to siting's default ``mip_gap=1e-6``).
 * siting: three pandas frames (demand, candidates, long travel table holding only the pairs within the
   threshold, from ``cKDTree.sparse_distance_matrix``); timed: ``instance_from_frames`` + ``siting.solve``
-  with ``strategy="auto"`` and ``backend`` = auto (what ``siting.solve`` picks by default: OR-Tools/SCIP for
-  LSCP, HiGHS for MCLP), highs and cbc (when available). The LSCP targets are read from the ``siting/auto`` row.
+  with ``strategy="auto"`` and ``backend`` = highs and cbc (when available).
 * Both read the same minutes (the dense matrix is filled from the same pairs), so coverage is identical.
 * spopt builds its model once per (size, model) in one subprocess and then solves it with each pulp solver
   in turn: each row's wall time = the (shared) build time + that solver's solve time; the peak RSS is the
@@ -523,12 +522,9 @@ def print_table(rows: list[dict]) -> None:
 
 
 def print_targets(rows: list[dict]) -> None:
-    """Issue 14's LSCP targets beside what this run measured (siting's default backend, else siting with HiGHS,
-    against spopt's fastest)."""
-    measured = {r["tool"] for r in rows if r["model"] == "lscp" and "wall_s" in r}
-    tool = "siting/auto" if "siting/auto" in measured else "siting/highs"
+    """Issue 14's LSCP targets beside what this run measured (siting with HiGHS against spopt's fastest)."""
     for r in rows:
-        if r["model"] != "lscp" or r["tool"] != tool or "wall_s" not in r:
+        if r["model"] != "lscp" or r["tool"] != "siting/highs" or "wall_s" not in r:
             continue
         if r["size"] == "5k":
             peers = [p["wall_s"] for p in rows if p["size"] == "5k" and p["model"] == "lscp"
@@ -562,14 +558,14 @@ def write_csv(rows: list[dict], path: Path) -> None:
 
 
 def tools_to_run(size: str, spopt_solvers: str) -> list[str]:
-    """siting/auto, siting/highs, siting/cbc (if available), one spopt process per model (one build, then its solvers) and
+    """siting/highs, siting/cbc (if available), one spopt process per model (one build, then its solvers) and
     plain HiGHS on the textbook model (``highs/plain``: its ratio column is HiGHS / siting-with-HiGHS).
 
     ``spopt_solvers="auto"``: CBC then HiGHS (when pulp has it), but CBC only at 20k, where spopt's build
     alone takes ~10+ minutes on 2 busy cores (a second solver would add up to another cap).
     """
     sys.path.insert(0, str(ROOT))
-    tools = ["siting/auto", "siting/highs"]   # auto: what siting.solve picks by default (LSCP: OR-Tools/SCIP)
+    tools = ["siting/highs"]
     try:
         from siting.backends import available_backends
 
@@ -605,8 +601,8 @@ def main(argv=None) -> int:
                     help="siting's [solver] secondary (default none: the same question spopt answers)")
     ap.add_argument("--siting-time-limit", type=float, default=None,
                     help="siting's time limit in seconds (default none: hybrid caps its MIP at 120 s); e.g. the "
-                         "issue-14 target '20k LSCP within 60 s': --sizes 20k --models lscp --tools siting/auto "
-                         "siting/highs --siting-time-limit 60")
+                         "issue-14 target '20k LSCP within 60 s': --sizes 20k --models lscp --tools siting/highs "
+                         "--siting-time-limit 60")
     # worker mode (internal)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--size", help=argparse.SUPPRESS)
