@@ -227,7 +227,8 @@ class Model(Generic[P]):
     summary : one line for the README models table and the CLI help
     covered : what ``covered_weight`` means for this model (documented in ``solution.json``)
     uses_strategy : the ``strategy`` option (auto / exact / hybrid / heuristic) applies to its search
-    warm_start_share : the share of the time left the ``warm_start`` hook may use; the backend gets the rest
+    warm_start_share : the share of the time left the ``warm_start`` hook may use (the backend gets the rest), or
+        a function of the built program giving it
     """
 
     name: str
@@ -246,13 +247,13 @@ class Model(Generic[P]):
     marginal_floor: Callable[[Instance, P, SiteRules, Plan], Marginal] | None = None
     explain_infeasible: Callable[[Instance, P, SiteRules, SolveContext, bool], str | None] | None = None
     uses_strategy: bool = False
-    warm_start_share: float = 0.5
+    warm_start_share: float | Callable[[Built], float] = 0.5
     doc: str = ""
 
     def __post_init__(self) -> None:
         if (self.build is None) == (self.search is None):
             raise TypeError(f"model {self.name!r}: give exactly one of build and search")
-        if not 0.0 < self.warm_start_share < 1.0:
+        if not callable(self.warm_start_share) and not 0.0 < self.warm_start_share < 1.0:
             raise TypeError(f"model {self.name!r}: warm_start_share must be in (0, 1), got {self.warm_start_share}")
 
     @property

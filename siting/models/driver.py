@@ -191,8 +191,9 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
     start: np.ndarray | None = None
     if model.warm_start is not None:
         # the warm start may use its model's share of the time (half by default): the solver needs the rest
-        warm_deadline = None if ctx.deadline is None else \
-            time.perf_counter() + model.warm_start_share * (ctx.remaining_s() or 0.0)
+        share = model.warm_start_share
+        share = min(max(float(share(built) if callable(share) else share), 0.0), 1.0)
+        warm_deadline = None if ctx.deadline is None else time.perf_counter() + share * (ctx.remaining_s() or 0.0)
         start = model.warm_start(instance, params, rules, built, warm_deadline)
     if built.levels:  # solve_levels checks the start against the program itself
         tolerance = float(getattr(params, "priority_tolerance", 0.0))

@@ -26,7 +26,7 @@ from .base import Built
 from .levels import hold_level
 from .multiservice_reach import Reach
 
-__all__ = ["building_columns", "restricted", "neighbourhood", "neighbourhood_search"]
+__all__ = ["building_columns", "restricted", "shared_pairs", "neighbourhood", "neighbourhood_search"]
 
 #: the MIP gap at which a sub-MIP may stop (its plan only has to beat the start)
 REGION_GAP = 1e-4
@@ -52,7 +52,7 @@ def building_columns(built: Built, reach: Reach, sites: np.ndarray, n_phases: in
     return mask
 
 
-def _shared(reach: Reach, sites: np.ndarray) -> np.ndarray:
+def shared_pairs(reach: Reach, sites: np.ndarray) -> np.ndarray:
     """(n_sites,) how many (demand point, service) pairs each building shares with the buildings ``sites``."""
     shared = np.zeros(reach.allowed.shape[0])
     for s in reach.services:
@@ -70,9 +70,9 @@ def neighbourhood(reach: Reach, seed_site: int, size: int, converted: np.ndarray
     The neighbours are the buildings sharing most demand points with these, ``size`` buildings in all (more
     when more converted buildings share demand with the seed).
     """
-    first = _shared(reach, np.array([seed_site]))
+    first = shared_pairs(reach, np.array([seed_site]))
     centres = np.union1d([seed_site], np.flatnonzero((first > 0) & converted))
-    shared = _shared(reach, centres) + first          # the seed's own neighbours first
+    shared = shared_pairs(reach, centres) + first     # the seed's own neighbours first
     shared[~reach.buildable] = 0.0
     shared[centres] = np.inf
     region = np.zeros(shared.shape[0], bool)

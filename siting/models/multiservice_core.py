@@ -1,0 +1,388 @@
+r"""An aggregated core MIP on a multi-service plan: HiGHS re-plans the plan's and the best-scored buildings.
+
+At city size the whole program (150,000 x 10,000 x 8: 1.7 M pairs) is too large for HiGHS to improve the
+heuristic plan within minutes, and a core restricted to a few hundred buildings that keeps every demand row
+still takes 20 s for its root LP. The core here is the plan's converted buildings plus the buildings the
+Lagrangian relaxation values most per yuan (:attr:`~siting.models.multiservice_lagrange.LagrangeBound.site_score`),
+then those that would add most to the plan per yuan, as many as keep the core at ~10,000 columns; every other
+building keeps its value in the plan, and the demand rows are then *aggregated*.
+
+Notes
+-----
+A cover column :math:`v` of the program is capped by one row, :math:`v \le U - \sum_j b_j s_j`
+(``b_j = -1`` on the buildings within reach), and appears elsewhere only in rows it can never hurt by rising
+(floors and held priority levels: ``>=`` rows with positive coefficients) with an objective coefficient
+:math:`\ge 0` (:func:`cover_columns` detects exactly these columns, generically, from the matrix). For a fixed
+choice of the binary columns each such :math:`v` is therefore best at its cap. With every building outside
+the core fixed:
+
+* a cover column whose cap row has no core column, or whose fixed part already lifts its cap to the column's
+  upper bound (a building outside the core covers it), is a constant: it keeps its value in the plan;
+* cover columns whose cap rows, restricted to the core columns, are the same row with the same right-hand
+  side and the same bounds have the same cap for every choice of the core: they are merged into one column
+  carrying their summed objective and their summed coefficients in every other row, and one cap row;
+* any other continuous column sharing a row with a core column stays free as it is (none in the
+  uncapacitated program).
+
+So the aggregated program has the restricted program's optimum for every choice of the core columns, the
+same feasible choices, and far fewer rows (points reached by the same core buildings become one row). Its
+answer is expanded, polished by the built program, checked against the full program and the held levels,
+and kept only when the objective rises (:func:`core_search`).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..backends import get_backend
+from ..options import SolveOptions
+from ..program import LinearProgram, Sense
+from .base import Built
+from .levels import hold_level
+from .multiservice_reach import Reach
+from .multiservice_regions import building_columns, shared_pairs
+
+__all__ = ["CoverColumns", "cover_columns", "Aggregated", "aggregate", "core_sites", "plan_gain", "core_search"]
+
+#: the MIP gap at which a core MIP may stop (it only has to beat the plan; the global gap is the bound's)
+CORE_GAP = 1e-4
+#: the aggregated core's column target: on the 20k bench cases HiGHS improves a core of ~10,000 columns most
+#: within a minute (plain: 360 buildings, 9,900 columns 0.7992 -> 0.8049; 160 buildings 0.8033; policy, three
+#: years: 153 buildings, 11,500 columns 1.2797 -> 1.3800; 373 buildings, 32,100 columns: no gain)
+MAX_COLUMNS = 10_000
+#: ... and for a short round, this many columns per second of the round, at least MIN_COLUMNS (20k policy, 28 s
+#: for the core: 5,500 columns 1.2797 -> 1.3487, 11,100 columns no gain; 2,500 columns: no gain either)
+COLUMNS_PER_S = 300
+MIN_COLUMNS = 4_000
+#: a core has at least this many times the columns of the plan's own buildings (150k plain: these make 7,000;
+#: 18 more buildings, 7,300 columns, 0.8111 -> 0.8168 in 44 s; 75 more, 9,200 columns, 0.8196)
+PLAN_MARGIN = 1.3
+
+
+@dataclass(frozen=True)
+class CoverColumns:
+    """The program's mergeable cover columns (see module notes) and the one row capping each.
+
+    cap_row : (n_cols,) index of the column's cap row, -1 for every other column
+    coef : (n_cols,) the column's coefficient in its cap row (> 0; 0 elsewhere)
+    """
+
+    cap_row: np.ndarray
+    coef: np.ndarray
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(n_cols,) bool: the mergeable cover columns."""
+        return self.cap_row >= 0
+
+
+def cover_columns(program: LinearProgram) -> CoverColumns:
+    """Continuous columns capped by one ``<=`` row over binaries and monotone everywhere else (module notes)."""
+    a = program.constraints.tocoo()
+    n_rows, n_cols = program.n_rows, program.n_cols
+    cont = ~program.integrality
+    on_cont = cont[a.col]
+    n_cont = np.bincount(a.row[on_cont], minlength=n_rows)
+    # a cap row: one continuous column with a positive coefficient, an upper bound only, the rest integer columns
+    cap_candidate = (n_cont == 1) & np.isinf(program.row_lower) & np.isfinite(program.row_upper)
+    is_cap = cap_candidate[a.row] & on_cont & (a.data > 0)
+    caps = np.bincount(a.col[is_cap], minlength=n_cols)
+    # every other entry of the column may only help when it rises
+    monotone = ((a.data > 0) & np.isposinf(program.row_upper[a.row])) | \
+        ((a.data < 0) & np.isneginf(program.row_lower[a.row]))
+    bad = np.bincount(a.col[~is_cap & ~monotone], minlength=n_cols)
+    sign = 1.0 if program.sense is Sense.MAXIMIZE else -1.0
+    ok = cont & (caps == 1) & (bad == 0) & (sign * program.objective >= 0) & np.isfinite(program.col_upper)
+    cap_row = np.full(n_cols, -1, np.int64)
+    coef = np.zeros(n_cols)
+    chosen = is_cap & ok[a.col]
+    cap_row[a.col[chosen]] = a.row[chosen]
+    coef[a.col[chosen]] = a.data[chosen]
+    return CoverColumns(cap_row, coef)
+
+
+@dataclass(frozen=True)
+class Aggregated:
+    """The program over the free columns with the fixed ones at their values and the cover columns merged.
+
+    free : (n_cols,) bool, the columns of the full program the aggregated program decides
+    column_of : (n_free,) the aggregated column each free column (in order) takes its value from
+    """
+
+    program: LinearProgram
+    free: np.ndarray
+    column_of: np.ndarray
+
+    def expand(self, z: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The full program's vector: ``x`` with the free columns read from the aggregated solution ``z``."""
+        out = x.copy()
+        out[self.free] = z[self.column_of]
+        return out
+
+    def start(self, x: np.ndarray) -> np.ndarray:
+        """The aggregated vector of ``x`` (a merged column takes its members' smallest value)."""
+        z = np.full(self.program.n_cols, np.inf)
+        np.minimum.at(z, self.column_of, x[self.free])
+        return z
+
+
+def _same_caps(rows: sp.csr_matrix, extra: np.ndarray) -> np.ndarray:
+    """Group of each cap row (same entries, same values and the same ``extra`` columns: one group).
+
+    Random projections make the key; the grouping is then checked exactly (a collision only costs the merge).
+    """
+    m, n = rows.shape
+    if m == 0:
+        return np.zeros(0, np.int64)
+    rows = rows.copy()
+    rows.sum_duplicates()
+    rows.sort_indices()
+    proj = np.random.default_rng(20261130).random((n, 2))
+    keys = np.column_stack([np.diff(rows.indptr).astype(float), rows @ proj, extra])
+    _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    group = group.ravel()
+    if (rows - rows[first[group]]).count_nonzero():
+        return np.arange(m, dtype=np.int64)
+    return group.astype(np.int64)
+
+
+def aggregate(program: LinearProgram, free_binary: np.ndarray, x: np.ndarray, covers: CoverColumns,
+              by_column: sp.csc_matrix | None = None) -> Aggregated:
+    """The core program: ``free_binary`` columns free, the cover columns they decide merged, the rest at ``x``.
+
+    ``x`` is a feasible (polished) vector of ``program``; ``covers`` its :func:`cover_columns`;
+    ``by_column``: the constraints in CSC form when the caller aggregates the same program many times.
+    """
+    a_csc = program.constraints.tocsc() if by_column is None else by_column
+    a = program.constraints
+    cover = covers.mask
+    # each row's largest activity with only the binaries free: a cover column whose cap stays at or above
+    # its upper bound even then is a constant
+    fixed_x = np.where(free_binary, 0.0, x)
+    most = a @ fixed_x + a.maximum(0) @ np.where(free_binary, program.col_upper, 0.0) \
+        + a.minimum(0) @ np.where(free_binary, program.col_lower, 0.0)
+    touches = (abs(a) @ free_binary.astype(float)) > 0
+    rows_of = np.where(cover, covers.cap_row, 0)
+    coef = np.where(cover, covers.coef, 1.0)
+    cap = (program.row_upper[rows_of] - most[rows_of] + coef * x) / coef
+    moving = cover & touches[rows_of] & (cap < program.col_upper - 1e-9)
+    # any other continuous column sharing a row with a free binary is free too (never merged)
+    linked = ~program.integrality & ~cover & ((abs(a).T @ touches.astype(float)) > 0)
+    free = free_binary | moving | linked
+    shift = a_csc[:, ~free] @ x[~free]
+    a_free = a_csc[:, free].tocsr()
+    kept = np.diff(a_free.indptr) > 0
+    lower, upper = (program.row_lower - shift), (program.row_upper - shift)
+    index = np.flatnonzero(free)
+    merge = moving[index]
+    # merged columns: the same cap row over the free binaries, the same right-hand side and bounds
+    caps_rows = covers.cap_row[index[merge]]
+    cap_part = a_free[caps_rows].multiply(1.0 / covers.coef[index[merge]][:, None]).tocsr()
+    cap_part = cap_part[:, ~merge] if cap_part.shape[0] else cap_part
+    extra = np.column_stack([upper[caps_rows] / covers.coef[index[merge]], program.col_lower[index[merge]],
+                             program.col_upper[index[merge]]])
+    group = _same_caps(sp.csr_matrix(cap_part), extra)
+    n_groups = int(group.max(initial=-1)) + 1
+    n_free = index.shape[0]
+    column_of = np.empty(n_free, np.int64)
+    n_plain = int((~merge).sum())
+    column_of[~merge] = np.arange(n_plain)
+    column_of[merge] = n_plain + group
+    n_agg = n_plain + n_groups
+    to_agg = sp.csr_matrix((np.ones(n_free), (np.arange(n_free), column_of)), shape=(n_free, n_agg))
+    is_cap_row = np.zeros(program.n_rows, bool)
+    is_cap_row[caps_rows] = True
+    other = np.flatnonzero(kept & ~is_cap_row)
+    first = np.zeros(n_groups, np.int64)
+    first[group] = np.arange(group.shape[0])       # a member of each group (their cap rows are the same)
+    rep_rows = caps_rows[first]
+    rep_coef = covers.coef[index[merge]][first]
+    rep = sp.diags(1.0 / rep_coef) @ a_free[rep_rows] if n_groups else a_free[rep_rows]
+    constraints = sp.vstack([a_free[other] @ to_agg, sp.csr_matrix(rep) @ to_agg], format="csr")
+    first_member = np.concatenate([np.flatnonzero(~merge), np.flatnonzero(merge)[first]])
+    sub = replace(program, objective=np.asarray(to_agg.T @ program.objective[free]).ravel(),
+                  constraints=constraints,
+                  row_lower=np.concatenate([lower[other], np.full(n_groups, -np.inf)]),
+                  row_upper=np.concatenate([upper[other], upper[rep_rows] / rep_coef]),
+                  col_lower=program.col_lower[free][first_member], col_upper=program.col_upper[free][first_member],
+                  integrality=program.integrality[free][first_member],
+                  objective_offset=program.objective_offset + float(program.objective[~free] @ x[~free]),
+                  name=f"{program.name}_core", blocks={})
+    return Aggregated(_without_idle_rows(sub), free, column_of)
+
+
+def _without_idle_rows(program: LinearProgram) -> LinearProgram:
+    """``program`` without the rows no point within the column bounds can violate."""
+    a = program.constraints
+    lo = np.where(np.isfinite(program.col_lower), program.col_lower, -1e30)
+    up = np.where(np.isfinite(program.col_upper), program.col_upper, 1e30)
+    pos, neg = a.maximum(0), a.minimum(0)
+    most, least = pos @ up + neg @ lo, pos @ lo + neg @ up
+    keep = (most > program.row_upper + 1e-9) | (least < program.row_lower - 1e-9)
+    return replace(program, constraints=a[keep], row_lower=program.row_lower[keep],
+                   row_upper=program.row_upper[keep])
+
+
+def core_sites(reach: Reach, converted: np.ndarray, score: np.ndarray, services: np.ndarray | None,
+               size: int, skip: int = 0) -> np.ndarray:
+    """(n_sites,) bool: the ``converted`` buildings and ``size`` others, the best per yuan first.
+
+    ``score``: the Lagrangian's final-year term of each building (value less the budget price, >= 0, 0 where
+    the relaxation converts nothing); ``services`` (n_sites, K) bool: the bundle the relaxation places
+    there, whose cost the score is divided by. The relaxation converts few buildings beyond the plan's, so
+    the others follow by what they would add to the plan (:func:`plan_gain`) per yuan. ``skip``: how many
+    of the best-ranked others to pass over (a shifted core).
+    """
+    bundle = reach.placement_cost * (services if services is not None else reach.allowed)
+    spend = np.maximum(reach.building_cost + bundle.sum(axis=1), 1e-9)
+    gain, gain_spend = plan_gain(reach, converted)
+    open_ = reach.buildable & ~converted
+    scored = open_ & (score > 0)
+    # two keys: every building the relaxation converts first, then the others by their gain to the plan
+    first = np.where(scored, score / spend, 0.0)
+    second = np.where(open_ & ~scored & (gain > 0), gain / np.maximum(gain_spend, 1e-9), 0.0)
+    order = np.lexsort((-second, -first))
+    order = order[(first[order] > 0) | (second[order] > 0)][skip:skip + size]
+    out = converted & reach.buildable
+    out[order] = True
+    return out
+
+
+def plan_gain(reach: Reach, converted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per building: what placing every service it may host and that gains would add to the plan, and its cost.
+
+    A point counts as covered when a converted building may host its service and reaches it (an upper
+    estimate of the plan's own coverage, which is enough for a ranking).
+    """
+    n = converted.shape[0]
+    gain, spend = np.zeros(n), reach.building_cost.copy()
+    for k, s in enumerate(reach.services):
+        on = (converted & reach.allowed[:, k]).astype(np.int8)
+        uncovered = np.where((s.by_demand @ on) > 0, 0.0, s.value)
+        g = s.by_site @ uncovered
+        gain += g
+        spend += np.where(g > 0, reach.placement_cost[:, k], 0.0)
+    return gain, spend
+
+
+def _converted(built: Built, n_sites: int, x: np.ndarray, n_phases: int) -> np.ndarray:
+    start, stop = built.program.blocks["year"]
+    last = start + (n_phases - 1) * ((stop - start) // n_phases)
+    return x[last:last + n_sites] > 0.5
+
+
+def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score: np.ndarray,
+                services: np.ndarray | None, *, deadline: float, size: int = 300,
+                max_columns: int = MAX_COLUMNS, round_share: float = 1.0, backend: str = "highs",
+                tolerance: float = 0.0, min_solve_s: float = 2.0) -> tuple[np.ndarray, dict]:
+    """Core MIPs from plan ``x`` until ``deadline``: keep what raises the objective (see module notes).
+
+    Each round frees the plan's converted buildings and up to ``size`` more, best per yuan first
+    (:func:`core_sites`), fewer when the aggregated program would have more than ``max_columns`` columns
+    (in a short round, :data:`COLUMNS_PER_S` per second of the round, at least :data:`MIN_COLUMNS`);
+    holds every priority level at the start's value less ``tolerance`` (as the driver's level rows do) and
+    gives HiGHS ``round_share`` of what is left of the time. A kept plan starts the next round on the same
+    ranking; a round that gains nothing shifts the core to the next buildings. Returns the best plan and what
+    was done: ``core_solves``, ``core_kept``, ``core_objective``, ``core_seconds`` and the first round's
+    sizes (``core_sites``, ``core_columns``, ``core_rows``, ``core_cover_columns``, ``core_cover_groups``,
+    ``core_build_s``).
+    """
+    began = time.perf_counter()
+    program = built.program
+    held = program
+    for level in built.levels:
+        held, _, _ = hold_level(held, level, x=x, tolerance=tolerance)
+    levels = [(level, float(level.objective @ x)) for level in built.levels]
+    covers = cover_columns(held)
+    by_column = held.constraints.tocsc()
+    info: dict[str, float] = {"core_solves": 0, "core_kept": 0}
+    value = program.objective_value(x)
+    n = reach.allowed.shape[0]
+    skip = 0
+    while deadline - time.perf_counter() >= min_solve_s:
+        t0 = time.perf_counter()
+        left = deadline - t0
+        limit = max(min_solve_s, round_share * left) if left - round_share * left >= min_solve_s else left
+        # a short round gets a smaller core (HiGHS must get past its root within the round to gain anything)
+        columns = min(max_columns, max(MIN_COLUMNS, int(COLUMNS_PER_S * limit)))
+        converted = _converted(built, n, x, n_phases)
+        agg, size = _sized_core(built, reach, held, x, covers, by_column, converted, score, services, size, skip,
+                                columns, n_phases, int(info["core_solves"]), max_columns)
+        if agg is None:
+            break                               # the ranking is used up
+        z0 = agg.start(x)
+        if not info["core_solves"]:
+            info.update(core_sites=int(size), core_columns=agg.program.n_cols, core_rows=agg.program.n_rows,
+                        core_cover_columns=int((agg.free & covers.mask).sum()),
+                        core_cover_groups=int((~agg.program.integrality).sum()),
+                        core_build_s=time.perf_counter() - t0)
+        if agg.program.max_violation(z0, relative=True) > 1e-7:
+            break                               # not expected: the start must be a point of the core
+        limit -= time.perf_counter() - t0
+        solution = get_backend(backend).solve(agg.program, SolveOptions(time_limit_s=max(0.5, limit),
+                                                                        mip_gap=CORE_GAP, secondary="none"),
+                                              warm_start=z0)
+        info["core_solves"] += 1
+        y = None if solution.x is None else agg.expand(solution.x, x)
+        if y is not None and built.polish is not None:
+            y = built.polish(y)
+        gained = False
+        # every level at least at the start's value exactly (no slack): the bound computed from the start's
+        # held level stays valid for whatever the driver holds from this plan
+        if y is not None and program.max_violation(y, relative=True) <= 1e-7 and \
+                held.max_violation(y, relative=True) <= 1e-7 and \
+                all(float(level.objective @ y) >= start_level for level, start_level in levels):
+            new = program.objective_value(y)
+            if new > value + 1e-9 * max(1.0, abs(value)):
+                x, value, gained = y, new, True
+                info["core_kept"] += 1
+        skip = 0 if gained else skip + size
+    info["core_objective"] = value
+    info["core_seconds"] = time.perf_counter() - began
+    return x, info
+
+
+
+
+def _sized_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,
+                by_column: sp.csc_matrix, converted: np.ndarray, score: np.ndarray, services: np.ndarray | None,
+                size: int, skip: int, max_columns: int, n_phases: int, turn: int, hard_columns: int
+                ) -> tuple[Aggregated | None, int]:
+    """The aggregated core of ``size`` extra buildings, shrunk until it has at most ~``max_columns`` columns.
+
+    The target is never below :data:`PLAN_MARGIN` times the columns of the plan's own buildings (a core of
+    those alone re-plans nothing new). When these alone make more than ``hard_columns``, the core is the
+    ``turn``-th converted building and the buildings sharing most demand with it (converted or not), as many
+    as make about ``max_columns`` columns.
+    """
+    own = converted & reach.buildable
+    plan_only = aggregate(held, building_columns(built, reach, ~own, n_phases), x, covers, by_column)
+    if plan_only.program.n_cols > 1.2 * hard_columns:
+        # the plan's own buildings alone are too many (several years, a large city): one neighbourhood of
+        # them at a time, the seeds taken in turn
+        seeds = np.flatnonzero(own)
+        sites = max(2, int(seeds.shape[0] * max_columns / plan_only.program.n_cols))
+        shared = shared_pairs(reach, seeds[[turn % seeds.shape[0]]])
+        shared[seeds[turn % seeds.shape[0]]] = np.inf
+        region = np.zeros(shared.shape[0], bool)
+        region[np.argsort(-shared, kind="stable")[:sites]] = True
+        region &= reach.buildable & (shared > 0)
+        return aggregate(held, building_columns(built, reach, ~region, n_phases), x, covers, by_column), \
+            int((region & ~converted).sum())
+    target = min(hard_columns, max(max_columns, int(PLAN_MARGIN * plan_only.program.n_cols)))
+    agg = None
+    for _ in range(6):
+        core = core_sites(reach, converted, score, services, size, skip)
+        extra = int((core & ~converted).sum())
+        if not extra and skip:
+            return None, size
+        agg = aggregate(held, building_columns(built, reach, ~core, n_phases), x, covers, by_column)
+        if agg.program.n_cols <= 1.2 * target or size <= 8:
+            return agg, extra
+        # the columns beyond the plan's grow about linearly with the buildings added
+        beyond = agg.program.n_cols - plan_only.program.n_cols
+        size = max(8, int(extra * (target - plan_only.program.n_cols) / max(beyond, 1)), size // 4)
+    return agg, size
