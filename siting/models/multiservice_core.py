@@ -321,9 +321,12 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
                         core_build_s=time.perf_counter() - t0)
         if agg.program.max_violation(z0, relative=True) > 1e-7:
             break                               # not expected: the start must be a point of the core
-        limit -= time.perf_counter() - t0
-        solution = get_backend(backend).solve(agg.program, SolveOptions(time_limit_s=max(0.5, limit),
-                                                                        mip_gap=CORE_GAP, secondary="none"),
+        # never past the deadline: the levels, the backend and the verification follow the warm start
+        limit = min(limit - (time.perf_counter() - t0), deadline - time.perf_counter())
+        if limit < 0.1:
+            break                               # building the core used up the round
+        solution = get_backend(backend).solve(agg.program, SolveOptions(time_limit_s=limit, mip_gap=CORE_GAP,
+                                                                        secondary="none"),
                                               warm_start=z0)
         info["core_solves"] += 1
         y = None if solution.x is None else agg.expand(solution.x, x)
@@ -339,7 +342,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
             if new > value + 1e-9 * max(1.0, abs(value)):
                 x, value, gained = y, new, True
                 info["core_kept"] += 1
-        skip = 0 if gained else skip + size
+        skip = 0 if gained else skip + max(size, 1)     # nothing gained: never the same core again
     info["core_objective"] = value
     info["core_seconds"] = time.perf_counter() - began
     return x, info

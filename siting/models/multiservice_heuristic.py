@@ -153,7 +153,13 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
     t0 = time.perf_counter()
     # with a start, the bound may use half of what is left and the core MIPs the rest (more when it converges
     # sooner); the core ranks buildings by the bound's own scores, so it runs after it
-    bound_deadline = deadline if deadline is None or x is None else t0 + _BOUND_SHARE * max(0.0, deadline - t0)
+    if deadline is None:
+        bound_deadline = None
+    elif x is None:
+        # no start: the backend must find a plan on its own, so it gets back the driver's half of the time
+        bound_deadline = began + min(1.0, 0.5 / warm_start_share(built)) * max(0.0, deadline - began)
+    else:
+        bound_deadline = t0 + _BOUND_SHARE * max(0.0, deadline - t0)
     lagrange = lagrange_bound(reach, params, rules.counts, target=target, deadline=bound_deadline,
                               held=None if x is None else held_level(built, x, params.priority_tolerance))
     _LAST.update(bound_s=time.perf_counter() - t0, bound=lagrange.bound, bound_iterations=lagrange.iterations,
