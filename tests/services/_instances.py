@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from siting.services import load_catalog
 from siting.testing import random_instance
 
 KEYS = ["health_station", "childcare", "elderly_care", "fresh_market"]
@@ -19,3 +20,33 @@ def multiservice_instance(seed: int, n_demand: int = 40, n_sites: int = 12):
     slow = replace(base.travel, minutes=base.travel.minutes * 1.3)
     return replace(base, demand=replace(base.demand, labels={"community": demand_c}),
                    sites=replace(base.sites, labels={"community": site_c}), group_travel={"elderly": slow})
+
+
+def catalog_of(**policy):
+    """The catalog's KEYS services at 8 minutes, each with its ``policy[key]`` fields (priority, floors, ...)."""
+    cat = load_catalog().select(KEYS)
+    return replace(cat, services=tuple(replace(s, threshold_minutes=8.0, **policy.get(s.key, {}))
+                                       for s in cat.services))
+
+
+def greedy_start(seed: int, kwargs: dict, n_demand: int, n_sites: int):
+    """The instance, params, rules, reach and program of ``kwargs``, and the greedy plan encoded as a start.
+
+    Returns ``(inst, params, rules, reach, built, x, n_phases, floors_met)``.
+    """
+    from siting.models import multiservice_heuristic as heuristic
+    from siting.models.multiservice_greedy import GreedyPlan, floors_met, greedy_state
+    from siting.models.multiservice_params import MultiserviceParams
+    from siting.models.multiservice_program import build_multiservice
+    from siting.models.multiservice_reach import reach_of
+    from siting.rules import SiteRules
+
+    inst = multiservice_instance(seed, n_demand=n_demand, n_sites=n_sites)
+    params = MultiserviceParams.from_kwargs(kwargs)
+    rules = SiteRules.of(inst)
+    reach = reach_of(inst, params, rules)
+    state, _ = greedy_state(reach, params, rules, cost_power=1.0)
+    built = build_multiservice(inst, params, rules)
+    n_phases = len(params.phases) if params.phases else 1
+    x = heuristic.encode(GreedyPlan(state.year, True), reach, rules, built, n_phases)
+    return inst, params, rules, reach, built, x, n_phases, floors_met(state)

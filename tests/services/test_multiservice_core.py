@@ -15,32 +15,18 @@ import pytest
 import scipy.sparse as sp
 
 from siting.backends import get_backend
-from siting.models import multiservice_heuristic as heuristic
 from siting.models.levels import hold_level
-from siting.models.multiservice import MultiserviceParams
 from siting.models.multiservice_core import aggregate, core_search, core_sites, cover_columns
-from siting.models.multiservice_greedy import GreedyPlan, floors_met, greedy_state
 from siting.models.multiservice_lagrange import lagrange_bound
-from siting.models.multiservice_program import build_multiservice
-from siting.models.multiservice_reach import reach_of
 from siting.models.multiservice_regions import building_columns, restricted
 from siting.options import SolveOptions
 from siting.program import LinearProgram, Sense
-from siting.rules import SiteRules
-from siting.services import load_catalog
 
-from ._instances import KEYS, multiservice_instance
-
-
-def _catalog(**policy):
-    cat = load_catalog().select(KEYS)
-    return replace(cat, services=tuple(replace(s, threshold_minutes=8.0, **policy.get(s.key, {}))
-                                       for s in cat.services))
-
+from ._instances import catalog_of, greedy_start
 
 CASES = {
-    "plain": lambda: {"catalog": _catalog(), "budget": 6e6},
-    "policy": lambda: {"catalog": _catalog(elderly_care={"priority": 1, "min_share": 0.2,
+    "plain": lambda: {"catalog": catalog_of(), "budget": 6e6},
+    "policy": lambda: {"catalog": catalog_of(elderly_care={"priority": 1, "min_share": 0.2,
                                                          "min_share_per_community": 0.05},
                                            childcare={"priority": 2, "min_share": 0.1}),
                        "phases": [{"year": 2026, "budget": 3e6}, {"year": 2027, "budget": 2e6},
@@ -49,15 +35,7 @@ CASES = {
 
 
 def _setup(case, seed, n_demand=80, n_sites=24):
-    inst = multiservice_instance(seed, n_demand=n_demand, n_sites=n_sites)
-    params = MultiserviceParams.from_kwargs(CASES[case]())
-    rules = SiteRules.of(inst)
-    reach = reach_of(inst, params, rules)
-    state, _ = greedy_state(reach, params, rules, cost_power=1.0)
-    built = build_multiservice(inst, params, rules)
-    n_phases = len(params.phases) if params.phases else 1
-    x = heuristic.encode(GreedyPlan(state.year, True), reach, rules, built, n_phases)
-    return inst, params, rules, reach, built, x, n_phases, floors_met(state)
+    return greedy_start(seed, CASES[case](), n_demand, n_sites)
 
 
 def _fixed(program, cols, values):

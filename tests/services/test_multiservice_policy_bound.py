@@ -6,8 +6,6 @@ bound that ignores the floors.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -18,26 +16,19 @@ from siting.models.multiservice import MODEL, MultiserviceParams
 from siting.models.multiservice_reach import reach_of
 from siting.options import SolveOptions
 from siting.rules import SiteRules
-from siting.services import load_catalog
 
-from ._instances import KEYS, multiservice_instance
+from ._instances import catalog_of, multiservice_instance
 
 _instance = multiservice_instance
 
 
-def _catalog(**policy):
-    cat = load_catalog().select(KEYS)
-    return replace(cat, services=tuple(replace(s, threshold_minutes=8.0, **policy.get(s.key, {}))
-                                       for s in cat.services))
-
-
 FLOORS = {"elderly_care": {"min_share": 0.35, "priority": 1}, "childcare": {"min_share_per_community": 0.25}}
 CASES = {
-    "floors": lambda: {"budget": 4e6, "catalog": _catalog(**FLOORS)},
-    "floors_phased": lambda: {"catalog": _catalog(**FLOORS), "carry_over": True,
+    "floors": lambda: {"budget": 4e6, "catalog": catalog_of(**FLOORS)},
+    "floors_phased": lambda: {"catalog": catalog_of(**FLOORS), "carry_over": True,
                               "phases": [{"year": 2026, "budget": 1.5e6}, {"year": 2027, "budget": 2e6}]},
     "floors_sites": lambda: {"budget": 9e6, "max_sites": 2,
-                             "catalog": _catalog(elderly_care={"min_share": 0.3}, childcare={"priority": 1})},
+                             "catalog": catalog_of(elderly_care={"min_share": 0.3}, childcare={"priority": 1})},
 }
 
 
@@ -85,7 +76,7 @@ def test_any_floor_multipliers_give_a_valid_bound():
 def test_a_binding_floor_tightens_the_bound(monkeypatch):
     inst = _instance(0, 60, 12)
     # a floor that costs the optimum a third of its value (1.70 without it on this draw)
-    params = MultiserviceParams.from_kwargs({"budget": 3e6, "catalog": _catalog(elderly_care={"min_share": 0.6})})
+    params = MultiserviceParams.from_kwargs({"budget": 3e6, "catalog": catalog_of(elderly_care={"min_share": 0.6})})
     rules = SiteRules.of(inst)
     exact = _exact(inst, params)
     assert exact.status.value == "optimal"
@@ -102,7 +93,7 @@ def test_driver_bound_with_a_held_priority_level(monkeypatch, seed):
     """The warm start's level value is dualised; the bound still covers the driver's proven optimum."""
     monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
     inst = _instance(seed, 24, 8)
-    params = MultiserviceParams.from_kwargs({"catalog": _catalog(**FLOORS), "carry_over": True,
+    params = MultiserviceParams.from_kwargs({"catalog": catalog_of(**FLOORS), "carry_over": True,
                                              "phases": [{"year": 2026, "budget": 1.5e6},
                                                         {"year": 2027, "budget": 2e6}]})
     result = _exact(inst, params)

@@ -9,8 +9,6 @@ at least at the start's value, satisfies the program itself and meets every floo
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -23,25 +21,17 @@ from siting.models.multiservice_reach import reach_of
 from siting.models.multiservice_regions import neighbourhood, neighbourhood_search, restricted
 from siting.models.multiservice_swap import drop_search, plan_key, swap_search
 from siting.rules import SiteRules
-from siting.services import load_catalog
 
-from ._instances import KEYS, multiservice_instance
-
-
-def _catalog(**policy):
-    cat = load_catalog().select(KEYS)
-    return replace(cat, services=tuple(replace(s, threshold_minutes=8.0, **policy.get(s.key, {}))
-                                       for s in cat.services))
-
+from ._instances import catalog_of, multiservice_instance
 
 CASES = {
-    "plain": lambda: {"catalog": _catalog(), "budget": 6e6},
-    "max_sites": lambda: {"catalog": _catalog(), "budget": 9e6, "max_sites": 3},
-    "policy": lambda: {"catalog": _catalog(elderly_care={"priority": 1, "min_share": 0.2},
+    "plain": lambda: {"catalog": catalog_of(), "budget": 6e6},
+    "max_sites": lambda: {"catalog": catalog_of(), "budget": 9e6, "max_sites": 3},
+    "policy": lambda: {"catalog": catalog_of(elderly_care={"priority": 1, "min_share": 0.2},
                                            childcare={"priority": 2, "min_share": 0.1}),
                        "phases": [{"year": 2026, "budget": 3e6}, {"year": 2027, "budget": 2e6},
                                   {"year": 2028, "budget": 2e6}], "carry_over": True},
-    "phases": lambda: {"catalog": _catalog(elderly_care={"priority": 1}),
+    "phases": lambda: {"catalog": catalog_of(elderly_care={"priority": 1}),
                        "phases": [{"year": 2026, "budget": 2.5e6}, {"year": 2027, "budget": 3e6}]},
 }
 

@@ -10,7 +10,6 @@ gives the driver no start must leave the backend the time it needs to find a pla
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,21 +20,12 @@ from siting.models import multiservice_heuristic as heuristic
 from siting.models.levels import hold_level
 from siting.models.multiservice import MODEL, MultiserviceParams
 from siting.models.multiservice_core import core_search
-from siting.models.multiservice_greedy import GreedyPlan, floors_met, greedy_state
 from siting.models.multiservice_lagrange import LagrangeBound, lagrange_bound
 from siting.models.multiservice_program import build_multiservice
-from siting.models.multiservice_reach import reach_of
 from siting.options import SolveOptions
 from siting.rules import SiteRules
-from siting.services import load_catalog
 
-from ._instances import KEYS, multiservice_instance
-
-
-def _catalog(**policy):
-    cat = load_catalog().select(KEYS)
-    return replace(cat, services=tuple(replace(s, threshold_minutes=8.0, **policy.get(s.key, {}))
-                                       for s in cat.services))
+from ._instances import catalog_of, greedy_start, multiservice_instance
 
 
 def _random_params(rng: np.random.Generator) -> dict:
@@ -46,7 +36,7 @@ def _random_params(rng: np.random.Generator) -> dict:
             policy["elderly_care"]["min_share_per_community"] = 0.05
         if rng.random() < 0.5:
             policy["childcare"] = {"priority": 2, "min_share": 0.05}
-    kwargs: dict = {"catalog": _catalog(**policy)}
+    kwargs: dict = {"catalog": catalog_of(**policy)}
     if rng.random() < 0.5:
         kwargs["budget"] = float(rng.choice([1.0, 1e5, 2e6, 6e6, 1e9]))
     else:
@@ -62,15 +52,8 @@ def _random_params(rng: np.random.Generator) -> dict:
 
 
 def _start(seed: int, kwargs: dict, n_demand: int = 60, n_sites: int = 16):
-    inst = multiservice_instance(seed, n_demand=n_demand, n_sites=n_sites)
-    params = MultiserviceParams.from_kwargs(kwargs)
-    rules = SiteRules.of(inst)
-    reach = reach_of(inst, params, rules)
-    state, _ = greedy_state(reach, params, rules, cost_power=1.0)
-    built = build_multiservice(inst, params, rules)
-    n_phases = len(params.phases) if params.phases else 1
-    x = heuristic.encode(GreedyPlan(state.year, True), reach, rules, built, n_phases)
-    if not floors_met(state) or built.program.max_violation(x, relative=True) > 1e-7:
+    inst, params, rules, reach, built, x, n_phases, met = greedy_start(seed, kwargs, n_demand, n_sites)
+    if not met or built.program.max_violation(x, relative=True) > 1e-7:
         pytest.skip("the greedy misses a floor here: no start to improve")
     return inst, params, rules, reach, built, x, n_phases
 
@@ -104,7 +87,7 @@ def test_core_search_is_safe_and_never_beats_the_exact_optimum(seed):
 @pytest.mark.parametrize("budget", [1.0, 1e9])
 def test_core_search_on_an_empty_plan_and_on_every_building_converted(budget):
     # 1 yuan: nothing is converted (empty core, no score); 1e9: every building that gains is in the plan
-    inst, params, rules, reach, built, x, n_phases = _start(3, {"catalog": _catalog(), "budget": budget})
+    inst, params, rules, reach, built, x, n_phases = _start(3, {"catalog": catalog_of(), "budget": budget})
     lagrange = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=30)
     y, info = core_search(built, reach, x, n_phases, lagrange.site_score, lagrange.site_services,
                           deadline=time.perf_counter() + 0.6, size=4, min_solve_s=0.2)
@@ -115,7 +98,7 @@ def test_core_search_on_an_empty_plan_and_on_every_building_converted(budget):
 def test_core_search_never_gives_highs_more_time_than_its_deadline_leaves(monkeypatch):
     # the warm start's deadline is the driver's: the levels, the backend and the verification follow it, so a
     # round may not hand HiGHS more time than is left (a floor of 0.5 s on the round's limit overruns it)
-    _, params, rules, reach, built, x, n_phases = _start(2, {"catalog": _catalog(), "budget": 6e6})
+    _, params, rules, reach, built, x, n_phases = _start(2, {"catalog": catalog_of(), "budget": 6e6})
     lagrange = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=30)
     real = core.get_backend
     given: list[tuple[float, float]] = []
@@ -142,7 +125,7 @@ def test_a_warm_start_without_a_start_leaves_the_backend_half_the_time(monkeypat
     # a capacitated service: the greedy cannot plan it, the warm start gives no start and only the bound
     # runs; at city size the bound runs until its deadline, so that deadline decides the backend's time,
     # which must find a plan on its own (the driver's half, as before the 95 % share of large programs)
-    catalog = _catalog(health_station={"capacity": 200.0})
+    catalog = catalog_of(health_station={"capacity": 200.0})
     inst = multiservice_instance(4, n_demand=60, n_sites=16)
     params = MultiserviceParams.from_kwargs({"catalog": catalog, "budget": 6e6})
     rules = SiteRules.of(inst)
@@ -170,7 +153,7 @@ def test_a_round_without_gain_is_not_solved_again_on_the_same_core():
     # a budget that converts all but one building: the ranking has no building beyond the plan, so a core
     # that gains nothing is the same core next round (same program, same start: the same answer); the search
     # must move on or stop instead of re-solving it until the deadline
-    inst, params, rules, reach, built, x, n_phases = _start(3, {"catalog": _catalog(), "budget": 1e9})
+    inst, params, rules, reach, built, x, n_phases = _start(3, {"catalog": catalog_of(), "budget": 1e9})
     lagrange = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=30)
     _, info = core_search(built, reach, x, n_phases, lagrange.site_score, lagrange.site_services,
                           deadline=time.perf_counter() + 1.5, size=4, min_solve_s=0.2)
