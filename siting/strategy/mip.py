@@ -30,7 +30,7 @@ LSCP_SMALL_NNZ = 100_000
 LSCP_SCIP_PARAMS: dict[str, int] = {"branching/pscost/priority": 100_000}
 #: Small covers first get a quick proof attempt: SCIP without cutting planes (whatever the backend; skipped without
 #: OR-Tools) for this share of the time left, this many seconds without a limit. Covers of a few thousand nonzeros
-#: are proven 2-10x sooner so than by HiGHS or by SCIP with its cuts (spopt_compare 5k: 0.86 s against 2.0 / 1.51 s;
+#: are proven 2-10x sooner than by HiGHS or by SCIP with its cuts (spopt_compare 5k: 0.86 s against 2.0 / 1.51 s;
 #: OR-Library scpa2 0.74 s against 2.8 / 7.7 s, scpb1 0.95 against 3.7 / 9.9 s); what it finds starts the
 #: backend's MIP, which gets the rest of the time, and the tighter of the two bounds is kept
 LSCP_QUICK_SHARE = 0.05
