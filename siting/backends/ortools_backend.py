@@ -3,7 +3,8 @@
 Notes
 -----
 ``backend_options["ortools"]["solver"]`` picks the engine: ``"scip"`` (default), ``"highs"``, ``"cp_sat"`` or
-``"cbc"``.
+``"cbc"``. Engine parameters go by their own names in ``scip_params`` / ``cp_sat_params`` tables
+(:mod:`siting.backends.ortools_params`).
 
 * scip / highs / cp_sat go through MathOpt. The model is filled through MathOpt's *Elemental* store with numpy
   arrays (``add_elements`` / ``set_attrs`` for bounds, costs, integrality and the ``(row, col) -> a_ij`` matrix),
@@ -61,6 +62,7 @@ from ._common import (
     solver_limit_s,
 )
 from .base import BackendSolution, Termination
+from .ortools_params import gscip_parameters, sat_parameters
 
 __all__ = ["OrtoolsBackend", "SOLVERS", "REASON_MAP", "build_mathopt_model"]
 
@@ -148,38 +150,6 @@ def build_mathopt_model(program: LinearProgram, objective: np.ndarray | None = N
     return proto, np.arange(n, dtype=np.int64)
 
 
-#: SCIP parameters of type Longint (SCIP refuses them from int_params: "wrong parameter type")
-_SCIP_LONGINT_PARAMS = frozenset({"limits/nodes", "limits/totalnodes", "limits/stallnodes", "lp/iterlim",
-                                  "lp/rootiterlim"})
-
-
-def _gscip_parameters(scip_params: Any) -> Any:
-    """SCIP's own parameters (``{"branching/pscost/priority": 100000, ...}``) as MathOpt's ``GScipParameters``.
-
-    Each value goes to the map of its Python type (bool before int: a bool is an int). SCIP checks the names when
-    the solve starts and the solve fails with a one-line SolverError naming them.
-    """
-    from ortools.math_opt.solvers.gscip import gscip_pb2
-
-    if not isinstance(scip_params, dict):
-        raise SolverError(f"ortools: scip_params must be a table of SCIP parameter names, got {scip_params!r}")
-    proto = gscip_pb2.GScipParameters()
-    for name, value in scip_params.items():
-        if isinstance(value, bool):
-            proto.bool_params[str(name)] = value
-        elif isinstance(value, int):
-            longint = str(name) in _SCIP_LONGINT_PARAMS
-            (proto.long_params if longint else proto.int_params)[str(name)] = value
-        elif isinstance(value, float):
-            proto.real_params[str(name)] = value
-        elif isinstance(value, str):
-            # SCIP's char parameters (lp/initalgorithm = "d") take one letter; its string ones are file names etc.
-            (proto.char_params if len(value) == 1 else proto.string_params)[str(name)] = value
-        else:
-            raise SolverError(f"ortools: SCIP parameter {name!r} = {value!r} is not a bool, int, float or string")
-    return proto
-
-
 class OrtoolsBackend:
     """Solve a :class:`LinearProgram` with OR-Tools (see module notes for the engines and paths)."""
 
@@ -254,8 +224,9 @@ class OrtoolsBackend:
         if options.threads is not None and engine != "highs":  # MathOpt/HiGHS rejects threads (HiGHS global)
             kwargs["threads"] = int(options.threads)
         scip_params = extra.get("scip_params")
+        cp_sat_params = extra.get("cp_sat_params")
         for key, value in extra.items():  # backend-specific wins; {"presolve": "off"} -> Emphasis.OFF
-            if key == "scip_params":
+            if key in ("scip_params", "cp_sat_params"):
                 continue
             if key in ("presolve", "cuts", "heuristics", "scaling") and isinstance(value, str):
                 choices = [e.name.lower() for e in parameters.Emphasis if e.name != "UNSPECIFIED"]
@@ -266,7 +237,11 @@ class OrtoolsBackend:
         if scip_params:
             if engine != "scip":
                 raise SolverError(f"ortools: scip_params are for the scip engine, not {engine!r}")
-            kwargs["gscip"] = _gscip_parameters(scip_params)
+            kwargs["gscip"] = gscip_parameters(scip_params)
+        if cp_sat_params:
+            if engine != "cp_sat":
+                raise SolverError(f"ortools: cp_sat_params are for the cp_sat engine, not {engine!r}")
+            kwargs["cp_sat"] = sat_parameters(cp_sat_params)
         try:
             return parameters.SolveParameters(**kwargs).to_proto()
         except (TypeError, KeyError, ValueError) as exc:

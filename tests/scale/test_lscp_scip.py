@@ -1,4 +1,4 @@
-"""LSCP on SCIP: the two-stage MIP (no cuts, then cuts), SCIP's own parameters, and ``auto`` picking OR-Tools."""
+"""LSCP on SCIP (the stages covers with non-integral costs get): no cuts, then cuts; SCIP's own parameters."""
 import itertools
 
 import numpy as np
@@ -6,15 +6,22 @@ import pytest
 import scipy.sparse as sp
 
 from siting.backends.base import BackendSolution
-from siting.backends.ortools_backend import _gscip_parameters
+from siting.backends.ortools_params import gscip_parameters as _gscip_parameters
 from siting.errors import SolverError
 from siting.options import SolveOptions
 from siting.problem import CoverageProblem, ModelType
 from siting.status import Termination
+from siting.strategy import lscp_stages as lscp_mod
 from siting.strategy import mip, solve_coverage
-from siting.strategy.mip import _lscp_stages
+from siting.strategy.lscp_stages import lscp_stages as _lscp_stages
 
 pytest.importorskip("ortools")
+
+
+@pytest.fixture(autouse=True)
+def _scip_stage(monkeypatch):
+    """These tests are about the SCIP stages, which covers CP-SAT cannot take exactly (non-integral costs) get."""
+    monkeypatch.setattr(lscp_mod, "integral_cost_scale", lambda problem: None)
 
 
 def _instance(seed: int) -> CoverageProblem:
@@ -40,7 +47,7 @@ def _cheapest(p: CoverageProblem) -> float:
 @pytest.mark.parametrize("backend", ["ortools", "highs"])
 def test_two_stages_find_the_cheapest_cover(seed, quick_share, backend, monkeypatch):
     # a 0 s quick stage has no time to run and the backend's MIP (SCIP: with cuts) must finish the job
-    monkeypatch.setattr(mip, "LSCP_QUICK_SHARE", quick_share)
+    monkeypatch.setattr(lscp_mod, "LSCP_QUICK_SHARE", quick_share)
     p = _instance(seed)
     out = solve_coverage(p, backend=backend, strategy="hybrid", options=SolveOptions(time_limit_s=20))
     best = _cheapest(p)
@@ -78,8 +85,8 @@ def test_stages_keep_the_tighter_bound_and_the_better_plan():
     out = _lscp_stages(_unit_problem(), backend, SolveOptions(time_limit_s=10), None, stats)
     first, second = backend.seen
     assert first[0]["cuts"] == "off" and "cuts" not in second[0]
-    assert first[0]["scip_params"] == second[0]["scip_params"] == mip.LSCP_SCIP_PARAMS
-    assert first[1] == pytest.approx(10 * mip.LSCP_QUICK_SHARE) and 9.0 < second[1] < 10.0         # what the first stage left
+    assert first[0]["scip_params"] == second[0]["scip_params"] == lscp_mod.LSCP_SCIP_PARAMS
+    assert first[1] == pytest.approx(10 * lscp_mod.LSCP_QUICK_SHARE) and 9.0 < second[1] < 10.0         # what the first stage left
     assert second[2] is not None and second[2].sum() == 4        # the first stage's plan starts the second
     assert out.objective == 4.0 and out.bound == 3.5 and out.open_sites.sum() == 4
     assert stats["mip_quick"]["termination"] == "time_limit"
@@ -130,22 +137,22 @@ def test_a_wrong_scip_parameter_is_named():
 
 def test_the_quick_stage_runs_before_any_backend_on_small_covers_only(monkeypatch):
     calls = []
-    real = mip.solve_exact
+    real = lscp_mod.solve_exact
 
     def spy(problem, *, backend, options, warm_start=None):
         calls.append((backend if isinstance(backend, str) else backend.name, options.for_backend("ortools")))
         return real(problem, backend=backend, options=options, warm_start=warm_start)
 
-    monkeypatch.setattr(mip, "solve_exact", spy)
-    monkeypatch.setattr(mip, "LSCP_QUICK_SHARE", 0.0)   # no time: the backend's MIP must follow
+    monkeypatch.setattr(lscp_mod, "solve_exact", spy)
+    monkeypatch.setattr(lscp_mod, "LSCP_QUICK_SHARE", 0.0)   # no time: the backend's MIP must follow
     a = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], bool))
     p = CoverageProblem(ModelType.LSCP, a, np.ones(3), np.ones(3), np.zeros(3, bool), np.zeros(3, bool),
                         np.ones(3, bool), total_weight=3.0)
     best = mip._Best(np.ones(3, bool), 3.0, 1.5, Termination.HEURISTIC, "greedy")
     out = mip._mip_phase(p, best, "highs", SolveOptions(time_limit_s=5), mip._Clock(5.0), {})
     assert [c[0] for c in calls] == ["ortools", "highs"] and calls[0][1]["cuts"] == "off"
-    assert calls[0][1]["scip_params"] == mip.LSCP_SCIP_PARAMS and out.value == 2.0
+    assert calls[0][1]["scip_params"] == lscp_mod.LSCP_SCIP_PARAMS and out.value == 2.0
     calls.clear()
-    monkeypatch.setattr(mip, "LSCP_QUICK_MAX_ENTRIES", 0)
+    monkeypatch.setattr(lscp_mod, "LSCP_QUICK_MAX_ENTRIES", 0)
     mip._mip_phase(p, best, "highs", SolveOptions(time_limit_s=5), mip._Clock(5.0), {})
     assert [c[0] for c in calls] == ["highs"]

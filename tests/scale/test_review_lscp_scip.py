@@ -26,12 +26,19 @@ from siting.errors import SolverError
 from siting.options import SolveOptions
 from siting.problem import CoverageProblem, ModelType
 from siting.status import Termination
+from siting.strategy import lscp_stages as lscp_mod
 from siting.strategy import mip, solve_coverage
 from siting.strategy.best import _Best
 from siting.strategy.clock import _Clock
-from siting.strategy.mip import _lscp_stages
+from siting.strategy.lscp_stages import lscp_stages as _lscp_stages
 
 pytest.importorskip("ortools")
+
+
+@pytest.fixture(autouse=True)
+def _scip_stage(monkeypatch):
+    """These tests are about the SCIP stages, which covers CP-SAT cannot take exactly (non-integral costs) get."""
+    monkeypatch.setattr(lscp_mod, "integral_cost_scale", lambda problem: None)
 
 #: SCIP limits that stop the first stage early (each seed uses one; not limits/gap: MathOpt calls that stop OPTIMAL)
 _EARLY_STOPS = ({"limits/solutions": 1}, {"limits/bestsol": 1})
@@ -120,7 +127,7 @@ def test_stages_stopped_early_still_give_the_cheapest_cover():
         assert out.termination is Termination.OPTIMAL, where
         stages = [c for c in backend.calls if "scip_params" in c[0]]
         for options, warm, program, answer in stages:
-            assert options["scip_params"]["branching/pscost/priority"] == mip.LSCP_SCIP_PARAMS[
+            assert options["scip_params"]["branching/pscost/priority"] == lscp_mod.LSCP_SCIP_PARAMS[
                 "branching/pscost/priority"], where
             if warm is not None:   # a start in the stage program's own column space, and a feasible one
                 assert warm.shape == (program.n_cols,), where
@@ -211,7 +218,7 @@ def test_a_first_stage_plan_survives_a_second_stage_without_one():
 def test_no_limit_gives_the_first_stage_its_seconds_and_the_second_none():
     backend = _Scripted([(Termination.TIME_LIMIT, 4, None), (Termination.OPTIMAL, 2, 2.0)])
     out = _lscp_stages(_chain(), backend, SolveOptions(), None, {})
-    assert backend.limits == [mip.LSCP_QUICK_S, None]
+    assert backend.limits == [lscp_mod.LSCP_QUICK_S, None]
     assert out.termination is Termination.OPTIMAL and out.objective == 2.0 and out.bound == 2.0
 
 
@@ -260,7 +267,7 @@ def test_scip_params_reach_the_child_process(monkeypatch):
     from siting.backends import ortools_backend
 
     monkeypatch.setattr(ortools_backend, "_CHILD_MIN_ENTRIES", 0)   # the parent decides; the child solves in place
-    monkeypatch.setattr(mip, "LSCP_QUICK_SHARE", 0.5)   # time for the first stage's child to start and answer
+    monkeypatch.setattr(lscp_mod, "LSCP_QUICK_SHARE", 0.5)   # time for the first stage's child to start and answer
     p = _random_cover(6)
     options = SolveOptions(time_limit_s=30, backend_options={"ortools": {"scip_params": {"no/such/parameter": 1}}})
     with pytest.raises(SolverError, match="no/such/parameter"):   # SCIP in the child saw them (one child: ~3 s)
@@ -283,7 +290,7 @@ def test_partial_covering_and_other_engines_keep_one_plain_solve():
 
 
 def test_without_ortools_there_is_no_quick_stage(monkeypatch):
-    monkeypatch.setattr(mip, "_has_scip", lambda: False)
+    monkeypatch.setattr(lscp_mod, "_has_ortools", lambda: False)
     p = _random_cover(6)
     out = solve_coverage(p, backend="highs", strategy="hybrid", options=SolveOptions(time_limit_s=10))
     assert "mip_quick" not in out.stats and out.objective == pytest.approx(_cheapest(p))

@@ -1,0 +1,205 @@
+"""The LSCP MIP in stages: CP-SAT's covering search first, then the backend's MIP on the time left.
+
+Set covers are where general MIP solvers are weakest: the LP bound stalls a few per cent below the optimum and
+branching barely moves it (the 20,000 x 2,000 spopt_compare cover: HiGHS, SCIP with or without cuts all stopped at
+433-435.5 against plans of 440-442 after 60 s). CP-SAT (OR-Tools, already a dependency) with two full-problem
+workers does better on every cover measured: its *core* worker raises the bound by unsatisfiable cores of the
+objective (the MaxSAT way: every cover must open one site of each core found), its *max_lp* worker runs the LP
+with all of CP-SAT's cuts, and they share bounds, clauses and plans. Presolved covers, one process, 2 cores
+(``/work/scratch/lscp_cmp.py``):
+
+=====================================  ==================  ===============================
+cover                                  before (best)       CP-SAT, core + max_lp
+=====================================  ==================  ===============================
+spopt_compare 5k (480 x 331)           0.86 s (SCIP)       0.25 s
+8,000 x 800 (938 x 597)                23 s (SCIP)         4.2 s
+20,000 x 2,000 (1,996 x 1,379)         2.0 % gap at 60 s   proven optimal (439) in 25 s
+OR-Library scpa2 / scpb1 (weighted)    0.74 / 0.95 s       0.39 / 0.77 s
+=====================================  ==================  ===============================
+
+So the covering stage runs whatever the backend (skipped without OR-Tools) for :data:`LSCP_CPSAT_SHARE` of the
+time left; when it proves the optimum the MIP ends, otherwise its plan starts the backend's MIP on the rest and
+the tighter of the two bounds is kept. CP-SAT is exact only on integer data, so the costs (and budget) are scaled
+by the smallest power of ten that makes them integers (:func:`integral_cost_scale`, up to 1/1000 of a yuan);
+covers whose costs no such scale makes integral get the older quick stage instead: SCIP without cuts
+(:data:`LSCP_SCIP_PARAMS`), proving small covers 2-10x sooner than HiGHS.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..backends.base import Backend
+from ..options import SolveOptions
+from ..problem import CoverageOutcome, CoverageProblem
+from ..status import Termination
+from .best import _better
+from .clock import MIN_MIP_TIME_S
+from .exact import solve_exact
+
+__all__ = ["lscp_stages", "integral_cost_scale", "LSCP_CPSAT_PARAMS", "LSCP_CPSAT_SHARE", "LSCP_SCIP_PARAMS"]
+
+#: CP-SAT for covers: the core and max_lp workers (see the module notes) and one more for CP-SAT's neighbourhood
+#: searches; the core search tries the objective's literals in reverse order (the 20k cover, CP-SAT seeds 0 / 1:
+#: proven in 9.8 / 6.8 s against 45+ / 32 s in the default order; its seed-1 twin 18 / 26 against 33 / 28 s).
+#: Measured against other sets on 2 cores: all default workers (6: 0.57 s on 5k, 11 s on 8k), core + default_lp +
+#: max_lp (0.44 s, 5.5 s), two workers (only one of the two searches runs: scpa2 / scpb1 unproven after 60 s), the
+#: core worker alone (no plan before its proof, and no bound on weighted covers: scp51 274 / 32 after 60 s)
+LSCP_CPSAT_PARAMS: dict[str, Any] = {"subsolvers": ["core", "max_lp"], "num_workers": 3,
+                                     "max_sat_reverse_assumption_order": True}
+#: ... for this share of the time left; the backend's MIP gets the rest, warm-started with CP-SAT's plan
+LSCP_CPSAT_SHARE = 0.8
+#: ... on covers of at most this many sites + nonzeros (measured up to a presolved 31,605 x 9,623 cover with 611k
+#: nonzeros: 780 / 512 after 60 s, 0.55 GB for the whole process, where HiGHS had not finished its root LP)
+LSCP_CPSAT_MAX_ENTRIES = 2_000_000
+#: costs are scaled by the first of these that makes them integral (yuan, jiao, fen, a tenth of a fen)
+COST_SCALES = (1.0, 10.0, 100.0, 1000.0)
+#: ... and the scaled total must stay exact in a double and far inside CP-SAT's int64 objective
+MAX_SCALED_TOTAL = 2.0 ** 50
+#: SCIP (OR-Tools) options for the LSCP MIP: pseudo-cost branching instead of SCIP's default reliability branching,
+#: whose strong-branching LPs cost more than they save on covering (presolved spopt_compare 5k: 1.83 -> 1.51 s;
+#: 8,000 x 800: proven in 23 s instead of 42 s)
+LSCP_SCIP_PARAMS: dict[str, int] = {"branching/pscost/priority": 100_000}
+#: Covers CP-SAT cannot take exactly (non-integral costs) first get SCIP without cutting planes for this share of
+#: the time left, this many seconds without a limit (spopt_compare 5k: 0.86 s against HiGHS's 2.0 s) ...
+LSCP_QUICK_SHARE = 0.05
+LSCP_QUICK_S = 3.0
+#: ... only below this many sites + nonzeros: larger covers need cuts (8,000 x 800, 6k nonzeros: no proof in 60 s
+#: without them); from 20,000 entries OR-Tools runs in a child process whose start-up alone outlasts the stage
+LSCP_QUICK_MAX_ENTRIES = 20_000
+
+
+def integral_cost_scale(problem: CoverageProblem) -> float | None:
+    """The smallest factor in :data:`COST_SCALES` that makes every site cost an integer, or None.
+
+    The budget need not be integral: with integer costs ``sum c_j x_j <= B`` is ``sum c_j x_j <= floor(B)``.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from siting.problem import CoverageProblem, ModelType
+    >>> def costs(c):
+    ...     n = len(c)
+    ...     return CoverageProblem(ModelType.LSCP, sp.csr_matrix(np.ones((1, n), bool)), np.ones(1), np.array(c),
+    ...                            np.zeros(n, bool), np.zeros(n, bool), np.ones(n, bool))
+    >>> integral_cost_scale(costs([3.0, 12.0])), integral_cost_scale(costs([1.25, 3.5])), integral_cost_scale(costs([1 / 3]))
+    (1.0, 100.0, None)
+    """
+    cost = np.asarray(problem.site_cost, dtype=np.float64)
+    if cost.size == 0 or not np.all(np.isfinite(cost)):
+        return None
+    for scale in COST_SCALES:
+        scaled = cost * scale
+        if float(np.abs(scaled).sum()) >= MAX_SCALED_TOTAL:
+            return None
+        # a relative tolerance: 123.45 * 3500 = 432075.00000000006 is the integer it was meant to be
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-9 * np.maximum(1.0, np.abs(scaled))):
+            return scale
+    return None
+
+
+def _scaled(problem: CoverageProblem, scale: float) -> CoverageProblem:
+    cost = np.round(problem.site_cost * scale)
+    budget = problem.budget
+    if budget is not None and math.isfinite(budget):
+        b = budget * scale
+        budget = float(np.round(b)) if abs(b - np.round(b)) <= 1e-9 * max(1.0, abs(b)) else float(math.floor(b))
+    return problem.with_(site_cost=cost, budget=budget)
+
+
+def _with_ortools(options: SolveOptions, entries: dict[str, Any], time_limit_s: float | None) -> SolveOptions:
+    return replace(options, time_limit_s=time_limit_s, backend_options={**options.backend_options, "ortools": entries})
+
+
+def _cp_sat_stage(problem: CoverageProblem, scale: float, ortools: str | Backend, options: SolveOptions,
+                  time_limit_s: float | None, warm: np.ndarray | None, entries: Mapping[str, Any]) -> CoverageOutcome:
+    """CP-SAT (``entries``: the OR-Tools table) on ``problem`` with costs times ``scale``, answered in its units."""
+    entries = dict(entries)
+    params = entries.get("cp_sat_params")
+    if options.threads is not None and isinstance(params, Mapping):   # the user's threads are CP-SAT's workers
+        entries["cp_sat_params"] = {k: v for k, v in params.items() if k != "num_workers"}
+    out = solve_exact(_scaled(problem, scale), backend=ortools, warm_start=warm,
+                      options=_with_ortools(options, entries, time_limit_s))
+    value = None if out.open_sites is None else problem.value_of(out.open_sites)
+    bound = None if out.bound is None else out.bound / scale
+    return replace(out, objective=value, bound=bound, method="cp_sat")
+
+
+def _uses(engine: str, backend: str | Backend, options: SolveOptions) -> bool:
+    """True when ``backend`` is OR-Tools on ``engine`` (SCIP unless the options name another)."""
+    name = backend if isinstance(backend, str) else backend.name
+    return name == "ortools" and str(options.for_backend("ortools").get("solver", "scip")).lower() == engine
+
+
+def _has_ortools() -> bool:
+    from ..backends.registry import get_backend
+
+    try:
+        return get_backend("ortools").available()
+    except Exception:   # an unknown or broken optional backend: no OR-Tools stage
+        return False
+
+
+def lscp_stages(problem: CoverageProblem, backend: str | Backend, options: SolveOptions, warm: np.ndarray | None,
+                stats: dict[str, Any]) -> CoverageOutcome:
+    """The LSCP MIP: a first stage on OR-Tools (module notes), then the backend's MIP on the time left.
+
+    The first stage ends the MIP when it proves the optimum or that nothing beats the incumbent; otherwise its plan
+    starts the backend's MIP and the tighter of the two bounds (both bound the same problem) is kept. With
+    ``backend="ortools"`` the user's engine settings decide: ``solver = "cp_sat"`` is one CP-SAT stage with
+    :data:`LSCP_CPSAT_PARAMS` under the user's ``cp_sat_params``; on SCIP the stages use :data:`LSCP_SCIP_PARAMS`
+    under the user's ``scip_params``, user's ``scip_params`` make both stages SCIP's, and user's ``cuts`` make it
+    one SCIP stage.
+    """
+    user = dict(options.for_backend("ortools"))
+    limit = options.time_limit_s
+    scale = integral_cost_scale(problem)
+    if _uses("cp_sat", backend, options):
+        own = user.get("cp_sat_params") or {}
+        params = {**LSCP_CPSAT_PARAMS, **own} if isinstance(own, Mapping) else own
+        entries = {**user, "cp_sat_params": params}
+        if scale is None:   # MathOpt's own scaling of the costs, as the user asked for CP-SAT
+            return solve_exact(problem, backend=backend, warm_start=warm, options=_with_ortools(options, entries, limit))
+        return _cp_sat_stage(problem, scale, backend, options, limit, warm, entries)
+    own = user.get("scip_params") or {}
+    on_scip = _uses("scip", backend, options)
+    # anything but a table goes to the backend as given, whose one-line SolverError names it
+    scip = {**user, "scip_params": {**LSCP_SCIP_PARAMS, **own} if isinstance(own, Mapping) else own} if on_scip \
+        else {"solver": "scip", "scip_params": dict(LSCP_SCIP_PARAMS)}
+    main = _with_ortools(options, scip, limit) if on_scip else options
+    ortools = backend if on_scip else "ortools"
+    if (on_scip and "cuts" in user) or not (on_scip or _has_ortools()):
+        return solve_exact(problem, backend=backend, options=main, warm_start=warm)
+    # who set SCIP's (or CP-SAT's) parameters for SCIP gets SCIP, and its errors if they are wrong
+    configured = on_scip and any(key in user for key in ("scip_params", "cp_sat_params"))
+    if scale is not None and not configured and problem.n_sites + problem.coverage.nnz <= LSCP_CPSAT_MAX_ENTRIES:
+        first_limit = None if limit is None else max(LSCP_CPSAT_SHARE * limit, MIN_MIP_TIME_S)
+        first = _cp_sat_stage(problem, scale, ortools, options, first_limit, warm,
+                              {"solver": "cp_sat", "cp_sat_params": dict(LSCP_CPSAT_PARAMS)})
+        first = replace(first, method="cp_sat (core + max_lp)")
+    elif problem.n_sites + problem.coverage.nnz < LSCP_QUICK_MAX_ENTRIES:
+        first_limit = LSCP_QUICK_S if limit is None else max(LSCP_QUICK_SHARE * limit, MIN_MIP_TIME_S)
+        first = solve_exact(problem, backend=ortools, warm_start=warm,
+                            options=_with_ortools(options, {**scip, "cuts": "off"}, first_limit))
+        first = replace(first, method="scip without cuts")
+    else:
+        return solve_exact(problem, backend=backend, options=main, warm_start=warm)
+    stats["mip_quick"] = {"termination": str(first.termination), "objective": first.objective,
+                          "bound": first.bound, "seconds": first.seconds, "method": first.method}
+    if first.termination in (Termination.OPTIMAL, Termination.INFEASIBLE):
+        return first
+    left = None if limit is None else limit - first.seconds
+    if left is not None and left <= MIN_MIP_TIME_S:
+        return first
+    second = solve_exact(problem, backend=backend, options=replace(main, time_limit_s=left),
+                         warm_start=first.open_sites if first.open_sites is not None else warm)
+    plan, value = second.open_sites, second.objective
+    if _better(False, first.objective, value):
+        plan, value = first.open_sites, first.objective
+    bounds = [b for b in (first.bound, second.bound) if b is not None]
+    return replace(second, open_sites=plan, objective=value, bound=max(bounds) if bounds else None,
+                   seconds=first.seconds + second.seconds, method=f"{first.method}, then {second.method}")

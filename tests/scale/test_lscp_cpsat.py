@@ -1,0 +1,163 @@
+"""LSCP's CP-SAT stage: integral cost scales, exact answers in the problem's units, the stage order and options."""
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from siting.backends.base import BackendSolution
+from siting.backends.ortools_params import sat_parameters
+from siting.errors import SolverError
+from siting.options import SolveOptions
+from siting.problem import CoverageProblem, ModelType
+from siting.status import Termination
+from siting.strategy import lscp_stages as lscp_mod
+from siting.strategy import solve_coverage
+from siting.strategy.lscp_stages import _scaled, integral_cost_scale, lscp_stages
+
+pytest.importorskip("ortools")
+
+
+def _cover(a: np.ndarray, cost, budget=None, fixed_open=None, fixed_closed=None) -> CoverageProblem:
+    n = a.shape[1]
+    return CoverageProblem(ModelType.LSCP, sp.csr_matrix(a), np.ones(a.shape[0]), np.asarray(cost, float),
+                           np.zeros(n, bool) if fixed_open is None else fixed_open,
+                           np.zeros(n, bool) if fixed_closed is None else fixed_closed,
+                           np.ones(n, bool), budget=budget, total_weight=float(a.shape[0]))
+
+
+def _cheapest(p: CoverageProblem) -> float | None:
+    a = p.coverage.toarray().astype(int)
+    grid = np.array(list(itertools.product((0, 1), repeat=p.n_sites)), dtype=bool)
+    ok = ((a @ grid.T) > 0).all(axis=0) & ~(grid & p.fixed_closed).any(axis=1) & (grid | ~p.fixed_open).all(axis=1)
+    costs = grid[ok] @ p.site_cost
+    if p.budget is not None:
+        costs = costs[costs <= p.budget + 1e-9]
+    return float(costs.min()) if costs.size else None
+
+
+@pytest.mark.parametrize("cost, scale", [
+    ([3.0, 12.0, 1.0], 1.0), ([0.5, 2.0, 1.0], 10.0), ([1.25, 3.5, 2.0], 100.0), ([0.125, 1.0, 2.0], 1000.0),
+    ([1 / 3, 1.0, 2.0], None), ([123.45 * 3500, 1.0, 2.0], 1.0), ([np.nan, 1.0, 2.0], None),
+    ([1e15, 1e15, 1.0], None),
+])
+def test_the_smallest_power_of_ten_that_makes_costs_integral(cost, scale):
+    assert integral_cost_scale(_cover(np.eye(3, dtype=bool), cost)) == scale
+
+
+def test_scaling_keeps_the_budget_exact():
+    p = _cover(np.eye(3, dtype=bool), [1.25, 3.5, 2.0], budget=6.759)
+    q = _scaled(p, 100.0)
+    assert q.site_cost.tolist() == [125.0, 350.0, 200.0] and q.budget == 675.0   # floor: integer costs below 675.9
+    assert _scaled(p.with_(budget=0.07 * 3), 100.0).budget == 21.0               # 21.000000000000004 is 21
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_the_cp_sat_stage_finds_the_cheapest_cover(seed):
+    rng = np.random.default_rng(seed)
+    n_d, n_s = int(rng.integers(8, 30)), int(rng.integers(6, 12))
+    a = rng.random((n_d, n_s)) < rng.uniform(0.15, 0.4)
+    a = a[a.any(axis=1)]
+    cost = [np.ones(n_s), rng.integers(1, 9, n_s) * 1.0, rng.integers(1, 900, n_s) / 100.0,
+            rng.integers(1, 9, n_s) / 3.0][seed % 4]
+    fixed_open = rng.random(n_s) < 0.1
+    fixed_closed = ~fixed_open & (rng.random(n_s) < 0.1)
+    p = _cover(a, cost, fixed_open=fixed_open, fixed_closed=fixed_closed)
+    if not (a[:, ~fixed_closed].any(axis=1)).all():
+        p = p.with_(fixed_closed=np.zeros(n_s, bool))
+    if seed % 5 == 0:
+        p = p.with_(budget=float(np.sort(p.site_cost)[-3:].sum()) + 0.005)
+    best = _cheapest(p)
+    stats: dict = {}
+    out = lscp_stages(p, "highs", SolveOptions(time_limit_s=20), None, stats)
+    if best is None:
+        assert out.termination is Termination.INFEASIBLE
+        return
+    assert out.objective == pytest.approx(best) and p.cost_of(out.open_sites) == pytest.approx(best)
+    assert out.bound is not None and out.bound <= best + 1e-6 and out.termination is Termination.OPTIMAL
+    assert p.covered_mask(out.open_sites).all() and not (out.open_sites & p.fixed_closed).any()
+    assert (out.open_sites | ~p.fixed_open).all()
+    assert stats["mip_quick"]["method"] == ("scip without cuts" if seed % 4 == 3 else "cp_sat (core + max_lp)")
+
+
+class _Scripted:
+    """A backend named ``ortools`` that answers from a script and records the options it was given."""
+
+    name = "ortools"
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.seen = []
+
+    def solve(self, program, options, *, warm_start=None):
+        self.seen.append((dict(options.for_backend("ortools")), options.time_limit_s, warm_start, program))
+        termination, value, bound = self.answers.pop(0)
+        x = None if value is None else np.r_[np.ones(int(value)), np.zeros(program.n_cols - int(value))]
+        return BackendSolution(termination, x, value, bound, 0.5, "ortools")
+
+
+def _decimal_unit_problem(n: int = 4) -> CoverageProblem:
+    return _cover(np.eye(n, dtype=bool), np.full(n, 2.5))
+
+
+def test_cp_sat_first_in_scaled_units_then_scip_from_its_plan():
+    backend = _Scripted([(Termination.TIME_LIMIT, 4.0, 35.0), (Termination.TIME_LIMIT, None, 9.0)])
+    stats: dict = {}
+    out = lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=10), None, stats)
+    first, second = backend.seen
+    assert first[0] == {"solver": "cp_sat", "cp_sat_params": lscp_mod.LSCP_CPSAT_PARAMS}
+    assert first[3].objective.tolist() == [25.0] * 4                     # costs times 10 go to CP-SAT
+    assert first[1] == pytest.approx(10 * lscp_mod.LSCP_CPSAT_SHARE) and 9.0 < second[1] < 10.0
+    assert second[0]["scip_params"] == lscp_mod.LSCP_SCIP_PARAMS and "cuts" not in second[0]
+    assert second[2] is not None and second[2].sum() == 4                # CP-SAT's plan starts SCIP
+    # the plan is valued on the problem (4 sites x 2.5), the scaled bound 35 is 3.5; SCIP's 9.0 is tighter
+    assert out.objective == 10.0 and out.bound == 9.0 and stats["mip_quick"]["bound"] == 3.5
+
+
+def test_a_cp_sat_proof_ends_the_mip():
+    backend = _Scripted([(Termination.OPTIMAL, 4.0, 100.0)])
+    out = lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=10), None, {})
+    assert len(backend.seen) == 1 and out.termination is Termination.OPTIMAL and out.bound == 10.0
+
+
+def test_cp_sat_as_the_users_engine_is_one_stage_with_the_users_parameters_on_top():
+    backend = _Scripted([(Termination.TIME_LIMIT, 4.0, 9.0)])
+    options = SolveOptions(time_limit_s=10, backend_options={
+        "ortools": {"solver": "cp_sat", "cp_sat_params": {"num_workers": 1}, "presolve": "off"}})
+    out = lscp_stages(_decimal_unit_problem(), backend, options, None, {})
+    (seen, limit, _, program), = backend.seen
+    assert seen == {"solver": "cp_sat", "presolve": "off",
+                    "cp_sat_params": {**lscp_mod.LSCP_CPSAT_PARAMS, "num_workers": 1}}
+    assert limit == 10 and program.objective.tolist() == [25.0] * 4 and out.bound == pytest.approx(0.9)
+
+
+def test_the_users_threads_are_cp_sat_workers():
+    backend = _Scripted([(Termination.OPTIMAL, 4.0, 40.0)])
+    lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=10, threads=2), None, {})
+    assert "num_workers" not in backend.seen[0][0]["cp_sat_params"]
+
+
+def test_without_a_limit_cp_sat_runs_to_its_end():
+    backend = _Scripted([(Termination.OPTIMAL, 4.0, 40.0)])
+    lscp_stages(_decimal_unit_problem(), backend, SolveOptions(), None, {})
+    assert backend.seen[0][1] is None
+
+
+def test_cp_sat_parameters_by_name_and_their_errors():
+    proto = sat_parameters({"subsolvers": ["core", "max_lp"], "num_workers": 3, "search_branching": "LP_SEARCH"})
+    assert list(proto.subsolvers) == ["core", "max_lp"] and proto.num_workers == 3
+    for bad, says in [({"num_workrs": 3}, "no field named \"num_workrs\""), ({"subsolvers": "core"}, "subsolvers"),
+                      ({"search_branching": "BEST"}, "BEST"), (["core"], "table of CP-SAT parameter names")]:
+        with pytest.raises(SolverError, match=says) as err:
+            sat_parameters(bad)
+        assert "\n" not in str(err.value)
+
+
+def test_a_wrong_cp_sat_parameter_is_named_by_the_solve():
+    p = _cover(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], bool), np.ones(3))   # an odd cycle: presolve leaves it
+    options = SolveOptions(backend_options={"ortools": {"solver": "cp_sat", "cp_sat_params": {"nope": 1}}})
+    with pytest.raises(SolverError, match="cp_sat_params.*nope"):
+        solve_coverage(p, backend="ortools", strategy="exact", options=options)
+    options = SolveOptions(backend_options={"ortools": {"solver": "scip", "cp_sat_params": {"num_workers": 1}}})
+    with pytest.raises(SolverError, match="for the cp_sat engine"):
+        solve_coverage(p, backend="ortools", strategy="exact", options=options)
