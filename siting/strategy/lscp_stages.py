@@ -1,28 +1,35 @@
-"""The LSCP MIP in stages: CP-SAT's covering search first, then the backend's MIP on the time left.
+"""The LSCP MIP in stages: on equal costs CP-SAT's covering search first, then the backend's MIP on the time left.
 
-Set covers are where general MIP solvers are weakest: the LP bound stalls a few per cent below the optimum and
-branching barely moves it (the 20,000 x 2,000 spopt_compare cover: HiGHS, SCIP with or without cuts all stopped at
-433-435.5 against plans of 440-442 after 60 s). CP-SAT (OR-Tools, already a dependency) with two full-problem
-workers does better on every cover measured: its *core* worker raises the bound by unsatisfiable cores of the
-objective (the MaxSAT way: every cover must open one site of each core found), its *max_lp* worker runs the LP
-with all of CP-SAT's cuts, and they share bounds, clauses and plans. Presolved covers, one process, 2 cores
-(``/work/scratch/lscp_cmp.py``):
+Set covers with equal costs are where general MIP solvers are weakest: the LP bound stalls a few per cent below
+the optimum and branching barely moves it (the 20,000 x 2,000 spopt_compare cover: HiGHS, SCIP with or without
+cuts all stopped at 433-435.5 against plans of 440-442 after 60 s). CP-SAT (OR-Tools, already a dependency) does
+much better there with two full-problem workers: its *core* worker raises the bound by unsatisfiable cores of the
+objective (the MaxSAT way: every cover opens at least one site of each core found, and with equal costs each core
+found raises the bound by a whole site), its *max_lp* worker runs the LP with CP-SAT's cuts, and they share bounds
+and plans. Presolved covers, one process, 2 cores (``/work/scratch/lscp_cmp.py``, 60 s limit):
 
-=====================================  ==================  ===============================
-cover                                  before (best)       CP-SAT, core + max_lp
-=====================================  ==================  ===============================
-spopt_compare 5k (480 x 331)           0.86 s (SCIP)       0.25 s
-8,000 x 800 (938 x 597)                23 s (SCIP)         4.2 s
-20,000 x 2,000 (1,996 x 1,379)         2.0 % gap at 60 s   proven optimal (439) in 25 s
-OR-Library scpa2 / scpb1 (weighted)    0.74 / 0.95 s       0.39 / 0.77 s
-=====================================  ==================  ===============================
+=======================================  =========================  ====================================
+equal costs                              before (best of HiGHS,     CP-SAT (:data:`LSCP_CPSAT_PARAMS`)
+                                         SCIP with / without cuts)
+=======================================  =========================  ====================================
+spopt_compare 5k (480 x 331)             0.86 s                     0.2-0.4 s
+8,000 x 800 (938 x 597)                  23 s                       3.8 s
+20,000 x 2,000 (1,996 x 1,379)           441 / 435.3 at 60 s        proven optimal (439) in 5.6-9.8 s
+... seed 1 (1,935 x 1,329)               442 / 431 (HiGHS)          proven optimal (435) in 18-26 s
+clustered 20,000 x 2,000 (2,143 x 1,229) 474 / 462 (HiGHS)          473 / 463-470
+8,000 x 800 at 1.5 % / 3 % density       101 / 94, 52 / 46 (HiGHS)  101 / 95-96, 51 / 45-46
+=======================================  =========================  ====================================
 
-So the covering stage runs whatever the backend (skipped without OR-Tools) for :data:`LSCP_CPSAT_SHARE` of the
-time left; when it proves the optimum the MIP ends, otherwise its plan starts the backend's MIP on the rest and
-the tighter of the two bounds is kept. CP-SAT is exact only on integer data, so the costs (and budget) are scaled
-by the smallest power of ten that makes them integers (:func:`integral_cost_scale`, up to 1/1000 of a yuan);
-covers whose costs no such scale makes integral get the older quick stage instead: SCIP without cuts
-(:data:`LSCP_SCIP_PARAMS`), proving small covers 2-10x sooner than HiGHS.
+With unequal costs the LP bound is strong and HiGHS proves geometric covers at or near its root (lognormal yuan
+costs, 20,000 x 2,000: HiGHS 0.24 s, CP-SAT 0.7 s; clustered 1.2 against 2.1 s; OR-Library scpa2 / scpb1, where
+SCIP without cuts is quickest: 0.66 / 1.06 s against CP-SAT's 1.2 / 1.8 s). So those keep the older quick stage:
+SCIP without cuts (:data:`LSCP_SCIP_PARAMS`) on small covers for a few seconds, then the backend.
+
+The first stage runs whatever the backend (skipped without OR-Tools) for :data:`LSCP_CPSAT_SHARE` of the time
+left; when it proves the optimum the MIP ends, otherwise its plan starts the backend's MIP on the rest and the
+tighter of the two bounds is kept. CP-SAT is exact only on integer data: equal costs become 1 each, and a user who
+asks for CP-SAT (``backend_options.ortools.solver = "cp_sat"``) gets costs scaled by the smallest power of ten that
+makes them integers (:func:`integral_cost_scale`, down to a tenth of a fen).
 """
 from __future__ import annotations
 
@@ -64,8 +71,8 @@ MAX_SCALED_TOTAL = 2.0 ** 50
 #: whose strong-branching LPs cost more than they save on covering (presolved spopt_compare 5k: 1.83 -> 1.51 s;
 #: 8,000 x 800: proven in 23 s instead of 42 s)
 LSCP_SCIP_PARAMS: dict[str, int] = {"branching/pscost/priority": 100_000}
-#: Covers CP-SAT cannot take exactly (non-integral costs) first get SCIP without cutting planes for this share of
-#: the time left, this many seconds without a limit (spopt_compare 5k: 0.86 s against HiGHS's 2.0 s) ...
+#: Covers with unequal costs first get SCIP without cutting planes for this share of the time left, this many
+#: seconds without a limit (OR-Library scpa2 0.74 s, scpb1 0.95 s against HiGHS's 2.8 / 3.7 s) ...
 LSCP_QUICK_SHARE = 0.05
 LSCP_QUICK_S = 3.0
 #: ... only below this many sites + nonzeros: larger covers need cuts (8,000 x 800, 6k nonzeros: no proof in 60 s
@@ -73,10 +80,22 @@ LSCP_QUICK_S = 3.0
 LSCP_QUICK_MAX_ENTRIES = 20_000
 
 
-def integral_cost_scale(problem: CoverageProblem) -> float | None:
-    """The smallest factor in :data:`COST_SCALES` that makes every site cost an integer, or None.
+def _free(problem: CoverageProblem) -> np.ndarray:
+    return ~problem.fixed_open & ~problem.fixed_closed
 
-    The budget need not be integral: with integer costs ``sum c_j x_j <= B`` is ``sum c_j x_j <= floor(B)``.
+
+def equal_costs(problem: CoverageProblem) -> bool:
+    """True when every site the MIP decides on (neither required nor excluded) costs the same positive amount."""
+    cost = np.asarray(problem.site_cost, dtype=np.float64)[_free(problem)]
+    return bool(cost.size) and bool(np.isfinite(cost[0])) and cost[0] > 0 and bool(np.all(cost == cost[0]))
+
+
+def integral_cost_scale(problem: CoverageProblem) -> float | None:
+    """A factor that makes the cost of every site the MIP decides on an integer, or None.
+
+    Equal costs ``c`` scale by ``1 / c`` (every site costs 1); others by the smallest of :data:`COST_SCALES` that
+    works. Required and excluded sites do not count (:func:`_scaled` gives them cost 0), and the budget need not be
+    integral: with integer costs ``sum c_j x_j <= B`` is ``sum c_j x_j <= floor(B)``.
 
     Examples
     --------
@@ -86,12 +105,16 @@ def integral_cost_scale(problem: CoverageProblem) -> float | None:
     ...     n = len(c)
     ...     return CoverageProblem(ModelType.LSCP, sp.csr_matrix(np.ones((1, n), bool)), np.ones(1), np.array(c),
     ...                            np.zeros(n, bool), np.zeros(n, bool), np.ones(n, bool))
-    >>> integral_cost_scale(costs([3.0, 12.0])), integral_cost_scale(costs([1.25, 3.5])), integral_cost_scale(costs([1 / 3]))
+    >>> integral_cost_scale(costs([3.0, 12.0])), integral_cost_scale(costs([1.25, 3.5])), integral_cost_scale(costs([1 / 3, 1]))
     (1.0, 100.0, None)
+    >>> integral_cost_scale(costs([2.5, 2.5]))
+    0.4
     """
-    cost = np.asarray(problem.site_cost, dtype=np.float64)
+    cost = np.asarray(problem.site_cost, dtype=np.float64)[_free(problem)]
     if cost.size == 0 or not np.all(np.isfinite(cost)):
         return None
+    if equal_costs(problem):
+        return 1.0 / float(cost[0])
     for scale in COST_SCALES:
         scaled = cost * scale
         if float(np.abs(scaled).sum()) >= MAX_SCALED_TOTAL:
@@ -102,11 +125,16 @@ def integral_cost_scale(problem: CoverageProblem) -> float | None:
     return None
 
 
+def _fixed_cost(problem: CoverageProblem) -> float:
+    return float(problem.site_cost[problem.fixed_open].sum())
+
+
 def _scaled(problem: CoverageProblem, scale: float) -> CoverageProblem:
-    cost = np.round(problem.site_cost * scale)
+    """``problem`` with the free sites' costs times ``scale`` (integers), the others 0, the budget to match."""
+    cost = np.where(_free(problem), np.round(problem.site_cost * scale), 0.0)
     budget = problem.budget
     if budget is not None and math.isfinite(budget):
-        b = budget * scale
+        b = (budget - _fixed_cost(problem)) * scale
         budget = float(np.round(b)) if abs(b - np.round(b)) <= 1e-9 * max(1.0, abs(b)) else float(math.floor(b))
     return problem.with_(site_cost=cost, budget=budget)
 
@@ -125,7 +153,7 @@ def _cp_sat_stage(problem: CoverageProblem, scale: float, ortools: str | Backend
     out = solve_exact(_scaled(problem, scale), backend=ortools, warm_start=warm,
                       options=_with_ortools(options, entries, time_limit_s))
     value = None if out.open_sites is None else problem.value_of(out.open_sites)
-    bound = None if out.bound is None else out.bound / scale
+    bound = None if out.bound is None else out.bound / scale + _fixed_cost(problem)
     return replace(out, objective=value, bound=bound, method="cp_sat")
 
 
@@ -176,7 +204,8 @@ def lscp_stages(problem: CoverageProblem, backend: str | Backend, options: Solve
         return solve_exact(problem, backend=backend, options=main, warm_start=warm)
     # who set SCIP's (or CP-SAT's) parameters for SCIP gets SCIP, and its errors if they are wrong
     configured = on_scip and any(key in user for key in ("scip_params", "cp_sat_params"))
-    if scale is not None and not configured and problem.n_sites + problem.coverage.nnz <= LSCP_CPSAT_MAX_ENTRIES:
+    if (scale is not None and equal_costs(problem) and not configured
+            and problem.n_sites + problem.coverage.nnz <= LSCP_CPSAT_MAX_ENTRIES):
         first_limit = None if limit is None else max(LSCP_CPSAT_SHARE * limit, MIN_MIP_TIME_S)
         first = _cp_sat_stage(problem, scale, ortools, options, first_limit, warm,
                               {"solver": "cp_sat", "cp_sat_params": dict(LSCP_CPSAT_PARAMS)})

@@ -39,7 +39,7 @@ def _cheapest(p: CoverageProblem) -> float | None:
 @pytest.mark.parametrize("cost, scale", [
     ([3.0, 12.0, 1.0], 1.0), ([0.5, 2.0, 1.0], 10.0), ([1.25, 3.5, 2.0], 100.0), ([0.125, 1.0, 2.0], 1000.0),
     ([1 / 3, 1.0, 2.0], None), ([123.45 * 3500, 1.0, 2.0], 1.0), ([np.nan, 1.0, 2.0], None),
-    ([1e15, 1e15, 1.0], None),
+    ([1e15, 1e15, 1.0], None), ([2.5, 2.5, 2.5], 0.4),
 ])
 def test_the_smallest_power_of_ten_that_makes_costs_integral(cost, scale):
     assert integral_cost_scale(_cover(np.eye(3, dtype=bool), cost)) == scale
@@ -50,22 +50,36 @@ def test_scaling_keeps_the_budget_exact():
     q = _scaled(p, 100.0)
     assert q.site_cost.tolist() == [125.0, 350.0, 200.0] and q.budget == 675.0   # floor: integer costs below 675.9
     assert _scaled(p.with_(budget=0.07 * 3), 100.0).budget == 21.0               # 21.000000000000004 is 21
+    # required sites cost nothing in the scaled cover; the budget left for the others is what is scaled
+    q = _scaled(p.with_(fixed_open=np.array([True, False, False]), budget=6.759), 100.0)
+    assert q.site_cost.tolist() == [0.0, 350.0, 200.0] and q.budget == 550.0
 
 
-@pytest.mark.parametrize("seed", range(16))
-def test_the_cp_sat_stage_finds_the_cheapest_cover(seed):
+def test_equal_costs_are_about_the_sites_the_mip_decides():
+    open_, closed = np.array([True, False, False, False]), np.array([False, False, False, True])
+    p = _cover(np.eye(4, dtype=bool), [9.0, 2.5, 2.5, 1.0], fixed_open=open_, fixed_closed=closed)
+    assert lscp_mod.equal_costs(p) and integral_cost_scale(p) == 0.4
+    assert not lscp_mod.equal_costs(p.with_(fixed_closed=np.zeros(4, bool)))
+    assert not lscp_mod.equal_costs(_cover(np.eye(2, dtype=bool), [0.0, 0.0]))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_stages_find_the_cheapest_cover(seed):
     rng = np.random.default_rng(seed)
     n_d, n_s = int(rng.integers(8, 30)), int(rng.integers(6, 12))
     a = rng.random((n_d, n_s)) < rng.uniform(0.15, 0.4)
     a = a[a.any(axis=1)]
+    kind = seed % 5
     cost = [np.ones(n_s), rng.integers(1, 9, n_s) * 1.0, rng.integers(1, 900, n_s) / 100.0,
-            rng.integers(1, 9, n_s) / 3.0][seed % 4]
-    fixed_open = rng.random(n_s) < 0.1
+            rng.integers(1, 9, n_s) / 3.0, np.full(n_s, 7 / 3)][kind]
+    fixed_open = rng.random(n_s) < (0.1 if kind < 4 else 0.3)
     fixed_closed = ~fixed_open & (rng.random(n_s) < 0.1)
+    if kind == 4:   # equal costs on the free sites, others on the required ones
+        cost[fixed_open] = rng.integers(1, 9, int(fixed_open.sum())) / 4.0
     p = _cover(a, cost, fixed_open=fixed_open, fixed_closed=fixed_closed)
     if not (a[:, ~fixed_closed].any(axis=1)).all():
         p = p.with_(fixed_closed=np.zeros(n_s, bool))
-    if seed % 5 == 0:
+    if seed % 3 == 0:
         p = p.with_(budget=float(np.sort(p.site_cost)[-3:].sum()) + 0.005)
     best = _cheapest(p)
     stats: dict = {}
@@ -77,7 +91,9 @@ def test_the_cp_sat_stage_finds_the_cheapest_cover(seed):
     assert out.bound is not None and out.bound <= best + 1e-6 and out.termination is Termination.OPTIMAL
     assert p.covered_mask(out.open_sites).all() and not (out.open_sites & p.fixed_closed).any()
     assert (out.open_sites | ~p.fixed_open).all()
-    assert stats["mip_quick"]["method"] == ("scip without cuts" if seed % 4 == 3 else "cp_sat (core + max_lp)")
+    if fixed_open.all() or not (~fixed_open & ~p.fixed_closed).any():
+        return
+    assert stats["mip_quick"]["method"] == ("cp_sat (core + max_lp)" if kind in (0, 4) else "scip without cuts")
 
 
 class _Scripted:
@@ -101,44 +117,51 @@ def _decimal_unit_problem(n: int = 4) -> CoverageProblem:
 
 
 def test_cp_sat_first_in_scaled_units_then_scip_from_its_plan():
-    backend = _Scripted([(Termination.TIME_LIMIT, 4.0, 35.0), (Termination.TIME_LIMIT, None, 9.0)])
+    backend = _Scripted([(Termination.TIME_LIMIT, 4.0, 3.5), (Termination.TIME_LIMIT, None, 9.0)])
     stats: dict = {}
     out = lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=10), None, stats)
     first, second = backend.seen
     assert first[0] == {"solver": "cp_sat", "cp_sat_params": lscp_mod.LSCP_CPSAT_PARAMS}
-    assert first[3].objective.tolist() == [25.0] * 4                     # costs times 10 go to CP-SAT
+    assert first[3].objective.tolist() == [1.0] * 4                      # equal costs go to CP-SAT as 1 each
     assert first[1] == pytest.approx(10 * lscp_mod.LSCP_CPSAT_SHARE) and 9.0 < second[1] < 10.0
     assert second[0]["scip_params"] == lscp_mod.LSCP_SCIP_PARAMS and "cuts" not in second[0]
     assert second[2] is not None and second[2].sum() == 4                # CP-SAT's plan starts SCIP
-    # the plan is valued on the problem (4 sites x 2.5), the scaled bound 35 is 3.5; SCIP's 9.0 is tighter
-    assert out.objective == 10.0 and out.bound == 9.0 and stats["mip_quick"]["bound"] == 3.5
+    # the plan is valued on the problem (4 sites x 2.5), the bound of 3.5 sites is 8.75; SCIP's 9.0 is tighter
+    assert out.objective == 10.0 and out.bound == 9.0 and stats["mip_quick"]["bound"] == 8.75
 
 
 def test_a_cp_sat_proof_ends_the_mip():
-    backend = _Scripted([(Termination.OPTIMAL, 4.0, 100.0)])
+    backend = _Scripted([(Termination.OPTIMAL, 4.0, 4.0)])
     out = lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=10), None, {})
     assert len(backend.seen) == 1 and out.termination is Termination.OPTIMAL and out.bound == 10.0
 
 
 def test_cp_sat_as_the_users_engine_is_one_stage_with_the_users_parameters_on_top():
-    backend = _Scripted([(Termination.TIME_LIMIT, 4.0, 9.0)])
+    backend = _Scripted([(Termination.TIME_LIMIT, 4.0, 3.0)])
     options = SolveOptions(time_limit_s=10, backend_options={
         "ortools": {"solver": "cp_sat", "cp_sat_params": {"num_workers": 1}, "presolve": "off"}})
     out = lscp_stages(_decimal_unit_problem(), backend, options, None, {})
     (seen, limit, _, program), = backend.seen
     assert seen == {"solver": "cp_sat", "presolve": "off",
                     "cp_sat_params": {**lscp_mod.LSCP_CPSAT_PARAMS, "num_workers": 1}}
-    assert limit == 10 and program.objective.tolist() == [25.0] * 4 and out.bound == pytest.approx(0.9)
+    assert limit == 10 and program.objective.tolist() == [1.0] * 4 and out.bound == pytest.approx(7.5)
+
+
+def test_cp_sat_as_the_users_engine_scales_unequal_costs_by_powers_of_ten():
+    backend = _Scripted([(Termination.TIME_LIMIT, 2.0, 300.0)])
+    options = SolveOptions(time_limit_s=10, backend_options={"ortools": {"solver": "cp_sat"}})
+    out = lscp_stages(_cover(np.eye(3, dtype=bool), [1.25, 3.5, 2.0]), backend, options, None, {})
+    assert backend.seen[0][3].objective.tolist() == [125.0, 350.0, 200.0] and out.bound == pytest.approx(3.0)
 
 
 def test_the_users_threads_are_cp_sat_workers():
-    backend = _Scripted([(Termination.OPTIMAL, 4.0, 40.0)])
+    backend = _Scripted([(Termination.OPTIMAL, 4.0, 4.0)])
     lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=10, threads=2), None, {})
     assert "num_workers" not in backend.seen[0][0]["cp_sat_params"]
 
 
 def test_without_a_limit_cp_sat_runs_to_its_end():
-    backend = _Scripted([(Termination.OPTIMAL, 4.0, 40.0)])
+    backend = _Scripted([(Termination.OPTIMAL, 4.0, 4.0)])
     lscp_stages(_decimal_unit_problem(), backend, SolveOptions(), None, {})
     assert backend.seen[0][1] is None
 
