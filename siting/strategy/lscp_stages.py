@@ -114,7 +114,8 @@ def integral_cost_scale(problem: CoverageProblem) -> float | None:
     if cost.size == 0 or not np.all(np.isfinite(cost)):
         return None
     if equal_costs(problem):
-        return 1.0 / float(cost[0])
+        scale = 1.0 / float(cost[0])
+        return scale if math.isfinite(scale) else None   # a cost below 1 / max double: no such scale
     for scale in COST_SCALES:
         scaled = cost * scale
         if float(np.abs(scaled).sum()) >= MAX_SCALED_TOTAL:
@@ -135,6 +136,9 @@ def _scaled(problem: CoverageProblem, scale: float) -> CoverageProblem:
     budget = problem.budget
     if budget is not None and math.isfinite(budget):
         b = (budget - _fixed_cost(problem)) * scale
+        # above the dearest plan (below the cheapest) a budget is the same constraint as that plan's cost + 1 (- 1),
+        # and CP-SAT refuses a huge bound as an invalid model (budget 1e25 on costs of 1: MODEL_INVALID)
+        b = min(max(b, float(np.minimum(cost, 0.0).sum()) - 1.0), float(np.maximum(cost, 0.0).sum()) + 1.0)
         budget = float(np.round(b)) if abs(b - np.round(b)) <= 1e-9 * max(1.0, abs(b)) else float(math.floor(b))
     return problem.with_(site_cost=cost, budget=budget)
 
