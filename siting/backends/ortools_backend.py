@@ -75,7 +75,7 @@ _MIN_RUN_S = 0.05
 _RUN_IN_CHILD = ("scip", "highs", "cp_sat", "cbc")
 #: ... but only programs of at least this many columns + non-zeros: a child's start-up costs about 1 s, and below
 #: this size the engines overran a 0.2 s limit by at most 0.13 s at 3,600 entries and 0.6 s (cbc) at 29,000
-_CHILD_MIN_ENTRIES = 20_000
+CHILD_MIN_ENTRIES = 20_000
 _MATHOPT_TYPES = {"scip": "GSCIP", "highs": "HIGHS", "cp_sat": "CP_SAT"}
 
 #: MathOpt TerminationReasonProto name -> Termination (FEASIBLE / NO_SOLUTION_FOUND are refined by the limit)
@@ -197,7 +197,7 @@ class OrtoolsBackend:
         t0 = time.perf_counter()
         engine, extra = self._engine(options)
         extra.pop(IN_CHILD_KEY, None)
-        if engine in _RUN_IN_CHILD and wants_child(program, options, self.name, min_entries=_CHILD_MIN_ENTRIES):
+        if engine in _RUN_IN_CHILD and wants_child(program, options, self.name, min_entries=CHILD_MIN_ENTRIES):
             return solve_in_child(self.name, program, options, checked_warm_start(program, warm_start), t0)
         if engine == "cbc":
             return self._solve_cbc(program, options, extra, checked_warm_start(program, warm_start))
@@ -234,11 +234,11 @@ class OrtoolsBackend:
                     raise SolverError(f"ortools: {key} = {value!r}; choose one of {', '.join(choices)}")
                 value = parameters.Emphasis[value.upper()]
             kwargs[key] = value
-        if scip_params:
+        if scip_params is not None:   # an empty "" or [] is an error too, not ignored
             if engine != "scip":
                 raise SolverError(f"ortools: scip_params are for the scip engine, not {engine!r}")
             kwargs["gscip"] = gscip_parameters(scip_params)
-        if cp_sat_params:
+        if cp_sat_params is not None:
             if engine != "cp_sat":
                 raise SolverError(f"ortools: cp_sat_params are for the cp_sat engine, not {engine!r}")
             kwargs["cp_sat"] = sat_parameters(cp_sat_params)

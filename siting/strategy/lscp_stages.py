@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 
 from ..backends.base import Backend
+from ..backends.ortools_backend import CHILD_MIN_ENTRIES
+from ..errors import SolverError
 from ..options import SolveOptions
 from ..problem import CoverageOutcome, CoverageProblem
 from ..status import Termination
@@ -63,6 +65,9 @@ LSCP_CPSAT_SHARE = 0.8
 #: ... on covers of at most this many sites + nonzeros (measured up to a presolved 31,605 x 9,623 cover with 611k
 #: nonzeros: 780 / 512 after 60 s, 0.55 GB for the whole process, where HiGHS had not finished its root LP)
 LSCP_CPSAT_MAX_ENTRIES = 2_000_000
+#: ... and, on covers OR-Tools solves in a child process (CHILD_MIN_ENTRIES), only when its share is at least this
+#: long: the child's start-up took the whole of a 1.6 s stage on a 40,000 x 4,000 cover (no plan, no bound)
+LSCP_CPSAT_CHILD_MIN_S = 3.0
 #: costs are scaled by the first of these that makes them integral (yuan, jiao, fen, a tenth of a fen)
 COST_SCALES = (1.0, 10.0, 100.0, 1000.0)
 #: ... and the scaled total must stay exact in a double and far inside CP-SAT's int64 objective
@@ -120,8 +125,9 @@ def integral_cost_scale(problem: CoverageProblem) -> float | None:
         scaled = cost * scale
         if float(np.abs(scaled).sum()) >= MAX_SCALED_TOTAL:
             return None
-        # a relative tolerance: 123.45 * 3500 = 432075.00000000006 is the integer it was meant to be
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-9 * np.maximum(1.0, np.abs(scaled))):
+        # a few float steps: 123.45 * 3500 = 432075.00000000006 is the integer it was meant to be, while
+        # 80000000.416 yuan is not a whole number of fen (a relative 1e-9 would have called it one)
+        if np.all(np.abs(scaled - np.round(scaled)) <= np.maximum(1e-9, 4 * np.spacing(np.abs(scaled)))):
             return scale
     return None
 
@@ -191,13 +197,15 @@ def lscp_stages(problem: CoverageProblem, backend: str | Backend, options: Solve
     limit = options.time_limit_s
     scale = integral_cost_scale(problem)
     if _uses("cp_sat", backend, options):
-        own = user.get("cp_sat_params") or {}
+        own = user.get("cp_sat_params")
+        own = {} if own is None else own
         params = {**LSCP_CPSAT_PARAMS, **own} if isinstance(own, Mapping) else own
         entries = {**user, "cp_sat_params": params}
         if scale is None:   # MathOpt's own scaling of the costs, as the user asked for CP-SAT
             return solve_exact(problem, backend=backend, warm_start=warm, options=_with_ortools(options, entries, limit))
         return _cp_sat_stage(problem, scale, backend, options, limit, warm, entries)
-    own = user.get("scip_params") or {}
+    own = user.get("scip_params")
+    own = {} if own is None else own
     on_scip = _uses("scip", backend, options)
     # anything but a table goes to the backend as given, whose one-line SolverError names it
     scip = {**user, "scip_params": {**LSCP_SCIP_PARAMS, **own} if isinstance(own, Mapping) else own} if on_scip \
@@ -208,13 +216,20 @@ def lscp_stages(problem: CoverageProblem, backend: str | Backend, options: Solve
         return solve_exact(problem, backend=backend, options=main, warm_start=warm)
     # who set SCIP's (or CP-SAT's) parameters for SCIP gets SCIP, and its errors if they are wrong
     configured = on_scip and any(key in user for key in ("scip_params", "cp_sat_params"))
-    if (scale is not None and equal_costs(problem) and not configured
-            and problem.n_sites + problem.coverage.nnz <= LSCP_CPSAT_MAX_ENTRIES):
-        first_limit = None if limit is None else max(LSCP_CPSAT_SHARE * limit, MIN_MIP_TIME_S)
-        first = _cp_sat_stage(problem, scale, ortools, options, first_limit, warm,
-                              {"solver": "cp_sat", "cp_sat_params": dict(LSCP_CPSAT_PARAMS)})
+    size = problem.n_sites + problem.coverage.nnz
+    cp_sat_limit = None if limit is None else max(LSCP_CPSAT_SHARE * limit, MIN_MIP_TIME_S)
+    child_too_short = size >= CHILD_MIN_ENTRIES and cp_sat_limit is not None and cp_sat_limit < LSCP_CPSAT_CHILD_MIN_S
+    if scale is not None and equal_costs(problem) and not configured and size <= LSCP_CPSAT_MAX_ENTRIES \
+            and not child_too_short:
+        try:
+            first = _cp_sat_stage(problem, scale, ortools, options, cp_sat_limit, warm,
+                                  {"solver": "cp_sat", "cp_sat_params": dict(LSCP_CPSAT_PARAMS)})
+        except SolverError as exc:
+            # the stage is siting's choice, not the user's: its failure leaves the backend's MIP the whole time
+            stats["mip_quick"] = {"termination": "error", "method": "cp_sat (core + max_lp)", "message": str(exc)}
+            return solve_exact(problem, backend=backend, options=main, warm_start=warm)
         first = replace(first, method="cp_sat (core + max_lp)")
-    elif problem.n_sites + problem.coverage.nnz < LSCP_QUICK_MAX_ENTRIES:
+    elif size < LSCP_QUICK_MAX_ENTRIES:
         first_limit = LSCP_QUICK_S if limit is None else max(LSCP_QUICK_SHARE * limit, MIN_MIP_TIME_S)
         first = solve_exact(problem, backend=ortools, warm_start=warm,
                             options=_with_ortools(options, {**scip, "cuts": "off"}, first_limit))

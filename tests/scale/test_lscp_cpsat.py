@@ -184,3 +184,38 @@ def test_a_wrong_cp_sat_parameter_is_named_by_the_solve():
     options = SolveOptions(backend_options={"ortools": {"solver": "scip", "cp_sat_params": {"num_workers": 1}}})
     with pytest.raises(SolverError, match="for the cp_sat engine"):
         solve_coverage(p, backend="ortools", strategy="exact", options=options)
+
+
+def test_whole_fen_are_told_by_float_steps_not_by_a_relative_tolerance():
+    assert integral_cost_scale(_cover(np.eye(3, dtype=bool), [80000000.416, 1.0, 2.0])) == 1000.0
+    assert integral_cost_scale(_cover(np.eye(3, dtype=bool), [80000000.41, 1.0, 2.0])) == 100.0
+
+
+def test_a_failing_cp_sat_stage_leaves_the_backend_the_whole_time(monkeypatch):
+    def broken(*args, **kwargs):
+        raise SolverError("ortools/cp_sat: cp-sat solver returned MODEL_INVALID")
+
+    monkeypatch.setattr(lscp_mod, "_cp_sat_stage", broken)
+    backend = _Scripted([(Termination.OPTIMAL, 4.0, 4.0)])
+    backend.name = "highs"
+    stats: dict = {}
+    out = lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=10), None, stats)
+    assert len(backend.seen) == 1 and backend.seen[0][1] == 10 and out.termination is Termination.OPTIMAL
+    assert stats["mip_quick"]["termination"] == "error" and "MODEL_INVALID" in stats["mip_quick"]["message"]
+
+
+@pytest.mark.parametrize("limit, cp_sat", [(2.0, False), (10.0, True)])
+def test_no_cp_sat_stage_shorter_than_a_child_process_start(monkeypatch, limit, cp_sat):
+    monkeypatch.setattr(lscp_mod, "CHILD_MIN_ENTRIES", 0)     # every cover goes to a child process
+    backend = _Scripted([(Termination.TIME_LIMIT, 4.0, 3.0), (Termination.TIME_LIMIT, 4.0, 3.0)])
+    lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=limit), None, {})
+    assert any("cp_sat_params" in seen[0] for seen in backend.seen) == cp_sat
+
+
+@pytest.mark.parametrize("key, empty", [("cp_sat_params", ""), ("cp_sat_params", []), ("scip_params", "")])
+def test_empty_engine_tables_are_errors_not_ignored(key, empty):
+    p = _cover(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], bool), np.ones(3))
+    solver = "cp_sat" if key == "cp_sat_params" else "scip"
+    options = SolveOptions(backend_options={"ortools": {"solver": solver, key: empty}})
+    with pytest.raises(SolverError, match="must be a table"):
+        solve_coverage(p, backend="ortools", strategy="exact", options=options)

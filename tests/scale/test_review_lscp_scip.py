@@ -266,7 +266,7 @@ def test_a_scip_gap_limit_is_not_reported_as_a_proven_optimum():
 def test_scip_params_reach_the_child_process(monkeypatch):
     from siting.backends import ortools_backend
 
-    monkeypatch.setattr(ortools_backend, "_CHILD_MIN_ENTRIES", 0)   # the parent decides; the child solves in place
+    monkeypatch.setattr(ortools_backend, "CHILD_MIN_ENTRIES", 0)   # the parent decides; the child solves in place
     monkeypatch.setattr(lscp_mod, "LSCP_QUICK_SHARE", 0.5)   # time for the first stage's child to start and answer
     p = _random_cover(6)
     options = SolveOptions(time_limit_s=30, backend_options={"ortools": {"scip_params": {"no/such/parameter": 1}}})
