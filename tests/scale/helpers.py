@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import scipy.sparse as sp
 
+from siting.backends.base import BackendSolution
 from siting.problem import CoverageProblem, ModelType
 
 
@@ -74,3 +75,31 @@ def brute_force(problem: CoverageProblem) -> tuple[float | None, np.ndarray | No
         if better:
             best, best_x = v, x
     return best, best_x
+
+
+def random_incidence(rng: np.random.Generator, n_demand: tuple[int, int] = (8, 30),
+                     n_sites: tuple[int, int] = (6, 12)) -> np.ndarray:
+    """A random dense 0/1 cover of a size drawn from the ranges, rows no site covers dropped."""
+    n_d, n_s = int(rng.integers(*n_demand)), int(rng.integers(*n_sites))
+    a = rng.random((n_d, n_s)) < rng.uniform(0.15, 0.4)
+    return a[a.any(axis=1)]
+
+
+class ScriptedOrtools:
+    """A backend named ``ortools`` that answers from a script of ``(termination, value, bound)``.
+
+    It records for each call the ortools options, the time limit, the warm start and the program; a value ``v``
+    comes back as the plan that opens the first ``v`` columns.
+    """
+
+    name = "ortools"
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.seen = []
+
+    def solve(self, program, options, *, warm_start=None):
+        self.seen.append((dict(options.for_backend("ortools")), options.time_limit_s, warm_start, program))
+        termination, value, bound = self.answers.pop(0)
+        x = None if value is None else np.r_[np.ones(int(value)), np.zeros(program.n_cols - int(value))]
+        return BackendSolution(termination, x, value, bound, 0.5, "ortools")

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siting.backends.base import BackendSolution
 from siting.backends.ortools_params import sat_parameters
 from siting.errors import SolverError
 from siting.options import SolveOptions
@@ -14,6 +13,8 @@ from siting.status import Termination
 from siting.strategy import lscp_stages as lscp_mod
 from siting.strategy import solve_coverage
 from siting.strategy.lscp_stages import _scaled, integral_cost_scale, lscp_stages
+
+from .helpers import ScriptedOrtools, random_incidence
 
 pytest.importorskip("ortools")
 
@@ -66,9 +67,8 @@ def test_equal_costs_are_about_the_sites_the_mip_decides():
 @pytest.mark.parametrize("seed", range(20))
 def test_the_stages_find_the_cheapest_cover(seed):
     rng = np.random.default_rng(seed)
-    n_d, n_s = int(rng.integers(8, 30)), int(rng.integers(6, 12))
-    a = rng.random((n_d, n_s)) < rng.uniform(0.15, 0.4)
-    a = a[a.any(axis=1)]
+    a = random_incidence(rng)
+    n_s = a.shape[1]
     kind = seed % 5
     cost = [np.ones(n_s), rng.integers(1, 9, n_s) * 1.0, rng.integers(1, 900, n_s) / 100.0,
             rng.integers(1, 9, n_s) / 3.0, np.full(n_s, 7 / 3)][kind]
@@ -96,28 +96,12 @@ def test_the_stages_find_the_cheapest_cover(seed):
     assert stats["mip_quick"]["method"] == ("cp_sat (core + max_lp)" if kind in (0, 4) else "scip without cuts")
 
 
-class _Scripted:
-    """A backend named ``ortools`` that answers from a script and records the options it was given."""
-
-    name = "ortools"
-
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.seen = []
-
-    def solve(self, program, options, *, warm_start=None):
-        self.seen.append((dict(options.for_backend("ortools")), options.time_limit_s, warm_start, program))
-        termination, value, bound = self.answers.pop(0)
-        x = None if value is None else np.r_[np.ones(int(value)), np.zeros(program.n_cols - int(value))]
-        return BackendSolution(termination, x, value, bound, 0.5, "ortools")
-
-
 def _decimal_unit_problem(n: int = 4) -> CoverageProblem:
     return _cover(np.eye(n, dtype=bool), np.full(n, 2.5))
 
 
 def test_cp_sat_first_in_scaled_units_then_scip_from_its_plan():
-    backend = _Scripted([(Termination.TIME_LIMIT, 4.0, 3.5), (Termination.TIME_LIMIT, None, 9.0)])
+    backend = ScriptedOrtools([(Termination.TIME_LIMIT, 4.0, 3.5), (Termination.TIME_LIMIT, None, 9.0)])
     stats: dict = {}
     out = lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=10), None, stats)
     first, second = backend.seen
@@ -131,13 +115,13 @@ def test_cp_sat_first_in_scaled_units_then_scip_from_its_plan():
 
 
 def test_a_cp_sat_proof_ends_the_mip():
-    backend = _Scripted([(Termination.OPTIMAL, 4.0, 4.0)])
+    backend = ScriptedOrtools([(Termination.OPTIMAL, 4.0, 4.0)])
     out = lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=10), None, {})
     assert len(backend.seen) == 1 and out.termination is Termination.OPTIMAL and out.bound == 10.0
 
 
 def test_cp_sat_as_the_users_engine_is_one_stage_with_the_users_parameters_on_top():
-    backend = _Scripted([(Termination.TIME_LIMIT, 4.0, 3.0)])
+    backend = ScriptedOrtools([(Termination.TIME_LIMIT, 4.0, 3.0)])
     options = SolveOptions(time_limit_s=10, backend_options={
         "ortools": {"solver": "cp_sat", "cp_sat_params": {"num_workers": 1}, "presolve": "off"}})
     out = lscp_stages(_decimal_unit_problem(), backend, options, None, {})
@@ -148,20 +132,20 @@ def test_cp_sat_as_the_users_engine_is_one_stage_with_the_users_parameters_on_to
 
 
 def test_cp_sat_as_the_users_engine_scales_unequal_costs_by_powers_of_ten():
-    backend = _Scripted([(Termination.TIME_LIMIT, 2.0, 300.0)])
+    backend = ScriptedOrtools([(Termination.TIME_LIMIT, 2.0, 300.0)])
     options = SolveOptions(time_limit_s=10, backend_options={"ortools": {"solver": "cp_sat"}})
     out = lscp_stages(_cover(np.eye(3, dtype=bool), [1.25, 3.5, 2.0]), backend, options, None, {})
     assert backend.seen[0][3].objective.tolist() == [125.0, 350.0, 200.0] and out.bound == pytest.approx(3.0)
 
 
 def test_the_users_threads_are_cp_sat_workers():
-    backend = _Scripted([(Termination.OPTIMAL, 4.0, 4.0)])
+    backend = ScriptedOrtools([(Termination.OPTIMAL, 4.0, 4.0)])
     lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=10, threads=2), None, {})
     assert "num_workers" not in backend.seen[0][0]["cp_sat_params"]
 
 
 def test_without_a_limit_cp_sat_runs_to_its_end():
-    backend = _Scripted([(Termination.OPTIMAL, 4.0, 4.0)])
+    backend = ScriptedOrtools([(Termination.OPTIMAL, 4.0, 4.0)])
     lscp_stages(_decimal_unit_problem(), backend, SolveOptions(), None, {})
     assert backend.seen[0][1] is None
 
@@ -196,7 +180,7 @@ def test_a_failing_cp_sat_stage_leaves_the_backend_the_whole_time(monkeypatch):
         raise SolverError("ortools/cp_sat: cp-sat solver returned MODEL_INVALID")
 
     monkeypatch.setattr(lscp_mod, "_cp_sat_stage", broken)
-    backend = _Scripted([(Termination.OPTIMAL, 4.0, 4.0)])
+    backend = ScriptedOrtools([(Termination.OPTIMAL, 4.0, 4.0)])
     backend.name = "highs"
     stats: dict = {}
     out = lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=10), None, stats)
@@ -207,7 +191,7 @@ def test_a_failing_cp_sat_stage_leaves_the_backend_the_whole_time(monkeypatch):
 @pytest.mark.parametrize("limit, cp_sat", [(2.0, False), (10.0, True)])
 def test_no_cp_sat_stage_shorter_than_a_child_process_start(monkeypatch, limit, cp_sat):
     monkeypatch.setattr(lscp_mod, "CHILD_MIN_ENTRIES", 0)     # every cover goes to a child process
-    backend = _Scripted([(Termination.TIME_LIMIT, 4.0, 3.0), (Termination.TIME_LIMIT, 4.0, 3.0)])
+    backend = ScriptedOrtools([(Termination.TIME_LIMIT, 4.0, 3.0), (Termination.TIME_LIMIT, 4.0, 3.0)])
     lscp_stages(_decimal_unit_problem(), backend, SolveOptions(time_limit_s=limit), None, {})
     assert any("cp_sat_params" in seen[0] for seen in backend.seen) == cp_sat
 

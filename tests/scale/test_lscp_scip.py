@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siting.backends.base import BackendSolution
 from siting.backends.ortools_params import gscip_parameters as _gscip_parameters
 from siting.errors import SolverError
 from siting.options import SolveOptions
@@ -14,6 +13,8 @@ from siting.status import Termination
 from siting.strategy import lscp_stages as lscp_mod
 from siting.strategy import mip, solve_coverage
 from siting.strategy.lscp_stages import lscp_stages as _lscp_stages
+
+from .helpers import ScriptedOrtools
 
 pytest.importorskip("ortools")
 
@@ -57,22 +58,6 @@ def test_two_stages_find_the_cheapest_cover(seed, quick_share, backend, monkeypa
     assert a[:, out.open_sites].any(axis=1).all()
 
 
-class _Scripted:
-    """A backend named ``ortools`` that answers from a script and records the options it was given."""
-
-    name = "ortools"
-
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.seen = []
-
-    def solve(self, program, options, *, warm_start=None):
-        self.seen.append((options.for_backend("ortools"), options.time_limit_s, warm_start))
-        termination, value, bound = self.answers.pop(0)
-        x = None if value is None else np.r_[np.ones(int(value)), np.zeros(program.n_cols - int(value))]
-        return BackendSolution(termination, x, value, bound, 0.5, "ortools")
-
-
 def _unit_problem(n_sites: int = 4) -> CoverageProblem:
     a = sp.csr_matrix(np.eye(n_sites, dtype=bool))
     return CoverageProblem(ModelType.LSCP, a, np.ones(n_sites), np.ones(n_sites), np.zeros(n_sites, bool),
@@ -80,7 +65,7 @@ def _unit_problem(n_sites: int = 4) -> CoverageProblem:
 
 
 def test_stages_keep_the_tighter_bound_and_the_better_plan():
-    backend = _Scripted([(Termination.TIME_LIMIT, 4.0, 3.5), (Termination.TIME_LIMIT, None, 2.0)])
+    backend = ScriptedOrtools([(Termination.TIME_LIMIT, 4.0, 3.5), (Termination.TIME_LIMIT, None, 2.0)])
     stats: dict = {}
     out = _lscp_stages(_unit_problem(), backend, SolveOptions(time_limit_s=10), None, stats)
     first, second = backend.seen
@@ -93,17 +78,17 @@ def test_stages_keep_the_tighter_bound_and_the_better_plan():
 
 
 def test_a_proof_without_cuts_ends_the_mip():
-    backend = _Scripted([(Termination.OPTIMAL, 4.0, 4.0)])
+    backend = ScriptedOrtools([(Termination.OPTIMAL, 4.0, 4.0)])
     out = _lscp_stages(_unit_problem(), backend, SolveOptions(time_limit_s=10), None, {})
     assert len(backend.seen) == 1 and out.termination is Termination.OPTIMAL
 
 
 def test_the_users_cuts_and_scip_params_win():
-    backend = _Scripted([(Termination.OPTIMAL, 4.0, 4.0)])
+    backend = ScriptedOrtools([(Termination.OPTIMAL, 4.0, 4.0)])
     options = SolveOptions(time_limit_s=10, backend_options={
         "ortools": {"cuts": "aggressive", "scip_params": {"branching/pscost/priority": 1, "limits/nodes": 9}}})
     _lscp_stages(_unit_problem(), backend, options, None, {})
-    (seen, limit, _), = backend.seen
+    (seen, limit, _, _), = backend.seen
     assert seen["cuts"] == "aggressive" and limit == 10
     assert seen["scip_params"] == {"branching/pscost/priority": 1, "limits/nodes": 9}
 

@@ -22,6 +22,8 @@ from siting.status import Termination
 from siting.strategy import solve_coverage
 from siting.strategy.lscp_stages import _scaled, integral_cost_scale, lscp_stages
 
+from .helpers import random_incidence
+
 pytest.importorskip("ortools")
 
 
@@ -73,9 +75,8 @@ UNIT_COSTS = (1.0, 2.5, 7 / 3, 0.1, 0.07, 1e-3, 1e12)
 def test_the_cp_sat_stage_against_brute_force(seed):
     """Equal costs of every kind, required sites of other costs, budgets at, just below and between the plans'."""
     rng = np.random.default_rng(seed)
-    n_d, n_s = int(rng.integers(8, 24)), int(rng.integers(6, 11))
-    a = rng.random((n_d, n_s)) < rng.uniform(0.15, 0.4)
-    a = a[a.any(axis=1)]
+    a = random_incidence(rng, (8, 24), (6, 11))
+    n_s = a.shape[1]
     unit = UNIT_COSTS[seed % len(UNIT_COSTS)]
     fixed_open = rng.random(n_s) < 0.25
     fixed_closed = ~fixed_open & (rng.random(n_s) < 0.1)
