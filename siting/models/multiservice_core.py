@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,6 +41,7 @@ import scipy.sparse as sp
 from ..backends import get_backend
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
+from ..status import Termination
 from .base import Built
 from .levels import hold_level
 from .multiservice_reach import Reach
@@ -60,6 +62,12 @@ MIN_COLUMNS = 4_000
 #: a core has at least this many times the columns of the plan's own buildings (150k plain: these make 7,000;
 #: 18 more buildings, 7,300 columns, 0.8111 -> 0.8168 in 44 s; 75 more, 9,200 columns, 0.8196)
 PLAN_MARGIN = 1.3
+#: a round's time at most: HiGHS finds a core's better plans early (150k plain, 10,000-column cores: rounds of
+#: 78 / 51 / 33 / 14 s found the same plans as rounds of 64 / 42 / 27 / 11 s), so the time buys more cores instead
+MAX_ROUND_S = 30.0
+#: ... and at least a core's columns / (ROOT_SHARE x COLUMNS_PER_S) seconds when it cannot shrink to the round's
+#: column budget (150k plain: cores of 9,000-10,000 columns in rounds of 1-7 s never gained)
+ROOT_SHARE = 3.0
 
 
 @dataclass(frozen=True)
@@ -284,10 +292,15 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     (:func:`core_sites`), fewer when the aggregated program would have more than ``max_columns`` columns
     (in a short round, :data:`COLUMNS_PER_S` per second of the round, at least :data:`MIN_COLUMNS`);
     holds every priority level at the start's value less ``tolerance`` (as the driver's level rows do) and
-    gives HiGHS ``round_share`` of what is left of the time. A kept plan starts the next round on the same
-    ranking; a round that gains nothing shifts the core to the next buildings. Returns the best plan and what
-    was done: ``core_solves``, ``core_kept``, ``core_objective``, ``core_seconds`` and the first round's
-    sizes (``core_sites``, ``core_columns``, ``core_rows``, ``core_cover_columns``, ``core_cover_groups``,
+    gives HiGHS ``round_share`` of what is left of the time, at most :data:`MAX_ROUND_S` (a core larger than
+    the round's column budget at least its columns / (:data:`ROOT_SHARE` x :data:`COLUMNS_PER_S`) seconds).
+    A plan kept from a round stopped by its time limit starts the next round on the same ranking; a round that
+    gains nothing, or whose core was solved to optimality, shifts the core to the next buildings. Once the
+    ranking is used up, each round re-plans a region (:func:`_region_core`), until a whole pass over the
+    converted buildings gains nothing. Returns the best plan and what was done: ``core_solves``,
+    ``core_kept``, ``core_objective``, ``core_seconds``, ``core_rounds`` (per round: columns, extra buildings,
+    skip, time limit, seconds, termination, value after it, gained, regional) and the first round's sizes
+    (``core_sites``, ``core_columns``, ``core_rows``, ``core_cover_columns``, ``core_cover_groups``,
     ``core_build_s``).
     """
     began = time.perf_counter()
@@ -298,21 +311,29 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     levels = [(level, float(level.objective @ x)) for level in built.levels]
     covers = cover_columns(held)
     by_column = held.constraints.tocsc()
-    info: dict[str, float] = {"core_solves": 0, "core_kept": 0}
+    info: dict[str, Any] = {"core_solves": 0, "core_kept": 0, "core_rounds": []}
     value = program.objective_value(x)
     n = reach.allowed.shape[0]
     skip = 0
+    visited = np.zeros(n, bool)                 # converted buildings a region took in, in this pass
+    region_gained = False
     while deadline - time.perf_counter() >= min_solve_s:
         t0 = time.perf_counter()
         left = deadline - t0
         limit = max(min_solve_s, round_share * left) if left - round_share * left >= min_solve_s else left
+        limit = min(limit, max(MAX_ROUND_S, min_solve_s))
         # a short round gets a smaller core (HiGHS must get past its root within the round to gain anything)
         columns = min(max_columns, max(MIN_COLUMNS, int(COLUMNS_PER_S * limit)))
         converted = _converted(built, n, x, n_phases)
-        agg, size = _sized_core(built, reach, held, x, covers, by_column, converted, score, services, size, skip,
-                                columns, n_phases, int(info["core_solves"]), max_columns)
+        agg, size, regional = _sized_core(built, reach, held, x, covers, by_column, converted, score, services,
+                                          size, skip, columns, n_phases, visited, max_columns)
+        if agg is None and regional and region_gained:
+            # every converted building was in a region and some region gained: another pass
+            visited[:], region_gained = False, False
+            agg, size, regional = _sized_core(built, reach, held, x, covers, by_column, converted, score, services,
+                                              size, skip, columns, n_phases, visited, max_columns)
         if agg is None:
-            break                               # the ranking is used up
+            break                               # a whole pass of regions gained nothing
         z0 = agg.start(x)
         if not info["core_solves"]:
             info.update(core_sites=int(size), core_columns=agg.program.n_cols, core_rows=agg.program.n_rows,
@@ -321,6 +342,11 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
                         core_build_s=time.perf_counter() - t0)
         if agg.program.max_violation(z0, relative=True) > 1e-7:
             break                               # not expected: the start must be a point of the core
+        # a core larger than the round's budget (the plan's own buildings alone are more) gets the time it needs;
+        # what would be left after it is too short for another such core and joins this round
+        need = agg.program.n_cols / (ROOT_SHARE * COLUMNS_PER_S) if agg.program.n_cols > 1.2 * columns else 0.0
+        if need > limit:
+            limit = need if deadline - t0 - need >= need else deadline - t0
         # never past the deadline: the levels, the backend and the verification follow the warm start
         limit = min(limit - (time.perf_counter() - t0), deadline - time.perf_counter())
         if limit < 0.1:
@@ -342,7 +368,16 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
             if new > value + 1e-9 * max(1.0, abs(value)):
                 x, value, gained = y, new, True
                 info["core_kept"] += 1
-        skip = 0 if gained else skip + max(size, 1)     # nothing gained: never the same core again
+        info["core_rounds"].append({"columns": agg.program.n_cols, "extra": int(size), "skip": skip,
+                                    "limit_s": round(limit, 1), "seconds": round(time.perf_counter() - t0, 1),
+                                    "termination": str(solution.termination.value), "value": value,
+                                    "gained": gained, "regional": regional})
+        region_gained |= regional and gained
+        if not regional:
+            # a core solved to optimality holds nothing more, even around the plan it gave: shift it on; one
+            # stopped by the time limit that gained may gain again from the new plan
+            proven = solution.termination is Termination.OPTIMAL
+            skip = 0 if gained and not proven else skip + max(size, 1)
     info["core_objective"] = value
     info["core_seconds"] = time.perf_counter() - began
     return x, info
@@ -352,40 +387,65 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
 
 def _sized_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,
                 by_column: sp.csc_matrix, converted: np.ndarray, score: np.ndarray, services: np.ndarray | None,
-                size: int, skip: int, max_columns: int, n_phases: int, turn: int, hard_columns: int
-                ) -> tuple[Aggregated | None, int]:
+                size: int, skip: int, max_columns: int, n_phases: int, visited: np.ndarray, hard_columns: int
+                ) -> tuple[Aggregated | None, int, bool]:
     """The aggregated core of ``size`` extra buildings, shrunk until it has at most ~``max_columns`` columns.
 
     The target is never below :data:`PLAN_MARGIN` times the columns of the plan's own buildings (a core of
-    those alone re-plans nothing new). When these alone make more than ``hard_columns``, the core is the
-    ``turn``-th converted building and the buildings sharing most demand with it (converted or not), as many
-    as make about ``max_columns`` columns.
+    those alone re-plans nothing new). When these make more than the round can take (``max_columns``, and
+    never more than ``hard_columns``), or when the ranking is used up (``skip`` past its end), the core is a
+    region (:func:`_region_core`). Returns the core, its extra buildings and whether it is a region.
     """
     own = converted & reach.buildable
     plan_only = aggregate(held, building_columns(built, reach, ~own, n_phases), x, covers, by_column)
     if plan_only.program.n_cols > 1.2 * hard_columns:
-        # the plan's own buildings alone are too many (several years, a large city): one neighbourhood of
-        # them at a time, the seeds taken in turn
-        seeds = np.flatnonzero(own)
-        sites = max(2, int(seeds.shape[0] * max_columns / plan_only.program.n_cols))
-        shared = shared_pairs(reach, seeds[[turn % seeds.shape[0]]])
-        shared[seeds[turn % seeds.shape[0]]] = np.inf
-        region = np.zeros(shared.shape[0], bool)
-        region[np.argsort(-shared, kind="stable")[:sites]] = True
-        region &= reach.buildable & (shared > 0)
-        return aggregate(held, building_columns(built, reach, ~region, n_phases), x, covers, by_column), \
-            int((region & ~converted).sum())
+        return (*_region_core(built, reach, held, x, covers, by_column, converted, visited, max_columns, n_phases,
+                              plan_only.program.n_cols), True)
     target = min(hard_columns, max(max_columns, int(PLAN_MARGIN * plan_only.program.n_cols)))
     agg = None
     for _ in range(6):
         core = core_sites(reach, converted, score, services, size, skip)
         extra = int((core & ~converted).sum())
         if not extra and skip:
-            return None, size
+            return (*_region_core(built, reach, held, x, covers, by_column, converted, visited, max_columns,
+                                  n_phases, plan_only.program.n_cols), True)
         agg = aggregate(held, building_columns(built, reach, ~core, n_phases), x, covers, by_column)
         if agg.program.n_cols <= 1.2 * target or size <= 8:
-            return agg, extra
+            return agg, extra, False
         # the columns beyond the plan's grow about linearly with the buildings added
         beyond = agg.program.n_cols - plan_only.program.n_cols
         size = max(8, int(extra * (target - plan_only.program.n_cols) / max(beyond, 1)), size // 4)
-    return agg, size
+    return agg, size, False
+
+
+def _region_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,
+                 by_column: sp.csc_matrix, converted: np.ndarray, visited: np.ndarray, max_columns: int,
+                 n_phases: int, plan_columns: int) -> tuple[Aggregated | None, int]:
+    """A region: a converted building not ``visited`` yet and the buildings sharing most demand with it.
+
+    As many buildings (converted or not) as make about ``max_columns`` columns; the region's converted
+    buildings are marked ``visited`` (updated), so the next region centres elsewhere. Returns the core and
+    its buildings not converted; None when every converted building was in a region.
+    """
+    own = converted & reach.buildable
+    if not (own & ~visited).any():
+        return None, 0
+    # the seeds in a fixed scattered order (not the buildings' input order, often sorted by place)
+    order = np.random.default_rng(20261130).permutation(own.shape[0])
+    seed = order[(own & ~visited)[order]][0]
+    shared = shared_pairs(reach, np.array([seed]))
+    shared[seed] = np.inf
+    shared[~reach.buildable] = 0.0
+    ranked = np.argsort(-shared, kind="stable")
+    ranked = ranked[shared[ranked] > 0]
+    sites = max(2, int(own.sum() * max_columns / max(plan_columns, 1)))
+    agg, region = None, own[:0]
+    for _ in range(4):
+        region = np.zeros(own.shape[0], bool)
+        region[ranked[:sites]] = True
+        agg = aggregate(held, building_columns(built, reach, ~region, n_phases), x, covers, by_column)
+        if agg.program.n_cols <= 1.2 * max_columns or sites <= 2:
+            break
+        sites = max(2, int(sites * max_columns / agg.program.n_cols))
+    visited |= region & own
+    return agg, int((region & ~converted).sum())

@@ -50,3 +50,16 @@ def greedy_start(seed: int, kwargs: dict, n_demand: int, n_sites: int):
     n_phases = len(params.phases) if params.phases else 1
     x = heuristic.encode(GreedyPlan(state.year, True), reach, rules, built, n_phases)
     return inst, params, rules, reach, built, x, n_phases, floors_met(state)
+
+
+def plain_and_policy(budget: float, phase_budgets: tuple[float, float, float]) -> dict:
+    """The multiservice parameters of a plain case (one budget) and a policy case (priorities, floors, 3 phases)."""
+    years = (2026, 2027, 2028)
+    return {
+        "plain": lambda: {"catalog": catalog_of(), "budget": budget},
+        "policy": lambda: {"catalog": catalog_of(elderly_care={"priority": 1, "min_share": 0.2,
+                                                             "min_share_per_community": 0.05},
+                                               childcare={"priority": 2, "min_share": 0.1}),
+                           "phases": [{"year": y, "budget": b} for y, b in zip(years, phase_budgets, strict=True)],
+                           "carry_over": True},
+    }

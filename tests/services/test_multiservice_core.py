@@ -22,16 +22,9 @@ from siting.models.multiservice_regions import building_columns, restricted
 from siting.options import SolveOptions
 from siting.program import LinearProgram, Sense
 
-from ._instances import catalog_of, greedy_start
+from ._instances import greedy_start, plain_and_policy
 
-CASES = {
-    "plain": lambda: {"catalog": catalog_of(), "budget": 6e6},
-    "policy": lambda: {"catalog": catalog_of(elderly_care={"priority": 1, "min_share": 0.2,
-                                                         "min_share_per_community": 0.05},
-                                           childcare={"priority": 2, "min_share": 0.1}),
-                       "phases": [{"year": 2026, "budget": 3e6}, {"year": 2027, "budget": 2e6},
-                                  {"year": 2028, "budget": 2e6}], "carry_over": True},
-}
+CASES = plain_and_policy(6e6, (3e6, 2e6, 2e6))
 
 
 def _setup(case, seed, n_demand=80, n_sites=24):
