@@ -145,7 +145,7 @@ def _scaled(problem: CoverageProblem, scale: float) -> CoverageProblem:
         # above the dearest plan (below the cheapest) a budget is the same constraint as that plan's cost + 1 (- 1),
         # and CP-SAT refuses a huge bound as an invalid model (budget 1e25 on costs of 1: MODEL_INVALID)
         b = min(max(b, float(np.minimum(cost, 0.0).sum()) - 1.0), float(np.maximum(cost, 0.0).sum()) + 1.0)
-        budget = float(np.round(b)) if abs(b - np.round(b)) <= 1e-9 * max(1.0, abs(b)) else float(math.floor(b))
+        budget = float(np.round(b)) if abs(b - np.round(b)) <= max(1e-9, 4 * np.spacing(abs(b))) else float(math.floor(b))
     return problem.with_(site_cost=cost, budget=budget)
 
 

@@ -51,6 +51,9 @@ def test_scaling_keeps_the_budget_exact():
     q = _scaled(p, 100.0)
     assert q.site_cost.tolist() == [125.0, 350.0, 200.0] and q.budget == 675.0   # floor: integer costs below 675.9
     assert _scaled(p.with_(budget=0.07 * 3), 100.0).budget == 21.0               # 21.000000000000004 is 21
+    # a large budget's fraction is floored, not rounded up within a relative tolerance (5e11 + 0.6 fen is 5e11)
+    big = _cover(np.eye(3, dtype=bool), [2e9, 3e9, 1e9], budget=5e9 + 0.006)
+    assert _scaled(big, 100.0).budget == 5e11
     # required sites cost nothing in the scaled cover; the budget left for the others is what is scaled
     q = _scaled(p.with_(fixed_open=np.array([True, False, False]), budget=6.759), 100.0)
     assert q.site_cost.tolist() == [0.0, 350.0, 200.0] and q.budget == 550.0
