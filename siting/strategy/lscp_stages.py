@@ -60,6 +60,7 @@ __all__ = ["lscp_stages", "integral_cost_scale", "LSCP_CPSAT_PARAMS", "LSCP_CPSA
 #: core worker alone (no plan before its proof, and no bound on weighted covers: scp51 274 / 32 after 60 s)
 LSCP_CPSAT_PARAMS: dict[str, Any] = {"subsolvers": ["core", "max_lp"], "num_workers": 3,
                                      "max_sat_reverse_assumption_order": True}
+_CP_SAT_METHOD = "cp_sat (core + max_lp)"
 #: ... for this share of the time left; the backend's MIP gets the rest, warm-started with CP-SAT's plan
 LSCP_CPSAT_SHARE = 0.8
 #: ... on covers of at most this many sites + nonzeros (measured up to a presolved 31,605 x 9,623 cover with 611k
@@ -83,6 +84,16 @@ LSCP_QUICK_S = 3.0
 #: ... only below this many sites + nonzeros: larger covers need cuts (8,000 x 800, 6k nonzeros: no proof in 60 s
 #: without them); from 20,000 entries OR-Tools runs in a child process whose start-up alone outlasts the stage
 LSCP_QUICK_MAX_ENTRIES = 20_000
+
+
+def _whole(x: np.ndarray | float) -> np.ndarray:
+    """True where ``x`` is an integer to within a few float steps.
+
+    123.45 * 3500 = 432075.00000000006 is the integer it was meant to be, while 80000000.416 yuan is not a whole
+    number of fen (a relative 1e-9 would call it one, and would round a budget of 5e11 + 0.6 fen up to 5e11 + 1).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    return np.abs(x - np.round(x)) <= np.maximum(1e-9, 4 * np.spacing(np.abs(x)))
 
 
 def _free(problem: CoverageProblem) -> np.ndarray:
@@ -125,9 +136,7 @@ def integral_cost_scale(problem: CoverageProblem) -> float | None:
         scaled = cost * scale
         if float(np.abs(scaled).sum()) >= MAX_SCALED_TOTAL:
             return None
-        # a few float steps: 123.45 * 3500 = 432075.00000000006 is the integer it was meant to be, while
-        # 80000000.416 yuan is not a whole number of fen (a relative 1e-9 would have called it one)
-        if np.all(np.abs(scaled - np.round(scaled)) <= np.maximum(1e-9, 4 * np.spacing(np.abs(scaled)))):
+        if np.all(_whole(scaled)):
             return scale
     return None
 
@@ -145,7 +154,7 @@ def _scaled(problem: CoverageProblem, scale: float) -> CoverageProblem:
         # above the dearest plan (below the cheapest) a budget is the same constraint as that plan's cost + 1 (- 1),
         # and CP-SAT refuses a huge bound as an invalid model (budget 1e25 on costs of 1: MODEL_INVALID)
         b = min(max(b, float(np.minimum(cost, 0.0).sum()) - 1.0), float(np.maximum(cost, 0.0).sum()) + 1.0)
-        budget = float(np.round(b)) if abs(b - np.round(b)) <= max(1e-9, 4 * np.spacing(abs(b))) else float(math.floor(b))
+        budget = float(np.round(b)) if _whole(b) else float(math.floor(b))
     return problem.with_(site_cost=cost, budget=budget)
 
 
@@ -164,7 +173,7 @@ def _cp_sat_stage(problem: CoverageProblem, scale: float, ortools: str | Backend
                       options=_with_ortools(options, entries, time_limit_s))
     value = None if out.open_sites is None else problem.value_of(out.open_sites)
     bound = None if out.bound is None else out.bound / scale + _fixed_cost(problem)
-    return replace(out, objective=value, bound=bound, method="cp_sat")
+    return replace(out, objective=value, bound=bound, method=_CP_SAT_METHOD)
 
 
 def _uses(engine: str, backend: str | Backend, options: SolveOptions) -> bool:
@@ -226,9 +235,8 @@ def lscp_stages(problem: CoverageProblem, backend: str | Backend, options: Solve
                                   {"solver": "cp_sat", "cp_sat_params": dict(LSCP_CPSAT_PARAMS)})
         except SolverError as exc:
             # the stage is siting's choice, not the user's: its failure leaves the backend's MIP the whole time
-            stats["mip_quick"] = {"termination": "error", "method": "cp_sat (core + max_lp)", "message": str(exc)}
+            stats["mip_quick"] = {"termination": "error", "method": _CP_SAT_METHOD, "message": str(exc)}
             return solve_exact(problem, backend=backend, options=main, warm_start=warm)
-        first = replace(first, method="cp_sat (core + max_lp)")
     elif size < LSCP_QUICK_MAX_ENTRIES:
         first_limit = LSCP_QUICK_S if limit is None else max(LSCP_QUICK_SHARE * limit, MIN_MIP_TIME_S)
         first = solve_exact(problem, backend=ortools, warm_start=warm,
