@@ -63,5 +63,17 @@ def sat_parameters(cp_sat_params: Any) -> Any:
         return json_format.ParseDict(cp_sat_params, sat_parameters_pb2.SatParameters())
     except json_format.ParseError as exc:
         # an unknown name lists every field of SatParameters after the first line
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__) + _suggest(cp_sat_params)
         raise SolverError(f"ortools: bad cp_sat_params {sorted(cp_sat_params)}: {reason}") from exc
+
+
+def _suggest(cp_sat_params: dict) -> str:
+    """``"; did you mean 'num_workers'?"`` for names SatParameters lacks but nearly has (else ``""``)."""
+    import difflib
+
+    from ortools.sat import sat_parameters_pb2
+
+    fields = list(sat_parameters_pb2.SatParameters.DESCRIPTOR.fields_by_name)
+    hints = [f"{name!r} -> {close[0]!r}" for name in map(str, cp_sat_params) if name not in fields
+             for close in [difflib.get_close_matches(name, fields, n=1)] if close]
+    return f" Did you mean {', '.join(hints)}?" if hints else ""

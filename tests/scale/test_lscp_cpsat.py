@@ -161,6 +161,11 @@ def test_cp_sat_parameters_by_name_and_their_errors():
         with pytest.raises(SolverError, match=says) as err:
             sat_parameters(bad)
         assert "\n" not in str(err.value)
+    with pytest.raises(SolverError, match="Did you mean 'num_workrs' -> 'num_workers'"):
+        sat_parameters({"num_workrs": 3})
+    with pytest.raises(SolverError) as err:          # nothing near: no suggestion
+        sat_parameters({"zzqqxx": 3})
+    assert "Did you mean" not in str(err.value)
 
 
 def test_a_wrong_cp_sat_parameter_is_named_by_the_solve():
