@@ -42,6 +42,7 @@ import numpy as np
 
 from ..backends.base import Backend
 from ..backends.ortools_backend import CHILD_MIN_ENTRIES
+from ..backends.ortools_params import sat_parameters
 from ..errors import SolverError
 from ..options import SolveOptions
 from ..problem import CoverageOutcome, CoverageProblem
@@ -208,6 +209,8 @@ def lscp_stages(problem: CoverageProblem, backend: str | Backend, options: Solve
     if _uses("cp_sat", backend, options):
         own = user.get("cp_sat_params")
         own = {} if own is None else own
+        if isinstance(own, Mapping) and own:
+            sat_parameters(dict(own))   # a bad name is reported among the user's names, not merged with ours
         params = {**LSCP_CPSAT_PARAMS, **own} if isinstance(own, Mapping) else own
         entries = {**user, "cp_sat_params": params}
         if scale is None:   # MathOpt's own scaling of the costs, as the user asked for CP-SAT

@@ -171,8 +171,9 @@ def test_cp_sat_parameters_by_name_and_their_errors():
 def test_a_wrong_cp_sat_parameter_is_named_by_the_solve():
     p = _cover(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], bool), np.ones(3))   # an odd cycle: presolve leaves it
     options = SolveOptions(backend_options={"ortools": {"solver": "cp_sat", "cp_sat_params": {"nope": 1}}})
-    with pytest.raises(SolverError, match="cp_sat_params.*nope"):
+    with pytest.raises(SolverError, match="cp_sat_params.*nope") as err:
         solve_coverage(p, backend="ortools", strategy="exact", options=options)
+    assert "subsolvers" not in str(err.value)        # the user's names only, not the project's defaults
     options = SolveOptions(backend_options={"ortools": {"solver": "scip", "cp_sat_params": {"num_workers": 1}}})
     with pytest.raises(SolverError, match="for the cp_sat engine"):
         solve_coverage(p, backend="ortools", strategy="exact", options=options)
