@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from siting.errors import InputError
 from siting.travel.arcs import SearchGraph, morton_order, partial_cost, search_graph
 from siting.travel.box_dijkstra import od_costs_boxes
 from siting.travel.snap import Snapped
@@ -97,6 +98,11 @@ def od_costs(sg: SearchGraph, src: Snapped, dst: Snapped, *, limit_m: float, chu
     """
     if engine not in ("auto", "numba", "scipy"):
         raise ValueError(f"unknown engine {engine!r}")
+    # an infinite cutoff would size the numba engine's buffers from inf, and 0, a negative or NaN one would give
+    # an empty table that reads as "nobody reaches anything"
+    if not (np.isfinite(limit_m) and limit_m > 0):
+        raise InputError(f"the search cutoff must be a positive finite distance in metres, got {limit_m!r}",
+                         column="limit_m")
     # auto: numba for real work; a handful of sources is done by scipy without loading numba
     if engine == "numba" or (engine == "auto" and len(src) >= AUTO_NUMBA_MIN_SOURCES and numba_available()):
         return _od_numba(sg, src, dst, limit_m=float(limit_m), chunk_entries=chunk_entries, progress=progress,

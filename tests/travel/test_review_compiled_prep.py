@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 
 import siting.travel
+from siting.errors import InputError
 from siting.travel import SpeedProfile
 from siting.travel import prep as prep_module
 from siting.travel.arcs import _search_graph
 from siting.travel.graph import WalkGraph
-from siting.travel.matrix import numba_available, od_costs
+from siting.travel.matrix import numba_available, od_costs, search_graph
 from siting.travel.snap import snap_points
 
 from .test_compiled_prep import (
@@ -165,3 +166,14 @@ def test_closed_segments_are_scaled_like_numpy(monkeypatch, scale):
     for w, h in zip(want, got, strict=True):
         assert_same_segment_costs(w, h, scale)
     assert _same_bits(want[0][1], np.float64(np.inf) * scale)
+
+
+@pytest.mark.parametrize("limit_m", [float("inf"), 0.0, -5.0, float("nan")])
+@pytest.mark.parametrize("engine", ["scipy", "numba"])
+def test_a_cutoff_that_is_not_a_positive_distance_is_refused(limit_m: float, engine: str):
+    # inf crashed the numba engine deep inside; 0, -5 and NaN gave an empty table (nobody reaches anything)
+    g = WalkGraph.from_segments([0, 100, 200], [0, 0, 0], None, [0, 1], [1, 2])
+    sg = search_graph(g, *g.segment_costs())
+    pts = snap_points(g, [10.0, 150.0], [0.0, 5.0])
+    with pytest.raises(InputError, match="positive finite distance.*limit_m|limit_m.*positive finite distance"):
+        od_costs(sg, pts, pts, limit_m=limit_m, engine=engine)
