@@ -2,15 +2,15 @@
 
 Set covers with equal costs are where general MIP solvers are weakest: the LP bound stalls a few per cent below
 the optimum and branching barely moves it (the 20,000 x 2,000 spopt_compare cover: HiGHS, SCIP with or without
-cuts all stopped at 433-435.5 against plans of 440-442 after 60 s). CP-SAT (OR-Tools, already a dependency) does
-much better there with two full-problem workers: its *core* worker raises the bound by unsatisfiable cores of the
-objective (the MaxSAT way: every cover opens at least one site of each core found, and with equal costs each core
-found raises the bound by a whole site), its *max_lp* worker runs the LP with CP-SAT's cuts, and they share bounds
-and plans. Presolved covers, one process, 2 cores (``/work/scratch/lscp_cmp.py``, 60 s limit):
+cuts all stopped at 433-435.5 against plans of 440-442 after 60 s). CP-SAT's (OR-Tools, already a dependency)
+*core* search does much better: it raises the bound by unsatisfiable cores of the objective (the MaxSAT way: every
+cover opens at least one site of each core found, and with equal costs each core found raises the bound by a whole
+site). Presolved covers, one process, 2 cores (``/work/scratch/lscp_cmp.py``, 60 s limit), first with the portfolio
+of core, max_lp (the LP with CP-SAT's cuts, which found the plans) and one more worker:
 
 =======================================  =========================  ====================================
-equal costs                              before (best of HiGHS,     CP-SAT (:data:`LSCP_CPSAT_PARAMS`)
-                                         SCIP with / without cuts)
+equal costs                              before (best of HiGHS,     CP-SAT portfolio
+                                         SCIP with / without cuts)  (:data:`LSCP_CPSAT_PORTFOLIO`)
 =======================================  =========================  ====================================
 spopt_compare 5k (480 x 331)             0.86 s                     0.2-0.4 s
 8,000 x 800 (938 x 597)                  23 s                       3.8 s
@@ -20,16 +20,23 @@ clustered 20,000 x 2,000 (2,143 x 1,229) 474 / 462 (HiGHS)          473 / 463-47
 8,000 x 800 at 1.5 % / 3 % density       101 / 94, 52 / 46 (HiGHS)  101 / 95-96, 51 / 45-46
 =======================================  =========================  ====================================
 
+Once the row-weighting search (:mod:`siting.heuristics.rwls`) gave the plans (the optimum or a site above it in
+1-2 s), the core search alone on one worker (:data:`LSCP_CPSAT_PARAMS`) proved more, sooner: it no longer shares
+two cores with workers looking for plans (through ``siting.solve``, 60 s limit, load 5: 20k seeds 0 / 1 / 2 proven in
+14 / 20 / 31 s; with the portfolio 9.4 s at load 3, 42 s at load 2-3, seed 2 not within 60 s: its proof took 111 s;
+8,000 x 800 in 4.1 against 12.3 s at load 5).
+
 With unequal costs the LP bound is strong and HiGHS proves geometric covers at or near its root (lognormal yuan
 costs, 20,000 x 2,000: HiGHS 0.24 s, CP-SAT 0.7 s; clustered 1.2 against 2.1 s; OR-Library scpa2 / scpb1, where
 SCIP without cuts is quickest: 0.66 / 1.06 s against CP-SAT's 1.2 / 1.8 s). So those keep the older quick stage:
 SCIP without cuts (:data:`LSCP_SCIP_PARAMS`) on small covers for a few seconds, then the backend.
 
 The first stage runs whatever the backend (skipped without OR-Tools) for :data:`LSCP_CPSAT_SHARE` of the time
-left; when it proves the optimum the MIP ends, otherwise its plan starts the backend's MIP on the rest and the
-tighter of the two bounds is kept. CP-SAT is exact only on integer data: equal costs become 1 each, and a user who
-asks for CP-SAT (``backend_options.ortools.solver = "cp_sat"``) gets costs scaled by the smallest power of ten that
-makes them integers (:func:`integral_cost_scale`, down to a tenth of a fen).
+left, from the warm start; when it proves the optimum the MIP ends, otherwise its plan starts the backend's MIP on
+the rest and the tighter of the two bounds is kept. CP-SAT is exact only on integer data: equal costs become 1
+each, and a user who asks for CP-SAT (``backend_options.ortools.solver = "cp_sat"``) gets costs scaled by the
+smallest power of ten that makes them integers (:func:`integral_cost_scale`, down to a tenth of a fen) and, on
+unequal costs, the portfolio.
 """
 from __future__ import annotations
 
@@ -51,17 +58,22 @@ from .best import _better
 from .clock import MIN_MIP_TIME_S
 from .exact import solve_exact
 
-__all__ = ["lscp_stages", "integral_cost_scale", "LSCP_CPSAT_PARAMS", "LSCP_CPSAT_SHARE", "LSCP_SCIP_PARAMS"]
+__all__ = ["lscp_stages", "integral_cost_scale", "LSCP_CPSAT_PARAMS", "LSCP_CPSAT_PORTFOLIO", "LSCP_CPSAT_SHARE",
+           "LSCP_SCIP_PARAMS"]
 
-#: CP-SAT for covers: the core and max_lp workers (see the module notes) and one more for CP-SAT's neighbourhood
-#: searches; the core search tries the objective's literals in reverse order (the 20k cover, CP-SAT seeds 0 / 1:
-#: proven in 9.8 / 6.8 s against 45+ / 32 s in the default order; its seed-1 twin 18 / 26 against 33 / 28 s).
-#: Measured against other sets on 2 cores: all default workers (6: 0.57 s on 5k, 11 s on 8k), core + default_lp +
-#: max_lp (0.44 s, 5.5 s), two workers (only one of the two searches runs: scpa2 / scpb1 unproven after 60 s), the
-#: core worker alone (no plan before its proof, and no bound on weighted covers: scp51 274 / 32 after 60 s)
-LSCP_CPSAT_PARAMS: dict[str, Any] = {"subsolvers": ["core", "max_lp"], "num_workers": 3,
-                                     "max_sat_reverse_assumption_order": True}
-_CP_SAT_METHOD = "cp_sat (core + max_lp)"
+#: CP-SAT for equal-cost covers: the core search alone, one worker, trying the objective's literals in reverse
+#: order. Its plan comes from the row-weighting search before it (``siting.heuristics.rwls``, the warm start), so the
+#: portfolio's plan-finding workers are not needed, and they took the core search's CPU (module notes: the 20k
+#: spopt_compare cover's seeds 0 / 1 / 2 proven in 14 / 20 / 31 s at load 5; 8,000 x 800: 4.1 against 12.3 s with
+#: core + max_lp + one more worker; 5,000 x 500: 1.3 against 2.0 s). One worker is also deterministic.
+LSCP_CPSAT_PARAMS: dict[str, Any] = {"subsolvers": ["core"], "num_workers": 1, "max_sat_reverse_assumption_order": True}
+#: ... and for the CP-SAT stage a user asks for on unequal costs (scaled to integers): the core and max_lp workers
+#: and one more for CP-SAT's neighbourhood searches, since the core search alone has no bound on weighted covers
+#: (scp51: 274 / 32 after 60 s). Measured against other sets on 2 cores: all default workers (6: 0.57 s on 5k, 11 s
+#: on 8k), core + default_lp + max_lp (0.44 s, 5.5 s), two workers (only one of the two searches runs: scpa2 / scpb1
+#: unproven after 60 s)
+LSCP_CPSAT_PORTFOLIO: dict[str, Any] = {"subsolvers": ["core", "max_lp"], "num_workers": 3,
+                                        "max_sat_reverse_assumption_order": True}
 #: ... for this share of the time left; the backend's MIP gets the rest, warm-started with CP-SAT's plan
 LSCP_CPSAT_SHARE = 0.8
 #: ... on covers of at most this many sites + nonzeros (measured up to a presolved 31,605 x 9,623 cover with 611k
@@ -174,7 +186,13 @@ def _cp_sat_stage(problem: CoverageProblem, scale: float, ortools: str | Backend
                       options=_with_ortools(options, entries, time_limit_s))
     value = None if out.open_sites is None else problem.value_of(out.open_sites)
     bound = None if out.bound is None else out.bound / scale + _fixed_cost(problem)
-    return replace(out, objective=value, bound=bound, method=_CP_SAT_METHOD)
+    return replace(out, objective=value, bound=bound, method=_method(params))
+
+
+def _method(params: Any) -> str:
+    """``"cp_sat (core)"``: the engine and the workers the parameters name."""
+    workers = params.get("subsolvers") if isinstance(params, Mapping) else None
+    return f"cp_sat ({' + '.join(map(str, workers))})" if isinstance(workers, list) and workers else "cp_sat"
 
 
 def _uses(engine: str, backend: str | Backend, options: SolveOptions) -> bool:
@@ -211,7 +229,8 @@ def lscp_stages(problem: CoverageProblem, backend: str | Backend, options: Solve
         own = {} if own is None else own
         if isinstance(own, Mapping) and own:
             sat_parameters(dict(own))   # a bad name is reported among the user's names, not merged with ours
-        params = {**LSCP_CPSAT_PARAMS, **own} if isinstance(own, Mapping) else own
+        ours = LSCP_CPSAT_PARAMS if equal_costs(problem) else LSCP_CPSAT_PORTFOLIO
+        params = {**ours, **own} if isinstance(own, Mapping) else own
         entries = {**user, "cp_sat_params": params}
         if scale is None:   # MathOpt's own scaling of the costs, as the user asked for CP-SAT
             return solve_exact(problem, backend=backend, warm_start=warm, options=_with_ortools(options, entries, limit))
@@ -238,7 +257,7 @@ def lscp_stages(problem: CoverageProblem, backend: str | Backend, options: Solve
                                   {"solver": "cp_sat", "cp_sat_params": dict(LSCP_CPSAT_PARAMS)})
         except SolverError as exc:
             # the stage is siting's choice, not the user's: its failure leaves the backend's MIP the whole time
-            stats["mip_quick"] = {"termination": "error", "method": _CP_SAT_METHOD, "message": str(exc)}
+            stats["mip_quick"] = {"termination": "error", "method": _method(LSCP_CPSAT_PARAMS), "message": str(exc)}
             return solve_exact(problem, backend=backend, options=main, warm_start=warm)
     elif size < LSCP_QUICK_MAX_ENTRIES:
         first_limit = LSCP_QUICK_S if limit is None else max(LSCP_QUICK_SHARE * limit, MIN_MIP_TIME_S)

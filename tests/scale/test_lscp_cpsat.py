@@ -96,7 +96,7 @@ def test_the_stages_find_the_cheapest_cover(seed):
     assert (out.open_sites | ~p.fixed_open).all()
     if fixed_open.all() or not (~fixed_open & ~p.fixed_closed).any():
         return
-    assert stats["mip_quick"]["method"] == ("cp_sat (core + max_lp)" if kind in (0, 4) else "scip without cuts")
+    assert stats["mip_quick"]["method"] == ("cp_sat (core)" if kind in (0, 4) else "scip without cuts")
 
 
 def _decimal_unit_problem(n: int = 4) -> CoverageProblem:
@@ -139,6 +139,10 @@ def test_cp_sat_as_the_users_engine_scales_unequal_costs_by_powers_of_ten():
     options = SolveOptions(time_limit_s=10, backend_options={"ortools": {"solver": "cp_sat"}})
     out = lscp_stages(_cover(np.eye(3, dtype=bool), [1.25, 3.5, 2.0]), backend, options, None, {})
     assert backend.seen[0][3].objective.tolist() == [125.0, 350.0, 200.0] and out.bound == pytest.approx(3.0)
+    # unequal costs get the portfolio (the core search alone has no bound on weighted covers), equal costs the core
+    assert backend.seen[0][0]["cp_sat_params"] == lscp_mod.LSCP_CPSAT_PORTFOLIO
+    assert out.method == "cp_sat (core + max_lp)"
+    assert lscp_mod.LSCP_CPSAT_PARAMS["subsolvers"] == ["core"]
 
 
 def test_the_users_threads_are_cp_sat_workers():
