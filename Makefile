@@ -32,13 +32,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check siting tests benchmarks
 	$(VENV)/bin/mypy
 
-# both cores (pytest-xdist): the suite is mostly single-threaded Python
+# both cores (pytest-xdist): the suite is mostly single-threaded Python. --dist worksteal: each worker starts on its
+# share (tests/conftest.py puts a balanced part of the long files first in each) and an idle one takes half of
+# another's queue, so both finish together
 test: $(STAMP) lint browser
-	$(PY) -m pytest -q -p no:cacheprovider -n 2
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist worksteal
 
 # the fast lane while developing: everything but the tests marked slow
 test-fast: $(STAMP) lint
-	$(PY) -m pytest -q -p no:cacheprovider -n 2 -m "not slow"
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist worksteal -m "not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

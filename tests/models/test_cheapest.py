@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,13 @@ def _brute_force(model_name: str, inst: Instance, params: ModelParams) -> tuple[
     return best[0][0], best[1], best[2]
 
 
+@functools.cache
+def _expected(model_name: str, seed: int) -> tuple[tuple[float, ...], float, int] | None:
+    """:func:`_brute_force` on seed ``seed``'s instance, once per process: every backend is checked against it."""
+    kwargs, inst_kw = {**CASES, **ASSIGNING}[model_name]
+    return _brute_force(model_name, _instance(seed, **inst_kw), get_model(model_name).params.from_kwargs(kwargs))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("model_name", sorted(CASES) + sorted(ASSIGNING))
 def test_cheapest_among_optimal_plans_by_brute_force(model_name: str, backend: str) -> None:
@@ -104,8 +112,7 @@ def test_cheapest_among_optimal_plans_by_brute_force(model_name: str, backend: s
     # OR-Tools solves in a child process (~1 s each, two stages a seed): two seeds there, five elsewhere
     for seed in range(2 if backend == "ortools" else 5):
         inst = _instance(seed, **inst_kw)
-        params = model.params.from_kwargs(kwargs)
-        expected = _brute_force(model_name, inst, params)
+        expected = _expected(model_name, seed)
         res = solve(inst, model=model_name, backend=backend, options=EXACT, **kwargs)
         if expected is None:
             assert not res.has_solution
