@@ -21,7 +21,6 @@ FILE_SECONDS = {
     "tests/models/test_policy_bruteforce.py": 52,
     "tests/services/test_multiservice_heuristics.py": 47,
     "tests/models/test_cheapest.py": 43,
-    "tests/services/test_multiservice_margin2.py": 42,
     "tests/i18n/test_demo_zh.py": 41,
     "tests/scale/test_backends_agree.py": 36,
     "tests/services/test_multiservice_policy_bound.py": 33,
