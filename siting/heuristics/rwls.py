@@ -46,14 +46,22 @@ from .setcover import _within_limits
 
 __all__ = ["RowWeightingResult", "row_weighting_search", "rwls_available"]
 
-#: steps per call of the compiled loop between two looks at the clock (20k cover: ~0.07 s)
+#: steps per call of the compiled loop between two looks at the clock (20k cover: ~0.07 s) ...
 CHUNK_STEPS = 50_000
+#: ... under a time limit at most this many seconds' worth of steps at the rate the previous call measured, the
+#: first call this many steps: a step costs the moved sites' rows times those rows' sites, so 50,000 steps took
+#: 10 s on a random 50,000 x 400 cover at 20 % density (a 0.2 s limit ended after 10.4 s)
+CHUNK_S = 0.05
+FIRST_CHUNK_STEPS = 100
 #: without a smaller cover for this many steps per row to cover, the search stops (20k seed 0 found its optimum
 #: 346,000 steps after the cover before it: 1,996 rows)
 STALL_STEPS_PER_ROW = 250
 #: ... and at least / at most this many steps in all
 MIN_STALL_STEPS = 20_000
 MAX_STEPS = 5_000_000
+#: a search that may not compile (``compile_ok`` False) loads the kernels with numba loaded only when its time limit
+#: is at least this long (loading them from numba's cache: 0.37 s, see :func:`_kernels`)
+KERNEL_LOAD_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -66,14 +74,20 @@ class RowWeightingResult:
     seconds: float
 
 
-def _kernels(compile_ok: bool) -> Any:
+def _kernels(compile_ok: bool, time_limit_s: float | None = None) -> Any:
     """The compiled moves, or None without numba.
 
-    With ``compile_ok`` False also None while numba is not loaded yet: importing it and loading the kernels takes
-    ~0.7 s in a fresh process.
+    With ``compile_ok`` False they are used once this process has run them, or when numba is loaded (by another
+    compiled part of siting) and ``time_limit_s`` leaves :data:`KERNEL_LOAD_S` for loading them: importing numba and
+    the kernels takes ~0.7 s in a fresh process; with numba loaded, loading them from numba's cache took 0.37 s (a
+    0.1 s limit ended after 0.37 s), compiling them (no cache yet) 3.5 s.
     """
-    if not compile_ok and "numba" not in sys.modules:
-        return None
+    if not compile_ok:
+        loaded = sys.modules.get(f"{__package__}._rwls_kernels")
+        if loaded is not None and getattr(loaded.run_steps, "signatures", None):
+            return loaded
+        if "numba" not in sys.modules or time_limit_s is None or time_limit_s < KERNEL_LOAD_S:
+            return None
     try:
         from . import _rwls_kernels
     except ImportError:   # numba missing or broken: no search
@@ -96,7 +110,9 @@ def _start_state(sub: Any, x: np.ndarray, count: np.ndarray, seed: int) -> tuple
     members[0], members[1:1 + on.size] = on.size, on
     member_pos = np.full(n_cols, -1, np.int64)
     member_pos[on] = np.arange(on.size)
-    scalars = np.array([0, 0, on.size, -1, ((seed + 1) * 2654435761 + 12345) | 1], np.int64)
+    # any Python int seed (SolveOptions takes 2**40): mixed, then cut to the 63 bits the kernel's xorshift keeps
+    rng_state = (((seed + 1) * 2654435761 + 12345) & 0x7FFFFFFFFFFFFFFF) | 1
+    scalars = np.array([0, 0, on.size, -1, rng_state], np.int64)
     return (x.copy(), count.copy(), np.ones(n_rows, np.int64), score.astype(np.int64), np.ones(n_cols, np.uint8),
             np.zeros(n_cols, np.int64), np.zeros(n_rows, np.int64), np.full(n_rows, -1, np.int64),
             np.zeros(1, np.int64), members, member_pos, x.copy(), scalars)
@@ -126,7 +142,7 @@ def row_weighting_search(problem: CoverageProblem, start: np.ndarray | None, arr
         or the site limit; otherwise the smallest cover seen (the start when nothing beat it).
     """
     began = time.perf_counter()
-    kernels = _kernels(compile_ok)
+    kernels = _kernels(compile_ok, time_limit_s)
     free = ~problem.fixed_open & ~problem.fixed_closed
     none = RowWeightingResult(None, None, 0, 0.0)
     if kernels is None or start is None:
@@ -144,10 +160,16 @@ def row_weighting_search(problem: CoverageProblem, start: np.ndarray | None, arr
     stall = stall_steps if stall_steps is not None else max(MIN_STALL_STEPS, STALL_STEPS_PER_ROW * sub.shape[0])
     goal = max(0, int(target) - int(problem.fixed_open.sum()))
     deadline = None if time_limit_s is None else began + time_limit_s
+    chunk = CHUNK_STEPS if deadline is None else FIRST_CHUNK_STEPS
     while scalars[0] < max_steps and scalars[1] < stall and scalars[2] > goal:
-        if deadline is not None and time.perf_counter() >= deadline:
+        called, done = time.perf_counter(), int(scalars[0])
+        if deadline is not None and called >= deadline:
             break
-        kernels.run_steps(*graph, *state, min(CHUNK_STEPS, max_steps - int(scalars[0])), stall, goal)
+        kernels.run_steps(*graph, *state, min(chunk, max_steps - done), stall, goal)
+        if deadline is not None:   # the steps are the same however they are cut: only the clock sizes the calls
+            now = time.perf_counter()
+            per_step_s = (now - called) / max(1, int(scalars[0]) - done)
+            chunk = int(min(CHUNK_STEPS, max(1.0, min(CHUNK_S, deadline - now) / max(per_step_s, 1e-9))))
     plan = problem.fixed_open.copy()
     plan[np.flatnonzero(free)[best.astype(bool)]] = True
     # checked from the rows, not the kernel's counts

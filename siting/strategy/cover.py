@@ -105,8 +105,10 @@ def _row_weighting(q: CoverageProblem, arr: CoverArrays, plan: np.ndarray, value
     if unit <= 0:
         return plan, value, method
     fixed_cost = float(q.site_cost[q.fixed_open].sum())
-    # equal costs: no cover has fewer free sites than the bound's share of them, rounded up
-    target = int(q.fixed_open.sum()) + (int(np.ceil((bound - fixed_cost) / unit - 1e-9)) if np.isfinite(bound) else 0)
+    # equal costs: no cover has fewer free sites than the bound's share of them, rounded up (after the float error
+    # of a sum of that many costs: a target above the optimum would stop the search a site above it)
+    sites = (bound - fixed_cost) / unit if np.isfinite(bound) else 0.0
+    target = int(q.fixed_open.sum()) + int(np.ceil(sites - max(1e-9, 1e-11 * abs(sites))))
     found = row_weighting_search(q, plan, arr, time_limit_s=time_s, target=target, seed=options.seed,
                                  compile_ok=time_s is None or time_s >= RWLS_LOAD_MIN_S)
     stats.update(rwls_value=found.value, rwls_steps=found.steps, rwls_seconds=found.seconds)

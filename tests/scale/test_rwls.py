@@ -94,8 +94,9 @@ def test_no_start_cover_no_search(monkeypatch):
     # every row covered by a required site: nothing to search
     q = _cover(a, fixed_open=np.array([True, True]))
     assert row_weighting_search(q, np.ones(2, bool), CoverArrays.of(q)).plan is None
-    # a short phase does not load numba: no search when it is not loaded yet
+    # a short phase does not load numba or the kernels: no search when this process has not run them yet
     monkeypatch.delitem(sys.modules, "numba")
+    monkeypatch.delitem(sys.modules, "siting.heuristics._rwls_kernels", raising=False)
     assert row_weighting_search(p, np.ones(2, bool), arrays, compile_ok=False).plan is None
 
 
