@@ -1,6 +1,7 @@
 """Solver-neutral options (MathOpt style: common fields plus per-backend escape hatches)."""
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,9 @@ SECONDARY_GOALS = ("min_cost", "none")
 #: are pruned whatever the stage finds
 SECONDARY_TIME_FACTOR = 1.0
 SECONDARY_MIN_S = 2.0
+#: the largest seed: the solvers take 32-bit seeds (HiGHS ignores a larger one with only an error status, CP-SAT
+#: refuses it, CBC is given seed + 1)
+MAX_SEED = 2**31 - 2
 
 
 def secondary_time_s(first_stage_s: float, left_s: float | None) -> float:
@@ -52,6 +56,13 @@ class SolveOptions:
     verbose: bool = False
     backend_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     secondary: str = "min_cost"
+
+    def __post_init__(self) -> None:
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) <= MAX_SEED:
+            from .errors import InputError
+
+            raise InputError(f"the seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}", column="seed")
 
     def for_backend(self, name: str) -> Mapping[str, Any]:
         """The backend-specific options of backend ``name`` (a copy; empty when none)."""

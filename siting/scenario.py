@@ -41,7 +41,7 @@ from .errors import ScenarioError
 from .models.driver import STRATEGIES
 from .models.params import ModelParams, ParamError, scenario_value_error
 from .models.registry import MODELS
-from .options import SECONDARY_GOALS, SolveOptions
+from .options import MAX_SEED, SECONDARY_GOALS, SolveOptions
 
 if TYPE_CHECKING:  # the data layer (pandas) loads only when a scenario's tables are read
     from .data.instance import Demand, Instance, Sites
@@ -155,7 +155,7 @@ def _number(*, gt: float | None = None, ge: float | None = None, le: float | Non
     return check
 
 
-def _integer(*, ge: int) -> Callable:
+def _integer(*, ge: int, le: int | None = None) -> Callable:
     def check(v: Any, key: str, ctx: _Ctx) -> int:
         if isinstance(v, float) and v.is_integer():
             v = int(v)
@@ -163,6 +163,8 @@ def _integer(*, ge: int) -> Callable:
             raise ctx.error(f"expected a whole number, got {v!r}", key)
         if v < ge:
             raise ctx.error(f"must be at least {ge}, got {v}", key)
+        if le is not None and v > le:
+            raise ctx.error(f"must be at most {le}, got {v}", key)
         return v
     return check
 
@@ -237,7 +239,7 @@ _SPEC: dict[str, dict[str, Callable]] = {
         "mip_gap": _number(ge=0),
         "strategy": _text(STRATEGIES),
         "threads": _integer(ge=1),
-        "seed": _integer(ge=0),
+        "seed": _integer(ge=0, le=MAX_SEED),
         "secondary": _text(SECONDARY_GOALS),
     },
 }

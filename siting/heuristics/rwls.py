@@ -110,7 +110,7 @@ def _start_state(sub: Any, x: np.ndarray, count: np.ndarray, seed: int) -> tuple
     members[0], members[1:1 + on.size] = on.size, on
     member_pos = np.full(n_cols, -1, np.int64)
     member_pos[on] = np.arange(on.size)
-    # any Python int seed (SolveOptions takes 2**40): mixed, then cut to the 63 bits the kernel's xorshift keeps
+    # any Python int seed (the search is also called directly): mixed, then cut to the 63 bits the xorshift keeps
     rng_state = (((seed + 1) * 2654435761 + 12345) & 0x7FFFFFFFFFFFFFFF) | 1
     scalars = np.array([0, 0, on.size, -1, rng_state], np.int64)
     return (x.copy(), count.copy(), np.ones(n_rows, np.int64), score.astype(np.int64), np.ones(n_cols, np.uint8),

@@ -121,6 +121,8 @@ def test_missing_scenario_file(tmp_path):
     (("time_limit = 30", 'name = "gurobi"'), "solver.name", "allowed"),
     (("time_limit = 30", "mip_gap = -0.1"), "solver.mip_gap", "at least 0"),
     (("threshold_minutes = 10", "threshold_minutes = true"), "model.threshold_minutes", "expected a number"),
+    # the solvers take 32-bit seeds: HiGHS ignored a larger one with only an error status
+    (("time_limit = 30", "seed = 4294967296"), "solver.seed", "at most 2147483646"),
 ])
 def test_bad_values(folder, change, key, word):
     text = GOOD.replace(*change)
