@@ -44,7 +44,7 @@ from ..problem import CoverageProblem
 from .arrays import CoverArrays
 from .setcover import _within_limits
 
-__all__ = ["RowWeightingResult", "row_weighting_search", "rwls_available"]
+__all__ = ["RowWeightingResult", "row_weighting_search"]
 
 #: steps per call of the compiled loop between two looks at the clock (20k cover: ~0.07 s) ...
 CHUNK_STEPS = 50_000
@@ -93,11 +93,6 @@ def _kernels(compile_ok: bool, time_limit_s: float | None = None) -> Any:
     except ImportError:   # numba missing or broken: no search
         return None
     return _rwls_kernels
-
-
-def rwls_available(compile_ok: bool = True) -> bool:
-    """True when the compiled search can run (see :func:`_kernels`)."""
-    return _kernels(compile_ok) is not None
 
 
 def _start_state(sub: Any, x: np.ndarray, count: np.ndarray, seed: int) -> tuple[np.ndarray, ...]:
