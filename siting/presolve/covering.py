@@ -26,20 +26,23 @@ import scipy.sparse as sp
 
 from ..problem import CoverageProblem, ModelType
 from .base import Inverse, RowMap, take_rows, take_sites
-from .dominance import contained_pairs, expand_segments
+from .dominance import DEADLINE_CHUNK_PAIRS, contained_pairs, expand_segments, past
 
 __all__ = ["contained_rows", "drop_dominated_rows", "drop_costly_sites", "covering_reductions"]
 
 
-def contained_rows(matrix: sp.csr_matrix, *, max_work: int = 100_000_000, chunk_pairs: int = 2_000_000
-                   ) -> np.ndarray:
+def contained_rows(matrix: sp.csr_matrix, *, max_work: int = 100_000_000, chunk_pairs: int = 2_000_000,
+                   deadline: float | None = None) -> np.ndarray:
     r"""(n_rows,) bool: rows whose column set contains another row's set (equal sets: the larger index).
 
     Parameters
     ----------
     matrix : bool CSR with sorted indices and no duplicates
     max_work : cap on membership look-ups; the search stops there, which only misses dominations (safe)
-    chunk_pairs : candidate pairs per vectorised batch (bounds memory)
+    chunk_pairs : candidate pairs per vectorised batch (bounds memory); at most
+        :data:`~siting.presolve.dominance.DEADLINE_CHUNK_PAIRS` when a deadline is given
+    deadline : :func:`time.perf_counter` value after which the search stops (checked before every batch, so it
+        overruns by at most one batch); None: no deadline, only ``max_work``
 
     Notes
     -----
@@ -50,8 +53,10 @@ def contained_rows(matrix: sp.csr_matrix, *, max_work: int = 100_000_000, chunk_
     """
     m, n = matrix.shape
     out = np.zeros(m, bool)
-    if m < 2 or matrix.nnz == 0:
+    if m < 2 or matrix.nnz == 0 or past(deadline):
         return out
+    if deadline is not None:
+        chunk_pairs = min(chunk_pairs, DEADLINE_CHUNK_PAIRS)
     csc = matrix.tocsc()
     csc.sort_indices()
     col_deg = np.diff(csc.indptr)
@@ -67,6 +72,8 @@ def contained_rows(matrix: sp.csr_matrix, *, max_work: int = 100_000_000, chunk_
     edges = np.unique(np.concatenate([[0], np.minimum(edges, rows.size), [rows.size]]))
     work = 0
     for a, b in zip(edges[:-1], edges[1:], strict=True):
+        if past(deadline):
+            break  # every row marked so far keeps a surviving dominator; missing the others is safe
         sub, col = rows[a:b], rarest[a:b]
         lens = col_deg[col]
         k = np.repeat(sub, lens)
@@ -87,11 +94,15 @@ def _unchanged(problem: CoverageProblem) -> tuple[CoverageProblem, Inverse]:
     return problem, RowMap(problem.n_demand, np.arange(problem.n_demand, dtype=np.int64))
 
 
-def drop_dominated_rows(problem: CoverageProblem) -> tuple[CoverageProblem, Inverse]:
-    """LSCP: remove rows implied by a row with a smaller (or equal, lower-index) site set."""
+def drop_dominated_rows(problem: CoverageProblem, *, deadline: float | None = None
+                        ) -> tuple[CoverageProblem, Inverse]:
+    """LSCP: remove rows implied by a row with a smaller (or equal, lower-index) site set.
+
+    ``deadline`` (:func:`time.perf_counter` seconds, None: none) stops the search early (see :func:`contained_rows`).
+    """
     if problem.model != ModelType.LSCP or problem.n_demand < 2:
         return _unchanged(problem)
-    dominated = contained_rows(problem.coverage)
+    dominated = contained_rows(problem.coverage, deadline=deadline)
     if not dominated.any():
         return _unchanged(problem)
     keep = ~dominated

@@ -178,9 +178,13 @@ def drop_useless_sites(problem: CoverageProblem) -> tuple[CoverageProblem, Inver
     return take_sites(problem, ~useless)
 
 
-def drop_dominated_sites(problem: CoverageProblem) -> tuple[CoverageProblem, Inverse]:
-    """Remove sites whose coverage set is contained in a cheaper-or-equal site's (see :mod:`.dominance`)."""
-    dominated = dominated_sites(problem)
+def drop_dominated_sites(problem: CoverageProblem, *, deadline: float | None = None
+                         ) -> tuple[CoverageProblem, Inverse]:
+    """Remove sites whose coverage set is contained in a cheaper-or-equal site's (see :mod:`.dominance`).
+
+    ``deadline`` (:func:`time.perf_counter` seconds, None: none) stops the search early, which is safe.
+    """
+    dominated = dominated_sites(problem, deadline=deadline)
     return take_sites(problem, ~dominated)
 
 

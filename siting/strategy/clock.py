@@ -11,6 +11,9 @@ MIN_MIP_TIME_S = 0.05
 #: share of the time left that a MIP is given: solvers check their clock coarsely (HiGHS's presolve, CBC's root
 #: LP) and overrun by about a second on ~200k nonzeros; the rest also pays for pruning and the mapping back
 MIP_TIME_SHARE = 0.85
+#: share of the time left that presolve may take: its dominance searches can take seconds on dense covers (12 s on a
+#: random 20,000 x 200 cover at 10 %) and find nothing, while the heuristics need the time to reach a plan
+PRESOLVE_TIME_SHARE = 0.2
 
 
 class _Clock:

@@ -17,7 +17,7 @@ from ..problem import CoverageProblem
 from ..status import Termination
 from .best import _Best, _certified
 from .choice import HYBRID_MAX_NNZ
-from .clock import MIP_TIME_SHARE
+from .clock import MIP_TIME_SHARE, PRESOLVE_TIME_SHARE
 from .exact import solve_exact
 
 #: share of the heuristic phase's time the volume dual may take (the core MIP gets the rest), and the core
@@ -55,7 +55,7 @@ def _core_phase(q: CoverageProblem, best: _Best, primal: np.ndarray, backend: st
     """The MIP of the core problem (sites the LP leaves undecided), warm-started with the plan; the better plan."""
     t0 = time.perf_counter()
     assert best.plan is not None and best.value is not None
-    pre = presolve(core_problem(q, primal, best.plan))
+    pre = presolve(core_problem(q, primal, best.plan), deadline=t0 + PRESOLVE_TIME_SHARE * time_s)
     core = pre.problem
     info: dict[str, Any] = {"sites": core.n_sites, "rows": core.n_demand, "nnz": int(core.coverage.nnz)}
     stats["core"] = info

@@ -20,7 +20,7 @@ from ..status import Termination, relative_gap
 from .best import _Best, _better, _certified
 from .cheapest import _cheapest_phase
 from .choice import HYBRID_DEFAULT_TIME_S, Strategy, choose_strategy
-from .clock import _Clock
+from .clock import PRESOLVE_TIME_SHARE, _Clock
 from .exact import solve_exact
 from .heuristic import _heuristic_phase
 from .mip import _mip_phase
@@ -56,15 +56,17 @@ def _finish(problem: CoverageProblem, pre: PresolveResult, best: _Best, chosen: 
     return CoverageOutcome(x, termination, objective, bound, clock.elapsed(), best.method, stats)
 
 
-def _presolve(problem: CoverageProblem) -> tuple[PresolveResult, dict[str, Any]]:
+def _presolve(problem: CoverageProblem, clock: _Clock) -> tuple[PresolveResult, dict[str, Any]]:
     t0 = time.perf_counter()
-    pre = presolve(problem)
+    left = clock.left()
+    pre = presolve(problem, deadline=None if left is None else t0 + PRESOLVE_TIME_SHARE * left)
     q = pre.problem
     stats: dict[str, Any] = {
         "presolve": pre.stats, "uncoverable_rows": pre.uncoverable_rows,
         "original_size": {"n_demand": problem.n_demand, "n_sites": problem.n_sites, "nnz": int(problem.coverage.nnz)},
         "reduced_size": {"n_demand": q.n_demand, "n_sites": q.n_sites, "nnz": int(q.coverage.nnz)},
         "cost_offset": pre.cost_offset, "presolve_seconds": time.perf_counter() - t0,
+        "presolve_cut_short": any(entry.get("cut_short") for entry in pre.stats.values()),
     }
     return pre, stats
 
@@ -84,7 +86,8 @@ def solve_coverage(
     problem : CoverageProblem
     backend : MIP backend name (or instance) for the exact and hybrid strategies
     strategy : ``"auto"``, ``"exact"``, ``"hybrid"`` or ``"heuristic"``
-    options : time limit (the whole call: presolve, heuristics, MIP), gap, seed, ...; the MIP gets what is
+    options : time limit (the whole call: presolve, heuristics, MIP), gap, seed, ...; presolve stops at
+        :data:`~siting.strategy.clock.PRESOLVE_TIME_SHARE` of it (a partly reduced problem is valid), the MIP gets what is
         left of the time limit (the hybrid strategy assumes ``HYBRID_DEFAULT_TIME_S`` when None)
     lagrangian_iterations : subgradient steps of the heuristic phase (default: 1,000 without a time limit,
         else 20,000 cut by the time limit; the dual search also stops when its step size vanishes)
@@ -94,9 +97,11 @@ def solve_coverage(
     CoverageOutcome
         ``objective`` is re-valued on the original problem; ``bound`` is the tightest proven bound;
         ``stats`` holds ``"presolve"`` (per reduction ``rows_removed``, ``cols_removed``, ``cols_fixed``,
-        ``seconds``), ``"strategy"``, ``"gap"``, ``"reduced_size"``, ``"cost_offset"`` and the phase values
-        and timings (``greedy_value``, ``local_search_value``, ``lagrangian_bound``, ``mip``: in the reduced
-        problem's units, i.e. LSCP/partial costs without ``cost_offset``).
+        ``seconds``, and ``cut_short`` when it ended past the presolve's deadline), ``"presolve_cut_short"``
+        (presolve stopped at :data:`~siting.strategy.clock.PRESOLVE_TIME_SHARE` of the time limit), ``"strategy"``, ``"gap"``,
+        ``"reduced_size"``, ``"cost_offset"`` and the phase values and timings (``greedy_value``,
+        ``local_search_value``, ``lagrangian_bound``, ``mip``: in the reduced problem's units, i.e.
+        LSCP/partial costs without ``cost_offset``).
 
     Notes
     -----
@@ -109,7 +114,7 @@ def solve_coverage(
     options = options or SolveOptions()
     clock = _Clock(options.time_limit_s)
     chosen = Strategy(str(strategy).lower())
-    pre, stats = _presolve(problem)
+    pre, stats = _presolve(problem, clock)
     q = pre.problem
 
     def finish(best: _Best) -> CoverageOutcome:
