@@ -25,7 +25,6 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from ..problem import CoverageProblem, ModelType
 from .arrays import CoverArrays
@@ -81,6 +80,9 @@ def lp_cover_dual(problem: CoverageProblem, *, arrays: CoverArrays | None = None
     upper = usable.astype(np.float64)
     limit = None if time_limit_s is None else max(float(time_limit_s), 1e-3)
     a = sp.csr_matrix(p.coverage, dtype=np.float64)
+    # imported here: scipy.optimize takes ~0.3 s to import, which every `siting` command would pay
+    from scipy.optimize import linprog
+
     # scipy's stubs accept neither a sparse A_ub nor an (n, 2) bounds array, both documented and supported
     out = linprog(np.asarray(p.site_cost, dtype=np.float64), A_ub=-a, b_ub=-np.ones(p.n_demand),  # type: ignore[call-overload]
                   bounds=np.column_stack([lower, upper]), method="highs-ds",

@@ -21,7 +21,6 @@ from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from ..errors import VerificationError
 
@@ -85,6 +84,9 @@ def _rows(d: np.ndarray, s: np.ndarray, w: np.ndarray, cap: np.ndarray) -> tuple
 def _lp(cost: np.ndarray, a_ub: sp.csr_matrix, b_ub: np.ndarray, a_eq: sp.csr_matrix, b_eq: np.ndarray,
         bounds: np.ndarray) -> Any:
     """HiGHS dual simplex (a vertex, deterministic); empty row blocks are left out."""
+    # imported here: scipy.optimize takes ~0.3 s to import, which every `siting` command would pay
+    from scipy.optimize import linprog
+
     # scipy-stubs do not list sparse matrices, which linprog's HiGHS methods take
     solve = cast(Any, linprog)
     return solve(cost, A_ub=a_ub if a_ub.shape[0] else None, b_ub=b_ub if a_ub.shape[0] else None,
