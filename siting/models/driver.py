@@ -46,7 +46,7 @@ from ..result import Result
 from ..rules import REL_TOL, SiteRules, check_fixed_limits, check_plan_rules
 from ..status import Termination, relative_gap
 from .base import Built, Evaluation, Model, Outcome, Plan, SolveContext
-from .levels import check_levels, solve_levels
+from .levels import check_levels, solve_levels, unproven_levels
 from .params import ModelParams, ParamError
 from .parts import travel_of
 from .secondary import cheapest_built, prune_and_check
@@ -398,7 +398,8 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
     share = figures.covered_weight / figures.total_weight if figures.total_weight else 0.0
     message = (f"{len(selected)} new sites, cost {figures.total_cost:,.0f}, {share:.1%} of the weight "
                f"{model.covered}")
-    warnings = tuple(figures.warnings) + tuple(str(w) for w in figures.stats.get("warnings", ()) or ())
+    warnings = tuple(figures.warnings) + tuple(str(w) for w in figures.stats.get("warnings", ()) or ()) \
+        + tuple(unproven_levels(outcome.stats.get("priority_levels", [])))
     if warnings:
         message += "; warning: " + "; ".join(dict.fromkeys(warnings))
     return Result.from_plan(

@@ -32,10 +32,10 @@ from ..backends import get_backend
 from ..errors import VerificationError
 from ..formulations.lexicographic import keep_slack
 from ..program import LinearProgram, Sense
-from ..status import Termination
+from ..status import Termination, relative_gap
 from .base import Level, SolveContext
 
-__all__ = ["solve_levels", "hold_level", "check_levels"]
+__all__ = ["solve_levels", "hold_level", "check_levels", "unproven_levels"]
 
 
 def hold_level(program: LinearProgram, level: Level, *, x: np.ndarray, tolerance: float) -> tuple[
@@ -96,7 +96,10 @@ def solve_levels(program: LinearProgram, levels: tuple[Level, ...], ctx: SolveCo
         held, start, row = hold_level(held, level, x=x, tolerance=tolerance)
         if held.max_violation(start, relative=True) > 1e-7:
             start = None        # the solver's tolerance left it just outside a held row: no warm start
-        row.update(termination=str(sol.termination), seconds=time.perf_counter() - began)
+        # the stage's own bound: how much more this level could reach with the earlier ones held (None: none)
+        bound = None if sol.bound is None or not np.isfinite(sol.bound) else max(float(sol.bound), row["value"])
+        row.update(termination=str(sol.termination), seconds=time.perf_counter() - began, bound=bound,
+                   gap=relative_gap(row["value"], bound))
         info.append(row)
     return held, start, worst, info, ""
 
@@ -113,3 +116,25 @@ def check_levels(stats: list[dict[str, Any]], values: dict[int, float]) -> None:
         if got < float(row["held_at"]) - 1e-7 * max(1.0, abs(float(row["value"]))):
             raise VerificationError(f"priority level {row['level']}: the plan reaches {got:.9g}, below the "
                                     f"{float(row['held_at']):.9g} held after its stage")
+
+
+def unproven_levels(stats: list[dict[str, Any]]) -> list[str]:
+    """One line per priority level its stage did not prove, with how far its own bound is.
+
+    The levels after it, and the model's objective, are optimised with it held at the value reached; the
+    result's gap is theirs. A planner who said "elderly first" must see when elderly care itself is short
+    of what the money could reach (at city size the stages get seconds, and the level keeps the warm start's
+    value).
+    """
+    lines = []
+    for row in stats:
+        if row.get("termination") == str(Termination.OPTIMAL):
+            continue
+        services = ", ".join(row.get("services", ()))
+        gap = row.get("gap")
+        bound = row.get("bound")
+        reach = ("no bound" if bound is None else
+                 f"its bound is {bound:.6g} (gap {100 * gap:.1f} %)" if gap is not None else f"its bound is {bound:.6g}")
+        lines.append(f"priority level {row['level']} ({services}) not proven ({row.get('termination')}): held at "
+                     f"{row['value']:.6g}, {reach}; the result's gap is that of the levels after it")
+    return lines
