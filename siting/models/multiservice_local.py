@@ -51,7 +51,7 @@ COST_POWERS = (0.8, 1.0, 0.9, 0.7, 1.1, 0.6)
 
 def improved_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
                   deadline: float | None = None, swaps: bool = True,
-                  cost_powers: tuple[float, ...] = COST_POWERS) -> GreedyPlan:
+                  cost_powers: tuple[float, ...] = COST_POWERS, floor_weight: float = 10.0) -> GreedyPlan:
     """The best plan of greedy starts, each improved by local search, until ``deadline``.
 
     Each start is the greedy with moves ranked by gain per ``cost ** power`` (one start per power of
@@ -63,7 +63,8 @@ def improved_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
     Floors bind the last year only, so with floors and phases the greedy first tries to reach them in the
     last year alone (earlier years serving the objective), then from one year earlier, and so on while half
     of the time is left; the plan meeting every floor with the largest objective summed over the years is
-    each start's (the later the floors, the more the earlier years earn).
+    each start's (the later the floors, the more the earlier years earn). ``floor_weight``: what a person short
+    of a floor is worth against the objective in the greedy (:func:`~siting.models.multiservice_greedy.greedy_state`).
     """
     began = time.perf_counter()
     n_years = len(params.phases) if params.phases else 1
@@ -76,7 +77,7 @@ def improved_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
         # another start only when it can finish: about as long as the previous one took
         if n and deadline is not None and deadline - now < took:
             break
-        state, money = _greedy_start(reach, params, rules, power, deadline, began)
+        state, money = _greedy_start(reach, params, rules, power, deadline, began, floor_weight)
         last_year = state.year
         if floors_met(state):
             _local_search(state, money, rules, levels, swaps, deadline)
@@ -91,7 +92,7 @@ def improved_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
 
 
 def _greedy_start(reach: Reach, params: MultiserviceParams, rules: SiteRules, power: float,
-                  deadline: float | None, began: float) -> tuple[Any, Any]:
+                  deadline: float | None, began: float, floor_weight: float = 10.0) -> tuple[Any, Any]:
     """The greedy state of one cost power: the best over the years the floors start from (see above)."""
     n_years = len(params.phases) if params.phases else 1
     starts = range(n_years - 1, -1, -1) if _floor_weights_exist(reach) else range(0, 1)
@@ -99,7 +100,8 @@ def _greedy_start(reach: Reach, params: MultiserviceParams, rules: SiteRules, po
     for first in starts:
         if best is not None and deadline is not None and time.perf_counter() > began + 0.5 * (deadline - began):
             break
-        state, money = greedy_state(reach, params, rules, floors_from=first, deadline=deadline, cost_power=power)
+        state, money = greedy_state(reach, params, rules, floors_from=first, deadline=deadline, cost_power=power,
+                                    floor_weight=floor_weight)
         if floors_met(state) and (best is None or _total(state, money) > _total(*best)):
             best = (state, money)
     if best is None:
