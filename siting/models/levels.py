@@ -52,7 +52,7 @@ def hold_level(program: LinearProgram, level: Level, *, x: np.ndarray, tolerance
                    row_lower=np.concatenate([program.row_lower, [scale * (value - slack - level.offset)]]),
                    row_upper=np.concatenate([program.row_upper, [np.inf]]))
     return held, x, {"level": level.number, "services": list(level.services), "value": value,
-                     "held_at": value - slack}
+                     "held_at": value - slack, "tolerance": tolerance}
 
 
 def solve_levels(program: LinearProgram, levels: tuple[Level, ...], ctx: SolveContext, *, tolerance: float,
@@ -131,10 +131,15 @@ def unproven_levels(stats: list[dict[str, Any]]) -> list[str]:
         if row.get("termination") == str(Termination.OPTIMAL):
             continue
         services = ", ".join(row.get("services", ()))
-        gap = row.get("gap")
-        bound = row.get("bound")
+        value, bound = float(row["value"]), row.get("bound")
+        # a level at 0 has no relative gap worth printing (relative_gap divides by 1e-9 there)
+        gap = row.get("gap") if abs(value) > 1e-9 else None
         reach = ("no bound" if bound is None else
                  f"its bound is {bound:.6g} (gap {100 * gap:.1f} %)" if gap is not None else f"its bound is {bound:.6g}")
+        # with priority_tolerance the later levels may take the level down to held_at, not the value reached
+        held = (f"{float(row['held_at']):.6g} (its stage reached {value:.6g}, less priority_tolerance "
+                f"{row['tolerance']:g})" if row.get("tolerance", 0.0) * abs(value) > 0 and "held_at" in row
+                else f"{value:.6g}")
         lines.append(f"priority level {row['level']} ({services}) not proven ({row.get('termination')}): held at "
-                     f"{row['value']:.6g}, {reach}; the result's gap is that of the levels after it")
+                     f"{held}, {reach}; the result's gap is that of the levels after it")
     return lines
