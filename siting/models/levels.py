@@ -121,8 +121,8 @@ def check_levels(stats: list[dict[str, Any]], values: dict[int, float]) -> None:
 def unproven_levels(stats: list[dict[str, Any]]) -> list[str]:
     """One line per priority level its stage did not prove, with how far its own bound is.
 
-    The levels after it, and the model's objective, are optimised with it held at the value reached; the
-    result's gap is theirs. A planner who said "elderly first" must see when elderly care itself is short
+    The levels after it, and the model's objective, are optimised with it held at the value reached (less
+    ``priority_tolerance``); the result's gap is theirs. A planner who said "elderly first" must see when elderly care itself is short
     of what the money could reach (at city size the stages get seconds, and the level keeps the warm start's
     value).
     """

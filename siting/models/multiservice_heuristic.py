@@ -114,17 +114,20 @@ def held_level(built: Built, x: np.ndarray, tolerance: float) -> tuple[tuple[str
     return tuple(level.services), value - slack - 1e-8 * max(1.0, abs(value))
 
 
+def _level_factor(built: Built, number: int) -> float:
+    """The search objective's weight of held level ``number`` (see :data:`LEVEL_WEIGHT`)."""
+    return float(LEVEL_WEIGHT ** (len(built.levels) - number + 1))
+
+
 def level_weights(built: Built, reach: Reach) -> np.ndarray | None:
     """(K,) weight of each service in the search objective (see :data:`LEVEL_WEIGHT`); None without levels."""
     if not built.levels:
         return None
     weights = np.ones(len(reach.services))
-    n_levels = len(built.levels)
     for level in built.levels:
-        factor = LEVEL_WEIGHT ** (n_levels - level.number + 1)
         for k, s in enumerate(reach.services):
             if s.key in level.services:
-                weights[k] = factor
+                weights[k] = _level_factor(built, level.number)
     return weights
 
 
@@ -136,7 +139,7 @@ def weighted(built: Built, reach: Reach, weights: np.ndarray | None) -> tuple[Bu
     objective = program.objective.copy()
     offset = program.objective_offset
     for level in built.levels:
-        factor = LEVEL_WEIGHT ** (len(built.levels) - level.number + 1)
+        factor = _level_factor(built, level.number)
         objective += (factor - 1.0) * level.objective
         offset += (factor - 1.0) * level.offset
     services = [replace(s, value=w * s.value, offset=w * s.offset) for s, w in zip(reach.services, weights,
