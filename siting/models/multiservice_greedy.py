@@ -28,9 +28,11 @@ from ..rules import SiteRules
 from .multiservice_params import MultiserviceParams
 from .multiservice_reach import Reach
 
-__all__ = ["GreedyPlan", "greedy_plan", "greedy_state", "fill", "floors_met", "supported"]
+__all__ = ["GreedyPlan", "greedy_plan", "greedy_state", "fill", "floors_met", "supported", "FLOOR_WEIGHT"]
 
 _EPS = 1e-12
+#: while a floor is short, a person short of it is worth this many times its floor share against the objective
+FLOOR_WEIGHT = 10.0
 
 
 @dataclass(frozen=True)
@@ -312,7 +314,7 @@ def floors_met(state: _State) -> bool:
 
 
 def greedy_state(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
-                 floors_from: int = 0, floor_weight: float = 10.0, deadline: float | None = None,
+                 floors_from: int = 0, floor_weight: float = FLOOR_WEIGHT, deadline: float | None = None,
                  cost_power: float = 1.0) -> tuple[_State, _Money]:
     """The greedy's final state and purse (for the local search to continue from).
 

@@ -27,7 +27,7 @@ from ..formulations.lexicographic import keep_slack
 from ..rules import SiteRules
 from .base import Built
 from .multiservice_core import core_search
-from .multiservice_greedy import GreedyPlan, supported
+from .multiservice_greedy import FLOOR_WEIGHT, GreedyPlan, supported
 from .multiservice_lagrange import lagrange_bound
 from .multiservice_local import improved_plan
 from .multiservice_params import MultiserviceParams
@@ -180,7 +180,7 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
         # the plain objective; should the weighted greedy still miss a floor, the plain sum's gets the rest
         half = None if search_deadline is None or weights is None else t0 + 0.5 * (search_deadline - t0)
         plan = improved_plan(search_reach, params, rules, deadline=half or search_deadline,
-                             floor_weight=10.0 * (1.0 if weights is None else float(weights.max())))
+                             floor_weight=FLOOR_WEIGHT * (1.0 if weights is None else float(weights.max())))
         if weights is not None and not plan.floors_met:
             plan = improved_plan(reach, params, rules, deadline=search_deadline)
             search_built, search_reach = built, reach

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..rules import SiteRules
-from .multiservice_greedy import GreedyPlan, fill, floors_met, greedy_state
+from .multiservice_greedy import FLOOR_WEIGHT, GreedyPlan, fill, floors_met, greedy_state
 from .multiservice_params import MultiserviceParams, resolved_catalog
 from .multiservice_reach import Reach
 from .multiservice_swap import drop_search, keep_or_undo, plan_key, saved_point, swap_search
@@ -51,7 +51,7 @@ COST_POWERS = (0.8, 1.0, 0.9, 0.7, 1.1, 0.6)
 
 def improved_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
                   deadline: float | None = None, swaps: bool = True,
-                  cost_powers: tuple[float, ...] = COST_POWERS, floor_weight: float = 10.0) -> GreedyPlan:
+                  cost_powers: tuple[float, ...] = COST_POWERS, floor_weight: float = FLOOR_WEIGHT) -> GreedyPlan:
     """The best plan of greedy starts, each improved by local search, until ``deadline``.
 
     Each start is the greedy with moves ranked by gain per ``cost ** power`` (one start per power of
@@ -92,7 +92,7 @@ def improved_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
 
 
 def _greedy_start(reach: Reach, params: MultiserviceParams, rules: SiteRules, power: float,
-                  deadline: float | None, began: float, floor_weight: float = 10.0) -> tuple[Any, Any]:
+                  deadline: float | None, began: float, floor_weight: float = FLOOR_WEIGHT) -> tuple[Any, Any]:
     """The greedy state of one cost power: the best over the years the floors start from (see above)."""
     n_years = len(params.phases) if params.phases else 1
     starts = range(n_years - 1, -1, -1) if _floor_weights_exist(reach) else range(0, 1)
