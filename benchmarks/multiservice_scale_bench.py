@@ -235,7 +235,10 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share
             + f"Lagrangian bound {run.get('bound', float('nan')):.4f} ({run.get('bound_iterations', 0)} it, "
             f"{run.get('bound_s', 0.0):.1f} s)" + (f"; no start: {run['no_start']}" if run.get("no_start") else "")
             + "".join(f"; level {row['level']} held at {float(row['value']):.4f}"
-                      for row in result.stats.get("priority_levels", [])))
+                      + ("" if row.get("bound") is None else
+                         f" (its bound {float(row['bound']):.4f}, gap {100 * float(row['gap']):.1f} %)")
+                      for row in result.stats.get("priority_levels", []))
+            + (f"; level bounds {run['level_bounds_s']:.1f} s" if "level_bounds_s" in run else ""))
     return {"note": note, "case": case, "variant": variant, "pairs": pairs, "status": str(result.status.value),
             "objective": result.objective, "bound": result.best_bound, "gap": result.gap, "total_s": total_s,
             "seconds": dict(clock.seconds), "rss_gb": dict(clock.rss_gb), "peak_gb": _rss_gb(),

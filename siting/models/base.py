@@ -12,7 +12,9 @@ It declares
 * optional hooks: ``warm_start(instance, params, rules, built, deadline)`` (a feasible column vector for the
   program, found before ``deadline``, a ``time.perf_counter()`` value or None), ``bound(instance, params,
   rules)`` (a cheap valid bound on the optimum in the objective's units, used when the solver stops
-  before proving a better one), ``search`` (a model-specific
+  before proving a better one), ``level_bound(instance, params, rules, number)`` (the same for priority level
+  ``number``'s own objective: a value no plan that keeps the earlier levels at their held values can beat),
+  ``search`` (a model-specific
   solve that replaces build + backend: the coverage strategies, p-center's bisection, equity's two
   stages) and ``prepare`` (scenario-only inputs such as a service catalog, and which speed groups'
   travel tables it needs);
@@ -240,6 +242,7 @@ class Model(Generic[P]):
     build: Callable[[Instance, P, SiteRules], Built] | None = None
     warm_start: Callable[[Instance, P, SiteRules, Built, float | None], np.ndarray | None] | None = None
     bound: Callable[[Instance, P, SiteRules], float | None] | None = None
+    level_bound: Callable[[Instance, P, SiteRules, int], float | None] | None = None
     search: Callable[[Instance, P, SiteRules, SolveContext], Outcome] | None = None
     prepare: Callable[[P, ScenarioInputs], tuple[P, Instance]] | None = None
     total_weight: Callable[[Instance, P], float] | None = None

@@ -198,8 +198,10 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
     if built.levels:  # solve_levels checks the start against the program itself
         tolerance = float(getattr(params, "priority_tolerance", 0.0))
         stats["levels_warm_started"] = start is not None
+        hook = model.level_bound
         program, start, level_termination, stats["priority_levels"], why = solve_levels(
-            program, built.levels, ctx, tolerance=tolerance, polish=built.polish, start=start)
+            program, built.levels, ctx, tolerance=tolerance, polish=built.polish, start=start,
+            level_bound=None if hook is None else lambda number: hook(instance, params, rules, number))
         built = replace(built, program=program)
         if why:
             return Outcome(None, level_termination, None, None, ctx.backend, stats, why), built, None

@@ -56,7 +56,8 @@ def hold_level(program: LinearProgram, level: Level, *, x: np.ndarray, tolerance
 
 
 def solve_levels(program: LinearProgram, levels: tuple[Level, ...], ctx: SolveContext, *, tolerance: float,
-                 polish: Callable[[np.ndarray], np.ndarray] | None = None, start: np.ndarray | None = None) -> tuple[
+                 polish: Callable[[np.ndarray], np.ndarray] | None = None, start: np.ndarray | None = None,
+                 level_bound: Callable[[int], float | None] | None = None) -> tuple[
                      LinearProgram, np.ndarray | None, Termination, list[dict[str, Any]], str]:
     """Solve the levels in order; the program with all of them held, the last level's plan and what happened.
 
@@ -67,7 +68,9 @@ def solve_levels(program: LinearProgram, levels: tuple[Level, ...], ctx: SolveCo
     :attr:`~siting.models.base.Built.polish`) makes each stage's vector exact before its level is held.
     ``start`` (a feasible point of ``program``, e.g. the model's warm start) starts the first level; a stage
     keeps the start when the solver returns nothing better for its level, so a re-plan stopped early still
-    holds each level at least at the start's value.
+    holds each level at least at the start's value. ``level_bound(number)`` (the model's
+    :attr:`~siting.models.base.Model.level_bound`) gives a level a bound when its stage proves none or a looser
+    one (at city size the stages get seconds, without a root LP); a bound below the value reached is a bug.
     """
     backend = get_backend(ctx.backend)
     held = program
@@ -98,6 +101,13 @@ def solve_levels(program: LinearProgram, levels: tuple[Level, ...], ctx: SolveCo
             start = None        # the solver's tolerance left it just outside a held row: no warm start
         # the stage's own bound: how much more this level could reach with the earlier ones held (None: none)
         bound = None if sol.bound is None or not np.isfinite(sol.bound) else max(float(sol.bound), row["value"])
+        cheap = None if level_bound is None else level_bound(level.number)
+        if cheap is not None:
+            if cheap < row["value"] - 1e-7 * max(1.0, abs(row["value"])):
+                raise VerificationError(f"{program.name}: the bound {cheap:.10g} of priority level {level.number} is "
+                                        f"below the {row['value']:.10g} its stage reached")
+            row["model_bound"] = cheap
+            bound = max(cheap, row["value"]) if bound is None else max(min(bound, cheap), row["value"])
         row.update(termination=str(sol.termination), seconds=time.perf_counter() - began, bound=bound,
                    gap=relative_gap(row["value"], bound))
         info.append(row)

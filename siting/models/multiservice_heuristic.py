@@ -34,7 +34,7 @@ from .multiservice_params import MultiserviceParams
 from .multiservice_reach import Reach, reach_of
 from .multiservice_regions import neighbourhood_search
 
-__all__ = ["warm_start", "warm_start_share", "bound", "encode", "last_run"]
+__all__ = ["warm_start", "warm_start_share", "bound", "level_bound", "level_bounds", "encode", "last_run"]
 
 #: programs with fewer columns go to the solver alone (it proves them optimal in seconds; the heuristics
 #: would only add time)
@@ -60,11 +60,17 @@ WARM_SHARE_LARGE = 0.95
 #: 8,000 x 800 generated city, elderly care first, 60 s: level 1 held at 0.172 where it alone reaches 0.397
 LEVEL_WEIGHT = 10.0
 
+#: the share of the time the bound leaves to the core MIPs that the first priority level's own bound may use first
+#: (20k policy bench case, 120 s: 8.9 s, elderly care held at 0.571, its bound 0.606)
+LEVEL_BOUND_SHARE = 0.15
+
 #: the last warm start's bound and figures, for the ``bound`` hook of the same solve (one slot; weak keys so
 #: nothing outlives its solve)
 _LAST: dict[str, Any] = {}
 #: (instance, params, rules) weak references and the bound of the last warm start
 _BOUND: tuple[weakref.ref, weakref.ref, weakref.ref, float] | None = None
+#: ... and each priority level's own bound (level number -> bound)
+_LEVEL_BOUNDS: tuple[weakref.ref, weakref.ref, weakref.ref, dict[int, float]] | None = None
 
 
 def last_run() -> dict[str, Any]:
@@ -156,9 +162,9 @@ def warm_start_share(built: Built) -> float:
 def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules, built: Built,
                deadline: float | None) -> np.ndarray | None:
     """The greedy plan as the program's vector (None when it is not a feasible start), and the bound kept."""
-    global _BOUND
+    global _BOUND, _LEVEL_BOUNDS
     _LAST.clear()
-    _BOUND = None
+    _BOUND = _LEVEL_BOUNDS = None
     if built.program.n_cols < MIN_COLUMNS:
         return None
     began = time.perf_counter()
@@ -219,6 +225,13 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
                               held=None if x is None else held_level(built, x, params.priority_tolerance))
     _LAST.update(bound_s=time.perf_counter() - t0, bound=lagrange.bound, bound_iterations=lagrange.iterations,
                  bound_bundles=lagrange.bundles)
+    if x is not None and built.levels:
+        levels_deadline = None if deadline is None else \
+            time.perf_counter() + LEVEL_BOUND_SHARE * max(0.0, deadline - time.perf_counter())
+        t1 = time.perf_counter()
+        found = level_bounds(built, reach, params, rules.counts, x, deadline=levels_deadline)
+        _LAST.update(level_bounds=found, level_bounds_s=time.perf_counter() - t1)
+        _LEVEL_BOUNDS = (weakref.ref(instance), weakref.ref(params), weakref.ref(rules), found)
     if x is not None and deadline is not None and lagrange.site_score is not None:
         n_phases = len(params.phases) if params.phases else 1
         x, core = core_search(search_built, search_reach, x, n_phases, lagrange.site_score, lagrange.site_services,
@@ -227,6 +240,47 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
     # one tuple, assigned and read whole: a solve in another thread never sees half of it
     _BOUND = (weakref.ref(instance), weakref.ref(params), weakref.ref(rules), float(lagrange.bound))
     return x
+
+
+def level_bounds(built: Built, reach: Reach, params: MultiserviceParams, counts: np.ndarray, x: np.ndarray, *,
+                 deadline: float | None) -> dict[int, float]:
+    r"""The first priority level's own Lagrangian bound: the relaxation with only the level's services counted.
+
+    A plan's value of the first level (its services' coverage summed over the years, existing facilities
+    included) is at most the optimum of the program with the objective :math:`\sum_{k \in 1}` alone, which is
+    what the level's stage maximises; the bound of :func:`~siting.models.multiservice_lagrange.lagrange_bound` on
+    the reach with every other service valued 0 bounds it (floors, budgets and floor areas stay in the
+    relaxation). Later levels get none: their stages hold the earlier levels, and a bound without those rows
+    is far above them (20k policy bench case: childcare held at 0.090, alone it could reach 0.387), while the
+    relaxation's held-level multiplier needs the held services' own prices. ``x`` (a feasible plan) sets the
+    search's target. Returns ``{level number: bound}`` (empty without levels or time).
+
+    Example
+    -------
+    Elderly care first: its bound is at least what any plan reaches for it and at most what its services
+    could cover at all (``tests/services/test_multiservice_level_bound.py``).
+    """
+    n_phases = len(params.phases) if params.phases else 1
+    out: dict[int, float] = {}
+    for level in built.levels[:1]:
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+        keys = set(level.services)
+        services = [replace(s, value=s.value * float(s.key in keys), offset=s.offset * float(s.key in keys))
+                    for s in reach.services]
+        # the Polyak target is a final-year value: the level's yearly mean is below it, which only lengthens steps
+        target = float(level.objective @ x + level.offset) / n_phases
+        found = lagrange_bound(replace(reach, services=services), params, counts, target=target, deadline=deadline)
+        out[level.number] = float(found.bound)
+    return out
+
+
+def level_bound(instance: Instance, params: MultiserviceParams, rules: SiteRules, number: int) -> float | None:
+    """Priority level ``number``'s bound from this solve's warm start (None when it computed none)."""
+    entry = _LEVEL_BOUNDS
+    if entry is None or any(ref() is not obj for ref, obj in zip(entry[:3], (instance, params, rules), strict=True)):
+        return None
+    return entry[3].get(number)
 
 
 def bound(instance: Instance, params: MultiserviceParams, rules: SiteRules) -> float | None:
