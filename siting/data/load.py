@@ -16,6 +16,7 @@ in degrees. Polygon layers (building footprints) are placed at representative po
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from ._validate import (
     require_rows,
 )
 from .instance import Demand, Instance, Sites, SiteStatus
+from .recent import recent_instance
 from .travel_table import read_travel, travel_from_frame
 
 __all__ = [
@@ -334,6 +336,7 @@ def load_instance(demand_path: str | Path, candidates_path: str | Path, travel_p
     ``crs`` is the CRS plain x/y are in (a scenario's ``[data] crs``) and ``columns`` the ``[data.columns]``
     mapping: see :func:`read_demand`. Layers in degrees are projected to one metric CRS for both (``crs`` when
     projected, else the other layer's, else the UTM zone of the demand); ``Instance.demand.crs`` names it.
+    Files read before and unchanged since are not read again (:mod:`siting.data.recent`; fresh arrays).
 
     Examples
     --------
@@ -342,9 +345,15 @@ def load_instance(demand_path: str | Path, candidates_path: str | Path, travel_p
     >>> inst.n_demand, inst.n_sites, len(inst.travel)
     (12, 6, 57)
     """
-    demand, sites = _pair(read_table(demand_path), read_table(candidates_path), crs, columns)
-    travel = read_travel(travel_path, demand, sites, group=group)
-    return Instance(demand=demand, sites=sites, travel=travel, name=name or "instance")
+    def load() -> Instance:
+        demand, sites = _pair(read_table(demand_path), read_table(candidates_path), crs, columns)
+        travel = read_travel(travel_path, demand, sites, group=group)
+        return Instance(demand=demand, sites=sites, travel=travel, name=name or "instance")
+
+    # the same files are read several times per command (speed groups, evaluation, report): reused while unchanged
+    options = {"group": group, "crs": crs, "columns": columns}
+    inst = recent_instance((demand_path, candidates_path, travel_path), options, load)
+    return inst if inst.name == (name or "instance") else replace(inst, name=name or "instance")
 
 
 def instance_from_frames(demand: pd.DataFrame, candidates: pd.DataFrame, travel: pd.DataFrame, *,

@@ -63,7 +63,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial import Delaunay, cKDTree
 
-from ..io import atomic_path, atomic_write_text
+from ..io import atomic_path, atomic_write_text, sqlite_unsynced
 from .facilities import sites_table
 from .layout import (  # noqa: F401 - CRS, SERVICES, river_y, X0, Y0 re-exported for users of the generator
     BRIDGES_X,
@@ -282,7 +282,7 @@ def _write_gpkg(path: Path, layers: list[tuple[str, Any]]) -> None:
     """Write GeoPackage layers into a temporary file in the same folder, then rename it into place."""
     import pyogrio
 
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, sqlite_unsynced():
         tmp.unlink()
         for name, gdf in layers:
             pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())

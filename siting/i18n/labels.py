@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
+import hashlib
 import re
 import types
 from collections.abc import Iterable, Iterator, Mapping
@@ -384,13 +386,20 @@ def catalog_terms(scenario: object = None) -> dict[str, str]:
     For :func:`use_terms` where no report has the services at hand (the sweep plot). A catalog that cannot
     be read gives no names (keys are shown): the solve itself reports a bad catalog.
     """
-    from ..services.catalog import load_catalog
-
     model = getattr(scenario, "model", None)
     given = model.get("services") if model is not None else None
     path = Path(given) if isinstance(given, (str, Path)) and Path(given).is_file() else None
+    digest = None if path is None else hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    return dict(_catalog_terms(None if path is None else str(path), digest))
+
+
+@functools.lru_cache(maxsize=32)
+def _catalog_terms(path: str | None, digest: str | None) -> tuple[tuple[str, str], ...]:
+    """The Chinese names of a catalog file (None: the shipped one), parsed once per content of the file."""
+    from ..services.catalog import load_catalog
+
     try:
-        catalog = load_catalog(path)
+        catalog = load_catalog(None if path is None else Path(path))
     except Exception:  # noqa: BLE001 - names are decoration here
-        return {}
-    return {s.key: service_title(s.key, s.name, Language.ZH) for s in catalog.services if s.name}
+        return ()
+    return tuple((s.key, service_title(s.key, s.name, Language.ZH)) for s in catalog.services if s.name)

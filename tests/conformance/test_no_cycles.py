@@ -13,6 +13,7 @@ an edge (a package facade importing its own submodules is how packages are built
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "siting"
@@ -69,14 +70,25 @@ def imported_modules(module: str, is_package: bool, node: ast.Import | ast.Impor
     return {t for t in targets if t in MODULES and t != module}
 
 
-def import_graph(*, in_functions: bool) -> dict[str, set[str]]:
-    graph: dict[str, set[str]] = {}
+@functools.cache
+def _graphs() -> dict[bool, dict[str, set[str]]]:
+    """Both graphs (module level only / inside functions too) from one parse of every module.
+
+    Parsing is most of the three graph tests' time; the trees are dropped afterwards (kept alive, their
+    hundreds of thousands of nodes would slow every later garbage collection of the test process).
+    """
+    graphs: dict[bool, dict[str, set[str]]] = {False: {}, True: {}}
     for name, path in MODULES.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        graph[name] = set()
-        for node in import_nodes(tree, in_functions=in_functions):
-            graph[name] |= imported_modules(name, path.name == "__init__.py", node)
-    return graph
+        for in_functions, graph in graphs.items():
+            graph[name] = set()
+            for node in import_nodes(tree, in_functions=in_functions):
+                graph[name] |= imported_modules(name, path.name == "__init__.py", node)
+    return graphs
+
+
+def import_graph(*, in_functions: bool) -> dict[str, set[str]]:
+    return _graphs()[in_functions]
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -18,6 +18,7 @@ from siting.io import (
     atomic_write_parquet,
     atomic_write_text,
     atomic_write_vector,
+    sqlite_unsynced,
 )
 
 
@@ -101,3 +102,27 @@ def test_parquet_and_vector(tmp_path):
         assert back.crs.to_epsg() == 32648 and back["id"].tolist() == ["a"]
     atomic_write_vector(tmp_path / "t.gpkg", g)  # overwrite works
     assert _only(tmp_path) == ["t.geojson", "t.gpkg", "t.parquet"]
+
+
+def test_geopackage_layers_written_without_sqlite_syncs_are_complete_and_the_option_comes_back(tmp_path):
+    import pyogrio
+
+    key = "OGR_SQLITE_SYNCHRONOUS"
+    gdf = gpd.GeoDataFrame({"a": np.arange(50)}, geometry=gpd.points_from_xy(np.arange(50.0), np.zeros(50)),
+                           crs="EPSG:32648")
+    for before in (None, "FULL"):
+        pyogrio.set_gdal_config_options({key: before})
+        try:
+            with atomic_path(tmp_path / "t.gpkg") as tmp, sqlite_unsynced():
+                assert pyogrio.get_gdal_config_option(key) is False  # "OFF"
+                tmp.unlink()
+                for name in ("one", "two"):
+                    pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
+            assert pyogrio.get_gdal_config_option(key) == before
+            with pytest.raises(RuntimeError), sqlite_unsynced():
+                raise RuntimeError("a failed write")
+            assert pyogrio.get_gdal_config_option(key) == before
+        finally:
+            pyogrio.set_gdal_config_options({key: None})
+        assert [n for n, _ in pyogrio.list_layers(tmp_path / "t.gpkg")] == ["one", "two"]
+        assert pyogrio.read_dataframe(tmp_path / "t.gpkg", layer="two")["a"].tolist() == list(range(50))

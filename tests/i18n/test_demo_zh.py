@@ -15,9 +15,9 @@ import pytest
 from .test_report_zh import CHROMIUM, CJK, PROBE, _probe
 
 #: smaller than tests/workflow's SMALL district: the point here is the language, not the plan (the phased policy
-#: solve stops at its time limit with a plan, 1 s or 10 s alike; 5 s leaves room on a loaded machine)
+#: solve stops at its time limit with a plan, 1 s or 10 s alike; 2.5 s leaves room on a loaded machine)
 TINY = dict(n_buildings=1_200, residents=18_000, n_idle=30, n_existing=12, n_communities=3, spacing_scale=3.0,
-            time_limit_s=5.0)
+            time_limit_s=2.5)
 
 
 @pytest.mark.slow

@@ -42,7 +42,7 @@ import pandas as pd
 
 from ...data.instance import Demand, Sites
 from ...errors import InputError
-from ...io import atomic_path
+from ...io import atomic_path, sqlite_unsynced
 from ..reach import PlanReach
 from .gpkg_styles import LAYER_RULES, STYLE_TABLE, Rule, write_layer_styles
 from .gpkg_zones import community_coverage, derived_zones, read_zones
@@ -242,7 +242,7 @@ def write_geopackage(path: str | Path, model: PlanReach, covered_before: Mapping
         layers[COMMUNITY_LAYER] = communities
     layers.update(_footprint_layers(sites_gdf, dem_gdf, sites.footprints, demand.footprints))
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, sqlite_unsynced():
         tmp.unlink()
         for name, gdf in layers.items():
             if gdf.empty:  # an empty layer still needs a geometry type

@@ -11,6 +11,8 @@ Example
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +29,6 @@ __all__ = ["report_currency", "money_header", "money_label", "money_frame"]
 def report_currency(scenario: Scenario) -> str:
     """The currency code or name of ``scenario`` (see the module docstring)."""
     from ...errors import ScenarioError
-    from ...services.catalog import load_catalog
 
     given = (scenario.report or {}).get("currency")
     if given is not None:
@@ -37,7 +38,19 @@ def report_currency(scenario: Scenario) -> str:
         return given.strip()
     catalog_path = scenario.model.get("services") if scenario.model is not None else None
     path = Path(catalog_path) if isinstance(catalog_path, (str, Path)) and Path(catalog_path).is_file() else None
-    currency = load_catalog(path).meta.get("currency")
+    digest = None if path is None else hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    return _catalog_currency(None if path is None else str(path), digest)
+
+
+@functools.lru_cache(maxsize=32)
+def _catalog_currency(path: str | None, digest: str | None) -> str:
+    """The ``[catalog] currency`` of a catalog file (None: the shipped one), parsed once per content of the file.
+
+    A command asks for it several times (tables, plot, report) and parsing the catalog costs more than the rest.
+    """
+    from ...services.catalog import load_catalog
+
+    currency = load_catalog(None if path is None else Path(path)).meta.get("currency")
     return str(currency) if currency else "CNY"
 
 
