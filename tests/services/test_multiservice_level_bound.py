@@ -52,7 +52,7 @@ def _level_optimum(built, level) -> float:
 
 @pytest.mark.parametrize(("case", "seed"), [("one_level", 0), ("one_level", 1), ("one_level", 2), ("floors", 0),
                                            ("floors", 1), ("phased", 0), ("phased", 2)])
-def test_each_level_bound_covers_the_level_optimum_and_counts_only_its_services(
+def test_the_first_level_bound_covers_its_optimum_and_counts_only_its_services(
         case: str, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     inst = multiservice_instance(seed, 40, 12)
     params = MultiserviceParams.from_kwargs(_CASES[case]())
