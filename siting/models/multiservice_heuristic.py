@@ -60,8 +60,9 @@ WARM_SHARE_LARGE = 0.95
 #: 8,000 x 800 generated city, elderly care first, 60 s: level 1 held at 0.172 where it alone reaches 0.397
 LEVEL_WEIGHT = 10.0
 
-#: the share of the time the bound leaves to the core MIPs that the first priority level's own bound may use first
-#: (20k policy bench case, 120 s: 10 s, elderly care held at 0.570, its bound 0.577; 150k 20 s, 0.568 / 0.583)
+#: the share of the time the bound leaves to the core MIPs that each priority level's own bound may use first (at
+#: most half for all of them): 150k policy, two levels in 0.15 together: level 1's bound 0.6073, in 0.15 each
+#: 0.5828; 20k 0.5772 (18 s for both levels)
 LEVEL_BOUND_SHARE = 0.15
 
 #: the last warm start's bound and figures, for the ``bound`` hook of the same solve (one slot; weak keys so
@@ -226,8 +227,9 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
     _LAST.update(bound_s=time.perf_counter() - t0, bound=lagrange.bound, bound_iterations=lagrange.iterations,
                  bound_bundles=lagrange.bundles)
     if x is not None and built.levels:
+        share = min(0.5, LEVEL_BOUND_SHARE * len(built.levels))
         levels_deadline = None if deadline is None else \
-            time.perf_counter() + LEVEL_BOUND_SHARE * max(0.0, deadline - time.perf_counter())
+            time.perf_counter() + share * max(0.0, deadline - time.perf_counter())
         t1 = time.perf_counter()
         found = level_bounds(built, reach, params, rules.counts, x, deadline=levels_deadline)
         _LAST.update(level_bounds=found, level_bounds_s=time.perf_counter() - t1)
@@ -244,41 +246,50 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
 
 def level_bounds(built: Built, reach: Reach, params: MultiserviceParams, counts: np.ndarray, x: np.ndarray, *,
                  deadline: float | None) -> dict[int, float]:
-    r"""The first priority level's own Lagrangian bound: the relaxation with only the level's services counted.
+    r"""Each priority level's own Lagrangian bound: the relaxation counting only the level's services.
 
-    A plan's value of the first level (its services' coverage summed over the years, existing facilities
-    included) is at most the optimum of the program with the objective :math:`\sum_{k \in 1}` alone, which is
-    what the level's stage maximises; the bound of :func:`~siting.models.multiservice_lagrange.lagrange_bound` on
-    the reach with every other service valued 0 bounds it (floors, budgets and floor areas stay in the
-    relaxation). Later levels get none: their stages hold the earlier levels, and a bound without those rows
-    is far above them (20k policy bench case: childcare held at 0.090, alone it could reach 0.387), while the
-    relaxation's held-level multiplier needs the held services' own prices. ``x`` (a feasible plan) sets the
-    search's target. Returns ``{level number: bound}`` (empty without levels or time).
+    The first level's stage maximises its services' coverage (summed over the years, existing facilities
+    included) over the program; :func:`~siting.models.multiservice_lagrange.lagrange_bound` on the reach with
+    every other service valued 0 bounds that (floors, budgets and floor areas stay in the relaxation). A later
+    level's stage holds the earlier levels; its bound holds the first one at the value the driver certainly
+    keeps (:func:`held_level`, dualised with :math:`\sigma \ge 0`: level :math:`l`'s coverage
+    :math:`+ \sigma (\text{level 1} - H)` bounds level :math:`l` on every plan that keeps level 1 at
+    :math:`H`) and drops the others in between (a relaxation: still a bound). Its multipliers are searched with
+    both levels' services valued, then only level :math:`l` is counted (``counted``). Each bound is also capped
+    at every point of the level's services covered every year. Levels share the time to ``deadline`` in
+    order, the first getting its share first; ``x`` (a feasible plan) sets the targets and the held value.
+    Returns ``{level number: bound}`` (levels the time did not reach are missing).
 
     Example
     -------
-    Elderly care first: its bound is at least what any plan reaches for it and at most what its services
-    could cover at all (``tests/services/test_multiservice_level_bound.py``).
+    Elderly care, then childcare: each bound is at least what any plan reaches for its level with the earlier
+    levels held (``tests/services/test_multiservice_level_bound.py``).
     """
     n_phases = len(params.phases) if params.phases else 1
+    start, stop = built.program.blocks["year"]
+    last = start + (n_phases - 1) * ((stop - start) // n_phases)
+    held = held_level(built, x, params.priority_tolerance)
+    first = np.array([s.key in built.levels[0].services for s in reach.services]) if built.levels else None
     out: dict[int, float] = {}
-    for level in built.levels[:1]:
-        if deadline is not None and time.perf_counter() >= deadline:
+    for i, level in enumerate(built.levels):
+        now = time.perf_counter()
+        if deadline is not None and now >= deadline:
             break
-        keys = set(level.services)
-        services = [replace(s, value=s.value * float(s.key in keys), offset=s.offset * float(s.key in keys))
-                    for s in reach.services]
-        # the Polyak target is the plan's final-year value of the level without the existing facilities, in the
-        # search's own units: with their offset it is above the values searched and stops the search early (20k
-        # policy: 0.6060), the yearly mean is far below it with phases and the steps too long (150k: 0.6062);
-        # this one gives 0.5772 and 0.5828
-        start, stop = built.program.blocks["year"]
-        last = start + (n_phases - 1) * ((stop - start) // n_phases)
-        target = float(level.objective[last:stop] @ x[last:stop])
-        found = lagrange_bound(replace(reach, services=services), params, counts, target=target, deadline=deadline)
-        # every point of the level's services covered in every year is a bound too (a search stopped early can
-        # be above it)
-        ceiling = n_phases * sum(float(s.value.sum()) + s.offset for s in services)
+        own = np.array([s.key in level.services for s in reach.services])
+        searched = own if i == 0 or first is None else own | first
+        services = [replace(s, value=s.value * float(on), offset=s.offset * float(on))
+                    for s, on in zip(reach.services, searched, strict=True)]
+        # the Polyak target is the plan's final-year value of what is searched, without the existing facilities,
+        # in the search's own units: with their offset it is above the values searched and stops the search
+        # early (20k policy, level 1: 0.6060), the yearly mean is far below it with phases and the steps too long
+        # (150k: 0.6062); this one gives 0.5772 and 0.5828
+        objective = level.objective if i == 0 else level.objective + built.levels[0].objective
+        target = float(objective[last:stop] @ x[last:stop])
+        share = None if deadline is None else now + (deadline - now) / (len(built.levels) - i)
+        found = lagrange_bound(replace(reach, services=services), params, counts, target=target, deadline=share,
+                               held=None if i == 0 else held, counted=None if i == 0 else own.astype(float))
+        ceiling = n_phases * sum(float(s.value.sum()) + s.offset for s, on in zip(reach.services, own, strict=True)
+                                 if on)
         out[level.number] = min(float(found.bound), ceiling)
     return out
 

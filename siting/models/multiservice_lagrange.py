@@ -158,11 +158,16 @@ def _final_value(inner: _Buildings, reach: Reach, floors: list[_Floor], lam: lis
 
 def lagrange_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarray, *, target: float,
                    deadline: float | None = None, max_iterations: int = 1000,
-                   held: tuple[tuple[str, ...], float] | None = None) -> LagrangeBound:
+                   held: tuple[tuple[str, ...], float] | None = None,
+                   counted: np.ndarray | None = None) -> LagrangeBound:
     """The bound of the module notes; ``target`` is a primal value of the last year's coverage (Polyak).
 
     ``held``: (service keys, value) of a priority level the final program holds at ``value`` or more (its
     objective: those services' coverage summed over the years, existing facilities included); dualised too.
+    ``counted``: (K,) weight in the bound of each service's value after the search (default 1): a later priority
+    level's bound searches the multipliers on the level and the held one together, then counts only the level
+    (``counted`` 0 on the held services; the held row still adds ``sigma`` times their value, and any weights
+    >= 0 with multipliers within their caps bound the objective so weighted).
     """
     began = time.perf_counter()
     inner = _Buildings(reach, counts, params.max_sites)
@@ -194,11 +199,11 @@ def lagrange_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarray,
     level = None if held is None else _held_level(reach, held, len(moneys))
     scales = (0.0,) if level is None else HELD_MULTIPLIERS
     mus: dict[tuple[int, int], float] = {}
-    best_years = _years(inner, reach, floors, candidates, moneys, level, 0.0, mus)
+    best_years = _years(inner, reach, floors, candidates, moneys, level, 0.0, mus, counted)
     for scale in scales[1:]:
         if deadline is not None and time.perf_counter() > deadline:
             break                      # the ladder is a tightening only: scale 0 is already a bound
-        trial = _years(inner, reach, floors, candidates, moneys, level, scale, mus)
+        trial = _years(inner, reach, floors, candidates, moneys, level, scale, mus, counted)
         best_years = trial if trial.bound < best_years.bound else best_years
     return replace(best_years, iterations=iterations, bundles=inner.bundles, history=tuple(history))
 
@@ -325,15 +330,18 @@ def _held_level(reach: Reach, held: tuple[tuple[str, ...], float], n_years: int)
 
 def _years(inner: _Buildings, reach: Reach, floors: list[_Floor],
            candidates: list[list[tuple[list[np.ndarray], list[np.ndarray]]]], moneys: list[float],
-           level: tuple[np.ndarray, float] | None, scale: float, mus: dict[tuple[int, int], float]
-           ) -> LagrangeBound:
+           level: tuple[np.ndarray, float] | None, scale: float, mus: dict[tuple[int, int], float],
+           counted: np.ndarray | None = None) -> LagrangeBound:
     """The bound summed over the years, each year the least over its ``candidates`` (lambda, u), ``scale`` on the level.
 
     The level row ``sum_t sum_{k in level} value_ik v_ikt >= held`` adds ``scale * value_ik`` to the level's
     points in every year and subtracts ``scale * held`` once; ``u`` is scaled with the level's caps.
-    ``mus``: each (year, candidate)'s last budget price, where the next search starts (updated).
+    ``mus``: each (year, candidate)'s last budget price, where the next search starts (updated). ``counted``: each
+    service's weight before the level's (1 without), on its points and on what its existing facilities earn.
     """
-    factor = [1.0 + scale * float(level is not None and level[0][k]) for k in range(len(reach.services))]
+    base = np.ones(len(reach.services)) if counted is None else np.asarray(counted, dtype=float)
+    factor = [float(base[k]) + scale * float(level is not None and level[0][k]) for k in range(len(reach.services))]
+    offset = float(sum(b * s.offset for b, s in zip(base, reach.services, strict=True)))
     years = []
     site_score = site_services = None
     for t, money in enumerate(moneys):
@@ -350,7 +358,7 @@ def _years(inner: _Buildings, reach: Reach, floors: list[_Floor],
                                                           mus.get((t, n), 0.0))
             terms.append(value)
             sites.append((term, chosen > 0))
-        years.append(reach.offset + min(terms))
+        years.append(offset + min(terms))
         if final:
             site_score, site_services = sites[int(np.argmin(terms))]
     total = float(sum(years)) - (0.0 if level is None else scale * level[1])
