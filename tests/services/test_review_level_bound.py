@@ -101,6 +101,16 @@ def _no_sub_mips(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(heuristic, "core_search", lambda built, reach, x, *args, **kwargs: (x, {}))
 
 
+def _stopped_solve(monkeypatch: pytest.MonkeyPatch, kwargs: dict, seed: int):
+    """(instance, params, result) of a driver solve whose level stages stop with no bound of their own."""
+    inst = multiservice_instance(seed, _N_DEMAND, _N_SITES)
+    params = MultiserviceParams.from_kwargs(kwargs)
+    _no_sub_mips(monkeypatch)
+    monkeypatch.setattr(levels_module, "get_backend", lambda name: _Stopped(None))
+    result = solve_model(MODEL, inst, params, backend="highs", options=SolveOptions(time_limit_s=20, secondary="none"))
+    return inst, params, result
+
+
 def _years(params) -> int:
     return len(params.phases) if params.phases else 1
 
@@ -164,13 +174,8 @@ def test_existing_facilities_leave_the_level_bound_between_the_optimum_and_the_c
 
 
 def test_the_rows_value_and_bound_count_existing_facilities_once_a_year(monkeypatch: pytest.MonkeyPatch) -> None:
-    kwargs = _CASES["existing_level_services_phased"](0)
-    inst = multiservice_instance(0, _N_DEMAND, _N_SITES)
-    params = MultiserviceParams.from_kwargs(kwargs)
-    _no_sub_mips(monkeypatch)
     # the stages stop with no bound of their own: the row's bound is the model's
-    monkeypatch.setattr(levels_module, "get_backend", lambda name: _Stopped(None))
-    result = solve_model(MODEL, inst, params, backend="highs", options=SolveOptions(time_limit_s=20, secondary="none"))
+    inst, params, result = _stopped_solve(monkeypatch, _CASES["existing_level_services_phased"](0), 0)
     row = result.stats["priority_levels"][0]
     found = heuristic.last_run()["level_bounds"][1]
     assert row["model_bound"] == found == row["bound"]
@@ -230,12 +235,7 @@ def test_a_warm_start_out_of_time_leaves_no_level_bound(monkeypatch: pytest.Monk
 # --- 4. priority_tolerance ------------------------------------------------------------------------------------------
 
 def test_with_priority_tolerance_the_row_and_warning_describe_level_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    kwargs = {**_CASES["max_sites_floors"](0), "priority_tolerance": 0.3}
-    inst = multiservice_instance(1, _N_DEMAND, _N_SITES)
-    params = MultiserviceParams.from_kwargs(kwargs)
-    _no_sub_mips(monkeypatch)
-    monkeypatch.setattr(levels_module, "get_backend", lambda name: _Stopped(None))
-    result = solve_model(MODEL, inst, params, backend="highs", options=SolveOptions(time_limit_s=20, secondary="none"))
+    inst, params, result = _stopped_solve(monkeypatch, {**_CASES["max_sites_floors"](0), "priority_tolerance": 0.3}, 1)
     row = result.stats["priority_levels"][0]
     rules = SiteRules.of(inst)
     built = MODEL.build(inst, params, rules)
