@@ -149,10 +149,14 @@ def weighted(built: Built, reach: Reach, weights: np.ndarray | None) -> tuple[Bu
         factor = _level_factor(built, level.number)
         objective += (factor - 1.0) * level.objective
         offset += (factor - 1.0) * level.offset
-    services = [replace(s, value=w * s.value, offset=w * s.offset) for s, w in zip(reach.services, weights,
-                                                                                  strict=True)]
     return replace(built, program=replace(program, objective=objective, objective_offset=offset)), \
-        replace(reach, services=services)
+        scaled(reach, weights)
+
+
+def scaled(reach: Reach, weights: np.ndarray) -> Reach:
+    """The reach with each service's objective (its points and its existing facilities) times its weight."""
+    return replace(reach, services=[replace(s, value=float(w) * s.value, offset=float(w) * s.offset)
+                                    for s, w in zip(reach.services, weights, strict=True)])
 
 
 def warm_start_share(built: Built) -> float:
@@ -277,8 +281,6 @@ def level_bounds(built: Built, reach: Reach, params: MultiserviceParams, counts:
             break
         own = np.array([s.key in level.services for s in reach.services])
         searched = own if i == 0 or first is None else own | first
-        services = [replace(s, value=s.value * float(on), offset=s.offset * float(on))
-                    for s, on in zip(reach.services, searched, strict=True)]
         # the Polyak target is the plan's final-year value of what is searched, without the existing facilities,
         # in the search's own units: with their offset it is above the values searched and stops the search
         # early (20k policy, level 1: 0.6060), the yearly mean is far below it with phases and the steps too long
@@ -286,7 +288,7 @@ def level_bounds(built: Built, reach: Reach, params: MultiserviceParams, counts:
         objective = level.objective if i == 0 else level.objective + built.levels[0].objective
         target = float(objective[last:stop] @ x[last:stop])
         share = None if deadline is None else now + (deadline - now) / (len(built.levels) - i)
-        found = lagrange_bound(replace(reach, services=services), params, counts, target=target, deadline=share,
+        found = lagrange_bound(scaled(reach, searched), params, counts, target=target, deadline=share,
                                held=None if i == 0 else held, counted=None if i == 0 else own.astype(float))
         ceiling = n_phases * sum(float(s.value.sum()) + s.offset for s, on in zip(reach.services, own, strict=True)
                                  if on)
