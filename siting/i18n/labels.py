@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import hashlib
 import re
 import types
 from collections.abc import Iterable, Iterator, Mapping
@@ -386,11 +385,9 @@ def catalog_terms(scenario: object = None) -> dict[str, str]:
     For :func:`use_terms` where no report has the services at hand (the sweep plot). A catalog that cannot
     be read gives no names (keys are shown): the solve itself reports a bad catalog.
     """
-    model = getattr(scenario, "model", None)
-    given = model.get("services") if model is not None else None
-    path = Path(given) if isinstance(given, (str, Path)) and Path(given).is_file() else None
-    digest = None if path is None else hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
-    return dict(_catalog_terms(None if path is None else str(path), digest))
+    from ..services.catalog import catalog_file_key
+
+    return dict(_catalog_terms(*catalog_file_key(scenario)))
 
 
 @functools.lru_cache(maxsize=32)

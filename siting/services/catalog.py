@@ -24,6 +24,7 @@ Example
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import numbers
 import tomllib
@@ -40,8 +41,8 @@ import pandas as pd
 from ..data.instance import Instance, SiteStatus
 from ..errors import InputError, ScenarioError
 
-__all__ = ["Service", "Catalog", "load_catalog", "service_masks", "DEFAULT_CATALOG", "TIERS", "CATEGORIES",
-           "DEFAULT_SPEED_GROUP", "POLICY_FIELDS"]
+__all__ = ["Service", "Catalog", "load_catalog", "catalog_file_key", "service_masks", "DEFAULT_CATALOG", "TIERS",
+           "CATEGORIES", "DEFAULT_SPEED_GROUP", "POLICY_FIELDS"]
 
 #: GB 50180-2018 life-circle tiers (labels; tiers do not nest). ``block`` is the 居住街坊 level.
 TIERS = ("block", "5min", "10min", "15min")
@@ -513,6 +514,19 @@ def load_catalog(path: str | Path | None = None, overrides: Mapping[str, Any] | 
         key = duties[0][0]
         raise _disabled_error(*duties[0], "overrides" if key in touched else source)
     return catalog
+
+
+def catalog_file_key(scenario: object = None) -> tuple[str | None, str | None]:
+    """``(path, BLAKE2 digest of its content)`` of the catalog file a scenario names, ``(None, None)`` for the shipped one.
+
+    A key for caches of what is read from a scenario's catalog (report currency, Chinese service names): a
+    file changed in any way gets another key. ``scenario``: anything with a ``model`` mapping (its ``services``).
+    """
+    model = getattr(scenario, "model", None)
+    given = model.get("services") if model is not None else None
+    if not (isinstance(given, (str, Path)) and Path(given).is_file()):
+        return None, None
+    return str(given), hashlib.blake2b(Path(given).read_bytes(), digest_size=16).hexdigest()
 
 
 def _toml(text: str, source: str) -> dict[str, Any]:

@@ -47,10 +47,11 @@ def draw_each_figure_once() -> Iterator[dict[str, int]]:
     """Cells whose tables load to the same instance draw the same figures: draw each of them once.
 
     Every shape loads to the same instance for most models (CSV and Parquet, GeoPackage and GeoJSON for the
-    multi-service model, whose elderly rows only the first two have). The sweep curve and the report's before / after maps are pure functions of their arguments (the sweep table
-    but for its solve times, which are not drawn), the language and the catalog terms: a figure drawn once with
-    exactly these inputs (pickled, hashed) is not drawn again; its PNG bytes are written where the command writes
-    them. Every distinct figure is still drawn by the product code.
+    multi-service model, whose elderly rows only the first two have). The sweep curve and the report's before /
+    after maps are pure functions of their arguments (the sweep table but for its solve times, which are not
+    drawn), the language and the catalog terms: a figure drawn once with exactly these inputs (pickled, hashed)
+    is not drawn again; its PNG bytes are written where the command writes them. Every distinct figure is still
+    drawn by the product code.
     """
     from siting.i18n import current_language
     from siting.i18n.labels import _TERMS

@@ -12,7 +12,6 @@ Example
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,10 +35,9 @@ def report_currency(scenario: Scenario) -> str:
             raise ScenarioError(f"expected a short currency name such as \"CNY\", got {given!r}",
                                 file=None if scenario.path is None else str(scenario.path), key="report.currency")
         return given.strip()
-    catalog_path = scenario.model.get("services") if scenario.model is not None else None
-    path = Path(catalog_path) if isinstance(catalog_path, (str, Path)) and Path(catalog_path).is_file() else None
-    digest = None if path is None else hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
-    return _catalog_currency(None if path is None else str(path), digest)
+    from ...services.catalog import catalog_file_key
+
+    return _catalog_currency(*catalog_file_key(scenario))
 
 
 @functools.lru_cache(maxsize=32)
