@@ -43,6 +43,7 @@ from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ._child import solve_in_child, wants_child, without_child_flag
 from ._common import checked_warm_start, no_time_solution, prefer_warm_start, remaining_s
+from ._quiet import stdout_to_stderr
 from .base import BackendSolution, Termination
 
 __all__ = ["HighsBackend", "STATUS_MAP"]
@@ -199,7 +200,9 @@ class HighsBackend:
                 return no_time_solution(program, self.name, t0, start, "handing the model to HiGHS")
             h.setOptionValue("time_limit", float(time_left))
 
-        h.run()
+        # HiGHS 1.12 prints a debug line to stdout during MIPs whatever output_flag says (see _quiet)
+        with stdout_to_stderr(not options.verbose):
+            h.run()
         model_status = h.getModelStatus()
         status_name = model_status.name
         info = h.getInfo()
@@ -254,7 +257,8 @@ class HighsBackend:
                 return Termination.ERROR, "infeasible or unbounded (no time left to tell which)"
         self._set_options(h, options, left)
         self._pass_model(h, program, np.zeros(program.n_cols))
-        h.run()
+        with stdout_to_stderr(not options.verbose):
+            h.run()
         name = h.getModelStatus().name
         if name == "kInfeasible":
             return Termination.INFEASIBLE, "Infeasible (after an infeasible-or-unbounded answer)"
