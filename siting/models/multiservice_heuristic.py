@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 
 from ..data.instance import Instance
-from ..formulations.lexicographic import keep_slack
 from ..rules import SiteRules
 from .base import Built
 from .multiservice_core import core_search
 from .multiservice_greedy import FLOOR_WEIGHT, GreedyPlan, supported
 from .multiservice_lagrange import lagrange_bound
+from .multiservice_level_bound import held_level, level_bounds, scaled
 from .multiservice_local import improved_plan
 from .multiservice_params import MultiserviceParams
 from .multiservice_reach import Reach, reach_of
@@ -104,23 +104,6 @@ def _last_year_value(plan: GreedyPlan, reach: Reach) -> float:
                      for k, s in enumerate(reach.services)))
 
 
-def held_level(built: Built, x: np.ndarray, tolerance: float) -> tuple[tuple[str, ...], float] | None:
-    """The first priority level's services and a value the final program certainly holds it at (None: no level).
-
-    The driver starts the first level from this warm start and keeps the start when the solver finds nothing
-    better (:func:`siting.models.levels.solve_levels`), so the level is held at no less than the start's value
-    less the slack of :func:`~siting.models.levels.hold_level`. That slack jumps from half a unit to a relative
-    1e-6 at large values, so the slack used here is never below ``1e-6 |value|`` either: then every value the
-    solver may hold the level at, less its own slack, is at least the returned one.
-    """
-    if not built.levels:
-        return None
-    level = built.levels[0]
-    value = float(level.objective @ x + level.offset)
-    slack = max(tolerance * abs(value), keep_slack(level.objective, value), 1e-6 * max(1.0, abs(value)))
-    return tuple(level.services), value - slack - 1e-8 * max(1.0, abs(value))
-
-
 def _level_factor(built: Built, number: int) -> float:
     """The search objective's weight of held level ``number`` (see :data:`LEVEL_WEIGHT`)."""
     return float(LEVEL_WEIGHT ** (len(built.levels) - number + 1))
@@ -151,12 +134,6 @@ def weighted(built: Built, reach: Reach, weights: np.ndarray | None) -> tuple[Bu
         offset += (factor - 1.0) * level.offset
     return replace(built, program=replace(program, objective=objective, objective_offset=offset)), \
         scaled(reach, weights)
-
-
-def scaled(reach: Reach, weights: np.ndarray) -> Reach:
-    """The reach with each service's objective (its points and its existing facilities) times its weight."""
-    return replace(reach, services=[replace(s, value=float(w) * s.value, offset=float(w) * s.offset)
-                                    for s, w in zip(reach.services, weights, strict=True)])
 
 
 def warm_start_share(built: Built) -> float:
@@ -235,7 +212,8 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
         levels_deadline = None if deadline is None else \
             time.perf_counter() + share * max(0.0, deadline - time.perf_counter())
         t1 = time.perf_counter()
-        found = level_bounds(built, reach, params, rules.counts, x, deadline=levels_deadline)
+        found = level_bounds(built, reach, params, rules.counts, x, deadline=levels_deadline,
+                             multipliers=lagrange.multipliers)
         _LAST.update(level_bounds=found, level_bounds_s=time.perf_counter() - t1)
         _LEVEL_BOUNDS = (weakref.ref(instance), weakref.ref(params), weakref.ref(rules), found)
     if x is not None and deadline is not None and lagrange.site_score is not None:
@@ -246,54 +224,6 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
     # one tuple, assigned and read whole: a solve in another thread never sees half of it
     _BOUND = (weakref.ref(instance), weakref.ref(params), weakref.ref(rules), float(lagrange.bound))
     return x
-
-
-def level_bounds(built: Built, reach: Reach, params: MultiserviceParams, counts: np.ndarray, x: np.ndarray, *,
-                 deadline: float | None) -> dict[int, float]:
-    r"""Each priority level's own Lagrangian bound: the relaxation counting only the level's services.
-
-    The first level's stage maximises its services' coverage (summed over the years, existing facilities
-    included) over the program; :func:`~siting.models.multiservice_lagrange.lagrange_bound` on the reach with
-    every other service valued 0 bounds that (floors, budgets and floor areas stay in the relaxation). A later
-    level's stage holds the earlier levels; its bound holds the first one at the value the driver certainly
-    keeps (:func:`held_level`, dualised with :math:`\sigma \ge 0`: level :math:`l`'s coverage
-    :math:`+ \sigma (\text{level 1} - H)` bounds level :math:`l` on every plan that keeps level 1 at
-    :math:`H`) and drops the others in between (a relaxation: still a bound). Its multipliers are searched with
-    both levels' services valued, then only level :math:`l` is counted (``counted``). Each bound is also capped
-    at every point of the level's services covered every year. Levels share the time to ``deadline`` in
-    order, the first getting its share first; ``x`` (a feasible plan) sets the targets and the held value.
-    Returns ``{level number: bound}`` (levels the time did not reach are missing).
-
-    Example
-    -------
-    Elderly care, then childcare: each bound is at least what any plan reaches for its level with the earlier
-    levels held (``tests/services/test_multiservice_level_bound.py``).
-    """
-    n_phases = len(params.phases) if params.phases else 1
-    start, stop = built.program.blocks["year"]
-    last = start + (n_phases - 1) * ((stop - start) // n_phases)
-    held = held_level(built, x, params.priority_tolerance)
-    first = np.array([s.key in built.levels[0].services for s in reach.services]) if built.levels else None
-    out: dict[int, float] = {}
-    for i, level in enumerate(built.levels):
-        now = time.perf_counter()
-        if deadline is not None and now >= deadline:
-            break
-        own = np.array([s.key in level.services for s in reach.services])
-        searched = own if i == 0 or first is None else own | first
-        # the Polyak target is the plan's final-year value of what is searched, without the existing facilities,
-        # in the search's own units: with their offset it is above the values searched and stops the search
-        # early (20k policy, level 1: 0.6060), the yearly mean is far below it with phases and the steps too long
-        # (150k: 0.6062); this one gives 0.5772 and 0.5828
-        objective = level.objective if i == 0 else level.objective + built.levels[0].objective
-        target = float(objective[last:stop] @ x[last:stop])
-        share = None if deadline is None else now + (deadline - now) / (len(built.levels) - i)
-        found = lagrange_bound(scaled(reach, searched), params, counts, target=target, deadline=share,
-                               held=None if i == 0 else held, counted=None if i == 0 else own.astype(float))
-        ceiling = n_phases * sum(float(s.value.sum()) + s.offset for s, on in zip(reach.services, own, strict=True)
-                                 if on)
-        out[level.number] = min(float(found.bound), ceiling)
-    return out
 
 
 def level_bound(instance: Instance, params: MultiserviceParams, rules: SiteRules, number: int) -> float | None:

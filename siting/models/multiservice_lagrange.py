@@ -82,6 +82,9 @@ class LagrangeBound:
     bundles: str | None = None
     #: (iteration, seconds, best final-year term so far) after every iteration, for benchmarks
     history: tuple[tuple[int, float, float], ...] = field(default=(), compare=False)
+    #: the final year's best cover-row multipliers u (one array per service, the reach's active points), where
+    #: another search may start (:func:`lagrange_bound`'s ``start``); empty when not computed
+    multipliers: tuple[np.ndarray, ...] = field(default=(), compare=False)
 
 
 def year_money(params: MultiserviceParams) -> list[float]:
@@ -159,15 +162,13 @@ def _final_value(inner: _Buildings, reach: Reach, floors: list[_Floor], lam: lis
 def lagrange_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarray, *, target: float,
                    deadline: float | None = None, max_iterations: int = 1000,
                    held: tuple[tuple[str, ...], float] | None = None,
-                   counted: np.ndarray | None = None) -> LagrangeBound:
+                   start: list[np.ndarray] | None = None) -> LagrangeBound:
     """The bound of the module notes; ``target`` is a primal value of the last year's coverage (Polyak).
 
     ``held``: (service keys, value) of a priority level the final program holds at ``value`` or more (its
     objective: those services' coverage summed over the years, existing facilities included); dualised too.
-    ``counted``: (K,) weight in the bound of each service's value after the search (default 1): a later priority
-    level's bound searches the multipliers on the level and the held one together, then counts only the level
-    (``counted`` 0 on the held services; the held row still adds ``sigma`` times their value, and any weights
-    >= 0 with multipliers within their caps bound the objective so weighted).
+    ``start``: the final year's first multipliers u (one array per service; clipped to [0, the point's value];
+    default half the value): any start gives a bound, a good one a tighter bound in fewer steps.
     """
     began = time.perf_counter()
     inner = _Buildings(reach, counts, params.max_sites)
@@ -177,7 +178,8 @@ def lagrange_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarray,
     # the final year first (the floors bind it); with earlier years to search too it gets FINAL_SHARE of the time
     final_deadline = deadline if deadline is None or len(moneys) == 1 else \
         began + FINAL_SHARE * max(0.0, deadline - began)
-    final = _search(inner, reach, floors, moneys[-1], target, final_deadline, max_iterations, began, history)
+    final = _search(inner, reach, floors, moneys[-1], target, final_deadline, max_iterations, began, history,
+                    start)
     iterations = final.iterations
     no_lam = [np.zeros(f.need.shape[0]) for f in floors]
     # each year is its own relaxation: it takes the best of the plain and the floors' multipliers, and earlier
@@ -199,13 +201,14 @@ def lagrange_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarray,
     level = None if held is None else _held_level(reach, held, len(moneys))
     scales = (0.0,) if level is None else HELD_MULTIPLIERS
     mus: dict[tuple[int, int], float] = {}
-    best_years = _years(inner, reach, floors, candidates, moneys, level, 0.0, mus, counted)
+    best_years = _years(inner, reach, floors, candidates, moneys, level, 0.0, mus)
     for scale in scales[1:]:
         if deadline is not None and time.perf_counter() > deadline:
             break                      # the ladder is a tightening only: scale 0 is already a bound
-        trial = _years(inner, reach, floors, candidates, moneys, level, scale, mus, counted)
+        trial = _years(inner, reach, floors, candidates, moneys, level, scale, mus)
         best_years = trial if trial.bound < best_years.bound else best_years
-    return replace(best_years, iterations=iterations, bundles=inner.bundles, history=tuple(history))
+    return replace(best_years, iterations=iterations, bundles=inner.bundles, history=tuple(history),
+                   multipliers=tuple(final.u))
 
 
 @dataclass(frozen=True)
@@ -220,11 +223,15 @@ class _Found:
 
 def _search(inner: _Buildings, reach: Reach, floors: list[_Floor], money: float, target: float,
             deadline: float | None, max_iterations: int, began: float,
-            history: list[tuple[int, float, float]] | None) -> _Found:
-    """Subgradient steps on one year's L(u, lambda) with ``money`` (see module notes); ``history`` is appended to."""
+            history: list[tuple[int, float, float]] | None, start: list[np.ndarray] | None = None) -> _Found:
+    """Subgradient steps on one year's L(u, lambda) with ``money`` (see module notes); ``history`` is appended to.
+
+    ``start``: the first u (default half of each point's value).
+    """
     services = reach.services
     lam = [np.zeros(f.need.shape[0]) for f in floors]
-    u = [0.5 * s.value for s in services]
+    u = [0.5 * s.value for s in services] if start is None else \
+        [np.clip(np.asarray(x, dtype=np.float64), 0.0, s.value) for x, s in zip(start, services, strict=True)]
     mu = 0.0
     best = np.inf
     best_u, best_lam = [x.copy() for x in u], [m.copy() for m in lam]
@@ -330,18 +337,15 @@ def _held_level(reach: Reach, held: tuple[tuple[str, ...], float], n_years: int)
 
 def _years(inner: _Buildings, reach: Reach, floors: list[_Floor],
            candidates: list[list[tuple[list[np.ndarray], list[np.ndarray]]]], moneys: list[float],
-           level: tuple[np.ndarray, float] | None, scale: float, mus: dict[tuple[int, int], float],
-           counted: np.ndarray | None = None) -> LagrangeBound:
+           level: tuple[np.ndarray, float] | None, scale: float, mus: dict[tuple[int, int], float]
+           ) -> LagrangeBound:
     """The bound summed over the years, each year the least over its ``candidates`` (lambda, u), ``scale`` on the level.
 
     The level row ``sum_t sum_{k in level} value_ik v_ikt >= held`` adds ``scale * value_ik`` to the level's
     points in every year and subtracts ``scale * held`` once; ``u`` is scaled with the level's caps.
-    ``mus``: each (year, candidate)'s last budget price, where the next search starts (updated). ``counted``: each
-    service's weight before the level's (1 without), on its points and on what its existing facilities earn.
+    ``mus``: each (year, candidate)'s last budget price, where the next search starts (updated).
     """
-    base = np.ones(len(reach.services)) if counted is None else np.asarray(counted, dtype=float)
-    factor = [float(base[k]) + scale * float(level is not None and level[0][k]) for k in range(len(reach.services))]
-    offset = float(sum(b * s.offset for b, s in zip(base, reach.services, strict=True)))
+    factor = [1.0 + scale * float(level is not None and level[0][k]) for k in range(len(reach.services))]
     years = []
     site_score = site_services = None
     for t, money in enumerate(moneys):
@@ -358,7 +362,7 @@ def _years(inner: _Buildings, reach: Reach, floors: list[_Floor],
                                                           mus.get((t, n), 0.0))
             terms.append(value)
             sites.append((term, chosen > 0))
-        years.append(offset + min(terms))
+        years.append(reach.offset + min(terms))
         if final:
             site_score, site_services = sites[int(np.argmin(terms))]
     total = float(sum(years)) - (0.0 if level is None else scale * level[1])

@@ -20,8 +20,10 @@ from siting.backends import get_backend
 from siting.errors import VerificationError
 from siting.models import levels as levels_module
 from siting.models import multiservice_heuristic as heuristic
+from siting.models import multiservice_level_bound as level_bound_module
 from siting.models.driver import solve_model
 from siting.models.multiservice import MODEL
+from siting.models.multiservice_lagrange import LagrangeBound, lagrange_bound
 from siting.models.multiservice_params import MultiserviceParams
 from siting.models.multiservice_reach import reach_of
 from siting.options import SolveOptions
@@ -134,3 +136,69 @@ def test_a_tighter_stage_bound_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     row = result.stats["priority_levels"][0]
     assert row["model_bound"] >= row["value"] and row["bound"] == pytest.approx(row["value"], abs=1e-12)
     assert np.isfinite(row["gap"]) and row["gap"] <= 1e-9
+
+
+@pytest.mark.parametrize(("case", "seed"), [("floors", 0), ("floors", 1), ("phased", 0), ("phased", 2)])
+def test_holding_level_one_tightens_the_later_level_bound(case: str, seed: int,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Level 2's bound with level 1 held (the sigma walk) is at most its bound alone (sigma = 0), and it is
+    still above the level's exact optimum with level 1 held."""
+    inst = multiservice_instance(seed, 40, 12)
+    params = MultiserviceParams.from_kwargs(_CASES[case]())
+    rules = SiteRules.of(inst)
+    built = MODEL.build(inst, params, rules)
+    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    x = heuristic.warm_start(inst, params, rules, built, None)
+    if x is None:
+        pytest.skip("no feasible start on this instance")
+    reach = reach_of(inst, params, rules)
+    found = level_bound_module.level_bounds(built, reach, params, rules.counts, x, deadline=None)
+    second = built.levels[1]
+    own = np.array([s.key in second.services for s in reach.services], float)
+    n_years = len(params.phases) if params.phases else 1
+    start, stop = built.program.blocks["year"]
+    last = start + (n_years - 1) * ((stop - start) // n_years)
+    alone = lagrange_bound(level_bound_module.scaled(reach, own), params, rules.counts,
+                           target=float(second.objective[last:stop] @ x[last:stop])).bound
+    assert found[second.number] <= alone + 1e-9
+    held = heuristic.held_level(built, x, params.priority_tolerance)
+    optimum = level_optimum(built, second, held[1] if held else None)
+    assert optimum is None or found[second.number] >= optimum - 1e-9 * max(1.0, abs(optimum))
+
+
+def _fake_bounds(reach0, first_key: str, held: float, dual, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Replace the Lagrangian by ``dual(sigma) + sigma * held`` (sigma read off level 1's scaled values)."""
+    base = next(float(s.value.sum()) for s in reach0.services if s.key == first_key)
+    tried: list[float] = []
+
+    def fake(reach, params, counts, *, target, deadline=None, max_iterations=1000, held_=None, start=None, **kw):
+        sigma = next(float(s.value.sum()) for s in reach.services if s.key == first_key) / base
+        tried.append(sigma)
+        return LagrangeBound(dual(sigma) + sigma * held, 1, (0.0,),
+                             multipliers=tuple(np.zeros_like(s.value) for s in reach.services))
+
+    monkeypatch.setattr(level_bound_module, "lagrange_bound", fake)
+    return tried
+
+
+@pytest.mark.parametrize("best", [0.1, 0.7, 2.0, 5.0, 11.0, 40.0])
+def test_the_sigma_walk_finds_the_least_of_a_convex_dual(best: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a convex dual function the walk ends within a factor sqrt(2) of its minimum, and returns the least value
+    it tried (each tried sigma is a bound)."""
+    inst = multiservice_instance(0, 40, 12)
+    params = MultiserviceParams.from_kwargs(_CASES["floors"]())
+    rules = SiteRules.of(inst)
+    reach = reach_of(inst, params, rules)
+    first = np.array([s.key == "elderly_care" for s in reach.services])
+    own = np.array([s.key == "childcare" for s in reach.services])
+    monkeypatch.setattr(level_bound_module, "SIGMA_TRIES", 8)
+
+    def dual(sigma: float) -> float:
+        return 1.0 + (np.log2(sigma) - np.log2(best)) ** 2
+
+    tried = _fake_bounds(reach, "elderly_care", 0.25, dual, monkeypatch)
+    value = level_bound_module.held_level_bound(reach, params, rules.counts, own, first, 0.25, 0.0, 0.0, (), (),
+                                                deadline=None)
+    assert value == pytest.approx(min(dual(s) for s in tried))
+    assert tried[0] == level_bound_module.SIGMA_START
+    assert abs(np.log2(tried[int(np.argmin([dual(s) for s in tried]))]) - np.log2(best)) <= 0.5 + 1e-9
