@@ -147,7 +147,7 @@ def unproven_levels(stats: list[dict[str, Any]]) -> list[str]:
         reach = ("no bound" if bound is None else
                  f"its bound is {bound:.6g} (gap {100 * gap:.1f} %)" if gap is not None else f"its bound is {bound:.6g}")
         # with priority_tolerance the later levels may take the level down to held_at, not the value reached
-        held = (f"{float(row['held_at']):.6g} (its stage reached {value:.6g}, less priority_tolerance "
+        held = (f"{float(row['held_at']):.6g} (its stage reached {value:.6g} less priority_tolerance "
                 f"{row['tolerance']:g})" if row.get("tolerance", 0.0) * abs(value) > 0 and "held_at" in row
                 else f"{value:.6g}")
         lines.append(f"priority level {row['level']} ({services}) not proven ({row.get('termination')}): held at "

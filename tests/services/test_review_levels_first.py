@@ -76,7 +76,7 @@ def test_the_warning_states_a_value_the_plan_keeps(monkeypatch: pytest.MonkeyPat
     held = float(match.group(1))
     assert row["held_at"] <= got + 1e-9
     assert held <= got + 1e-6 * max(1.0, abs(got)), f"the warning says {held}, the plan keeps {got}"
-    assert f"its stage reached {row['value']:.6g}, less priority_tolerance 0.3" in result.message
+    assert f"its stage reached {row['value']:.6g} less priority_tolerance 0.3" in result.message
 
 
 def test_a_level_at_zero_prints_no_gap() -> None:

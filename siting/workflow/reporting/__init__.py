@@ -247,11 +247,13 @@ def _build_report(prep: Prepared, *, quiet: bool, max_rank_rows: int) -> ReportR
     return ReportResult(html=folder / "report.html", gpkg=gpkg, services=svc, record=rec, csv=csv)
 
 
-def _message(message: str, zh: bool) -> str:
+def _message(message: str, zh: bool, stats: dict[str, Any] | None = None) -> str:
     """The solve's one-line message for the summary, in the report's language.
 
     In Chinese the table above already gives the figures of the usual "N new sites, cost ..." sentence, so only
-    its warnings remain (translated where the message catalog can).
+    its warnings remain (translated where the message catalog can). The warnings are joined by "; " and an
+    unproven priority level's own line contains one, so those lines are rebuilt from ``stats`` and translated
+    each whole.
     """
     if not zh:
         return message
@@ -259,8 +261,21 @@ def _message(message: str, zh: bool) -> str:
 
     head, _, warning = message.partition("; warning: ")
     if re.match(r"\d+ new sites, cost ", head):
-        return tr("warning: {text}").format(text=translate(warning)) if warning else ""
+        return tr("warning: {text}").format(text=_warnings_zh(warning, stats, translate)) if warning else ""
     return translate(message)
+
+
+def _warnings_zh(warning: str, stats: dict[str, Any] | None, translate: Any) -> str:
+    """``warning`` (the solve's warnings joined by "; ") with each unproven level's line translated whole."""
+    from ...models.levels import unproven_levels
+
+    rows = (stats or {}).get("priority_levels") or []
+    lines = [line for line in unproven_levels(rows) if line in warning] if isinstance(rows, list) else []
+    if not lines:
+        return str(translate(warning))
+    for line in lines:
+        warning = warning.replace(line, translate(line))
+    return warning
 
 
 def _community_floors(rec: dict[str, Any], inputs: Any) -> dict[str, float]:
@@ -329,7 +344,7 @@ def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list
         (tr("optimality gap"), "—" if rec.get("gap") is None else f"{float(rec['gap']):.2%}"),
         (tr("solver / seconds"), f"{rec.get('solver')} / {float(rec.get('seconds') or 0):.1f}"),
     ], columns=["item", "value"])
-    out = [(tr("Summary"), table_html(summary) + f"<p>{esc(_message(str(rec.get('message') or ''), zh))}</p>")]
+    out = [(tr("Summary"), table_html(summary) + f"<p>{esc(_message(str(rec.get('message') or ''), zh, rec.get('stats')))}</p>")]
     table = svc[["service", "weight_column", "threshold_min", "covered_before", "share_before", "covered_after",
                  "share_after", "total", "gain", "providers_before", "providers_after"]].copy()
     for c in ("share_before", "share_after"):
