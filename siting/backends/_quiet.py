@@ -1,14 +1,19 @@
 """Native library output that ignores the solver's own switches goes to stderr, not stdout.
 
-HiGHS 1.12 (the version pinned beside OR-Tools, see ``pyproject.toml``) prints a leftover debug line,
-``HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();``, with C ``printf`` whenever a MIP
-sub-solver finds a plan, whatever ``output_flag`` says. It lands in the middle of the tables ``siting`` prints
-and in whatever a script reads from our stdout. While a quiet solve runs, file descriptor 1 points at
-descriptor 2, so such lines still reach the terminal (stderr) but never stdout.
+HiGHS 1.12 (the version pinned beside OR-Tools, see ``pyproject.toml``; scipy and OR-Tools bundle the same
+release) prints a leftover debug line, ``HighsMipSolverData::transformNewIntegerFeasibleSolution
+tmpSolver.run();``, with C ``printf`` whenever a MIP sub-solver finds a plan, whatever ``output_flag`` says. It
+lands in the middle of the tables ``siting`` prints and in whatever a script reads from our stdout. While a
+quiet HiGHS solve runs (the ``highs`` backend, ``scipy``'s ``milp`` and OR-Tools' ``highs`` engine), file
+descriptor 1 points at descriptor 2, so such lines still reach the terminal (stderr) but never stdout. C stdio
+is flushed on the way in (what was printed before goes to stdout) and on the way out (what was printed inside
+goes to stderr).
 
-The redirection is process-wide (a descriptor is): solves in several threads share one redirection, counted,
-and Python's own ``print`` in another thread meanwhile also goes to stderr. Where descriptor 1 or 2 is not a
-valid file (no console) nothing is redirected.
+The redirection is process-wide (a descriptor is): solves in several threads share one redirection, counted.
+Whatever else writes to descriptor 1 meanwhile goes to stderr too: Python's ``print`` in another thread,
+``siting serve``'s access log (uvicorn writes it to stdout) while its worker solves, a concurrent verbose solve's
+log, a child process started by another thread. Nothing is lost; it only changes stream. Where descriptor 1 or
+2 is not a valid file (no console) nothing is redirected.
 
 Example
 -------
@@ -31,11 +36,24 @@ _depth = [0]
 _saved: list[int | None] = [None]
 
 
+def _c_library() -> ctypes.CDLL | None:
+    """The C runtime whose stdio buffers native code writes into (None where it cannot be found)."""
+    for name in ("ucrtbase", "msvcrt") if sys.platform == "win32" else (None,):
+        try:
+            return ctypes.CDLL(name)
+        except OSError:
+            continue
+    return None
+
+
 def _flush_c_stdio() -> None:
     """Write out what C's stdio buffers hold (a pipe's stdout is fully buffered) to where descriptor 1 is now."""
+    libc = _c_library()
+    if libc is None:
+        return
     try:
-        ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError, TypeError):   # no C library by that name (Windows): nothing buffered to lose
+        libc.fflush(None)
+    except (AttributeError, OSError):
         pass
 
 
@@ -47,30 +65,50 @@ def _flush_python() -> None:
             pass
 
 
+def _redirect() -> int | None:
+    """Point descriptor 1 at 2; the saved descriptor 1 (None when it could not be done)."""
+    _flush_python()
+    _flush_c_stdio()          # what was printed before the block belongs on stdout
+    try:
+        saved = os.dup(1)
+    except OSError:
+        return None
+    try:
+        os.dup2(2, 1)
+    except OSError:
+        os.close(saved)
+        return None
+    return saved
+
+
+def _restore(saved: int) -> None:
+    _flush_c_stdio()          # what was printed inside the block belongs on stderr
+    _flush_python()
+    try:
+        os.dup2(saved, 1)
+    finally:
+        os.close(saved)
+
+
 @contextmanager
 def stdout_to_stderr(enabled: bool = True) -> Iterator[None]:
     """Within the block, everything written to descriptor 1 goes to descriptor 2 (module notes)."""
     if not enabled:
         yield
         return
-    with _lock:
-        if _depth[0] == 0:
-            _flush_python()
-            try:
-                saved = os.dup(1)
-                os.dup2(2, 1)
-            except OSError:
-                saved = None
-            _saved[0] = saved
-        _depth[0] += 1
+    entered = False
     try:
+        with _lock:
+            if _depth[0] == 0:
+                _saved[0] = _redirect()
+            _depth[0] += 1
+            entered = True
         yield
     finally:
-        with _lock:
-            _depth[0] -= 1
-            if _depth[0] == 0 and _saved[0] is not None:
-                _flush_c_stdio()
-                _flush_python()
-                os.dup2(_saved[0], 1)
-                os.close(_saved[0])
-                _saved[0] = None
+        # a Ctrl-C anywhere above still leaves with stdout back once the last block is out
+        if entered:
+            with _lock:
+                _depth[0] -= 1
+                if _depth[0] == 0 and _saved[0] is not None:
+                    saved, _saved[0] = _saved[0], None
+                    _restore(saved)

@@ -61,6 +61,7 @@ from ._common import (
     remaining_s,
     solver_limit_s,
 )
+from ._quiet import stdout_to_stderr
 from .base import BackendSolution, Termination
 from .ortools_params import gscip_parameters, sat_parameters
 
@@ -266,17 +267,19 @@ class OrtoolsBackend:
             timer.daemon = True
             timer.start()
         try:
-            return solver.solve(
-                model_proto,
-                solver_type,
-                init_arguments.StreamableSolverInitArguments().to_proto(),
-                params_proto,
-                model_params_proto,
-                None,
-                callback.CallbackRegistration().to_proto(),
-                None,
-                None if interrupter is None else interrupter.pybind_interrupter,
-            )
+            # OR-Tools' own HiGHS 1.12 prints the same debug line as highspy's (see _quiet)
+            with stdout_to_stderr(engine == "highs" and not params_proto.enable_output):
+                return solver.solve(
+                    model_proto,
+                    solver_type,
+                    init_arguments.StreamableSolverInitArguments().to_proto(),
+                    params_proto,
+                    model_params_proto,
+                    None,
+                    callback.CallbackRegistration().to_proto(),
+                    None,
+                    None if interrupter is None else interrupter.pybind_interrupter,
+                )
         except Exception as exc:  # StatusNotOk: invalid model/parameters for this engine
             raise SolverError(f"ortools/{engine}: {exc}") from exc
         finally:

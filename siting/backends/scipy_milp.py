@@ -43,6 +43,7 @@ from ._common import (
     prefer_warm_start,
     solver_limit_s,
 )
+from ._quiet import stdout_to_stderr
 from .base import BackendSolution, Termination
 
 if TYPE_CHECKING:  # scipy.optimize loads only when a solve starts
@@ -147,13 +148,15 @@ class ScipyBackend:
             if limit < _MIN_RUN_S:
                 return no_time_solution(program, self.name, t0, start, "too little time for milp's model copy")
             opts["time_limit"] = float(limit)
-        res = milp(
-            c,
-            integrality=program.integrality.astype(np.uint8),
-            bounds=Bounds(program.col_lower, program.col_upper),
-            constraints=constraints,
-            options=_milp_options(opts),
-        )
+        # scipy's bundled HiGHS 1.12 prints the same debug line as highspy's (see _quiet)
+        with stdout_to_stderr(not opts.get("disp")):
+            res = milp(
+                c,
+                integrality=program.integrality.astype(np.uint8),
+                bounds=Bounds(program.col_lower, program.col_upper),
+                constraints=constraints,
+                options=_milp_options(opts),
+            )
         message = str(res.message)
         termination = STATUS_MAP.get(int(res.status), Termination.ERROR)
         if res.status == 1 and "time" in message.lower():
@@ -202,13 +205,14 @@ class ScipyBackend:
             if left <= 0:
                 return Termination.ERROR, "infeasible or unbounded (no time left to tell which)"
             opts["time_limit"] = left
-        res = milp(
-            np.zeros(program.n_cols),
-            integrality=program.integrality.astype(np.uint8),
-            bounds=Bounds(program.col_lower, program.col_upper),
-            constraints=constraints,
-            options=_milp_options(opts),
-        )
+        with stdout_to_stderr(not opts.get("disp")):
+            res = milp(
+                np.zeros(program.n_cols),
+                integrality=program.integrality.astype(np.uint8),
+                bounds=Bounds(program.col_lower, program.col_upper),
+                constraints=constraints,
+                options=_milp_options(opts),
+            )
         if res.status == 2:
             return Termination.INFEASIBLE, "infeasible (after an infeasible-or-unbounded answer)"
         if res.status == 0:

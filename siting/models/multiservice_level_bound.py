@@ -118,10 +118,10 @@ def level_bounds(built: Built, reach: Reach, params: MultiserviceParams, counts:
                 first_u = found.multipliers
         else:
             first_target = float(built.levels[0].objective[last:stop] @ x[last:stop])
-            bound = held_level_bound(reach, params, counts, own & ~first, first, held[1], target, first_target,
+            bound = held_level_bound(reach, params, counts, own, first, held[1], target, first_target,
                                      tuple(own_u or ()), first_u, deadline=share)
-        if bound is None:
-            continue
+        if bound is None or not np.isfinite(bound):
+            continue                   # no bound rather than a NaN the driver's checks cannot compare
         ceiling = n_phases * sum(float(s.value.sum()) + s.offset for s, on in zip(reach.services, own, strict=True)
                                  if on)
         out[level.number] = min(float(bound), ceiling)
@@ -134,10 +134,12 @@ def held_level_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarra
                      deadline: float | None) -> float | None:
     r"""The least :math:`L_\sigma - \sigma H` over the multipliers :math:`\sigma` tried (module notes).
 
-    ``own``, ``first`` (K,) bool: the level's services and level 1's (disjoint); ``held``: :math:`H`, level 1's
-    value with its existing facilities; ``target``, ``first_target``: the plan's final-year values of the two
-    (Polyak targets, combined with each :math:`\sigma`); ``own_u``, ``first_u``: multipliers to start from
-    (level 1's in its own units; either may be empty). None when the time allowed no search at all.
+    ``own``, ``first`` (K,) bool: the level's services and level 1's (weighted 1 and :math:`\sigma`, summed
+    where both); ``held``: :math:`H`, level 1's value with its existing facilities; ``target``,
+    ``first_target``: the plan's final-year values of the two (Polyak targets, combined with each
+    :math:`\sigma`); ``own_u``, ``first_u``: multipliers to start from (level 1's in its own units; either may
+    be empty). The first :math:`\sigma` always runs (at least one step, whatever the deadline); None when no
+    :math:`\sigma` gave a finite value.
     """
     starts = [np.zeros_like(s.value) for s in reach.services]
     for k in range(len(reach.services)):
@@ -145,9 +147,7 @@ def held_level_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarra
             starts[k] = own_u[k]
         elif first[k] and first_u:
             starts[k] = first_u[k]
-        elif own[k]:
-            starts[k] = 0.5 * reach.services[k].value
-        elif first[k]:
+        elif own[k] or first[k]:
             starts[k] = 0.5 * reach.services[k].value
     tried: dict[float, float] = {}
     best_u: dict[float, list[np.ndarray]] = {}
@@ -164,8 +164,11 @@ def held_level_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarra
         weights = own.astype(float) + sigma * first
         found = lagrange_bound(scaled(reach, weights), params, counts, target=target + sigma * first_target,
                                deadline=until, max_iterations=SIGMA_ITERATIONS, start=base)
-        tried[sigma] = found.bound - sigma * held
-        best_u[sigma] = list(found.multipliers)
+        value = found.bound - sigma * held
+        # a non-finite value is no bound: it must neither be kept nor steer the walk
+        tried[sigma] = value if np.isfinite(value) else np.inf
+        if np.isfinite(value):
+            best_u[sigma] = list(found.multipliers)
         return tried[sigma]
 
     def room() -> bool:
@@ -191,4 +194,5 @@ def held_level_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarra
     for step in (best * math.sqrt(2.0), best / math.sqrt(2.0)):
         if room() and step not in tried and low <= step <= high:
             run(step)
-    return min(tried.values()) if tried else None
+    least = min(tried.values())
+    return float(least) if np.isfinite(least) else None

@@ -82,3 +82,59 @@ def test_the_highs_backend_runs_quietly_unless_verbose(monkeypatch: pytest.Monke
     assert backend.solve(mip, SolveOptions()).objective == pytest.approx(1.0)
     backend.solve(mip, SolveOptions(verbose=True))
     assert seen == [True, False]
+
+
+_BEFORE = """
+import ctypes
+from siting.backends._quiet import stdout_to_stderr
+ctypes.CDLL(None).printf(b"printed before the block")
+with stdout_to_stderr():
+    pass
+print("after", flush=True)
+"""
+
+
+def test_c_output_printed_before_the_block_stays_on_stdout() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run([sys.executable, "-c", _BEFORE], capture_output=True, text=True, env=env, timeout=60,
+                          check=True)
+    assert "printed before the block" in done.stdout and "printed before the block" not in done.stderr
+
+
+def test_a_failed_redirect_leaks_no_descriptor(monkeypatch: pytest.MonkeyPatch) -> None:
+    closed: list[int] = []
+    real_close = os.close
+
+    def no_dup2(fd: int, fd2: int) -> None:
+        raise OSError("no descriptor 2")
+
+    # os itself is patched (pytest's capture needs the real dup2 back at once)
+    with monkeypatch.context() as patch:
+        patch.setattr(_quiet.os, "dup2", no_dup2)
+        patch.setattr(_quiet.os, "close", lambda fd: (closed.append(fd), real_close(fd)))
+        with _quiet.stdout_to_stderr():
+            pass
+    assert len(closed) == 1 and _quiet._depth[0] == 0 and _quiet._saved[0] is None
+
+
+@pytest.mark.parametrize("backend", ["scipy", "ortools"])
+def test_scipy_and_ortools_highs_run_quietly_unless_verbose(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from siting.backends import ortools_backend, scipy_milp
+
+    seen: list[bool] = []
+
+    @contextmanager
+    def recording(enabled: bool = True) -> Iterator[None]:
+        seen.append(enabled)
+        yield
+
+    module, name = (scipy_milp, "scipy") if backend == "scipy" else (ortools_backend, "ortools")
+    monkeypatch.setattr(module, "stdout_to_stderr", recording)
+    mip = LinearProgram(Sense.MAXIMIZE, np.array([1.0, 1.0]), sp.csr_matrix([[2.0, 2.0]]), np.array([-np.inf]),
+                        np.array([3.0]), np.zeros(2), np.ones(2), np.ones(2, dtype=bool))
+    from siting.backends import get_backend
+
+    extra = {"backend_options": {"ortools": {"solver": "highs"}}} if backend == "ortools" else {}
+    assert get_backend(name).solve(mip, SolveOptions(**extra)).objective == pytest.approx(1.0)
+    get_backend(name).solve(mip, SolveOptions(verbose=True, **extra))
+    assert seen == [True, False]

@@ -202,3 +202,19 @@ def test_the_sigma_walk_finds_the_least_of_a_convex_dual(best: float, monkeypatc
     assert value == pytest.approx(min(dual(s) for s in tried))
     assert tried[0] == level_bound_module.SIGMA_START
     assert abs(np.log2(tried[int(np.argmin([dual(s) for s in tried]))]) - np.log2(best)) <= 0.5 + 1e-9
+
+
+def test_a_non_finite_try_is_no_bound_and_does_not_steer_the_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    inst = multiservice_instance(0, 40, 12)
+    params = MultiserviceParams.from_kwargs(_CASES["floors"]())
+    rules = SiteRules.of(inst)
+    reach = reach_of(inst, params, rules)
+    first = np.array([s.key == "elderly_care" for s in reach.services])
+    own = np.array([s.key == "childcare" for s in reach.services])
+    walk = level_bound_module.held_level_bound
+
+    tried = _fake_bounds(reach, "elderly_care", 0.25, lambda s: float("nan") if s == 2.0 else 1.0 + s, monkeypatch)
+    value = walk(reach, params, rules.counts, own, first, 0.25, 0.0, 0.0, (), (), deadline=None)
+    assert len(tried) > 1 and value == pytest.approx(min(1.0 + s for s in tried if s != 2.0))
+    _fake_bounds(reach, "elderly_care", 0.25, lambda s: float("nan"), monkeypatch)
+    assert walk(reach, params, rules.counts, own, first, 0.25, 0.0, 0.0, (), (), deadline=None) is None
