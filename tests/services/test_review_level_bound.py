@@ -247,7 +247,7 @@ def test_with_priority_tolerance_the_row_and_warning_describe_level_one(monkeypa
     # the gap is the stage's reached value's (the warning says so), not the tolerance's
     assert row["gap"] == pytest.approx(relative_gap(row["value"], row["bound"]), rel=1e-12)
     match = re.search(r"priority level 1 \(elderly_care\) not proven \(time_limit\): held at ([0-9.e+-]+) \(its stage "
-                      r"reached ([0-9.e+-]+), less priority_tolerance 0.3\), its bound is ([0-9.e+-]+) \(gap "
+                      r"reached ([0-9.e+-]+) less priority_tolerance 0.3\), its bound is ([0-9.e+-]+) \(gap "
                       r"([0-9.]+) %\)", result.message)
     assert match, result.message
     held, reached, bound, gap = (float(v) for v in match.groups())
