@@ -6,6 +6,7 @@ level's line from the record's ``priority_levels`` and translates it whole.
 from __future__ import annotations
 
 from siting.i18n import Language, use_language
+from siting.i18n.labels import use_terms
 from siting.i18n.messages import translate
 from siting.models.levels import unproven_levels
 from siting.workflow.reporting import _message
@@ -24,13 +25,15 @@ def test_each_unproven_level_reads_in_chinese_and_keeps_its_figures() -> None:
     assert len(lines) == 2          # the proven level 3 has no line
     message = "12 new sites, cost 3,000,000, 41.0% of the weight covered; warning: " + "; ".join(lines) \
         + "; some other warning"
-    with use_language(Language.ZH):
+    with use_language(Language.ZH), use_terms({"elderly_care": "日间照料中心"}):
         text = _message(message, True, {"priority_levels": ROWS})
     assert "not proven" not in text and "its bound" not in text and "no bound" not in text
     assert text.count("未证明最优") == 2 and "没有上界" in text and "其上界为 0.577（差距 1.4 %）" in text
     # the tolerance's wording and every figure survive
     assert "0.5121（该阶段达到 0.569，减去 priority_tolerance 0.1）" in text
-    assert "childcare, kindergarten" in text and "0.0897" in text
+    # services by the report's Chinese names (a key without one stays a key), the termination in words
+    assert "优先级 1（日间照料中心）未证明最优（达到时间上限）" in text and "kindergarten" in text and "0.0897" in text
+    assert "elderly_care" not in text and "time_limit" not in text
     assert "some other warning" in text
 
 

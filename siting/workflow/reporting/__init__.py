@@ -266,16 +266,23 @@ def _message(message: str, zh: bool, stats: dict[str, Any] | None = None) -> str
 
 
 def _warnings_zh(warning: str, stats: dict[str, Any] | None, translate: Any) -> str:
-    """``warning`` (the solve's warnings joined by "; ") with each unproven level's line translated whole."""
+    """``warning`` (the solve's warnings joined by "; ") with each unproven level's line translated whole.
+
+    Its services read as the report's Chinese names and its termination in words (``tr``).
+    """
     from ...models.levels import unproven_levels
 
     rows = (stats or {}).get("priority_levels") or []
-    lines = [line for line in unproven_levels(rows) if line in warning] if isinstance(rows, list) else []
-    if not lines:
-        return str(translate(warning))
-    for line in lines:
-        warning = warning.replace(line, translate(line))
-    return warning
+    done = False
+    for row in rows if isinstance(rows, list) else []:
+        english = unproven_levels([row]) if isinstance(row, dict) else []
+        if not english or english[0] not in warning:
+            continue
+        local = {**row, "services": [tr(str(s)) for s in row.get("services", ())],
+                 "termination": tr(str(row.get("termination")))}
+        warning = warning.replace(english[0], translate(unproven_levels([local])[0]))
+        done = True
+    return warning if done else str(translate(warning))
 
 
 def _community_floors(rec: dict[str, Any], inputs: Any) -> dict[str, float]:
