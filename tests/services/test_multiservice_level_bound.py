@@ -80,10 +80,8 @@ def check_level_bounds(built, reach, params, x: np.ndarray, found: dict[int, flo
         assert bound <= ceiling + 1e-9, (level.number, bound, ceiling)
 
 
-@pytest.mark.parametrize(("case", "seed"), [("one_level", 0), ("one_level", 1), ("one_level", 2), ("floors", 0),
-                                           ("floors", 1), ("phased", 0), ("phased", 2)])
-def test_each_level_bound_covers_its_optimum_and_counts_only_its_services(
-        case: str, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def _warm_start(case: str, seed: int, monkeypatch: pytest.MonkeyPatch):
+    """(instance, params, rules, built, the warm start's plan) of a case; skipped when the greedy gives none."""
     inst = multiservice_instance(seed, 40, 12)
     params = MultiserviceParams.from_kwargs(_CASES[case]())
     rules = SiteRules.of(inst)
@@ -92,6 +90,14 @@ def test_each_level_bound_covers_its_optimum_and_counts_only_its_services(
     x = heuristic.warm_start(inst, params, rules, built, None)
     if x is None:
         pytest.skip("no feasible start on this instance")
+    return inst, params, rules, built, x
+
+
+@pytest.mark.parametrize(("case", "seed"), [("one_level", 0), ("one_level", 1), ("one_level", 2), ("floors", 0),
+                                           ("floors", 1), ("phased", 0), ("phased", 2)])
+def test_each_level_bound_covers_its_optimum_and_counts_only_its_services(
+        case: str, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    inst, params, rules, built, x = _warm_start(case, seed, monkeypatch)
     found = heuristic.last_run()["level_bounds"]
     check_level_bounds(built, reach_of(inst, params, rules), params, x, found)
     for level in built.levels:
@@ -143,14 +149,7 @@ def test_holding_level_one_tightens_the_later_level_bound(case: str, seed: int,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Level 2's bound with level 1 held (the sigma walk) is at most its bound alone (sigma = 0), and it is
     still above the level's exact optimum with level 1 held."""
-    inst = multiservice_instance(seed, 40, 12)
-    params = MultiserviceParams.from_kwargs(_CASES[case]())
-    rules = SiteRules.of(inst)
-    built = MODEL.build(inst, params, rules)
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
-    x = heuristic.warm_start(inst, params, rules, built, None)
-    if x is None:
-        pytest.skip("no feasible start on this instance")
+    inst, params, rules, built, x = _warm_start(case, seed, monkeypatch)
     reach = reach_of(inst, params, rules)
     found = level_bound_module.level_bounds(built, reach, params, rules.counts, x, deadline=None)
     second = built.levels[1]
@@ -181,16 +180,22 @@ def _fake_bounds(reach0, first_key: str, held: float, dual, monkeypatch: pytest.
     return tried
 
 
-@pytest.mark.parametrize("best", [0.1, 0.7, 2.0, 5.0, 11.0, 40.0])
-def test_the_sigma_walk_finds_the_least_of_a_convex_dual(best: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On a convex dual function the walk ends within a factor sqrt(2) of its minimum, and returns the least value
-    it tried (each tried sigma is a bound)."""
+def _walk_case():
+    """(params, rules, reach, childcare's mask, elderly care's mask) of the "floors" case, for the fake walks."""
     inst = multiservice_instance(0, 40, 12)
     params = MultiserviceParams.from_kwargs(_CASES["floors"]())
     rules = SiteRules.of(inst)
     reach = reach_of(inst, params, rules)
-    first = np.array([s.key == "elderly_care" for s in reach.services])
     own = np.array([s.key == "childcare" for s in reach.services])
+    first = np.array([s.key == "elderly_care" for s in reach.services])
+    return params, rules, reach, own, first
+
+
+@pytest.mark.parametrize("best", [0.1, 0.7, 2.0, 5.0, 11.0, 40.0])
+def test_the_sigma_walk_finds_the_least_of_a_convex_dual(best: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a convex dual function the walk ends within a factor sqrt(2) of its minimum, and returns the least value
+    it tried (each tried sigma is a bound)."""
+    params, rules, reach, own, first = _walk_case()
     monkeypatch.setattr(level_bound_module, "SIGMA_TRIES", 8)
 
     def dual(sigma: float) -> float:
@@ -205,12 +210,7 @@ def test_the_sigma_walk_finds_the_least_of_a_convex_dual(best: float, monkeypatc
 
 
 def test_a_non_finite_try_is_no_bound_and_does_not_steer_the_walk(monkeypatch: pytest.MonkeyPatch) -> None:
-    inst = multiservice_instance(0, 40, 12)
-    params = MultiserviceParams.from_kwargs(_CASES["floors"]())
-    rules = SiteRules.of(inst)
-    reach = reach_of(inst, params, rules)
-    first = np.array([s.key == "elderly_care" for s in reach.services])
-    own = np.array([s.key == "childcare" for s in reach.services])
+    params, rules, reach, own, first = _walk_case()
     walk = level_bound_module.held_level_bound
 
     tried = _fake_bounds(reach, "elderly_care", 0.25, lambda s: float("nan") if s == 2.0 else 1.0 + s, monkeypatch)

@@ -91,6 +91,18 @@ def _final_year(built, params, objective: np.ndarray, x: np.ndarray) -> float:
     return float(objective[last:stop] @ x[last:stop])
 
 
+def _level_two(params, built, reach):
+    """(level 1's best plan, the value it holds level 1 at, level 2, its exact optimum so held, its masks)."""
+    x = _first_level_plan(built)
+    held = level_bound_module.held_level(built, x, params.priority_tolerance)
+    assert held is not None
+    level = built.levels[1]
+    optimum = level_optimum(built, level, held[1])
+    assert optimum is not None
+    own, first = _masks(built, reach, level)
+    return x, held, level, optimum, own, first
+
+
 def _masks(built, reach, level):
     first = np.array([s.key in built.levels[0].services for s in reach.services])
     own = np.array([s.key in level.services for s in reach.services])
@@ -186,13 +198,7 @@ def test_level_bounds_cover_each_level_held_where_the_driver_holds_level_one(
 
 def test_starts_outside_the_caps_still_give_bounds() -> None:
     params, rules, built, reach = _setup("level_three_max_sites", 2)
-    x = _first_level_plan(built)
-    held = level_bound_module.held_level(built, x, params.priority_tolerance)
-    assert held is not None
-    level = built.levels[1]
-    optimum = level_optimum(built, level, held[1])
-    assert optimum is not None
-    own, first = _masks(built, reach, level)
+    x, held, level, optimum, own, first = _level_two(params, built, reach)
     target = _final_year(built, params, level.objective, x)
     first_target = _final_year(built, params, built.levels[0].objective, x)
     for scale in (-3.0, 0.0, 50.0):
@@ -210,13 +216,7 @@ def test_starts_outside_the_caps_still_give_bounds() -> None:
 
 def test_a_passed_deadline_still_runs_one_sigma_and_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     params, rules, built, reach = _setup("phased_floors_existing_level_one", 0)
-    x = _first_level_plan(built)
-    held = level_bound_module.held_level(built, x, params.priority_tolerance)
-    assert held is not None
-    level = built.levels[1]
-    optimum = level_optimum(built, level, held[1])
-    assert optimum is not None
-    own, first = _masks(built, reach, level)
+    x, held, level, optimum, own, first = _level_two(params, built, reach)
     calls = _recording(monkeypatch, reach, built.levels[0].services[0])
     bound = level_bound_module.held_level_bound(reach, params, rules.counts, own, first, held[1], 0.0, 0.0, (), (),
                                                 deadline=time.perf_counter() - 1.0)
