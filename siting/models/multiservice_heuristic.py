@@ -15,6 +15,7 @@ community and year) or a floor it cannot reach leave the solver without a start,
 """
 from __future__ import annotations
 
+import threading
 import time
 import weakref
 from dataclasses import replace
@@ -65,13 +66,50 @@ LEVEL_WEIGHT = 10.0
 #: 0.5828; 20k 0.5772 (18 s for both levels)
 LEVEL_BOUND_SHARE = 0.15
 
-#: the last warm start's bound and figures, for the ``bound`` hook of the same solve (one slot; weak keys so
-#: nothing outlives its solve)
+#: the last warm start's figures, for benchmarks (:func:`last_run`; one slot)
 _LAST: dict[str, Any] = {}
-#: (instance, params, rules) weak references and the bound of the last warm start
-_BOUND: tuple[weakref.ref, weakref.ref, weakref.ref, float] | None = None
-#: ... and each priority level's own bound (level number -> bound)
-_LEVEL_BOUNDS: tuple[weakref.ref, weakref.ref, weakref.ref, dict[int, float]] | None = None
+
+
+class _Kept:
+    """Recent warm starts' bounds for the driver's hooks, each answering only for its own solve.
+
+    A solve is its (instance, params, rules) objects, held by weak reference (nothing outlives its solve; a
+    bound of other site rules, another lock or budget in serve, is no bound of this solve). Several solves at
+    once in threads each find their own; the oldest of more than :attr:`SIZE` is dropped (its hook then says
+    None, never another solve's value).
+    """
+
+    SIZE = 8
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[tuple[weakref.ref, ...], dict[str, Any]]] = []
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _is(refs: tuple[weakref.ref, ...], objs: tuple[object, ...]) -> bool:
+        return all(ref() is obj for ref, obj in zip(refs, objs, strict=True))
+
+    def forget(self, *objs: object) -> None:
+        """Drop what was kept for this solve (a new warm start of it begins) and for solves that are gone."""
+        with self._lock:
+            self._entries = [(refs, kept) for refs, kept in self._entries
+                             if not self._is(refs, objs) and all(ref() is not None for ref in refs)]
+
+    def put(self, objs: tuple[object, ...], key: str, value: Any) -> None:
+        with self._lock:
+            for refs, kept in self._entries:
+                if self._is(refs, objs):
+                    kept[key] = value
+                    return
+            self._entries.append((tuple(weakref.ref(o) for o in objs), {key: value}))
+            del self._entries[:-self.SIZE]
+
+    def get(self, objs: tuple[object, ...], key: str) -> Any:
+        with self._lock:
+            return next((kept.get(key) for refs, kept in self._entries if self._is(refs, objs)), None)
+
+
+_KEPT = _Kept()
 
 
 def last_run() -> dict[str, Any]:
@@ -144,9 +182,8 @@ def warm_start_share(built: Built) -> float:
 def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules, built: Built,
                deadline: float | None) -> np.ndarray | None:
     """The greedy plan as the program's vector (None when it is not a feasible start), and the bound kept."""
-    global _BOUND, _LEVEL_BOUNDS
     _LAST.clear()
-    _BOUND = _LEVEL_BOUNDS = None
+    _KEPT.forget(instance, params, rules)
     if built.program.n_cols < MIN_COLUMNS:
         return None
     began = time.perf_counter()
@@ -215,29 +252,22 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
         found = level_bounds(built, reach, params, rules.counts, x, deadline=levels_deadline,
                              multipliers=lagrange.multipliers)
         _LAST.update(level_bounds=found, level_bounds_s=time.perf_counter() - t1)
-        _LEVEL_BOUNDS = (weakref.ref(instance), weakref.ref(params), weakref.ref(rules), found)
+        _KEPT.put((instance, params, rules), "level_bounds", found)
     if x is not None and deadline is not None and lagrange.site_score is not None:
         n_phases = len(params.phases) if params.phases else 1
         x, core = core_search(search_built, search_reach, x, n_phases, lagrange.site_score, lagrange.site_services,
                               deadline=deadline, round_share=_CORE_ROUND_SHARE)
         _LAST.update(core, core_objective=built.program.objective_value(x))
-    # one tuple, assigned and read whole: a solve in another thread never sees half of it
-    _BOUND = (weakref.ref(instance), weakref.ref(params), weakref.ref(rules), float(lagrange.bound))
+    _KEPT.put((instance, params, rules), "bound", float(lagrange.bound))
     return x
 
 
 def level_bound(instance: Instance, params: MultiserviceParams, rules: SiteRules, number: int) -> float | None:
     """Priority level ``number``'s bound from this solve's warm start (None when it computed none)."""
-    entry = _LEVEL_BOUNDS
-    if entry is None or any(ref() is not obj for ref, obj in zip(entry[:3], (instance, params, rules), strict=True)):
-        return None
-    return entry[3].get(number)
+    found = _KEPT.get((instance, params, rules), "level_bounds")
+    return None if found is None else found.get(number)
 
 
 def bound(instance: Instance, params: MultiserviceParams, rules: SiteRules) -> float | None:
     """The Lagrangian bound of this solve's warm start (None when no warm start ran for it)."""
-    # a bound computed for other site rules (another lock or budget in serve) is no bound of this solve
-    entry = _BOUND
-    if entry is None or any(ref() is not obj for ref, obj in zip(entry[:3], (instance, params, rules), strict=True)):
-        return None
-    return entry[3]
+    return _KEPT.get((instance, params, rules), "bound")

@@ -218,3 +218,24 @@ def test_a_non_finite_try_is_no_bound_and_does_not_steer_the_walk(monkeypatch: p
     assert len(tried) > 1 and value == pytest.approx(min(1.0 + s for s in tried if s != 2.0))
     _fake_bounds(reach, "elderly_care", 0.25, lambda s: float("nan"), monkeypatch)
     assert walk(reach, params, rules.counts, own, first, 0.25, 0.0, 0.0, (), (), deadline=None) is None
+
+
+def test_kept_bounds_answer_only_for_their_own_solve_and_the_oldest_go() -> None:
+    class Obj:
+        pass
+
+    kept = heuristic._Kept()
+    solves = [(Obj(), Obj(), Obj()) for _ in range(kept.SIZE + 1)]
+    for n, objs in enumerate(solves):
+        kept.put(objs, "bound", float(n))
+    # the oldest is dropped, every other answers with its own value; another combination of the same objects
+    # (other rules) is another solve
+    assert kept.get(solves[0], "bound") is None
+    assert [kept.get(objs, "bound") for objs in solves[1:]] == [float(n) for n in range(1, kept.SIZE + 1)]
+    assert kept.get((solves[1][0], solves[1][1], solves[2][2]), "bound") is None
+    kept.forget(*solves[1])
+    assert kept.get(solves[1], "bound") is None and kept.get(solves[2], "bound") == 2.0
+    # a solve whose objects are gone is dropped on the next forget
+    del solves[3]
+    kept.forget(Obj(), Obj(), Obj())
+    assert len(kept._entries) == kept.SIZE - 2
