@@ -32,7 +32,7 @@ def test_each_unproven_level_reads_in_chinese_and_keeps_its_figures() -> None:
     # the tolerance's wording and every figure survive
     assert "0.5121（该阶段达到 0.569，减去 priority_tolerance 0.1）" in text
     # services by the report's Chinese names (a key without one stays a key), the termination in words
-    assert "优先级 1（日间照料中心）未证明最优（达到时间上限）" in text and "kindergarten" in text and "0.0897" in text
+    assert "优先级 1（日间照料中心）未证明最优（达到时间上限）" in text and "托育、kindergarten" in text and "0.0897" in text
     assert "elderly_care" not in text and "time_limit" not in text
     assert "some other warning" in text
 

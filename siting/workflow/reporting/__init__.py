@@ -278,7 +278,8 @@ def _warnings_zh(warning: str, stats: dict[str, Any] | None, translate: Any) -> 
         english = unproven_levels([row]) if isinstance(row, dict) else []
         if not english or english[0] not in warning:
             continue
-        local = {**row, "services": [tr(str(s)) for s in row.get("services", ())],
+        # one name list, joined the Chinese way
+        local = {**row, "services": ["、".join(tr(str(s)) for s in row.get("services", ()))],
                  "termination": tr(str(row.get("termination")))}
         warning = warning.replace(english[0], translate(unproven_levels([local])[0]))
         done = True
