@@ -1,0 +1,183 @@
+"""Where does the city-size multi-service gap live? The bound and the plan split by reach components.
+
+With the budget priced at the Lagrangian's ``mu`` and its cover-row multipliers ``u`` fixed, the bound of
+:mod:`siting.models.multiservice_lagrange` is a sum over the connected components of the buildings' reach graph
+(two buildings joined when an active demand point reaches both; every point's reach lies in one component):
+
+    bound = mu B + offset + sum_c L_c,    L_c = sum_{i in c} (value_i - u_i)^+ + sum_{j in c} term_j.
+
+A plan splits the same way: plan = offset + sum_c plan_c + mu (spend - B) ... with plan_c = what it covers in c
+minus ``mu`` times what it spends there, so bound - plan = sum_c (L_c - plan_c) + mu (B - spend). For every
+component where the plan is below ``L_c`` this script solves the component's *priced* program exactly (HiGHS on the
+program itself: its buildings free, every other building closed, the budget row dropped and ``mu`` times the cost
+taken from the objective, the demand rows aggregated as in the core MIPs of :mod:`siting.models.multiservice_core`)
+and splits ``L_c - plan_c`` into the Lagrangian's looseness (``L_c`` - the priced optimum or HiGHS's bound) and the
+plan's shortfall (the priced optimum - ``plan_c``; a budget-constrained optimum need not reach it).
+
+Plain variant only. Prints a markdown table with the load.
+
+Usage::
+
+    .venv/bin/python benchmarks/multiservice_components.py --case 150k --seed 2 --time-limit 300 --solve-s 120
+    .venv/bin/python benchmarks/multiservice_components.py --case 20k --time-limit 60 --solve-s 30
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from multiservice_local_checks import _solve_and_keep  # noqa: E402
+
+#: components of at least this many buildings are reported one by one
+LARGE = 500
+
+
+def components(reach) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(component label of each building, each service's component of its active points)."""
+    from scipy.sparse.csgraph import connected_components
+
+    n = reach.allowed.shape[0]
+    adjacency = sp.csr_matrix((n, n), dtype=np.float32)
+    for s in reach.services:
+        b = s.by_demand[s.active].astype(np.float32)
+        adjacency = adjacency + b.T @ b
+    _, label = connected_components(adjacency > 0, directed=False)
+    points = []
+    for s in reach.services:
+        rows = s.by_demand.tocsr()
+        has = np.diff(rows.indptr) > 0
+        first = np.full(rows.shape[0], -1)
+        first[has] = label[rows.indices[rows.indptr[:-1][has]]]
+        points.append(np.where(s.active, first, -1))
+    return label, points
+
+
+def split(kept: dict[str, Any], params, bound_s: float, solve_s: float) -> list[tuple[str, str]]:
+    """The module notes' split of bound - plan on the kept plan; (figure, value) rows."""
+    from siting.backends import get_backend
+    from siting.models import multiservice_core as core
+    from siting.models.multiservice_bundles import Buildings, line_minimum
+    from siting.models.multiservice_lagrange import lagrange_bound, year_money
+    from siting.models.multiservice_regions import building_columns
+    from siting.options import SolveOptions
+
+    built, reach, x, rules = kept["built"], kept["reach"], kept["x"], kept["rules"]
+    program = built.program
+    value = program.objective_value(x)
+    began = time.perf_counter()
+    found = lagrange_bound(reach, params, rules.counts, target=value - reach.offset,
+                           deadline=time.perf_counter() + bound_s)
+    u = list(found.multipliers)
+    inner = Buildings(reach, rules.counts, params.max_sites)
+    money = year_money(params)[-1]
+    inner_value, mu, choice = line_minimum(inner, inner.prices(u), money, 0.0)
+    label, points = components(reach)
+    n_comp = int(label.max()) + 1
+    free = np.zeros(n_comp)
+    for s, x_u, comp in zip(reach.services, u, points, strict=True):
+        on = comp >= 0
+        free += np.bincount(comp[on], weights=np.maximum(s.value - x_u, 0.0)[on], minlength=n_comp)
+    lc = free + np.bincount(label, weights=choice.term, minlength=n_comp)
+    total = mu * money + reach.offset + float(lc.sum())
+    rows = [("plan / Lagrangian at (u, mu)", f"{value:.6f} / {total:.6f} (searched {found.bound:.6f}, "
+                                             f"{found.iterations} it, {time.perf_counter() - began:.0f} s)")]
+
+    # the plan's share of each component: what it covers there, less mu times what it spends there
+    n = reach.allowed.shape[0]
+    start, _ = program.blocks["site"]
+    owner = np.concatenate([np.arange(n)] + [np.flatnonzero(reach.allowed[:, k]) for k in range(len(reach.services))])
+    block = slice(start, start + owner.shape[0])
+    spend = np.bincount(owner, weights=built.plan_cost[block] * x[block], minlength=n)
+    placed = np.zeros(reach.allowed.shape, bool)
+    cursor = n
+    for k in range(len(reach.services)):
+        sites = np.flatnonzero(reach.allowed[:, k])
+        placed[sites, k] = x[start + cursor:start + cursor + sites.shape[0]] > 0.5
+        cursor += sites.shape[0]
+    covered = np.zeros(n_comp)
+    for k, (s, comp) in enumerate(zip(reach.services, points, strict=True)):
+        hit = (s.by_demand @ placed[:, k].astype(np.int8)) > 0
+        on = comp >= 0
+        covered += np.bincount(comp[on], weights=(s.value * hit)[on], minlength=n_comp)
+    plan_c = covered - mu * np.bincount(label, weights=spend * reach.buildable, minlength=n_comp)
+    rows.append(("bound - plan = sum (L_c - plan_c) + mu (B - spend)",
+                 f"{total - value:.6f} = {float((lc - plan_c).sum()):.6f} + {mu * (money - spend.sum()):.6f}"))
+
+    # the priced program: no budget row, mu times the cost off the objective; nothing converted to start from
+    budget = (program.constraints @ built.plan_cost > 0) & np.isfinite(program.row_upper) & (program.row_upper > 0)
+    priced = replace(program, objective=program.objective - mu * built.plan_cost,
+                     row_upper=np.where(budget, np.inf, program.row_upper))
+    empty = np.maximum(program.col_lower, 0.0)
+    empty = built.polish(empty) if built.polish is not None else empty
+    covers, by_column = core.cover_columns(priced), priced.constraints.tocsc()
+    base = priced.objective_value(empty)
+    size = np.bincount(label, minlength=n_comp)
+    short = np.flatnonzero(lc - plan_c > 1e-7)
+    small = [c for c in short if size[c] < LARGE]
+    looseness = shortfall = 0.0
+    began = time.perf_counter()
+    for c in short[np.argsort(-size[short])]:
+        inside = label == c
+        agg = core.aggregate(priced, building_columns(built, reach, ~inside, 1), empty, covers, by_column)
+        sol = get_backend("highs").solve(agg.program, SolveOptions(time_limit_s=solve_s, mip_gap=1e-7,
+                                                                   secondary="none"))
+        best = None if sol.objective is None else sol.objective - base
+        top = (sol.bound if sol.bound is not None else sol.objective) - base
+        if c in small and sol.termination.value == "optimal":
+            looseness += lc[c] - top
+            shortfall += top - plan_c[c]
+            continue
+        rows.append((f"component of {size[c]:,} buildings",
+                     f"L_c {lc[c]:.6f}, plan_c {plan_c[c]:.6f} (L_c - plan_c {lc[c] - plan_c[c]:.6f}, "
+                     f"{100 * (lc[c] - plan_c[c]) / lc[c]:.1f} % of L_c); HiGHS {sol.termination.value}: "
+                     f"plan {'none' if best is None else f'{best:.6f}'}, bound {top:.6f}"))
+    rows.insert(2, (f"{n_comp - len(short):,} components where the plan equals L_c; {len(small)} smaller below it",
+                    f"L_c - plan_c {float((lc - plan_c)[small].sum()):.6f}: the Lagrangian's looseness "
+                    f"{looseness:.6f}, the plan's shortfall against the priced optimum {shortfall:.6f}"))
+    rows.append(("priced component MIPs", f"{len(short)} ({time.perf_counter() - began:.0f} s)"))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", default="150k")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--time-limit", type=float, default=300.0)
+    parser.add_argument("--bound-s", type=float, default=90.0, help="time of the Lagrangian search")
+    parser.add_argument("--solve-s", type=float, default=30.0, help="time limit of each component's MIP")
+    args = parser.parse_args(argv)
+    from siting.models.multiservice import MultiserviceParams
+    from siting.rules import SiteRules
+
+    kept = _solve_and_keep(args.case, args.seed, args.time_limit)
+    result = kept["result"]
+    rows = [("solve", f"{result.objective:.6f}, bound {result.best_bound:.6f}, gap {100 * result.gap:.2f} %")]
+    if "x" not in kept:
+        rows.append(("split", "the warm start ran no core MIPs: no plan kept"))
+    else:
+        from multiservice_scale_bench import params_of
+
+        params = MultiserviceParams.from_kwargs(params_of(kept["instance"], False, args.seed))
+        kept["rules"] = SiteRules.of(kept["instance"])
+        rows += split(kept, params, args.bound_s, args.solve_s)
+    print(f"\n{args.case} plain seed {args.seed}, {args.time_limit:.0f} s; load avg "
+          + " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    print("\n| figure | value |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
