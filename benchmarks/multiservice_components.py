@@ -66,6 +66,7 @@ def components(reach) -> tuple[np.ndarray, list[np.ndarray]]:
 def split(kept: dict[str, Any], params, bound_s: float, solve_s: float) -> list[tuple[str, str]]:
     """The module notes' split of bound - plan on the kept plan; (figure, value) rows."""
     from siting.backends import get_backend
+    from siting.backends._child import IN_CHILD_KEY
     from siting.models import multiservice_core as core
     from siting.models.multiservice_bundles import Buildings, line_minimum
     from siting.models.multiservice_lagrange import lagrange_bound, year_money
@@ -130,10 +131,17 @@ def split(kept: dict[str, Any], params, bound_s: float, solve_s: float) -> list[
     for c in short[np.argsort(-size[short])]:
         inside = label == c
         agg = core.aggregate(priced, building_columns(built, reach, ~inside, 1), empty, covers, by_column)
+        # in this process: HiGHS overruns its limit on the large ones, and a child killed at the limit keeps no bound
         sol = get_backend("highs").solve(agg.program, SolveOptions(time_limit_s=solve_s, mip_gap=1e-7,
-                                                                   secondary="none"))
+                                                                   secondary="none",
+                                                                   backend_options={"highs": {IN_CHILD_KEY: True}}))
         best = None if sol.objective is None else sol.objective - base
-        top = (sol.bound if sol.bound is not None else sol.objective) - base
+        upper = sol.bound if sol.bound is not None else sol.objective
+        top = None if upper is None else upper - base
+        if top is None:
+            rows.append((f"component of {size[c]:,} buildings", f"L_c {lc[c]:.6f}, plan_c {plan_c[c]:.6f}; HiGHS "
+                                                                f"{sol.termination.value}: no bound"))
+            continue
         if c in small and sol.termination.value == "optimal":
             looseness += lc[c] - top
             shortfall += top - plan_c[c]
