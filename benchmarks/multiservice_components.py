@@ -24,7 +24,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import replace
@@ -37,7 +36,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from multiservice_local_checks import _solve_and_keep  # noqa: E402
+from multiservice_local_checks import _solve_and_keep, print_rows  # noqa: E402
 
 #: components of at least this many buildings are reported one by one
 LARGE = 500
@@ -179,11 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         params = MultiserviceParams.from_kwargs(params_of(kept["instance"], False, args.seed))
         kept["rules"] = SiteRules.of(kept["instance"])
         rows += split(kept, params, args.bound_s, args.solve_s)
-    print(f"\n{args.case} plain seed {args.seed}, {args.time_limit:.0f} s; load avg "
-          + " ".join(f"{v:.2f}" for v in os.getloadavg()))
-    print("\n| figure | value |\n|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    print_rows(args.case, args.seed, args.time_limit, rows)
     return 0
 
 

@@ -162,6 +162,14 @@ def local_checks(kept: dict[str, Any], n_regions: int, solve_s: float) -> list[t
     return rows
 
 
+def print_rows(case: str, seed: int, time_limit_s: float, rows: list[tuple[str, str]]) -> None:
+    """The (figure, value) rows as a markdown table under the case and the load."""
+    print(f"\n{case} plain seed {seed}, {time_limit_s:.0f} s; load avg " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    print("\n| figure | value |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=sorted(CASES), default="150k")
@@ -179,11 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("checks", "the warm start ran no core MIPs: nothing to check"))
     else:
         rows += local_checks(kept, args.regions, args.solve_s)
-    print(f"\n{args.case} plain seed {args.seed}, {args.time_limit:.0f} s; load avg "
-          + " ".join(f"{v:.2f}" for v in os.getloadavg()))
-    print("\n| figure | value |\n|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    print_rows(args.case, args.seed, args.time_limit, rows)
     return 0
 
 
