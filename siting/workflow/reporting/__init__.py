@@ -261,15 +261,16 @@ def _message(message: str, zh: bool, stats: dict[str, Any] | None = None) -> str
 
     head, _, warning = message.partition("; warning: ")
     if re.match(r"\d+ new sites, cost ", head):
-        return tr("warning: {text}").format(text=_warnings_zh(warning, stats, translate)) if warning else ""
+        return tr("warning: {text}").format(text=_warnings_zh(warning, stats)) if warning else ""
     return translate(message)
 
 
-def _warnings_zh(warning: str, stats: dict[str, Any] | None, translate: Any) -> str:
+def _warnings_zh(warning: str, stats: dict[str, Any] | None) -> str:
     """``warning`` (the solve's warnings joined by "; ") with each unproven level's line translated whole.
 
     Its services read as the report's Chinese names and its termination in words (``tr``).
     """
+    from ...i18n.messages import translate
     from ...models.levels import unproven_levels
 
     rows = (stats or {}).get("priority_levels") or []
@@ -352,7 +353,8 @@ def _sections(prep: Prepared, rec: dict[str, Any], svc: pd.DataFrame, maps: list
         (tr("optimality gap"), "—" if rec.get("gap") is None else f"{float(rec['gap']):.2%}"),
         (tr("solver / seconds"), f"{rec.get('solver')} / {float(rec.get('seconds') or 0):.1f}"),
     ], columns=["item", "value"])
-    out = [(tr("Summary"), table_html(summary) + f"<p>{esc(_message(str(rec.get('message') or ''), zh, rec.get('stats')))}</p>")]
+    message = _message(str(rec.get("message") or ""), zh, rec.get("stats"))
+    out = [(tr("Summary"), table_html(summary) + f"<p>{esc(message)}</p>")]
     table = svc[["service", "weight_column", "threshold_min", "covered_before", "share_before", "covered_after",
                  "share_after", "total", "gain", "providers_before", "providers_after"]].copy()
     for c in ("share_before", "share_after"):
