@@ -110,7 +110,6 @@ def level_bounds(built: Built, reach: Reach, params: MultiserviceParams, counts:
         # early (20k policy, level 1: 0.6060), the yearly mean is far below it with phases and the steps too long
         # (150k: 0.6062); this one gives 0.5772 and 0.5828
         target = float(level.objective[last:stop] @ x[last:stop])
-        own_u = [np.where(o, u, 0.0) for o, u in zip(own, multipliers, strict=True)] if multipliers else None
         if i == 0 or first is None or held is None:
             found = lagrange_bound(scaled(reach, own.astype(float)), params, counts, target=target, deadline=share)
             bound: float | None = found.bound
@@ -119,7 +118,7 @@ def level_bounds(built: Built, reach: Reach, params: MultiserviceParams, counts:
         else:
             first_target = float(built.levels[0].objective[last:stop] @ x[last:stop])
             bound = held_level_bound(reach, params, counts, own, first, held[1], target, first_target,
-                                     tuple(own_u or ()), first_u, deadline=share)
+                                     tuple(multipliers), first_u, deadline=share)
         if bound is None or not np.isfinite(bound):
             continue                   # no bound rather than a NaN the driver's checks cannot compare
         ceiling = n_phases * sum(float(s.value.sum()) + s.offset for s, on in zip(reach.services, own, strict=True)
