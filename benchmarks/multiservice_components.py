@@ -36,7 +36,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from multiservice_local_checks import _solve_and_keep, print_rows  # noqa: E402
+from multiservice_local_checks import _solve_and_keep, building_spend, print_rows  # noqa: E402
 
 #: components of at least this many buildings are reported one by one
 LARGE = 500
@@ -94,20 +94,11 @@ def split(kept: dict[str, Any], params, bound_s: float, solve_s: float) -> list[
                                              f"{found.iterations} it, {time.perf_counter() - began:.0f} s)")]
 
     # the plan's share of each component: what it covers there, less mu times what it spends there
-    n = reach.allowed.shape[0]
-    start, _ = program.blocks["site"]
-    owner = np.concatenate([np.arange(n)] + [np.flatnonzero(reach.allowed[:, k]) for k in range(len(reach.services))])
-    block = slice(start, start + owner.shape[0])
-    spend = np.bincount(owner, weights=built.plan_cost[block] * x[block], minlength=n)
-    placed = np.zeros(reach.allowed.shape, bool)
-    cursor = n
-    for k in range(len(reach.services)):
-        sites = np.flatnonzero(reach.allowed[:, k])
-        placed[sites, k] = x[start + cursor:start + cursor + sites.shape[0]] > 0.5
-        cursor += sites.shape[0]
+    spend = building_spend(built, reach, x)
+    placements = built.decode(x).placements
     covered = np.zeros(n_comp)
-    for k, (s, comp) in enumerate(zip(reach.services, points, strict=True)):
-        hit = (s.by_demand @ placed[:, k].astype(np.int8)) > 0
+    for s, comp in zip(reach.services, points, strict=True):
+        hit = (s.by_demand @ placements[s.key].astype(np.int8)) > 0
         on = comp >= 0
         covered += np.bincount(comp[on], weights=(s.value * hit)[on], minlength=n_comp)
     plan_c = covered - mu * np.bincount(label, weights=spend * reach.buildable, minlength=n_comp)

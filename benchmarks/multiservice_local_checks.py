@@ -103,6 +103,16 @@ class _Regions:
         return (self.built.polish(y) if self.built.polish is not None else y), str(sol.termination.value)
 
 
+def building_spend(built, reach, x: np.ndarray) -> np.ndarray:
+    """(n_sites,) what the plan ``x`` spends on each building: the cost vector (final year) over its own columns."""
+    n_sites = reach.allowed.shape[0]
+    last = built.program.blocks["site"][0]
+    owner = np.concatenate([np.arange(n_sites)] + [np.flatnonzero(reach.allowed[:, k])
+                                                    for k in range(reach.allowed.shape[1])])
+    block = slice(last, last + owner.shape[0])
+    return np.bincount(owner, weights=built.plan_cost[block] * x[block], minlength=n_sites)
+
+
 def local_checks(kept: dict[str, Any], n_regions: int, solve_s: float) -> list[tuple[str, str]]:
     """The two checks of the module notes on the kept plan; (figure, value) rows."""
     from scipy.cluster.vq import kmeans2
@@ -127,14 +137,9 @@ def local_checks(kept: dict[str, Any], n_regions: int, solve_s: float) -> list[t
     rows += [("regions re-planned alone", f"{n_regions} ({proven} proven optimal, {time.perf_counter() - began:.0f} s)"),
              ("regions that gain", f"{gained} (best {best:.6f}, +{100 * (best - value) / value:.3f} %)")]
 
-    # a building's spend: the plan's cost vector (final year) summed over the building's own columns
     n_sites = reach.allowed.shape[0]
-    start, stop = program.blocks["year"]
-    last = start + (kept["n_phases"] - 1) * ((stop - start) // kept["n_phases"])
-    owner = np.concatenate([np.arange(n_sites)] + [np.flatnonzero(reach.allowed[:, k])
-                                                    for k in range(reach.allowed.shape[1])])
-    block = slice(last, last + owner.shape[0])
-    per_building = np.bincount(owner, weights=built.plan_cost[block] * x[block], minlength=n_sites)
+    last = program.blocks["site"][0]
+    per_building = building_spend(built, reach, x)
     open_ = (x[last:last + n_sites] > 0.5) & reach.buildable
     delta = float(np.median(per_building[open_]))
     began = time.perf_counter()
