@@ -21,7 +21,8 @@ where :math:`L_\sigma` is the Lagrangian bound of the objective :math:`V_l + \si
 :math:`\min_\sigma (L^*_\sigma - \sigma H)` over the converged :math:`L^*` is convex in :math:`\sigma`, so
 :func:`held_level_bound` walks :math:`\sigma` by doubling from :data:`SIGMA_START` until the bound rises,
 then tries the geometric midpoints beside the best; each :math:`\sigma`'s search starts from the best
-search's multipliers on the level's services and :math:`\sigma` times level 1's own bound's on level 1's. Every :math:`\sigma` tried gives a bound; the least is kept.
+search's multipliers on the level's services and :math:`\sigma` times level 1's own bound's on level 1's.
+Every :math:`\sigma` tried gives a bound; the least is kept.
 Measured on the 20k policy bench case (one search of up to 30 s per :math:`\sigma`): 0.25 -> 0.286,
 1 -> 0.162, 2 -> 0.121, 4 -> 0.115, 8 -> 0.145. In the bench's time (childcare held at 0.090 at 20k, 0.085
 at 150k) the walk gives 0.129 and 0.128; scaling the multipliers of one search with both levels valued by
