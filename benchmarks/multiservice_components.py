@@ -2,7 +2,8 @@
 
 With the budget priced at the Lagrangian's ``mu`` and its cover-row multipliers ``u`` fixed, the bound of
 :mod:`siting.models.multiservice_lagrange` is a sum over the connected components of the buildings' reach graph
-(two buildings joined when an active demand point reaches both; every point's reach lies in one component):
+(two buildings joined when an active demand point reaches both; every point's reach lies in one component;
+:class:`siting.models.multiservice_components.Shortfalls`, which the core MIPs use to pick components):
 
     bound = mu B + offset + sum_c L_c,    L_c = sum_{i in c} (value_i - u_i)^+ + sum_{j in c} term_j.
 
@@ -31,35 +32,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from multiservice_local_checks import _solve_and_keep, building_spend, print_rows  # noqa: E402
+from multiservice_local_checks import _solve_and_keep, print_rows  # noqa: E402
 
 #: components of at least this many buildings are reported one by one
 LARGE = 500
-
-
-def components(reach) -> tuple[np.ndarray, list[np.ndarray]]:
-    """(component label of each building, each service's component of its active points)."""
-    from scipy.sparse.csgraph import connected_components
-
-    n = reach.allowed.shape[0]
-    adjacency = sp.csr_matrix((n, n), dtype=np.float32)
-    for s in reach.services:
-        b = s.by_demand[s.active].astype(np.float32)
-        adjacency = adjacency + b.T @ b
-    _, label = connected_components(adjacency > 0, directed=False)
-    points = []
-    for s in reach.services:
-        rows = s.by_demand.tocsr()
-        has = np.diff(rows.indptr) > 0
-        first = np.full(rows.shape[0], -1)
-        first[has] = label[rows.indices[rows.indptr[:-1][has]]]
-        points.append(np.where(s.active, first, -1))
-    return label, points
 
 
 def split(kept: dict[str, Any], params, bound_s: float, solve_s: float) -> list[tuple[str, str]]:
@@ -67,7 +47,7 @@ def split(kept: dict[str, Any], params, bound_s: float, solve_s: float) -> list[
     from siting.backends import get_backend
     from siting.backends._child import IN_CHILD_KEY
     from siting.models import multiservice_core as core
-    from siting.models.multiservice_bundles import Buildings, line_minimum
+    from siting.models.multiservice_components import Shortfalls, building_spend, placements
     from siting.models.multiservice_lagrange import lagrange_bound, year_money
     from siting.models.multiservice_regions import building_columns
     from siting.options import SolveOptions
@@ -78,30 +58,18 @@ def split(kept: dict[str, Any], params, bound_s: float, solve_s: float) -> list[
     began = time.perf_counter()
     found = lagrange_bound(reach, params, rules.counts, target=value - reach.offset,
                            deadline=time.perf_counter() + bound_s)
-    u = list(found.multipliers)
-    inner = Buildings(reach, rules.counts, params.max_sites)
+    shares = Shortfalls.at(reach, found)
+    if shares is None:
+        return [("split", "the bound kept no split")]
     money = year_money(params)[-1]
-    inner_value, mu, choice = line_minimum(inner, inner.prices(u), money, 0.0)
-    label, points = components(reach)
-    n_comp = int(label.max()) + 1
-    free = np.zeros(n_comp)
-    for s, x_u, comp in zip(reach.services, u, points, strict=True):
-        on = comp >= 0
-        free += np.bincount(comp[on], weights=np.maximum(s.value - x_u, 0.0)[on], minlength=n_comp)
-    lc = free + np.bincount(label, weights=choice.term, minlength=n_comp)
+    label, lc, mu = shares.label, shares.bound_c, shares.price
+    n_comp = lc.shape[0]
     total = mu * money + reach.offset + float(lc.sum())
     rows = [("plan / Lagrangian at (u, mu)", f"{value:.6f} / {total:.6f} (searched {found.bound:.6f}, "
                                              f"{found.iterations} it, {time.perf_counter() - began:.0f} s)")]
-
     # the plan's share of each component: what it covers there, less mu times what it spends there
     spend = building_spend(built, reach, x)
-    placements = built.decode(x).placements
-    covered = np.zeros(n_comp)
-    for s, comp in zip(reach.services, points, strict=True):
-        hit = (s.by_demand @ placements[s.key].astype(np.int8)) > 0
-        on = comp >= 0
-        covered += np.bincount(comp[on], weights=(s.value * hit)[on], minlength=n_comp)
-    plan_c = covered - mu * np.bincount(label, weights=spend * reach.buildable, minlength=n_comp)
+    plan_c = shares.plan_shares(reach, placements(built, reach, x), spend)
     rows.append(("bound - plan = sum (L_c - plan_c) + mu (B - spend)",
                  f"{total - value:.6f} = {float((lc - plan_c).sum()):.6f} + {mu * (money - spend.sum()):.6f}"))
 

@@ -103,19 +103,11 @@ class _Regions:
         return (self.built.polish(y) if self.built.polish is not None else y), str(sol.termination.value)
 
 
-def building_spend(built, reach, x: np.ndarray) -> np.ndarray:
-    """(n_sites,) what the plan ``x`` spends on each building: the cost vector (final year) over its own columns."""
-    n_sites = reach.allowed.shape[0]
-    last = built.program.blocks["site"][0]
-    owner = np.concatenate([np.arange(n_sites)] + [np.flatnonzero(reach.allowed[:, k])
-                                                    for k in range(reach.allowed.shape[1])])
-    block = slice(last, last + owner.shape[0])
-    return np.bincount(owner, weights=built.plan_cost[block] * x[block], minlength=n_sites)
-
-
 def local_checks(kept: dict[str, Any], n_regions: int, solve_s: float) -> list[tuple[str, str]]:
     """The two checks of the module notes on the kept plan; (figure, value) rows."""
     from scipy.cluster.vq import kmeans2
+
+    from siting.models.multiservice_components import building_spend
 
     built, reach, x = kept["built"], kept["reach"], kept["x"]
     program = built.program

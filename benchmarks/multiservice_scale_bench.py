@@ -229,8 +229,9 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share
             + (f"{run['core_solves']} core MIPs ({run['core_kept']} kept; first: {run.get('core_sites', 0)} more "
                f"buildings, {run.get('core_cover_columns', 0):,} cover columns in {run.get('core_cover_groups', 0):,}"
                f" groups, {run.get('core_columns', 0):,} columns) {run['core_objective']:.4f} in "
-               f"{run['core_seconds']:.1f} s, rounds (s, + gained, r region): "
+               f"{run['core_seconds']:.1f} s, rounds (s, + gained, r region, c component): "
                + " ".join(f"{r['seconds']:.0f}{'+' if r['gained'] else ''}{'r' if r['regional'] else ''}"
+                          f"{'c' if r.get('component') is not None else ''}"
                           for r in run.get("core_rounds", [])) + "; " if "core_solves" in run else "")
             + f"Lagrangian bound {run.get('bound', float('nan')):.4f} ({run.get('bound_iterations', 0)} it, "
             f"{run.get('bound_s', 0.0):.1f} s)" + (f"; no start: {run['no_start']}" if run.get("no_start") else "")

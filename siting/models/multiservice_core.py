@@ -44,6 +44,7 @@ from ..program import LinearProgram, Sense
 from ..status import Termination
 from .base import Built
 from .levels import hold_level
+from .multiservice_components import ComponentTurns
 from .multiservice_reach import Reach
 from .multiservice_regions import building_columns, shared_pairs
 
@@ -68,6 +69,10 @@ MAX_ROUND_S = 30.0
 #: ... and at least a core's columns / (ROOT_SHARE x COLUMNS_PER_S) seconds when it cannot shrink to the round's
 #: column budget (150k plain: cores of 9,000-10,000 columns in rounds of 1-7 s never gained)
 ROOT_SHARE = 3.0
+#: a component's round at most (:func:`_component_core`): its gains come from cores HiGHS proves within seconds
+#: (150k plain seed 2: +50 buildings on two conurbations proven in 4-10 s, the stalled ones gained nothing in 45 s;
+#: with rounds of 10 s, six rounds on one conurbation proven in 1.1-3.5 s, four of them gaining 0.00033 in all)
+COMPONENT_ROUND_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -235,19 +240,19 @@ def _without_idle_rows(program: LinearProgram) -> LinearProgram:
 
 
 def core_sites(reach: Reach, converted: np.ndarray, score: np.ndarray, services: np.ndarray | None,
-               size: int, skip: int = 0) -> np.ndarray:
+               size: int, skip: int = 0, within: np.ndarray | None = None) -> np.ndarray:
     """(n_sites,) bool: the ``converted`` buildings and ``size`` others, the best per yuan first.
 
     ``score``: the Lagrangian's final-year term of each building (value less the budget price, >= 0, 0 where
     the relaxation converts nothing); ``services`` (n_sites, K) bool: the bundle the relaxation places
     there, whose cost the score is divided by. The relaxation converts few buildings beyond the plan's, so
     the others follow by what they would add to the plan (:func:`plan_gain`) per yuan. ``skip``: how many
-    of the best-ranked others to pass over (a shifted core).
+    of the best-ranked others to pass over (a shifted core); ``within`` (n_sites,) bool: the others only from these.
     """
     bundle = reach.placement_cost * (services if services is not None else reach.allowed)
     spend = np.maximum(reach.building_cost + bundle.sum(axis=1), 1e-9)
     gain, gain_spend = plan_gain(reach, converted)
-    open_ = reach.buildable & ~converted
+    open_ = reach.buildable & ~converted & (True if within is None else within)
     scored = open_ & (score > 0)
     # two keys: every building the relaxation converts first, then the others by their gain to the plan
     first = np.where(scored, score / spend, 0.0)
@@ -285,7 +290,8 @@ def _converted(built: Built, n_sites: int, x: np.ndarray, n_phases: int) -> np.n
 def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score: np.ndarray,
                 services: np.ndarray | None, *, deadline: float, size: int = 300,
                 max_columns: int = MAX_COLUMNS, round_share: float = 1.0, backend: str = "highs",
-                tolerance: float = 0.0, min_solve_s: float = 2.0) -> tuple[np.ndarray, dict]:
+                tolerance: float = 0.0, min_solve_s: float = 2.0,
+                turns: ComponentTurns | None = None) -> tuple[np.ndarray, dict]:
     """Core MIPs from plan ``x`` until ``deadline``: keep what raises the objective (see module notes).
 
     Each round frees the plan's converted buildings and up to ``size`` more, best per yuan first
@@ -297,7 +303,9 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     A plan kept from a round stopped by its time limit starts the next round on the same ranking; a round that
     gains nothing, or whose core was solved to optimality, shifts the core to the next buildings. Once the
     ranking is used up, each round re-plans a region (:func:`_region_core`), until a whole pass over the
-    converted buildings gains nothing. Returns the best plan and what was done: ``core_solves``,
+    converted buildings gains nothing. With ``turns`` every other round re-plans one reach component instead
+    (:class:`~siting.models.multiservice_components.ComponentTurns`: the largest share of the bound's gap first,
+    the plan's buildings there and the component's best others), while one is left. Returns the best plan and what was done: ``core_solves``,
     ``core_kept``, ``core_objective``, ``core_seconds``, ``core_rounds`` (per round: columns, extra buildings,
     skip, time limit, seconds, termination, value after it, gained, regional) and the first round's sizes
     (``core_sites``, ``core_columns``, ``core_rows``, ``core_cover_columns``, ``core_cover_groups``,
@@ -317,6 +325,8 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     skip = 0
     visited = np.zeros(n, bool)                 # converted buildings a region took in, in this pass
     region_gained = False
+    component_turn = False
+    scale = max(abs(value), 1e-12)
     while deadline - time.perf_counter() >= min_solve_s:
         t0 = time.perf_counter()
         left = deadline - t0
@@ -325,8 +335,19 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         # a short round gets a smaller core (HiGHS must get past its root within the round to gain anything)
         columns = min(max_columns, max(MIN_COLUMNS, int(COLUMNS_PER_S * limit)))
         converted = _converted(built, n, x, n_phases)
-        agg, size, regional = _sized_core(built, reach, held, x, covers, by_column, converted, score, services,
-                                          size, skip, columns, n_phases, visited, max_columns)
+        agg, component, whole = None, None, False
+        if turns is not None and component_turn:
+            limit = min(limit, COMPONENT_ROUND_S)
+            columns = min(max_columns, max(MIN_COLUMNS, int(COLUMNS_PER_S * limit)))
+            agg, component, whole = _component_core(built, reach, held, x, covers, by_column, converted, score,
+                                                    services, columns, n_phases, turns, scale)
+            turns = turns if component is not None else None        # none left: global rounds only
+        component_turn = not component_turn
+        if agg is not None:
+            regional = False
+        else:
+            agg, size, regional = _sized_core(built, reach, held, x, covers, by_column, converted, score, services,
+                                              size, skip, columns, n_phases, visited, max_columns)
         if agg is None and regional and region_gained:
             # every converted building was in a region and some region gained: another pass
             visited[:], region_gained = False, False
@@ -344,7 +365,8 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
             break                               # not expected: the start must be a point of the core
         # a core larger than the round's budget (the plan's own buildings alone are more) gets the time it needs;
         # what would be left after it is too short for another such core and joins this round
-        need = agg.program.n_cols / (ROOT_SHARE * COLUMNS_PER_S) if agg.program.n_cols > 1.2 * columns else 0.0
+        need = agg.program.n_cols / (ROOT_SHARE * COLUMNS_PER_S) \
+            if agg.program.n_cols > 1.2 * columns and component is None else 0.0
         if need > limit:
             limit = need if deadline - t0 - need >= need else deadline - t0
         # never past the deadline: the levels, the backend and the verification follow the warm start
@@ -371,9 +393,11 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         info["core_rounds"].append({"columns": agg.program.n_cols, "extra": int(size), "skip": skip,
                                     "limit_s": round(limit, 1), "seconds": round(time.perf_counter() - t0, 1),
                                     "termination": str(solution.termination.value), "value": value,
-                                    "gained": gained, "regional": regional})
+                                    "gained": gained, "regional": regional, "component": component})
         region_gained |= regional and gained
-        if not regional:
+        if component is not None and turns is not None:
+            turns.record(component, gained, solution.termination is Termination.OPTIMAL, whole)
+        elif not regional:
             # a core solved to optimality holds nothing more, even around the plan it gave: shift it on; one
             # stopped by the time limit that gained may gain again from the new plan
             proven = solution.termination is Termination.OPTIMAL
@@ -383,6 +407,33 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     return x, info
 
 
+
+
+def _component_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,
+                    by_column: sp.csc_matrix, converted: np.ndarray, score: np.ndarray, services: np.ndarray | None,
+                    max_columns: int, n_phases: int, turns: ComponentTurns, scale: float
+                    ) -> tuple[Aggregated | None, int | None, bool]:
+    """The core of the next component :class:`~siting.models.multiservice_components.ComponentTurns` gives.
+
+    The plan's buildings there and its best others per yuan (:func:`core_sites` within it), fewer others while
+    the core has more than ~``max_columns`` columns. Returns the core, the component and whether the core holds
+    all of it; (None, None, False) when no component is left.
+    """
+    while True:
+        chosen = turns.next(built, reach, x, converted, scale)
+        if chosen is None:
+            return None, None, False
+        component, inside, extras = chosen
+        buildings = int((inside & reach.buildable).sum())
+        agg = None
+        while extras >= 1:
+            core = core_sites(reach, converted, score, services, extras, within=inside) & inside
+            agg = aggregate(held, building_columns(built, reach, ~core, n_phases), x, covers, by_column)
+            if agg.program.n_cols <= 1.2 * max_columns:
+                return agg, component, int(core.sum()) >= buildings
+            extras //= 2
+        # the plan's own buildings there make too large a core: the global rounds and the regions have it
+        turns.done.add(component)
 
 
 def _sized_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,

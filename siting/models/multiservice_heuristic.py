@@ -26,6 +26,7 @@ import numpy as np
 from ..data.instance import Instance
 from ..rules import SiteRules
 from .base import Built
+from .multiservice_components import ComponentTurns, Shortfalls
 from .multiservice_core import core_search
 from .multiservice_greedy import FLOOR_WEIGHT, GreedyPlan, supported
 from .multiservice_lagrange import lagrange_bound
@@ -255,8 +256,10 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
         _KEPT.put((instance, params, rules), "level_bounds", found)
     if x is not None and deadline is not None and lagrange.site_score is not None:
         n_phases = len(params.phases) if params.phases else 1
+        shortfalls = Shortfalls.at(reach, lagrange)
         x, core = core_search(search_built, search_reach, x, n_phases, lagrange.site_score, lagrange.site_services,
-                              deadline=deadline, round_share=_CORE_ROUND_SHARE)
+                              deadline=deadline, round_share=_CORE_ROUND_SHARE,
+                              turns=None if shortfalls is None else ComponentTurns(shortfalls))
         _LAST.update(core, core_objective=built.program.objective_value(x))
     _KEPT.put((instance, params, rules), "bound", float(lagrange.bound))
     return x

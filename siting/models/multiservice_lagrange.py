@@ -85,6 +85,13 @@ class LagrangeBound:
     #: the final year's best cover-row multipliers u (one array per service, the reach's active points), where
     #: another search may start (:func:`lagrange_bound`'s ``start``); empty when not computed
     multipliers: tuple[np.ndarray, ...] = field(default=(), compare=False)
+    #: at the multipliers of the bound, the final year's budget price mu, what each point earns when covered
+    #: (its value, the floors' and the held level's multipliers included: one array per service) and its
+    #: (earning - u)^+, for the split of the bound over the reach components
+    #: (:mod:`siting.models.multiservice_components`); None / empty when not computed
+    price: float | None = field(default=None, compare=False)
+    point_value: tuple[np.ndarray, ...] = field(default=(), compare=False)
+    point_free: tuple[np.ndarray, ...] = field(default=(), compare=False)
 
 
 def year_money(params: MultiserviceParams) -> list[float]:
@@ -347,11 +354,14 @@ def _years(inner: _Buildings, reach: Reach, floors: list[_Floor],
     """
     factor = [1.0 + scale * float(level is not None and level[0][k]) for k in range(len(reach.services))]
     years = []
-    site_score = site_services = None
+    site_score = site_services = price = None
+    point_value: tuple[np.ndarray, ...] = ()
+    point_free: tuple[np.ndarray, ...] = ()
     for t, money in enumerate(moneys):
         final = t == len(moneys) - 1
         terms = []
         sites = []
+        kept = []
         for n, (lam, u) in enumerate(candidates[t]):
             # the floors bind the final year only: earlier years keep u within the plain objective
             use_lam = lam if final else [np.zeros_like(m) for m in lam]
@@ -362,8 +372,14 @@ def _years(inner: _Buildings, reach: Reach, floors: list[_Floor],
                                                           mus.get((t, n), 0.0))
             terms.append(value)
             sites.append((term, chosen > 0))
+            kept.append((mus[t, n], caps, use_u))
         years.append(reach.offset + min(terms))
         if final:
-            site_score, site_services = sites[int(np.argmin(terms))]
+            best = int(np.argmin(terms))
+            site_score, site_services = sites[best]
+            price, caps, use_u = kept[best]
+            point_value = tuple(caps)
+            point_free = tuple(np.maximum(c - x, 0.0) for c, x in zip(caps, use_u, strict=True))
     total = float(sum(years)) - (0.0 if level is None else scale * level[1])
-    return LagrangeBound(total, 0, tuple(years), site_score, site_services)
+    return LagrangeBound(total, 0, tuple(years), site_score, site_services, price=price,
+                         point_value=point_value, point_free=point_free)

@@ -1,0 +1,189 @@
+r"""Where a multi-service plan can still gain: the reach graph's components and each one's share of the gap.
+
+Two buildings are joined when an active demand point reaches both (for any service); every point's reach lies
+in one connected component of that graph. With the cover-row multipliers :math:`u` and the budget price
+:math:`\mu` of the Lagrangian bound (:mod:`siting.models.multiservice_lagrange`) fixed, the bound splits over
+the components:
+
+.. math::
+
+    L(u, \mu) = \mu B + W^0 + \sum_c L_c, \qquad
+    L_c = \sum_{(i, k) \in c} (\lambda_k w^k_i - u_{ik})^+ + \sum_{j \in c} \mathrm{term}_j,
+
+and so does a plan: with :math:`P_c` what it covers in :math:`c` less :math:`\mu` times what it spends there,
+bound - plan :math:`= \sum_c (L_c - P_c) + \mu (B - \text{spend})`. :math:`L_c \ge` what any plan earns in
+:math:`c` at price :math:`\mu`, so a component where :math:`P_c = L_c` cannot gain at the plan's spend there; the
+components with the largest :math:`L_c - P_c` hold the gap (150k plain, seed 2: 9 of 1,481 components hold all
+of it, four conurbations 90 %), and they are where the core MIPs re-plan first
+(:func:`~siting.models.multiservice_core.core_search`).
+
+Example
+-------
+>>> import numpy as np
+>>> shortfall = np.array([0.0, 0.004, 1e-9, 0.002])
+>>> [int(c) for c in ranked_components(shortfall, np.array([True, True, True, False]))]
+[1]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .base import Built
+from .multiservice_lagrange import LagrangeBound
+from .multiservice_reach import Reach
+
+__all__ = ["reach_components", "building_spend", "placements", "Shortfalls", "ranked_components"]
+
+#: a component's L_c - P_c below this share of the objective's scale counts as none (the search's tolerance)
+NEGLIGIBLE = 1e-7
+
+
+def reach_components(reach: Reach) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(component of each building, each service's component of its active points; -1 for the others).
+
+    One sparse product per service (``B^T B`` over the active points), then
+    :func:`scipy.sparse.csgraph.connected_components`.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    n = reach.allowed.shape[0]
+    adjacency = sp.csr_matrix((n, n), dtype=np.float32)
+    for s in reach.services:
+        b = s.by_demand[s.active].astype(np.float32)
+        adjacency = adjacency + b.T @ b
+    _, label = connected_components(adjacency > 0, directed=False)
+    points = []
+    for s in reach.services:
+        rows = s.by_demand.tocsr()
+        has = np.diff(rows.indptr) > 0
+        first = np.full(rows.shape[0], -1)
+        first[has] = label[rows.indices[rows.indptr[:-1][has]]]
+        points.append(np.where(s.active, first, -1))
+    return label, points
+
+
+def building_spend(built: Built, reach: Reach, x: np.ndarray) -> np.ndarray:
+    """(n_sites,) what the plan ``x`` spends on each building: the cost vector (final year) over its own columns."""
+    if built.plan_cost is None:
+        raise ValueError("the program keeps no plan cost (Built.plan_cost): no spend per building")
+    n_sites = reach.allowed.shape[0]
+    last = built.program.blocks["site"][0]
+    owner = np.concatenate([np.arange(n_sites)] + [np.flatnonzero(reach.allowed[:, k])
+                                                    for k in range(reach.allowed.shape[1])])
+    block = slice(last, last + owner.shape[0])
+    return np.bincount(owner, weights=built.plan_cost[block] * x[block], minlength=n_sites)
+
+
+def placements(built: Built, reach: Reach, x: np.ndarray) -> np.ndarray:
+    """(n_sites, K) bool: the new placements of the plan ``x`` in the final year (its ``s`` columns)."""
+    n_sites, n_services = reach.allowed.shape
+    at = built.program.blocks["site"][0] + n_sites
+    placed = np.zeros((n_sites, n_services), bool)
+    for k in range(n_services):
+        sites = np.flatnonzero(reach.allowed[:, k])
+        placed[sites, k] = x[at:at + sites.shape[0]] > 0.5
+        at += sites.shape[0]
+    return placed
+
+
+@dataclass(frozen=True)
+class Shortfalls:
+    """The bound's split over the reach components (module notes), fixed; each plan's :math:`L_c - P_c` from it.
+
+    label : (n_sites,) component of each building; points : each service's component of its active points
+    bound_c : (n_components,) :math:`L_c`; price : the budget price mu; point_value : what each point
+    earns when covered in the relaxation (one array per service)
+    """
+
+    label: np.ndarray
+    points: list[np.ndarray]
+    bound_c: np.ndarray
+    price: float
+    point_value: tuple[np.ndarray, ...]
+
+    @classmethod
+    def at(cls, reach: Reach, found: LagrangeBound) -> Shortfalls | None:
+        """From a Lagrangian bound that kept its split (None when it did not)."""
+        if found.price is None or found.site_score is None or not found.point_free:
+            return None
+        label, points = reach_components(reach)
+        n_comp = int(label.max()) + 1 if label.size else 0
+        free = np.zeros(n_comp)
+        for extra, comp in zip(found.point_free, points, strict=True):
+            on = comp >= 0
+            free += np.bincount(comp[on], weights=extra[on], minlength=n_comp)
+        bound_c = free + np.bincount(label, weights=found.site_score, minlength=n_comp)
+        return cls(label, points, bound_c, float(found.price), found.point_value)
+
+    def plan_shares(self, reach: Reach, placed: np.ndarray, spend: np.ndarray) -> np.ndarray:
+        """(n_components,) :math:`P_c`: what the plan covers in each component less ``price`` times its spend there.
+
+        ``placed`` (n_sites, K) bool: the plan's new placements (:func:`placements`); ``spend`` (n_sites,) its
+        spend per building (:func:`building_spend`).
+        """
+        n_comp = self.bound_c.shape[0]
+        covered = np.zeros(n_comp)
+        for k, (s, value, comp) in enumerate(zip(reach.services, self.point_value, self.points, strict=True)):
+            hit = (s.by_demand @ placed[:, k].astype(np.int8)) > 0
+            on = comp >= 0
+            covered += np.bincount(comp[on], weights=(value * hit)[on], minlength=n_comp)
+        return covered - self.price * np.bincount(self.label, weights=spend * reach.buildable, minlength=n_comp)
+
+    def of(self, built: Built, reach: Reach, x: np.ndarray) -> np.ndarray:
+        """(n_components,) :math:`L_c - P_c` of the plan ``x``."""
+        return self.bound_c - self.plan_shares(reach, placements(built, reach, x), building_spend(built, reach, x))
+
+
+def ranked_components(shortfall: np.ndarray, has_plan: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """The components worth re-planning, the largest ``shortfall`` (:math:`L_c - P_c`) first.
+
+    ``has_plan``: the components where the plan converts a building (a core re-plans the plan's buildings and
+    adds others; one without any is the greedy's to fill). A shortfall of at most :data:`NEGLIGIBLE` ×
+    ``scale`` is none.
+    """
+    keep = np.flatnonzero(has_plan & (shortfall > NEGLIGIBLE * max(scale, 1e-300)))
+    return keep[np.argsort(-shortfall[keep], kind="stable")]
+
+
+#: a component's first core: the plan's buildings there and this many more; a core solved to optimality
+#: without a gain grows by EXTRAS_GROWTH (150k plain seed 2: +50 gained on two conurbations in 10-45 s, +150 and
+#: +400 on the same ones nothing more in 45 s; on an 808-building component +50, then +150 gained, +400 nothing)
+FIRST_EXTRAS = 50
+EXTRAS_GROWTH = 3
+
+
+class ComponentTurns:
+    """Which component the next core re-plans, and with how many extra buildings (module notes).
+
+    The components are taken by their shortfall :math:`L_c - P_c` on the current plan, largest first. A core
+    that gains is tried again at the same size on the new plan; one solved to optimality without a gain grows by
+    :data:`EXTRAS_GROWTH` until it holds every building of its component; one stopped by its time limit without
+    a gain is done.
+    """
+
+    def __init__(self, shortfalls: Shortfalls) -> None:
+        self.shortfalls = shortfalls
+        self.extras: dict[int, int] = {}
+        self.done: set[int] = set()
+
+    def next(self, built: Built, reach: Reach, x: np.ndarray, converted: np.ndarray,
+             scale: float) -> tuple[int, np.ndarray, int] | None:
+        """(component, its buildings as an (n_sites,) mask, extra buildings) for the next core; None when none is left."""
+        label = self.shortfalls.label
+        has_plan = np.bincount(label, weights=converted & reach.buildable, minlength=self.shortfalls.bound_c.shape[0]) > 0
+        for c in ranked_components(self.shortfalls.of(built, reach, x), has_plan, scale):
+            if int(c) not in self.done:
+                return int(c), label == c, self.extras.setdefault(int(c), FIRST_EXTRAS)
+        return None
+
+    def record(self, component: int, gained: bool, proven: bool, whole: bool) -> None:
+        """What the core of ``component`` did; ``whole``: it held every building of the component."""
+        if gained:
+            return
+        if proven and not whole:
+            self.extras[component] *= EXTRAS_GROWTH
+        else:
+            self.done.add(component)

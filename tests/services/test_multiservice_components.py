@@ -1,0 +1,132 @@
+"""The bound's split over the reach components and the component cores (:mod:`siting.models.multiservice_components`).
+
+The split must be exact (the components' terms add up to the Lagrangian bound, and bound - plan to the
+components' shortfalls plus the unspent money's price), each shortfall non-negative for a feasible plan (a
+component's term bounds what any plan earns there at the budget price), the components must not share a demand
+point, and the core search with component turns must keep its guarantees (never worse, never infeasible).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from siting.models.multiservice_components import (
+    FIRST_EXTRAS,
+    ComponentTurns,
+    Shortfalls,
+    building_spend,
+    placements,
+    ranked_components,
+    reach_components,
+)
+from siting.models.multiservice_core import core_search
+from siting.models.multiservice_lagrange import lagrange_bound, year_money
+
+from ._instances import greedy_start, plain_and_policy
+
+CASES = plain_and_policy(6e6, (3e6, 2e6, 2e6))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_split_is_exact_and_every_shortfall_non_negative(seed):
+    inst, params, rules, reach, built, x, _, _ = greedy_start(seed, CASES["plain"](), 120, 30)
+    found = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=60)
+    split = Shortfalls.at(reach, found)
+    assert split is not None
+    money = year_money(params)[-1]
+    assert split.price * money + reach.offset + split.bound_c.sum() == pytest.approx(found.bound, rel=1e-9)
+    short = split.of(built, reach, x)
+    unspent = split.price * (money - building_spend(built, reach, x).sum())
+    value = built.program.objective_value(x)
+    assert short.sum() + unspent == pytest.approx(found.bound - value, rel=1e-9, abs=1e-12)
+    assert short.min() >= -1e-9 * max(1.0, value)
+    # random plans (feasible or not for the budget) never beat a component's term at its price either
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        placed = reach.allowed & reach.buildable[:, None] & (rng.random(reach.allowed.shape) < 0.3)
+        spend = np.where(placed.any(axis=1), reach.building_cost, 0.0) + \
+            (np.nan_to_num(reach.placement_cost) * placed).sum(axis=1)
+        assert (split.bound_c - split.plan_shares(reach, placed, spend)).min() >= -1e-9
+
+
+def test_the_plan_reads_back_from_its_columns():
+    inst, params, rules, reach, built, x, _, _ = greedy_start(0, CASES["plain"](), 80, 24)
+    decoded = built.decode(x)
+    placed = placements(built, reach, x)
+    for k, s in enumerate(reach.services):
+        assert np.array_equal(placed[:, k], np.asarray(decoded.placements[s.key], bool))
+    spend = building_spend(built, reach, x)
+    assert spend.sum() == pytest.approx(float(built.plan_cost @ x), rel=1e-12)
+
+
+def test_components_share_no_demand_point():
+    _, _, _, reach, _, _, _, _ = greedy_start(1, CASES["plain"](), 120, 30)
+    label, points = reach_components(reach)
+    for s, comp in zip(reach.services, points, strict=True):
+        rows = s.by_demand.tocsr()
+        for i in np.flatnonzero(s.active):
+            reached = rows.indices[rows.indptr[i]:rows.indptr[i + 1]]
+            assert reached.size and set(label[reached]) == {comp[i]}
+        assert (comp[~s.active] == -1).all()
+
+
+def test_ranked_components_skip_the_exact_and_the_unplanned():
+    shortfall = np.array([0.0, 0.004, 1e-9, 0.002, 0.003])
+    has_plan = np.array([True, True, True, False, True])
+    assert ranked_components(shortfall, has_plan).tolist() == [1, 4]
+    assert ranked_components(shortfall, has_plan, scale=1e5).tolist() == []
+
+
+def test_turns_grow_a_proven_core_and_drop_a_stalled_one():
+    turns = ComponentTurns.__new__(ComponentTurns)
+    turns.extras, turns.done = {3: FIRST_EXTRAS, 5: FIRST_EXTRAS}, set()
+    turns.record(3, gained=True, proven=True, whole=False)
+    assert turns.extras[3] == FIRST_EXTRAS and not turns.done
+    turns.record(3, gained=False, proven=True, whole=False)
+    assert turns.extras[3] > FIRST_EXTRAS and not turns.done
+    turns.record(3, gained=False, proven=True, whole=True)
+    turns.record(5, gained=False, proven=False, whole=False)
+    assert turns.done == {3, 5}
+
+
+@pytest.mark.parametrize(("case", "seed"), [("plain", 2), ("plain", 4), ("policy", 2)])
+def test_core_search_with_component_turns_keeps_its_guarantees(case, seed):
+    inst, params, rules, reach, built, x, n_phases, met = greedy_start(seed, CASES[case](), 80, 24)
+    if not met or built.program.max_violation(x, relative=True) > 1e-7:
+        pytest.skip("the greedy misses a floor here: no start to improve")
+    found = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=30)
+    split = Shortfalls.at(reach, found)
+    assert split is not None
+    y, info = core_search(built, reach, x, n_phases, found.site_score, found.site_services,
+                          deadline=time.perf_counter() + 4.0, size=4, min_solve_s=0.2, round_share=0.25,
+                          turns=ComponentTurns(split))
+    assert built.program.max_violation(y, relative=True) <= 1e-7
+    assert built.program.objective_value(y) >= built.program.objective_value(x) - 1e-12
+    for level in built.levels:
+        assert float(level.objective @ y) >= float(level.objective @ x)
+    components = [r["component"] for r in info["core_rounds"] if r["component"] is not None]
+    # the second round is a component's when one with a shortfall and a converted building is there
+    converted = placements(built, reach, x).any(axis=1)
+    has_plan = np.bincount(split.label, weights=converted, minlength=split.bound_c.shape[0]) > 0
+    if len(info["core_rounds"]) >= 2 and ranked_components(split.of(built, reach, x), has_plan).size:
+        assert components and info["core_rounds"][1]["component"] == components[0]
+    assert all(split.label.max() >= c >= 0 for c in components)
+
+
+def test_core_sites_within_a_component_takes_its_others_only():
+    from siting.models.multiservice_core import core_sites
+
+    _, _, _, reach, _, _, _, _ = greedy_start(1, CASES["plain"](), 120, 30)
+    label, _ = reach_components(reach)
+    n = reach.allowed.shape[0]
+    converted = np.zeros(n, bool)
+    converted[np.flatnonzero(reach.buildable)[:3]] = True
+    score = np.where(reach.buildable, np.arange(n, dtype=float) + 1.0, 0.0)
+    inside = label == np.bincount(label).argmax()
+    core = core_sites(reach, converted, score, None, 5, within=inside)
+    assert core[converted].all()
+    others = core & ~converted
+    assert others.any() and inside[others].all()
+    assert others.sum() == min(5, int((inside & reach.buildable & ~converted).sum()))
