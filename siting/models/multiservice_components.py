@@ -171,9 +171,10 @@ class ComponentTurns:
 
     def next(self, built: Built, reach: Reach, x: np.ndarray, converted: np.ndarray,
              scale: float) -> tuple[int, np.ndarray, int] | None:
-        """(component, its buildings as an (n_sites,) mask, extra buildings) for the next core; None when none is left."""
+        """(component, its buildings as an (n_sites,) mask, extra buildings) for the next core; None: none left."""
         label = self.shortfalls.label
-        has_plan = np.bincount(label, weights=converted & reach.buildable, minlength=self.shortfalls.bound_c.shape[0]) > 0
+        n_comp = self.shortfalls.bound_c.shape[0]
+        has_plan = np.bincount(label, weights=converted & reach.buildable, minlength=n_comp) > 0
         for c in ranked_components(self.shortfalls.of(built, reach, x), has_plan, scale):
             if int(c) not in self.done:
                 return int(c), label == c, self.extras.setdefault(int(c), FIRST_EXTRAS)

@@ -305,9 +305,10 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     ranking is used up, each round re-plans a region (:func:`_region_core`), until a whole pass over the
     converted buildings gains nothing. With ``turns`` every other round re-plans one reach component instead
     (:class:`~siting.models.multiservice_components.ComponentTurns`: the largest share of the bound's gap first,
-    the plan's buildings there and the component's best others), while one is left. Returns the best plan and what was done: ``core_solves``,
-    ``core_kept``, ``core_objective``, ``core_seconds``, ``core_rounds`` (per round: columns, extra buildings,
-    skip, time limit, seconds, termination, value after it, gained, regional) and the first round's sizes
+    the plan's buildings there and the component's best others), while one is left. Returns the best plan and
+    what was done: ``core_solves``, ``core_kept``, ``core_objective``, ``core_seconds``, ``core_rounds`` (per
+    round: columns, extra buildings, skip, time limit, seconds, termination, value after it, gained, regional,
+    component or None) and the first round's sizes
     (``core_sites``, ``core_columns``, ``core_rows``, ``core_cover_columns``, ``core_cover_groups``,
     ``core_build_s``).
     """

@@ -80,8 +80,11 @@ def test_ranked_components_skip_the_exact_and_the_unplanned():
 
 
 def test_turns_grow_a_proven_core_and_drop_a_stalled_one():
-    turns = ComponentTurns.__new__(ComponentTurns)
-    turns.extras, turns.done = {3: FIRST_EXTRAS, 5: FIRST_EXTRAS}, set()
+    _, params, rules, reach, _, _, _, _ = greedy_start(0, CASES["plain"](), 80, 24)
+    split = Shortfalls.at(reach, lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=5))
+    assert split is not None
+    turns = ComponentTurns(split)
+    turns.extras.update({3: FIRST_EXTRAS, 5: FIRST_EXTRAS})
     turns.record(3, gained=True, proven=True, whole=False)
     assert turns.extras[3] == FIRST_EXTRAS and not turns.done
     turns.record(3, gained=False, proven=True, whole=False)
