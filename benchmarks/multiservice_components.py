@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from multiservice_local_checks import _solve_and_keep, print_rows  # noqa: E402
+from multiservice_local_checks import print_rows, solve_and_keep  # noqa: E402
 
 #: components of at least this many buildings are reported one by one
 LARGE = 500
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     from siting.models.multiservice import MultiserviceParams
     from siting.rules import SiteRules
 
-    kept = _solve_and_keep(args.case, args.seed, args.time_limit)
+    kept = solve_and_keep(args.case, args.seed, args.time_limit)
     result = kept["result"]
     rows = [("solve", f"{result.objective:.6f}, bound {result.best_bound:.6f}, gap {100 * result.gap:.2f} %")]
     if "x" not in kept:

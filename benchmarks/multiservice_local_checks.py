@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from multiservice_scale_bench import CASES, city_multiservice, params_of  # noqa: E402
 
 
-def _solve_and_keep(case: str, seed: int, time_limit_s: float) -> dict[str, Any]:
+def solve_and_keep(case: str, seed: int, time_limit_s: float) -> dict[str, Any]:
     """Solve the case; keep the warm start's program, reach and final plan (the core MIPs' answer)."""
     from siting.models import multiservice_heuristic as heuristic
     from siting.models.driver import solve_model
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solve-s", type=float, default=5.0, help="time limit of each regional MIP")
     args = parser.parse_args(argv)
     began = time.perf_counter()
-    kept = _solve_and_keep(args.case, args.seed, args.time_limit)
+    kept = solve_and_keep(args.case, args.seed, args.time_limit)
     result = kept["result"]
     rows = [("solve", f"{result.objective:.6f}, bound {result.best_bound:.6f}, gap {100 * result.gap:.2f} % "
                       f"({time.perf_counter() - began:.0f} s)")]
