@@ -336,11 +336,11 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         # a short round gets a smaller core (HiGHS must get past its root within the round to gain anything)
         columns = min(max_columns, max(MIN_COLUMNS, int(COLUMNS_PER_S * limit)))
         converted = _converted(built, n, x, n_phases)
-        agg, component, whole = None, None, False
+        agg, component, largest = None, None, False
         if turns is not None and component_turn:
             limit = min(limit, COMPONENT_ROUND_S)
             columns = min(max_columns, max(MIN_COLUMNS, int(COLUMNS_PER_S * limit)))
-            agg, component, whole = _component_core(built, reach, held, x, covers, by_column, converted, score,
+            agg, component, largest = _component_core(built, reach, held, x, covers, by_column, converted, score,
                                                     services, columns, n_phases, turns, scale)
             turns = turns if component is not None else None        # none left: global rounds only
         component_turn = not component_turn
@@ -397,7 +397,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
                                     "gained": gained, "regional": regional, "component": component})
         region_gained |= regional and gained
         if component is not None and turns is not None:
-            turns.record(component, gained, solution.termination is Termination.OPTIMAL, whole)
+            turns.record(component, gained, solution.termination is Termination.OPTIMAL, largest)
         elif not regional:
             # a core solved to optimality holds nothing more, even around the plan it gave: shift it on; one
             # stopped by the time limit that gained may gain again from the new plan
@@ -417,21 +417,21 @@ def _component_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarr
     """The core of the next component :class:`~siting.models.multiservice_components.ComponentTurns` gives.
 
     The plan's buildings there and its best others per yuan (:func:`core_sites` within it), fewer others while
-    the core has more than ~``max_columns`` columns. Returns the core, the component and whether the core holds
-    all of it; (None, None, False) when no component is left.
+    the core has more than ~``max_columns`` columns. Returns the core, the component and whether the core is as
+    large as it can get (fewer others than asked for: the component's ranked buildings are used up, or the column
+    budget cut them); (None, None, False) when no component is left.
     """
     while True:
         chosen = turns.next(built, reach, x, converted, scale)
         if chosen is None:
             return None, None, False
-        component, inside, extras = chosen
-        buildings = int((inside & reach.buildable).sum())
-        agg = None
+        component, inside, asked = chosen
+        extras = asked
         while extras >= 1:
             core = core_sites(reach, converted, score, services, extras, within=inside) & inside
             agg = aggregate(held, building_columns(built, reach, ~core, n_phases), x, covers, by_column)
             if agg.program.n_cols <= 1.2 * max_columns:
-                return agg, component, int(core.sum()) >= buildings
+                return agg, component, int((core & ~converted).sum()) < asked
             extras //= 2
         # the plan's own buildings there make too large a core: the global rounds and the regions have it
         turns.done.add(component)

@@ -85,12 +85,12 @@ def test_turns_grow_a_proven_core_and_drop_a_stalled_one():
     assert split is not None
     turns = ComponentTurns(split)
     turns.extras.update({3: FIRST_EXTRAS, 5: FIRST_EXTRAS})
-    turns.record(3, gained=True, proven=True, whole=False)
+    turns.record(3, gained=True, proven=True, largest=False)
     assert turns.extras[3] == FIRST_EXTRAS and not turns.done
-    turns.record(3, gained=False, proven=True, whole=False)
+    turns.record(3, gained=False, proven=True, largest=False)
     assert turns.extras[3] > FIRST_EXTRAS and not turns.done
-    turns.record(3, gained=False, proven=True, whole=True)
-    turns.record(5, gained=False, proven=False, whole=False)
+    turns.record(3, gained=False, proven=True, largest=True)
+    turns.record(5, gained=False, proven=False, largest=False)
     assert turns.done == {3, 5}
 
 
@@ -133,3 +133,31 @@ def test_core_sites_within_a_component_takes_its_others_only():
     others = core & ~converted
     assert others.any() and inside[others].all()
     assert others.sum() == min(5, int((inside & reach.buildable & ~converted).sum()))
+
+
+def test_a_core_the_column_budget_cuts_counts_as_largest():
+    from siting.models.multiservice_core import _component_core, cover_columns
+
+    _, params, rules, reach, built, x, n_phases, _ = greedy_start(1, CASES["plain"](), 120, 30)
+    found = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=30)
+    split = Shortfalls.at(reach, found)
+    assert split is not None
+    program = built.program
+    covers, by_column = cover_columns(program), program.constraints.tocsc()
+    converted = placements(built, reach, x).any(axis=1)
+    scale = abs(program.objective_value(x))
+
+    def core(max_columns, extras):
+        turns = ComponentTurns(split)
+        chosen = turns.next(built, reach, x, converted, scale)
+        assert chosen is not None
+        turns.extras[chosen[0]] = extras
+        return _component_core(built, reach, program, x, covers, by_column, converted, found.site_score,
+                               found.site_services, max_columns, n_phases, turns, scale)
+
+    agg, component, largest = core(10**9, 2)
+    assert agg is not None and component is not None and not largest     # 2 others of many: it may grow
+    full, _, largest = core(10**9, 10**6)
+    assert full is not None and largest                                   # every ranked building
+    cut, _, largest = core(int(full.program.n_cols / 1.2) - 1, 10**6)
+    assert cut is not None and cut.program.n_cols < full.program.n_cols and largest
