@@ -73,6 +73,9 @@ ROOT_SHARE = 3.0
 #: (150k plain seed 2: +50 buildings on two conurbations proven in 4-10 s, the stalled ones gained nothing in 45 s;
 #: with rounds of 10 s, six rounds on one conurbation proven in 1.1-3.5 s, four of them gaining 0.00033 in all)
 COMPONENT_ROUND_S = 5.0
+#: components a component round tries before it leaves the rest to the global rounds (each try aggregates the
+#: program up to three times: 150k policy, three years, trying every component took the round's whole time)
+COMPONENT_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -338,11 +341,15 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         converted = _converted(built, n, x, n_phases)
         agg, component, largest = None, None, False
         if turns is not None and component_turn:
-            limit = min(limit, COMPONENT_ROUND_S)
-            columns = min(max_columns, max(MIN_COLUMNS, int(COLUMNS_PER_S * limit)))
-            agg, component, largest = _component_core(built, reach, held, x, covers, by_column, converted, score,
-                                                    services, columns, n_phases, turns, scale)
-            turns = turns if component is not None else None        # none left: global rounds only
+            short = min(limit, COMPONENT_ROUND_S)
+            agg, component, largest = _component_core(
+                built, reach, held, x, covers, by_column, converted, score, services,
+                min(max_columns, max(MIN_COLUMNS, int(COLUMNS_PER_S * short))), n_phases, turns, scale)
+            if component is None:
+                turns = None                    # none left (or none fits): global rounds only, on a fresh clock
+                t0 = time.perf_counter()
+            else:
+                limit = short
         component_turn = not component_turn
         if agg is not None:
             regional = False
@@ -416,25 +423,26 @@ def _component_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarr
                     ) -> tuple[Aggregated | None, int | None, bool]:
     """The core of the next component :class:`~siting.models.multiservice_components.ComponentTurns` gives.
 
-    The plan's buildings there and its best others per yuan (:func:`core_sites` within it), fewer others while
-    the core has more than ~``max_columns`` columns. Returns the core, the component and whether the core is as
-    large as it can get (fewer others than asked for: the component's ranked buildings are used up, or the column
-    budget cut them); (None, None, False) when no component is left.
+    The plan's buildings there and its best others per yuan (:func:`core_sites` within it): as many as asked,
+    else a quarter of them, else none, whichever first has at most ~``max_columns`` columns (a component whose
+    plan buildings alone make more is done). At most :data:`COMPONENT_TRIES` components per call, each at most
+    three aggregations. Returns the core, the component and whether the core is as large as it can get (fewer
+    others than asked for: the component's ranked buildings are used up, or the column budget cut them);
+    (None, None, False) when no component is left or none of the tries fits.
     """
-    while True:
+    for _ in range(COMPONENT_TRIES):
         chosen = turns.next(built, reach, x, converted, scale)
         if chosen is None:
-            return None, None, False
+            break
         component, inside, asked = chosen
-        extras = asked
-        while extras >= 1:
+        for extras in dict.fromkeys((asked, asked // 4, 0)):
             core = core_sites(reach, converted, score, services, extras, within=inside) & inside
             agg = aggregate(held, building_columns(built, reach, ~core, n_phases), x, covers, by_column)
             if agg.program.n_cols <= 1.2 * max_columns:
                 return agg, component, int((core & ~converted).sum()) < asked
-            extras //= 2
         # the plan's own buildings there make too large a core: the global rounds and the regions have it
         turns.done.add(component)
+    return None, None, False
 
 
 def _sized_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,
