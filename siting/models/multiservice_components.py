@@ -65,27 +65,34 @@ def reach_components(reach: Reach) -> tuple[np.ndarray, list[np.ndarray]]:
     return label, points
 
 
+def _final_columns(built: Built, reach: Reach) -> tuple[slice, np.ndarray, np.ndarray]:
+    """The final year's ``y`` and ``s`` columns: their slice, each one's building and service (-1 for ``y``).
+
+    ``s`` columns run service by service over the buildings allowed to host it (the order of
+    ``np.nonzero(allowed.T)``), after one ``y`` column per building.
+    """
+    n_sites = reach.allowed.shape[0]
+    service, site = np.nonzero(reach.allowed.T)
+    owner = np.concatenate([np.arange(n_sites), site])
+    kind = np.concatenate([np.full(n_sites, -1), service])
+    start = built.program.blocks["site"][0]
+    return slice(start, start + owner.shape[0]), owner, kind
+
+
 def building_spend(built: Built, reach: Reach, x: np.ndarray) -> np.ndarray:
     """(n_sites,) what the plan ``x`` spends on each building: the cost vector (final year) over its own columns."""
     if built.plan_cost is None:
         raise ValueError("the program keeps no plan cost (Built.plan_cost): no spend per building")
-    n_sites = reach.allowed.shape[0]
-    last = built.program.blocks["site"][0]
-    owner = np.concatenate([np.arange(n_sites)] + [np.flatnonzero(reach.allowed[:, k])
-                                                    for k in range(reach.allowed.shape[1])])
-    block = slice(last, last + owner.shape[0])
-    return np.bincount(owner, weights=built.plan_cost[block] * x[block], minlength=n_sites)
+    block, owner, _ = _final_columns(built, reach)
+    return np.bincount(owner, weights=built.plan_cost[block] * x[block], minlength=reach.allowed.shape[0])
 
 
 def placements(built: Built, reach: Reach, x: np.ndarray) -> np.ndarray:
     """(n_sites, K) bool: the new placements of the plan ``x`` in the final year (its ``s`` columns)."""
-    n_sites, n_services = reach.allowed.shape
-    at = built.program.blocks["site"][0] + n_sites
-    placed = np.zeros((n_sites, n_services), bool)
-    for k in range(n_services):
-        sites = np.flatnonzero(reach.allowed[:, k])
-        placed[sites, k] = x[at:at + sites.shape[0]] > 0.5
-        at += sites.shape[0]
+    block, owner, kind = _final_columns(built, reach)
+    placed = np.zeros(reach.allowed.shape, bool)
+    s = kind >= 0
+    placed[owner[s], kind[s]] = x[block][s] > 0.5
     return placed
 
 
