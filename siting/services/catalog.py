@@ -459,6 +459,12 @@ def _shipped_text() -> str:
     return resources.files(__package__).joinpath(DEFAULT_CATALOG).read_text(encoding="utf-8")
 
 
+@cache
+def _shipped_speeds() -> tuple[tuple[str, Any], ...]:
+    """The shipped ``[speeds]`` table, parsed once (a catalog file without its own takes it)."""
+    return tuple(_toml(_shipped_text(), DEFAULT_CATALOG)["speeds"].items())
+
+
 def load_catalog(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None, *,
                  speeds: Mapping[str, float] | None = None) -> Catalog:
     """Read a catalog TOML (the shipped default when ``path`` is None) and apply scenario overrides.
@@ -498,7 +504,7 @@ def load_catalog(path: str | Path | None = None, overrides: Mapping[str, Any] | 
             raise ScenarioError(f"cannot read catalog ({exc.strerror})", file=source) from None
     data = _toml(text, source)
     if "speeds" not in data:
-        data = {**data, "speeds": _toml(_shipped_text(), DEFAULT_CATALOG)["speeds"]}
+        data = {**data, "speeds": dict(_shipped_speeds())}
     catalog = _parse(data, source, None)
     if speeds:
         catalog = _parse({"speeds": dict(speeds)}, "speeds", catalog)
