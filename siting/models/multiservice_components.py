@@ -33,6 +33,7 @@ import scipy.sparse as sp
 
 from .base import Built
 from .multiservice_lagrange import LagrangeBound
+from .multiservice_phase import site_columns
 from .multiservice_reach import Reach
 
 __all__ = ["reach_components", "building_spend", "placements", "Shortfalls", "ranked_components"]
@@ -68,13 +69,9 @@ def reach_components(reach: Reach) -> tuple[np.ndarray, list[np.ndarray]]:
 def _final_columns(built: Built, reach: Reach) -> tuple[slice, np.ndarray, np.ndarray]:
     """The final year's ``y`` and ``s`` columns: their slice, each one's building and service (-1 for ``y``).
 
-    ``s`` columns run service by service over the buildings allowed to host it (the order of
-    ``np.nonzero(allowed.T)``), after one ``y`` column per building.
+    The layout of :func:`~siting.models.multiservice_phase.site_columns`.
     """
-    n_sites = reach.allowed.shape[0]
-    service, site = np.nonzero(reach.allowed.T)
-    owner = np.concatenate([np.arange(n_sites), site])
-    kind = np.concatenate([np.full(n_sites, -1), service])
+    owner, kind = site_columns(reach.allowed)
     start = built.program.blocks["site"][0]
     return slice(start, start + owner.shape[0]), owner, kind
 

@@ -33,6 +33,7 @@ from .multiservice_lagrange import lagrange_bound
 from .multiservice_level_bound import held_level, level_bounds, scaled
 from .multiservice_local import improved_plan
 from .multiservice_params import MultiserviceParams
+from .multiservice_phase import site_columns
 from .multiservice_reach import Reach, reach_of
 from .multiservice_regions import neighbourhood_search
 
@@ -121,19 +122,17 @@ def last_run() -> dict[str, Any]:
 def encode(plan: GreedyPlan, reach: Reach, rules: SiteRules, built: Built, n_phases: int) -> np.ndarray:
     """The program's column vector of ``plan`` (cover columns from the built program's own ``polish``)."""
     program = built.program
-    n, k = plan.year.shape
+    n = plan.year.shape[0]
     start, stop = program.blocks["year"]
     width = (stop - start) // n_phases
     x = np.zeros(program.n_cols)
-    counts = reach.allowed.sum(axis=0)
-    s_start = n + np.concatenate([[0], np.cumsum(counts)[:-1]])
+    owner, service = site_columns(reach.allowed)
+    placement = np.flatnonzero(service >= 0)
     for t in range(n_phases):
         on = (plan.year >= 0) & (plan.year <= t)
         base = start + t * width
         x[base:base + n] = on.any(axis=1) | (rules.existing & (rules.lower > 0))     # existing: open every year
-        for service in range(k):
-            sites = np.flatnonzero(reach.allowed[:, service])
-            x[base + s_start[service] + np.arange(sites.shape[0])] = on[sites, service]
+        x[base + placement] = on[owner[placement], service[placement]]
     return built.polish(x) if built.polish is not None else x
 
 

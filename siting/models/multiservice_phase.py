@@ -162,6 +162,21 @@ def _capacitated(d: ServiceData, rows: Rows, start: int, scol: np.ndarray, n: in
                         None if dem_comm is None else dem_comm[dem], pre_by, (dem, site))
 
 
+def site_columns(allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each ``y`` and ``s`` column of one year's block (:func:`phase_block`), in order: its building and service.
+
+    ``allowed`` (n_sites, K) bool. One ``y`` column per building (service -1), then the ``s`` columns service by
+    service over the buildings allowed to host it.
+
+    >>> owner, service = site_columns(np.array([[True, False], [True, True]]))
+    >>> owner.tolist(), service.tolist()
+    ([0, 1, 0, 1, 1], [-1, -1, 0, 0, 1])
+    """
+    n_sites = allowed.shape[0]
+    service, site = np.nonzero(allowed.T)
+    return np.concatenate([np.arange(n_sites), site]), np.concatenate([np.full(n_sites, -1), service])
+
+
 def phase_block(inputs: Inputs, rules: SiteRules, floor_area: np.ndarray | None, ids: np.ndarray) -> PhaseBlock:
     r"""One year's program in local columns (see :func:`~siting.models.multiservice_program.build_multiservice`).
 

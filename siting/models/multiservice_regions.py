@@ -24,6 +24,7 @@ from ..options import SolveOptions
 from ..program import LinearProgram
 from .base import Built
 from .levels import hold_level
+from .multiservice_phase import site_columns
 from .multiservice_reach import Reach
 
 __all__ = ["building_columns", "restricted", "shared_pairs", "neighbourhood", "neighbourhood_search"]
@@ -35,17 +36,10 @@ REGION_GAP = 1e-4
 def building_columns(built: Built, reach: Reach, sites: np.ndarray, n_phases: int) -> np.ndarray:
     """(n_cols,) bool: every year's ``y`` and ``s`` columns of the new buildings outside ``sites``."""
     program = built.program
-    n, k = reach.allowed.shape
     start, stop = program.blocks["year"]
     width = (stop - start) // n_phases
-    counts = reach.allowed.sum(axis=0)
-    s_start = n + np.concatenate([[0], np.cumsum(counts)[:-1]])
-    outside = ~sites & reach.buildable
-    local = [np.flatnonzero(outside)]
-    for service in range(k):
-        allowed_sites = np.flatnonzero(reach.allowed[:, service])
-        local.append(s_start[service] + np.flatnonzero(outside[allowed_sites]))
-    cols = np.concatenate(local)
+    owner, _ = site_columns(reach.allowed)
+    cols = np.flatnonzero((~sites & reach.buildable)[owner])
     mask = np.zeros(program.n_cols, bool)
     for t in range(n_phases):
         mask[start + t * width + cols] = True
