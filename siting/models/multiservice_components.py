@@ -36,26 +36,33 @@ from .multiservice_lagrange import LagrangeBound
 from .multiservice_phase import site_columns
 from .multiservice_reach import Reach
 
-__all__ = ["reach_components", "building_spend", "placements", "Shortfalls", "ranked_components"]
+__all__ = ["reach_graph", "reach_components", "building_spend", "placements", "Shortfalls", "ranked_components"]
 
 #: a component's L_c - P_c below this share of the objective's scale counts as none (the search's tolerance)
 NEGLIGIBLE = 1e-7
 
 
-def reach_components(reach: Reach) -> tuple[np.ndarray, list[np.ndarray]]:
-    """(component of each building, each service's component of its active points; -1 for the others).
+def reach_graph(reach: Reach) -> sp.csr_matrix:
+    """(n_sites, n_sites) bool: buildings an active demand point reaches both of (for some service).
 
-    One sparse product per service (``B^T B`` over the active points), then
-    :func:`scipy.sparse.csgraph.connected_components`.
+    One sparse product per service, ``B^T B`` over the active points.
     """
-    from scipy.sparse.csgraph import connected_components
-
     n = reach.allowed.shape[0]
     adjacency = sp.csr_matrix((n, n), dtype=np.float32)
     for s in reach.services:
         b = s.by_demand[s.active].astype(np.float32)
         adjacency = adjacency + b.T @ b
-    _, label = connected_components(adjacency > 0, directed=False)
+    return sp.csr_matrix(adjacency > 0)
+
+
+def reach_components(reach: Reach, graph: sp.csr_matrix | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(component of each building, each service's component of its active points; -1 for the others).
+
+    :func:`scipy.sparse.csgraph.connected_components` of the :func:`reach_graph` (``graph`` when given).
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    _, label = connected_components(reach_graph(reach) if graph is None else graph, directed=False)
     points = []
     for s in reach.services:
         rows = s.by_demand.tocsr()
@@ -98,12 +105,13 @@ class Shortfalls:
     """The bound's split over the reach components (module notes), fixed; each plan's :math:`L_c - P_c` from it.
 
     label : (n_sites,) component of each building; points : each service's component of its active points
-    bound_c : (n_components,) :math:`L_c`; price : the budget price mu; point_value : what each point
+    graph : the :func:`reach_graph` (the ball rounds walk it); bound_c : (n_components,) :math:`L_c`; price : the budget price mu; point_value : what each point
     earns when covered in the relaxation (one array per service)
     """
 
     label: np.ndarray
     points: list[np.ndarray]
+    graph: sp.csr_matrix
     bound_c: np.ndarray
     price: float
     point_value: tuple[np.ndarray, ...]
@@ -113,14 +121,15 @@ class Shortfalls:
         """From a Lagrangian bound that kept its split (None when it did not)."""
         if found.price is None or found.site_score is None or not found.point_free:
             return None
-        label, points = reach_components(reach)
+        graph = reach_graph(reach)
+        label, points = reach_components(reach, graph)
         n_comp = int(label.max()) + 1 if label.size else 0
         free = np.zeros(n_comp)
         for extra, comp in zip(found.point_free, points, strict=True):
             on = comp >= 0
             free += np.bincount(comp[on], weights=extra[on], minlength=n_comp)
         bound_c = free + np.bincount(label, weights=found.site_score, minlength=n_comp)
-        return cls(label, points, bound_c, float(found.price), found.point_value)
+        return cls(label, points, graph, bound_c, float(found.price), found.point_value)
 
     def plan_shares(self, reach: Reach, placed: np.ndarray, spend: np.ndarray) -> np.ndarray:
         """(n_components,) :math:`P_c`: what the plan covers in each component less ``price`` times its spend there.
@@ -152,48 +161,48 @@ def ranked_components(shortfall: np.ndarray, has_plan: np.ndarray, scale: float 
     return keep[np.argsort(-shortfall[keep], kind="stable")]
 
 
-#: a component's first core: the plan's buildings there and this many more; a core solved to optimality
-#: without a gain grows by EXTRAS_GROWTH (150k plain seed 2: +50 gained on two conurbations in 10-45 s, +150 and
-#: +400 on the same ones nothing more in 45 s; on an 808-building component +50, then +150 gained, +400 nothing)
-FIRST_EXTRAS = 50
-EXTRAS_GROWTH = 3
-
-
 class ComponentTurns:
-    """Which component the next core re-plans, and with how many extra buildings (module notes).
+    """Where the next ball round (:mod:`~siting.models.multiservice_balls`) centres: component, then building.
 
-    The components are taken by their shortfall :math:`L_c - P_c` on the current plan, largest first. A core
-    that gains is tried again at the same size on the new plan; one solved to optimality without a gain grows by
-    :data:`EXTRAS_GROWTH` until the component's ranked buildings are used up or the round's column budget stops it;
-    one stopped by its time limit without a gain is done. (Growing a core the budget had already cut re-solved the
-    same component for minutes: 150k plain seed 2, 1,200 s, 29 proven rounds of one component without a gain.)
+    The components are taken by their shortfall :math:`L_c - P_c` on the current plan, largest first; within
+    one, each converted building no ball took in yet (in a fixed scattered order) centres the next ball. Once
+    every converted building of a component was in a ball, the component starts another pass if one of its
+    balls gained in this one, and is done otherwise.
     """
 
     def __init__(self, shortfalls: Shortfalls) -> None:
         self.shortfalls = shortfalls
-        self.extras: dict[int, int] = {}
+        n = shortfalls.label.shape[0]
+        self.visited = np.zeros(n, bool)        # converted buildings a ball took in, in this pass
+        self.gained: set[int] = set()           # components a ball gained in, in this pass
         self.done: set[int] = set()
+        # the seeds in a fixed scattered order (not the buildings' input order, often sorted by place)
+        self._order = np.random.default_rng(20261201).permutation(n)
 
     def next(self, built: Built, reach: Reach, x: np.ndarray, converted: np.ndarray,
-             scale: float) -> tuple[int, np.ndarray, int] | None:
-        """(component, its buildings as an (n_sites,) mask, extra buildings) for the next core; None: none left."""
+             scale: float) -> tuple[int, int] | None:
+        """(component, the converted building the next ball centres on); None: no component is left."""
         label = self.shortfalls.label
         n_comp = self.shortfalls.bound_c.shape[0]
-        has_plan = np.bincount(label, weights=converted & reach.buildable, minlength=n_comp) > 0
+        own = converted & reach.buildable
+        has_plan = np.bincount(label, weights=own, minlength=n_comp) > 0
         for c in ranked_components(self.shortfalls.of(built, reach, x), has_plan, scale):
-            if int(c) not in self.done:
-                return int(c), label == c, self.extras.setdefault(int(c), FIRST_EXTRAS)
+            c = int(c)
+            if c in self.done:
+                continue
+            mine = own & (label == c)
+            if not (mine & ~self.visited).any():
+                if c not in self.gained:
+                    self.done.add(c)
+                    continue
+                self.visited[mine] = False      # another pass over the component
+                self.gained.discard(c)
+            left = (mine & ~self.visited)[self._order]
+            return c, int(self._order[np.argmax(left)])
         return None
 
-    def record(self, component: int, gained: bool, proven: bool, largest: bool) -> None:
-        """What the core of ``component`` did.
-
-        ``largest``: the core could not have been larger (every ranked building of the component, or as many as
-        the round's columns allow).
-        """
+    def record(self, component: int, ball: np.ndarray, converted: np.ndarray, gained: bool) -> None:
+        """The ``ball`` (n_sites,) bool of ``component`` was re-planned from a plan converting ``converted``."""
+        self.visited |= ball & converted
         if gained:
-            return
-        if proven and not largest:
-            self.extras[component] *= EXTRAS_GROWTH
-        else:
-            self.done.add(component)
+            self.gained.add(component)

@@ -44,6 +44,7 @@ from ..program import LinearProgram, Sense
 from ..status import Termination
 from .base import Built
 from .levels import hold_level
+from .multiservice_balls import BALL_COLUMNS, BALL_SITES, ball_order, rins_solve
 from .multiservice_components import ComponentTurns
 from .multiservice_reach import Reach
 from .multiservice_regions import building_columns, shared_pairs
@@ -69,13 +70,11 @@ MAX_ROUND_S = 30.0
 #: ... and at least a core's columns / (ROOT_SHARE x COLUMNS_PER_S) seconds when it cannot shrink to the round's
 #: column budget (150k plain: cores of 9,000-10,000 columns in rounds of 1-7 s never gained)
 ROOT_SHARE = 3.0
-#: a component's round at most (:func:`_component_core`): its gains come from cores HiGHS proves within seconds
-#: (150k plain seed 2: +50 buildings on two conurbations proven in 4-10 s, the stalled ones gained nothing in 45 s;
-#: with rounds of 10 s, six rounds on one conurbation proven in 1.1-3.5 s, four of them gaining 0.00033 in all)
-COMPONENT_ROUND_S = 5.0
-#: components a component round tries before it leaves the rest to the global rounds (each try aggregates the
-#: program up to three times: 150k policy, three years, trying every component took the round's whole time)
-COMPONENT_TRIES = 3
+#: a ball round at most (:mod:`~siting.models.multiservice_balls`: the LP and the fixed MIP of a 150-building
+#: ball take 1-8 s on 150k plain)
+BALL_ROUND_S = 10.0
+#: ball rounds follow each other for this long before a global round (each global round lasts up to MAX_ROUND_S)
+BALL_TURN_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -306,9 +305,10 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     A plan kept from a round stopped by its time limit starts the next round on the same ranking; a round that
     gains nothing, or whose core was solved to optimality, shifts the core to the next buildings. Once the
     ranking is used up, each round re-plans a region (:func:`_region_core`), until a whole pass over the
-    converted buildings gains nothing. With ``turns`` every other round re-plans one reach component instead
-    (:class:`~siting.models.multiservice_components.ComponentTurns`: the largest share of the bound's gap first,
-    the plan's buildings there and the component's best others), while one is left. Returns the best plan and
+    converted buildings gains nothing. With ``turns``, after each global round, ball rounds follow for
+    :data:`BALL_TURN_S` seconds (each at most :data:`BALL_ROUND_S`), while a component is left: RINS on the
+    buildings around a converted one in the reach component with the largest share of the bound's gap
+    (:mod:`~siting.models.multiservice_balls`, :class:`~siting.models.multiservice_components.ComponentTurns`). Returns the best plan and
     what was done: ``core_solves``, ``core_kept``, ``core_objective``, ``core_seconds``, ``core_rounds`` (per
     round: columns, extra buildings, skip, time limit, seconds, termination, value after it, gained, regional,
     component or None) and the first round's sizes
@@ -329,7 +329,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     skip = 0
     visited = np.zeros(n, bool)                 # converted buildings a region took in, in this pass
     region_gained = False
-    component_turn = False
+    ball_turn_s = -1.0                          # time the current turn of ball rounds has taken (-1: a global turn)
     scale = max(abs(value), 1e-12)
     while deadline - time.perf_counter() >= min_solve_s:
         t0 = time.perf_counter()
@@ -339,21 +339,19 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         # a short round gets a smaller core (HiGHS must get past its root within the round to gain anything)
         columns = min(max_columns, max(MIN_COLUMNS, int(COLUMNS_PER_S * limit)))
         converted = _converted(built, n, x, n_phases)
-        agg, component, largest = None, None, False
-        if turns is not None and component_turn:
-            short = min(limit, COMPONENT_ROUND_S)
-            agg, component, largest = _component_core(
-                built, reach, held, x, covers, by_column, converted, score, services,
-                min(max_columns, max(MIN_COLUMNS, int(COLUMNS_PER_S * short))), n_phases, turns, scale)
+        agg, component, ball = None, None, None
+        if turns is not None and ball_turn_s >= 0.0:
+            agg, component, ball = _ball_core(built, reach, held, x, covers, by_column, converted, n_phases, turns,
+                                              scale)
             if component is None:
-                turns = None                    # none left (or none fits): global rounds only, on a fresh clock
+                turns = None                    # none left: global rounds only, on a fresh clock
                 t0 = time.perf_counter()
             else:
-                limit = short
-        component_turn = not component_turn
+                limit = min(limit, BALL_ROUND_S)
         if agg is not None:
             regional = False
         else:
+            ball_turn_s = 0.0                   # a global round: the ball rounds' turn follows it
             agg, size, regional = _sized_core(built, reach, held, x, covers, by_column, converted, score, services,
                                               size, skip, columns, n_phases, visited, max_columns)
         if agg is None and regional and region_gained:
@@ -374,18 +372,23 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         # a core larger than the round's budget (the plan's own buildings alone are more) gets the time it needs;
         # what would be left after it is too short for another such core and joins this round
         need = agg.program.n_cols / (ROOT_SHARE * COLUMNS_PER_S) \
-            if agg.program.n_cols > 1.2 * columns and component is None else 0.0
+            if agg.program.n_cols > 1.2 * columns and ball is None else 0.0
         if need > limit:
             limit = need if deadline - t0 - need >= need else deadline - t0
         # never past the deadline: the levels, the backend and the verification follow the warm start
         limit = min(limit - (time.perf_counter() - t0), deadline - time.perf_counter())
         if limit < 0.1:
             break                               # building the core used up the round
-        solution = get_backend(backend).solve(agg.program, SolveOptions(time_limit_s=limit, mip_gap=CORE_GAP,
-                                                                        secondary="none"),
-                                              warm_start=z0)
+        if ball is not None:
+            found = rins_solve(agg.program, z0, time_limit_s=limit, backend=backend)
+            solution_x, termination = found.x, found.termination
+        else:
+            solution = get_backend(backend).solve(agg.program, SolveOptions(time_limit_s=limit, mip_gap=CORE_GAP,
+                                                                            secondary="none"),
+                                                  warm_start=z0)
+            solution_x, termination = solution.x, solution.termination
         info["core_solves"] += 1
-        y = None if solution.x is None else agg.expand(solution.x, x)
+        y = None if solution_x is None else agg.expand(solution_x, x)
         if y is not None and built.polish is not None:
             y = built.polish(y)
         gained = False
@@ -398,17 +401,21 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
             if new > value + 1e-9 * max(1.0, abs(value)):
                 x, value, gained = y, new, True
                 info["core_kept"] += 1
+        seconds = time.perf_counter() - t0
         info["core_rounds"].append({"columns": agg.program.n_cols, "extra": int(size), "skip": skip,
-                                    "limit_s": round(limit, 1), "seconds": round(time.perf_counter() - t0, 1),
-                                    "termination": str(solution.termination.value), "value": value,
+                                    "limit_s": round(limit, 1), "seconds": round(seconds, 1),
+                                    "termination": str(termination.value), "value": value,
                                     "gained": gained, "regional": regional, "component": component})
         region_gained |= regional and gained
-        if component is not None and turns is not None:
-            turns.record(component, gained, solution.termination is Termination.OPTIMAL, largest)
+        if ball is not None and turns is not None and component is not None:
+            turns.record(component, ball, converted, gained)
+            ball_turn_s += seconds
+            if ball_turn_s >= BALL_TURN_S:
+                ball_turn_s = -1.0              # a global round next
         elif not regional:
             # a core solved to optimality holds nothing more, even around the plan it gave: shift it on; one
             # stopped by the time limit that gained may gain again from the new plan
-            proven = solution.termination is Termination.OPTIMAL
+            proven = termination is Termination.OPTIMAL
             skip = 0 if gained and not proven else skip + max(size, 1)
     info["core_objective"] = value
     info["core_seconds"] = time.perf_counter() - began
@@ -417,32 +424,31 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
 
 
 
-def _component_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,
-                    by_column: sp.csc_matrix, converted: np.ndarray, score: np.ndarray, services: np.ndarray | None,
-                    max_columns: int, n_phases: int, turns: ComponentTurns, scale: float
-                    ) -> tuple[Aggregated | None, int | None, bool]:
-    """The core of the next component :class:`~siting.models.multiservice_components.ComponentTurns` gives.
+def _ball_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,
+               by_column: sp.csc_matrix, converted: np.ndarray, n_phases: int, turns: ComponentTurns, scale: float
+               ) -> tuple[Aggregated | None, int | None, np.ndarray | None]:
+    """The next ball (:mod:`~siting.models.multiservice_balls`) :class:`ComponentTurns` centres, aggregated.
 
-    The plan's buildings there and its best others per yuan (:func:`core_sites` within it): as many as asked,
-    else a quarter of them, else none, whichever first has at most ~``max_columns`` columns (a component whose
-    plan buildings alone make more is done). At most :data:`COMPONENT_TRIES` components per call, each at most
-    three aggregations. Returns the core, the component and whether the core is as large as it can get (fewer
-    others than asked for: the component's ranked buildings are used up, or the column budget cut them);
-    (None, None, False) when no component is left or none of the tries fits.
+    The :data:`~siting.models.multiservice_balls.BALL_SITES` buildings of the component nearest its seed in the
+    reach graph, fewer when the aggregated program would have more than ~``BALL_COLUMNS`` columns. Returns the
+    core, the component and the ball as an (n_sites,) mask; (None, None, None) when no component is left.
     """
-    for _ in range(COMPONENT_TRIES):
-        chosen = turns.next(built, reach, x, converted, scale)
-        if chosen is None:
+    chosen = turns.next(built, reach, x, converted, scale)
+    if chosen is None:
+        return None, None, None
+    component, seed = chosen
+    split = turns.shortfalls
+    order = ball_order(split.graph, seed, (split.label == component) & reach.buildable)
+    sites = BALL_SITES
+    agg, ball = None, np.zeros(reach.allowed.shape[0], bool)
+    for _ in range(4):
+        ball = np.zeros(reach.allowed.shape[0], bool)
+        ball[order[:sites]] = True
+        agg = aggregate(held, building_columns(built, reach, ~ball, n_phases), x, covers, by_column)
+        if agg.program.n_cols <= 1.2 * BALL_COLUMNS or sites <= 2:
             break
-        component, inside, asked = chosen
-        for extras in dict.fromkeys((asked, asked // 4, 0)):
-            core = core_sites(reach, converted, score, services, extras, within=inside) & inside
-            agg = aggregate(held, building_columns(built, reach, ~core, n_phases), x, covers, by_column)
-            if agg.program.n_cols <= 1.2 * max_columns:
-                return agg, component, int((core & ~converted).sum()) < asked
-        # the plan's own buildings there make too large a core: the global rounds and the regions have it
-        turns.done.add(component)
-    return None, None, False
+        sites = max(2, int(sites * BALL_COLUMNS / agg.program.n_cols))
+    return agg, component, ball
 
 
 def _sized_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from siting.models.multiservice_components import (
-    FIRST_EXTRAS,
     ComponentTurns,
     Shortfalls,
     building_spend,
@@ -84,19 +83,37 @@ def test_ranked_components_skip_the_exact_and_the_unplanned():
     assert ranked_components(shortfall, has_plan, scale=1e5).tolist() == []
 
 
-def test_turns_grow_a_proven_core_and_drop_a_stalled_one():
-    _, params, rules, reach, _, _, _, _ = greedy_start(0, CASES["plain"](), 80, 24)
+def test_turns_centre_on_every_converted_building_and_pass_again_only_after_a_gain():
+    _, params, rules, reach, built, x, _, _ = greedy_start(0, CASES["plain"](), 80, 24)
     split = Shortfalls.at(reach, lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=5))
     assert split is not None
-    turns = ComponentTurns(split)
-    turns.extras.update({3: FIRST_EXTRAS, 5: FIRST_EXTRAS})
-    turns.record(3, gained=True, proven=True, largest=False)
-    assert turns.extras[3] == FIRST_EXTRAS and not turns.done
-    turns.record(3, gained=False, proven=True, largest=False)
-    assert turns.extras[3] > FIRST_EXTRAS and not turns.done
-    turns.record(3, gained=False, proven=True, largest=True)
-    turns.record(5, gained=False, proven=False, largest=False)
-    assert turns.done == {3, 5}
+    converted = placements(built, reach, x).any(axis=1) & reach.buildable
+    scale = abs(built.program.objective_value(x))
+
+    def run(gain_first: bool) -> list[tuple[int, int]]:
+        turns, seen = ComponentTurns(split), []
+        while (chosen := turns.next(built, reach, x, converted, scale)) is not None:
+            component, seed = chosen
+            assert converted[seed] and split.label[seed] == component and component not in turns.done
+            seen.append(chosen)
+            ball = np.zeros_like(converted)
+            ball[seed] = True
+            turns.record(component, ball, converted, gained=gain_first and len(seen) == 1)
+            assert len(seen) <= 2 * converted.sum()
+        return seen
+
+    once = run(False)
+    n_comp = split.bound_c.shape[0]
+    has_plan = np.bincount(split.label, weights=converted, minlength=n_comp) > 0
+    ranked = ranked_components(split.of(built, reach, x), has_plan, scale)
+    if not ranked.size:
+        pytest.skip("no component with a shortfall here")
+    # each converted building of each ranked component centres exactly one ball in a pass without gains
+    expected = converted & np.isin(split.label, ranked)
+    assert sorted(seed for _, seed in once) == sorted(np.flatnonzero(expected).tolist())
+    twice = run(True)
+    first = once[0][0]
+    assert len(twice) == len(once) + int((converted & (split.label == first)).sum())
 
 
 @pytest.mark.parametrize(("case", "seed"), [("plain", 2), ("plain", 4), ("policy", 2)])
@@ -140,29 +157,33 @@ def test_core_sites_within_a_component_takes_its_others_only():
     assert others.sum() == min(5, int((inside & reach.buildable & ~converted).sum()))
 
 
-def test_a_core_the_column_budget_cuts_counts_as_largest():
-    from siting.models.multiservice_core import _component_core, cover_columns
+def test_a_ball_core_is_its_component_around_the_seed_within_the_column_target(monkeypatch):
+    import siting.models.multiservice_core as core
 
     _, params, rules, reach, built, x, n_phases, _ = greedy_start(1, CASES["plain"](), 120, 30)
     found = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=30)
     split = Shortfalls.at(reach, found)
     assert split is not None
     program = built.program
-    covers, by_column = cover_columns(program), program.constraints.tocsc()
+    covers, by_column = core.cover_columns(program), program.constraints.tocsc()
     converted = placements(built, reach, x).any(axis=1)
     scale = abs(program.objective_value(x))
+    chosen = ComponentTurns(split).next(built, reach, x, converted, scale)
+    if chosen is None:
+        pytest.skip("no component with a shortfall here")
+    component, seed = chosen
 
-    def core(max_columns, extras):
-        turns = ComponentTurns(split)
-        chosen = turns.next(built, reach, x, converted, scale)
-        assert chosen is not None
-        turns.extras[chosen[0]] = extras
-        return _component_core(built, reach, program, x, covers, by_column, converted, found.site_score,
-                               found.site_services, max_columns, n_phases, turns, scale)
+    def ball_core():
+        return core._ball_core(built, reach, program, x, covers, by_column, converted, n_phases,
+                               ComponentTurns(split), scale)
 
-    agg, component, largest = core(10**9, 2)
-    assert agg is not None and component is not None and not largest     # 2 others of many: it may grow
-    full, _, largest = core(10**9, 10**6)
-    assert full is not None and largest                                   # every ranked building
-    cut, _, largest = core(int(full.program.n_cols / 1.2) - 1, 10**6)
-    assert cut is not None and cut.program.n_cols < full.program.n_cols and largest
+    agg, got, ball = ball_core()
+    assert agg is not None and ball is not None and got == component
+    inside = (split.label == component) & reach.buildable
+    assert ball[seed] and inside[ball].all()
+    assert ball.sum() == min(core.BALL_SITES, int(inside.sum()))
+    assert agg.program.max_violation(agg.start(x), relative=True) <= 1e-7
+    # a column target no ball meets trims it to the seed and its nearest building
+    monkeypatch.setattr(core, "BALL_COLUMNS", 1)
+    _, _, trimmed = ball_core()
+    assert trimmed is not None and trimmed[seed] and trimmed.sum() == min(2, int(inside.sum()))
