@@ -14,7 +14,9 @@ The neighbourhood the ball's LP induces is found in seconds instead (Danna, Roth
 Measured on the kept 300-s plan of 150k plain seed 2 (0.765680; the two largest-shortfall conurbations, two
 balls each): 150-building balls (5,200-7,900 columns) have their LP in 0.6-5 s and the fixed MIP proven in
 0.2-2.5 s, +0.000203 / +0.000167 / 0 / +0.000078; the unfixed MIP found +0.000013 once in four 10-s tries.
-300-building balls (17,500 columns): LP 40 s.
+300-building balls (17,500 columns): LP 40 s. With :data:`BALL_SITES` = 100 and the LP by interior point a ball
+round takes 0.2-2.7 s in the driver (about 100 per 300-s run); there, in place of the component cores, the
+300-s gaps of 150k plain fell from 1.12 / 0.99 / 1.15-1.275 % to 0.986 / 0.760 / 1.204-1.208 % (seeds 0 / 1 / 2).
 
 Example
 -------
