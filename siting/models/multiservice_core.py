@@ -310,7 +310,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     buildings around a converted one in the reach component with the largest share of the bound's gap
     (:mod:`~siting.models.multiservice_balls`, :class:`~siting.models.multiservice_components.ComponentTurns`). Returns the best plan and
     what was done: ``core_solves``, ``core_kept``, ``core_objective``, ``core_seconds``, ``core_rounds`` (per
-    round: columns, extra buildings, skip, time limit, seconds, termination, value after it, gained, regional,
+    round: columns, extra buildings (a ball's: those the plan does not convert), skip, time limit, seconds, termination, value after it, gained, regional,
     component or None) and the first round's sizes
     (``core_sites``, ``core_columns``, ``core_rows``, ``core_cover_columns``, ``core_cover_groups``,
     ``core_build_s``).
@@ -402,7 +402,8 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
                 x, value, gained = y, new, True
                 info["core_kept"] += 1
         seconds = time.perf_counter() - t0
-        info["core_rounds"].append({"columns": agg.program.n_cols, "extra": int(size), "skip": skip,
+        extra = int(size) if ball is None else int((ball & ~converted).sum())
+        info["core_rounds"].append({"columns": agg.program.n_cols, "extra": extra, "skip": skip,
                                     "limit_s": round(limit, 1), "seconds": round(seconds, 1),
                                     "termination": str(termination.value), "value": value,
                                     "gained": gained, "regional": regional, "component": component})
