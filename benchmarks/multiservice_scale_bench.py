@@ -229,7 +229,8 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share
             + (f"{run['core_solves']} core MIPs ({run['core_kept']} kept; first: {run.get('core_sites', 0)} more "
                f"buildings, {run.get('core_cover_columns', 0):,} cover columns in {run.get('core_cover_groups', 0):,}"
                f" groups, {run.get('core_columns', 0):,} columns) {run['core_objective']:.4f} in "
-               f"{run['core_seconds']:.1f} s, rounds (s, + gained, r region, c component): "
+               f"{run['core_seconds']:.1f} s ({run.get('balls_skipped', 0)} balls proven on the same plan "
+               f"skipped), rounds (s, + gained, r region, c component ball): "
                + " ".join(f"{r['seconds']:.0f}{'+' if r['gained'] else ''}{'r' if r['regional'] else ''}"
                           f"{'c' if r.get('component') is not None else ''}"
                           for r in run.get("core_rounds", [])) + "; " if "core_solves" in run else "")

@@ -36,7 +36,8 @@ from .multiservice_lagrange import LagrangeBound
 from .multiservice_phase import site_columns
 from .multiservice_reach import Reach
 
-__all__ = ["reach_graph", "reach_components", "building_spend", "placements", "Shortfalls", "ranked_components"]
+__all__ = ["reach_graph", "reach_components", "building_spend", "placements", "Shortfalls", "ranked_components",
+           "ComponentTurns", "ball_key"]
 
 #: a component's L_c - P_c below this share of the objective's scale counts as none (the search's tolerance)
 NEGLIGIBLE = 1e-7
@@ -167,7 +168,9 @@ class ComponentTurns:
     The components are taken by their shortfall :math:`L_c - P_c` on the current plan, largest first; within
     one, each converted building no ball took in yet (in a fixed scattered order) centres the next ball. Once
     every converted building of a component was in a ball, the component starts another pass if one of its
-    balls gained in this one, and is done otherwise.
+    balls gained in this one, and is done otherwise. A ball proven to hold no gain is not solved again until the
+    plan changes (:meth:`plan_changed`): on the same plan it is the same program (150k plain, 300 s: 11-25 of
+    ~110 ball rounds repeated an earlier ball, some on the same plan; 60k plain, 180 s: 9 skipped).
     """
 
     def __init__(self, shortfalls: Shortfalls) -> None:
@@ -176,6 +179,8 @@ class ComponentTurns:
         self.visited = np.zeros(n, bool)        # converted buildings a ball took in, in this pass
         self.gained: set[int] = set()           # components a ball gained in, in this pass
         self.done: set[int] = set()
+        self.proven: set[bytes] = set()         # balls (:func:`ball_key`) proven without gain on the current plan
+        self.skipped = 0                        # balls passed over as proven
         # the seeds in a fixed scattered order (not the buildings' input order, often sorted by place)
         self._order = np.random.default_rng(20261201).permutation(n)
 
@@ -201,8 +206,23 @@ class ComponentTurns:
             return c, int(self._order[np.argmax(left)])
         return None
 
-    def record(self, component: int, ball: np.ndarray, converted: np.ndarray, gained: bool) -> None:
-        """The ``ball`` (n_sites,) bool of ``component`` was re-planned from a plan converting ``converted``."""
+    def record(self, component: int, ball: np.ndarray, converted: np.ndarray, gained: bool,
+               proven: bytes | None = None) -> None:
+        """The ``ball`` (n_sites,) bool of ``component`` was re-planned from a plan converting ``converted``.
+
+        ``proven``: the ball's :func:`ball_key` when its re-plan was proven optimal without a gain.
+        """
         self.visited |= ball & converted
         if gained:
             self.gained.add(component)
+        if proven is not None and not gained:
+            self.proven.add(proven)
+
+    def plan_changed(self) -> None:
+        """A round kept a new plan: every ball may gain again."""
+        self.proven.clear()
+
+
+def ball_key(sites: np.ndarray) -> bytes:
+    """The buildings ``sites`` (indices) of a ball as a key independent of their order."""
+    return np.sort(np.asarray(sites, dtype=np.int64)).tobytes()

@@ -45,7 +45,7 @@ from ..status import Termination
 from .base import Built
 from .levels import hold_level
 from .multiservice_balls import BALL_COLUMNS, BALL_SITES, ball_order, rins_solve
-from .multiservice_components import ComponentTurns
+from .multiservice_components import ComponentTurns, ball_key
 from .multiservice_reach import Reach
 from .multiservice_regions import building_columns, shared_pairs
 
@@ -329,6 +329,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     skip = 0
     visited = np.zeros(n, bool)                 # converted buildings a region took in, in this pass
     region_gained = False
+    ball_turns = turns                          # kept when ``turns`` is dropped (no component left)
     ball_turn_s = -1.0                          # time the current turn of ball rounds has taken (-1: a global turn)
     scale = max(abs(value), 1e-12)
     while deadline - time.perf_counter() >= min_solve_s:
@@ -339,10 +340,10 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         # a short round gets a smaller core (HiGHS must get past its root within the round to gain anything)
         columns = min(max_columns, max(MIN_COLUMNS, int(COLUMNS_PER_S * limit)))
         converted = _converted(built, n, x, n_phases)
-        agg, component, ball = None, None, None
+        agg, component, ball, key = None, None, None, b""
         if turns is not None and ball_turn_s >= 0.0:
-            agg, component, ball = _ball_core(built, reach, held, x, covers, by_column, converted, n_phases, turns,
-                                              scale)
+            agg, component, ball, key = _ball_core(built, reach, held, x, covers, by_column, converted, n_phases,
+                                                   turns, scale)
             if component is None:
                 turns = None                    # none left: global rounds only, on a fresh clock
                 t0 = time.perf_counter()
@@ -408,8 +409,11 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
                                     "termination": str(termination.value), "value": value,
                                     "gained": gained, "regional": regional, "component": component})
         region_gained |= regional and gained
+        if gained and ball_turns is not None:
+            ball_turns.plan_changed()
         if ball is not None and turns is not None and component is not None:
-            turns.record(component, ball, converted, gained)
+            turns.record(component, ball, converted, gained,
+                         proven=key if termination is Termination.OPTIMAL else None)
             ball_turn_s += seconds
             if ball_turn_s >= BALL_TURN_S:
                 ball_turn_s = -1.0              # a global round next
@@ -420,6 +424,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
             skip = 0 if gained and not proven else skip + max(size, 1)
     info["core_objective"] = value
     info["core_seconds"] = time.perf_counter() - began
+    info["balls_skipped"] = 0 if ball_turns is None else ball_turns.skipped
     return x, info
 
 
@@ -427,29 +432,41 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
 
 def _ball_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,
                by_column: sp.csc_matrix, converted: np.ndarray, n_phases: int, turns: ComponentTurns, scale: float
-               ) -> tuple[Aggregated | None, int | None, np.ndarray | None]:
+               ) -> tuple[Aggregated | None, int | None, np.ndarray | None, bytes]:
     """The next ball (:mod:`~siting.models.multiservice_balls`) :class:`ComponentTurns` centres, aggregated.
 
     The :data:`~siting.models.multiservice_balls.BALL_SITES` buildings of the component nearest its seed in the
-    reach graph, fewer when the aggregated program would have more than ~``BALL_COLUMNS`` columns. Returns the
-    core, the component and the ball as an (n_sites,) mask; (None, None, None) when no component is left.
+    reach graph, fewer when the aggregated program would have more than ~``BALL_COLUMNS`` columns; a ball
+    ``turns`` knows as proven on this plan is passed over (counted in ``turns.skipped``). Returns the core, the
+    component, the ball as an (n_sites,) mask and its key (:func:`ball_key` of the untrimmed ball);
+    (None, None, None, b"") when no component is left.
     """
-    chosen = turns.next(built, reach, x, converted, scale)
-    if chosen is None:
-        return None, None, None
-    component, seed = chosen
+    n = reach.allowed.shape[0]
     split = turns.shortfalls
-    order = ball_order(split.graph, seed, (split.label == component) & reach.buildable)
+    while True:
+        chosen = turns.next(built, reach, x, converted, scale)
+        if chosen is None:
+            return None, None, None, b""
+        component, seed = chosen
+        order = ball_order(split.graph, seed, (split.label == component) & reach.buildable)
+        key = ball_key(order[:BALL_SITES])
+        if key not in turns.proven:
+            break
+        # the same program as a round already proved: its seed and converted buildings count as visited
+        passed = np.zeros(n, bool)
+        passed[order[:BALL_SITES]] = True
+        turns.record(component, passed, converted, gained=False)
+        turns.skipped += 1
     sites = BALL_SITES
-    agg, ball = None, np.zeros(reach.allowed.shape[0], bool)
+    agg, ball = None, np.zeros(n, bool)
     for _ in range(4):
-        ball = np.zeros(reach.allowed.shape[0], bool)
+        ball = np.zeros(n, bool)
         ball[order[:sites]] = True
         agg = aggregate(held, building_columns(built, reach, ~ball, n_phases), x, covers, by_column)
         if agg.program.n_cols <= 1.2 * BALL_COLUMNS or sites <= 2:
             break
         sites = max(2, int(sites * BALL_COLUMNS / agg.program.n_cols))
-    return agg, component, ball
+    return agg, component, ball, key
 
 
 def _sized_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,

@@ -173,17 +173,32 @@ def test_a_ball_core_is_its_component_around_the_seed_within_the_column_target(m
         pytest.skip("no component with a shortfall here")
     component, seed = chosen
 
-    def ball_core():
+    def ball_core(turns=None):
         return core._ball_core(built, reach, program, x, covers, by_column, converted, n_phases,
-                               ComponentTurns(split), scale)
+                               turns or ComponentTurns(split), scale)
 
-    agg, got, ball = ball_core()
+    agg, got, ball, key = ball_core()
     assert agg is not None and ball is not None and got == component
     inside = (split.label == component) & reach.buildable
     assert ball[seed] and inside[ball].all()
     assert ball.sum() == min(core.BALL_SITES, int(inside.sum()))
     assert agg.program.max_violation(agg.start(x), relative=True) <= 1e-7
+    # a ball proven without gain on this plan is passed over, and comes back once the plan changes
+    turns = ComponentTurns(split)
+    turns.proven.add(key)
+    again = ball_core(turns)
+    assert turns.skipped == 1 and again[3] != key
+    turns = ComponentTurns(split)
+    turns.proven.add(key)
+    turns.plan_changed()
+    assert ball_core(turns)[3] == key and turns.skipped == 0
+    # only a ball proven without a gain is remembered
+    turns = ComponentTurns(split)
+    turns.record(component, ball, converted, gained=True, proven=key)
+    assert key not in turns.proven
+    turns.record(component, ball, converted, gained=False, proven=key)
+    assert key in turns.proven
     # a column target no ball meets trims it to the seed and its nearest building
     monkeypatch.setattr(core, "BALL_COLUMNS", 1)
-    _, _, trimmed = ball_core()
+    _, _, trimmed, _ = ball_core()
     assert trimmed is not None and trimmed[seed] and trimmed.sum() == min(2, int(inside.sum()))
