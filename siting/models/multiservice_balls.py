@@ -38,7 +38,7 @@ from ..options import SolveOptions
 from ..program import LinearProgram
 from ..status import Termination
 
-__all__ = ["ball_order", "rins_solve", "BallSolve"]
+__all__ = ["ball_order", "ball_key", "rins_solve", "BallSolve"]
 
 #: buildings in a ball before the column target trims it (150k plain seed 2, largest-shortfall conurbation, five
 #: balls: 100 buildings, 4,100-6,600 columns, LP 0.6-2 s, gained as much as 150 buildings (6,200-9,600 columns,
@@ -68,6 +68,15 @@ def ball_order(graph: sp.csr_matrix, seed: int, within: np.ndarray) -> np.ndarra
 
     order = breadth_first_order(graph, int(seed), directed=False, return_predecessors=False)
     return order[within[order]]
+
+
+def ball_key(sites: np.ndarray) -> bytes:
+    """The buildings ``sites`` (indices) of a ball as a key independent of their order.
+
+    >>> ball_key(np.array([3, 1])) == ball_key(np.array([1, 3]))
+    True
+    """
+    return np.sort(np.asarray(sites, dtype=np.int64)).tobytes()
 
 
 @dataclass(frozen=True)

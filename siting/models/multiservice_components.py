@@ -37,7 +37,7 @@ from .multiservice_phase import site_columns
 from .multiservice_reach import Reach
 
 __all__ = ["reach_graph", "reach_components", "building_spend", "placements", "Shortfalls", "ranked_components",
-           "ComponentTurns", "ball_key"]
+           "ComponentTurns"]
 
 #: a component's L_c - P_c below this share of the objective's scale counts as none (the search's tolerance)
 NEGLIGIBLE = 1e-7
@@ -106,8 +106,9 @@ class Shortfalls:
     """The bound's split over the reach components (module notes), fixed; each plan's :math:`L_c - P_c` from it.
 
     label : (n_sites,) component of each building; points : each service's component of its active points
-    graph : the :func:`reach_graph` (the ball rounds walk it); bound_c : (n_components,) :math:`L_c`; price : the budget price mu; point_value : what each point
-    earns when covered in the relaxation (one array per service)
+    graph : the :func:`reach_graph` (the ball rounds walk it); bound_c : (n_components,) :math:`L_c`;
+    price : the budget price mu; point_value : what each point earns when covered in the relaxation (one array
+    per service)
     """
 
     label: np.ndarray
@@ -179,7 +180,7 @@ class ComponentTurns:
         self.visited = np.zeros(n, bool)        # converted buildings a ball took in, in this pass
         self.gained: set[int] = set()           # components a ball gained in, in this pass
         self.done: set[int] = set()
-        self.proven: set[bytes] = set()         # balls (:func:`ball_key`) proven without gain on the current plan
+        self.proven: set[bytes] = set()         # keys of balls proven without gain on the current plan
         self.skipped = 0                        # balls passed over as proven
         # the seeds in a fixed scattered order (not the buildings' input order, often sorted by place)
         self._order = np.random.default_rng(20261201).permutation(n)
@@ -210,7 +211,8 @@ class ComponentTurns:
                proven: bytes | None = None) -> None:
         """The ``ball`` (n_sites,) bool of ``component`` was re-planned from a plan converting ``converted``.
 
-        ``proven``: the ball's :func:`ball_key` when its re-plan was proven optimal without a gain.
+        ``proven``: the ball's :func:`~siting.models.multiservice_balls.ball_key` when its re-plan was proven
+        optimal without a gain.
         """
         self.visited |= ball & converted
         if gained:
@@ -222,7 +224,3 @@ class ComponentTurns:
         """A round kept a new plan: every ball may gain again."""
         self.proven.clear()
 
-
-def ball_key(sites: np.ndarray) -> bytes:
-    """The buildings ``sites`` (indices) of a ball as a key independent of their order."""
-    return np.sort(np.asarray(sites, dtype=np.int64)).tobytes()

@@ -44,8 +44,8 @@ from ..program import LinearProgram, Sense
 from ..status import Termination
 from .base import Built
 from .levels import hold_level
-from .multiservice_balls import BALL_COLUMNS, BALL_SITES, ball_order, rins_solve
-from .multiservice_components import ComponentTurns, ball_key
+from .multiservice_balls import BALL_COLUMNS, BALL_SITES, ball_key, ball_order, rins_solve
+from .multiservice_components import ComponentTurns
 from .multiservice_reach import Reach
 from .multiservice_regions import building_columns, shared_pairs
 
@@ -308,10 +308,11 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     converted buildings gains nothing. With ``turns``, after each global round, ball rounds follow for
     :data:`BALL_TURN_S` seconds (each at most :data:`BALL_ROUND_S`), while a component is left: RINS on the
     buildings around a converted one in the reach component with the largest share of the bound's gap
-    (:mod:`~siting.models.multiservice_balls`, :class:`~siting.models.multiservice_components.ComponentTurns`). Returns the best plan and
-    what was done: ``core_solves``, ``core_kept``, ``core_objective``, ``core_seconds``, ``core_rounds`` (per
-    round: columns, extra buildings (a ball's: those the plan does not convert), skip, time limit, seconds, termination, value after it, gained, regional,
-    component or None) and the first round's sizes
+    (:mod:`~siting.models.multiservice_balls`, :class:`~siting.models.multiservice_components.ComponentTurns`).
+    Returns the best plan and what was done: ``core_solves``, ``core_kept``, ``core_objective``,
+    ``core_seconds``, ``balls_skipped`` (balls proven on the same plan before), ``core_rounds`` (per round:
+    columns, extra buildings (a ball's: those the plan does not convert), skip, time limit, seconds,
+    termination, value after it, gained, regional, component or None) and the first round's sizes
     (``core_sites``, ``core_columns``, ``core_rows``, ``core_cover_columns``, ``core_cover_groups``,
     ``core_build_s``).
     """
