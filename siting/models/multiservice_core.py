@@ -242,19 +242,19 @@ def _without_idle_rows(program: LinearProgram) -> LinearProgram:
 
 
 def core_sites(reach: Reach, converted: np.ndarray, score: np.ndarray, services: np.ndarray | None,
-               size: int, skip: int = 0, within: np.ndarray | None = None) -> np.ndarray:
+               size: int, skip: int = 0) -> np.ndarray:
     """(n_sites,) bool: the ``converted`` buildings and ``size`` others, the best per yuan first.
 
     ``score``: the Lagrangian's final-year term of each building (value less the budget price, >= 0, 0 where
     the relaxation converts nothing); ``services`` (n_sites, K) bool: the bundle the relaxation places
     there, whose cost the score is divided by. The relaxation converts few buildings beyond the plan's, so
     the others follow by what they would add to the plan (:func:`plan_gain`) per yuan. ``skip``: how many
-    of the best-ranked others to pass over (a shifted core); ``within`` (n_sites,) bool: the others only from these.
+    of the best-ranked others to pass over (a shifted core).
     """
     bundle = reach.placement_cost * (services if services is not None else reach.allowed)
     spend = np.maximum(reach.building_cost + bundle.sum(axis=1), 1e-9)
     gain, gain_spend = plan_gain(reach, converted)
-    open_ = reach.buildable & ~converted & (True if within is None else within)
+    open_ = reach.buildable & ~converted
     scored = open_ & (score > 0)
     # two keys: every building the relaxation converts first, then the others by their gain to the plan
     first = np.where(scored, score / spend, 0.0)

@@ -140,23 +140,6 @@ def test_core_search_with_component_turns_keeps_its_guarantees(case, seed):
     assert all(split.label.max() >= c >= 0 for c in components)
 
 
-def test_core_sites_within_a_component_takes_its_others_only():
-    from siting.models.multiservice_core import core_sites
-
-    _, _, _, reach, _, _, _, _ = greedy_start(1, CASES["plain"](), 120, 30)
-    label, _ = reach_components(reach)
-    n = reach.allowed.shape[0]
-    converted = np.zeros(n, bool)
-    converted[np.flatnonzero(reach.buildable)[:3]] = True
-    score = np.where(reach.buildable, np.arange(n, dtype=float) + 1.0, 0.0)
-    inside = label == np.bincount(label).argmax()
-    core = core_sites(reach, converted, score, None, 5, within=inside)
-    assert core[converted].all()
-    others = core & ~converted
-    assert others.any() and inside[others].all()
-    assert others.sum() == min(5, int((inside & reach.buildable & ~converted).sum()))
-
-
 def test_a_ball_core_is_its_component_around_the_seed_within_the_column_target(monkeypatch):
     import siting.models.multiservice_core as core
 
