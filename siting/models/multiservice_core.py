@@ -1,11 +1,15 @@
-r"""An aggregated core MIP on a multi-service plan: HiGHS re-plans the plan's and the best-scored buildings.
+r"""An aggregated core MIP on a multi-service plan: RINS, then HiGHS, re-plan the plan's and best-scored buildings.
 
 At city size the whole program (150,000 x 10,000 x 8: 1.7 M pairs) is too large for HiGHS to improve the
 heuristic plan within minutes, and a core restricted to a few hundred buildings that keeps every demand row
 still takes 20 s for its root LP. The core here is the plan's converted buildings plus the buildings the
 Lagrangian relaxation values most per yuan (:attr:`~siting.models.multiservice_lagrange.LagrangeBound.site_score`),
 then those that would add most to the plan per yuan, as many as keep the core at ~10,000 columns; every other
-building keeps its value in the plan, and the demand rows are then *aggregated*.
+building keeps its value in the plan, and the demand rows are then *aggregated*. HiGHS on such a core often gains
+little within a round (150k plain seed 4: +0.00034 in 30 s), but its LP relaxation takes a second, and
+with every binary the LP puts near the plan fixed there (RINS, as the ball rounds of
+:mod:`~siting.models.multiservice_balls`) HiGHS proves the rest in seconds (+0.00145 in 2.9 s on that core);
+when that gains nothing, HiGHS gets the whole core (:data:`GLOBAL_TOLERANCES`).
 
 Notes
 -----
@@ -44,7 +48,7 @@ from ..program import LinearProgram, Sense
 from ..status import Termination
 from .base import Built
 from .levels import hold_level
-from .multiservice_balls import BALL_COLUMNS, BALL_SITES, ball_key, ball_order, rins_solve
+from .multiservice_balls import BALL_COLUMNS, BALL_SITES, RINS_TOLERANCE, ball_key, ball_order, rins_solve
 from .multiservice_components import ComponentTurns
 from .multiservice_reach import Reach
 from .multiservice_regions import building_columns, shared_pairs
@@ -73,8 +77,16 @@ ROOT_SHARE = 3.0
 #: a ball round at most (:mod:`~siting.models.multiservice_balls`: the LP and the fixed MIP of a 150-building
 #: ball take 1-8 s on 150k plain)
 BALL_ROUND_S = 10.0
-#: ball rounds follow each other for this long before a global round (each global round lasts up to MAX_ROUND_S)
+#: ball rounds follow each other for this long before a global round (each global round lasts up to MAX_ROUND_S,
+#: its RINS step often 2-3 s; 150k plain 300 s, seeds 1 / 2 / 4: 20 s 0.95 / 1.07 / 1.50 %, 10 s 0.84 / 1.15 / 1.49 %)
 BALL_TURN_S = 20.0
+#: a global core is solved by RINS (:func:`~siting.models.multiservice_balls.rins_solve`) at these tolerances in
+#: turn (None: HiGHS on the whole core), the next when one gains nothing, before the ranking shifts on. 150k plain
+#: seed 4, kept 1.55 % plan, three 11,000-column cores: RINS at 0.3 (LP 0.7 s) +0.001452 / +0.000302 / +0.000471
+#: in 1.6-2.2 s, at 0.1 +0.001355 / 0 / +0.000699 in 22-30 s, HiGHS in 30 s +0.000340 / 0 / +0.000184; but in the
+#: driver (300 s) HiGHS after 0.3 found what RINS missed: seed 0 1.02 % (0.3 then 0.1: 1.12 %), seed 4 1.50 %
+#: (0.3 then 0.1: 1.46 %; 0.3 alone: 1.45 %), against 0.97-1.08 % and 1.55-1.64 % with HiGHS alone
+GLOBAL_TOLERANCES: tuple[float | None, ...] = (0.3, None)
 
 
 @dataclass(frozen=True)
@@ -297,24 +309,25 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     """Core MIPs from plan ``x`` until ``deadline``: keep what raises the objective (see module notes).
 
     Each round frees the plan's converted buildings and up to ``size`` more, best per yuan first
-    (:func:`core_sites`), fewer when the aggregated program would have more than ``max_columns`` columns
-    (in a short round, :data:`COLUMNS_PER_S` per second of the round, at least :data:`MIN_COLUMNS`);
-    holds every priority level at the start's value less ``tolerance`` (as the driver's level rows do) and
-    gives HiGHS ``round_share`` of what is left of the time, at most :data:`MAX_ROUND_S` (a core larger than
-    the round's column budget at least its columns / (:data:`ROOT_SHARE` x :data:`COLUMNS_PER_S`) seconds).
-    A plan kept from a round stopped by its time limit starts the next round on the same ranking; a round that
-    gains nothing, or whose core was solved to optimality, shifts the core to the next buildings. Once the
-    ranking is used up, each round re-plans a region (:func:`_region_core`), until a whole pass over the
-    converted buildings gains nothing. With ``turns``, after each global round, ball rounds follow for
+    (:func:`core_sites`), fewer when the aggregated program would have more than ``max_columns`` columns (in a short
+    round, :data:`COLUMNS_PER_S` per second of the round, at least :data:`MIN_COLUMNS`); holds every priority level
+    at the start's value less ``tolerance`` (as the driver's level rows do) and gives the round ``round_share`` of
+    what is left of the time, at most :data:`MAX_ROUND_S` (a core larger than the round's column budget at least its
+    columns / (:data:`ROOT_SHARE` x :data:`COLUMNS_PER_S`) seconds). A global core is solved by RINS
+    (:func:`~siting.models.multiservice_balls.rins_solve`: its LP relaxation, the binaries it puts near the plan
+    fixed, the rest by HiGHS from the plan) at the first of :data:`GLOBAL_TOLERANCES`; a round that gains nothing
+    tries the same core at the next one (None: HiGHS on the whole core), and after the last the core shifts to the
+    next buildings of the ranking; a round that gains starts the ranking again on the new plan. Once the ranking is
+    used up, each round re-plans a region (:func:`_region_core`, HiGHS on the whole region), until a whole pass over
+    the converted buildings gains nothing. With ``turns``, after each global round, ball rounds follow for
     :data:`BALL_TURN_S` seconds (each at most :data:`BALL_ROUND_S`), while a component is left: RINS on the
     buildings around a converted one in the reach component with the largest share of the bound's gap
     (:mod:`~siting.models.multiservice_balls`, :class:`~siting.models.multiservice_components.ComponentTurns`).
-    Returns the best plan and what was done: ``core_solves``, ``core_kept``, ``core_objective``,
-    ``core_seconds``, ``balls_skipped`` (balls proven on the same plan before), ``core_rounds`` (per round:
-    columns, extra buildings (a ball's: those the plan does not convert), skip, time limit, seconds,
-    termination, value after it, gained, regional, component or None) and the first round's sizes
-    (``core_sites``, ``core_columns``, ``core_rows``, ``core_cover_columns``, ``core_cover_groups``,
-    ``core_build_s``).
+    Returns the best plan and what was done: ``core_solves``, ``core_kept``, ``core_objective``, ``core_seconds``,
+    ``balls_skipped`` (balls proven on the same plan before), ``core_rounds`` (per round: columns, extra buildings
+    (a ball's: those the plan does not convert), skip, time limit, seconds, termination, value after it, gained,
+    regional, component or None, RINS tolerance or None) and the first round's sizes (``core_sites``,
+    ``core_columns``, ``core_rows``, ``core_cover_columns``, ``core_cover_groups``, ``core_build_s``).
     """
     began = time.perf_counter()
     program = built.program
@@ -328,6 +341,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     value = program.objective_value(x)
     n = reach.allowed.shape[0]
     skip = 0
+    rung = 0                                    # the global core's place in GLOBAL_TOLERANCES
     visited = np.zeros(n, bool)                 # converted buildings a region took in, in this pass
     region_gained = False
     ball_turns = turns                          # kept when ``turns`` is dropped (no component left)
@@ -381,8 +395,11 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         limit = min(limit - (time.perf_counter() - t0), deadline - time.perf_counter())
         if limit < 0.1:
             break                               # building the core used up the round
-        if ball is not None:
-            found = rins_solve(agg.program, z0, time_limit_s=limit, backend=backend)
+        tolerance_used: float | None = None
+        if ball is not None or not regional:
+            tolerance_used = RINS_TOLERANCE if ball is not None else GLOBAL_TOLERANCES[rung]
+        if tolerance_used is not None:
+            found = rins_solve(agg.program, z0, time_limit_s=limit, backend=backend, tolerance=tolerance_used)
             solution_x, termination = found.x, found.termination
         else:
             solution = get_backend(backend).solve(agg.program, SolveOptions(time_limit_s=limit, mip_gap=CORE_GAP,
@@ -408,6 +425,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         info["core_rounds"].append({"columns": agg.program.n_cols, "extra": extra, "skip": skip,
                                     "limit_s": round(limit, 1), "seconds": round(seconds, 1),
                                     "termination": str(termination.value), "value": value,
+                                    "tolerance": tolerance_used,
                                     "gained": gained, "regional": regional, "component": component})
         region_gained |= regional and gained
         if gained and ball_turns is not None:
@@ -419,10 +437,14 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
             if ball_turn_s >= BALL_TURN_S:
                 ball_turn_s = -1.0              # a global round next
         elif not regional:
-            # a core solved to optimality holds nothing more, even around the plan it gave: shift it on; one
-            # stopped by the time limit that gained may gain again from the new plan
-            proven = termination is Termination.OPTIMAL
-            skip = 0 if gained and not proven else skip + max(size, 1)
+            # a gain starts the ranking again on the new plan; a core that gained nothing is tried at the next
+            # tolerance (more columns left free), then the ranking shifts on
+            if gained:
+                skip, rung = 0, 0
+            elif rung + 1 < len(GLOBAL_TOLERANCES):
+                rung += 1
+            else:
+                skip, rung = skip + max(size, 1), 0
     info["core_objective"] = value
     info["core_seconds"] = time.perf_counter() - began
     info["balls_skipped"] = 0 if ball_turns is None else ball_turns.skipped

@@ -4,7 +4,7 @@ A round whose column budget cannot take the plan's own buildings (a short round,
 region instead: a converted building no region has taken in yet and the buildings sharing most demand with
 it. Such rounds must never return a plan worse than the start, nor one the full program, a floor or a held
 priority level refuses; successive regions centre on different converted buildings until every one was in a
-region; a core proven optimal is never solved again from the same ranking position.
+region; a global core that gains nothing climbs the RINS tolerances, then the ranking shifts on.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from siting.backends import get_backend
 from siting.models.levels import hold_level
 from siting.models.multiservice import MODEL
-from siting.models.multiservice_core import _region_core, aggregate, core_search, cover_columns
+from siting.models.multiservice_core import GLOBAL_TOLERANCES, _region_core, aggregate, core_search, cover_columns
 from siting.models.multiservice_lagrange import lagrange_bound
 from siting.models.multiservice_regions import building_columns
 from siting.options import SolveOptions
@@ -101,20 +101,28 @@ def test_regions_centre_on_every_converted_building_before_repeating(case):
                         plan_columns)[0] is None
 
 
-def test_a_core_proven_optimal_is_shifted_on():
-    # a small budget: each core is proven optimal within its round, the first one with a gain
-    inst, params, rules, reach, built, x, n_phases, met = greedy_start(5, {"catalog": catalog_of(), "budget": 3e6},
+def test_a_global_core_climbs_the_tolerances_before_the_ranking_shifts_on():
+    # a small budget: each core is solved within its round, the first one with a gain (at either tolerance); a
+    # core that gains nothing is tried again at the next RINS tolerance (more columns left free), then the
+    # ranking shifts on, and a gain starts the ranking again on the new plan
+    inst, params, rules, reach, built, x, n_phases, met = greedy_start(4, {"catalog": catalog_of(), "budget": 3e6},
                                                                        40, 14)
     lagrange = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=30)
     _, info = core_search(built, reach, x, n_phases, lagrange.site_score, lagrange.site_services,
                           deadline=time.perf_counter() + 1.5, size=2, min_solve_s=0.1, round_share=0.35)
     rounds = info["core_rounds"]
+    ladder = list(GLOBAL_TOLERANCES)
+    assert all(r["tolerance"] in ladder for r in rounds if not r["regional"])
+    assert all(r["tolerance"] is None for r in rounds if r["regional"])
     pairs = [(a, b) for a, b in zip(rounds, rounds[1:], strict=False) if not a["regional"] and not b["regional"]]
-    assert any(a["termination"] == "optimal" and a["gained"] for a, _ in pairs)
+    assert {a["tolerance"] for a, _ in pairs if a["gained"]} == set(ladder)
+    assert any(not a["gained"] and a["tolerance"] == ladder[-1] for a, _ in pairs)
     for a, b in pairs:
-        if a["termination"] == "optimal" or not a["gained"]:
-            assert b["skip"] > a["skip"]
+        if a["gained"]:
+            assert (b["skip"], b["tolerance"]) == (0, ladder[0])
+        elif a["tolerance"] == ladder[-1]:
+            assert b["skip"] > a["skip"] and b["tolerance"] == ladder[0]
         else:
-            assert b["skip"] == 0
+            assert (b["skip"], b["tolerance"]) == (a["skip"], ladder[ladder.index(a["tolerance"]) + 1])
     # once the ranking is used up, regions follow
     assert any(r["regional"] for r in rounds)

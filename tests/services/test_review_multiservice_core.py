@@ -19,7 +19,7 @@ from siting.models import multiservice_core as core
 from siting.models import multiservice_heuristic as heuristic
 from siting.models.levels import hold_level
 from siting.models.multiservice import MODEL, MultiserviceParams
-from siting.models.multiservice_core import core_search
+from siting.models.multiservice_core import GLOBAL_TOLERANCES, core_search
 from siting.models.multiservice_lagrange import LagrangeBound, lagrange_bound
 from siting.models.multiservice_program import build_multiservice
 from siting.options import SolveOptions
@@ -155,9 +155,10 @@ def test_a_warm_start_without_a_start_leaves_the_backend_half_the_time(monkeypat
 def test_a_round_without_gain_is_not_solved_again_on_the_same_core():
     # a budget that converts all but one building: the ranking has no building beyond the plan, so a core
     # that gains nothing is the same core next round (same program, same start: the same answer); the search
-    # must move on or stop instead of re-solving it until the deadline
+    # may try it once at each RINS tolerance (a gain starts the ladder again), then must move on (one region
+    # pass here) or stop instead of re-solving it until the deadline
     inst, params, rules, reach, built, x, n_phases = _start(3, {"catalog": catalog_of(), "budget": 1e9})
     lagrange = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=30)
     _, info = core_search(built, reach, x, n_phases, lagrange.site_score, lagrange.site_services,
                           deadline=time.perf_counter() + 1.5, size=4, min_solve_s=0.2)
-    assert info["core_solves"] <= info["core_kept"] + 1, info
+    assert info["core_solves"] <= (info["core_kept"] + 1) * len(GLOBAL_TOLERANCES) + 1, info
