@@ -395,9 +395,8 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         limit = min(limit - (time.perf_counter() - t0), deadline - time.perf_counter())
         if limit < 0.1:
             break                               # building the core used up the round
-        tolerance_used: float | None = None
-        if ball is not None or not regional:
-            tolerance_used = RINS_TOLERANCE if ball is not None else GLOBAL_TOLERANCES[rung]
+        # RINS for a ball, the ladder's rung for a global core (None: HiGHS on it whole), HiGHS for a region
+        tolerance_used = RINS_TOLERANCE if ball is not None else None if regional else GLOBAL_TOLERANCES[rung]
         if tolerance_used is not None:
             found = rins_solve(agg.program, z0, time_limit_s=limit, backend=backend, tolerance=tolerance_used)
             solution_x, termination = found.x, found.termination
@@ -438,7 +437,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
                 ball_turn_s = -1.0              # a global round next
         elif not regional:
             # a gain starts the ranking again on the new plan; a core that gained nothing is tried at the next
-            # tolerance (more columns left free), then the ranking shifts on
+            # rung (fewer columns fixed; None: none), then the ranking shifts on
             if gained:
                 skip, rung = 0, 0
             elif rung + 1 < len(GLOBAL_TOLERANCES):

@@ -4,7 +4,8 @@ A round whose column budget cannot take the plan's own buildings (a short round,
 region instead: a converted building no region has taken in yet and the buildings sharing most demand with
 it. Such rounds must never return a plan worse than the start, nor one the full program, a floor or a held
 priority level refuses; successive regions centre on different converted buildings until every one was in a
-region; a global core that gains nothing climbs the RINS tolerances, then the ranking shifts on.
+region; a global core that gains nothing climbs GLOBAL_TOLERANCES (RINS, then HiGHS on the whole core), then
+the ranking shifts on.
 """
 from __future__ import annotations
 
@@ -102,9 +103,9 @@ def test_regions_centre_on_every_converted_building_before_repeating(case):
 
 
 def test_a_global_core_climbs_the_tolerances_before_the_ranking_shifts_on():
-    # a small budget: each core is solved within its round, the first one with a gain (at either tolerance); a
-    # core that gains nothing is tried again at the next RINS tolerance (more columns left free), then the
-    # ranking shifts on, and a gain starts the ranking again on the new plan
+    # a small budget: each core is solved within its round, with gains at every rung; a core that gains nothing
+    # is tried again at the next rung (RINS, then HiGHS on the whole core), then the ranking shifts on, and a
+    # gain starts the ranking again on the new plan
     inst, params, rules, reach, built, x, n_phases, met = greedy_start(4, {"catalog": catalog_of(), "budget": 3e6},
                                                                        40, 14)
     lagrange = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=30)

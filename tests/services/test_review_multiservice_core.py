@@ -155,7 +155,7 @@ def test_a_warm_start_without_a_start_leaves_the_backend_half_the_time(monkeypat
 def test_a_round_without_gain_is_not_solved_again_on_the_same_core():
     # a budget that converts all but one building: the ranking has no building beyond the plan, so a core
     # that gains nothing is the same core next round (same program, same start: the same answer); the search
-    # may try it once at each RINS tolerance (a gain starts the ladder again), then must move on (one region
+    # may try it once at each rung of GLOBAL_TOLERANCES (a gain starts the ladder again), then must move on (one region
     # pass here) or stop instead of re-solving it until the deadline
     inst, params, rules, reach, built, x, n_phases = _start(3, {"catalog": catalog_of(), "budget": 1e9})
     lagrange = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=30)
