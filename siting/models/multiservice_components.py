@@ -220,7 +220,14 @@ class ComponentTurns:
         if proven is not None and not gained:
             self.proven.add(proven)
 
+    def pass_over(self, component: int, ball: np.ndarray, converted: np.ndarray) -> None:
+        """Skip the ``ball`` (n_sites,) bool of ``component``, one :attr:`proven` on this plan.
+
+        Its converted buildings count as visited, as if it had been re-planned without a gain.
+        """
+        self.record(component, ball, converted, gained=False)
+        self.skipped += 1
+
     def plan_changed(self) -> None:
         """A round kept a new plan: every ball may gain again."""
         self.proven.clear()
-

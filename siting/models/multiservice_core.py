@@ -477,8 +477,7 @@ def _ball_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, c
         # the same program as a round already proved: its seed and converted buildings count as visited
         passed = np.zeros(n, bool)
         passed[order[:BALL_SITES]] = True
-        turns.record(component, passed, converted, gained=False)
-        turns.skipped += 1
+        turns.pass_over(component, passed, converted)
     sites = BALL_SITES
     agg, ball = None, np.zeros(n, bool)
     for _ in range(4):
