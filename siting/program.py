@@ -112,6 +112,39 @@ class LinearProgram:
             if np.isnan(lo).any() or np.isnan(up).any():
                 raise SolverError(f"{self.name}: {label} bounds contain NaN")
 
+    def dual_bound(self, row_dual: np.ndarray) -> float:
+        r"""A bound on the LP relaxation's optimum from any row multipliers, whatever their accuracy.
+
+        For a maximisation and multipliers :math:`y` (the sign of each taken where the row's bound allows it,
+        else 0; both signs of ``row_dual`` tried, the tighter kept, so either solver convention works):
+
+        .. math::
+
+            c^\top x = (c - A^\top y)^\top x + y^\top A x
+            \le \sum_j \max_{l_j \le x_j \le u_j} d_j x_j + \sum_r \max_{L_r \le a \le U_r} y_r a,
+            \qquad d = c - A^\top y,
+
+        an upper bound (a lower one for a minimisation); ``inf`` where a column's bound it needs is infinite.
+        A solver's duals at its optimum give the optimum up to rounding, safely on the right side.
+
+        >>> lp = LinearProgram(Sense.MAXIMIZE, np.array([1.0, 2.0]), sp.csr_matrix(np.ones((1, 2))),
+        ...                    np.array([-np.inf]), np.array([1.0]), np.zeros(2), np.ones(2), np.zeros(2, bool))
+        >>> lp.dual_bound(np.array([2.0])), lp.dual_bound(np.array([1.0])), lp.dual_bound(np.array([0.0]))
+        (2.0, 2.0, 3.0)
+        """
+        sign = 1.0 if self.sense is Sense.MAXIMIZE else -1.0
+        c = sign * self.objective
+        best = np.inf
+        for y in (np.asarray(row_dual, float), -np.asarray(row_dual, float)):
+            y = np.where(np.isfinite(self.row_upper), np.maximum(y, 0.0), 0.0) + \
+                np.where(np.isfinite(self.row_lower), np.minimum(y, 0.0), 0.0)
+            d = c - self.constraints.T @ y
+            with np.errstate(invalid="ignore"):
+                cols = np.where(d > 0, d * self.col_upper, np.where(d < 0, d * self.col_lower, 0.0))
+                rows = np.where(y > 0, y * self.row_upper, np.where(y < 0, y * self.row_lower, 0.0))
+            best = min(best, float(cols.sum() + rows.sum()))
+        return sign * best + self.objective_offset
+
     def max_violation(self, x: np.ndarray, *, relative: bool = False) -> float:
         """Largest violation of rows, bounds and integrality by ``x`` (0.0 when feasible).
 

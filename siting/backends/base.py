@@ -24,6 +24,7 @@ class BackendSolution:
     x : primal vector, or None when the solver has no feasible point
     objective : c^T x + c_0 of that point as the solver reports it
     bound : best proven bound on the optimum (dual bound), or None
+    row_dual : (n_rows,) the row duals of an LP solved to optimality, where the backend gives them, else None
     """
 
     termination: Termination
@@ -34,6 +35,7 @@ class BackendSolution:
     backend: str
     message: str = ""
     stats: dict[str, float] = field(default_factory=dict)
+    row_dual: np.ndarray | None = None
 
     @property
     def has_solution(self) -> bool:

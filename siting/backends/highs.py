@@ -242,7 +242,13 @@ class HighsBackend:
             if math.isfinite(info.mip_gap):
                 stats["mip_gap"] = float(info.mip_gap)
         stats["simplex_iterations"] = float(info.simplex_iteration_count)
-        solution = BackendSolution(termination, x, objective, bound, seconds, self.name, message, stats)
+        row_dual = None
+        if not is_mip and termination == Termination.OPTIMAL:
+            if status_name == "kModelEmpty":
+                row_dual = np.zeros(program.n_rows)      # no columns: any multipliers, none needed
+            elif info.dual_solution_status == _FEASIBLE:
+                row_dual = np.asarray(h.getSolution().row_dual, dtype=np.float64)
+        solution = BackendSolution(termination, x, objective, bound, seconds, self.name, message, stats, row_dual)
         return replace(prefer_warm_start(solution, program, start), seconds=time.perf_counter() - t0)
 
     def _disambiguate(self, program: LinearProgram, options: SolveOptions, t0: float) -> tuple[Termination, str]:
