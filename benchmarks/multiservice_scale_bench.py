@@ -235,7 +235,10 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share
                           f"{'c' if r.get('component') is not None else ''}"
                           for r in run.get("core_rounds", [])) + "; " if "core_solves" in run else "")
             + f"Lagrangian bound {run.get('bound', float('nan')):.4f} ({run.get('bound_iterations', 0)} it, "
-            f"{run.get('bound_s', 0.0):.1f} s)" + (f"; no start: {run['no_start']}" if run.get("no_start") else "")
+            f"{run.get('bound_s', 0.0):.1f} s)"
+            + (f", lowered by {run['hull_lowered']:.6f} by {run['hull_solved']} components' hull LPs beside the search "
+               f"({run['hull_s']:.0f} s)" if "hull_solved" in run else "")
+            + (f"; no start: {run['no_start']}" if run.get("no_start") else "")
             + "".join(f"; level {row['level']} held at {float(row['value']):.4f}"
                       + ("" if row.get("bound") is None else
                          f" (its bound {float(row['bound']):.4f}, gap {100 * float(row['gap']):.1f} %)")

@@ -29,6 +29,7 @@ from .base import Built
 from .multiservice_components import ComponentTurns, Shortfalls
 from .multiservice_core import core_search
 from .multiservice_greedy import FLOOR_WEIGHT, GreedyPlan, supported
+from .multiservice_hull import hull_beside
 from .multiservice_lagrange import lagrange_bound
 from .multiservice_level_bound import held_level, level_bounds, scaled
 from .multiservice_local import improved_plan
@@ -244,6 +245,7 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
                               held=None if x is None else held_level(built, x, params.priority_tolerance))
     _LAST.update(bound_s=time.perf_counter() - t0, bound=lagrange.bound, bound_iterations=lagrange.iterations,
                  bound_bundles=lagrange.bundles)
+    bound_value = float(lagrange.bound)
     if x is not None and built.levels:
         share = min(0.5, LEVEL_BOUND_SHARE * len(built.levels))
         levels_deadline = None if deadline is None else \
@@ -256,11 +258,18 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
     if x is not None and deadline is not None and lagrange.site_score is not None:
         n_phases = len(params.phases) if params.phases else 1
         shortfalls = Shortfalls.at(reach, lagrange)
+        # the components' hull LPs lower the bound beside the search, on the other core
+        hull = hull_beside(built, reach, params, rules.counts, lagrange, shortfalls, x, deadline=deadline)
         x, core = core_search(search_built, search_reach, x, n_phases, lagrange.site_score, lagrange.site_services,
                               deadline=deadline, round_share=_CORE_ROUND_SHARE,
                               turns=None if shortfalls is None else ComponentTurns(shortfalls))
         _LAST.update(core, core_objective=built.program.objective_value(x))
-    _KEPT.put((instance, params, rules), "bound", float(lagrange.bound))
+        if hull is not None:
+            lowered = hull.result()
+            _LAST.update(hull_bound=lowered.bound, hull_solved=lowered.solved, hull_lowered=lowered.lowered,
+                         hull_s=lowered.seconds, hull_components=lowered.components)
+            bound_value = min(bound_value, lowered.bound)
+    _KEPT.put((instance, params, rules), "bound", bound_value)
     return x
 
 

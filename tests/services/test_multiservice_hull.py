@@ -1,0 +1,89 @@
+"""The components' bundle-hull LPs (:mod:`siting.models.multiservice_hull`).
+
+Each component's LP lies between what the plan earns there at the budget price and the Lagrangian's term (weak
+duality both ways), and the bound lowered by them stays above the optimum HiGHS proves on the whole program.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from siting.backends import get_backend
+from siting.models.multiservice_bundles import Buildings
+from siting.models.multiservice_components import Shortfalls, building_spend, placements
+from siting.models.multiservice_hull import _group_keys, hull_beside, hull_bound, hull_program
+from siting.models.multiservice_lagrange import lagrange_bound
+from siting.options import SolveOptions
+from siting.status import Termination
+
+from ._instances import greedy_start, plain_and_policy
+
+CASES = plain_and_policy(6e6, (3e6, 2e6, 2e6))
+
+
+def test_group_keys_are_equal_exactly_for_rows_with_the_same_columns():
+    import scipy.sparse as sp
+
+    rows = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 1, 0, 0], [1, 0, 1, 0], [1, 1, 1, 0], [0, 0, 0, 1]], np.int8))
+    keys = _group_keys(rows)
+    same = (keys[:, None, :] == keys[None, :, :]).all(axis=2)
+    assert same[0, 2] and same.sum() == 5 + 2
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_each_component_lp_lies_between_the_plan_and_its_term_and_the_bound_above_the_optimum(seed):
+    inst, params, rules, reach, built, x, _, _ = greedy_start(seed, CASES["plain"](), 70, 18)
+    # a short search: its terms are above the dual's value, so the LPs have something to lower
+    found = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=15)
+    split = Shortfalls.at(reach, found)
+    assert split is not None
+    inner = Buildings(reach, rules.counts, None)
+    plan_c = split.plan_shares(reach, placements(built, reach, x), building_spend(built, reach, x))
+    order = np.argsort(-split.bound_c)
+    for c in order[:5]:
+        program = hull_program(reach, inner, split, int(c))
+        program.check()
+        solution = get_backend("highs").solve(program, SolveOptions(time_limit_s=30))
+        assert solution.termination is Termination.OPTIMAL and solution.row_dual is not None
+        assert plan_c[c] - 1e-9 <= solution.objective <= split.bound_c[c] + 1e-9
+        # the duals' bound is the optimum up to the solver's tolerances, on the safe side
+        assert program.dual_bound(solution.row_dual) == pytest.approx(solution.objective, rel=1e-6, abs=1e-9)
+        assert program.dual_bound(solution.row_dual) >= solution.objective - 1e-9
+    lowered = hull_bound(reach, inner, split, found.bound, order, deadline=time.perf_counter() + 60)
+    assert lowered.bound <= found.bound
+    assert lowered.solved == split.bound_c.shape[0]
+    best = get_backend("highs").solve(built.program, SolveOptions(time_limit_s=60, mip_gap=0.0))
+    assert best.termination is Termination.OPTIMAL
+    assert lowered.bound >= best.objective - 1e-7 * max(1.0, abs(best.objective))
+
+
+def test_the_lps_lower_a_short_search():
+    """A short search stops above the dual's value: the LPs take its terms down (and never up)."""
+    lowered = []
+    for seed in range(4):
+        inst, params, rules, reach, built, x, _, _ = greedy_start(seed, CASES["plain"](), 120, 30)
+        short = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=15)
+        split = Shortfalls.at(reach, short)
+        assert split is not None
+        got = hull_bound(reach, Buildings(reach, rules.counts, None), split, short.bound,
+                         np.arange(split.bound_c.shape[0]), deadline=time.perf_counter() + 60)
+        assert got.bound == pytest.approx(short.bound - got.lowered, rel=1e-12)
+        assert all(value is None or value <= term + 1e-9 for _, _, term, value, _ in got.components)
+        lowered.append(got.lowered)
+    assert max(lowered) > 1e-4 * short.bound
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_hull_beside_runs_for_one_year_programs_only(case):
+    inst, params, rules, reach, built, x, _, _ = greedy_start(0, CASES[case](), 120, 30)
+    found = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=15)
+    future = hull_beside(built, reach, params, rules.counts, found, Shortfalls.at(reach, found), x,
+                         deadline=time.perf_counter() + 60)
+    if case == "policy":
+        assert future is None
+    else:
+        assert future is not None
+        got = future.result()
+        assert got.solved >= 1 and got.bound <= found.bound
