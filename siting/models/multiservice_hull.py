@@ -30,7 +30,9 @@ buildings' feasible bundles (a subset of a maximal set), so by LP duality this e
 gives, its point term :math:`\sum_i (w_i - u_i)^+`. Only an LP solved to optimality replaces :math:`L_c`, and by the
 bound its row duals give (:meth:`~siting.program.LinearProgram.dual_bound`), not its reported optimum, so that the
 solver's tolerances cannot make the bound invalid. Single-year programs without a limit on the number of
-buildings only (the split is the final year's, and ``max_sites`` couples the components).
+buildings only (the split is the final year's, and ``max_sites`` couples the components). Where the Lagrangian
+takes fractional bundles (:class:`~siting.models.multiservice_bundles.Buildings` not exact) every building gets
+:math:`s_{jk} \le y_j`: a weaker LP, still a bound, which then rarely lowers anything.
 
 Example
 -------
@@ -179,8 +181,8 @@ def hull_program(reach: Reach, inner: Buildings, split: Shortfalls, component: i
 class HullBound:
     """The bound with components' terms lowered to their bundle-hull LPs.
 
-    bound : the lowered bound; lowered : (components solved, lowered in all); per component ``(component,
-    buildings, L_c, LP or None, seconds)``
+    bound : the lowered bound; solved : how many components' LPs ran; lowered : what they took off in all;
+    components : per component ``(component, buildings, L_c, the LP's bound or None, seconds)``
     """
 
     bound: float
