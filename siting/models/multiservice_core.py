@@ -53,7 +53,7 @@ from .multiservice_components import ComponentTurns
 from .multiservice_reach import Reach
 from .multiservice_regions import building_columns, shared_pairs
 
-__all__ = ["CoverColumns", "cover_columns", "Aggregated", "aggregate", "core_sites", "plan_gain", "core_search"]
+__all__ = ["CoverColumns", "cover_columns", "same_rows", "Aggregated", "aggregate", "core_sites", "plan_gain", "core_search"]
 
 #: the MIP gap at which a core MIP may stop (it only has to beat the plan; the global gap is the bound's)
 CORE_GAP = 1e-4
@@ -156,8 +156,8 @@ class Aggregated:
         return z
 
 
-def _same_caps(rows: sp.csr_matrix, extra: np.ndarray) -> np.ndarray:
-    """Group of each cap row (same entries, same values and the same ``extra`` columns: one group).
+def same_rows(rows: sp.csr_matrix, extra: np.ndarray) -> np.ndarray:
+    """Group of each row (same entries, same values and the same ``extra`` columns: one group), numbered from 0.
 
     Random projections make the key; the grouping is then checked exactly (a collision only costs the merge).
     """
@@ -211,7 +211,7 @@ def aggregate(program: LinearProgram, free_binary: np.ndarray, x: np.ndarray, co
     cap_part = cap_part[:, ~merge] if cap_part.shape[0] else cap_part
     extra = np.column_stack([upper[caps_rows] / covers.coef[index[merge]], program.col_lower[index[merge]],
                              program.col_upper[index[merge]]])
-    group = _same_caps(sp.csr_matrix(cap_part), extra)
+    group = same_rows(sp.csr_matrix(cap_part), extra)
     n_groups = int(group.max(initial=-1)) + 1
     n_free = index.shape[0]
     column_of = np.empty(n_free, np.int64)

@@ -55,6 +55,7 @@ from ..status import Termination
 from .base import Built
 from .multiservice_bundles import Buildings
 from .multiservice_components import NEGLIGIBLE, Shortfalls
+from .multiservice_core import same_rows
 from .multiservice_lagrange import LagrangeBound, year_money
 from .multiservice_params import MultiserviceParams
 from .multiservice_reach import Reach
@@ -68,20 +69,6 @@ LP_OPTIONS = {"highs": {"solver": "ipm"}}
 #: the LP's bound is raised by this much relative to the component's term before it replaces L_c (rounding in
 #: the sums of :meth:`~siting.program.LinearProgram.dual_bound`)
 LP_SLACK = 1e-12
-
-
-def _group_keys(sub: sp.csr_matrix, seed: int = 20261201) -> np.ndarray:
-    """(n_rows,) a key per row equal for rows with the same set of columns (two 64-bit hashes and the count)."""
-    rng = np.random.default_rng(seed)
-    n_rows, n_cols = sub.shape
-    keys = np.zeros((n_rows, 3), np.uint64)
-    row = np.repeat(np.arange(n_rows), np.diff(sub.indptr))
-    for h in range(2):
-        weights = rng.integers(0, 2**63, n_cols, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-        # unsigned sums wrap: a sum of random odd 64-bit words per row
-        np.add.at(keys[:, h], row, weights[sub.indices])
-    keys[:, 2] = np.diff(sub.indptr).astype(np.uint64)
-    return keys
 
 
 def hull_program(reach: Reach, inner: Buildings, split: Shortfalls, component: int) -> LinearProgram:
@@ -154,9 +141,8 @@ def hull_program(reach: Reach, inner: Buildings, split: Shortfalls, component: i
         if not points.shape[0]:
             continue
         sub = service.by_demand[points][:, sites].tocsr()
-        sub.sort_indices()
-        _, first, group = np.unique(_group_keys(sub), axis=0, return_index=True, return_inverse=True)
-        group = group.ravel()
+        group = same_rows(sub, np.zeros(points.shape[0]))
+        _, first = np.unique(group, return_index=True)
         n_g = first.shape[0]
         objective.append(np.bincount(group, weights=earning[points], minlength=n_g))
         v_cols = n_cols + np.arange(n_g)

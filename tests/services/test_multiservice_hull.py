@@ -13,7 +13,8 @@ import pytest
 from siting.backends import get_backend
 from siting.models.multiservice_bundles import Buildings
 from siting.models.multiservice_components import Shortfalls, building_spend, placements
-from siting.models.multiservice_hull import _group_keys, hull_beside, hull_bound, hull_program
+from siting.models.multiservice_core import same_rows
+from siting.models.multiservice_hull import hull_beside, hull_bound, hull_program
 from siting.models.multiservice_lagrange import lagrange_bound
 from siting.options import SolveOptions
 from siting.status import Termination
@@ -23,12 +24,12 @@ from ._instances import greedy_start, plain_and_policy
 CASES = plain_and_policy(6e6, (3e6, 2e6, 2e6))
 
 
-def test_group_keys_are_equal_exactly_for_rows_with_the_same_columns():
+def test_points_group_exactly_by_the_buildings_reaching_them():
     import scipy.sparse as sp
 
     rows = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 1, 0, 0], [1, 0, 1, 0], [1, 1, 1, 0], [0, 0, 0, 1]], np.int8))
-    keys = _group_keys(rows)
-    same = (keys[:, None, :] == keys[None, :, :]).all(axis=2)
+    group = same_rows(rows, np.zeros(5))
+    same = group[:, None] == group[None, :]
     assert same[0, 2] and same.sum() == 5 + 2
 
 
