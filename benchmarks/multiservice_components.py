@@ -64,7 +64,7 @@ def split(kept: dict[str, Any], params, bound_s: float, solve_s: float) -> list[
     money = year_money(params)[-1]
     label, lc, mu = shares.label, shares.bound_c, shares.price
     n_comp = lc.shape[0]
-    total = mu * money + reach.offset + float(lc.sum())
+    total = shares.total(reach, money)
     rows = [("plan / Lagrangian at (u, mu)", f"{value:.6f} / {total:.6f} (searched {found.bound:.6f}, "
                                              f"{found.iterations} it, {time.perf_counter() - began:.0f} s)")]
     # the plan's share of each component: what it covers there, less mu times what it spends there

@@ -238,6 +238,8 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share
             f"{run.get('bound_s', 0.0):.1f} s)"
             + (f", lowered by {run['hull_lowered']:.6f} by {run['hull_solved']} components' hull LPs beside the search "
                f"({run['hull_s']:.0f} s)" if "hull_solved" in run else "")
+            + (f" ({len(run['hull_errors'])} LPs failed, first: {run['hull_errors'][0]})"
+               if run.get("hull_errors") else "")
             + (f"; no start: {run['no_start']}" if run.get("no_start") else "")
             + "".join(f"; level {row['level']} held at {float(row['value']):.4f}"
                       + ("" if row.get("bound") is None else

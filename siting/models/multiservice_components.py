@@ -147,6 +147,10 @@ class Shortfalls:
             covered += np.bincount(comp[on], weights=(value * hit)[on], minlength=n_comp)
         return covered - self.price * np.bincount(self.label, weights=spend * reach.buildable, minlength=n_comp)
 
+    def total(self, reach: Reach, money: float) -> float:
+        r""":math:`\mu B + W^0 + \sum_c L_c`: the bound the split adds up to with ``money`` (B) to spend."""
+        return self.price * money + reach.offset + float(self.bound_c.sum())
+
     def of(self, built: Built, reach: Reach, x: np.ndarray) -> np.ndarray:
         """(n_components,) :math:`L_c - P_c` of the plan ``x``."""
         return self.bound_c - self.plan_shares(reach, placements(built, reach, x), building_spend(built, reach, x))

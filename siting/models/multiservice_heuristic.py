@@ -259,15 +259,20 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
         n_phases = len(params.phases) if params.phases else 1
         shortfalls = Shortfalls.at(reach, lagrange)
         # the components' hull LPs lower the bound beside the search, on the other core
-        hull = hull_beside(built, reach, params, rules.counts, lagrange, shortfalls, x, deadline=deadline)
-        x, core = core_search(search_built, search_reach, x, n_phases, lagrange.site_score, lagrange.site_services,
-                              deadline=deadline, round_share=_CORE_ROUND_SHARE,
-                              turns=None if shortfalls is None else ComponentTurns(shortfalls))
+        stop = threading.Event()
+        hull = hull_beside(built, reach, params, rules.counts, lagrange, shortfalls, x, deadline=deadline, stop=stop)
+        try:
+            x, core = core_search(search_built, search_reach, x, n_phases, lagrange.site_score,
+                                  lagrange.site_services, deadline=deadline, round_share=_CORE_ROUND_SHARE,
+                                  turns=None if shortfalls is None else ComponentTurns(shortfalls))
+        except BaseException:
+            stop.set()      # an interrupted search: the LPs beside it start no more
+            raise
         _LAST.update(core, core_objective=built.program.objective_value(x))
         if hull is not None:
             lowered = hull.result()
             _LAST.update(hull_bound=lowered.bound, hull_solved=lowered.solved, hull_lowered=lowered.lowered,
-                         hull_s=lowered.seconds, hull_components=lowered.components)
+                         hull_s=lowered.seconds, hull_components=lowered.components, hull_errors=lowered.errors)
             bound_value = min(bound_value, lowered.bound)
     _KEPT.put((instance, params, rules), "bound", bound_value)
     return x

@@ -41,6 +41,7 @@ optimum HiGHS proves on the whole program and each component's LP below its :mat
 """
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..backends import get_backend
+from ..errors import SolverError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..status import Termination
@@ -168,7 +170,8 @@ class HullBound:
     """The bound with components' terms lowered to their bundle-hull LPs.
 
     bound : the lowered bound; solved : how many components' LPs ran; lowered : what they took off in all;
-    components : per component ``(component, buildings, L_c, the LP's bound or None, seconds)``
+    components : per component ``(component, buildings, L_c, the LP's bound or None, seconds)``;
+    errors : what the solver raised on components whose LP it failed (their terms stay ``L_c``)
     """
 
     bound: float
@@ -176,48 +179,59 @@ class HullBound:
     lowered: float
     components: tuple[tuple[int, int, float, float | None, float], ...]
     seconds: float
+    errors: tuple[str, ...] = ()
 
 
 def hull_bound(reach: Reach, inner: Buildings, split: Shortfalls, bound: float, order: np.ndarray, *,
-               deadline: float, backend: str = "highs") -> HullBound:
-    """``bound`` less what each component of ``order`` (in turn, until ``deadline``) lowers by its LP."""
+               deadline: float, backend: str = "highs", stop: threading.Event | None = None) -> HullBound:
+    """``bound`` less what each component of ``order`` (in turn, until ``deadline``) lowers by its LP.
+
+    No further LP starts once ``stop`` is set. A component whose LP the solver fails (:class:`SolverError`)
+    keeps its term: the LPs only ever lower a bound that is valid without them.
+    """
     began = time.perf_counter()
-    lowered, done = 0.0, []
+    lowered, done, errors = 0.0, [], []
     for c in order:
         left = deadline - time.perf_counter()
-        if left < 0.5:
+        if left < 0.5 or (stop is not None and stop.is_set()):
             break
         t0 = time.perf_counter()
         program = hull_program(reach, inner, split, int(c))
         left = deadline - time.perf_counter()
         if left < 0.5:
             break
-        solution = get_backend(backend).solve(program, SolveOptions(time_limit_s=left, secondary="none",
-                                                                    backend_options=LP_OPTIONS))
         term = float(split.bound_c[c])
         value = None
-        if solution.termination is Termination.OPTIMAL and solution.row_dual is not None:
+        try:
+            solution = get_backend(backend).solve(program, SolveOptions(time_limit_s=left, secondary="none",
+                                                                        backend_options=LP_OPTIONS))
+        except SolverError as exc:
+            errors.append(f"{program.name}: {exc}")
+            solution = None
+        if solution is not None and solution.termination is Termination.OPTIMAL and solution.row_dual is not None:
             # the duals' bound, not the primal objective: valid whatever the solver's tolerances
             value = program.dual_bound(solution.row_dual) + LP_SLACK * max(1.0, abs(term))
             lowered += max(0.0, term - value)
         done.append((int(c), int(((split.label == c) & reach.buildable).sum()), term, value,
                      time.perf_counter() - t0))
-    return HullBound(bound - lowered, len(done), lowered, tuple(done), time.perf_counter() - began)
+    return HullBound(bound - lowered, len(done), lowered, tuple(done), time.perf_counter() - began, tuple(errors))
 
 
 def hull_beside(built: Built, reach: Reach, params: MultiserviceParams, counts: np.ndarray, found: LagrangeBound,
-                split: Shortfalls | None, x: np.ndarray, *, deadline: float) -> Future[HullBound] | None:
+                split: Shortfalls | None, x: np.ndarray, *, deadline: float, stop: threading.Event | None = None
+                ) -> Future[HullBound] | None:
     """:func:`hull_bound` in a thread beside the caller's search, until ``deadline`` (None: it does not apply).
 
     The components go largest shortfall :math:`L_c - P_c` of plan ``x`` first (where the plan equals
     :math:`L_c` the LP, between the two, lowers nothing). Each LP is a HiGHS child process, so the thread
     holds no lock the search needs and uses the machine's second core. Applies to single-year programs
-    without priority levels or a limit on the number of buildings, whose bound the split adds up to.
+    without priority levels or a limit on the number of buildings, whose bound the split adds up to. The caller
+    sets ``stop`` when its search ends early by an exception, so that no further LP starts (the one running ends at
+    its own time limit).
     """
     if split is None or built.levels or params.phases or params.max_sites is not None:
         return None
-    money = year_money(params)[-1]
-    total = split.price * money + reach.offset + float(split.bound_c.sum())
+    total = split.total(reach, year_money(params)[-1])
     if not np.isclose(total, found.bound, rtol=1e-9, atol=1e-12):
         return None
     inner = Buildings(reach, counts, None)
@@ -228,6 +242,6 @@ def hull_beside(built: Built, reach: Reach, params: MultiserviceParams, counts: 
     if not order.shape[0]:
         return None
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siting-hull")
-    future = pool.submit(hull_bound, reach, inner, split, found.bound, order, deadline=deadline)
+    future = pool.submit(hull_bound, reach, inner, split, found.bound, order, deadline=deadline, stop=stop)
     pool.shutdown(wait=False)
     return future

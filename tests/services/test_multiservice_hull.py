@@ -88,3 +88,71 @@ def test_hull_beside_runs_for_one_year_programs_only(case):
         assert future is not None
         got = future.result()
         assert got.solved >= 1 and got.bound <= found.bound
+
+
+def _short_split(seed: int = 0):
+    inst, params, rules, reach, built, x, _, _ = greedy_start(seed, CASES["plain"](), 120, 30)
+    found = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=15)
+    split = Shortfalls.at(reach, found)
+    assert split is not None
+    return inst, params, rules, reach, built, x, found, split
+
+
+def test_a_component_whose_lp_the_solver_fails_keeps_its_term(monkeypatch):
+    import siting.models.multiservice_hull as hull_module
+    from siting.errors import SolverError
+
+    _, _, rules, reach, _, _, found, split = _short_split()
+    order = np.argsort(-split.bound_c)[:3]
+    real = get_backend("highs")
+
+    class Failing:
+        def solve(self, program, options, warm_start=None):
+            if program.name == f"hull-{int(order[0])}":
+                raise SolverError("rejected")
+            return real.solve(program, options, warm_start=warm_start)
+
+    monkeypatch.setattr(hull_module, "get_backend", lambda name: Failing())
+    inner = Buildings(reach, rules.counts, None)
+    got = hull_bound(reach, inner, split, found.bound, order, deadline=time.perf_counter() + 60)
+    clean = hull_bound(reach, inner, split, found.bound, order[1:], deadline=time.perf_counter() + 60)
+    assert got.errors == (f"hull-{int(order[0])}: rejected",)
+    assert got.solved == 3 and got.components[0][3] is None
+    # the failed component lowers nothing; the others exactly what they lower alone
+    assert got.lowered == pytest.approx(clean.lowered, rel=1e-9, abs=1e-15)
+    assert clean.errors == ()
+
+
+def test_no_lp_starts_once_stopped():
+    import threading
+
+    _, _, rules, reach, _, _, found, split = _short_split()
+    stop = threading.Event()
+    stop.set()
+    got = hull_bound(reach, Buildings(reach, rules.counts, None), split, found.bound,
+                     np.arange(split.bound_c.shape[0]), deadline=time.perf_counter() + 60, stop=stop)
+    assert got.solved == 0 and got.bound == found.bound
+
+
+def test_an_interrupted_search_stops_the_lps_beside_it(monkeypatch):
+    from siting.models import multiservice_heuristic as heuristic
+
+    inst, params, rules, _, built, _, _, _ = _short_split()
+    seen = []
+    real_beside = heuristic.hull_beside
+
+    def beside(*args, stop, **kwargs):
+        seen.append(stop)
+        return real_beside(*args, stop=stop, **kwargs)
+
+    def interrupted(*args, **kwargs):
+        assert seen and not seen[0].is_set()          # the LPs run while the search does
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "neighbourhood_search", lambda built, reach, x, *args, **kwargs: (x, {}))
+    monkeypatch.setattr(heuristic, "hull_beside", beside)
+    monkeypatch.setattr(heuristic, "core_search", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        heuristic.warm_start(inst, params, rules, built, time.perf_counter() + 30)
+    assert len(seen) == 1 and seen[0].is_set()
