@@ -66,8 +66,9 @@ LEVEL_WEIGHT = 10.0
 
 #: the share of the time the bound leaves to the core MIPs that each priority level's own bound may use first (at
 #: most half for all of them): 150k policy, two levels in 0.15 together: level 1's bound 0.6073, in 0.15 each
-#: 0.5828; 20k 0.5772 (18 s for both levels)
-LEVEL_BOUND_SHARE = 0.15
+#: 0.5801 (seed 0; 0.579-0.583 over runs), in 0.3 each (half for both) 0.5784, level 2's 0.1297 -> 0.1261, the
+#: plan no worse (0.7728 -> 0.7734); seed 1 0.4798 -> 0.4794, 0.1265 -> 0.1252; 20k converges either way (0.5772)
+LEVEL_BOUND_SHARE = 0.3
 
 #: the last warm start's figures, for benchmarks (:func:`last_run`; one slot)
 _LAST: dict[str, Any] = {}
