@@ -60,14 +60,19 @@ def test_each_component_lp_lies_between_the_plan_and_its_term_and_the_bound_abov
     assert lowered.bound >= best.objective - 1e-7 * max(1.0, abs(best.objective))
 
 
+def _short_split(seed: int = 0):
+    inst, params, rules, reach, built, x, _, _ = greedy_start(seed, CASES["plain"](), 120, 30)
+    found = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=15)
+    split = Shortfalls.at(reach, found)
+    assert split is not None
+    return inst, params, rules, reach, built, x, found, split
+
+
 def test_the_lps_lower_a_short_search():
     """A short search stops above the dual's value: the LPs take its terms down (and never up)."""
     lowered = []
     for seed in range(4):
-        inst, params, rules, reach, built, x, _, _ = greedy_start(seed, CASES["plain"](), 120, 30)
-        short = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=15)
-        split = Shortfalls.at(reach, short)
-        assert split is not None
+        _, _, rules, reach, _, _, short, split = _short_split(seed)
         got = hull_bound(reach, Buildings(reach, rules.counts, None), split, short.bound,
                          np.arange(split.bound_c.shape[0]), deadline=time.perf_counter() + 60)
         assert got.bound == pytest.approx(short.bound - got.lowered, rel=1e-12)
@@ -88,14 +93,6 @@ def test_hull_beside_runs_for_one_year_programs_only(case):
         assert future is not None
         got = future.result()
         assert got.solved >= 1 and got.bound <= found.bound
-
-
-def _short_split(seed: int = 0):
-    inst, params, rules, reach, built, x, _, _ = greedy_start(seed, CASES["plain"](), 120, 30)
-    found = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=15)
-    split = Shortfalls.at(reach, found)
-    assert split is not None
-    return inst, params, rules, reach, built, x, found, split
 
 
 def test_a_component_whose_lp_the_solver_fails_keeps_its_term(monkeypatch):
