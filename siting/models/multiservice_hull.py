@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..backends import get_backend
+from ..backends import get_backend, stopping
 from ..errors import SolverError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
@@ -186,7 +186,9 @@ def hull_bound(reach: Reach, inner: Buildings, split: Shortfalls, bound: float, 
                deadline: float, backend: str = "highs", stop: threading.Event | None = None) -> HullBound:
     """``bound`` less what each component of ``order`` (in turn, until ``deadline``) lowers by its LP.
 
-    No further LP starts once ``stop`` is set. A component whose LP the solver fails (:class:`SolverError`)
+    No further LP starts once ``stop`` is set, and the running one is killed when it runs in a child process
+    (:func:`~siting.backends.stopping`; an in-process one, below ``CHILD_MIN_ENTRIES``, ends at its own
+    limit). A component whose LP the solver fails (:class:`SolverError`)
     keeps its term: the LPs only ever lower a bound that is valid without them.
     """
     began = time.perf_counter()
@@ -203,8 +205,9 @@ def hull_bound(reach: Reach, inner: Buildings, split: Shortfalls, bound: float, 
         term = float(split.bound_c[c])
         value = None
         try:
-            solution = get_backend(backend).solve(program, SolveOptions(time_limit_s=left, secondary="none",
-                                                                        backend_options=LP_OPTIONS))
+            with stopping(stop):        # a child LP is killed once the search beside it is interrupted
+                solution = get_backend(backend).solve(program, SolveOptions(time_limit_s=left, secondary="none",
+                                                                            backend_options=LP_OPTIONS))
         except SolverError as exc:
             errors.append(f"{program.name}: {exc}")
             solution = None
@@ -226,8 +229,8 @@ def hull_beside(built: Built, reach: Reach, params: MultiserviceParams, counts: 
     :math:`L_c` the LP, between the two, lowers nothing). Each LP is a HiGHS child process, so the thread
     holds no lock the search needs and uses the machine's second core. Applies to single-year programs
     without priority levels or a limit on the number of buildings, whose bound the split adds up to. The caller
-    sets ``stop`` when its search ends early by an exception, so that no further LP starts (the one running ends at
-    its own time limit).
+    sets ``stop`` when its search ends early by an exception, so that no further LP starts and the running one is
+    killed.
     """
     if split is None or built.levels or params.phases or params.max_sites is not None:
         return None

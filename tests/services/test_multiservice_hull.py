@@ -153,3 +153,28 @@ def test_an_interrupted_search_stops_the_lps_beside_it(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         heuristic.warm_start(inst, params, rules, built, time.perf_counter() + 30)
     assert len(seen) == 1 and seen[0].is_set()
+
+
+def test_each_lp_runs_under_the_searchs_stop_event(monkeypatch):
+    # a child LP is killed once the event is set (tests/core/test_child_stop.py); here: the event reaches it
+    import threading
+
+    import siting.models.multiservice_hull as hull_module
+    from siting.backends import _child
+
+    _, _, rules, reach, _, _, found, split = _short_split()
+    order = np.argsort(-split.bound_c)[:2]
+    real = get_backend("highs")
+    stop = threading.Event()
+    seen = []
+
+    class Watching:
+        def solve(self, program, options, warm_start=None):
+            seen.append(_child._STOP.get())
+            return real.solve(program, options, warm_start=warm_start)
+
+    monkeypatch.setattr(hull_module, "get_backend", lambda name: Watching())
+    got = hull_bound(reach, Buildings(reach, rules.counts, None), split, found.bound, order,
+                     deadline=time.perf_counter() + 60, stop=stop)
+    assert got.solved == 2 and seen == [stop, stop]
+    assert _child._STOP.get() is None               # the event does not outlive the LPs
