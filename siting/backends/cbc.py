@@ -174,6 +174,10 @@ class CbcBackend:
                 return proc.wait(timeout=None if deadline is None else max(deadline - time.perf_counter(), 0.0)), False
             except subprocess.TimeoutExpired:
                 pass
+            except BaseException:
+                proc.kill()         # the caller is gone (Ctrl-C, an error): CBC must not run on without it
+                proc.wait()
+                raise
             # CBC checks -sec only between phases (its root LP runs to the end); ctrl-c makes it stop and write
             # what it has, and a kill bounds the wait when it does not react in time
             proc.send_signal(signal.SIGINT if os.name == "posix" else signal.SIGTERM)

@@ -85,3 +85,26 @@ def test_an_unset_event_changes_nothing():
         got = _child.solve_in_child("highs", program, SolveOptions(time_limit_s=60.0), None, time.perf_counter())
     assert got.termination is Termination.OPTIMAL and got.objective == pytest.approx(2.0)
     assert _child._STOP.get() is None
+
+
+def test_an_interrupt_while_cbc_runs_kills_it(monkeypatch, tmp_path):
+    from siting.backends import cbc
+
+    started: list[subprocess.Popen] = []
+    real = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(cbc.subprocess, "Popen", popen)
+    threading.Timer(0.3, _thread.interrupt_main).start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            cbc.CbcBackend._run(["sleep", "60"], tmp_path / "cbc.log", time.perf_counter() + 30.0)
+        assert len(started) == 1 and started[0].poll() is not None
+    finally:
+        for proc in started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
