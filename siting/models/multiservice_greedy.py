@@ -33,6 +33,10 @@ __all__ = ["GreedyPlan", "greedy_plan", "greedy_state", "fill", "floors_met", "s
 _EPS = 1e-12
 #: while a floor is short, a person short of it is worth this many times its floor share against the objective
 FLOOR_WEIGHT = 10.0
+#: the bundles of this many unconverted buildings (those of highest ratio bound) are built first; the others only
+#: where their bound reaches the best ratio found (150k plain seed 3, the greedy starts' 2,500 searches of ~10,000
+#: buildings: 16.2 s -> 11.7 s)
+BUNDLE_FIRST = 256
 
 
 @dataclass(frozen=True)
@@ -170,9 +174,39 @@ class _State:
         return best
 
     def _best_bundle(self, rows: np.ndarray, fit: np.ndarray, money: float) -> tuple[int, np.ndarray, float]:
-        """The best-ratio bundle over the unconverted buildings ``rows`` (loop over service positions)."""
+        r"""The best-ratio bundle over the unconverted buildings ``rows``: (building, services, ratio).
+
+        A bundle spends at least its building's conversion cost :math:`c_j` (a tighter bound with the fit-outs
+        cost as much as it saved), so its ratio is at most :math:`\sum_k g_{jk} / c_j^p` over the fitting
+        services: the :data:`BUNDLE_FIRST` buildings of highest bound are searched first, then every other whose
+        bound reaches the best ratio found. The answer is the one a search of every building gives (the first
+        building of the best ratio, in ``rows`` order).
+        """
         r = self.reach
         g = np.where(fit, self.gain[rows], 0.0)
+        candidates = np.arange(rows.shape[0])
+        if rows.shape[0] > BUNDLE_FIRST and self.cost_power >= 0:
+            base = r.building_cost[rows]
+            # the margin covers a subset summed in another order than the row's whole sum
+            upper = np.where(base > _EPS, g.sum(axis=1) * (1 + 1e-9) / np.maximum(base, _EPS) ** self.cost_power,
+                             np.inf)
+            first = np.sort(np.argpartition(-upper, BUNDLE_FIRST - 1)[:BUNDLE_FIRST])
+            ratio, _, _ = self._bundle_ratios(rows[first], fit[first], g[first], money)
+            candidates = np.flatnonzero(upper >= ratio.max())
+        ratio, pos, added_at = self._bundle_ratios(rows[candidates], fit[candidates], g[candidates], money)
+        if not (pos >= 0).any():
+            return -1, np.zeros(0, np.int64), -np.inf
+        at = int(np.argmax(ratio))
+        chosen = np.flatnonzero(added_at[at] <= pos[at])
+        return int(rows[candidates[at]]), chosen, float(ratio[at])
+
+    def _bundle_ratios(self, rows: np.ndarray, fit: np.ndarray, g: np.ndarray, money: float
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each building's best-ratio prefix, one step per service position.
+
+        Returns (best ratio, its prefix's last position, the position each service was added at: K where never).
+        """
+        r = self.reach
         cost = r.placement_cost[rows]
         order = np.argsort(-(g / np.maximum(cost, _EPS) ** self.cost_power), axis=1, kind="stable")
         m = rows.shape[0]
@@ -196,11 +230,7 @@ class _State:
             better = ok & (ratio > best_ratio)
             best_ratio[better] = ratio[better]
             best_pos[better] = pos
-        if not (best_pos >= 0).any():
-            return -1, np.zeros(0, np.int64), -np.inf
-        at = int(np.argmax(best_ratio))
-        chosen = np.flatnonzero(added_at[at] <= best_pos[at])
-        return int(rows[at]), chosen, float(best_ratio[at])
+        return best_ratio, best_pos, added_at
 
 
 def _floor_weights(state: _State) -> tuple[list[np.ndarray] | None, tuple]:
