@@ -3,8 +3,9 @@
 Each browser tab is a :class:`Session` (an id in a cookie or the ``X-Siting-Session`` header): its plans, newest
 last, and the column vectors its re-plans warm-start from. A solve is a :class:`Job` run by one worker thread
 (two cores are shared by everybody: solves queue rather than compete); the page polls it for progress and may
-cancel it. A queued job is dropped at once; a running one is abandoned — its answer is discarded and the solver
-stops at the request's time limit — and the session may re-plan right away.
+cancel it. A queued job is dropped at once; a running one is abandoned — its answer is discarded, a solver running
+in a child process is killed at once (:func:`siting.backends.stopping`; one in this process stops at its own limit)
+— and the session may re-plan right away.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import stopping
 from ..errors import SitingError
 from ..i18n.messages import localize
 from ..result import Result
@@ -94,6 +96,8 @@ class Job:
     plan: Plan | None = None
     future: Future[None] | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    #: set on cancel: the job's child solver processes are killed (the worker is free for the next job sooner)
+    stop: threading.Event = field(default_factory=threading.Event)
     #: the scenario's time limit, the progress scale when the request gives none
     session_limit: float | None = None
 
@@ -163,6 +167,7 @@ class Jobs:
         if job.state in (JobState.QUEUED, JobState.RUNNING):
             job.state = JobState.CANCELLED
             job.finished = time.perf_counter()
+            job.stop.set()
             if job.future is not None:
                 job.future.cancel()
             job.done.set()
@@ -180,7 +185,8 @@ class Jobs:
             job.warm_start = what
 
         try:
-            result, scenario = self.planner.solve(job.request, job.session.vectors, seen)
+            with stopping(job.stop):
+                result, scenario = self.planner.solve(job.request, job.session.vectors, seen)
             if job.state is JobState.CANCELLED:
                 return
             previous = job.session.current
@@ -191,9 +197,11 @@ class Jobs:
             job.session.add(job.plan)
             job.state = JobState.DONE
         except SitingError as exc:       # a bad request: the CLI's one line, HTTP 4xx
-            job.error, job.state = localize(exc, self.language), JobState.FAILED
+            if job.state is not JobState.CANCELLED:     # a cancelled solve's failure is nobody's news
+                job.error, job.state = localize(exc, self.language), JobState.FAILED
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the server; the page shows it
-            job.error, job.error_code, job.state = f"{type(exc).__name__}: {exc}", 500, JobState.FAILED
+            if job.state is not JobState.CANCELLED:
+                job.error, job.error_code, job.state = f"{type(exc).__name__}: {exc}", 500, JobState.FAILED
         finally:
             job.finished = job.finished or time.perf_counter()
             job.done.set()
