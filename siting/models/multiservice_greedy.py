@@ -26,7 +26,7 @@ import numpy as np
 
 from ..rules import SiteRules
 from .multiservice_params import MultiserviceParams
-from .multiservice_reach import Reach
+from .multiservice_reach import Reach, rows_weighted
 
 __all__ = ["GreedyPlan", "greedy_plan", "greedy_state", "fill", "floors_met", "supported", "FLOOR_WEIGHT"]
 
@@ -128,9 +128,7 @@ class _State:
 
     def _shift_gain(self, k: int, points: np.ndarray, sign: float) -> None:
         """Gains of every site reaching ``points`` move by their values (the rows of the sparse reach)."""
-        sub = self.reach.services[k].by_demand[points]
-        w = np.repeat(self.weights[k][points], np.diff(sub.indptr))
-        self.gain[:, k] += sign * np.bincount(sub.indices, weights=w, minlength=self.gain.shape[0])
+        self.gain[:, k] += sign * rows_weighted(self.reach.services[k].by_demand, points, self.weights[k][points])
 
     def value(self) -> float:
         """The objective of the placements (last year, without what existing facilities earn)."""

@@ -24,7 +24,25 @@ from ..rules import SiteRules
 from .multiservice_inputs import Inputs, ServiceData, inputs_of
 from .multiservice_params import MultiserviceParams
 
-__all__ = ["ServiceReach", "Reach", "reach_of"]
+__all__ = ["ServiceReach", "Reach", "reach_of", "rows_weighted"]
+
+
+def rows_weighted(matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``matrix[rows].T @ weights`` for a 0/1 CSR ``matrix``: each column's sum of the weights of ``rows`` it is in.
+
+    Gathered from ``indptr`` / ``indices`` directly: the heuristics call it thousands of times on a few rows,
+    where scipy's row indexing spent 0.3 ms a call checking its arguments (150k plain greedy: 21,657 calls, 6.7 s,
+    0.3 s of it the gather).
+
+    >>> m = sp.csr_matrix(np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0]]))
+    >>> rows_weighted(m, np.array([0, 2]), np.array([2.0, 5.0])).tolist()
+    [7.0, 5.0, 2.0]
+    """
+    starts = matrix.indptr[rows]
+    lengths = matrix.indptr[rows + 1] - starts
+    # position of each entry: its row's start plus its place within the row
+    at = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+    return np.bincount(matrix.indices[at], weights=np.repeat(weights, lengths), minlength=matrix.shape[1])
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ import numpy as np
 
 from ..rules import SiteRules
 from .multiservice_greedy import fill
+from .multiservice_reach import rows_weighted
 
 __all__ = ["swap_search", "drop_search", "plan_key", "better_key", "year_counts", "saved_point", "keep_or_undo"]
 
@@ -251,9 +252,7 @@ def swap_search(state: Any, money: Any, rules: SiteRules, *, check: Callable[[An
                 loss += float(lost.sum())
                 points = row[lost > 0]
                 if points.size:
-                    sub = s.by_demand[points]
-                    gain[:, k] += np.bincount(sub.indices, weights=np.repeat(lost[lost > 0], np.diff(sub.indptr)),
-                                              minlength=gain.shape[0])
+                    gain[:, k] += rows_weighted(s.by_demand, points, lost[lost > 0])
             room = purse.room(spend, t) + float(cost_of[j])
             n_new_after = state.n_new - int(rules.counts[j])
             freed = loss - price * float(cost_of[j])
