@@ -155,14 +155,11 @@ def _wait(proc: subprocess.Popen[bytes], deadline: float, stop: threading.Event 
             proc.wait(timeout=left if stop is None else min(left, STOP_POLL_S))
             return False
         except subprocess.TimeoutExpired:
-            if stop is not None and stop.is_set():
+            stopped = stop is not None and stop.is_set()
+            if stopped or time.perf_counter() >= deadline:
                 proc.kill()
                 proc.wait()
-                return True
-            if time.perf_counter() >= deadline:
-                proc.kill()
-                proc.wait()
-                return False
+                return stopped
 
 
 if __name__ == "__main__":
