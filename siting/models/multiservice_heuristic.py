@@ -198,6 +198,7 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
     why = supported(params, reach)
     x: np.ndarray | None = None
     target = 0.0
+    early: _Background | None = None
     if why is None:
         t0 = time.perf_counter()
         # the greedy starts, their local search and the neighbourhood sub-MIPs may use _SEARCH_SHARE of the
@@ -206,8 +207,20 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
         # with weights, half the search's time, and the floors valued above the heaviest level as they are above
         # the plain objective; should the weighted greedy still miss a floor, the plain sum's gets the rest
         half = None if search_deadline is None or weights is None else t0 + 0.5 * (search_deadline - t0)
+
+        def bound_beside(year: np.ndarray) -> None:
+            # without priority levels the bound needs only a plan's value (its Polyak target): it runs beside the
+            # rest of the search, mostly in numpy and scipy without the GIL
+            nonlocal early
+            assert deadline is not None
+            began_bound = time.perf_counter()
+            early = _Background(lagrange_bound, reach, params, rules.counts,
+                                target=_last_year_value(GreedyPlan(year, True), reach),
+                                deadline=began_bound + _BOUND_SHARE * max(0.0, deadline - began_bound))
+
         plan = improved_plan(search_reach, params, rules, deadline=half or search_deadline,
-                             floor_weight=FLOOR_WEIGHT * (1.0 if weights is None else float(weights.max())))
+                             floor_weight=FLOOR_WEIGHT * (1.0 if weights is None else float(weights.max())),
+                             on_first=bound_beside if deadline is not None and not built.levels else None)
         if weights is not None and not plan.floors_met:
             plan = improved_plan(reach, params, rules, deadline=search_deadline)
             search_built, search_reach = built, reach
@@ -242,8 +255,12 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
         bound_deadline = began + min(1.0, 0.5 / warm_start_share(built)) * max(0.0, deadline - began)
     else:
         bound_deadline = t0 + _BOUND_SHARE * max(0.0, deadline - t0)
-    lagrange = lagrange_bound(reach, params, rules.counts, target=target, deadline=bound_deadline,
-                              held=None if x is None else held_level(built, x, params.priority_tolerance))
+    if early is not None:          # started beside the search (no levels: it holds none, with or without a start)
+        lagrange = early.result()
+        _LAST.update(bound_beside_s=early.seconds)
+    else:
+        lagrange = lagrange_bound(reach, params, rules.counts, target=target, deadline=bound_deadline,
+                                  held=None if x is None else held_level(built, x, params.priority_tolerance))
     _LAST.update(bound_s=time.perf_counter() - t0, bound=lagrange.bound, bound_iterations=lagrange.iterations,
                  bound_bundles=lagrange.bundles)
     bound_value = float(lagrange.bound)
@@ -277,6 +294,32 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
             bound_value = min(bound_value, lowered.bound)
     _KEPT.put((instance, params, rules), "bound", bound_value)
     return x
+
+
+class _Background:
+    """``fn(*args, **kwargs)`` in a daemon thread (an interrupted solve does not wait for it); :meth:`result` joins."""
+
+    def __init__(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, args=(fn, args, kwargs), daemon=True,
+                                        name="siting-bound")
+        self._thread.start()
+
+    def _run(self, fn: Any, args: tuple, kwargs: dict) -> None:
+        began = time.perf_counter()
+        try:
+            self._value = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
+            self._error = exc
+        self.seconds = time.perf_counter() - began
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def level_bound(instance: Instance, params: MultiserviceParams, rules: SiteRules, number: int) -> float | None:

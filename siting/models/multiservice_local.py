@@ -51,7 +51,8 @@ COST_POWERS = (0.8, 1.0, 0.9, 0.7, 1.1, 0.6)
 
 def improved_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
                   deadline: float | None = None, swaps: bool = True,
-                  cost_powers: tuple[float, ...] = COST_POWERS, floor_weight: float = FLOOR_WEIGHT) -> GreedyPlan:
+                  cost_powers: tuple[float, ...] = COST_POWERS, floor_weight: float = FLOOR_WEIGHT,
+                  on_first: Callable[[np.ndarray], None] | None = None) -> GreedyPlan:
     """The best plan of greedy starts, each improved by local search, until ``deadline``.
 
     Each start is the greedy with moves ranked by gain per ``cost ** power`` (one start per power of
@@ -65,6 +66,8 @@ def improved_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
     of the time is left; the plan meeting every floor with the largest objective summed over the years is
     each start's (the later the floors, the more the earlier years earn). ``floor_weight``: what a person short
     of a floor is worth against the objective in the greedy (:func:`~siting.models.multiservice_greedy.greedy_state`).
+    ``on_first``: called with the first start's placements (its ``year`` array) before their local search, so that
+    a caller can start work that needs a plan's value early.
     """
     began = time.perf_counter()
     n_years = len(params.phases) if params.phases else 1
@@ -78,6 +81,8 @@ def improved_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
         if n and deadline is not None and deadline - now < took:
             break
         state, money = _greedy_start(reach, params, rules, power, deadline, began, floor_weight)
+        if n == 0 and on_first is not None:
+            on_first(state.year.copy())
         last_year = state.year
         if floors_met(state):
             _local_search(state, money, rules, levels, swaps, deadline)

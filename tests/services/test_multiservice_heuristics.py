@@ -133,3 +133,44 @@ def test_greedy_adds_nothing_past_its_deadline():
     placed = lambda plan: int((plan.year >= 0).sum())   # noqa: E731
     assert placed(full) > 0
     assert placed(cut) <= int((rules.required & reach.buildable).sum())   # only the required buildings' service
+
+
+@pytest.mark.parametrize("case", ["budget", "floors", "carry_over"])
+def test_with_a_time_limit_the_bound_runs_beside_the_search(monkeypatch, case):
+    # without priority levels the bound starts from the first greedy start's value in a thread of its own; with a
+    # time limit through the driver it still lies above the optimum the whole program proves
+    import threading
+
+    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    seen = []
+    real = heuristic.lagrange_bound
+
+    def watched(*args, **kwargs):
+        seen.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(heuristic, "lagrange_bound", watched)
+    inst = _instance(2, *((24, 8) if case == "carry_over" else (40, 12)))
+    params = MultiserviceParams.from_kwargs({"catalog": _catalog(), **CASES[case]()})
+    result = solve_model(MODEL, inst, params, backend="highs",
+                         options=SolveOptions(mip_gap=0.0, secondary="none", time_limit_s=60.0))
+    run = heuristic.last_run()
+    assert seen == ["siting-bound"] and run["bound_beside_s"] > 0
+    assert result.status.value == "optimal"
+    assert run["bound"] >= result.objective - 1e-9 * max(1.0, abs(result.objective))
+
+
+def test_with_priority_levels_the_bound_waits_for_the_plan(monkeypatch):
+    # a held level needs the plan's value: the bound runs after the search, in the caller's thread
+    import threading
+
+    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    seen = []
+    real = heuristic.lagrange_bound
+    monkeypatch.setattr(heuristic, "lagrange_bound",
+                        lambda *a, **k: seen.append(threading.current_thread().name) or real(*a, **k))
+    inst = _instance(2)
+    params = MultiserviceParams.from_kwargs({"catalog": _catalog(elderly_care={"priority": 1}), "budget": 4e6})
+    solve_model(MODEL, inst, params, backend="highs",
+                options=SolveOptions(mip_gap=0.0, secondary="none", time_limit_s=60.0))
+    assert seen and set(seen) == {threading.main_thread().name}
