@@ -235,7 +235,7 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share
                           f"{'c' if r.get('component') is not None else ''}"
                           for r in run.get("core_rounds", [])) + "; " if "core_solves" in run else "")
             + f"Lagrangian bound {run.get('bound', float('nan')):.4f} ({run.get('bound_iterations', 0)} it, "
-            f"{run.get('bound_s', 0.0):.1f} s)"
+            f"{run.get('bound_s', 0.0):.1f} s{' beside the greedy search' if run.get('bound_beside') else ''})"
             + (f", lowered by {run['hull_lowered']:.6f} by {run['hull_solved']} components' hull LPs beside the search "
                f"({run['hull_s']:.0f} s)" if "hull_solved" in run else "")
             + (f" ({len(run['hull_errors'])} LPs failed, first: {run['hull_errors'][0]})"

@@ -257,12 +257,12 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
         bound_deadline = t0 + _BOUND_SHARE * max(0.0, deadline - t0)
     if early is not None:          # started beside the search (no levels: it holds none, with or without a start)
         lagrange = early.result()
-        _LAST.update(bound_beside_s=early.seconds)
+        _LAST.update(bound_s=early.seconds, bound_beside=True, bound_waited_s=time.perf_counter() - t0)
     else:
         lagrange = lagrange_bound(reach, params, rules.counts, target=target, deadline=bound_deadline,
                                   held=None if x is None else held_level(built, x, params.priority_tolerance))
-    _LAST.update(bound_s=time.perf_counter() - t0, bound=lagrange.bound, bound_iterations=lagrange.iterations,
-                 bound_bundles=lagrange.bundles)
+        _LAST.update(bound_s=time.perf_counter() - t0, bound_beside=False)
+    _LAST.update(bound=lagrange.bound, bound_iterations=lagrange.iterations, bound_bundles=lagrange.bundles)
     bound_value = float(lagrange.bound)
     if x is not None and built.levels:
         share = min(0.5, LEVEL_BOUND_SHARE * len(built.levels))
