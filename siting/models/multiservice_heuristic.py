@@ -64,6 +64,12 @@ WARM_SHARE_LARGE = 0.95
 #: 8,000 x 800 generated city, elderly care first, 60 s: level 1 held at 0.172 where it alone reaches 0.397
 LEVEL_WEIGHT = 10.0
 
+#: reach entries (demand point, building, service) from which the bound runs beside the greedy search (without
+#: levels): 150k plain (2.4 M) greedy 43-48 s alone, 41.6 s beside the bound, the core MIPs 199 -> 225 s, seeds
+#: 0 / 4 / 7 0.98-1.03 / 1.40-1.46 / 1.095 -> 0.909 / 1.340 / 0.893 %, seeds 1-3 within their spread; 20k (0.31 M:
+#: small arrays, the GIL shared) greedy 10.3 -> 14.6 s, bound 4.5 -> 9.1 s, plan 0.8070 -> 0.8065-0.8067, gap
+#: 0.73 -> 0.77-0.79 %. 60k (0.94 M) not measured
+BOUND_BESIDE_MIN_ENTRIES = 1_000_000
 #: the share of the time the bound leaves to the core MIPs that each priority level's own bound may use first (at
 #: most half for all of them): 150k policy, two levels in 0.15 together: level 1's bound 0.6073, in 0.15 each
 #: 0.5801 (seed 0; 0.579-0.583 over runs), in 0.3 each (half for both) 0.5784, level 2's 0.1297 -> 0.1261, the
@@ -209,8 +215,8 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
         half = None if search_deadline is None or weights is None else t0 + 0.5 * (search_deadline - t0)
 
         def bound_beside(year: np.ndarray) -> None:
-            # without priority levels the bound needs only a plan's value (its Polyak target): it runs beside the
-            # rest of the search, mostly in numpy and scipy without the GIL
+            # without priority levels the bound needs only a plan's value (its Polyak target): at city size it runs
+            # beside the rest of the search, mostly in numpy and scipy without the GIL
             nonlocal early
             assert deadline is not None
             began_bound = time.perf_counter()
@@ -220,7 +226,8 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
 
         plan = improved_plan(search_reach, params, rules, deadline=half or search_deadline,
                              floor_weight=FLOOR_WEIGHT * (1.0 if weights is None else float(weights.max())),
-                             on_first=bound_beside if deadline is not None and not built.levels else None)
+                             on_first=bound_beside if deadline is not None and not built.levels
+                             and sum(s.by_demand.nnz for s in reach.services) >= BOUND_BESIDE_MIN_ENTRIES else None)
         if weights is not None and not plan.floors_met:
             plan = improved_plan(reach, params, rules, deadline=search_deadline)
             search_built, search_reach = built, reach

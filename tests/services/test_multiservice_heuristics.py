@@ -152,8 +152,13 @@ def test_with_a_time_limit_the_bound_runs_beside_the_search(monkeypatch, case):
     monkeypatch.setattr(heuristic, "lagrange_bound", watched)
     inst = _instance(2, *((24, 8) if case == "carry_over" else (40, 12)))
     params = MultiserviceParams.from_kwargs({"catalog": _catalog(), **CASES[case]()})
-    result = solve_model(MODEL, inst, params, backend="highs",
-                         options=SolveOptions(mip_gap=0.0, secondary="none", time_limit_s=60.0))
+    options = SolveOptions(mip_gap=0.0, secondary="none", time_limit_s=60.0)
+    # below the size where it pays (small arrays share the GIL), the caller's thread
+    solve_model(MODEL, inst, params, backend="highs", options=options)
+    assert seen == [threading.main_thread().name] and not heuristic.last_run()["bound_beside"]
+    seen.clear()
+    monkeypatch.setattr(heuristic, "BOUND_BESIDE_MIN_ENTRIES", 0)
+    result = solve_model(MODEL, inst, params, backend="highs", options=options)
     run = heuristic.last_run()
     assert seen == ["siting-bound"] and run["bound_beside"] and run["bound_s"] > 0
     assert result.status.value == "optimal"
@@ -165,6 +170,7 @@ def test_with_priority_levels_the_bound_waits_for_the_plan(monkeypatch):
     import threading
 
     monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "BOUND_BESIDE_MIN_ENTRIES", 0)
     seen = []
     real = heuristic.lagrange_bound
     monkeypatch.setattr(heuristic, "lagrange_bound",
