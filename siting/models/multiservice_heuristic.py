@@ -224,10 +224,11 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
                                 target=_last_year_value(GreedyPlan(year, True), reach),
                                 deadline=began_bound + _BOUND_SHARE * max(0.0, deadline - began_bound))
 
+        beside = deadline is not None and not built.levels and \
+            sum(s.by_demand.nnz for s in reach.services) >= BOUND_BESIDE_MIN_ENTRIES
         plan = improved_plan(search_reach, params, rules, deadline=half or search_deadline,
                              floor_weight=FLOOR_WEIGHT * (1.0 if weights is None else float(weights.max())),
-                             on_first=bound_beside if deadline is not None and not built.levels
-                             and sum(s.by_demand.nnz for s in reach.services) >= BOUND_BESIDE_MIN_ENTRIES else None)
+                             on_first=bound_beside if beside else None)
         if weights is not None and not plan.floors_met:
             plan = improved_plan(reach, params, rules, deadline=search_deadline)
             search_built, search_reach = built, reach
