@@ -68,8 +68,8 @@ LEVEL_WEIGHT = 10.0
 #: levels): 150k plain (2.4 M) greedy 43-48 s alone, 41.6 s beside the bound, the core MIPs 199 -> 225 s, seeds
 #: 0 / 4 / 7 0.98-1.03 / 1.40-1.46 / 1.095 -> 0.909 / 1.340 / 0.893 %, seeds 1-3 within their spread; 20k (0.31 M:
 #: small arrays, the GIL shared) greedy 10.3 -> 14.6 s, bound 4.5 -> 9.1 s, plan 0.8070 -> 0.8065-0.8067, gap
-#: 0.73 -> 0.77-0.79 %. 60k (0.94 M) not measured
-BOUND_BESIDE_MIN_ENTRIES = 1_000_000
+#: 0.73 -> 0.77-0.79 %; 60k (0.94 M) 180 s: 0.973 / 1.002 % (this code / the code before) -> 0.827 %
+BOUND_BESIDE_MIN_ENTRIES = 500_000
 #: the share of the time the bound leaves to the core MIPs that each priority level's own bound may use first (at
 #: most half for all of them): 150k policy, two levels in 0.15 together: level 1's bound 0.6073, in 0.15 each
 #: 0.5801 (seed 0; 0.579-0.583 over runs), in 0.3 each (half for both) 0.5784, level 2's 0.1297 -> 0.1261, the
