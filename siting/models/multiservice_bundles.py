@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .multiservice_reach import Reach
+from .multiservice_reach import Reach, rows_weighted
 
 __all__ = ["Buildings", "Choice", "line_minimum", "MAX_EXACT_SERVICES", "MAX_EXACT_ENTRIES"]
 
@@ -88,9 +88,7 @@ class Buildings:
         out = []
         for k, m in enumerate(self.by_site):
             rows = np.flatnonzero(chosen[:, k])
-            part = m[rows]
-            out.append(np.bincount(part.indices, weights=np.repeat(chosen[rows, k], np.diff(part.indptr)),
-                                   minlength=m.shape[1]))
+            out.append(rows_weighted(m, rows, chosen[rows, k]))
         return out
 
     def best(self, price: np.ndarray, mu: float) -> Choice:
