@@ -22,6 +22,7 @@ Usage::
     .venv/bin/python benchmarks/multiservice_scale_bench.py --case 20k --time-limit 300
     .venv/bin/python benchmarks/multiservice_scale_bench.py --case 150k --variant plain --time-limit 300
     .venv/bin/python benchmarks/multiservice_scale_bench.py --case 20k --variant policy --bound-only
+    .venv/bin/python benchmarks/multiservice_scale_bench.py --case 150k --variant plain --budget-scale 3
 
 Prints a markdown table per case with ``uptime`` load averages (figures depend on the machine's load).
 """
@@ -134,11 +135,12 @@ def existing_services(instance: Instance, seed: int) -> dict[str, np.ndarray]:
     return out
 
 
-def params_of(instance: Instance, policy: bool, seed: int) -> dict[str, Any]:
-    """Budget for ~3 % of the buildings with ~3 services each; ``policy`` adds three yearly phases."""
+def params_of(instance: Instance, policy: bool, seed: int, budget_scale: float = 1.0) -> dict[str, Any]:
+    """Budget for ~3 % of the buildings with ~3 services each (times ``budget_scale``); ``policy`` adds three
+    yearly phases."""
     candidates = instance.sites.status == SiteStatus.CANDIDATE
     mean_cost = float(instance.sites.cost[candidates].mean())
-    budget = 0.03 * instance.n_sites * (mean_cost + 3 * 5e5)
+    budget = budget_scale * 0.03 * instance.n_sites * (mean_cost + 3 * 5e5)
     out: dict[str, Any] = {"budget": budget, "catalog": catalog_of(policy),
                            "existing_services": existing_services(instance, seed), "objective": "share"}
     if policy:
@@ -179,12 +181,13 @@ def _load() -> str:
     return "load avg " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share: float | None = None
-             ) -> dict[str, Any]:
+def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share: float | None = None,
+             budget_scale: float = 1.0) -> dict[str, Any]:
     """Generate, solve through the driver with timed hooks, and return the figures.
 
     ``warm_share``: the share of the remaining time the warm start gets instead of the model's own
-    (``Model.warm_start_share``: 95 % from 200,000 nonzeros, else half), to measure another share.
+    (``Model.warm_start_share``: 95 % from 200,000 nonzeros, else half), to measure another share;
+    ``budget_scale``: the budget times this (another planning question on the same city).
     """
     from siting.backends import get_backend
     from siting.models.driver import solve_model
@@ -198,7 +201,7 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share
     clock.seconds["load"] = time.perf_counter() - began
     clock.rss_gb["load"] = _rss_gb()
     pairs = len(instance.travel) + len(instance.group_travel["elderly"])
-    params = MultiserviceParams.from_kwargs(params_of(instance, variant == "policy", seed))
+    params = MultiserviceParams.from_kwargs(params_of(instance, variant == "policy", seed, budget_scale))
     model = replace(MODEL, build=clock.wrap("build", MODEL.build), evaluate=clock.wrap("verify", MODEL.evaluate),
                     warm_start=clock.wrap("heuristic", MODEL.warm_start), bound=clock.wrap("bound", MODEL.bound),
                     warm_start_share=MODEL.warm_start_share if warm_share is None else warm_share)
@@ -246,7 +249,8 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share
                          f" (its bound {float(row['bound']):.4f}, gap {100 * float(row['gap']):.1f} %)")
                       for row in result.stats.get("priority_levels", []))
             + (f"; level bounds {run['level_bounds_s']:.1f} s" if "level_bounds_s" in run else ""))
-    return {"note": note, "case": case, "variant": variant, "pairs": pairs, "status": str(result.status.value),
+    return {"note": note, "case": case if budget_scale == 1.0 else f"{case} budget x{budget_scale:g}",
+            "variant": variant, "pairs": pairs, "status": str(result.status.value),
             "objective": result.objective, "bound": result.best_bound, "gap": result.gap, "total_s": total_s,
             "seconds": dict(clock.seconds), "rss_gb": dict(clock.rss_gb), "peak_gb": _rss_gb(),
             "sites": len(result.selected), "method": result.solver, "n_cols": result.stats.get("n_cols"),
@@ -338,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bound-only", action="store_true",
                     help="greedy plan and the Lagrangian bound with and without the floors dualised (no MIP)")
     ap.add_argument("--iterations", type=int, default=1000, help="subgradient iterations of --bound-only (at most)")
+    ap.add_argument("--budget-scale", type=float, default=1.0,
+                    help="the budget times this (default 1: ~3 %% of the buildings with ~3 services each)")
     ap.add_argument("--warm-share", type=float, default=None,
                     help="share of the remaining time for the warm start (default: the model's own)")
     args = ap.parse_args(argv)
@@ -353,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---" * (12 + len(PHASES)) + "|", flush=True)
     variants = ["plain", "policy"] if args.variant == "both" else [args.variant]
     for variant in variants:
-        print_row(run_case(args.case, variant, args.time_limit, args.seed, args.warm_share))
+        print_row(run_case(args.case, variant, args.time_limit, args.seed, args.warm_share, args.budget_scale))
     print(f"\n({_load()} at the end)")
     return 0
 
