@@ -13,7 +13,11 @@ program goes to it as a pickle file; its own time limit is what is left of the p
 A child never outlives the wait for it: an exception in that wait (Ctrl-C in the main thread) kills it before it
 propagates, and a thread may name an event (:func:`stopping`) whose setting kills its child at once. Without them
 an interrupted city-size multi-service solve left its hull LP's child running and the interpreter waiting for it
-(150k plain, Ctrl-C at 115 s: exit 67 s later).
+(150k plain, Ctrl-C at 115 s: exit 67 s later). Events nest: a block inside another stops on either (a serve job's
+cancel reaches the LPs its solve runs beside its search, whose own event stops them when that search fails), and
+work beside the solve in another thread inherits them by running in a copy of the caller's context
+(:func:`contextvars.copy_context`). Searches that are not solver processes ask :func:`stop_requested` between
+their steps.
 """
 from __future__ import annotations
 
@@ -37,8 +41,8 @@ from ..program import LinearProgram
 from ._common import deadline_s, no_time_solution, prefer_warm_start
 from .base import BackendSolution, Termination
 
-__all__ = ["solve_in_child", "in_child", "wants_child", "without_child_flag", "stopping", "IN_CHILD_KEY",
-           "CHILD_MIN_ENTRIES"]
+__all__ = ["solve_in_child", "in_child", "wants_child", "without_child_flag", "stopping", "stop_requested",
+           "IN_CHILD_KEY", "CHILD_MIN_ENTRIES"]
 
 #: set in ``backend_options[<backend>]`` of the child's options, so the backend solves in place there
 IN_CHILD_KEY = "_in_child"
@@ -49,7 +53,8 @@ CHILD_MIN_ENTRIES = 100_000
 #: how often a wait with a stop event (:func:`stopping`) looks at it, seconds
 STOP_POLL_S = 0.1
 
-_STOP: ContextVar[threading.Event | None] = ContextVar("siting_child_stop", default=None)
+#: the stop events of the blocks this context is in (:func:`stopping`), outermost first
+_STOP: ContextVar[tuple[threading.Event, ...]] = ContextVar("siting_child_stop", default=())
 
 
 @contextmanager
@@ -57,13 +62,19 @@ def stopping(event: threading.Event | None) -> Iterator[None]:
     """Within this block (this thread's context), a child solve is killed as soon as ``event`` is set.
 
     The solve then returns ``TIME_LIMIT`` with no plan (or the warm start) and says so in its message. For
-    solves that run beside a search in another thread, which the search's own interruption cannot reach.
+    solves that run beside a search in another thread, which the search's own interruption cannot reach, and
+    for a serve job's cancel. Inside another such block, either event stops it. None adds no event.
     """
-    token = _STOP.set(event)
+    token = _STOP.set(_STOP.get() + ((event,) if event is not None else ()))
     try:
         yield
     finally:
         _STOP.reset(token)
+
+
+def stop_requested() -> bool:
+    """True when an event of a :func:`stopping` block this context is in is set (a search should end now)."""
+    return any(event.is_set() for event in _STOP.get())
 
 
 def in_child(options: SolveOptions, backend_name: str) -> bool:
@@ -147,15 +158,15 @@ def solve_in_child(backend_name: str, program: LinearProgram, options: SolveOpti
     return replace(answer, seconds=time.perf_counter() - t0)
 
 
-def _wait(proc: subprocess.Popen[bytes], deadline: float, stop: threading.Event | None) -> bool:
-    """Wait for ``proc`` until ``deadline`` (``perf_counter``), killing it then; True when ``stop`` killed it."""
+def _wait(proc: subprocess.Popen[bytes], deadline: float, stops: tuple[threading.Event, ...]) -> bool:
+    """Wait for ``proc`` until ``deadline`` (``perf_counter``), killing it then; True when one of ``stops`` killed it."""
     while True:
         left = max(deadline - time.perf_counter(), 0.0)
         try:
-            proc.wait(timeout=left if stop is None else min(left, STOP_POLL_S))
+            proc.wait(timeout=min(left, STOP_POLL_S) if stops else left)
             return False
         except subprocess.TimeoutExpired:
-            stopped = stop is not None and stop.is_set()
+            stopped = any(event.is_set() for event in stops)
             if stopped or time.perf_counter() >= deadline:
                 proc.kill()
                 proc.wait()

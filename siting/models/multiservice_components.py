@@ -190,15 +190,18 @@ class ComponentTurns:
         self._order = np.random.default_rng(20261201).permutation(n)
 
     def next(self, built: Built, reach: Reach, x: np.ndarray, converted: np.ndarray,
-             scale: float) -> tuple[int, int] | None:
-        """(component, the converted building the next ball centres on); None: no component is left."""
+             scale: float, exclude: int | None = None) -> tuple[int, int] | None:
+        """(component, the converted building the next ball centres on); None: no component is left.
+
+        ``exclude``: a component not to take now (one a ball beside this one re-plans).
+        """
         label = self.shortfalls.label
         n_comp = self.shortfalls.bound_c.shape[0]
         own = converted & reach.buildable
         has_plan = np.bincount(label, weights=own, minlength=n_comp) > 0
         for c in ranked_components(self.shortfalls.of(built, reach, x), has_plan, scale):
             c = int(c)
-            if c in self.done:
+            if c in self.done or c == exclude:
                 continue
             mine = own & (label == c)
             if not (mine & ~self.visited).any():

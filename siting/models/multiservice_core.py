@@ -42,18 +42,20 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..backends import get_backend
+from ..backends import get_backend, stop_requested
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..status import Termination
 from .base import Built
+from .beside import Beside
 from .levels import hold_level
 from .multiservice_balls import BALL_COLUMNS, BALL_SITES, RINS_TOLERANCE, ball_key, ball_order, rins_solve
 from .multiservice_components import ComponentTurns
 from .multiservice_reach import Reach
 from .multiservice_regions import building_columns, shared_pairs
 
-__all__ = ["CoverColumns", "cover_columns", "same_rows", "Aggregated", "aggregate", "core_sites", "plan_gain", "core_search"]
+__all__ = ["CoverColumns", "cover_columns", "same_rows", "Aggregated", "aggregate", "core_sites", "plan_gain", "core_search",
+           "grown_region"]
 
 #: the MIP gap at which a core MIP may stop (it only has to beat the plan; the global gap is the bound's)
 CORE_GAP = 1e-4
@@ -87,6 +89,11 @@ BALL_TURN_S = 20.0
 #: driver (300 s) HiGHS after 0.3 found what RINS missed: seed 0 1.02 % (0.3 then 0.1: 1.12 %), seed 4 1.50 %
 #: (0.3 then 0.1: 1.46 %; 0.3 alone: 1.45 %), against 0.97-1.08 % and 1.55-1.64 % with HiGHS alone
 GLOBAL_TOLERANCES: tuple[float | None, ...] = (0.3, None)
+#: a region is solved by RINS at this tolerance (None: HiGHS on the whole region). 150k plain seed 0 with three
+#: times the bench's budget (every city-wide round a region, ~9,000 columns): HiGHS 2.40 %, RINS 2.03 %
+REGION_TOLERANCE: float | None = 0.3
+#: how many times a region grows past the buildings sharing demand with what it has (:func:`grown_region`)
+REGION_HOPS = 4
 
 
 @dataclass(frozen=True)
@@ -305,7 +312,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
                 services: np.ndarray | None, *, deadline: float, size: int = 300,
                 max_columns: int = MAX_COLUMNS, round_share: float = 1.0, backend: str = "highs",
                 tolerance: float = 0.0, min_solve_s: float = 2.0,
-                turns: ComponentTurns | None = None) -> tuple[np.ndarray, dict]:
+                turns: ComponentTurns | None = None, pair: bool = False) -> tuple[np.ndarray, dict]:
     """Core MIPs from plan ``x`` until ``deadline``: keep what raises the objective (see module notes).
 
     Each round frees the plan's converted buildings and up to ``size`` more, best per yuan first
@@ -318,11 +325,15 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     fixed, the rest by HiGHS from the plan) at the first of :data:`GLOBAL_TOLERANCES`; a round that gains nothing
     tries the same core at the next one (None: HiGHS on the whole core), and after the last the core shifts to the
     next buildings of the ranking; a round that gains starts the ranking again on the new plan. Once the ranking is
-    used up, each round re-plans a region (:func:`_region_core`, HiGHS on the whole region), until a whole pass over
+    used up (or the plan's own buildings make more columns than a core may have), each round re-plans a region
+    (:func:`_region_core`, by RINS at :data:`REGION_TOLERANCE`), until a whole pass over
     the converted buildings gains nothing. With ``turns``, after each global round, ball rounds follow for
     :data:`BALL_TURN_S` seconds (each at most :data:`BALL_ROUND_S`), while a component is left: RINS on the
     buildings around a converted one in the reach component with the largest share of the bound's gap
-    (:mod:`~siting.models.multiservice_balls`, :class:`~siting.models.multiservice_components.ComponentTurns`).
+    (:mod:`~siting.models.multiservice_balls`, :class:`~siting.models.multiservice_components.ComponentTurns`);
+    with ``pair``, a second ball in another component is solved beside each ball in a thread, on the machine's
+    other core (HiGHS releases the GIL), and its answer, put onto the plan the first left, is kept when it is
+    feasible and better (round entries with ``beside``).
     Returns the best plan and what was done: ``core_solves``, ``core_kept``, ``core_objective``, ``core_seconds``,
     ``balls_skipped`` (balls proven on the same plan before), ``core_rounds`` (per round: columns, extra buildings
     (a ball's: those the plan does not convert), skip, time limit, seconds, termination, value after it, gained,
@@ -347,7 +358,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     ball_turns = turns                          # kept when ``turns`` is dropped (no component left)
     ball_turn_s = -1.0                          # time the current turn of ball rounds has taken (-1: a global turn)
     scale = max(abs(value), 1e-12)
-    while deadline - time.perf_counter() >= min_solve_s:
+    while deadline - time.perf_counter() >= min_solve_s and not stop_requested():
         t0 = time.perf_counter()
         left = deadline - t0
         limit = max(min_solve_s, round_share * left) if left - round_share * left >= min_solve_s else left
@@ -395,8 +406,12 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         limit = min(limit - (time.perf_counter() - t0), deadline - time.perf_counter())
         if limit < 0.1:
             break                               # building the core used up the round
-        # RINS for a ball, the ladder's rung for a global core (None: HiGHS on it whole), HiGHS for a region
-        tolerance_used = RINS_TOLERANCE if ball is not None else None if regional else GLOBAL_TOLERANCES[rung]
+        # RINS for a ball and a region, the ladder's rung for a global core (None: HiGHS on it whole)
+        tolerance_used = RINS_TOLERANCE if ball is not None else REGION_TOLERANCE if regional \
+            else GLOBAL_TOLERANCES[rung]
+        # a second ball, in another component, solved beside this one on the machine's other core
+        partner = _partner(built, reach, held, x, covers, by_column, converted, n_phases, turns, scale, component,
+                           limit, backend) if pair and ball is not None and turns is not None else None
         if tolerance_used is not None:
             found = rins_solve(agg.program, z0, time_limit_s=limit, backend=backend, tolerance=tolerance_used)
             solution_x, termination = found.x, found.termination
@@ -406,19 +421,11 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
                                                   warm_start=z0)
             solution_x, termination = solution.x, solution.termination
         info["core_solves"] += 1
-        y = None if solution_x is None else agg.expand(solution_x, x)
-        if y is not None and built.polish is not None:
-            y = built.polish(y)
-        gained = False
-        # every level at least at the start's value exactly (no slack): the bound computed from the start's
-        # held level stays valid for whatever the driver holds from this plan
-        if y is not None and program.max_violation(y, relative=True) <= 1e-7 and \
-                held.max_violation(y, relative=True) <= 1e-7 and \
-                all(float(level.objective @ y) >= start_level for level, start_level in levels):
-            new = program.objective_value(y)
-            if new > value + 1e-9 * max(1.0, abs(value)):
-                x, value, gained = y, new, True
-                info["core_kept"] += 1
+        kept = _better(built, held, levels, None if solution_x is None else agg.expand(solution_x, x), value)
+        gained = kept is not None
+        if kept is not None:
+            x, value = kept
+            info["core_kept"] += 1
         seconds = time.perf_counter() - t0
         extra = int(size) if ball is None else int((ball & ~converted).sum())
         info["core_rounds"].append({"columns": agg.program.n_cols, "extra": extra, "skip": skip,
@@ -432,6 +439,27 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         if ball is not None and turns is not None and component is not None:
             turns.record(component, ball, converted, gained,
                          proven=key if termination is Termination.OPTIMAL else None)
+            if partner is not None:
+                # its answer onto the plan as it is now: the components share no demand point, so only the
+                # budget (and any held level) can stand between the two, and the checks see to those
+                beside, agg2, component2, ball2, key2 = partner
+                found2 = beside.result()
+                info["core_solves"] += 1
+                kept = _better(built, held, levels, None if found2.x is None else agg2.expand(found2.x, x), value)
+                if kept is not None:
+                    x, value = kept
+                    info["core_kept"] += 1
+                    turns.plan_changed()
+                seconds = time.perf_counter() - t0     # the pair's, for the turn; the entry has its own solve's
+                info["core_rounds"].append({"columns": agg2.program.n_cols, "extra": int((ball2 & ~converted).sum()),
+                                            "skip": skip, "limit_s": round(limit, 1),
+                                            "seconds": round(beside.seconds, 1),
+                                            "termination": str(found2.termination.value), "value": value,
+                                            "tolerance": RINS_TOLERANCE, "gained": kept is not None,
+                                            "regional": False, "component": component2, "beside": True})
+                # proven on the plan it started from; only that plan's, if the first ball changed it
+                turns.record(component2, ball2, converted, kept is not None,
+                             proven=key2 if found2.termination is Termination.OPTIMAL and not gained else None)
             ball_turn_s += seconds
             if ball_turn_s >= BALL_TURN_S:
                 ball_turn_s = -1.0              # a global round next
@@ -452,21 +480,57 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
 
 
 
+def _better(built: Built, held: LinearProgram, levels: list[tuple[Any, float]], y: np.ndarray | None,
+            value: float) -> tuple[np.ndarray, float] | None:
+    """(``y`` polished, its value) when it is a feasible plan of the program and ``held`` better than ``value``.
+
+    Every level at least at the start's value exactly (no slack): the bound computed from the start's held level
+    stays valid for whatever the driver holds from this plan.
+    """
+    if y is None:
+        return None
+    program = built.program
+    if built.polish is not None:
+        y = built.polish(y)
+    if program.max_violation(y, relative=True) > 1e-7 or held.max_violation(y, relative=True) > 1e-7 or \
+            any(float(level.objective @ y) < start_level for level, start_level in levels):
+        return None
+    new = program.objective_value(y)
+    return (y, new) if new > value + 1e-9 * max(1.0, abs(value)) else None
+
+
+def _partner(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,
+             by_column: sp.csc_matrix, converted: np.ndarray, n_phases: int, turns: ComponentTurns, scale: float,
+             component: int | None, limit: float, backend: str
+             ) -> tuple[Beside, Aggregated, int, np.ndarray, bytes] | None:
+    """The next ball outside ``component``, its RINS solve started in a thread; None when no component is left."""
+    agg, other, ball, key = _ball_core(built, reach, held, x, covers, by_column, converted, n_phases, turns, scale,
+                                       exclude=component)
+    if agg is None or other is None or ball is None:
+        return None
+    z0 = agg.start(x)
+    if agg.program.max_violation(z0, relative=True) > 1e-7:
+        return None
+    return Beside(rins_solve, agg.program, z0, time_limit_s=limit, backend=backend, tolerance=RINS_TOLERANCE,
+                  name="siting-ball"), agg, other, ball, key
+
+
 def _ball_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray, covers: CoverColumns,
-               by_column: sp.csc_matrix, converted: np.ndarray, n_phases: int, turns: ComponentTurns, scale: float
-               ) -> tuple[Aggregated | None, int | None, np.ndarray | None, bytes]:
+               by_column: sp.csc_matrix, converted: np.ndarray, n_phases: int, turns: ComponentTurns, scale: float,
+               exclude: int | None = None) -> tuple[Aggregated | None, int | None, np.ndarray | None, bytes]:
     """The next ball (:mod:`~siting.models.multiservice_balls`) :class:`ComponentTurns` centres, aggregated.
 
     The :data:`~siting.models.multiservice_balls.BALL_SITES` buildings of the component nearest its seed in the
     reach graph, fewer when the aggregated program would have more than ~``BALL_COLUMNS`` columns; a ball
-    ``turns`` knows as proven on this plan is passed over (counted in ``turns.skipped``). Returns the core, the
+    ``turns`` knows as proven on this plan is passed over (counted in ``turns.skipped``); none in component
+    ``exclude``. Returns the core, the
     component, the ball as an (n_sites,) mask and its key (:func:`ball_key` of the untrimmed ball);
     (None, None, None, b"") when no component is left.
     """
     n = reach.allowed.shape[0]
     split = turns.shortfalls
     while True:
-        chosen = turns.next(built, reach, x, converted, scale)
+        chosen = turns.next(built, reach, x, converted, scale, exclude)
         if chosen is None:
             return None, None, None, b""
         component, seed = chosen
@@ -528,9 +592,10 @@ def _region_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray,
                  n_phases: int, plan_columns: int) -> tuple[Aggregated | None, int]:
     """A region: a converted building not ``visited`` yet and the buildings sharing most demand with it.
 
-    As many buildings (converted or not) as make about ``max_columns`` columns; the region's converted
-    buildings are marked ``visited`` (updated), so the next region centres elsewhere. Returns the core and
-    its buildings not converted; None when every converted building was in a region.
+    As many buildings (converted or not) as make about ``max_columns`` columns (:func:`grown_region`: beyond
+    the seed's own neighbours when these make fewer); the region's converted buildings are marked ``visited``
+    (updated), so the next region centres elsewhere. Returns the core and its buildings not converted; None
+    when every converted building was in a region.
     """
     own = converted & reach.buildable
     if not (own & ~visited).any():
@@ -538,19 +603,37 @@ def _region_core(built: Built, reach: Reach, held: LinearProgram, x: np.ndarray,
     # the seeds in a fixed scattered order (not the buildings' input order, often sorted by place)
     order = np.random.default_rng(20261130).permutation(own.shape[0])
     seed = order[(own & ~visited)[order]][0]
-    shared = shared_pairs(reach, np.array([seed]))
-    shared[seed] = np.inf
-    shared[~reach.buildable] = 0.0
-    ranked = np.argsort(-shared, kind="stable")
-    ranked = ranked[shared[ranked] > 0]
     sites = max(2, int(own.sum() * max_columns / max(plan_columns, 1)))
     agg, region = None, own[:0]
     for _ in range(4):
-        region = np.zeros(own.shape[0], bool)
-        region[ranked[:sites]] = True
+        region = grown_region(reach, seed, sites)
         agg = aggregate(held, building_columns(built, reach, ~region, n_phases), x, covers, by_column)
-        if agg.program.n_cols <= 1.2 * max_columns or sites <= 2:
+        if sites <= 2 or region.sum() < sites or 0.6 * max_columns <= agg.program.n_cols <= 1.2 * max_columns:
             break
-        sites = max(2, int(sites * max_columns / agg.program.n_cols))
+        sites = max(2, int(sites * max_columns / max(agg.program.n_cols, 1)))
     visited |= region & own
     return agg, int((region & ~converted).sum())
+
+
+def grown_region(reach: Reach, seed: int, sites: int, max_hops: int = REGION_HOPS) -> np.ndarray:
+    """(n_sites,) bool: ``seed`` and the ``sites - 1`` buildings sharing most demand with the region, hop by hop.
+
+    First the buildings sharing (demand point, service) pairs with ``seed``, most first; when they are fewer
+    than ``sites``, those sharing most with the region so far, up to ``max_hops`` times (only buildable ones).
+    At city size with a large budget a plan converts a thousand buildings, and a seed's own neighbours alone
+    made regions of ~1,000-2,000 columns where a round can take ~9,000.
+    """
+    region = np.zeros(reach.allowed.shape[0], bool)
+    region[seed] = True
+    for _ in range(max_hops):
+        need = sites - int(region.sum())
+        if need <= 0:
+            break
+        shared = shared_pairs(reach, np.flatnonzero(region))
+        shared[region | ~reach.buildable] = 0.0
+        ranked = np.argsort(-shared, kind="stable")
+        ranked = ranked[shared[ranked] > 0][:need]
+        if not ranked.shape[0]:
+            break
+        region[ranked] = True
+    return region

@@ -19,12 +19,12 @@ ratio order already favours.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..rules import SiteRules
+from .beside import expired
 from .multiservice_params import MultiserviceParams
 from .multiservice_reach import Reach, rows_weighted
 
@@ -322,7 +322,7 @@ def fill(state: _State, money: _Money, floor_key: tuple | None = None, *, deadli
     """Best moves until none is affordable (or ``deadline``); True when stopped because the short floors changed."""
     reach = state.reach
     while True:
-        if deadline is not None and time.perf_counter() > deadline:
+        if expired(deadline):
             return False    # a partial plan is still a plan; the caller checks its floors
         move = state.best_move(money.now())
         if move is None:

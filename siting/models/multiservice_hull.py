@@ -43,18 +43,18 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from ..backends import get_backend, stopping
+from ..backends import get_backend, stop_requested, stopping
 from ..errors import SolverError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..status import Termination
 from .base import Built
+from .beside import Beside
 from .multiservice_bundles import Buildings
 from .multiservice_components import NEGLIGIBLE, Shortfalls
 from .multiservice_core import same_rows
@@ -186,16 +186,22 @@ def hull_bound(reach: Reach, inner: Buildings, split: Shortfalls, bound: float, 
                deadline: float, backend: str = "highs", stop: threading.Event | None = None) -> HullBound:
     """``bound`` less what each component of ``order`` (in turn, until ``deadline``) lowers by its LP.
 
-    No further LP starts once ``stop`` is set, and the running one is killed when it runs in a child process
-    (:func:`~siting.backends.stopping`; an in-process one, below ``CHILD_MIN_ENTRIES``, ends at its own
-    limit). A component whose LP the solver fails (:class:`SolverError`)
+    No further LP starts once ``stop`` (or an event of a :func:`~siting.backends.stopping` block this runs in)
+    is set, and the running one is killed when it runs in a child process (an in-process one, below
+    ``CHILD_MIN_ENTRIES``, ends at its own limit). A component whose LP the solver fails (:class:`SolverError`)
     keeps its term: the LPs only ever lower a bound that is valid without them.
     """
+    with stopping(stop):        # a child LP is killed once the search beside it is interrupted
+        return _hull_bound(reach, inner, split, bound, order, deadline=deadline, backend=backend)
+
+
+def _hull_bound(reach: Reach, inner: Buildings, split: Shortfalls, bound: float, order: np.ndarray, *,
+                deadline: float, backend: str) -> HullBound:
     began = time.perf_counter()
     lowered, done, errors = 0.0, [], []
     for c in order:
         left = deadline - time.perf_counter()
-        if left < 0.5 or (stop is not None and stop.is_set()):
+        if left < 0.5 or stop_requested():
             break
         t0 = time.perf_counter()
         program = hull_program(reach, inner, split, int(c))
@@ -205,9 +211,8 @@ def hull_bound(reach: Reach, inner: Buildings, split: Shortfalls, bound: float, 
         term = float(split.bound_c[c])
         value = None
         try:
-            with stopping(stop):        # a child LP is killed once the search beside it is interrupted
-                solution = get_backend(backend).solve(program, SolveOptions(time_limit_s=left, secondary="none",
-                                                                            backend_options=LP_OPTIONS))
+            solution = get_backend(backend).solve(program, SolveOptions(time_limit_s=left, secondary="none",
+                                                                        backend_options=LP_OPTIONS))
         except SolverError as exc:
             errors.append(f"{program.name}: {exc}")
             solution = None
@@ -222,7 +227,7 @@ def hull_bound(reach: Reach, inner: Buildings, split: Shortfalls, bound: float, 
 
 def hull_beside(built: Built, reach: Reach, params: MultiserviceParams, counts: np.ndarray, found: LagrangeBound,
                 split: Shortfalls | None, x: np.ndarray, *, deadline: float, stop: threading.Event | None = None
-                ) -> Future[HullBound] | None:
+                ) -> Beside | None:
     """:func:`hull_bound` in a thread beside the caller's search, until ``deadline`` (None: it does not apply).
 
     The components go largest shortfall :math:`L_c - P_c` of plan ``x`` first (where the plan equals
@@ -230,7 +235,8 @@ def hull_beside(built: Built, reach: Reach, params: MultiserviceParams, counts: 
     holds no lock the search needs and uses the machine's second core. Applies to single-year programs
     without priority levels or a limit on the number of buildings, whose bound the split adds up to. The caller
     sets ``stop`` when its search ends early by an exception, so that no further LP starts and the running one is
-    killed.
+    killed; the thread runs in a copy of the caller's context, so the caller's own stop events (a serve job's
+    cancel, :func:`~siting.backends.stopping`) do the same.
     """
     if split is None or built.levels or params.phases or params.max_sites is not None:
         return None
@@ -244,7 +250,5 @@ def hull_beside(built: Built, reach: Reach, params: MultiserviceParams, counts: 
     order = order[short[order] > NEGLIGIBLE * scale]
     if not order.shape[0]:
         return None
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siting-hull")
-    future = pool.submit(hull_bound, reach, inner, split, found.bound, order, deadline=deadline, stop=stop)
-    pool.shutdown(wait=False)
-    return future
+    return Beside(hull_bound, reach, inner, split, found.bound, order, deadline=deadline, stop=stop,
+                  name="siting-hull")

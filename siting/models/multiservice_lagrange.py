@@ -54,6 +54,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .beside import expired
 from .multiservice_bundles import Buildings, line_minimum
 from .multiservice_params import MultiserviceParams
 from .multiservice_reach import Reach
@@ -210,7 +211,7 @@ def lagrange_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarray,
     mus: dict[tuple[int, int], float] = {}
     best_years = _years(inner, reach, floors, candidates, moneys, level, 0.0, mus)
     for scale in scales[1:]:
-        if deadline is not None and time.perf_counter() > deadline:
+        if expired(deadline):
             break                      # the ladder is a tightening only: scale 0 is already a bound
         trial = _years(inner, reach, floors, candidates, moneys, level, scale, mus)
         best_years = trial if trial.bound < best_years.bound else best_years
@@ -290,7 +291,7 @@ def _search(inner: _Buildings, reach: Reach, floors: list[_Floor], money: float,
         floor_norm = float(sum((h * h).sum() for h in floor_grads))
         if (norm <= 0 and floor_norm <= 0) or value - target <= 1e-6 * abs(target) or theta < 1e-4:
             break
-        if deadline is not None and time.perf_counter() > deadline:
+        if expired(deadline):
             break
         if norm > 0:
             step = theta * (value - target) / norm

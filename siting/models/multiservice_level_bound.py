@@ -38,6 +38,7 @@ import numpy as np
 
 from ..formulations.lexicographic import keep_slack
 from .base import Built
+from .beside import expired
 from .multiservice_lagrange import lagrange_bound
 from .multiservice_params import MultiserviceParams
 from .multiservice_reach import Reach
@@ -102,7 +103,7 @@ def level_bounds(built: Built, reach: Reach, params: MultiserviceParams, counts:
     out: dict[int, float] = {}
     for i, level in enumerate(built.levels):
         now = time.perf_counter()
-        if deadline is not None and now >= deadline:
+        if expired(deadline):
             break
         own = np.array([s.key in level.services for s in reach.services])
         share = None if deadline is None else now + (deadline - now) / (len(built.levels) - i)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..rules import SiteRules
+from .beside import expired
 from .multiservice_greedy import FLOOR_WEIGHT, GreedyPlan, fill, floors_met, greedy_state
 from .multiservice_params import MultiserviceParams, resolved_catalog
 from .multiservice_reach import Reach
@@ -160,7 +161,7 @@ def improve(state: Any, money: Any, rules: SiteRules, *, check: Callable[[Any], 
     tried = np.zeros(state.converted.shape[0], bool)
     moves = kept = fails = 0
     while moves < max_moves and fails < patience:
-        if deadline is not None and time.perf_counter() > deadline:
+        if expired(deadline):
             break
         placed = state.year >= 0
         this_year = ((state.year == money.year) | ~placed).all(axis=1)

@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
-from ..backends import get_backend
+from ..backends import get_backend, stop_requested
 from ..options import SolveOptions
 from ..program import LinearProgram
 from .base import Built
@@ -135,7 +135,7 @@ def neighbourhood_search(built: Built, reach: Reach, x: np.ndarray, n_phases: in
     value = program.objective_value(x)
     while seeds:
         left = deadline - time.perf_counter()
-        if left < 1.0:
+        if left < 1.0 or stop_requested():
             break
         region = neighbourhood(reach, int(seeds.pop()), size, converted)
         free = _region_columns(held, structural, building_columns(built, reach, ~region, n_phases))

@@ -30,7 +30,6 @@ the deadline.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from itertools import product
 from typing import Any
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..rules import SiteRules
+from .beside import expired
 from .multiservice_greedy import fill
 from .multiservice_reach import rows_weighted
 
@@ -236,7 +236,7 @@ def swap_search(state: Any, money: Any, rules: SiteRules, *, check: Callable[[An
         base: dict[int, np.ndarray] = {}
         price = money_price * _money_price(state)
         for j in order:
-            if deadline is not None and time.perf_counter() > deadline:
+            if expired(deadline):
                 return {"tried": tried, "kept": kept}
             t = int(first[j])
             if t not in base:
@@ -305,7 +305,7 @@ def drop_search(state: Any, money: Any, rules: SiteRules, *, check: Callable[[An
         ratio[rules.required & (placed.sum(axis=1) == 1)] = np.inf     # a required building keeps one service
         order = np.argsort(ratio, axis=None, kind="stable")[:min(patience, int(np.isfinite(ratio).sum()))]
         for flat in order:
-            if tried >= max_tries or (deadline is not None and time.perf_counter() > deadline):
+            if tried >= max_tries or expired(deadline):
                 return {"tried": tried, "kept": kept}
             j, k = divmod(int(flat), placed.shape[1])
             tried += 1

@@ -4,8 +4,8 @@ Each browser tab is a :class:`Session` (an id in a cookie or the ``X-Siting-Sess
 last, and the column vectors its re-plans warm-start from. A solve is a :class:`Job` run by one worker thread
 (two cores are shared by everybody: solves queue rather than compete); the page polls it for progress and may
 cancel it. A queued job is dropped at once; a running one is abandoned — its answer is discarded, a solver running
-in a child process is killed at once (:func:`siting.backends.stopping`; one in this process stops at its own limit)
-— and the session may re-plan right away.
+in a child process is killed at once (:func:`siting.backends.stopping`; one in this process stops at its own limit),
+the multi-service heuristics end at their next step — and the session may re-plan right away.
 """
 from __future__ import annotations
 

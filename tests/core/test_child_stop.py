@@ -84,7 +84,40 @@ def test_an_unset_event_changes_nothing():
     with stopping(stop):
         got = _child.solve_in_child("highs", program, SolveOptions(time_limit_s=60.0), None, time.perf_counter())
     assert got.termination is Termination.OPTIMAL and got.objective == pytest.approx(2.0)
-    assert _child._STOP.get() is None
+    assert _child._STOP.get() == ()
+
+
+@pytest.mark.parametrize("which", ["outer", "inner"])
+def test_nested_events_either_kills_the_child(sleeping_child, which):
+    # a serve job's cancel (outer) must reach a solve its search runs under its own event (inner), and the inner
+    # event must stop it without the outer one
+    outer, inner = threading.Event(), threading.Event()
+    threading.Timer(0.3, (outer if which == "outer" else inner).set).start()
+    t0 = time.perf_counter()
+    with stopping(outer):
+        assert not _child.stop_requested()
+        with stopping(inner), stopping(None):          # None adds no event
+            assert _child._STOP.get() == (outer, inner)
+            got = _child.solve_in_child("highs", _program(), SolveOptions(time_limit_s=30.0), None, t0)
+            assert _child.stop_requested()
+        assert _child._STOP.get() == (outer,)
+    assert time.perf_counter() - t0 < 5.0
+    assert got.termination is Termination.TIME_LIMIT and "stopped by its caller" in got.message
+    assert sleeping_child[0].returncode is not None
+
+
+def test_another_thread_inherits_the_events_through_a_copied_context(sleeping_child):
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    outer = threading.Event()
+    threading.Timer(0.3, outer.set).start()
+    t0 = time.perf_counter()
+    with stopping(outer), ThreadPoolExecutor(1) as pool:
+        got = pool.submit(contextvars.copy_context().run, _child.solve_in_child, "highs", _program(),
+                          SolveOptions(time_limit_s=30.0), None, t0).result()
+    assert time.perf_counter() - t0 < 5.0
+    assert got.termination is Termination.TIME_LIMIT and "stopped by its caller" in got.message
 
 
 def test_an_interrupt_while_cbc_runs_kills_it(monkeypatch, tmp_path):

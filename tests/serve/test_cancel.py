@@ -21,7 +21,8 @@ class _Planner:
         self.started = threading.Event()
 
     def solve(self, request, vectors, seen):
-        stop = _child._STOP.get()
+        stops = _child._STOP.get()
+        stop = stops[-1] if stops else None
         self.seen.append(stop)
         if len(self.seen) == 1:
             self.started.set()

@@ -185,3 +185,57 @@ def test_a_ball_core_is_its_component_around_the_seed_within_the_column_target(m
     monkeypatch.setattr(core, "BALL_COLUMNS", 1)
     _, _, trimmed, _ = ball_core()
     assert trimmed is not None and trimmed[seed] and trimmed.sum() == min(2, int(inside.sum()))
+
+
+def _towns(seed: int):
+    """A small generated city (towns: several reach components), its params, rules, reach, program and greedy start."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import multiservice_scale_bench as bench
+
+    from siting.models import multiservice_heuristic as heuristic
+    from siting.models.multiservice_greedy import GreedyPlan, greedy_state
+    from siting.models.multiservice_params import MultiserviceParams
+    from siting.models.multiservice_program import build_multiservice
+    from siting.models.multiservice_reach import reach_of
+    from siting.rules import SiteRules
+
+    inst = bench.city_multiservice(1500, 150, seed=seed)
+    params = MultiserviceParams.from_kwargs(bench.params_of(inst, False, seed))
+    rules = SiteRules.of(inst)
+    reach = reach_of(inst, params, rules)
+    state, _ = greedy_state(reach, params, rules, cost_power=1.0)
+    built = build_multiservice(inst, params, rules)
+    return params, rules, reach, built, heuristic.encode(GreedyPlan(state.year, True), reach, rules, built, 1)
+
+
+@pytest.mark.parametrize("seed", [0, 1])     # the generated cities with two or more components to re-plan
+def test_balls_solved_beside_each_other_keep_the_guarantees(seed):
+    # two balls at once, in different components, each answer put onto the plan as it is when it comes back
+    params, rules, reach, built, x = _towns(seed)
+    found = lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=30)
+    split = Shortfalls.at(reach, found)
+    assert split is not None
+    y, info = core_search(built, reach, x, 1, found.site_score, found.site_services,
+                          deadline=time.perf_counter() + 6.0, size=4, min_solve_s=0.2, round_share=0.25,
+                          turns=ComponentTurns(split), pair=True)
+    assert built.program.max_violation(y, relative=True) <= 1e-7
+    assert built.program.objective_value(y) >= built.program.objective_value(x) - 1e-12
+    assert info["core_objective"] == pytest.approx(built.program.objective_value(y), rel=1e-12)
+    rounds = info["core_rounds"]
+    beside = [r for r in rounds if r.get("beside")]
+    assert beside, "no ball was solved beside another"
+    for i, r in enumerate(rounds):
+        if r.get("beside"):          # the ball beside another: right after it, in another component
+            assert rounds[i - 1]["component"] is not None and r["component"] != rounds[i - 1]["component"]
+    # the kept values climb, and the solves counted are the rounds logged
+    values = [r["value"] for r in rounds]
+    assert all(b >= a for a, b in zip(values, values[1:], strict=False))
+    assert info["core_solves"] == len(rounds)
+    # without pairs no round is beside another
+    _, alone = core_search(built, reach, x, 1, found.site_score, found.site_services,
+                           deadline=time.perf_counter() + 2.0, size=4, min_solve_s=0.2, round_share=0.25,
+                           turns=ComponentTurns(split))
+    assert not any(r.get("beside") for r in alone["core_rounds"])

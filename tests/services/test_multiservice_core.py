@@ -16,9 +16,9 @@ import scipy.sparse as sp
 
 from siting.backends import get_backend
 from siting.models.levels import hold_level
-from siting.models.multiservice_core import aggregate, core_search, core_sites, cover_columns
+from siting.models.multiservice_core import aggregate, core_search, core_sites, cover_columns, grown_region
 from siting.models.multiservice_lagrange import lagrange_bound
-from siting.models.multiservice_regions import building_columns, restricted
+from siting.models.multiservice_regions import building_columns, restricted, shared_pairs
 from siting.options import SolveOptions
 from siting.program import LinearProgram, Sense
 
@@ -144,3 +144,48 @@ def test_core_sites_keeps_the_plan_and_adds_the_best_per_yuan():
     assert ratio[core & ~converted].min() >= np.sort(ratio)[-3]
     shifted = core_sites(reach, converted, score, None, 3, skip=3)
     assert not (shifted & core & ~converted).any()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_region_grows_hop_by_hop_by_shared_demand(seed):
+    _, _, _, reach, _, _, _, _ = _setup("plain", seed, n_demand=120, n_sites=40)
+    start = int(np.flatnonzero(reach.buildable)[0])
+    first = shared_pairs(reach, np.array([start]))
+    first[start] = 0.0
+    first[~reach.buildable] = 0.0
+    neighbours = int((first > 0).sum())
+    # within the seed's own neighbours: the seed and those sharing most with it, as the one-hop regions were
+    few = max(1, neighbours // 2)
+    region = grown_region(reach, start, few + 1)
+    assert region[start] and region.sum() == few + 1
+    assert first[region & (np.arange(region.shape[0]) != start)].min() >= np.sort(first)[-few]
+    # more than its neighbours (here all buildings share demand): never more than asked, only buildable ones
+    n_buildable = int(reach.buildable.sum())
+    big = grown_region(reach, start, n_buildable)
+    assert big.sum() <= n_buildable and not (big & ~reach.buildable).any()
+
+
+def _chain_reach(n_sites: int, buildable: np.ndarray):
+    """Buildings on a line, demand point p reached by buildings p and p + 1 (one service)."""
+    from types import SimpleNamespace
+
+    n_points = n_sites - 1
+    rows = np.repeat(np.arange(n_points), 2)
+    cols = np.stack([np.arange(n_points), np.arange(1, n_sites)], axis=1).ravel()
+    by_demand = sp.csr_matrix((np.ones(rows.shape[0]), (rows, cols)), shape=(n_points, n_sites))
+    service = SimpleNamespace(by_demand=by_demand, by_site=by_demand.T.tocsr())
+    return SimpleNamespace(services=[service], allowed=np.ones((n_sites, 1), bool), buildable=buildable)
+
+
+def test_a_region_past_its_seeds_neighbours_takes_the_next_hops():
+    buildable = np.ones(12, bool)
+    buildable[8] = False                    # crossed (it shares demand) but never taken
+    reach = _chain_reach(12, buildable)
+    assert np.flatnonzero(grown_region(reach, 5, 3)).tolist() == [4, 5, 6]          # one hop: as before
+    assert np.flatnonzero(grown_region(reach, 5, 3, max_hops=1)).tolist() == [4, 5, 6]
+    assert np.flatnonzero(grown_region(reach, 5, 5)).tolist() == [3, 4, 5, 6, 7]    # two hops
+    # the third and fourth hops add 2, then 1; never 9: 8 is not in the region, so 9 shares nothing with it
+    assert np.flatnonzero(grown_region(reach, 5, 7)).tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert np.flatnonzero(grown_region(reach, 5, 7, max_hops=3)).tolist() == [2, 3, 4, 5, 6, 7]
+    assert np.flatnonzero(grown_region(reach, 5, 4, max_hops=1)).tolist() == [4, 5, 6]  # one hop at most
+    assert np.flatnonzero(grown_region(reach, 5, 100, max_hops=10)).tolist() == [0, 1, 2, 3, 4, 5, 6, 7]

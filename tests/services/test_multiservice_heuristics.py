@@ -180,3 +180,37 @@ def test_with_priority_levels_the_bound_waits_for_the_plan(monkeypatch):
     solve_model(MODEL, inst, params, backend="highs",
                 options=SolveOptions(mip_gap=0.0, secondary="none", time_limit_s=60.0))
     assert seen and set(seen) == {threading.main_thread().name}
+
+
+def test_a_stop_event_ends_the_warm_starts_searches_at_once(monkeypatch):
+    # a serve job's cancel sets its stop event: the greedy, the local search, the bound and the core MIPs end as
+    # at their deadline, and what comes back is still a plan of the program (or none)
+    import sys
+    import threading
+    from pathlib import Path
+
+    from siting.backends import stopping
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import multiservice_scale_bench as bench
+
+    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    inst = bench.city_multiservice(1500, 150, seed=0)
+    params = MultiserviceParams.from_kwargs(bench.params_of(inst, False, 0))
+    rules = SiteRules.of(inst)
+    built = build_multiservice(inst, params, rules)
+    # unset, the searches run: greedy starts, their local search, the bound, core MIPs
+    t0 = time.perf_counter()
+    with stopping(threading.Event()):
+        heuristic.warm_start(inst, params, rules, built, time.perf_counter() + 60.0)
+    searched_s = time.perf_counter() - t0
+    assert heuristic.last_run()["core_solves"] >= 1
+    stop = threading.Event()
+    stop.set()
+    t0 = time.perf_counter()
+    with stopping(stop):
+        x = heuristic.warm_start(inst, params, rules, built, time.perf_counter() + 60.0)
+    stopped_s = time.perf_counter() - t0
+    run = heuristic.last_run()
+    assert run.get("core_solves", 0) == 0 and stopped_s < 0.5 * searched_s
+    assert x is None or built.program.max_violation(x, relative=True) <= 1e-7

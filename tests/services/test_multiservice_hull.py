@@ -176,5 +176,37 @@ def test_each_lp_runs_under_the_searchs_stop_event(monkeypatch):
     monkeypatch.setattr(hull_module, "get_backend", lambda name: Watching())
     got = hull_bound(reach, Buildings(reach, rules.counts, None), split, found.bound, order,
                      deadline=time.perf_counter() + 60, stop=stop)
-    assert got.solved == 2 and seen == [stop, stop]
-    assert _child._STOP.get() is None               # the event does not outlive the LPs
+    assert got.solved == 2 and seen == [(stop,), (stop,)]
+    assert _child._STOP.get() == ()                 # the event does not outlive the LPs
+
+
+def test_the_lps_beside_the_search_inherit_the_callers_stop_events(monkeypatch):
+    # a serve job's cancel (an event of the caller's stopping block) reaches the LPs in the thread beside the
+    # search, together with the search's own event
+    import threading
+
+    import siting.models.multiservice_hull as hull_module
+    from siting.backends import _child, stopping
+
+    _, params, rules, reach, built, x, found, split = _short_split()
+    real = get_backend("highs")
+    outer, own = threading.Event(), threading.Event()
+    seen = []
+
+    class Watching:
+        def solve(self, program, options, warm_start=None):
+            seen.append(_child._STOP.get())
+            return real.solve(program, options, warm_start=warm_start)
+
+    monkeypatch.setattr(hull_module, "get_backend", lambda name: Watching())
+    with stopping(outer):
+        future = hull_beside(built, reach, params, rules.counts, found, split, x,
+                             deadline=time.perf_counter() + 60, stop=own)
+    assert future is not None
+    got = future.result()
+    assert got.solved >= 1 and all(stops == (outer, own) for stops in seen)
+    outer.set()                                     # the caller's event set: the next search starts no LP
+    with stopping(outer):
+        future = hull_beside(built, reach, params, rules.counts, found, split, x,
+                             deadline=time.perf_counter() + 60, stop=threading.Event())
+    assert future is not None and future.result().solved == 0

@@ -17,7 +17,14 @@ import pytest
 from siting.backends import get_backend
 from siting.models.levels import hold_level
 from siting.models.multiservice import MODEL
-from siting.models.multiservice_core import GLOBAL_TOLERANCES, _region_core, aggregate, core_search, cover_columns
+from siting.models.multiservice_core import (
+    GLOBAL_TOLERANCES,
+    REGION_TOLERANCE,
+    _region_core,
+    aggregate,
+    core_search,
+    cover_columns,
+)
 from siting.models.multiservice_lagrange import lagrange_bound
 from siting.models.multiservice_regions import building_columns
 from siting.options import SolveOptions
@@ -114,7 +121,7 @@ def test_a_global_core_climbs_the_tolerances_before_the_ranking_shifts_on():
     rounds = info["core_rounds"]
     ladder = list(GLOBAL_TOLERANCES)
     assert all(r["tolerance"] in ladder for r in rounds if not r["regional"])
-    assert all(r["tolerance"] is None for r in rounds if r["regional"])
+    assert all(r["tolerance"] == REGION_TOLERANCE for r in rounds if r["regional"])     # RINS on a region
     pairs = [(a, b) for a, b in zip(rounds, rounds[1:], strict=False) if not a["regional"] and not b["regional"]]
     assert {a["tolerance"] for a, _ in pairs if a["gained"]} == set(ladder)
     assert any(not a["gained"] and a["tolerance"] == ladder[-1] for a, _ in pairs)
