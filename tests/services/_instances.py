@@ -63,3 +63,22 @@ def plain_and_policy(budget: float, phase_budgets: tuple[float, float, float]) -
                            "phases": [{"year": y, "budget": b} for y, b in zip(years, phase_budgets, strict=True)],
                            "carry_over": True},
     }
+
+
+def towns(seed: int, n_demand: int = 1500, n_sites: int = 150, policy: bool = False):
+    """The benchmark's generated city at a small size (clustered towns: several reach components), plain budget.
+
+    Returns ``(inst, params, rules)`` as ``benchmarks/multiservice_scale_bench.py`` makes them.
+    """
+    import sys
+    from pathlib import Path
+
+    from siting.models.multiservice_params import MultiserviceParams
+    from siting.rules import SiteRules
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import multiservice_scale_bench as bench
+
+    inst = bench.city_multiservice(n_demand, n_sites, seed=seed)
+    params = MultiserviceParams.from_kwargs(bench.params_of(inst, policy, seed))
+    return inst, params, SiteRules.of(inst)

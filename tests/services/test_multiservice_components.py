@@ -23,7 +23,7 @@ from siting.models.multiservice_components import (
 from siting.models.multiservice_core import core_search
 from siting.models.multiservice_lagrange import lagrange_bound, year_money
 
-from ._instances import greedy_start, plain_and_policy
+from ._instances import greedy_start, plain_and_policy, towns
 
 CASES = plain_and_policy(6e6, (3e6, 2e6, 2e6))
 
@@ -189,22 +189,12 @@ def test_a_ball_core_is_its_component_around_the_seed_within_the_column_target(m
 
 def _towns(seed: int):
     """A small generated city (towns: several reach components), its params, rules, reach, program and greedy start."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    import multiservice_scale_bench as bench
-
     from siting.models import multiservice_heuristic as heuristic
     from siting.models.multiservice_greedy import GreedyPlan, greedy_state
-    from siting.models.multiservice_params import MultiserviceParams
     from siting.models.multiservice_program import build_multiservice
     from siting.models.multiservice_reach import reach_of
-    from siting.rules import SiteRules
 
-    inst = bench.city_multiservice(1500, 150, seed=seed)
-    params = MultiserviceParams.from_kwargs(bench.params_of(inst, False, seed))
-    rules = SiteRules.of(inst)
+    inst, params, rules = towns(seed)
     reach = reach_of(inst, params, rules)
     state, _ = greedy_state(reach, params, rules, cost_power=1.0)
     built = build_multiservice(inst, params, rules)

@@ -23,7 +23,7 @@ from siting.options import SolveOptions
 from siting.rules import SiteRules
 from siting.services import load_catalog
 
-from ._instances import KEYS, multiservice_instance
+from ._instances import KEYS, multiservice_instance, towns
 
 _instance = multiservice_instance
 
@@ -185,19 +185,12 @@ def test_with_priority_levels_the_bound_waits_for_the_plan(monkeypatch):
 def test_a_stop_event_ends_the_warm_starts_searches_at_once(monkeypatch):
     # a serve job's cancel sets its stop event: the greedy, the local search, the bound and the core MIPs end as
     # at their deadline, and what comes back is still a plan of the program (or none)
-    import sys
     import threading
-    from pathlib import Path
 
     from siting.backends import stopping
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    import multiservice_scale_bench as bench
-
     monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
-    inst = bench.city_multiservice(1500, 150, seed=0)
-    params = MultiserviceParams.from_kwargs(bench.params_of(inst, False, 0))
-    rules = SiteRules.of(inst)
+    inst, params, rules = towns(0)
     built = build_multiservice(inst, params, rules)
     # unset, the searches run: greedy starts, their local search, the bound, core MIPs
     t0 = time.perf_counter()

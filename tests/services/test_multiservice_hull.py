@@ -155,18 +155,13 @@ def test_an_interrupted_search_stops_the_lps_beside_it(monkeypatch):
     assert len(seen) == 1 and seen[0].is_set()
 
 
-def test_each_lp_runs_under_the_searchs_stop_event(monkeypatch):
-    # a child LP is killed once the event is set (tests/core/test_child_stop.py); here: the event reaches it
-    import threading
-
+def _watch_stop_events(monkeypatch) -> list:
+    """Make the hull's backend note the stop events each LP runs under (then solve it with HiGHS); returns the list."""
     import siting.models.multiservice_hull as hull_module
     from siting.backends import _child
 
-    _, _, rules, reach, _, _, found, split = _short_split()
-    order = np.argsort(-split.bound_c)[:2]
     real = get_backend("highs")
-    stop = threading.Event()
-    seen = []
+    seen: list = []
 
     class Watching:
         def solve(self, program, options, warm_start=None):
@@ -174,6 +169,19 @@ def test_each_lp_runs_under_the_searchs_stop_event(monkeypatch):
             return real.solve(program, options, warm_start=warm_start)
 
     monkeypatch.setattr(hull_module, "get_backend", lambda name: Watching())
+    return seen
+
+
+def test_each_lp_runs_under_the_searchs_stop_event(monkeypatch):
+    # a child LP is killed once the event is set (tests/core/test_child_stop.py); here: the event reaches it
+    import threading
+
+    from siting.backends import _child
+
+    _, _, rules, reach, _, _, found, split = _short_split()
+    order = np.argsort(-split.bound_c)[:2]
+    stop = threading.Event()
+    seen = _watch_stop_events(monkeypatch)
     got = hull_bound(reach, Buildings(reach, rules.counts, None), split, found.bound, order,
                      deadline=time.perf_counter() + 60, stop=stop)
     assert got.solved == 2 and seen == [(stop,), (stop,)]
@@ -185,20 +193,11 @@ def test_the_lps_beside_the_search_inherit_the_callers_stop_events(monkeypatch):
     # search, together with the search's own event
     import threading
 
-    import siting.models.multiservice_hull as hull_module
-    from siting.backends import _child, stopping
+    from siting.backends import stopping
 
     _, params, rules, reach, built, x, found, split = _short_split()
-    real = get_backend("highs")
     outer, own = threading.Event(), threading.Event()
-    seen = []
-
-    class Watching:
-        def solve(self, program, options, warm_start=None):
-            seen.append(_child._STOP.get())
-            return real.solve(program, options, warm_start=warm_start)
-
-    monkeypatch.setattr(hull_module, "get_backend", lambda name: Watching())
+    seen = _watch_stop_events(monkeypatch)
     with stopping(outer):
         future = hull_beside(built, reach, params, rules.counts, found, split, x,
                              deadline=time.perf_counter() + 60, stop=own)
