@@ -49,6 +49,10 @@ class Beside:
             self._error = exc
         self.seconds = time.perf_counter() - began
 
+    def done(self) -> bool:
+        """True once ``fn`` has returned or raised."""
+        return not self._thread.is_alive()
+
     def result(self) -> Any:
         """``fn``'s value once it has returned (its exception, raised here, when it raised)."""
         self._thread.join()

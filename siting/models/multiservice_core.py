@@ -36,6 +36,7 @@ and kept only when the objective rises (:func:`core_search`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -312,7 +313,8 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
                 services: np.ndarray | None, *, deadline: float, size: int = 300,
                 max_columns: int = MAX_COLUMNS, round_share: float = 1.0, backend: str = "highs",
                 tolerance: float = 0.0, min_solve_s: float = 2.0,
-                turns: ComponentTurns | None = None, pair: bool = False) -> tuple[np.ndarray, dict]:
+                turns: ComponentTurns | None = None, pair: Callable[[], bool] | None = None
+                ) -> tuple[np.ndarray, dict]:
     """Core MIPs from plan ``x`` until ``deadline``: keep what raises the objective (see module notes).
 
     Each round frees the plan's converted buildings and up to ``size`` more, best per yuan first
@@ -333,7 +335,8 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     (:mod:`~siting.models.multiservice_balls`, :class:`~siting.models.multiservice_components.ComponentTurns`);
     with ``pair``, a second ball in another component is solved beside each ball in a thread, on the machine's
     other core (HiGHS releases the GIL), and its answer, put onto the plan the first left, is kept when it is
-    feasible and better (round entries with ``beside``).
+    feasible and better (round entries with ``beside``): when ``pair()`` says that core is free, and always once
+    the plan's own buildings are too many for a city-wide core (its rounds are regions, and the balls gain most).
     Returns the best plan and what was done: ``core_solves``, ``core_kept``, ``core_objective``, ``core_seconds``,
     ``balls_skipped`` (balls proven on the same plan before), ``core_rounds`` (per round: columns, extra buildings
     (a ball's: those the plan does not convert), skip, time limit, seconds, termination, value after it, gained,
@@ -358,6 +361,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     ball_turns = turns                          # kept when ``turns`` is dropped (no component left)
     ball_turn_s = -1.0                          # time the current turn of ball rounds has taken (-1: a global turn)
     scale = max(abs(value), 1e-12)
+    crowded = False                             # the plan's own buildings are too many for a city-wide core
     while deadline - time.perf_counter() >= min_solve_s and not stop_requested():
         t0 = time.perf_counter()
         left = deadline - t0
@@ -381,6 +385,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
             ball_turn_s = 0.0                   # a global round: the ball rounds' turn follows it
             agg, size, regional = _sized_core(built, reach, held, x, covers, by_column, converted, score, services,
                                               size, skip, columns, n_phases, visited, max_columns)
+            crowded |= regional and not skip    # (a used-up ranking, the other way to a region, has skipped on)
         if agg is None and regional and region_gained:
             # every converted building was in a region and some region gained: another pass
             visited[:], region_gained = False, False
@@ -411,7 +416,8 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
             else GLOBAL_TOLERANCES[rung]
         # a second ball, in another component, solved beside this one on the machine's other core
         partner = _partner(built, reach, held, x, covers, by_column, converted, n_phases, turns, scale, component,
-                           limit, backend) if pair and ball is not None and turns is not None else None
+                           limit, backend) \
+            if pair is not None and ball is not None and turns is not None and (crowded or pair()) else None
         if tolerance_used is not None:
             found = rins_solve(agg.program, z0, time_limit_s=limit, backend=backend, tolerance=tolerance_used)
             solution_x, termination = found.x, found.termination
@@ -476,8 +482,6 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     info["core_seconds"] = time.perf_counter() - began
     info["balls_skipped"] = 0 if ball_turns is None else ball_turns.skipped
     return x, info
-
-
 
 
 def _better(built: Built, held: LinearProgram, levels: list[tuple[Any, float]], y: np.ndarray | None,

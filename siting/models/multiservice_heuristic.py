@@ -77,6 +77,12 @@ BOUND_BESIDE_MIN_ENTRIES = 500_000
 #: plan no worse (0.7728 -> 0.7734); seed 1 0.4798 -> 0.4794, 0.1265 -> 0.1252; 20k converges either way (0.5772)
 LEVEL_BOUND_SHARE = 0.3
 
+#: the core MIPs solve a second ball beside each ball once the hull LPs leave the other core to them (True: at once;
+#: they always do when the plan is too large for a city-wide core). 150k plain, budget x3, seed 0, pairs at once:
+#: gap 2.03 -> 1.81 %; at the bench's budget seed 3 1.04 % (1.02-1.09 % before), but seed 4 1.52 % against 1.43 %
+#: without pairs (1.34-1.46 % before): there the city-wide rounds gain most, and a third solver slows them
+PAIR_BESIDE_HULL = False
+
 #: the last warm start's figures, for benchmarks (:func:`last_run`; one slot)
 _LAST: dict[str, Any] = {}
 
@@ -289,10 +295,10 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
         stop = threading.Event()
         hull = hull_beside(built, reach, params, rules.counts, lagrange, shortfalls, x, deadline=deadline, stop=stop)
         try:
-            # two balls at once, beside the LPs too (150k plain, budget x3: gap 2.03 -> 1.81 %; x1 seed 3 1.04 %)
             x, core = core_search(search_built, search_reach, x, n_phases, lagrange.site_score,
                                   lagrange.site_services, deadline=deadline, round_share=_CORE_ROUND_SHARE,
-                                  turns=None if shortfalls is None else ComponentTurns(shortfalls), pair=True)
+                                  turns=None if shortfalls is None else ComponentTurns(shortfalls),
+                                  pair=lambda: PAIR_BESIDE_HULL or hull is None or hull.done())
         except BaseException:
             stop.set()      # an interrupted search: the LPs beside it start no more
             raise

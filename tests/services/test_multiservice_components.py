@@ -210,7 +210,7 @@ def test_balls_solved_beside_each_other_keep_the_guarantees(seed):
     assert split is not None
     y, info = core_search(built, reach, x, 1, found.site_score, found.site_services,
                           deadline=time.perf_counter() + 6.0, size=4, min_solve_s=0.2, round_share=0.25,
-                          turns=ComponentTurns(split), pair=True)
+                          turns=ComponentTurns(split), pair=lambda: True)
     assert built.program.max_violation(y, relative=True) <= 1e-7
     assert built.program.objective_value(y) >= built.program.objective_value(x) - 1e-12
     assert info["core_objective"] == pytest.approx(built.program.objective_value(y), rel=1e-12)
@@ -224,8 +224,16 @@ def test_balls_solved_beside_each_other_keep_the_guarantees(seed):
     values = [r["value"] for r in rounds]
     assert all(b >= a for a, b in zip(values, values[1:], strict=False))
     assert info["core_solves"] == len(rounds)
-    # without pairs no round is beside another
-    _, alone = core_search(built, reach, x, 1, found.site_score, found.site_services,
-                           deadline=time.perf_counter() + 2.0, size=4, min_solve_s=0.2, round_share=0.25,
-                           turns=ComponentTurns(split))
-    assert not any(r.get("beside") for r in alone["core_rounds"])
+    # without pairs no round is beside another; nor while the other core is busy (pair() False) and a city-wide
+    # core fits
+    for pair in (None, lambda: False):
+        _, alone = core_search(built, reach, x, 1, found.site_score, found.site_services,
+                               deadline=time.perf_counter() + 2.0, size=4, min_solve_s=0.2, round_share=0.25,
+                               turns=ComponentTurns(split), pair=pair)
+        assert not any(r.get("regional") for r in alone["core_rounds"][:1])
+        assert not any(r.get("beside") for r in alone["core_rounds"])
+    # ... but once the plan's own buildings are too many for one (its city-wide rounds are regions), always
+    _, crowded = core_search(built, reach, x, 1, found.site_score, found.site_services,
+                             deadline=time.perf_counter() + 3.0, size=4, min_solve_s=0.2, round_share=0.25,
+                             turns=ComponentTurns(split), pair=lambda: False, max_columns=10)
+    assert crowded["core_rounds"][0]["regional"] and any(r.get("beside") for r in crowded["core_rounds"])
