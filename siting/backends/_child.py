@@ -138,7 +138,7 @@ def solve_in_child(backend_name: str, program: LinearProgram, options: SolveOpti
                                 stdin=subprocess.DEVNULL, stdout=None if options.verbose else subprocess.DEVNULL,
                                 stderr=None if options.verbose else subprocess.DEVNULL)
         try:
-            stopped = _wait(proc, deadline, _STOP.get())
+            stopped = _wait(proc, deadline)
         except BaseException:
             proc.kill()             # the caller is gone (Ctrl-C, an error): its child must not run on
             proc.wait()
@@ -158,15 +158,19 @@ def solve_in_child(backend_name: str, program: LinearProgram, options: SolveOpti
     return replace(answer, seconds=time.perf_counter() - t0)
 
 
-def _wait(proc: subprocess.Popen[bytes], deadline: float, stops: tuple[threading.Event, ...]) -> bool:
-    """Wait for ``proc`` until ``deadline`` (``perf_counter``), killing it then; True when one of ``stops`` killed it."""
+def _wait(proc: subprocess.Popen[bytes], deadline: float) -> bool:
+    """Wait for ``proc`` until ``deadline`` (``perf_counter``), killing it then or at :func:`stop_requested`.
+
+    True when a stop event killed it. Without an event to watch, one wait to the deadline.
+    """
+    watching = bool(_STOP.get())
     while True:
         left = max(deadline - time.perf_counter(), 0.0)
         try:
-            proc.wait(timeout=min(left, STOP_POLL_S) if stops else left)
+            proc.wait(timeout=min(left, STOP_POLL_S) if watching else left)
             return False
         except subprocess.TimeoutExpired:
-            stopped = any(event.is_set() for event in stops)
+            stopped = stop_requested()
             if stopped or time.perf_counter() >= deadline:
                 proc.kill()
                 proc.wait()
