@@ -1,7 +1,7 @@
 """Solver backends behind one interface (see :mod:`siting.backends.base`)."""
 from __future__ import annotations
 
-from ._child import stop_requested, stopping
+from ..interrupt import stop_requested, stopping
 from .base import Backend, BackendSolution, Termination
 from .registry import available_backends, get_backend
 

@@ -13,11 +13,7 @@ program goes to it as a pickle file; its own time limit is what is left of the p
 A child never outlives the wait for it: an exception in that wait (Ctrl-C in the main thread) kills it before it
 propagates, and a thread may name an event (:func:`stopping`) whose setting kills its child at once. Without them
 an interrupted city-size multi-service solve left its hull LP's child running and the interpreter waiting for it
-(150k plain, Ctrl-C at 115 s: exit 67 s later). Events nest: a block inside another stops on either (a serve job's
-cancel reaches the LPs its solve runs beside its search, whose own event stops them when that search fails), and
-work beside the solve in another thread inherits them by running in a copy of the caller's context
-(:func:`contextvars.copy_context`). Searches that are not solver processes ask :func:`stop_requested` between
-their steps.
+(150k plain, Ctrl-C at 115 s: exit 67 s later). The events and their nesting are :mod:`siting.interrupt`'s.
 """
 from __future__ import annotations
 
@@ -26,16 +22,13 @@ import pickle
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from ..interrupt import stop_events, stop_requested, stopping, wait_for
 from ..options import SolveOptions
 from ..program import LinearProgram
 from ._common import deadline_s, no_time_solution, prefer_warm_start
@@ -50,32 +43,6 @@ IN_CHILD_KEY = "_in_child"
 #: HiGHS) overran a 5 s limit by up to 9 s on 200,000 pairs, and by 6 s a 1 s limit on 1M pairs; smaller
 #: programs stay in-process, where a child's start-up (about 1 s) would cost more than any overrun
 CHILD_MIN_ENTRIES = 100_000
-#: how often a wait with a stop event (:func:`stopping`) looks at it, seconds
-STOP_POLL_S = 0.1
-
-#: the stop events of the blocks this context is in (:func:`stopping`), outermost first
-_STOP: ContextVar[tuple[threading.Event, ...]] = ContextVar("siting_child_stop", default=())
-
-
-@contextmanager
-def stopping(event: threading.Event | None) -> Iterator[None]:
-    """Within this block (this thread's context), a child solve is killed as soon as ``event`` is set.
-
-    The solve then returns ``TIME_LIMIT`` with no plan (or the warm start) and says so in its message. For
-    solves that run beside a search in another thread, which the search's own interruption cannot reach, and
-    for a serve job's cancel. Inside another such block, either event stops it. None adds no event.
-    """
-    token = _STOP.set(_STOP.get() + ((event,) if event is not None else ()))
-    try:
-        yield
-    finally:
-        _STOP.reset(token)
-
-
-def stop_requested() -> bool:
-    """True when an event of a :func:`stopping` block this context is in is set (a search should end now)."""
-    return any(event.is_set() for event in _STOP.get())
-
 
 def in_child(options: SolveOptions, backend_name: str) -> bool:
     """True inside a child started by :func:`solve_in_child` for ``backend_name``."""
@@ -93,10 +60,17 @@ def without_child_flag(options: SolveOptions, backend_name: str) -> SolveOptions
 
 
 def wants_child(program: LinearProgram, options: SolveOptions, backend_name: str,
-                min_entries: int = CHILD_MIN_ENTRIES) -> bool:
-    """Whether this solve should run in a child: a time limit, a large program, and not already in a child."""
+                min_entries: int = CHILD_MIN_ENTRIES, *, interruptible: bool = True) -> bool:
+    """Whether this solve should run in a child: a time limit, a large program, and not already in a child.
+
+    An engine that cannot be ``interruptible`` in place (scipy's ``milp``, OR-Tools' HiGHS and CBC) runs in a
+    child whatever its size when its caller watches a stop event (:func:`stopping`): only a process can be
+    stopped from outside.
+    """
     if options.time_limit_s is None or in_child(options, backend_name):
         return False
+    if not interruptible and stop_events():
+        return True
     return program.n_cols + program.constraints.nnz >= min_entries
 
 
@@ -161,20 +135,13 @@ def solve_in_child(backend_name: str, program: LinearProgram, options: SolveOpti
 def _wait(proc: subprocess.Popen[bytes], deadline: float) -> bool:
     """Wait for ``proc`` until ``deadline`` (``perf_counter``), killing it then or at :func:`stop_requested`.
 
-    True when a stop event killed it. Without an event to watch, one wait to the deadline.
+    True when a stop event killed it.
     """
-    watching = bool(_STOP.get())
-    while True:
-        left = max(deadline - time.perf_counter(), 0.0)
-        try:
-            proc.wait(timeout=min(left, STOP_POLL_S) if watching else left)
-            return False
-        except subprocess.TimeoutExpired:
-            stopped = stop_requested()
-            if stopped or time.perf_counter() >= deadline:
-                proc.kill()
-                proc.wait()
-                return stopped
+    if wait_for(proc, deadline):
+        return False
+    proc.kill()
+    proc.wait()
+    return stop_requested()
 
 
 if __name__ == "__main__":

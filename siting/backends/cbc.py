@@ -54,6 +54,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import BackendUnavailableError
+from ..interrupt import stop_requested, wait_for
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ._common import (
@@ -167,13 +168,15 @@ class CbcBackend:
 
     @staticmethod
     def _run(cmd: list[str], log_path: Path, deadline: float | None) -> tuple[int | None, bool]:
-        """Run CBC until it exits or ``deadline`` passes (then ctrl-c, a short grace, kill); (exit code, stopped)."""
+        """Run CBC until it exits, ``deadline`` passes or a stop is requested (then ctrl-c, a short grace, kill).
+
+        Returns (exit code, stopped).
+        """
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             try:
-                return proc.wait(timeout=None if deadline is None else max(deadline - time.perf_counter(), 0.0)), False
-            except subprocess.TimeoutExpired:
-                pass
+                if wait_for(proc, deadline):     # else the deadline passed or the caller asked it to stop
+                    return proc.returncode, False
             except BaseException:
                 proc.kill()         # the caller is gone (Ctrl-C, an error): CBC must not run on without it
                 proc.wait()
@@ -265,8 +268,8 @@ class CbcBackend:
                 shutil.copy(files["sol"], Path(keep) / "model.sol")
         if not text:
             termination = Termination.TIME_LIMIT if stopped else Termination.ERROR
-            why = ("stopped at the deadline before writing a solution" if stopped
-                   else f"cbc wrote no solution file (exit {returncode}): {log[-300:]}")
+            why = (f"stopped {'by its caller' if stop_requested() else 'at the deadline'} before writing a solution"
+                   if stopped else f"cbc wrote no solution file (exit {returncode}): {log[-300:]}")
             solution = BackendSolution(termination, None, None, None, time.perf_counter() - t0, self.name, why,
                                        {"build_s": t_build})
             return prefer_warm_start(solution, program, start)

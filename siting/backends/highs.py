@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import threading
 import time
 from dataclasses import replace
 from functools import lru_cache
@@ -39,6 +40,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import SolverError
+from ..interrupt import stop_events
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ._child import solve_in_child, wants_child, without_child_flag
@@ -86,6 +88,22 @@ def _has_highspy() -> bool:
 def _finite_or_none(value: float) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def _interrupt_on(h: Any, events: tuple[threading.Event, ...]) -> None:
+    """Make HiGHS ``h`` stop at its next interrupt check once one of ``events`` is set (:mod:`siting.interrupt`).
+
+    The events are read here, not in the callback: HiGHS calls it from its own thread, outside the caller's
+    context. Only solves within a :func:`~siting.interrupt.stopping` block get the callback (it costs a call
+    into Python at each check).
+    """
+    def check(event: Any) -> None:
+        if any(stop.is_set() for stop in events):
+            event.interrupt()
+
+    h.cbSimplexInterrupt += check
+    h.cbIpmInterrupt += check
+    h.cbMipInterrupt += check
 
 
 class HighsBackend:
@@ -200,6 +218,9 @@ class HighsBackend:
                 return no_time_solution(program, self.name, t0, start, "handing the model to HiGHS")
             h.setOptionValue("time_limit", float(time_left))
 
+        events = stop_events()
+        if events:
+            _interrupt_on(h, events)
         # HiGHS 1.12 prints a debug line to stdout during MIPs whatever output_flag says (see _quiet)
         with stdout_to_stderr(not options.verbose):
             h.run()
@@ -210,6 +231,8 @@ class HighsBackend:
 
         termination = STATUS_MAP.get(status_name, Termination.ERROR)
         message = h.modelStatusToString(model_status)
+        if status_name == "kInterrupt" and any(event.is_set() for event in events):
+            termination, message = Termination.TIME_LIMIT, "HiGHS was stopped by its caller"
         if status_name == "kUnboundedOrInfeasible":
             termination, message = self._disambiguate(program, options, t0)
 

@@ -125,7 +125,7 @@ class ScipyBackend:
             return empty_program_solution(program, self.name, t0)
         from scipy.optimize import Bounds, LinearConstraint, milp
 
-        if wants_child(program, options, self.name):
+        if wants_child(program, options, self.name, interruptible=False):   # milp has no interrupt
             return solve_in_child(self.name, program, options, start, t0)
         options = without_child_flag(options, self.name)
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..interrupt import expired
 from ..problem import CoverageProblem, ModelType
 from .arrays import CoverArrays
 from .setcover import CoverDual, _within_limits, cover_dual, remove_redundant
@@ -153,7 +154,7 @@ def column_fixing(problem: CoverageProblem, dual: CoverDual, *, arrays: CoverArr
     for k in range(max(0, max_dives)):
         if stale >= patience:
             break
-        if deadline is not None and time.perf_counter() >= deadline:
+        if expired(deadline):
             break
         if value is not None and value - dual.bound <= 1e-9 * max(1.0, abs(value)):
             break   # the incumbent meets the bound: proven

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..interrupt import expired
 from ..problem import CoverageProblem, ModelType
 from .arrays import CoverArrays
 from .greedy import greedy, greedy_cover, greedy_mclp, open_in_order
@@ -195,11 +196,12 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
     history = []
     # repairs on a geometric schedule (the relaxed x gets more useful as u converges)
     repair_at = set(sorted(k for k in (30, 100, 250, 600, 1500, 4000, 10000) if k < iterations)[:max(repairs, 0)])
-    it = 0
+    steps = 0
     for it in range(iterations):
         # the first step always runs: it costs O(nnz) and is what turns a time-limited call into a bound
-        if it > 0 and time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+        if it > 0 and expired(None if time_limit_s is None else t0 + time_limit_s):
             break
+        steps = it + 1                  # a step begun (the stop above comes before one)
         v = arr.site_weight(u)
         if maximise:
             knap, xs = knapsack_upper_bound(v[free], cost[free], p.counts_toward_limit[free], budget, slots)
@@ -261,7 +263,7 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
             u = np.clip(u - step * g, 0.0, w)
         else:
             u = np.maximum(u + step * g, 0.0)
-    return LagrangianResult(float(bound), best_plan, best_value, it + 1, time.perf_counter() - t0, u, history)
+    return LagrangianResult(float(bound), best_plan, best_value, steps, time.perf_counter() - t0, u, history)
 
 
 def _fractional_cover(u: np.ndarray, w: np.ndarray, target: float) -> tuple[np.ndarray, float]:

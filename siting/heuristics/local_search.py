@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from ..interrupt import expired
 from ..problem import CoverageProblem, ModelType
 from .arrays import CoverArrays
 from .greedy import greedy_mclp
@@ -68,7 +69,7 @@ def swap_mclp(problem: CoverageProblem, x: np.ndarray, *, arrays: CoverArrays | 
         improved = False
         spent, used = float(cost[x].sum()), float((x & counts).sum())
         for j in rng.permutation(np.flatnonzero(x & ~problem.fixed_open)):
-            if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+            if expired(None if time_limit_s is None else t0 + time_limit_s):
                 return x
             rows = arr.site_rows(j)
             uniq = rows[cnt[rows] == 1]
@@ -143,7 +144,7 @@ def improve_cover(problem: CoverageProblem, x: np.ndarray, *, arrays: CoverArray
         order = np.flatnonzero(x & ~problem.fixed_open)
         order = order[np.lexsort((np.random.default_rng(seed).random(order.size), -cost[order]))]
         for j in order:
-            if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+            if expired(None if time_limit_s is None else t0 + time_limit_s):
                 return x
             rows = arr.site_rows(j)
             uniq = rows[cnt[rows] == 1]

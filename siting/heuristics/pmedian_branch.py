@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..interrupt import expired
 from .pmedian_lagrangian import PairWindows, lagrangian_fixing, subgradient
 
 __all__ = ["BranchResult", "lagrangian_branch_and_bound"]
@@ -83,7 +84,7 @@ def lagrangian_branch_and_bound(pairs: PairWindows, fixed_open: np.ndarray, free
         return best_value - 1.0 + 1e-6 if integral else best_value * (1.0 - 1e-12)
 
     while stack:
-        if nodes >= max_nodes or (deadline is not None and time.perf_counter() > deadline):
+        if nodes >= max_nodes or expired(deadline):
             return BranchResult(best_plan, best_value, False, nodes, time.perf_counter() - started)
         forced, banned, u = stack.pop()
         nodes += 1

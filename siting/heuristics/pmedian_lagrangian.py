@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from ..interrupt import expired
+
 __all__ = ["PMedianLagrangian", "PairWindows", "subgradient", "pmedian_lagrangian", "lagrangian_fixing"]
 
 
@@ -198,7 +200,7 @@ def subgradient(pairs: PairWindows, fixed_open: np.ndarray, free: np.ndarray, m:
                         best_plan, best_value = better, better_value
                 target = min(target, plan_value)
         gap_closed = best_bound > target - 1.0 + 1e-6 if integral else best_bound >= target - 1e-9 * max(1.0, target)
-        if gap_closed or factor < min_factor or (deadline is not None and time.perf_counter() > deadline):
+        if gap_closed or factor < min_factor or expired(deadline):
             break
         g = 1.0 - pairs.served(u, open_mask)
         g[~active] = 0.0

@@ -24,11 +24,10 @@ Example
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import scipy.sparse as sp
 
+from ..interrupt import expired
 from .pmedian_lagrangian import PairWindows
 
 __all__ = ["fast_swap"]
@@ -73,7 +72,7 @@ def fast_swap(pairs: PairWindows, open_mask: np.ndarray, swappable: np.ndarray, 
     n_sites = plan.shape[0]
     scale = max(1.0, float(pairs.cost.sum()) / max(1, pairs.n_demand))
     for _ in range(max_swaps):
-        if deadline is not None and time.perf_counter() > deadline:
+        if expired(deadline):
             break
         closable = np.flatnonzero(plan & swappable)
         addable = ~plan & swappable

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ..interrupt import expired
 from ..problem import CoverageProblem
 from .arrays import CoverArrays
 from .setcover import _within_limits
@@ -158,7 +159,7 @@ def row_weighting_search(problem: CoverageProblem, start: np.ndarray | None, arr
     chunk = CHUNK_STEPS if deadline is None else FIRST_CHUNK_STEPS
     while scalars[0] < max_steps and scalars[1] < stall and scalars[2] > goal:
         called, done = time.perf_counter(), int(scalars[0])
-        if deadline is not None and called >= deadline:
+        if expired(deadline):
             break
         kernels.run_steps(*graph, *state, min(chunk, max_steps - done), stall, goal)
         if deadline is not None:   # the steps are the same however they are cut: only the clock sizes the calls

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..interrupt import expired
 from ..problem import CoverageProblem, ModelType
 from .arrays import CoverArrays
 
@@ -201,10 +202,11 @@ def cover_dual(problem: CoverageProblem, *, arrays: CoverArrays | None = None, i
         u = np.maximum(np.asarray(multipliers, dtype=np.float64), 0.0)
     best_bound, best_raw, best_u, best_r = -np.inf, -np.inf, u.copy(), cost.copy()
     lam, stall = float(step), 0
-    it = 0
+    steps = 0
     for it in range(max(1, iterations)):
-        if it > 0 and time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+        if it > 0 and expired(None if time_limit_s is None else t0 + time_limit_s):
             break
+        steps = it + 1                  # a step begun (the stop above comes before one)
         r = cost - arr.tcsr @ u
         x = fixed | (free & (r < 0))
         raw = float(u.sum() + r[free & (r < 0)].sum() + r[fixed].sum())
@@ -238,7 +240,7 @@ def cover_dual(problem: CoverageProblem, *, arrays: CoverArrays | None = None, i
         u = np.maximum(u + lam * max(target - raw, 1e-6 * max(1.0, abs(raw))) / norm * g, 0.0)
         if lam < MIN_STEP:
             break
-    return CoverDual(float(best_bound), float(best_raw), best_u, best_r, best_plan, best_value, it + 1,
+    return CoverDual(float(best_bound), float(best_raw), best_u, best_r, best_plan, best_value, steps,
                      time.perf_counter() - t0)
 
 

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..interrupt import expired
 from ..problem import CoverageProblem, ModelType
 from .arrays import CoverArrays, expand_segments
 from .greedy import greedy_mclp, open_in_order
@@ -213,7 +214,7 @@ def volume_mclp(problem: CoverageProblem, *, arrays: CoverArrays | None = None, 
     it = 1
     repair_s = 0.0   # what the last repair took: the final one must fit in the time limit too
     while it < iterations and bound - value > 1e-9 * max(1.0, abs(bound)) and factor >= MIN_FACTOR:
-        if time_limit_s is not None and time.perf_counter() - t0 + (repair_s if repairs else 0.0) > time_limit_s:
+        if expired(None if time_limit_s is None else t0 + time_limit_s - (repair_s if repairs else 0.0)):
             break
         base_u, base_raw = (u_cur, raw_cur) if warm else (u_best, raw_best)
         g_bar = (g_cur if warm else gb).copy()

@@ -52,6 +52,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..data.instance import Instance
+from ..interrupt import stop_requested
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..rules import SiteRules
@@ -195,7 +196,12 @@ class SolveContext:
     deadline: float | None = None
 
     def remaining_s(self) -> float | None:
-        """Seconds left before the deadline (never negative), None without a time limit."""
+        """Seconds left before the deadline (never negative), None without a time limit.
+
+        None left once the caller asked the solve to stop (a serve job's cancel, :mod:`siting.interrupt`).
+        """
+        if stop_requested():
+            return 0.0
         return None if self.deadline is None else max(0.0, self.deadline - time.perf_counter())
 
     def options_now(self, *, share: float = 1.0) -> SolveOptions:

@@ -1,8 +1,8 @@
-"""A function run in a daemon thread beside the caller's own work, in a copy of the caller's context; when to stop.
+"""A function run in a daemon thread beside the caller's own work, in a copy of the caller's context.
 
 Daemon, because an interrupted solve must not wait at exit for work beside it (a ``ThreadPoolExecutor``'s
 threads are joined then); in a copy of the caller's context, so that the caller's stop events
-(:func:`siting.backends.stopping`) reach the solver processes it starts.
+(:func:`siting.interrupt.stopping`) reach the searches and solvers it runs.
 """
 from __future__ import annotations
 
@@ -11,18 +11,7 @@ import threading
 import time
 from typing import Any
 
-from ..backends import stop_requested
-
-__all__ = ["Beside", "expired"]
-
-
-def expired(deadline: float | None) -> bool:
-    """True when ``deadline`` (``perf_counter``; None: none) has passed or the caller asked the search to stop.
-
-    The searches' loops ask this between steps, so that a stop event of the caller's
-    (:func:`siting.backends.stopping`, a serve job's cancel) ends them as their deadline would.
-    """
-    return (deadline is not None and time.perf_counter() > deadline) or stop_requested()
+__all__ = ["Beside"]
 
 
 class Beside:

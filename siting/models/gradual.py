@@ -13,13 +13,13 @@ array([1. , 1. , 0.5, 0. ])
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..data.instance import Instance
+from ..interrupt import expired
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site
@@ -102,7 +102,7 @@ def greedy_gradual(instance: Instance, params: GradualParams, rules: SiteRules,
     np.maximum.at(earned, d[on], fk[on])
     limits = params.limits()
     left = None if limits.budget is None else limits.budget - float(rules.cost[open_sites].sum())
-    while deadline is None or time.perf_counter() < deadline:
+    while not expired(deadline):
         if limits.max_sites is not None and int((open_sites & rules.counts).sum()) >= limits.max_sites:
             break
         gain = np.bincount(s, weights=weight[d] * np.maximum(fk - earned[d], 0.0), minlength=instance.n_sites)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..interrupt import expired
 from ..rules import SiteRules
-from .beside import expired
 from .multiservice_params import MultiserviceParams
 from .multiservice_reach import Reach, rows_weighted
 

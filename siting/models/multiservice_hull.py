@@ -186,10 +186,10 @@ def hull_bound(reach: Reach, inner: Buildings, split: Shortfalls, bound: float, 
                deadline: float, backend: str = "highs", stop: threading.Event | None = None) -> HullBound:
     """``bound`` less what each component of ``order`` (in turn, until ``deadline``) lowers by its LP.
 
-    No further LP starts once ``stop`` (or an event of a :func:`~siting.backends.stopping` block this runs in)
-    is set, and the running one is killed when it runs in a child process (an in-process one, below
-    ``CHILD_MIN_ENTRIES``, ends at its own limit). A component whose LP the solver fails (:class:`SolverError`)
-    keeps its term: the LPs only ever lower a bound that is valid without them.
+    No further LP starts once ``stop`` (or an event of a :func:`~siting.interrupt.stopping` block this runs in)
+    is set, and the running one is stopped (a child process killed, an in-process HiGHS interrupted). A component
+    whose LP the solver fails (:class:`SolverError`) keeps its term: the LPs only ever lower a bound that is valid
+    without them.
     """
     with stopping(stop):        # a child LP is killed once the search beside it is interrupted
         return _hull_bound(reach, inner, split, bound, order, deadline=deadline, backend=backend)

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .beside import expired
+from ..interrupt import expired
 from .multiservice_bundles import Buildings, line_minimum
 from .multiservice_params import MultiserviceParams
 from .multiservice_reach import Reach

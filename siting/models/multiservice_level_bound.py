@@ -37,8 +37,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..formulations.lexicographic import keep_slack
+from ..interrupt import expired
 from .base import Built
-from .beside import expired
 from .multiservice_lagrange import lagrange_bound
 from .multiservice_params import MultiserviceParams
 from .multiservice_reach import Reach

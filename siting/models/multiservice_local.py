@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ..interrupt import expired
 from ..rules import SiteRules
-from .beside import expired
 from .multiservice_greedy import FLOOR_WEIGHT, GreedyPlan, fill, floors_met, greedy_state
 from .multiservice_params import MultiserviceParams, resolved_catalog
 from .multiservice_reach import Reach

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from ..interrupt import expired
 from ..rules import SiteRules
-from .beside import expired
 from .multiservice_greedy import fill
 from .multiservice_reach import rows_weighted
 

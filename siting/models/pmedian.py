@@ -9,7 +9,6 @@ Example
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,6 +17,7 @@ import scipy.sparse as sp
 
 from ..data.instance import Instance
 from ..errors import VerificationError
+from ..interrupt import expired
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site, nearest_two
@@ -215,7 +215,7 @@ def greedy_pmedian(instance: Instance, *, p: int, weight_column: str = "populati
     if not np.all(cur[np.unique(d)] < big):
         return None
     for _ in range(max_swaps):
-        if deadline is not None and time.perf_counter() > deadline:
+        if expired(deadline):
             break  # the greedy plan (with the swaps made so far) is a valid start already
         if not _best_swap(open_mask, rules, d, s, t, wd, big, budget):
             break

@@ -23,9 +23,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InfeasibleError
+from ..interrupt import expired
 from ..problem import CoverageProblem, ModelType
 from .base import Inverse, PresolveResult, Reduction, SiteMap
-from .dominance import past
 from .reductions import default_reductions
 
 __all__ = ["presolve", "LSCP_ROUNDS"]
@@ -109,7 +109,7 @@ def presolve(problem: CoverageProblem, *, reductions: Sequence[Reduction] | None
     for round_index in range(max(1, rounds)):
         changed = False
         for reduction, give_deadline in zip(chain, takes_deadline, strict=True):
-            if round_index > 0 and past(deadline):
+            if round_index > 0 and expired(deadline):
                 entry["cut_short"] = 1.0  # the last reduction run: the chain stops after it
                 cut_short = True
                 break
@@ -129,7 +129,7 @@ def presolve(problem: CoverageProblem, *, reductions: Sequence[Reduction] | None
             entry["cols_removed"] += cols0 - reduced.n_sites
             entry["cols_fixed"] += max(0, int(reduced.fixed_open.sum()) - fixed0)
             entry["seconds"] += time.perf_counter() - t0
-            if past(deadline):
+            if expired(deadline):
                 entry["cut_short"] = 1.0
             if isinstance(inverse, SiteMap) and inverse.opened.any():
                 cost_offset += float(current.site_cost[inverse.opened].sum())

@@ -24,9 +24,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..interrupt import expired
 from ..problem import CoverageProblem, ModelType
 from .base import Inverse, RowMap, take_rows, take_sites
-from .dominance import DEADLINE_CHUNK_PAIRS, contained_pairs, expand_segments, past
+from .dominance import DEADLINE_CHUNK_PAIRS, contained_pairs, expand_segments
 
 __all__ = ["contained_rows", "drop_dominated_rows", "drop_costly_sites", "covering_reductions"]
 
@@ -53,7 +54,7 @@ def contained_rows(matrix: sp.csr_matrix, *, max_work: int = 100_000_000, chunk_
     """
     m, n = matrix.shape
     out = np.zeros(m, bool)
-    if m < 2 or matrix.nnz == 0 or past(deadline):
+    if m < 2 or matrix.nnz == 0 or expired(deadline):
         return out
     if deadline is not None:
         chunk_pairs = min(chunk_pairs, DEADLINE_CHUNK_PAIRS)
@@ -72,7 +73,7 @@ def contained_rows(matrix: sp.csr_matrix, *, max_work: int = 100_000_000, chunk_
     edges = np.unique(np.concatenate([[0], np.minimum(edges, rows.size), [rows.size]]))
     work = 0
     for a, b in zip(edges[:-1], edges[1:], strict=True):
-        if past(deadline):
+        if expired(deadline):
             break  # every row marked so far keeps a surviving dominator; missing the others is safe
         sub, col = rows[a:b], rarest[a:b]
         lens = col_deg[col]

@@ -24,24 +24,19 @@ Example
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
 
+from ..interrupt import expired
 from ..problem import CoverageProblem
 
-__all__ = ["dominated_sites", "DEADLINE_CHUNK_PAIRS", "past"]
+__all__ = ["dominated_sites", "DEADLINE_CHUNK_PAIRS"]
 
 #: candidate pairs per batch when a deadline is given: a batch of this size takes ~0.06 s on a dense random
 #: 20,000 x 200 cover, so a search overruns its deadline by about that much (2,000,000 pairs: ~0.7 s)
 DEADLINE_CHUNK_PAIRS = 200_000
-
-
-def past(deadline: float | None) -> bool:
-    """True when ``deadline`` (a :func:`time.perf_counter` value; None: no deadline) has passed."""
-    return deadline is not None and time.perf_counter() >= deadline
 
 
 def expand_segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -113,7 +108,7 @@ def dominated_sites(problem: CoverageProblem, *, max_row_degree: int = 2000, max
     n = problem.n_sites
     out = np.zeros(n, bool)
     cov: sp.csr_matrix = problem.coverage
-    if n < 2 or cov.nnz == 0 or past(deadline):
+    if n < 2 or cov.nnz == 0 or expired(deadline):
         return out
     if deadline is not None:
         chunk_pairs = min(chunk_pairs, DEADLINE_CHUNK_PAIRS)
@@ -140,7 +135,7 @@ def dominated_sites(problem: CoverageProblem, *, max_row_degree: int = 2000, max
     edges = np.searchsorted(cum, np.arange(1, int(cum[-1]) // chunk_pairs + 2) * chunk_pairs, side="right")
     edges = np.unique(np.concatenate([[0], np.minimum(edges, cols.size), [cols.size]]))
     for a, b in zip(edges[:-1], edges[1:], strict=True):
-        if past(deadline):
+        if expired(deadline):
             break  # every domination found so far is valid; missing the others is safe
         cj, rj = cols[a:b], rarest[a:b]
         lens = row_deg[rj]

@@ -3,9 +3,9 @@
 Each browser tab is a :class:`Session` (an id in a cookie or the ``X-Siting-Session`` header): its plans, newest
 last, and the column vectors its re-plans warm-start from. A solve is a :class:`Job` run by one worker thread
 (two cores are shared by everybody: solves queue rather than compete); the page polls it for progress and may
-cancel it. A queued job is dropped at once; a running one is abandoned — its answer is discarded, a solver running
-in a child process is killed at once (:func:`siting.backends.stopping`; one in this process stops at its own limit),
-the multi-service heuristics end at their next step — and the session may re-plan right away.
+cancel it. A queued job is dropped at once; a running one is abandoned — its answer is discarded, its solver is
+stopped (a child process killed, HiGHS in this process interrupted) and its searches end at their next step
+(:mod:`siting.interrupt`) — and the session may re-plan right away.
 """
 from __future__ import annotations
 

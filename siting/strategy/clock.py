@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from ..interrupt import stop_requested
 from ..options import SolveOptions
 
 #: below this many seconds left a MIP is not started when a heuristic plan exists (it could only overrun)
@@ -27,6 +28,9 @@ class _Clock:
         return time.perf_counter() - self.started
 
     def left(self) -> float | None:
+        """Seconds left (None: no limit); none once the caller asked the solve to stop (:mod:`siting.interrupt`)."""
+        if stop_requested():
+            return 0.0
         return None if self.limit_s is None else max(0.0, self.limit_s - self.elapsed())
 
     def options(self, options: SolveOptions) -> SolveOptions:

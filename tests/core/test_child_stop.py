@@ -15,6 +15,7 @@ import pytest
 import scipy.sparse as sp
 
 from siting.backends import _child, stopping
+from siting.interrupt import stop_events
 from siting.options import SolveOptions
 from siting.program import LinearProgram, Sense
 from siting.status import Termination
@@ -84,7 +85,7 @@ def test_an_unset_event_changes_nothing():
     with stopping(stop):
         got = _child.solve_in_child("highs", program, SolveOptions(time_limit_s=60.0), None, time.perf_counter())
     assert got.termination is Termination.OPTIMAL and got.objective == pytest.approx(2.0)
-    assert _child._STOP.get() == ()
+    assert stop_events() == ()
 
 
 @pytest.mark.parametrize("which", ["outer", "inner"])
@@ -97,10 +98,10 @@ def test_nested_events_either_kills_the_child(sleeping_child, which):
     with stopping(outer):
         assert not _child.stop_requested()
         with stopping(inner), stopping(None):          # None adds no event
-            assert _child._STOP.get() == (outer, inner)
+            assert stop_events() == (outer, inner)
             got = _child.solve_in_child("highs", _program(), SolveOptions(time_limit_s=30.0), None, t0)
             assert _child.stop_requested()
-        assert _child._STOP.get() == (outer,)
+        assert stop_events() == (outer,)
     assert time.perf_counter() - t0 < 5.0
     assert got.termination is Termination.TIME_LIMIT and "stopped by its caller" in got.message
     assert sleeping_child[0].returncode is not None

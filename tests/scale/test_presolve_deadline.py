@@ -17,13 +17,13 @@ from .helpers import brute_force, feasible, random_problem, value
 
 
 def _stops_after(n_checks: int):
-    """A stand-in for ``past``: the deadline counts as passed from the ``n_checks + 1``-th look on."""
+    """A stand-in for ``expired``: the deadline counts as passed from the ``n_checks + 1``-th look on."""
     seen = [0]
 
-    def past(deadline):
+    def expired(deadline):
         seen[0] += 1
         return deadline is not None and seen[0] > n_checks
-    return past
+    return expired
 
 
 def _lscp(a: np.ndarray, cost: np.ndarray | None = None) -> CoverageProblem:
@@ -85,7 +85,7 @@ def test_a_row_search_cut_after_any_batch_keeps_the_optimum(seed, monkeypatch):
     full = contained_rows(p.coverage)
     sizes: list[int] = []
     for n_checks in range(0, 40):
-        monkeypatch.setattr("siting.presolve.covering.past", _stops_after(n_checks))
+        monkeypatch.setattr("siting.presolve.covering.expired", _stops_after(n_checks))
         part = contained_rows(p.coverage, chunk_pairs=8, deadline=0.0)
         assert not (part & ~full).any()            # only rows the full search drops
         if not sizes or part.sum() != sizes[-1]:
@@ -103,7 +103,7 @@ def test_a_site_search_cut_after_any_batch_keeps_the_optimum(seed, monkeypatch):
     full = dominated_sites(p)
     sizes: list[int] = []
     for n_checks in range(0, 40):
-        monkeypatch.setattr("siting.presolve.dominance.past", _stops_after(n_checks))
+        monkeypatch.setattr("siting.presolve.dominance.expired", _stops_after(n_checks))
         part = dominated_sites(p, chunk_pairs=2, deadline=0.0)
         assert not (part & ~full).any()            # only sites the full search drops
         if not sizes or part.sum() != sizes[-1]:
@@ -122,7 +122,7 @@ def test_the_chain_stopped_between_any_two_reductions_keeps_the_optimum(model, m
     far = time.perf_counter() + 1e6              # the searches never stop: only the chain is cut
     seen = set()
     for n_checks in range(0, 400):
-        monkeypatch.setattr("siting.presolve.chain.past", _stops_after(n_checks))
+        monkeypatch.setattr("siting.presolve.chain.expired", _stops_after(n_checks))
         res = presolve(p, deadline=far)
         key = (res.problem.n_demand, res.problem.n_sites, int(res.problem.fixed_open.sum()), len(res.inverses))
         if key not in seen:

@@ -5,8 +5,8 @@ import threading
 import time
 from types import SimpleNamespace
 
-from siting.backends import _child
 from siting.errors import SitingError
+from siting.interrupt import stop_events
 from siting.serve.planner import PlanRequest
 from siting.serve.sessions import Jobs, JobState
 
@@ -21,7 +21,7 @@ class _Planner:
         self.started = threading.Event()
 
     def solve(self, request, vectors, seen):
-        stops = _child._STOP.get()
+        stops = stop_events()
         stop = stops[-1] if stops else None
         self.seen.append(stop)
         if len(self.seen) == 1:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from siting.backends import get_backend
+from siting.interrupt import stop_events
 from siting.models.multiservice_bundles import Buildings
 from siting.models.multiservice_components import Shortfalls, building_spend, placements
 from siting.models.multiservice_core import same_rows
@@ -158,14 +159,13 @@ def test_an_interrupted_search_stops_the_lps_beside_it(monkeypatch):
 def _watch_stop_events(monkeypatch) -> list:
     """Make the hull's backend note the stop events each LP runs under (then solve it with HiGHS); returns the list."""
     import siting.models.multiservice_hull as hull_module
-    from siting.backends import _child
 
     real = get_backend("highs")
     seen: list = []
 
     class Watching:
         def solve(self, program, options, warm_start=None):
-            seen.append(_child._STOP.get())
+            seen.append(stop_events())
             return real.solve(program, options, warm_start=warm_start)
 
     monkeypatch.setattr(hull_module, "get_backend", lambda name: Watching())
@@ -176,7 +176,6 @@ def test_each_lp_runs_under_the_searchs_stop_event(monkeypatch):
     # a child LP is killed once the event is set (tests/core/test_child_stop.py); here: the event reaches it
     import threading
 
-    from siting.backends import _child
 
     _, _, rules, reach, _, _, found, split = _short_split()
     order = np.argsort(-split.bound_c)[:2]
@@ -185,7 +184,7 @@ def test_each_lp_runs_under_the_searchs_stop_event(monkeypatch):
     got = hull_bound(reach, Buildings(reach, rules.counts, None), split, found.bound, order,
                      deadline=time.perf_counter() + 60, stop=stop)
     assert got.solved == 2 and seen == [(stop,), (stop,)]
-    assert _child._STOP.get() == ()                 # the event does not outlive the LPs
+    assert stop_events() == ()                 # the event does not outlive the LPs
 
 
 def test_the_lps_beside_the_search_inherit_the_callers_stop_events(monkeypatch):
