@@ -93,8 +93,8 @@ def _finite_or_none(value: float) -> float | None:
 def _interrupt_on(h: Any, events: tuple[threading.Event, ...]) -> None:
     """Make HiGHS ``h`` stop at its next interrupt check once one of ``events`` is set (:mod:`siting.interrupt`).
 
-    The events are read here, not in the callback: HiGHS calls it from its own thread, outside the caller's
-    context. Only solves within a :func:`~siting.interrupt.stopping` block get the callback (it costs a call
+    The events are read here, not in the callback: HiGHS may call it from its own threads, outside the
+    caller's context. Only solves within a :func:`~siting.interrupt.stopping` block get the callback (it costs a call
     into Python at each check).
     """
     def check(event: Any) -> None:

@@ -198,7 +198,8 @@ class SolveContext:
     def remaining_s(self) -> float | None:
         """Seconds left before the deadline (never negative), None without a time limit.
 
-        None left once the caller asked the solve to stop (a serve job's cancel, :mod:`siting.interrupt`).
+        Nothing (0.0) is left once the caller asked the solve to stop (a serve job's cancel,
+        :mod:`siting.interrupt`).
         """
         if stop_requested():
             return 0.0
