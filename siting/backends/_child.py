@@ -101,6 +101,10 @@ def solve_in_child(backend_name: str, program: LinearProgram, options: SolveOpti
     left = float(options.time_limit_s) - (time.perf_counter() - t0)
     if left <= 0.0:
         return no_time_solution(program, backend_name, t0, warm_start, "preparing the solve")
+    if stop_requested():           # no process to start only to kill it
+        solution = BackendSolution(Termination.TIME_LIMIT, None, None, None, time.perf_counter() - t0, backend_name,
+                                   "the solve was stopped by its caller before its solver process started")
+        return replace(prefer_warm_start(solution, program, warm_start), seconds=time.perf_counter() - t0)
     deadline = deadline_s(options.time_limit_s, t0)
     answer: object = None
     with tempfile.TemporaryDirectory(prefix="siting-child-") as tmp:

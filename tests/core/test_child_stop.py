@@ -142,3 +142,15 @@ def test_an_interrupt_while_cbc_runs_kills_it(monkeypatch, tmp_path):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_a_stop_requested_before_the_solve_starts_no_child(monkeypatch):
+    def no_process(*args, **kwargs):
+        raise AssertionError("a child was started")
+
+    monkeypatch.setattr(_child.subprocess, "Popen", no_process)
+    event = threading.Event()
+    event.set()
+    with stopping(event):
+        got = _child.solve_in_child("highs", _program(), SolveOptions(time_limit_s=30.0), None, time.perf_counter())
+    assert got.termination is Termination.TIME_LIMIT and "caller" in got.message and got.seconds < 1.0
