@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["stopping", "stop_requested", "stop_events", "expired", "wait_for", "on_stop", "STOP_POLL_S"]
+__all__ = ["stopping", "stop_requested", "stop_events", "any_set", "expired", "wait_for", "on_stop", "STOP_POLL_S"]
 
 #: the stop events of the blocks this context is in (:func:`stopping`), outermost first
 _STOP: ContextVar[tuple[threading.Event, ...]] = ContextVar("siting_stop", default=())
@@ -51,9 +51,14 @@ def stop_events() -> tuple[threading.Event, ...]:
     return _STOP.get()
 
 
+def any_set(events: tuple[threading.Event, ...]) -> bool:
+    """True when one of ``events`` is set (for work that holds the events of :func:`stop_events`)."""
+    return any(event.is_set() for event in events)
+
+
 def stop_requested() -> bool:
     """True when an event of a :func:`stopping` block this context is in is set (a search should end now)."""
-    return any(event.is_set() for event in _STOP.get())
+    return any_set(_STOP.get())
 
 
 def expired(deadline: float | None) -> bool:
@@ -102,7 +107,7 @@ def on_stop(action: Callable[[], object]) -> Iterator[None]:
 
     def watch() -> None:
         while not done.wait(STOP_POLL_S):
-            if any(event.is_set() for event in events):
+            if any_set(events):
                 action()
                 return
 

@@ -31,7 +31,7 @@ import numpy as np
 from ..interrupt import stop_events, stop_requested, stopping, wait_for
 from ..options import SolveOptions
 from ..program import LinearProgram
-from ._common import deadline_s, no_time_solution, prefer_warm_start
+from ._common import deadline_s, no_time_solution, prefer_warm_start, unstarted_solution
 from .base import BackendSolution, Termination
 
 __all__ = ["solve_in_child", "in_child", "wants_child", "without_child_flag", "stopping", "stop_requested",
@@ -102,9 +102,8 @@ def solve_in_child(backend_name: str, program: LinearProgram, options: SolveOpti
     if left <= 0.0:
         return no_time_solution(program, backend_name, t0, warm_start, "preparing the solve")
     if stop_requested():           # no process to start only to kill it
-        solution = BackendSolution(Termination.TIME_LIMIT, None, None, None, time.perf_counter() - t0, backend_name,
-                                   "the solve was stopped by its caller before its solver process started")
-        return replace(prefer_warm_start(solution, program, warm_start), seconds=time.perf_counter() - t0)
+        return unstarted_solution(program, backend_name, t0, warm_start,
+                                  "the solve was stopped by its caller before its solver process started")
     deadline = deadline_s(options.time_limit_s, t0)
     answer: object = None
     with tempfile.TemporaryDirectory(prefix="siting-child-") as tmp:

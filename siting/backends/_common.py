@@ -18,7 +18,7 @@ from ..program import LinearProgram, Sense
 from .base import BackendSolution, Termination
 
 __all__ = ["empty_program_solution", "remaining_s", "solver_limit_s", "deadline_s", "checked_warm_start", "prefer_warm_start",
-           "no_time_solution", "WARM_START_TOL"]
+           "no_time_solution", "unstarted_solution", "WARM_START_TOL"]
 
 #: a warm start is used as a plan only if ``program.max_violation(x, relative=True)`` is at most this
 WARM_START_TOL = 1e-6
@@ -131,7 +131,13 @@ def prefer_warm_start(solution: BackendSolution, program: LinearProgram,
 def no_time_solution(program: LinearProgram, backend: str, t0: float, warm_start: np.ndarray | None,
                      what: str) -> BackendSolution:
     """TIME_LIMIT before the solver could start (``what`` took the budget); the warm start if it is feasible."""
-    solution = BackendSolution(Termination.TIME_LIMIT, None, None, None, time.perf_counter() - t0, backend,
-                               f"time limit reached while {what}; the solver was not started")
+    return unstarted_solution(program, backend, t0, warm_start,
+                              f"time limit reached while {what}; the solver was not started")
+
+
+def unstarted_solution(program: LinearProgram, backend: str, t0: float, warm_start: np.ndarray | None,
+                       message: str) -> BackendSolution:
+    """TIME_LIMIT with ``message``, the solver never started; the warm start if it is feasible."""
+    solution = BackendSolution(Termination.TIME_LIMIT, None, None, None, time.perf_counter() - t0, backend, message)
     solution = prefer_warm_start(solution, program, warm_start)
     return replace(solution, seconds=time.perf_counter() - t0)

@@ -40,7 +40,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import SolverError
-from ..interrupt import stop_events
+from ..interrupt import any_set, stop_events
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ._child import solve_in_child, wants_child, without_child_flag
@@ -98,7 +98,7 @@ def _interrupt_on(h: Any, events: tuple[threading.Event, ...]) -> None:
     into Python at each check).
     """
     def check(event: Any) -> None:
-        if any(stop.is_set() for stop in events):
+        if any_set(events):
             event.interrupt()
 
     h.cbSimplexInterrupt += check
@@ -231,7 +231,7 @@ class HighsBackend:
 
         termination = STATUS_MAP.get(status_name, Termination.ERROR)
         message = h.modelStatusToString(model_status)
-        if status_name == "kInterrupt" and any(event.is_set() for event in events):
+        if status_name == "kInterrupt" and any_set(events):
             termination, message = Termination.TIME_LIMIT, "HiGHS was stopped by its caller"
         if status_name == "kUnboundedOrInfeasible":
             termination, message = self._disambiguate(program, options, t0)

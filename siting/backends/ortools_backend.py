@@ -42,6 +42,7 @@ import importlib.util
 import math
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -277,7 +278,7 @@ class OrtoolsBackend:
         try:
             # OR-Tools' own HiGHS 1.12 prints the same debug line as highspy's (see _quiet)
             with stdout_to_stderr(engine == "highs" and not params_proto.enable_output), \
-                    on_stop(interrupter.interrupt if interrupter is not None else lambda: None):
+                    (on_stop(interrupter.interrupt) if interrupter is not None else nullcontext()):
                 return solver.solve(
                     model_proto,
                     solver_type,

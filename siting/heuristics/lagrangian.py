@@ -154,6 +154,7 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
     """
     arr = arrays if arrays is not None else CoverArrays.of(problem)
     t0 = time.perf_counter()
+    deadline = None if time_limit_s is None else t0 + time_limit_s
     p = problem
     maximise = p.model == ModelType.MCLP
     w = np.asarray(p.demand_weight, dtype=np.float64)
@@ -199,7 +200,7 @@ def lagrangian(problem: CoverageProblem, *, iterations: int = 300, time_limit_s:
     steps = 0
     for it in range(iterations):
         # the first step always runs: it costs O(nnz) and is what turns a time-limited call into a bound
-        if it > 0 and expired(None if time_limit_s is None else t0 + time_limit_s):
+        if it > 0 and expired(deadline):
             break
         steps = it + 1                  # a step begun (the stop above comes before one)
         v = arr.site_weight(u)

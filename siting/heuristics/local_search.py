@@ -53,7 +53,7 @@ def swap_mclp(problem: CoverageProblem, x: np.ndarray, *, arrays: CoverArrays | 
     covered weight, so the search terminates.
     """
     arr = arrays if arrays is not None else CoverArrays.of(problem)
-    t0 = time.perf_counter()
+    deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     rng = np.random.default_rng(seed)
     w = np.asarray(problem.demand_weight, dtype=np.float64)
     cost, counts = problem.site_cost, problem.counts_toward_limit
@@ -69,7 +69,7 @@ def swap_mclp(problem: CoverageProblem, x: np.ndarray, *, arrays: CoverArrays | 
         improved = False
         spent, used = float(cost[x].sum()), float((x & counts).sum())
         for j in rng.permutation(np.flatnonzero(x & ~problem.fixed_open)):
-            if expired(None if time_limit_s is None else t0 + time_limit_s):
+            if expired(deadline):
                 return x
             rows = arr.site_rows(j)
             uniq = rows[cnt[rows] == 1]
@@ -130,7 +130,7 @@ def improve_cover(problem: CoverageProblem, x: np.ndarray, *, arrays: CoverArray
     the cost, so the search terminates. ``O(n_sites + nnz(rows of j))`` per trial.
     """
     arr = arrays if arrays is not None else CoverArrays.of(problem)
-    t0 = time.perf_counter()
+    deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     w, need = _need(problem, arr)
     tol = 1e-9 * max(1.0, abs(need))
     cost, counts = problem.site_cost, problem.counts_toward_limit
@@ -144,7 +144,7 @@ def improve_cover(problem: CoverageProblem, x: np.ndarray, *, arrays: CoverArray
         order = np.flatnonzero(x & ~problem.fixed_open)
         order = order[np.lexsort((np.random.default_rng(seed).random(order.size), -cost[order]))]
         for j in order:
-            if expired(None if time_limit_s is None else t0 + time_limit_s):
+            if expired(deadline):
                 return x
             rows = arr.site_rows(j)
             uniq = rows[cnt[rows] == 1]

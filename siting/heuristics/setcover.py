@@ -182,6 +182,7 @@ def cover_dual(problem: CoverageProblem, *, arrays: CoverArrays | None = None, i
     if problem.model != ModelType.LSCP:
         raise ValueError("cover_dual solves set covering (LSCP) only")
     t0 = time.perf_counter()
+    deadline = None if time_limit_s is None else t0 + time_limit_s
     arr = arrays if arrays is not None else CoverArrays.of(problem)
     p = problem
     cost = np.asarray(p.site_cost, dtype=np.float64)
@@ -204,7 +205,7 @@ def cover_dual(problem: CoverageProblem, *, arrays: CoverArrays | None = None, i
     lam, stall = float(step), 0
     steps = 0
     for it in range(max(1, iterations)):
-        if it > 0 and expired(None if time_limit_s is None else t0 + time_limit_s):
+        if it > 0 and expired(deadline):
             break
         steps = it + 1                  # a step begun (the stop above comes before one)
         r = cost - arr.tcsr @ u
