@@ -14,7 +14,9 @@ It declares
   rules)`` (a cheap valid bound on the optimum in the objective's units, used when the solver stops
   before proving a better one), ``level_bound(instance, params, rules, number)`` (the same for priority level
   ``number``'s own objective: a value no plan that keeps the earlier levels at their held values can beat),
-  ``search`` (a model-specific
+  ``improve_start(instance, params, rules, built, x, deadline)`` (a feasible vector no worse than the feasible
+  ``x`` — a re-plan's previous plan when the new program gives more room, e.g. a larger budget —, or ``x``
+  itself), ``search`` (a model-specific
   solve that replaces build + backend: the coverage strategies, p-center's bisection, equity's two
   stages) and ``prepare`` (scenario-only inputs such as a service catalog, and which speed groups'
   travel tables it needs);
@@ -248,6 +250,7 @@ class Model(Generic[P]):
     evaluate: Callable[[Instance, P, SiteRules, Plan], Evaluation]
     build: Callable[[Instance, P, SiteRules], Built] | None = None
     warm_start: Callable[[Instance, P, SiteRules, Built, float | None], np.ndarray | None] | None = None
+    improve_start: Callable[[Instance, P, SiteRules, Built, np.ndarray, float | None], np.ndarray | None] | None = None
     bound: Callable[[Instance, P, SiteRules], float | None] | None = None
     level_bound: Callable[[Instance, P, SiteRules, int], float | None] | None = None
     search: Callable[[Instance, P, SiteRules, SolveContext], Outcome] | None = None

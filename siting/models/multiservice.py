@@ -152,8 +152,8 @@ def _prepare(params: MultiserviceParams, inputs: ScenarioInputs) -> tuple[Multis
 MODEL = Model(
     name="multiservice", params=MultiserviceParams, sense=Sense.MAXIMIZE, build=_build, evaluate=_evaluate,
     prepare=_prepare, total_weight=_total_weight, explain_infeasible=_explain_infeasible, marginal_floor=marginal_floor,
-    warm_start=heuristic.warm_start, warm_start_share=heuristic.warm_start_share, bound=heuristic.bound,
-    level_bound=heuristic.level_bound,
+    warm_start=heuristic.warm_start, improve_start=heuristic.improve_start,
+    warm_start_share=heuristic.warm_start_share, bound=heuristic.bound, level_bound=heuristic.level_bound,
     covered="covered by each service within its threshold (within capacity if capacitated), summed over services",
     summary="one budget, many services per building (conversion once + fit-outs, floor area), per-service "
             "thresholds and target groups",

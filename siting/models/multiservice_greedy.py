@@ -28,7 +28,8 @@ from ..rules import SiteRules
 from .multiservice_params import MultiserviceParams
 from .multiservice_reach import Reach, rows_weighted
 
-__all__ = ["GreedyPlan", "greedy_plan", "greedy_state", "fill", "floors_met", "supported", "FLOOR_WEIGHT"]
+__all__ = ["GreedyPlan", "greedy_plan", "greedy_state", "loaded_state", "fill", "floors_met", "supported",
+           "FLOOR_WEIGHT"]
 
 _EPS = 1e-12
 #: while a floor is short, a person short of it is worth this many times its floor share against the objective
@@ -304,14 +305,15 @@ def _providers_first(state: _State, params: MultiserviceParams, money: _Money) -
             in_c = site_c == c
             have = int(((state.year[:, k] >= 0) | s.data.existing)[in_c].sum())
             for _ in range(max(0, need - have)):
-                cand = np.flatnonzero(in_c & state.fits()[:, k])
+                # a community that cannot be served (no building, no money) leaves the others theirs
+                cand = np.flatnonzero(in_c & state.fits()[:, k] & (state.converted | reach.buildable))
                 if not cand.size:
-                    return
+                    break
                 cost = reach.placement_cost[cand, k] + np.where(state.converted[cand], 0.0,
                                                                 reach.building_cost[cand])
                 ok = cost <= money.now() + 1e-9
                 if not ok.any():
-                    return
+                    break
                 ratio = np.where(ok, (state.gain[cand, k] + _EPS) / np.maximum(cost, _EPS), -np.inf)
                 j = int(cand[int(np.argmax(ratio))])
                 money.spend(float(cost[int(np.argmax(ratio))]))
@@ -371,18 +373,63 @@ def greedy_state(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
     def values(floors: list[np.ndarray] | None) -> list[np.ndarray]:
         return objective if floors is None else [floor_weight * f + o for f, o in zip(floors, objective, strict=True)]
 
-    floors, key = _floor_weights(state)
-    if floors is not None:
-        state.set_weights(values(floors))
-        _providers_first(state, params, money)
     while True:
         floors, key = _floor_weights(state)
         state.set_weights(values(floors))
+        if _providers_short(state):
+            # provider counts are no per-point values: each year their buildings are chosen before the fill
+            _providers_first(state, params, money)
         if fill(state, money, key if floors is not None else None, deadline=deadline):
             continue                # other floors short (or none): new values, same year
         if not money.next_year():
             break
     state.set_weights(objective)
+    return state, money
+
+
+def loaded_state(reach: Reach, params: MultiserviceParams, rules: SiteRules, year: np.ndarray, *,
+                 deadline: float | None = None) -> tuple[_State, _Money]:
+    """The state of a given plan (``year``: each placement's opening year, -1 never), its money left spent greedily.
+
+    Year by year, the plan's placements of that year are made and paid for (a building's conversion in the year
+    of its first service), then :func:`fill` spends what the year has left on the objective, with what the plan's
+    later years still need held back: their share of the total budget (with ``carry_over``, whatever of their
+    placements their own years' money does not pay), their floor area and their new sites (``max_sites``). So
+    every later placement stays possible in its year and the plan only gains (a re-plan with a larger budget
+    starts from the previous plan). A placement the fill made earlier than the plan is not made again.
+    """
+    state = _State(reach, params, rules)
+    money = _Money(params)
+    n_years = len(money.budgets)
+    year = np.where(year < n_years, year, n_years - 1)
+    opened = np.where(year >= 0, year, n_years).min(axis=1)          # a building's first year (n_years: never)
+    spend = np.array([float(reach.placement_cost[year == t].sum() + reach.building_cost[opened == t].sum())
+                      for t in range(n_years)])
+    objective = [s.value for s in reach.services]
+    for t in range(n_years):
+        if t:
+            money.next_year()
+        for j, k in zip(*np.nonzero((year == t) & (state.year < 0)), strict=True):   # the plan's placements
+            cost = reach.placement_cost[j, k] + (0.0 if state.converted[j] else reach.building_cost[j])
+            money.spend(float(cost))
+            state.place(int(j), int(k), t)
+        later = spend[t + 1:]
+        keep_total = float(later.sum())
+        keep_year = 0.0
+        if money.carry and later.size:
+            keep_year = max(0.0, float(np.cumsum(later - np.asarray(money.budgets[t + 1:], float)).max()))
+        keep_area = np.where(year > t, reach.area_need[None, :], 0.0).sum(axis=1)
+        keep_new = int(rules.counts[(opened > t) & (opened < n_years) & ~state.converted].sum())
+        money.left -= keep_year
+        money.total_left -= keep_total
+        state.area_left -= keep_area
+        state.n_new += keep_new
+        state.set_weights(objective)
+        fill(state, money, deadline=deadline)
+        money.left += keep_year
+        money.total_left += keep_total
+        state.area_left += keep_area
+        state.n_new -= keep_new
     return state, money
 
 

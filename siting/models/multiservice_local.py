@@ -26,12 +26,12 @@ import numpy as np
 
 from ..interrupt import expired
 from ..rules import SiteRules
-from .multiservice_greedy import FLOOR_WEIGHT, GreedyPlan, fill, floors_met, greedy_state
+from .multiservice_greedy import FLOOR_WEIGHT, GreedyPlan, fill, floors_met, greedy_state, loaded_state
 from .multiservice_params import MultiserviceParams, resolved_catalog
 from .multiservice_reach import Reach
 from .multiservice_swap import drop_search, keep_or_undo, plan_key, saved_point, swap_search
 
-__all__ = ["improve", "improved_plan"]
+__all__ = ["improve", "improved_plan", "refilled_plan"]
 
 
 def _total(state: Any, money: Any) -> float:
@@ -95,6 +95,21 @@ def improved_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
         assert last_year is not None          # the first start always runs
         return GreedyPlan(last_year, False)
     return GreedyPlan(best[1], True)
+
+
+def refilled_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, year: np.ndarray, *,
+                  deadline: float | None = None) -> GreedyPlan:
+    """Plan ``year`` refilled: a re-plan's start when its program gives more room (a larger budget).
+
+    The plan's placements are kept, the money they leave spent greedily
+    (:func:`~.multiservice_greedy.loaded_state`), then the local search of :func:`improved_plan` runs from there.
+    ``floors_met`` False (and no search) when the placements alone do not meet the rules' floors.
+    """
+    state, money = loaded_state(reach, params, rules, year, deadline=deadline)
+    if not floors_met(state):
+        return GreedyPlan(state.year, False)
+    _local_search(state, money, rules, held_levels(reach, params), True, deadline)
+    return GreedyPlan(state.year.copy(), True)
 
 
 def _greedy_start(reach: Reach, params: MultiserviceParams, rules: SiteRules, power: float,

@@ -190,7 +190,8 @@ def remembering(model: Model[Any], vectors: Vectors, seen: Callable[[str], None]
 
     ``build`` is wrapped so the driver's decoder records the last vector it decodes (the plan's, before any
     redundant site is closed: still a feasible point of that program); the ``warm_start`` hook offers
-    :func:`start_for` of the new program (the repair runs on ``backend`` within the hook's deadline). Models
+    :func:`start_for` of the new program (the repair runs on ``backend`` within the hook's deadline), improved by
+    the model's ``improve_start`` hook when it has one (the money a larger budget adds, spent). Models
     with a ``search`` hook (the coverage models) are returned unchanged: their heuristics start themselves.
     ``seen(message)`` is told which start was used.
     """
@@ -198,6 +199,7 @@ def remembering(model: Model[Any], vectors: Vectors, seen: Callable[[str], None]
         return model
     build = model.build
     own_start = model.warm_start
+    improve = model.improve_start
 
     def recording_build(instance: Instance, params: ModelParams, rules: SiteRules) -> Built:
         built = build(instance, params, rules)
@@ -214,10 +216,16 @@ def remembering(model: Model[Any], vectors: Vectors, seen: Callable[[str], None]
                       deadline: float | None) -> np.ndarray | None:
         left = _REPAIR_CAP_S if deadline is None else min(_REPAIR_CAP_S, deadline - time.perf_counter())
         start, what = start_for(built.program, vectors, backend=backend, time_limit_s=left)
+        if start is None and own_start is not None:
+            start = own_start(instance, params, rules, built, deadline)
+        elif start is not None and improve is not None:
+            # the previous plan (or its repair) may leave room (a larger budget): the model's own search spends
+            # it before the solver starts, which from a feasible start rarely adds buildings in seconds
+            better = improve(instance, params, rules, built, start, deadline)
+            if better is not None and better is not start and not np.array_equal(better, start):
+                start, what = better, f"{what}, improved"
         if seen is not None:
             seen(what)
-        if start is None and own_start is not None:
-            return own_start(instance, params, rules, built, deadline)
         return start
 
     return replace(model, build=recording_build, warm_start=previous_plan)

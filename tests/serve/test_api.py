@@ -162,12 +162,13 @@ def test_replans_without_priorities_warm_start_from_the_previous_plan(client):
     body = {"services": {"elderly_care": {"priority": None}}}
     first = solve(client, dict(body, budget=BUDGET), "w")
     second = solve(client, dict(body, budget=2 * BUDGET), "w")       # more money: the old plan still fits
-    assert first["warm_start"].startswith("none") and second["warm_start"] == "previous plan"
+    # ... and the model's own search spends the added money on it before the solver starts
+    assert first["warm_start"].startswith("none") and second["warm_start"] == "previous plan, improved"
     assert second["objective"] >= first["objective"] - 1e-9
     # less money than the plan costs: the previous plan is repaired (buildings dropped) into a start
     assert second["total_cost"] > BUDGET / 2
     third = solve(client, dict(body, budget=BUDGET / 2), "w")
-    assert third["warm_start"] == "previous plan, repaired" and third["total_cost"] <= BUDGET / 2
+    assert third["warm_start"].startswith("previous plan, repaired") and third["total_cost"] <= BUDGET / 2
 
 
 def test_exported_toml_reproduces_the_plan_with_siting_solve(client, tmp_path):

@@ -99,7 +99,7 @@ def test_bound_is_tight_enough_to_mean_something():
 
 
 def test_driver_uses_the_warm_start_and_the_bound(monkeypatch):
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     inst = _instance(3, n_demand=30, n_sites=8)
     params = MultiserviceParams.from_kwargs({"catalog": _catalog(elderly_care={"min_share": 0.2}),
                                              "phases": [{"year": 2026, "budget": 2e6},
@@ -141,7 +141,7 @@ def test_with_a_time_limit_the_bound_runs_beside_the_search(monkeypatch, case):
     # time limit through the driver it still lies above the optimum the whole program proves
     import threading
 
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     seen = []
     real = heuristic.lagrange_bound
 
@@ -169,7 +169,7 @@ def test_with_priority_levels_the_bound_waits_for_the_plan(monkeypatch):
     # a held level needs the plan's value: the bound runs after the search, in the caller's thread
     import threading
 
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     monkeypatch.setattr(heuristic, "BOUND_BESIDE_MIN_ENTRIES", 0)
     seen = []
     real = heuristic.lagrange_bound
@@ -189,7 +189,7 @@ def test_a_stop_event_ends_the_warm_starts_searches_at_once(monkeypatch):
 
     from siting.backends import stopping
 
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     inst, params, rules = towns(0)
     built = build_multiservice(inst, params, rules)
     # unset, the searches run: greedy starts, their local search, the bound, core MIPs

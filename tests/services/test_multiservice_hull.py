@@ -147,7 +147,7 @@ def test_an_interrupted_search_stops_the_lps_beside_it(monkeypatch):
         assert seen and not seen[0].is_set()          # the LPs run while the search does
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     monkeypatch.setattr(heuristic, "neighbourhood_search", lambda built, reach, x, *args, **kwargs: (x, {}))
     monkeypatch.setattr(heuristic, "hull_beside", beside)
     monkeypatch.setattr(heuristic, "core_search", interrupted)

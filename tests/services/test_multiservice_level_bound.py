@@ -86,7 +86,7 @@ def _warm_start(case: str, seed: int, monkeypatch: pytest.MonkeyPatch):
     params = MultiserviceParams.from_kwargs(_CASES[case]())
     rules = SiteRules.of(inst)
     built = MODEL.build(inst, params, rules)
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     x = heuristic.warm_start(inst, params, rules, built, None)
     if x is None:
         pytest.skip("no feasible start on this instance")
@@ -110,7 +110,7 @@ def test_each_level_bound_covers_its_optimum_and_counts_only_its_services(
 def test_the_level_bound_reaches_the_rows_and_the_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     inst = multiservice_instance(0, 40, 12)
     params = MultiserviceParams.from_kwargs(_CASES["floors"]())
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     # each stage stopped by its limit with no bound of its own (as at city size)
     monkeypatch.setattr(levels_module, "get_backend", lambda name: _Stopped(None))
     result = solve_model(MODEL, inst, params, backend="highs", options=SolveOptions(time_limit_s=20, secondary="none"))
@@ -127,7 +127,7 @@ def test_the_level_bound_reaches_the_rows_and_the_warning(monkeypatch: pytest.Mo
 def test_a_level_bound_below_the_reached_value_stops_the_solve(monkeypatch: pytest.MonkeyPatch) -> None:
     inst = multiservice_instance(0, 40, 12)
     params = MultiserviceParams.from_kwargs(_CASES["one_level"]())
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     monkeypatch.setattr(heuristic, "level_bounds", lambda *args, **kwargs: {1: 1e-6})
     with pytest.raises(VerificationError, match="bound .* of priority level 1 is below"):
         solve_model(MODEL, inst, params, backend="highs", options=SolveOptions(time_limit_s=20, secondary="none"))
@@ -136,7 +136,7 @@ def test_a_level_bound_below_the_reached_value_stops_the_solve(monkeypatch: pyte
 def test_a_tighter_stage_bound_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     inst = multiservice_instance(1, 40, 12)
     params = MultiserviceParams.from_kwargs(_CASES["one_level"]())
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     monkeypatch.setattr(levels_module, "get_backend", lambda name: _Stopped(0.0))   # stage bound = its value
     result = solve_model(MODEL, inst, params, backend="highs", options=SolveOptions(time_limit_s=20, secondary="none"))
     row = result.stats["priority_levels"][0]

@@ -72,7 +72,7 @@ def test_the_weighted_objective_is_the_sum_plus_the_weighted_levels(seed: int) -
 
 def _first_level(seed: int, weight: float, monkeypatch: pytest.MonkeyPatch) -> tuple[float, float]:
     inst, params, rules, built = _case(seed, budget=4.0)
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     monkeypatch.setattr(heuristic, "LEVEL_WEIGHT", weight)
     # no deadline: the greedy and its local search only (no time-bound core MIPs), so the test is deterministic
     x = heuristic.warm_start(inst, params, rules, built, None)

@@ -91,7 +91,7 @@ def test_a_binding_floor_tightens_the_bound(monkeypatch):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_driver_bound_with_a_held_priority_level(monkeypatch, seed):
     """The warm start's level value is dualised; the bound still covers the driver's proven optimum."""
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     inst = _instance(seed, 24, 8)
     params = MultiserviceParams.from_kwargs({"catalog": catalog_of(**FLOORS), "carry_over": True,
                                              "phases": [{"year": 2026, "budget": 1.5e6},

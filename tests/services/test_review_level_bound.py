@@ -96,7 +96,7 @@ def _ceiling(reach, level, n_years: int) -> float:
 
 def _no_sub_mips(monkeypatch: pytest.MonkeyPatch) -> None:
     """The warm start without its neighbourhood and core MIPs (they only use its time; not under review)."""
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     monkeypatch.setattr(heuristic, "neighbourhood_search", lambda built, reach, x, *args, **kwargs: (x, {}))
     monkeypatch.setattr(heuristic, "core_search", lambda built, reach, x, *args, **kwargs: (x, {}))
 
@@ -143,7 +143,7 @@ def test_the_level_bound_covers_the_exact_level_optimum(case: str, seed: int) ->
 ], ids=["capacitated", "budget_groups", "floor_out_of_reach"])
 def test_rules_the_greedy_does_not_plan_for_give_no_level_bound(kwargs: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     inst, params, rules, built = _setup(0, kwargs)
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     assert heuristic.warm_start(inst, params, rules, built, None) is None
     assert heuristic.last_run()["no_start"] and "level_bounds" not in heuristic.last_run()
     assert heuristic.level_bound(inst, params, rules, 1) is None
@@ -159,7 +159,7 @@ def test_existing_facilities_leave_the_level_bound_between_the_optimum_and_the_c
     # a target that includes them stops it early: seed 1 gave 1.037 > 1, more elderly people than there are
     inst, params, rules, built = _setup(seed, {"budget": 2.5e6, "catalog": catalog_of(elderly_care={"priority": 1}),
                                                "existing_services": {"elderly_care": _existing(seed)}})
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     x = heuristic.warm_start(inst, params, rules, built, None)
     assert x is not None
     level = built.levels[0]
@@ -192,7 +192,7 @@ def test_the_rows_value_and_bound_count_existing_facilities_once_a_year(monkeypa
 # --- 3. the stash answers for its own solve only --------------------------------------------------------------------
 
 def test_the_hook_never_returns_another_solves_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     kwargs = {"budget": 2.5e6, "catalog": catalog_of(elderly_care={"priority": 1})}
     inst, params, rules, built = _setup(1, kwargs)
     assert heuristic.warm_start(inst, params, rules, built, None) is not None
@@ -210,7 +210,7 @@ def test_the_hook_never_returns_another_solves_bound(monkeypatch: pytest.MonkeyP
     # the locked solve's bound is below the unlocked level's optimum: handed to the first solve it would be wrong
     assert again < _level_optimum(built, built.levels[0])
     # the same objects, a warm start that computed nothing (too small for the heuristics): no stale bound
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 10 ** 9)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 10 ** 9)
     assert heuristic.warm_start(inst, params, locked, locked_built, None) is None
     assert heuristic.level_bound(inst, params, locked, 1) is None
 
@@ -223,7 +223,7 @@ def _greedy_sites(inst, params, rules) -> np.ndarray:
 
 
 def test_a_warm_start_out_of_time_leaves_no_level_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     inst, params, rules, built = _setup(0, {"budget": 2.5e6, "catalog": catalog_of(elderly_care={"priority": 1})})
     assert heuristic.warm_start(inst, params, rules, built, None) is not None
     assert heuristic.level_bound(inst, params, rules, 1) is not None

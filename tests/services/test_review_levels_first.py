@@ -136,7 +136,7 @@ def _start(case: str, seed: int, weight: float, monkeypatch: pytest.MonkeyPatch,
     params = MultiserviceParams.from_kwargs({**_FLOORS_PHASES, **_THREE_LEVELS}[case]())
     rules = SiteRules.of(inst)
     built = MODEL.build(inst, params, rules)
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     monkeypatch.setattr(heuristic, "LEVEL_WEIGHT", weight)
     deadline = None if deadline_s is None else time.perf_counter() + deadline_s
     return built, heuristic.warm_start(inst, params, rules, built, deadline)

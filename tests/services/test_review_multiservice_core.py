@@ -133,7 +133,7 @@ def test_a_warm_start_without_a_start_leaves_the_backend_half_the_time(monkeypat
     params = MultiserviceParams.from_kwargs({"catalog": catalog, "budget": 6e6})
     rules = SiteRules.of(inst)
     built = build_multiservice(inst, params, rules)
-    monkeypatch.setattr(heuristic, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
     monkeypatch.setattr(heuristic, "LARGE_NNZ", 0)          # this program stands for a city-sized one
     seen: dict[str, float | None] = {}
 
