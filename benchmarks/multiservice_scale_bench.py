@@ -3,8 +3,11 @@
 Cases (demand points x candidate buildings x services): ``20k`` (20,000 x 2,000 x 8), ``60k`` (60,000 x 5,000
 x 8) and ``150k`` (150,000 x 10,000 x 8). Each runs ``plain`` (one budget) and ``policy`` (floors: elderly care
 >= 15 %, childcare >= 8 %; priorities: elderly care, then childcare; three yearly phases with carry-over).
-Per-community floors are left out: with 1.2 km communities many have no building within reach, so any
-per-community floor would be infeasible by construction (the tests cover them on small instances).
+Per-community floors are left out there: with 1.2 km communities many have no building within reach, so any
+per-community floor would be infeasible by construction. ``stations`` asks the demo's policy at city size — an
+elderly-care station in every community (``min_providers_per_community = 1``), elderly care first, childcare
+next, the three phases — on communities that can each host one: the Voronoi cells of one building per 400 demand
+points, drawn among those that may host elderly care (:func:`station_communities`).
 
 Generator (:func:`city_multiservice`): towns of :func:`generate.city_points` (clustered demand and buildings);
 per point elderly ~18 % and children ~10 % of the population; communities = 1.2 km grid cells; buildings with
@@ -23,6 +26,7 @@ Usage::
     .venv/bin/python benchmarks/multiservice_scale_bench.py --case 150k --variant plain --time-limit 300
     .venv/bin/python benchmarks/multiservice_scale_bench.py --case 20k --variant policy --bound-only
     .venv/bin/python benchmarks/multiservice_scale_bench.py --case 150k --variant plain --budget-scale 3
+    .venv/bin/python benchmarks/multiservice_scale_bench.py --case 60k --variant stations --time-limit 180
 
 Prints a markdown table per case with ``uptime`` load averages (figures depend on the machine's load).
 """
@@ -104,8 +108,25 @@ def city_multiservice(n_demand: int, n_sites: int, *, seed: int = 0) -> Instance
                                                                                            tables["elderly"]})
 
 
-def catalog_of(policy: bool):
-    """The eight services at the bench thresholds; with ``policy``: elderly care first, floors on it."""
+def station_communities(instance: Instance, seed: int) -> Instance:
+    """Communities as the Voronoi cells of one building per 400 demand points, each able to host elderly care."""
+    rng = np.random.default_rng(seed + 13)
+    need = load_catalog()["elderly_care"].min_floor_area_m2
+    able = np.flatnonzero((instance.sites.status == SiteStatus.CANDIDATE) & (instance.sites.floor_area >= need))
+    centres = rng.choice(able, max(1, instance.n_demand // 400), replace=False)
+    tree = cKDTree(np.column_stack([instance.sites.x[centres], instance.sites.y[centres]]))
+
+    def label(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.array([f"k{c}" for c in tree.query(np.column_stack([x, y]))[1]], dtype=object)
+
+    return replace(instance, demand=replace(instance.demand, labels={"community": label(instance.demand.x,
+                                                                                       instance.demand.y)}),
+                   sites=replace(instance.sites, labels={"community": label(instance.sites.x, instance.sites.y)}))
+
+
+def catalog_of(policy: bool, stations: bool = False):
+    """The eight services at the bench thresholds; with ``policy``: elderly care first, floors on it; with
+    ``stations``: the same order, a station in every community instead of the share floors."""
     base = load_catalog()
     services = []
     for s in base.services:
@@ -117,6 +138,10 @@ def catalog_of(policy: bool):
             extra = {"priority": 1, "min_share": 0.15}
         if policy and s.key == "childcare":
             extra = {"priority": 2, "min_share": 0.08}
+        if stations and s.key == "elderly_care":
+            extra = {"priority": 1, "min_providers_per_community": 1}
+        if stations and s.key == "childcare":
+            extra = {"priority": 2}
         services.append(replace(s, enabled=True, threshold_minutes=SERVICES[s.key], **extra))
     return replace(base, services=tuple(services))
 
@@ -135,15 +160,16 @@ def existing_services(instance: Instance, seed: int) -> dict[str, np.ndarray]:
     return out
 
 
-def params_of(instance: Instance, policy: bool, seed: int, budget_scale: float = 1.0) -> dict[str, Any]:
-    """Budget for ~3 % of the buildings with ~3 services each (times ``budget_scale``); ``policy`` adds three
-    yearly phases."""
+def params_of(instance: Instance, policy: bool, seed: int, budget_scale: float = 1.0,
+              stations: bool = False) -> dict[str, Any]:
+    """Budget for ~3 % of the buildings with ~3 services each (times ``budget_scale``); ``policy`` (or
+    ``stations``) adds three yearly phases."""
     candidates = instance.sites.status == SiteStatus.CANDIDATE
     mean_cost = float(instance.sites.cost[candidates].mean())
     budget = budget_scale * 0.03 * instance.n_sites * (mean_cost + 3 * 5e5)
-    out: dict[str, Any] = {"budget": budget, "catalog": catalog_of(policy),
+    out: dict[str, Any] = {"budget": budget, "catalog": catalog_of(policy, stations),
                            "existing_services": existing_services(instance, seed), "objective": "share"}
-    if policy:
+    if policy or stations:
         out["phases"] = [{"year": 2026, "budget": 0.4 * budget}, {"year": 2027, "budget": 0.3 * budget},
                          {"year": 2028, "budget": 0.3 * budget}]
         out["carry_over"] = True
@@ -198,10 +224,13 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share
     clock = PhaseClock()
     began = time.perf_counter()
     instance = city_multiservice(n_demand, n_sites, seed=seed)
+    if variant == "stations":
+        instance = station_communities(instance, seed)
     clock.seconds["load"] = time.perf_counter() - began
     clock.rss_gb["load"] = _rss_gb()
     pairs = len(instance.travel) + len(instance.group_travel["elderly"])
-    params = MultiserviceParams.from_kwargs(params_of(instance, variant == "policy", seed, budget_scale))
+    params = MultiserviceParams.from_kwargs(params_of(instance, variant == "policy", seed, budget_scale,
+                                                      stations=variant == "stations"))
     model = replace(MODEL, build=clock.wrap("build", MODEL.build), evaluate=clock.wrap("verify", MODEL.evaluate),
                     warm_start=clock.wrap("heuristic", MODEL.warm_start), bound=clock.wrap("bound", MODEL.bound),
                     warm_start_share=MODEL.warm_start_share if warm_share is None else warm_share)
@@ -275,7 +304,10 @@ def bound_only(case: str, variant: str, seed: int, max_iterations: int) -> None:
 
     n_demand, n_sites = CASES[case]
     instance = city_multiservice(n_demand, n_sites, seed=seed)
-    params = MultiserviceParams.from_kwargs(params_of(instance, variant == "policy", seed))
+    if variant == "stations":
+        instance = station_communities(instance, seed)
+    params = MultiserviceParams.from_kwargs(params_of(instance, variant == "policy", seed,
+                                                      stations=variant == "stations"))
     rules = SiteRules.of(instance)
     reach = reach_of(instance, params, rules)
     began = time.perf_counter()
@@ -336,7 +368,7 @@ def print_row(r: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", choices=list(CASES), default="20k")
-    ap.add_argument("--variant", choices=["plain", "policy", "both"], default="both")
+    ap.add_argument("--variant", choices=["plain", "policy", "stations", "both"], default="both")
     ap.add_argument("--time-limit", type=float, default=300.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--bound-only", action="store_true",
