@@ -403,8 +403,6 @@ def loaded_state(reach: Reach, params: MultiserviceParams, rules: SiteRules, yea
     n_years = len(money.budgets)
     year = np.where(year < n_years, year, n_years - 1)
     opened = np.where(year >= 0, year, n_years).min(axis=1)          # a building's first year (n_years: never)
-    spend = np.array([float(reach.placement_cost[year == t].sum() + reach.building_cost[opened == t].sum())
-                      for t in range(n_years)])
     objective = [s.value for s in reach.services]
     for t in range(n_years):
         if t:
@@ -413,13 +411,17 @@ def loaded_state(reach: Reach, params: MultiserviceParams, rules: SiteRules, yea
             cost = reach.placement_cost[j, k] + (0.0 if state.converted[j] else reach.building_cost[j])
             money.spend(float(cost))
             state.place(int(j), int(k), t)
-        later = spend[t + 1:]
+        # what the plan's later years still need (a placement the fill already made needs nothing more)
+        pending = (year > t) & (state.year < 0)
+        unopened = ~state.converted & (opened > t) & (opened < n_years)
+        later = np.array([float(reach.placement_cost[pending & (year == u)].sum()
+                                + reach.building_cost[unopened & (opened == u)].sum()) for u in range(t + 1, n_years)])
         keep_total = float(later.sum())
         keep_year = 0.0
         if money.carry and later.size:
             keep_year = max(0.0, float(np.cumsum(later - np.asarray(money.budgets[t + 1:], float)).max()))
-        keep_area = np.where(year > t, reach.area_need[None, :], 0.0).sum(axis=1)
-        keep_new = int(rules.counts[(opened > t) & (opened < n_years) & ~state.converted].sum())
+        keep_area = np.where(pending, reach.area_need[None, :], 0.0).sum(axis=1)
+        keep_new = int(rules.counts[unopened].sum())
         money.left -= keep_year
         money.total_left -= keep_total
         state.area_left -= keep_area

@@ -221,7 +221,7 @@ def improve_start(instance: Instance, params: MultiserviceParams, rules: SiteRul
         found = _search(instance, params, rules, built, deadline, previous=x)
     else:
         reach = reach_of(instance, params, rules)
-        search_built, search_reach = weighted(built, reach, level_weights(built, reach))
+        _, search_reach = weighted(built, reach, level_weights(built, reach))
         n_phases = len(params.phases) if params.phases else 1
         found = None
         if supported(params, reach) is None:
