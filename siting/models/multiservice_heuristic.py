@@ -207,7 +207,7 @@ def warm_start(instance: Instance, params: MultiserviceParams, rules: SiteRules,
 
 
 def improve_start(instance: Instance, params: MultiserviceParams, rules: SiteRules, built: Built,
-                  x: np.ndarray, deadline: float | None) -> np.ndarray | None:
+                  x: np.ndarray, deadline: float | None) -> np.ndarray:
     """A start no worse than the feasible vector ``x`` (a re-plan's previous plan); ``x`` when none is found.
 
     ``x``'s placements are kept and the money they leave (a larger budget) spent by the greedy, year by year;

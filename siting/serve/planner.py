@@ -216,16 +216,18 @@ def remembering(model: Model[Any], vectors: Vectors, seen: Callable[[str], None]
                       deadline: float | None) -> np.ndarray | None:
         left = _REPAIR_CAP_S if deadline is None else min(_REPAIR_CAP_S, deadline - time.perf_counter())
         start, what = start_for(built.program, vectors, backend=backend, time_limit_s=left)
+        if seen is not None:
+            seen(what)
         if start is None and own_start is not None:
-            start = own_start(instance, params, rules, built, deadline)
-        elif start is not None and improve is not None:
+            return own_start(instance, params, rules, built, deadline)
+        if start is not None and improve is not None:
             # the previous plan (or its repair) may leave room (a larger budget): the model's own search spends
             # it before the solver starts, which from a feasible start rarely adds buildings in seconds
             better = improve(instance, params, rules, built, start, deadline)
             if better is not None and better is not start and not np.array_equal(better, start):
-                start, what = better, f"{what}, improved"
-        if seen is not None:
-            seen(what)
+                start = better
+                if seen is not None:
+                    seen(f"{what}, improved")
         return start
 
     return replace(model, build=recording_build, warm_start=previous_plan)
