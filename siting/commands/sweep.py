@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
                       f"{r.coverage_share:.1%}", str(r.status), "yes" if r.pareto else "")
         con = Console()
         con.print(t)
+        for _, r in res.table[res.table["below_smaller_budget"]].iterrows():
+            con.print(f"warning: budget {r.budget / 1e6:,.2f} M: a smaller budget's plan is better and fits this "
+                      f"budget too, so this solve stopped short ({r.status}); give it more time")
         con.print(f"{len(res.computed)} solved, {len(res.reused)} reused from {res.csv.parent / 'sweep'}")
         con.print(f"written: {res.csv}" + (f", {res.png}" if res.png else ""))
     return 0 if all(r.get("has_solution") for r in res.records.values()) else 1

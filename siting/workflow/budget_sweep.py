@@ -34,7 +34,8 @@ from .tasks import SolveTask, check_scheduler_address, run_resumable, solve_task
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["SweepResult", "sweep", "frontier_table", "plot_frontier", "pareto_mask", "metric_name"]
+__all__ = ["SweepResult", "sweep", "frontier_table", "plot_frontier", "pareto_mask", "below_smaller_mask",
+           "metric_name"]
 
 
 def pareto_mask(cost: Iterable[float], covered: Iterable[float]) -> np.ndarray:
@@ -60,8 +61,53 @@ class SweepResult:
     reused: tuple[str, ...]      # budget keys read back from disk
 
 
+def below_smaller_mask(budget: Iterable[float], objective: Iterable[float], *, maximise: bool = True) -> np.ndarray:
+    """Per row, whether a smaller budget's plan is better (this solve then stopped short).
+
+    That plan also fits this budget, so this solve stopped short of its optimum (a time limit), however small
+    its reported gap.
+
+    Rows whose objective is NaN (no plan, or not comparable) are never flagged and flag nothing.
+
+    Examples
+    --------
+    >>> below_smaller_mask([1, 2, 3], [5.0, 4.0, 6.0]).tolist()
+    [False, True, False]
+    >>> below_smaller_mask([1, 2], [5.0, 4.0], maximise=False).tolist()
+    [False, False]
+    """
+    b = np.asarray(list(budget), float)
+    v = np.asarray(list(objective), float) * (1.0 if maximise else -1.0)
+    order = np.argsort(b, kind="stable")
+    out = np.zeros(b.shape[0], bool)
+    best, best_budget = -np.inf, -np.inf
+    for i in order:                 # one pass over the budgets, ascending (a sweep has a few dozen)
+        if np.isnan(v[i]):
+            continue
+        if best_budget < b[i] and v[i] < best - 1e-9 * max(1.0, abs(best)):
+            out[i] = True
+        if v[i] > best:
+            best, best_budget = v[i], b[i]
+    return out
+
+
+def _comparable_objective(r: dict) -> float:
+    """A record's objective where budgets' plans compare (NaN elsewhere).
+
+    Comparable: a plan and no priority levels (a larger budget may raise an earlier level and lower the objective
+    held after it).
+    """
+    if not r.get("has_solution") or r.get("objective") is None or (r.get("stats") or {}).get("priority_levels"):
+        return float("nan")
+    return float(r["objective"])
+
+
 def frontier_table(records: Iterable[dict]) -> pd.DataFrame:
-    """One row per budget: cost, covered population and share, sites, status, pareto flag, per-service shares."""
+    """One row per budget: cost, covered population and share, sites, status, pareto flag, per-service shares.
+
+    ``below_smaller_budget``: a smaller budget's plan is better (see :func:`below_smaller_mask`; never where
+    plans are not comparable: no plan, or priority levels).
+    """
     rows = []
     for r in records:
         row: dict[str, Any] = {
@@ -73,6 +119,9 @@ def frontier_table(records: Iterable[dict]) -> pd.DataFrame:
             "total_population": float(r.get("total_population") or 0.0),
             "n_selected": len(r.get("selected") or []),
             "seconds": float(r.get("seconds") or 0.0),
+            "objective": float("nan") if r.get("objective") is None else float(r["objective"]),
+            "_comparable": _comparable_objective(r),
+            "_model": r.get("model"),
         }
         tp = row["total_population"]
         row["coverage_share"] = row["covered_population"] / tp if tp else 0.0
@@ -89,7 +138,23 @@ def frontier_table(records: Iterable[dict]) -> pd.DataFrame:
     if ok.any():
         mask[ok] = pareto_mask(df.loc[ok, "total_cost"], df.loc[ok, "covered_population"])
     df["pareto"] = mask
-    return df
+    df["below_smaller_budget"] = _below_smaller(df)
+    return df.drop(columns=["_comparable", "_model"])
+
+
+def _below_smaller(df: pd.DataFrame) -> np.ndarray:
+    """:func:`below_smaller_mask` with the sweep's model's sense (all False when the model is unknown)."""
+    from ..errors import InputError
+    from ..models.registry import get_model
+
+    names = {str(m) for m in df["_model"].dropna()}
+    if len(names) != 1:
+        return np.zeros(len(df), bool)
+    try:
+        maximise = get_model(names.pop()).maximise
+    except InputError:         # a record written by another version may name a model this one lacks
+        return np.zeros(len(df), bool)
+    return below_smaller_mask(df["budget"], df["_comparable"], maximise=maximise)
 
 
 def metric_name(record: dict | None) -> str:

@@ -125,3 +125,26 @@ def test_missing_budgets_and_bad_values(example, tmp_path):
 def test_pareto_mask():
     assert pareto_mask([1, 2, 2, 3], [5, 4, 6, 6]).tolist() == [True, False, True, False]
     assert pareto_mask([1, 1, 2], [5, 5, 7]).tolist() == [True, False, True]  # duplicates: the first only
+
+
+def test_a_budget_whose_plan_is_worse_than_a_smaller_budgets_is_flagged():
+    from siting.workflow.budget_sweep import below_smaller_mask, frontier_table
+
+    # a larger budget that covers less stopped short: the smaller budget's plan fits it too
+    assert below_smaller_mask([1, 2, 3, 4], [5.0, 4.0, 5.0, 7.0]).tolist() == [False, True, False, False]
+    assert below_smaller_mask([3, 1, 2], [4.0, 5.0, 6.0]).tolist() == [True, False, False]   # any order
+    assert below_smaller_mask([1, 2], [5.0, np.nan]).tolist() == [False, False]
+    assert below_smaller_mask([1, 2], [3.0, 4.0], maximise=False).tolist() == [False, True]  # p-median: lower is better
+
+    def record(budget, objective, **extra):
+        return {"budget_requested": budget, "objective": objective, "has_solution": objective is not None,
+                "model": "mclp", "status": "time_limit", "total_cost": budget, "covered_population": objective or 0,
+                "total_population": 10.0, **extra}
+
+    table = frontier_table([record(2e6, 8.0), record(1e6, 9.0), record(3e6, None)])
+    assert table["below_smaller_budget"].tolist() == [False, True, False]
+    assert table["objective"].tolist()[:2] == [9.0, 8.0]
+    # with priority levels a larger budget may lower the objective held after a higher first level: not flagged
+    levels = {"stats": {"priority_levels": [{"level": 1}]}}
+    table = frontier_table([record(2e6, 8.0, **levels), record(1e6, 9.0, **levels)])
+    assert not table["below_smaller_budget"].any()
