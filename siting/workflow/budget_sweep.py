@@ -64,8 +64,8 @@ class SweepResult:
 def below_smaller_mask(budget: Iterable[float], objective: Iterable[float], *, maximise: bool = True) -> np.ndarray:
     """Per row, whether a smaller budget's plan is better (this solve then stopped short).
 
-    That plan also fits this budget, so this solve stopped short of its optimum (a time limit), however small
-    its reported gap.
+    That plan also fits this budget, so this budget's optimum is at least as good, whatever gap its solve
+    reported (a time limit).
 
     Rows whose objective is NaN (no plan, or not comparable) are never flagged and flag nothing.
 
