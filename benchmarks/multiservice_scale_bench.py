@@ -124,6 +124,12 @@ def station_communities(instance: Instance, seed: int) -> Instance:
                    sites=replace(instance.sites, labels={"community": label(instance.sites.x, instance.sites.y)}))
 
 
+def variant_city(n_demand: int, n_sites: int, variant: str, seed: int) -> Instance:
+    """The generated city of a variant: ``stations`` draws its own communities (:func:`station_communities`)."""
+    instance = city_multiservice(n_demand, n_sites, seed=seed)
+    return station_communities(instance, seed) if variant == "stations" else instance
+
+
 def catalog_of(policy: bool, stations: bool = False):
     """The eight services at the bench thresholds; with ``policy``: elderly care first, floors on it; with
     ``stations``: the same order, a station in every community instead of the share floors."""
@@ -223,9 +229,7 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share
     n_demand, n_sites = CASES[case]
     clock = PhaseClock()
     began = time.perf_counter()
-    instance = city_multiservice(n_demand, n_sites, seed=seed)
-    if variant == "stations":
-        instance = station_communities(instance, seed)
+    instance = variant_city(n_demand, n_sites, variant, seed)
     clock.seconds["load"] = time.perf_counter() - began
     clock.rss_gb["load"] = _rss_gb()
     pairs = len(instance.travel) + len(instance.group_travel["elderly"])
@@ -303,9 +307,7 @@ def bound_only(case: str, variant: str, seed: int, max_iterations: int) -> None:
     from siting.rules import SiteRules
 
     n_demand, n_sites = CASES[case]
-    instance = city_multiservice(n_demand, n_sites, seed=seed)
-    if variant == "stations":
-        instance = station_communities(instance, seed)
+    instance = variant_city(n_demand, n_sites, variant, seed)
     params = MultiserviceParams.from_kwargs(params_of(instance, variant == "policy", seed,
                                                       stations=variant == "stations"))
     rules = SiteRules.of(instance)
