@@ -276,6 +276,8 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share
                f"({run['hull_s']:.0f} s)" if "hull_solved" in run else "")
             + (f" ({len(run['hull_errors'])} LPs failed, first: {run['hull_errors'][0]})"
                if run.get("hull_errors") else "")
+            + (f"; the objective's bound with level 1 held {run['held_objective_bound']:.4f}"
+               if run.get("held_objective_bound") is not None else "")
             + (f"; no start: {run['no_start']}" if run.get("no_start") else "")
             + "".join(f"; level {row['level']} held at {float(row['value']):.4f}"
                       + ("" if row.get("bound") is None else

@@ -6,7 +6,9 @@ restarts (:mod:`siting.models.multiservice_greedy`), each improved by moves and 
 (:mod:`~siting.models.multiservice_local`, :mod:`~siting.models.multiservice_swap`), then by neighbourhood
 sub-MIPs (:mod:`~siting.models.multiservice_regions`), and reports the tighter of the solver's bound and the Lagrangian
 one (:mod:`siting.models.multiservice_lagrange`); after the bound, aggregated core MIPs on the plan's and the bound's
-best buildings use the rest of the warm start's time (:mod:`~siting.models.multiservice_core`). All of it runs in the
+best buildings use the rest of the warm start's time (:mod:`~siting.models.multiservice_core`). With priority levels
+the last of that time goes to each level's own bound and the objective's with level 1 held
+(:mod:`~siting.models.multiservice_level_bound`), from the plan the core MIPs leave. All of it runs in the
 warm start, within its deadline;
 the ``bound`` hook returns the bound of the same solve (the driver calls it after the backend, with no time
 left to spare). The plan is encoded as the program's column vector and checked against the program itself;
@@ -32,7 +34,7 @@ from .multiservice_core import core_search
 from .multiservice_greedy import FLOOR_WEIGHT, GreedyPlan, supported
 from .multiservice_hull import hull_beside
 from .multiservice_lagrange import lagrange_bound
-from .multiservice_level_bound import held_level, level_bounds, scaled
+from .multiservice_level_bound import held_bounds, held_level, level_bounds, scaled
 from .multiservice_local import improved_plan, refilled_plan
 from .multiservice_params import MultiserviceParams
 from .multiservice_phase import site_columns
@@ -73,11 +75,17 @@ LEVEL_WEIGHT = 10.0
 #: small arrays, the GIL shared) greedy 10.3 -> 14.6 s, bound 4.5 -> 9.1 s, plan 0.8070 -> 0.8065-0.8067, gap
 #: 0.73 -> 0.77-0.79 %; 60k (0.94 M) 180 s: 0.973 / 1.002 % (this code / the code before) -> 0.827 %
 BOUND_BESIDE_MIN_ENTRIES = 500_000
-#: the share of the time the bound leaves to the core MIPs that each priority level's own bound may use first (at
-#: most half for all of them): 150k policy, two levels in 0.15 together: level 1's bound 0.6073, in 0.15 each
-#: 0.5801 (seed 0; 0.579-0.583 over runs), in 0.3 each (half for both) 0.5784, level 2's 0.1297 -> 0.1261, the
-#: plan no worse (0.7728 -> 0.7734); seed 1 0.4798 -> 0.4794, 0.1265 -> 0.1252; 20k converges either way (0.5772)
+#: the share of the time the bound leaves to the core MIPs that each priority level's own bound, and the objective's
+#: with level 1 held, keep back for after them (at most LEVEL_BOUNDS_MAX_SHARE together). 150k policy, before the
+#: objective's bound, when the levels' bounds ran before the core MIPs: two levels in 0.15 together: level 1's
+#: bound 0.6073, in 0.15 each 0.5801 (seed 0; 0.579-0.583 over runs), in 0.3 each (half for both) 0.5784, level
+#: 2's 0.1297 -> 0.1261, the plan no worse (0.7728 -> 0.7734); seed 1 0.4798 -> 0.4794, 0.1265 -> 0.1252; 20k
+#: converges either way (0.5772)
 LEVEL_BOUND_SHARE = 0.3
+#: at most this share for the levels' bounds and the objective's with level 1 held together (150k policy, 300 s:
+#: 0.75 gave the objective's bound 1.0827 in 114 s where 0.5 gave 1.0952 in 78 s, before the sigma walk's tries
+#: left time to continue the best one)
+LEVEL_BOUNDS_MAX_SHARE = 0.5
 
 #: the core MIPs solve a second ball beside each ball once the hull LPs leave the other core to them (True: at once;
 #: they always do when the plan is too large for a city-wide core). 150k plain, budget x3, seed 0, pairs at once:
@@ -339,24 +347,24 @@ def _search(instance: Instance, params: MultiserviceParams, rules: SiteRules, bu
         _LAST.update(bound_s=time.perf_counter() - t0, bound_beside=False)
     _LAST.update(bound=lagrange.bound, bound_iterations=lagrange.iterations, bound_bundles=lagrange.bundles)
     bound_value = float(lagrange.bound)
-    if x is not None and built.levels:
-        share = min(0.5, LEVEL_BOUND_SHARE * len(built.levels))
-        levels_deadline = None if deadline is None else \
-            time.perf_counter() + share * max(0.0, deadline - time.perf_counter())
-        t1 = time.perf_counter()
-        found = level_bounds(built, reach, params, rules.counts, x, deadline=levels_deadline,
-                             multipliers=lagrange.multipliers)
-        _LAST.update(level_bounds=found, level_bounds_s=time.perf_counter() - t1)
-        _KEPT.put((instance, params, rules), "level_bounds", found)
-    if x is not None and deadline is not None and lagrange.site_score is not None:
+    # with priority levels each level's bound, then the objective's with level 1 held, come last: from the plan the
+    # core MIPs leave, whose level 1 is no lower (a higher held value, a tighter bound); the core MIPs leave them
+    # their share of the time
+    held_last = x is not None and bool(built.levels)
+    core_deadline = deadline
+    if held_last and deadline is not None:
+        share = min(LEVEL_BOUNDS_MAX_SHARE, LEVEL_BOUND_SHARE * (len(built.levels) + 1))
+        core_deadline = time.perf_counter() + (1.0 - share) * max(0.0, deadline - time.perf_counter())
+    if x is not None and core_deadline is not None and lagrange.site_score is not None:
         n_phases = len(params.phases) if params.phases else 1
         shortfalls = Shortfalls.at(reach, lagrange)
         # the components' hull LPs lower the bound beside the search, on the other core
         stop = threading.Event()
-        hull = hull_beside(built, reach, params, rules.counts, lagrange, shortfalls, x, deadline=deadline, stop=stop)
+        hull = hull_beside(built, reach, params, rules.counts, lagrange, shortfalls, x, deadline=core_deadline,
+                           stop=stop)
         try:
             x, core = core_search(search_built, search_reach, x, n_phases, lagrange.site_score,
-                                  lagrange.site_services, deadline=deadline, round_share=_CORE_ROUND_SHARE,
+                                  lagrange.site_services, deadline=core_deadline, round_share=_CORE_ROUND_SHARE,
                                   turns=None if shortfalls is None else ComponentTurns(shortfalls),
                                   pair=lambda: PAIR_BESIDE_HULL or hull is None or hull.done())
         except BaseException:
@@ -368,6 +376,15 @@ def _search(instance: Instance, params: MultiserviceParams, rules: SiteRules, bu
             _LAST.update(hull_bound=lowered.bound, hull_solved=lowered.solved, hull_lowered=lowered.lowered,
                          hull_s=lowered.seconds, hull_components=lowered.components, hull_errors=lowered.errors)
             bound_value = min(bound_value, lowered.bound)
+    if held_last:
+        assert x is not None
+        t1 = time.perf_counter()
+        held = held_bounds(built, reach, params, rules.counts, x, deadline=deadline, multipliers=lagrange.multipliers)
+        _LAST.update(level_bounds=held.levels, held_objective_bound=held.objective,
+                     level_bounds_s=time.perf_counter() - t1)
+        _KEPT.put((instance, params, rules), "level_bounds", held.levels)
+        if held.objective is not None:
+            bound_value = min(bound_value, held.objective)
     _KEPT.put((instance, params, rules), "bound", bound_value)
     return x
 

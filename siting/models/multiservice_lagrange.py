@@ -86,6 +86,9 @@ class LagrangeBound:
     #: the final year's best cover-row multipliers u (one array per service, the reach's active points), where
     #: another search may start (:func:`lagrange_bound`'s ``start``); empty when not computed
     multipliers: tuple[np.ndarray, ...] = field(default=(), compare=False)
+    #: each earlier year's own search's best multipliers u (in the years' order; fewer when the time ran out),
+    #: where another search of the same objective may start them (``year_starts``)
+    year_multipliers: tuple[tuple[np.ndarray, ...], ...] = field(default=(), compare=False)
     #: at the multipliers of the bound, the final year's budget price mu, what each point earns when covered
     #: (its value, the floors' and the held level's multipliers included: one array per service) and its
     #: (earning - u)^+, for the split of the bound over the reach components
@@ -170,13 +173,16 @@ def _final_value(inner: _Buildings, reach: Reach, floors: list[_Floor], lam: lis
 def lagrange_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarray, *, target: float,
                    deadline: float | None = None, max_iterations: int = 1000,
                    held: tuple[tuple[str, ...], float] | None = None,
-                   start: list[np.ndarray] | None = None) -> LagrangeBound:
+                   start: list[np.ndarray] | None = None,
+                   year_starts: tuple[tuple[np.ndarray, ...], ...] = ()) -> LagrangeBound:
     """The bound of the module notes; ``target`` is a primal value of the last year's coverage (Polyak).
 
     ``held``: (service keys, value) of a priority level the final program holds at ``value`` or more (its
     objective: those services' coverage summed over the years, existing facilities included); dualised too.
     ``start``: the final year's first multipliers u (one array per service; clipped to [0, the point's value];
     default half the value): any start gives a bound, a good one a tighter bound in fewer steps.
+    ``year_starts``: the earlier years' first u, as :attr:`LagrangeBound.year_multipliers` (a year without one
+    starts at half the value).
     """
     began = time.perf_counter()
     inner = _Buildings(reach, counts, params.max_sites)
@@ -196,6 +202,7 @@ def lagrange_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarray,
     candidates = [list(shared) for _ in moneys]
     # the earlier years share the time up to YEARS_SHARE; the rest is for the level's ladder
     years_end = None if deadline is None else began + YEARS_SHARE * max(0.0, deadline - began)
+    year_u: list[tuple[np.ndarray, ...]] = []
     for t, money in enumerate(moneys[:-1]):
         now = time.perf_counter()
         if years_end is not None and now >= years_end:
@@ -203,9 +210,11 @@ def lagrange_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarray,
         year_deadline = None if years_end is None else now + (years_end - now) / (len(moneys) - 1 - t)
         # the target scaled by the money (a low target only lengthens the first steps)
         scaled = target * money / moneys[-1] if np.isfinite(moneys[-1]) else target
-        own = _search(inner, reach, [], money, scaled, year_deadline, max_iterations, began, None)
+        own = _search(inner, reach, [], money, scaled, year_deadline, max_iterations, began, None,
+                      list(year_starts[t]) if t < len(year_starts) else None)
         iterations += own.iterations
         candidates[t].append((no_lam, own.u))
+        year_u.append(tuple(own.u))
     level = None if held is None else _held_level(reach, held, len(moneys))
     scales = (0.0,) if level is None else HELD_MULTIPLIERS
     mus: dict[tuple[int, int], float] = {}
@@ -216,7 +225,7 @@ def lagrange_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarray,
         trial = _years(inner, reach, floors, candidates, moneys, level, scale, mus)
         best_years = trial if trial.bound < best_years.bound else best_years
     return replace(best_years, iterations=iterations, bundles=inner.bundles, history=tuple(history),
-                   multipliers=tuple(final.u))
+                   multipliers=tuple(final.u), year_multipliers=tuple(year_u))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ and the unproven-level warning, and a bound below a reached value must stop the 
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -128,7 +129,8 @@ def test_a_level_bound_below_the_reached_value_stops_the_solve(monkeypatch: pyte
     inst = multiservice_instance(0, 40, 12)
     params = MultiserviceParams.from_kwargs(_CASES["one_level"]())
     monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
-    monkeypatch.setattr(heuristic, "level_bounds", lambda *args, **kwargs: {1: 1e-6})
+    monkeypatch.setattr(heuristic, "held_bounds",
+                        lambda *args, **kwargs: level_bound_module.HeldBounds({1: 1e-6}, None))
     with pytest.raises(VerificationError, match="bound .* of priority level 1 is below"):
         solve_model(MODEL, inst, params, backend="highs", options=SolveOptions(time_limit_s=20, secondary="none"))
 
@@ -239,3 +241,127 @@ def test_kept_bounds_answer_only_for_their_own_solve_and_the_oldest_go() -> None
     del solves[3]
     kept.forget(Obj(), Obj(), Obj())
     assert len(kept._entries) == kept.SIZE - 2
+
+
+def objective_optimum(built, first_at: float) -> float | None:
+    """The program's own objective's optimum with the first level held at ``first_at`` (None: no such plan)."""
+    first = built.levels[0]
+    program = replace(built.program,
+                      constraints=sp.vstack([built.program.constraints, sp.csr_matrix(first.objective)], format="csr"),
+                      row_lower=np.append(built.program.row_lower, first_at - first.offset),
+                      row_upper=np.append(built.program.row_upper, np.inf))
+    sol = get_backend("highs").solve(program, SolveOptions(mip_gap=0.0, secondary="none"))
+    if sol.termination.value == "infeasible":
+        return None
+    assert sol.termination.value == "optimal" and sol.objective is not None
+    return float(sol.objective)
+
+
+@pytest.mark.parametrize(("case", "seed"), [("one_level", 0), ("one_level", 1), ("floors", 0), ("floors", 1),
+                                           ("phased", 0), ("phased", 2)])
+def test_the_objectives_bound_with_level_one_held_covers_its_optimum(case: str, seed: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The objective's bound with level 1 held (every service searched, level 1's weighted 1 + sigma) is at least
+    the objective's exact optimum with level 1 held where the driver holds it, at most every point covered every
+    year; the warm start keeps the least of it and the program's own bound."""
+    inst, params, rules, built, x = _warm_start(case, seed, monkeypatch)
+    reach = reach_of(inst, params, rules)
+    run = heuristic.last_run()
+    assert run["held_objective_bound"] is not None
+    assert heuristic.bound(inst, params, rules) == pytest.approx(min(run["bound"], run["held_objective_bound"]))
+    value = level_bound_module.held_objective_bound(built, reach, params, rules.counts, x, deadline=None)
+    held = heuristic.held_level(built, x, params.priority_tolerance)
+    optimum = objective_optimum(built, held[1])
+    assert value is not None and (optimum is None or value >= optimum - 1e-9 * max(1.0, abs(optimum))), \
+        (value, optimum)
+    n_years = len(params.phases) if params.phases else 1
+    assert value <= n_years * sum(float(s.value.sum()) + s.offset for s in reach.services) + 1e-9
+
+
+def test_holding_level_one_tightens_the_objectives_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Elderly care first, held near its best: the objective's bound with it held is well below the program's bound
+    without the hold (which spends the money where the objective gains most), and still above the optimum."""
+    inst = multiservice_instance(0, 60, 16)
+    params = MultiserviceParams.from_kwargs({"budget": 2.5e6, "catalog": catalog_of(elderly_care={"priority": 1})})
+    rules = SiteRules.of(inst)
+    built = MODEL.build(inst, params, rules)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
+    x = heuristic.warm_start(inst, params, rules, built, None)
+    assert x is not None
+    run = heuristic.last_run()
+    held = heuristic.held_level(built, x, params.priority_tolerance)
+    optimum = objective_optimum(built, held[1])
+    assert optimum is not None and optimum - 1e-9 <= run["held_objective_bound"] < run["bound"]
+    assert heuristic.bound(inst, params, rules) == run["held_objective_bound"]
+
+
+def test_a_walk_on_every_service_starts_from_the_sum_of_the_multipliers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service both searched and held weighs 1 + sigma: its first multipliers are the objective's plus sigma times
+    level 1's (L(u + sigma u1) <= L(u) + sigma L_1(u1)), a later sigma's the best search's plus level 1's times the
+    change of sigma; a service only searched starts from the objective's, then the best search's."""
+    params, rules, reach, _, first = _walk_case()
+    every = np.ones(len(reach.services), bool)
+    given = tuple(0.25 * s.value for s in reach.services)
+    given_first = tuple(0.1 * s.value for s in reach.services)
+    starts: list[tuple[float, list[np.ndarray]]] = []
+    base = next(float(s.value.sum()) for s in reach.services if s.key == "childcare")
+    first_base = next(float(s.value.sum()) for s in reach.services if s.key == "elderly_care")
+
+    def fake(scaled_reach, params, counts, *, target, deadline=None, max_iterations=1000, start=None, **kw):
+        sigma = next(float(s.value.sum()) for s in scaled_reach.services if s.key == "elderly_care") / first_base - 1.0
+        assert next(float(s.value.sum()) for s in scaled_reach.services if s.key == "childcare") == \
+            pytest.approx(base)
+        starts.append((sigma, [np.asarray(v).copy() for v in start]))
+        # the multipliers found: half of each scaled value; the bound falls as sigma grows
+        return LagrangeBound(10.0 - sigma, 1, (0.0,), multipliers=tuple(0.5 * s.value for s in scaled_reach.services))
+
+    monkeypatch.setattr(level_bound_module, "lagrange_bound", fake)
+    level_bound_module.held_level_bound(reach, params, rules.counts, every, first, 0.0, 0.0, 0.0, given, given_first,
+                                        deadline=None, sigma_start=8.0)
+    (sigma0, u0), (sigma1, u1) = starts[0], starts[1]
+    assert sigma0 == pytest.approx(8.0) and sigma1 == pytest.approx(16.0)
+    k_first = int(np.flatnonzero(first)[0])
+    k_other = next(k for k in range(len(reach.services)) if not first[k])
+    value_first, value_other = reach.services[k_first].value, reach.services[k_other].value
+    assert np.allclose(u0[k_first], (0.25 + 8.0 * 0.1) * value_first) and np.allclose(u0[k_other], 0.25 * value_other)
+    # half the value weighted 9 at sigma 8, plus level 1's for the 8 more
+    assert np.allclose(u1[k_first], (0.5 * 9.0 + 8.0 * 0.1) * value_first)
+    assert np.allclose(u1[k_other], 0.5 * value_other)
+
+
+def test_with_a_deadline_the_best_try_goes_on_from_its_multipliers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tries take PROBE_SHARE of the time; the rest continues the best sigma's search from the multipliers it
+    ended with (every year's), and its value is kept when lower. Without a deadline no search is continued."""
+    params, rules, reach, own, first = _walk_case()
+    first_base = next(float(s.value.sum()) for s in reach.services if s.key == "elderly_care")
+    calls: list[tuple[float, float | None, list[np.ndarray]]] = []
+    year_starts: list[tuple] = []
+
+    def fake(scaled_reach, params, counts, *, target, deadline=None, max_iterations=1000, start=None, **kw):
+        sigma = next(float(s.value.sum()) for s in scaled_reach.services if s.key == "elderly_care") / first_base
+        again = sum(1 for s, _, _ in calls if s == sigma)
+        calls.append((sigma, deadline, [np.asarray(v).copy() for v in start]))
+        year_starts.append(kw.get("year_starts", ()))
+        # a convex dual with its least at sigma = 4, each search of the same sigma 0.1 lower than the last
+        return LagrangeBound(1.0 + (np.log2(sigma) - 2.0) ** 2 - 0.1 * again, 1, (0.0,),
+                             multipliers=tuple(np.full_like(s.value, sigma + len(calls))
+                                               for s in scaled_reach.services),
+                             year_multipliers=((np.full(3, float(len(calls))),),))
+
+    monkeypatch.setattr(level_bound_module, "lagrange_bound", fake)
+    walk = level_bound_module.held_level_bound
+    began = time.perf_counter()
+    value = walk(reach, params, rules.counts, own, first, 0.0, 0.0, 0.0, (), (), deadline=began + 100.0)
+    tries, last = calls[:-1], calls[-1]
+    assert last[0] == 4.0 and value == pytest.approx(0.9)
+    # every try ends by the tries' share of the time, the continued search at the deadline
+    assert all(d <= began + level_bound_module.PROBE_SHARE * 100.0 + 0.1 for _, d, _ in tries)
+    assert last[1] == pytest.approx(began + 100.0)
+    best_try = next(n for n, (s, _, _) in enumerate(tries) if s == 4.0)
+    k = int(np.flatnonzero(own)[0])
+    assert np.allclose(last[2][k], 4.0 + best_try + 1)
+    # every year's multipliers go on too: the tries start theirs afresh
+    assert all(not y for y in year_starts[:-1]) and np.allclose(year_starts[-1][0][0], best_try + 1)
+    calls.clear()
+    assert walk(reach, params, rules.counts, own, first, 0.0, 0.0, 0.0, (), (), deadline=None) == pytest.approx(1.0)
+    assert len({s for s, _, _ in calls}) == len(calls)

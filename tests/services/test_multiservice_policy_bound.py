@@ -133,3 +133,31 @@ def test_held_level_is_never_above_what_the_program_holds(start, better):
     for value in (start, (start + better) / 2, better):
         _, _, info = hold_level(program, level, x=np.array([value, 0.0]), tolerance=0.0)
         assert held <= info["held_at"]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_earlier_years_start_from_the_multipliers_given(seed):
+    """Each earlier year's own search gives its multipliers back (``year_multipliers``) and starts from
+    ``year_starts``: one step from random starts keeps them (clipped to each point's value), and any start is a
+    bound."""
+    inst = _instance(seed, 20, 7)
+    params = MultiserviceParams.from_kwargs(CASES["floors_phased"]())
+    rules = SiteRules.of(inst)
+    exact = _exact(inst, params)
+    if exact.status.value == "infeasible":
+        pytest.skip("floors out of reach on this draw")
+    reach = reach_of(inst, params, rules)
+    first = lagrange.lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=40)
+    assert len(first.year_multipliers) == len(params.phases) - 1
+    rng = np.random.default_rng(seed)
+    starts = tuple(tuple(rng.uniform(-0.5, 1.5, s.value.shape[0]) * s.value for s in reach.services)
+                   for _ in first.year_multipliers)
+    again = lagrange.lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=1, year_starts=starts)
+    for got, given in zip(again.year_multipliers, starts, strict=True):
+        for u, start, s in zip(got, given, reach.services, strict=True):
+            assert np.allclose(u, np.clip(start, 0.0, s.value))
+    tol = 1e-9 * max(1.0, abs(exact.objective))
+    for found in (first, again, lagrange.lagrange_bound(reach, params, rules.counts, target=0.0, max_iterations=40,
+                                                         start=list(first.multipliers),
+                                                         year_starts=first.year_multipliers)):
+        assert found.bound >= exact.objective - tol
