@@ -247,6 +247,20 @@ def held_level_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarra
     began = time.perf_counter()
     probes_end = None if deadline is None else began + PROBE_SHARE * max(0.0, deadline - began)
 
+    def search(sigma: float, start: list[np.ndarray], until: float | None,
+               year_starts: tuple[tuple[np.ndarray, ...], ...] = ()) -> float:
+        """L_sigma - sigma H from a search started at ``start``; a non-finite value is no bound (inf)."""
+        weights = own.astype(float) + sigma * first
+        found = lagrange_bound(scaled(reach, weights), params, counts, target=target + sigma * first_target,
+                               deadline=until, max_iterations=SIGMA_ITERATIONS, start=start, year_starts=year_starts)
+        value = found.bound - sigma * held
+        # a non-finite value is no bound: it must neither be kept nor steer the walk
+        if not np.isfinite(value):
+            return np.inf
+        if value <= tried.get(sigma, np.inf):
+            best_u[sigma], best_years[sigma] = list(found.multipliers), found.year_multipliers
+        return value
+
     def run(sigma: float) -> float:
         near = min(best_u, key=lambda s: tried[s]) if best_u else None
         # the level's part from the best search so far, level 1's from its own search times sigma (rescaling the
@@ -255,18 +269,10 @@ def held_level_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarra
         base = [own_start[k] + sigma * first_start[k] if near is None or not own[k] else
                 best_u[near][k] + (sigma - near) * first_start[k] if first[k] else best_u[near][k]
                 for k in range(len(reach.services))]
-        weights = own.astype(float) + sigma * first
         now = time.perf_counter()
         left = tries - len(tried)
         until = None if probes_end is None else now + (probes_end - now) / max(1, left)
-        found = lagrange_bound(scaled(reach, weights), params, counts, target=target + sigma * first_target,
-                               deadline=until, max_iterations=SIGMA_ITERATIONS, start=base)
-        value = found.bound - sigma * held
-        # a non-finite value is no bound: it must neither be kept nor steer the walk
-        tried[sigma] = value if np.isfinite(value) else np.inf
-        if np.isfinite(value):
-            best_u[sigma] = list(found.multipliers)
-            best_years[sigma] = found.year_multipliers
+        tried[sigma] = search(sigma, base, until)
         return tried[sigma]
 
     def room() -> bool:
@@ -295,12 +301,6 @@ def held_level_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarra
     best = min(tried, key=lambda s: tried[s])
     if deadline is not None and best in best_u and not expired(deadline):
         # the rest of the time continues the best sigma's search from its multipliers, every year's
-        weights = own.astype(float) + best * first
-        found = lagrange_bound(scaled(reach, weights), params, counts, target=target + best * first_target,
-                               deadline=deadline, max_iterations=SIGMA_ITERATIONS, start=best_u[best],
-                               year_starts=best_years[best])
-        value = found.bound - best * held
-        if np.isfinite(value):
-            tried[best] = min(tried[best], value)
+        tried[best] = min(tried[best], search(best, best_u[best], deadline, best_years[best]))
     least = min(tried.values())
     return float(least) if np.isfinite(least) else None
