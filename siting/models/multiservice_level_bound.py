@@ -175,9 +175,7 @@ def _levels(built: Built, reach: Reach, params: MultiserviceParams, counts: np.n
                                      tuple(multipliers), first_u, deadline=share)
         if bound is None or not np.isfinite(bound):
             continue                   # no bound rather than a NaN the driver's checks cannot compare
-        ceiling = n_phases * sum(float(s.value.sum()) + s.offset for s, on in zip(reach.services, own, strict=True)
-                                 if on)
-        out[level.number] = min(float(bound), ceiling)
+        out[level.number] = min(float(bound), _everything(reach, own, n_phases))
     return out, tuple(first_u)
 
 
@@ -214,8 +212,12 @@ def held_objective_bound(built: Built, reach: Reach, params: MultiserviceParams,
                              tries=OBJECTIVE_SIGMA_TRIES)
     if bound is None or not np.isfinite(bound):
         return None
-    ceiling = n_phases * sum(float(s.value.sum()) + s.offset for s in reach.services)
-    return min(float(bound), ceiling)
+    return min(float(bound), _everything(reach, every, n_phases))
+
+
+def _everything(reach: Reach, on: np.ndarray, n_phases: int) -> float:
+    """The value of every point of the services ``on`` (K,) covered in every year: a ceiling on any bound of them."""
+    return n_phases * sum(float(s.value.sum()) + s.offset for s, keep in zip(reach.services, on, strict=True) if keep)
 
 
 def held_level_bound(reach: Reach, params: MultiserviceParams, counts: np.ndarray, own: np.ndarray,
