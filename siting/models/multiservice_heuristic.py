@@ -7,7 +7,7 @@ restarts (:mod:`siting.models.multiservice_greedy`), each improved by moves and 
 sub-MIPs (:mod:`~siting.models.multiservice_regions`), and reports the tighter of the solver's bound and the Lagrangian
 one (:mod:`siting.models.multiservice_lagrange`); after the bound, aggregated core MIPs on the plan's and the bound's
 best buildings use the rest of the warm start's time (:mod:`~siting.models.multiservice_core`). With priority levels
-the last of that time goes to each level's own bound and the objective's with level 1 held
+each level's own cores come first (:mod:`~siting.models.multiservice_level_core`), and the last of that time goes to each level's own bound and the objective's with level 1 held
 (:mod:`~siting.models.multiservice_level_bound`), from the plan the core MIPs leave. All of it runs in the
 warm start, within its deadline;
 the ``bound`` hook returns the bound of the same solve (the driver calls it after the backend, with no time
@@ -35,6 +35,7 @@ from .multiservice_greedy import FLOOR_WEIGHT, GreedyPlan, supported
 from .multiservice_hull import hull_beside
 from .multiservice_lagrange import lagrange_bound
 from .multiservice_level_bound import held_bounds, held_level, level_bounds, scaled
+from .multiservice_level_core import level_search
 from .multiservice_local import improved_plan, refilled_plan
 from .multiservice_params import MultiserviceParams
 from .multiservice_phase import site_columns
@@ -86,6 +87,10 @@ LEVEL_BOUND_SHARE = 0.3
 #: 0.75 gave the objective's bound 1.0827 in 114 s where 0.5 gave 1.0952 in 78 s, before the sigma walk's tries
 #: left time to continue the best one)
 LEVEL_BOUNDS_MAX_SHARE = 0.5
+
+#: with priority levels, the share of the core MIPs' time each level's own cores take first
+#: (:mod:`~siting.models.multiservice_level_core`)
+LEVEL_CORE_SHARE = 0.4
 
 #: the core MIPs solve a second ball beside each ball once the hull LPs leave the other core to them (True: at once;
 #: they always do when the plan is too large for a city-wide core). 150k plain, budget x3, seed 0, pairs at once:
@@ -355,6 +360,15 @@ def _search(instance: Instance, params: MultiserviceParams, rules: SiteRules, bu
     if held_last and deadline is not None:
         share = min(LEVEL_BOUNDS_MAX_SHARE, LEVEL_BOUND_SHARE * (len(built.levels) + 1))
         core_deadline = time.perf_counter() + (1.0 - share) * max(0.0, deadline - time.perf_counter())
+    if x is not None and core_deadline is not None and built.levels and previous is None:
+        # each level's own cores first: the weighted cores below free every service of a few buildings and hold
+        # every level where the greedy left it. Not in a re-plan, which promises every level and the objective no
+        # lower than the previous plan's (a level core may lower a later level to raise an earlier one)
+        t1 = time.perf_counter()
+        x, rounds = level_search(built, search_built, reach, x, len(params.phases) if params.phases else 1,
+                                 deadline=t1 + LEVEL_CORE_SHARE * max(0.0, core_deadline - t1))
+        _LAST.update(rounds, level_core_s=time.perf_counter() - t1,
+                     level_core_objective=built.program.objective_value(x))
     if x is not None and core_deadline is not None and lagrange.site_score is not None:
         n_phases = len(params.phases) if params.phases else 1
         shortfalls = Shortfalls.at(reach, lagrange)

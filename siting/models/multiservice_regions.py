@@ -27,7 +27,7 @@ from .levels import hold_level
 from .multiservice_phase import site_columns
 from .multiservice_reach import Reach
 
-__all__ = ["building_columns", "restricted", "shared_pairs", "neighbourhood", "neighbourhood_search"]
+__all__ = ["building_columns", "converted_sites", "restricted", "shared_pairs", "neighbourhood", "neighbourhood_search"]
 
 #: the MIP gap at which a sub-MIP may stop (its plan only has to beat the start)
 REGION_GAP = 1e-4
@@ -74,7 +74,7 @@ def neighbourhood(reach: Reach, seed_site: int, size: int, converted: np.ndarray
     return region & (shared > 0)
 
 
-def _converted(built: Built, reach: Reach, x: np.ndarray, n_phases: int) -> np.ndarray:
+def converted_sites(built: Built, reach: Reach, x: np.ndarray, n_phases: int) -> np.ndarray:
     """(n_sites,) bool: buildings converted by the last year in ``x``."""
     start, stop = built.program.blocks["year"]
     width = (stop - start) // n_phases
@@ -129,7 +129,7 @@ def neighbourhood_search(built: Built, reach: Reach, x: np.ndarray, n_phases: in
     structural = building_columns(built, reach, np.zeros(reach.allowed.shape[0], bool), n_phases)
     by_column = held.constraints.tocsc()
     rng = np.random.default_rng(seed)
-    converted = _converted(built, reach, x, n_phases)
+    converted = converted_sites(built, reach, x, n_phases)
     seeds = list(rng.permutation(np.flatnonzero(converted)))
     info: dict[str, float] = {"lns_solves": 0, "lns_kept": 0}
     value = program.objective_value(x)
@@ -157,6 +157,6 @@ def neighbourhood_search(built: Built, reach: Reach, x: np.ndarray, n_phases: in
         if new > value + 1e-9 * max(1.0, abs(value)):
             x, value = y, new
             info["lns_kept"] += 1
-            converted = _converted(built, reach, x, n_phases)
+            converted = converted_sites(built, reach, x, n_phases)
     info["lns_objective"] = value
     return x, info
