@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import _thread
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -44,6 +45,15 @@ def sleeping_child(monkeypatch, tmp_path):
             proc.wait()
 
 
+@pytest.fixture
+def ctrl_c():
+    """Python's own Ctrl-C handler for the test: a shell that starts the suite in the background (``make test &``)
+    leaves SIGINT ignored, and then ``_thread.interrupt_main`` raises nothing."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def _program() -> LinearProgram:
     return LinearProgram(Sense.MAXIMIZE, np.array([1.0, 2.0]), sp.csr_matrix(np.ones((1, 2))),
                          np.array([-np.inf]), np.array([1.0]), np.zeros(2), np.ones(2), np.zeros(2, bool))
@@ -62,7 +72,7 @@ def test_a_set_stop_event_kills_the_child_at_once(sleeping_child):
     assert len(sleeping_child) == 1 and sleeping_child[0].returncode is not None
 
 
-def test_an_interrupt_in_the_wait_kills_the_child(sleeping_child):
+def test_an_interrupt_in_the_wait_kills_the_child(sleeping_child, ctrl_c):
     threading.Timer(0.3, _thread.interrupt_main).start()
     with pytest.raises(KeyboardInterrupt):
         _child.solve_in_child("highs", _program(), SolveOptions(time_limit_s=30.0), None, time.perf_counter())
@@ -121,7 +131,7 @@ def test_another_thread_inherits_the_events_through_a_copied_context(sleeping_ch
     assert got.termination is Termination.TIME_LIMIT and "stopped by its caller" in got.message
 
 
-def test_an_interrupt_while_cbc_runs_kills_it(monkeypatch, tmp_path):
+def test_an_interrupt_while_cbc_runs_kills_it(monkeypatch, tmp_path, ctrl_c):
     from siting.backends import cbc
 
     started: list[subprocess.Popen] = []
