@@ -264,7 +264,8 @@ def run_case(case: str, variant: str, time_limit_s: float, seed: int, warm_share
             f"{run.get('search_s', 0.0):.1f} s; "
             + (f"{len(run['level_rounds'])} level cores ({sum(r[4] for r in run['level_rounds'])} kept, level/"
                f"buildings beside/columns/s/w whole core/+: "
-               + " ".join(f"{r[0]}/{r[1]}/{r[2]:,}/{r[3]:.0f}{'w' if r[5] is None else ''}{'+' if r[4] else ''}" for r in run["level_rounds"])
+               + " ".join(f"{r[0]}/{r[1]}/{r[2]:,}/{r[3]:.0f}{'w' if r[5] is None else ''}{'+' if r[4] else ''}"
+                          for r in run["level_rounds"])
                + f") {run['level_core_objective']:.4f} in {run['level_core_s']:.1f} s; "
                if "level_rounds" in run else "")
             + (f"{run['core_solves']} core MIPs ({run['core_kept']} kept; first: {run.get('core_sites', 0)} more "

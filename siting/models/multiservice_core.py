@@ -56,7 +56,7 @@ from .multiservice_reach import Reach
 from .multiservice_regions import building_columns, shared_pairs
 
 __all__ = ["CoverColumns", "cover_columns", "same_rows", "Aggregated", "aggregate", "core_sites", "plan_gain", "core_search",
-           "grown_region"]
+           "solve_core", "polished", "grown_region"]
 
 #: the MIP gap at which a core MIP may stop (it only has to beat the plan; the global gap is the bound's)
 CORE_GAP = 1e-4
@@ -418,14 +418,8 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         partner = _partner(built, reach, held, x, covers, by_column, converted, n_phases, turns, scale, component,
                            limit, backend) \
             if pair is not None and ball is not None and turns is not None and (crowded or pair()) else None
-        if tolerance_used is not None:
-            found = rins_solve(agg.program, z0, time_limit_s=limit, backend=backend, tolerance=tolerance_used)
-            solution_x, termination = found.x, found.termination
-        else:
-            solution = get_backend(backend).solve(agg.program, SolveOptions(time_limit_s=limit, mip_gap=CORE_GAP,
-                                                                            secondary="none"),
-                                                  warm_start=z0)
-            solution_x, termination = solution.x, solution.termination
+        solution_x, termination = solve_core(agg.program, z0, time_limit_s=limit, backend=backend,
+                                             tolerance=tolerance_used)
         info["core_solves"] += 1
         kept = _better(built, held, levels, None if solution_x is None else agg.expand(solution_x, x), value)
         gained = kept is not None
@@ -484,6 +478,29 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
     return x, info
 
 
+def solve_core(program: LinearProgram, start: np.ndarray, *, time_limit_s: float, backend: str,
+               tolerance: float | None) -> tuple[np.ndarray | None, Termination]:
+    """A core's answer and why its solver stopped: RINS at ``tolerance`` from ``start`` (None: HiGHS on the whole
+    core, warm-started there)."""
+    if tolerance is not None:
+        found = rins_solve(program, start, time_limit_s=time_limit_s, backend=backend, tolerance=tolerance)
+        return found.x, found.termination
+    solution = get_backend(backend).solve(program, SolveOptions(time_limit_s=time_limit_s, mip_gap=CORE_GAP,
+                                                                secondary="none"), warm_start=start)
+    return solution.x, solution.termination
+
+
+def polished(built: Built, held: LinearProgram, y: np.ndarray | None) -> np.ndarray | None:
+    """``y`` polished by the model when it is then a feasible point of the program and of ``held``, else None."""
+    if y is None:
+        return None
+    if built.polish is not None:
+        y = built.polish(y)
+    if built.program.max_violation(y, relative=True) > 1e-7 or held.max_violation(y, relative=True) > 1e-7:
+        return None
+    return y
+
+
 def _better(built: Built, held: LinearProgram, levels: list[tuple[Any, float]], y: np.ndarray | None,
             value: float) -> tuple[np.ndarray, float] | None:
     """(``y`` polished, its value) when it is a feasible plan of the program and ``held`` better than ``value``.
@@ -491,15 +508,10 @@ def _better(built: Built, held: LinearProgram, levels: list[tuple[Any, float]], 
     Every level at least at the start's value exactly (no slack): the bound computed from the start's held level
     stays valid for whatever the driver holds from this plan.
     """
-    if y is None:
+    y = polished(built, held, y)
+    if y is None or any(float(level.objective @ y) < start_level for level, start_level in levels):
         return None
-    program = built.program
-    if built.polish is not None:
-        y = built.polish(y)
-    if program.max_violation(y, relative=True) > 1e-7 or held.max_violation(y, relative=True) > 1e-7 or \
-            any(float(level.objective @ y) < start_level for level, start_level in levels):
-        return None
-    new = program.objective_value(y)
+    new = built.program.objective_value(y)
     return (y, new) if new > value + 1e-9 * max(1.0, abs(value)) else None
 
 

@@ -7,8 +7,9 @@ restarts (:mod:`siting.models.multiservice_greedy`), each improved by moves and 
 sub-MIPs (:mod:`~siting.models.multiservice_regions`), and reports the tighter of the solver's bound and the Lagrangian
 one (:mod:`siting.models.multiservice_lagrange`); after the bound, aggregated core MIPs on the plan's and the bound's
 best buildings use the rest of the warm start's time (:mod:`~siting.models.multiservice_core`). With priority levels
-each level's own cores come first (:mod:`~siting.models.multiservice_level_core`), and the last of that time goes to each level's own bound and the objective's with level 1 held
-(:mod:`~siting.models.multiservice_level_bound`), from the plan the core MIPs leave. All of it runs in the
+each level's own cores come first (:mod:`~siting.models.multiservice_level_core`), and the last of that time goes
+to each level's own bound and the objective's with level 1 held (:mod:`~siting.models.multiservice_level_bound`),
+from the plan the core MIPs leave. All of it runs in the
 warm start, within its deadline;
 the ``bound`` hook returns the bound of the same solve (the driver calls it after the backend, with no time
 left to spare). The plan is encoded as the program's column vector and checked against the program itself;

@@ -31,12 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from ..backends import get_backend, stop_requested
-from ..options import SolveOptions
+from ..backends import stop_requested
 from .base import Built
 from .levels import hold_level
-from .multiservice_balls import rins_solve
-from .multiservice_core import CORE_GAP, aggregate, core_sites, cover_columns
+from .multiservice_core import aggregate, core_sites, cover_columns, polished, solve_core
 from .multiservice_level_bound import scaled
 from .multiservice_phase import site_columns
 from .multiservice_reach import Reach
@@ -101,8 +99,9 @@ def level_search(built: Built, search_built: Built, reach: Reach, x: np.ndarray,
 
     ``search_built``: the program with the search's weighted objective (what each core maximises); ``built``: the
     program itself (feasibility, levels, the objective of :func:`ahead`). Each level gets twice the next one's
-    share of what is left when it starts (of two levels, the first two thirds). Returns the plan and ``level_rounds``: per round ``(level, buildings beside the
-    plan's, columns, seconds, kept, RINS tolerance or None for the whole core)``.
+    share of what is left when it starts (of two levels, the first two thirds). Returns the plan and
+    ``level_rounds``: per round ``(level, buildings beside the plan's, columns, seconds, kept, RINS tolerance or
+    None for the whole core)``.
     """
     rounds: list[tuple[int, int, int, float, bool, float | None]] = []
     n_levels = len(built.levels)
@@ -130,17 +129,9 @@ def level_search(built: Built, search_built: Built, reach: Reach, x: np.ndarray,
             if limit < 0.1:
                 break                               # building the core used up the level's time
             tolerance = LEVEL_CORE_TOLERANCES[rung]
-            if tolerance is not None:
-                found = rins_solve(agg.program, z0, time_limit_s=limit, backend=backend, tolerance=tolerance)
-                solution_x = found.x
-            else:
-                solution_x = get_backend(backend).solve(agg.program, SolveOptions(
-                    time_limit_s=limit, mip_gap=CORE_GAP, secondary="none"), warm_start=z0).x
-            y = None if solution_x is None else agg.expand(solution_x, x)
-            if y is not None and built.polish is not None:
-                y = built.polish(y)
-            kept = y is not None and built.program.max_violation(y, relative=True) <= 1e-7 and \
-                held.max_violation(y, relative=True) <= 1e-7 and ahead(built, y, x)
+            solution_x, _ = solve_core(agg.program, z0, time_limit_s=limit, backend=backend, tolerance=tolerance)
+            y = polished(built, held, None if solution_x is None else agg.expand(solution_x, x))
+            kept = y is not None and ahead(built, y, x)
             rounds.append((level.number, int((sites & ~converted).sum()), agg.program.n_cols,
                            round(time.perf_counter() - t0, 1), kept, tolerance))
             if kept:
