@@ -480,8 +480,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
 
 def solve_core(program: LinearProgram, start: np.ndarray, *, time_limit_s: float, backend: str,
                tolerance: float | None) -> tuple[np.ndarray | None, Termination]:
-    """A core's answer and why its solver stopped: RINS at ``tolerance`` from ``start`` (None: HiGHS on the whole
-    core, warm-started there)."""
+    """A core's answer and why its solver stopped: RINS at ``tolerance`` (None: HiGHS whole) from ``start``."""
     if tolerance is not None:
         found = rins_solve(program, start, time_limit_s=time_limit_s, backend=backend, tolerance=tolerance)
         return found.x, found.termination
