@@ -17,7 +17,8 @@ levels lexicographically, with no tolerance by default. The core is solved by RI
 (:func:`~siting.models.multiservice_balls.rins_solve`) on the search's weighted objective, and its answer kept when
 the full program says it is feasible and the plan is *lexicographically* better (:func:`ahead`: the levels in
 order, then the program's objective). A round that gains goes on from the new plan; one that gains nothing is tried
-once with :data:`GROWTH` times the buildings, then the next level follows.
+by HiGHS on the whole core (:data:`LEVEL_CORE_TOLERANCES`), then once with :data:`GROWTH` times the buildings,
+then the next level follows.
 
 Example
 -------
