@@ -16,7 +16,7 @@ It declares
   ``number``'s own objective: a value no plan that keeps the earlier levels at their held values can beat),
   ``improve_start(instance, params, rules, built, x, deadline)`` (a feasible vector no worse than the feasible
   ``x`` — a re-plan's previous plan when the new program gives more room, e.g. a larger budget —, or ``x``
-  itself), ``search`` (a model-specific
+  itself; with priority levels "no worse" is lexicographic, the levels in order, then the objective), ``search`` (a model-specific
   solve that replaces build + backend: the coverage strategies, p-center's bisection, equity's two
   stages) and ``prepare`` (scenario-only inputs such as a service catalog, and which speed groups'
   travel tables it needs);

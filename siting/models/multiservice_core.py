@@ -303,10 +303,10 @@ def plan_gain(reach: Reach, converted: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return gain, spend
 
 
-def _converted(built: Built, n_sites: int, x: np.ndarray, n_phases: int) -> np.ndarray:
-    start, stop = built.program.blocks["year"]
-    last = start + (n_phases - 1) * ((stop - start) // n_phases)
-    return x[last:last + n_sites] > 0.5
+def _converted(built: Built, x: np.ndarray) -> np.ndarray:
+    """(n_sites,) bool: the last year's ``y`` of ``x`` (existing sites included)."""
+    first, stop = built.program.blocks["site"]
+    return x[first:stop] > 0.5
 
 
 def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score: np.ndarray,
@@ -369,7 +369,7 @@ def core_search(built: Built, reach: Reach, x: np.ndarray, n_phases: int, score:
         limit = min(limit, max(MAX_ROUND_S, min_solve_s))
         # a short round gets a smaller core (HiGHS must get past its root within the round to gain anything)
         columns = min(max_columns, max(MIN_COLUMNS, int(COLUMNS_PER_S * limit)))
-        converted = _converted(built, n, x, n_phases)
+        converted = _converted(built, x)
         agg, component, ball, key = None, None, None, b""
         if turns is not None and ball_turn_s >= 0.0:
             agg, component, ball, key = _ball_core(built, reach, held, x, covers, by_column, converted, n_phases,

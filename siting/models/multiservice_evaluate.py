@@ -129,7 +129,7 @@ def evaluate_multiservice(instance: Instance, params: MultiserviceParams, rules:
     data = inputs.services
     n = instance.n_sites
     ids = instance.sites.ids.astype(str)
-    n_phases = len(params.phases) if params.phases else 1
+    n_phases = params.n_years
     placed_by, year_by = _placements(instance, params, plan, data, n_phases)
     converted = np.asarray(plan.open_sites, bool) & ~rules.existing
     hosting = np.zeros(n, bool)

@@ -36,10 +36,11 @@ from .multiservice_greedy import FLOOR_WEIGHT, GreedyPlan, supported
 from .multiservice_hull import hull_beside
 from .multiservice_lagrange import lagrange_bound
 from .multiservice_level_bound import held_bounds, held_level, level_bounds, scaled
-from .multiservice_level_core import level_search
+from .multiservice_level_core import ahead, level_search
 from .multiservice_local import improved_plan, refilled_plan
 from .multiservice_params import MultiserviceParams
 from .multiservice_phase import site_columns
+from .multiservice_program import year_starts
 from .multiservice_reach import Reach, reach_of
 from .multiservice_regions import neighbourhood_search
 
@@ -154,14 +155,11 @@ def encode(plan: GreedyPlan, reach: Reach, rules: SiteRules, built: Built, n_pha
     """The program's column vector of ``plan`` (cover columns from the built program's own ``polish``)."""
     program = built.program
     n = plan.year.shape[0]
-    start, stop = program.blocks["year"]
-    width = (stop - start) // n_phases
     x = np.zeros(program.n_cols)
     owner, service = site_columns(reach.allowed)
     placement = np.flatnonzero(service >= 0)
-    for t in range(n_phases):
+    for t, base in enumerate(year_starts(built, n_phases)):
         on = (plan.year >= 0) & (plan.year <= t)
-        base = start + t * width
         x[base:base + n] = on.any(axis=1) | (rules.existing & (rules.lower > 0))     # existing: open every year
         x[base + placement] = on[owner[placement], service[placement]]
     return built.polish(x) if built.polish is not None else x
@@ -226,8 +224,10 @@ def improve_start(instance: Instance, params: MultiserviceParams, rules: SiteRul
 
     ``x``'s placements are kept and the money they leave (a larger budget) spent by the greedy, year by year;
     the local search follows (:func:`~.multiservice_local.refilled_plan`). Programs of at least :data:`MIN_NNZ`
-    nonzeros then go on as :func:`warm_start` does (neighbourhoods, bound, core MIPs); smaller ones are left to the
-    solver. Every priority level and the objective are at least ``x``'s, else ``x`` itself is returned.
+    nonzeros then go on as :func:`warm_start` does (neighbourhoods, each level's cores, bound, core MIPs); smaller
+    ones are left to the solver. The start is never *lexicographically* behind ``x`` (its priority levels in order,
+    then the objective, as the driver ranks plans), else ``x`` itself is returned: a level core may lower a later
+    level to raise an earlier one, as the policy asks.
     """
     _LAST.clear()
     _KEPT.forget(instance, params, rules)
@@ -236,34 +236,26 @@ def improve_start(instance: Instance, params: MultiserviceParams, rules: SiteRul
     else:
         reach = reach_of(instance, params, rules)
         _, search_reach = weighted(built, reach, level_weights(built, reach))
-        n_phases = len(params.phases) if params.phases else 1
+        n_phases = params.n_years
         found = None
         if supported(params, reach) is None:
             plan = refilled_plan(search_reach, params, rules, decode_years(x, reach, built, n_phases),
                                  deadline=deadline)
             if plan.floors_met:
                 found = encode(plan, reach, rules, built, n_phases)
-    if found is None or built.program.max_violation(found, relative=True) > 1e-7 or not _no_worse(built, found, x):
+    if found is None or built.program.max_violation(found, relative=True) > 1e-7 or ahead(built, x, found):
         return x
     return found
 
 
-def _no_worse(built: Built, new: np.ndarray, old: np.ndarray) -> bool:
-    """Every priority level's value and the objective of ``new`` at least ``old``'s (to rounding)."""
-    pairs = [(float(level.objective @ new), float(level.objective @ old)) for level in built.levels]
-    pairs.append((built.program.objective_value(new), built.program.objective_value(old)))
-    return all(a >= b - 1e-9 * max(1.0, abs(b)) for a, b in pairs)
-
-
 def decode_years(x: np.ndarray, reach: Reach, built: Built, n_phases: int) -> np.ndarray:
     """(n_sites, K) the year each placement of the program's vector ``x`` opens in (-1: never); see :func:`encode`."""
-    start, stop = built.program.blocks["year"]
-    width = (stop - start) // n_phases
     owner, service = site_columns(reach.allowed)
     placement = np.flatnonzero(service >= 0)
     year = np.full(reach.allowed.shape, -1, np.int64)
+    starts = year_starts(built, n_phases)
     for t in range(n_phases - 1, -1, -1):           # the earliest year a placement is on wins
-        on = x[start + t * width + placement] > 0.5
+        on = x[starts[t] + placement] > 0.5
         year[owner[placement[on]], service[placement[on]]] = t
     return year
 
@@ -278,6 +270,7 @@ def _search(instance: Instance, params: MultiserviceParams, rules: SiteRules, bu
     # stays the program's own
     weights = level_weights(built, reach)
     search_built, search_reach = weighted(built, reach, weights)
+    n_phases = params.n_years
     why = supported(params, reach)
     x: np.ndarray | None = None
     target = 0.0
@@ -303,7 +296,6 @@ def _search(instance: Instance, params: MultiserviceParams, rules: SiteRules, bu
 
         beside = deadline is not None and not built.levels and \
             sum(s.by_demand.nnz for s in reach.services) >= BOUND_BESIDE_MIN_ENTRIES
-        n_phases = len(params.phases) if params.phases else 1
         if previous is not None:
             plan = refilled_plan(search_reach, params, rules, decode_years(previous, reach, built, n_phases),
                                  deadline=search_deadline)
@@ -361,17 +353,15 @@ def _search(instance: Instance, params: MultiserviceParams, rules: SiteRules, bu
     if held_last and deadline is not None:
         share = min(LEVEL_BOUNDS_MAX_SHARE, LEVEL_BOUND_SHARE * (len(built.levels) + 1))
         core_deadline = time.perf_counter() + (1.0 - share) * max(0.0, deadline - time.perf_counter())
-    if x is not None and core_deadline is not None and built.levels and previous is None:
+    if x is not None and core_deadline is not None and built.levels:
         # each level's own cores first: the weighted cores below free every service of a few buildings and hold
-        # every level where the greedy left it. Not in a re-plan, which promises every level and the objective no
-        # lower than the previous plan's (a level core may lower a later level to raise an earlier one)
+        # every level where the greedy (or a re-plan's refill) left it
         t1 = time.perf_counter()
-        x, rounds = level_search(built, search_built, reach, x, len(params.phases) if params.phases else 1,
+        x, rounds = level_search(built, search_built, reach, x, n_phases,
                                  deadline=t1 + LEVEL_CORE_SHARE * max(0.0, core_deadline - t1))
         _LAST.update(rounds, level_core_s=time.perf_counter() - t1,
                      level_core_objective=built.program.objective_value(x))
     if x is not None and core_deadline is not None and lagrange.site_score is not None:
-        n_phases = len(params.phases) if params.phases else 1
         shortfalls = Shortfalls.at(reach, lagrange)
         # the components' hull LPs lower the bound beside the search, on the other core
         stop = threading.Event()

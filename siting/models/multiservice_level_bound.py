@@ -50,6 +50,7 @@ from ..interrupt import expired
 from .base import Built
 from .multiservice_lagrange import lagrange_bound
 from .multiservice_params import MultiserviceParams
+from .multiservice_program import last_year
 from .multiservice_reach import Reach
 
 __all__ = ["level_bounds", "held_bounds", "HeldBounds", "held_objective_bound", "held_level_bound", "held_level",
@@ -146,9 +147,8 @@ def _levels(built: Built, reach: Reach, params: MultiserviceParams, counts: np.n
             deadline: float | None, multipliers: tuple[np.ndarray, ...]) -> tuple[dict[int, float],
                                                                                    tuple[np.ndarray, ...]]:
     """:func:`level_bounds`, and level 1's multipliers (empty when its search did not run)."""
-    n_phases = len(params.phases) if params.phases else 1
-    start, stop = built.program.blocks["year"]
-    last = start + (n_phases - 1) * ((stop - start) // n_phases)
+    n_phases = params.n_years
+    last = last_year(built)
     held = held_level(built, x, params.priority_tolerance)
     first = np.array([s.key in built.levels[0].services for s in reach.services]) if built.levels else None
     first_u: tuple[np.ndarray, ...] = ()
@@ -163,14 +163,14 @@ def _levels(built: Built, reach: Reach, params: MultiserviceParams, counts: np.n
         # in the search's own units: with their offset it is above the values searched and stops the search
         # early (20k policy, level 1: 0.6060), the yearly mean is far below it with phases and the steps too long
         # (150k: 0.6062); this one gives 0.5772 and 0.5828
-        target = float(level.objective[last:stop] @ x[last:stop])
+        target = float(level.objective[last] @ x[last])
         if i == 0 or first is None or held is None:
             found = lagrange_bound(scaled(reach, own.astype(float)), params, counts, target=target, deadline=share)
             bound: float | None = found.bound
             if i == 0:
                 first_u = found.multipliers
         else:
-            first_target = float(built.levels[0].objective[last:stop] @ x[last:stop])
+            first_target = float(built.levels[0].objective[last] @ x[last])
             bound = held_level_bound(reach, params, counts, own, first, held[1], target, first_target,
                                      tuple(multipliers), first_u, deadline=share)
         if bound is None or not np.isfinite(bound):
@@ -200,13 +200,12 @@ def held_objective_bound(built: Built, reach: Reach, params: MultiserviceParams,
     held = held_level(built, x, params.priority_tolerance)
     if held is None:
         return None
-    n_phases = len(params.phases) if params.phases else 1
-    start, stop = built.program.blocks["year"]
-    last = start + (n_phases - 1) * ((stop - start) // n_phases)
+    n_phases = params.n_years
+    last = last_year(built)
     first = np.array([s.key in built.levels[0].services for s in reach.services])
     every = np.ones(len(reach.services), bool)
-    target = float(built.program.objective[last:stop] @ x[last:stop])
-    first_target = float(built.levels[0].objective[last:stop] @ x[last:stop])
+    target = float(built.program.objective[last] @ x[last])
+    first_target = float(built.levels[0].objective[last] @ x[last])
     bound = held_level_bound(reach, params, counts, every, first, held[1], target, first_target, tuple(multipliers),
                              tuple(first_multipliers), deadline=deadline, sigma_start=OBJECTIVE_SIGMA_START,
                              tries=OBJECTIVE_SIGMA_TRIES)

@@ -38,6 +38,7 @@ from .levels import hold_level
 from .multiservice_core import aggregate, core_sites, cover_columns, polished, solve_core
 from .multiservice_level_bound import scaled
 from .multiservice_phase import site_columns
+from .multiservice_program import year_starts
 from .multiservice_reach import Reach
 from .multiservice_regions import converted_sites
 
@@ -64,14 +65,12 @@ def level_columns(built: Built, reach: Reach, x: np.ndarray, sites: np.ndarray, 
 
     The placements of ``x`` are free so that the core may drop them and spend their money on the level.
     """
-    start, stop = built.program.blocks["year"]
-    width = (stop - start) // n_phases
     owner, service = site_columns(reach.allowed)
     own = sites[owner] & ((service < 0) | services[np.maximum(service, 0)])
     placed = service >= 0
     free = np.zeros(built.program.n_cols, bool)
-    for t in range(n_phases):
-        block = slice(start + t * width, start + t * width + owner.shape[0])
+    for base in year_starts(built, n_phases):
+        block = slice(base, base + owner.shape[0])
         free[block] = own | (placed & (x[block] > 0.5))
     return free
 

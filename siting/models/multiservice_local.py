@@ -71,7 +71,7 @@ def improved_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, *,
     a caller can start work that needs a plan's value early.
     """
     began = time.perf_counter()
-    n_years = len(params.phases) if params.phases else 1
+    n_years = params.n_years
     levels = held_levels(reach, params)
     best: tuple[tuple[float, ...], np.ndarray] | None = None
     last_year = None
@@ -115,7 +115,7 @@ def refilled_plan(reach: Reach, params: MultiserviceParams, rules: SiteRules, ye
 def _greedy_start(reach: Reach, params: MultiserviceParams, rules: SiteRules, power: float,
                   deadline: float | None, began: float, floor_weight: float = FLOOR_WEIGHT) -> tuple[Any, Any]:
     """The greedy state of one cost power: the best over the years the floors start from (see above)."""
-    n_years = len(params.phases) if params.phases else 1
+    n_years = params.n_years
     starts = range(n_years - 1, -1, -1) if _floor_weights_exist(reach) else range(0, 1)
     best = None
     for first in starts:

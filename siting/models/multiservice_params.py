@@ -209,6 +209,11 @@ class MultiserviceParams(ModelParams):
         if self.catalog is not None:
             resolved_catalog(self)
 
+    @property
+    def n_years(self) -> int:
+        """How many yearly plans the program nests: one per ``[[phases]]`` entry, else one."""
+        return len(self.phases) if self.phases else 1
+
     def limits(self) -> Limits:
         """``budget`` (else the phases' total) and ``max_sites``."""
         budget = self.budget

@@ -20,7 +20,22 @@ from .multiservice_phase import PhaseBlock, phase_block
 from .multiservice_policy import add_policy_rows, check_policy_data, extra_columns
 from .parts import Rows, milp
 
-__all__ = ["build_multiservice"]
+__all__ = ["build_multiservice", "year_starts", "last_year"]
+
+
+def year_starts(built: Built, n_years: int) -> range:
+    """The first column of each year's block (``y``, ``s``, cover columns), earliest year first.
+
+    Every year's block has the same width, so year ``t`` starts at ``t * width``; ``n_years`` is
+    ``params.n_years`` of the params the program was built with.
+    """
+    start, stop = built.program.blocks["year"]
+    return range(start, stop, (stop - start) // n_years)
+
+
+def last_year(built: Built) -> slice:
+    """The last year's block: its ``y`` columns first (block ``"site"``), then its ``s`` and cover columns."""
+    return slice(built.program.blocks["site"][0], built.program.blocks["year"][1])
 
 
 def build_multiservice(instance: Instance, params: MultiserviceParams,
@@ -60,7 +75,7 @@ def build_multiservice(instance: Instance, params: MultiserviceParams,
     """
     rules = rules or SiteRules.of(instance)
     inputs = inputs_of(instance, params, rules)
-    n_phases = len(params.phases) if params.phases else 1
+    n_phases = params.n_years
     check_policy_data(instance, params, inputs, rules, n_phases)
     block = phase_block(inputs, rules, instance.sites.floor_area, instance.sites.ids)
     width = block.n_cols

@@ -25,6 +25,7 @@ from ..program import LinearProgram
 from .base import Built
 from .levels import hold_level
 from .multiservice_phase import site_columns
+from .multiservice_program import year_starts
 from .multiservice_reach import Reach
 
 __all__ = ["building_columns", "converted_sites", "restricted", "shared_pairs", "neighbourhood", "neighbourhood_search"]
@@ -35,14 +36,11 @@ REGION_GAP = 1e-4
 
 def building_columns(built: Built, reach: Reach, sites: np.ndarray, n_phases: int) -> np.ndarray:
     """(n_cols,) bool: every year's ``y`` and ``s`` columns of the new buildings outside ``sites``."""
-    program = built.program
-    start, stop = program.blocks["year"]
-    width = (stop - start) // n_phases
     owner, _ = site_columns(reach.allowed)
     cols = np.flatnonzero((~sites & reach.buildable)[owner])
-    mask = np.zeros(program.n_cols, bool)
-    for t in range(n_phases):
-        mask[start + t * width + cols] = True
+    mask = np.zeros(built.program.n_cols, bool)
+    for base in year_starts(built, n_phases):
+        mask[base + cols] = True
     return mask
 
 
@@ -76,11 +74,8 @@ def neighbourhood(reach: Reach, seed_site: int, size: int, converted: np.ndarray
 
 def converted_sites(built: Built, reach: Reach, x: np.ndarray, n_phases: int) -> np.ndarray:
     """(n_sites,) bool: buildings converted by the last year in ``x``."""
-    start, stop = built.program.blocks["year"]
-    width = (stop - start) // n_phases
-    n = reach.allowed.shape[0]
-    last = start + (n_phases - 1) * width
-    return (x[last:last + n] > 0.5) & reach.buildable
+    first, stop = built.program.blocks["site"]
+    return (x[first:stop] > 0.5) & reach.buildable
 
 
 def restricted(program: LinearProgram, free: np.ndarray, x: np.ndarray,

@@ -128,3 +128,21 @@ def test_the_warm_start_runs_the_level_cores_with_a_deadline(monkeypatch: pytest
     assert built.program.max_violation(x, relative=True) <= 1e-7
     first = built.levels[0]
     assert float(first.objective @ x) > float(first.objective @ greedy) + 0.1
+
+
+def test_a_replan_runs_the_level_cores_and_may_trade_level_two_for_level_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A re-plan from the greedy's plan (the same program: nothing to refill) raises elderly care as a warm start
+    does, though childcare falls: its promise is lexicographic (until 2026-12-02 it was every level no lower, which
+    kept the level cores out and returned elderly care where the greedy left it)."""
+    inst, params, rules, built = _policy_city(1)
+    monkeypatch.setattr(heuristic, "MIN_NNZ", 0)
+    previous = heuristic.warm_start(inst, params, rules, built, None)     # no deadline: the greedy's plan
+    assert previous is not None
+    x = heuristic.improve_start(inst, params, rules, built, previous, time.perf_counter() + 8)
+    run = heuristic.last_run()
+    assert run["level_rounds"] and any(r[4] for r in run["level_rounds"])
+    assert built.program.max_violation(x, relative=True) <= 1e-7
+    first, second = built.levels
+    assert float(first.objective @ x) > float(first.objective @ previous) + 0.1
+    assert float(second.objective @ x) < float(second.objective @ previous)     # childcare's money moved
+    assert ahead(built, x, previous)
