@@ -102,8 +102,10 @@ def check_policy_data(instance: Instance, params: MultiserviceParams, inputs: In
         a floor on a service that no building may host and that existing facilities do not already meet.
     InfeasibleError
         a floor above what converting every allowed building would reach, a community without enough
-        possible providers, fewer buildings able to become complexes than ``min_complexes``.
+        possible providers, fewer buildings able to become complexes than ``min_complexes``, required buildings
+        whose least cost (:func:`_check_required_money`) is above the budget.
     """
+    _check_required_money(params, inputs, rules, instance.sites.ids)
     labels = inputs.communities
     n_comm = len(labels)
     for d in inputs.services:
@@ -159,6 +161,33 @@ def check_policy_data(instance: Instance, params: MultiserviceParams, inputs: In
                 raise InfeasibleError(f"multiservice: all_complexes, but required building "
                                       f"{instance.sites.ids[stuck[0]]} cannot be a complex (floor area below "
                                       f"{params.complex_min_area_m2:g} m2 or unknown)")
+
+
+def _check_required_money(params: MultiserviceParams, inputs: Inputs, rules: SiteRules, ids: np.ndarray) -> None:
+    """Raise when the required buildings cannot all be paid for, whatever else the plan does.
+
+    A required building converts, and a conversion hosts at least one service: each costs at least its
+    conversion plus its cheapest service, and their sum above the money over all years is infeasible from the
+    data alone.
+
+    Buildings that can host no service are left to the phase block's own error (it names them).
+    """
+    budget = params.limits().budget
+    required = np.flatnonzero(rules.required)
+    if budget is None or not required.size:
+        return
+    cheapest = np.full(required.shape[0], np.inf)
+    for d in inputs.services:
+        cheapest = np.where(d.allowed[required], np.minimum(cheapest, d.placement_cost[required]), cheapest)
+    hostable = np.isfinite(cheapest)
+    least = inputs.building_cost[required[hostable]] + cheapest[hostable]
+    need = float(least.sum())
+    if need > budget * (1 + 1e-12):
+        order = np.argsort(-least)[:3]
+        named = ", ".join(f"{ids[required[hostable][i]]} {least[i]:,.0f}" for i in order)
+        raise InfeasibleError(f"multiservice: the {int(hostable.sum())} required building(s) cost at least "
+                              f"{need:,.0f} (conversion plus each one's cheapest service: a conversion hosts at "
+                              f"least one; {named}), above the budget of {budget:,.0f}")
 
 
 def _per_community(site_community: np.ndarray, mask: np.ndarray, n_comm: int) -> np.ndarray:

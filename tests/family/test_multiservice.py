@@ -476,6 +476,30 @@ def test_evaluate_rejects_a_conversion_without_a_service():
         MODEL.evaluate(base, params, rules, Plan(two, {**none, "health_station": only_2}))
 
 
+@pytest.mark.parametrize("phased", [False, True])
+def test_required_buildings_whose_least_cost_is_above_the_budget_are_named(phased):
+    """Each required building costs its conversion plus its cheapest service (a conversion hosts one); the
+    check conversions alone pass (the driver's) must not end in a bare "Infeasible" from the solver."""
+    base, _ = tiny(6, statuses=False)
+    status = base.sites.status.copy()
+    status[[2, 3]] = SiteStatus.REQUIRED
+    area = np.full(base.n_sites, 1000.0)
+    inst = replace(base, sites=replace(base.sites, status=status, floor_area=area))
+    least = float(base.sites.cost[[2, 3]].sum()) + 2 * 1.0         # health_station's fit-out is the cheapest
+    def money(total):
+        if phased:
+            return {"phases": [{"year": 2026, "budget": total / 2}, {"year": 2027, "budget": total / 2}],
+                    "carry_over": True}
+        return {"budget": total}
+    short = solve_multiservice(inst, CAT, **money(least - 0.5))
+    assert short.status == "infeasible" and not short.has_solution
+    assert "the 2 required building(s) cost at least" in short.message, short.message
+    assert str(inst.sites.ids[2]) in short.message and str(inst.sites.ids[3]) in short.message
+    enough = solve_multiservice(inst, CAT, **money(least))          # the bound is exact: this one has a plan
+    assert enough.status == "optimal" and enough.has_solution
+    assert set(enough.selected) >= {str(inst.sites.ids[2]), str(inst.sites.ids[3])}
+
+
 def test_required_building_that_can_host_nothing_is_infeasible():
     base, _ = tiny(6, statuses=False)
     status = base.sites.status.copy()
