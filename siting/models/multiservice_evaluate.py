@@ -198,9 +198,12 @@ def evaluate_multiservice(instance: Instance, params: MultiserviceParams, rules:
     stats = _stats(params, inputs, per, per_year, spend, rows, years, converted, conv_year, communities,
                    level_values, placed_by, year_by)
     covered = sum(v["covered"] for v in per.values())
+    # an enabled service nobody is counted for (an empty or wrongly mapped group column) serves no one in any plan
+    nobody = tuple(f"{key}: its demand column {v['demand_column']!r} totals 0, so it counts for no one (is it the "
+                   "right column?)" for key, v in per.items() if not v["total"] > 0)
     return Evaluation(objective=objective, covered_weight=covered, total_weight=sum(v["total"] for v in per.values()),
                       total_cost=float(spend["budgeted"].sum()), sites=pd.concat(site_frames, ignore_index=True),
-                      coverage=pd.concat(cover_frames, ignore_index=True), stats=stats)
+                      coverage=pd.concat(cover_frames, ignore_index=True), stats=stats, warnings=nobody)
 
 
 def _check_area(instance: Instance, data: list[ServiceData], placed_by: dict[str, np.ndarray]) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.instance import Instance
-from ..errors import InfeasibleError
+from ..errors import InfeasibleError, InputError
 from ..rules import SiteRules
 from .multiservice_inputs import Inputs, ServiceData
 from .multiservice_params import MultiserviceParams
@@ -98,6 +98,8 @@ def check_policy_data(instance: Instance, params: MultiserviceParams, inputs: In
 
     Raises
     ------
+    InputError
+        a share floor on a service whose demand column totals 0 (a share of nobody).
     ParamError
         a floor on a service that no building may host and that existing facilities do not already meet.
     InfeasibleError
@@ -113,6 +115,11 @@ def check_policy_data(instance: Instance, params: MultiserviceParams, inputs: In
         key = s.key
         if s.min_share is None and s.min_share_per_community is None and not s.min_providers_per_community:
             continue
+        if (s.min_share or s.min_share_per_community) and not float(d.weight.sum()) > 0:
+            # a share of nobody: the floor's row would read 0 >= 0 and pass whatever the plan does
+            raise InputError(f"service {key!r} has a share floor but its demand column totals 0 over the "
+                             f"{d.weight.shape[0]} demand points, so no share can be judged (is it the right column?)",
+                             file=instance.demand.source, column=s.demand_column)
         now, now_c = reachable_share(d, d.existing, inputs.demand_community, n_comm)
         best, best_c = reachable_share(d, d.existing | d.allowed, inputs.demand_community, n_comm)
         floor = s.min_share or 0.0

@@ -500,6 +500,29 @@ def test_required_buildings_whose_least_cost_is_above_the_budget_are_named(phase
     assert set(enough.selected) >= {str(inst.sites.ids[2]), str(inst.sites.ids[3])}
 
 
+def _nobody_elderly():
+    base, _ = tiny(7, statuses=False)
+    return replace(base, demand=replace(base.demand, groups={"elderly": np.zeros(base.n_demand)}))
+
+
+def test_a_share_floor_on_a_group_that_totals_zero_is_an_input_error():
+    """A share of nobody: the floor's row would read 0 >= 0 and pass whatever the plan does."""
+    inst = _nobody_elderly()
+    cat = replace(CAT, services=tuple(replace(s, min_share=0.2) if s.key == "elderly_care" else s for s in CAT))
+    with pytest.raises(InputError, match="column 'elderly'.*elderly_care.*totals 0"):
+        solve_multiservice(inst, cat, budget=100)
+
+
+def test_a_service_whose_group_totals_zero_is_named_in_the_results_warnings():
+    inst = _nobody_elderly()
+    r = solve_multiservice(inst, CAT, budget=100)
+    assert r.has_solution
+    assert "warning: elderly_care: its demand column 'elderly' totals 0" in r.message, r.message
+    assert "health_station: its demand column" not in r.message
+    with_people = solve_multiservice(tiny(7, statuses=False)[0], CAT, budget=100)
+    assert "totals 0" not in with_people.message
+
+
 def test_required_building_that_can_host_nothing_is_infeasible():
     base, _ = tiny(6, statuses=False)
     status = base.sites.status.copy()
