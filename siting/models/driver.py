@@ -48,7 +48,7 @@ from ..status import Termination, relative_gap
 from .base import Built, Evaluation, Model, Outcome, Plan, SolveContext
 from .levels import check_levels, solve_levels, unproven_levels
 from .params import ModelParams, ParamError
-from .parts import travel_of
+from .parts import demand_weight, travel_of
 from .secondary import cheapest_built, prune_and_check
 
 __all__ = ["solve_model", "resolve_backend", "STRATEGIES", "check_claims"]
@@ -324,6 +324,8 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
     ------
     ParamError
         for parameters, backends, strategies or options that are not valid (one line, naming them).
+    InputError
+        for a demand weight that totals 0 (every plan would score 0), naming the column.
     VerificationError
         when a search's plan or claims disagree with the recomputation (a bug, never a user error).
     """
@@ -343,6 +345,17 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
     total = _total_weight(model, instance, params)
     described = params.described()
     weight_column = str(getattr(params, "weight_column", "population"))
+    if model.total_weight is None:
+        demand_weight(instance, weight_column)          # an unknown column: its own one-line error, first
+    if not total > 0:
+        # every plan would score 0 and the solver would call any of them optimal: an empty or wrongly mapped column
+        n_points = instance.n_demand
+        if model.total_weight is None:
+            raise InputError(f"{model.name}: weight column {weight_column!r} totals 0 over the {n_points} demand "
+                             "points, so every plan scores 0 (is it the right column?)", file=instance.demand.source,
+                             column=weight_column)
+        raise InputError(f"{model.name}: every enabled service's demand column totals 0 over the {n_points} demand "
+                         "points, so every plan scores 0 (are they the right columns?)", file=instance.demand.source)
     unreachable = _unreachable(instance, rules, weight_column)
 
     def elapsed() -> float:

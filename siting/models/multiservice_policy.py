@@ -117,8 +117,9 @@ def check_policy_data(instance: Instance, params: MultiserviceParams, inputs: In
             continue
         if (s.min_share or s.min_share_per_community) and not float(d.weight.sum()) > 0:
             # a share of nobody: the floor's row would read 0 >= 0 and pass whatever the plan does
+            n_points = d.weight.shape[0]
             raise InputError(f"service {key!r} has a share floor but its demand column totals 0 over the "
-                             f"{d.weight.shape[0]} demand points, so no share can be judged (is it the right column?)",
+                             f"{n_points} demand points, so no share can be judged (is it the right column?)",
                              file=instance.demand.source, column=s.demand_column)
         now, now_c = reachable_share(d, d.existing, inputs.demand_community, n_comm)
         best, best_c = reachable_share(d, d.existing | d.allowed, inputs.demand_community, n_comm)
@@ -192,7 +193,8 @@ def _check_required_money(params: MultiserviceParams, inputs: Inputs, rules: Sit
     if need > budget * (1 + 1e-12):
         order = np.argsort(-least)[:3]
         named = ", ".join(f"{ids[required[hostable][i]]} {least[i]:,.0f}" for i in order)
-        raise InfeasibleError(f"multiservice: the {int(hostable.sum())} required building(s) cost at least "
+        n_required = int(hostable.sum())
+        raise InfeasibleError(f"multiservice: the {n_required} required building(s) cost at least "
                               f"{need:,.0f} (conversion plus each one's cheapest service: a conversion hosts at "
                               f"least one; {named}), above the budget of {budget:,.0f}")
 

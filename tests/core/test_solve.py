@@ -77,6 +77,20 @@ def test_unknown_weight_column_is_one_line():
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("model,params", [("mclp", {"budget": 12.0}), ("lscp", {}), ("pmedian", {"p": 2})])
+def test_a_weight_column_that_totals_zero_is_one_line(model, params):
+    """Every plan would score 0 and be called optimal (MCLP opened nothing, p-median any two sites)."""
+    from dataclasses import replace
+
+    inst = make_instance(np.random.default_rng(6), 8, 4)
+    inst = replace(inst, demand=replace(inst.demand, groups={"children": np.zeros(inst.n_demand)}))
+    threshold = {} if model == "pmedian" else {"threshold_min": 10}
+    with pytest.raises(InputError, match="column 'children'.*weight column 'children' totals 0 over the 8") as err:
+        solve(inst, model=model, weight_column="children", **threshold, **params)
+    assert "\n" not in str(err.value)
+    assert "totals 0" not in solve(inst, model=model, **threshold, **params).message     # population: no error
+
+
 @pytest.mark.parametrize("model,params", [("mclp", {"budget": 12.0}), ("lscp", {}),
                                           ("partial", {"target_coverage": 0.6})])
 @pytest.mark.parametrize("strategy", ["exact", "hybrid", "heuristic"])
