@@ -125,13 +125,10 @@ def walking_table(instance: Instance, params: ModelParams) -> Instance:
 
 
 def _total_weight(model: Model[Any], instance: Instance, params: ModelParams) -> float:
+    """The weight every plan is scored against; an unknown ``weight_column`` is its own one-line error."""
     if model.total_weight is not None:
         return float(model.total_weight(instance, params))
-    column = getattr(params, "weight_column", "population")
-    try:
-        return float(np.asarray(instance.demand.weight(column), dtype=float).sum())
-    except KeyError:
-        return 0.0
+    return float(demand_weight(instance, getattr(params, "weight_column", "population")).sum())
 
 
 def check_claims(model: Model[Any], *, objective: float | None, bound: float | None, verified: float,
@@ -345,8 +342,6 @@ def solve_model(model: Model[Any], instance: Instance, params: ModelParams, *, b
     total = _total_weight(model, instance, params)
     described = params.described()
     weight_column = str(getattr(params, "weight_column", "population"))
-    if model.total_weight is None:
-        demand_weight(instance, weight_column)          # an unknown column: its own one-line error, first
     if not total > 0:
         # every plan would score 0 and the solver would call any of them optimal: an empty or wrongly mapped column
         n_points = instance.n_demand
