@@ -129,6 +129,12 @@ def _evaluate(instance: Instance, params: _CoverageParams, rules: SiteRules, pla
                        target_coverage=params.target, weight=weight, rules=rules)
     uncoverable = instance.demand.ids[~check.coverable]
     served = served_by_site(instance.n_sites, check.nearest_site, weight, check.covered)
+    warnings: tuple[str, ...] = ()
+    if model is ModelType.LSCP and uncoverable.size:
+        # "cover everyone" left some out by construction: the plan must not read as covering them
+        left_out = float(weight[~check.coverable].sum()) / max(float(weight.sum()), 1e-300)
+        warnings = (f"{uncoverable.size} demand point(s) ({left_out:.1%} of the weight) have no usable site within "
+                    f"{params.threshold_min:g} min and are left out of the cover (stats.uncoverable)",)
     return Evaluation(
         objective=check.covered_weight if model is ModelType.MCLP else check.total_cost,
         covered_weight=check.covered_weight, total_weight=check.total_weight, total_cost=check.total_cost,
@@ -139,6 +145,7 @@ def _evaluate(instance: Instance, params: _CoverageParams, rules: SiteRules, pla
                "n_pairs": len(instance.travel), "coverable_weight": float(weight[check.coverable].sum()),
                "uncoverable_count": int(uncoverable.size),
                "uncoverable": [str(v) for v in uncoverable[:_LISTED_UNCOVERABLE]]},
+        warnings=warnings,
     )
 
 

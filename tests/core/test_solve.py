@@ -110,3 +110,18 @@ def test_tables_have_the_common_columns():
     assert {"served_weight"} <= set(res.sites.columns)
     assert {"demand_id", "weight", "covered", "site_id", "minutes", "coverable"} <= set(res.coverage.columns)
     assert res.stats["uncoverable_count"] == int((~res.coverage["coverable"]).sum())
+
+
+def test_lscp_names_the_points_it_leaves_out_of_the_cover():
+    """LSCP covers every *coverable* point; the points no usable site reaches are left out by construction, and
+    the result says so beside the plan (it read "optimal, 0.0 % covered" with no word when none was coverable)."""
+    inst = make_instance(np.random.default_rng(3), 60, 12, density=0.3)
+    r = solve(inst, model="lscp", threshold_min=0.01)
+    left = r.stats["uncoverable_count"]
+    assert left > 0
+    assert f"warning: {left} demand point(s) (" in r.message and "left out of the cover" in r.message
+    full = solve(inst, model="lscp", threshold_min=1e3)                   # only points with no pair at all
+    assert full.stats["uncoverable_count"] < left
+    assert (full.stats["uncoverable_count"] > 0) == ("left out of the cover" in full.message)
+    dense = solve(make_instance(np.random.default_rng(3), 30, 8, density=1.0), model="lscp", threshold_min=1e3)
+    assert dense.stats["uncoverable_count"] == 0 and "left out of the cover" not in dense.message
