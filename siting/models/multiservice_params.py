@@ -206,6 +206,12 @@ class MultiserviceParams(ModelParams):
                              model=self.model_name)
         if self.carry_over and self.phases is None:
             raise ParamError("applies to phased plans: give [[phases]]", param="carry_over", model=self.model_name)
+        total = self.limits().budget
+        for group in self.budget_groups or ():
+            if total is not None and group.min is not None and group.min > total * (1 + 1e-12):
+                raise ParamError(f"group {group.name!r}: min {group.min:,.0f} is above the budget of {total:,.0f} "
+                                 "(with [[phases]] the total over the years)", param="budget_groups",
+                                 model=self.model_name)
         if self.catalog is not None:
             resolved_catalog(self)
 

@@ -103,6 +103,11 @@ def test_floor_the_budget_cannot_reach_names_service_and_largest_share(tmp_path)
     ("", "[[phases]]\nyear = 2026\nbudget = 1e6\n[[phases]]\nyear = 2025\nbudget = 1e6\n", "", "phases",
      "out of order"),
     ("", "[[phases]]\nyear = 2026\n", "", "phases", "budget"),
+    ("budget = 1e6\n[model.budget_groups.care]\nservices = [\"elderly_care\"]\nmin = 2e6\n", "", "", "budget_groups",
+     "min 2,000,000 is above the budget of 1,000,000"),
+    ("[model.budget_groups.care]\nservices = [\"elderly_care\"]\nmin = 2.5e6\n",
+     "[[phases]]\nyear = 2026\nbudget = 1e6\n[[phases]]\nyear = 2027\nbudget = 1e6\n", "", "budget_groups",
+     "min 2,500,000 is above the budget of 2,000,000"),
 ])
 def test_bad_policy_input_is_one_line(tmp_path, model, top, services, key, words):
     with pytest.raises(Exception) as info:
