@@ -23,6 +23,7 @@ from ..result import Result
 from ..rules import SiteRules
 from ..verify import sole_reach
 from .base import Built, Evaluation, Marginal, Model, Plan
+from .coverage import LISTED_UNCOVERABLE
 from .driver import solve_model
 from .params import (
     ModelParams,
@@ -123,10 +124,20 @@ def _evaluate(instance: Instance, params: BackupParams, rules: SiteRules, plan: 
     once_mask = count >= 1
     once = float(weight[once_mask].sum())
     twice = float(weight[count >= 2].sum())
+    warnings: tuple[str, ...] = ()
+    stats: dict[str, object] = {"covered_once": once, "covered_twice": twice}
     if params.cover_all:
         coverable = (weight > 0) & (open_within(travel, rules.usable, params.threshold_min) >= 1)
         if np.any(coverable & ~once_mask):
             raise VerificationError("backup: cover_all is set but a coverable demand point is not covered")
+        left = (weight > 0) & ~coverable
+        if left.any():
+            # as LSCP's: "cover everyone" covers the coverable points, and the plan must not read as covering more
+            share = float(weight[left].sum()) / float(weight.sum())
+            warnings = (f"{int(left.sum())} demand point(s) ({share:.1%} of the weight) have no usable site within "
+                        f"{params.threshold_min:g} min and are left out of the cover (stats.uncoverable)",)
+            ids = instance.demand.ids[left]
+            stats.update(uncoverable_count=int(ids.size), uncoverable=[str(v) for v in ids[:LISTED_UNCOVERABLE]])
     site, minutes = nearest_open_site(travel, plan.open_sites)
     theta = params.single_weight
     return Evaluation(
@@ -135,7 +146,7 @@ def _evaluate(instance: Instance, params: BackupParams, rules: SiteRules, plan: 
         sites=sites_table(instance, plan.open_sites, rules,
                           served_weight=served_by_site(instance.n_sites, site, weight, once_mask)),
         coverage=coverage_table(instance, weight, site, minutes, once_mask, n_covering=count),
-        stats={"covered_once": once, "covered_twice": twice},
+        stats=stats, warnings=warnings,
     )
 
 

@@ -47,8 +47,8 @@ __all__ = ["MODEL", "CapacitatedParams", "CapacityParams", "solve_capacitated", 
 
 
 def _capacity_value() -> Check:
-    """A number >= 0 (every site), or one value per site (>= 0, NaN = unlimited), kept as a tuple."""
-    scalar = number(ge=0)
+    """A number > 0 (every site: 0 would serve no one), or one value per site (>= 0, NaN = unlimited), as a tuple."""
+    scalar = number(gt=0)
 
     def check(v: Any) -> float | tuple[float, ...]:
         if isinstance(v, numbers.Real) and not isinstance(v, bool):

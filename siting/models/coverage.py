@@ -57,7 +57,7 @@ __all__ = ["MCLP", "LSCP", "PARTIAL", "MCLPParams", "LSCPParams", "PartialParams
 #: share of the time left that the search may use; the rest is for evaluation and the result tables
 _SEARCH_SHARE = 0.95
 #: uncoverable demand ids listed in ``stats["uncoverable"]`` (the count is always complete)
-_LISTED_UNCOVERABLE = 1000
+LISTED_UNCOVERABLE = 1000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,7 +144,7 @@ def _evaluate(instance: Instance, params: _CoverageParams, rules: SiteRules, pla
         stats={"threshold_min": params.threshold_min, "n_demand": instance.n_demand, "n_sites": instance.n_sites,
                "n_pairs": len(instance.travel), "coverable_weight": float(weight[check.coverable].sum()),
                "uncoverable_count": int(uncoverable.size),
-               "uncoverable": [str(v) for v in uncoverable[:_LISTED_UNCOVERABLE]]},
+               "uncoverable": [str(v) for v in uncoverable[:LISTED_UNCOVERABLE]]},
         warnings=warnings,
     )
 

@@ -125,3 +125,14 @@ def test_lscp_names_the_points_it_leaves_out_of_the_cover():
     assert (full.stats["uncoverable_count"] > 0) == ("left out of the cover" in full.message)
     dense = solve(make_instance(np.random.default_rng(3), 30, 8, density=1.0), model="lscp", threshold_min=1e3)
     assert dense.stats["uncoverable_count"] == 0 and "left out of the cover" not in dense.message
+
+
+def test_backup_cover_all_names_the_points_it_leaves_out_and_capacity_zero_is_refused():
+    inst = make_instance(np.random.default_rng(3), 60, 12, density=0.3)
+    r = solve(inst, model="backup", threshold_min=0.01, max_sites=3, cover_all=True)
+    assert r.stats["uncoverable_count"] > 0 and len(r.stats["uncoverable"]) == r.stats["uncoverable_count"]
+    assert f"warning: {r.stats['uncoverable_count']} demand point(s) (" in r.message
+    plain = solve(inst, model="backup", threshold_min=0.01, max_sites=3)            # no promise to cover all
+    assert "left out of the cover" not in plain.message and "uncoverable_count" not in plain.stats
+    with pytest.raises(ParamError, match="capacity.*greater than 0"):
+        solve(inst, model="capacitated", threshold_min=10, capacity=0, max_sites=2)   # every plan would serve no one
