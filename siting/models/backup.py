@@ -23,7 +23,7 @@ from ..result import Result
 from ..rules import SiteRules
 from ..verify import sole_reach
 from .base import Built, Evaluation, Marginal, Model, Plan
-from .coverage import LISTED_UNCOVERABLE
+from .coverage import LISTED_UNCOVERABLE, left_out_warning
 from .driver import solve_model
 from .params import (
     ModelParams,
@@ -133,9 +133,7 @@ def _evaluate(instance: Instance, params: BackupParams, rules: SiteRules, plan: 
         left = (weight > 0) & ~coverable
         if left.any():
             # as LSCP's: "cover everyone" covers the coverable points, and the plan must not read as covering more
-            share = float(weight[left].sum()) / float(weight.sum())
-            warnings = (f"{int(left.sum())} demand point(s) ({share:.1%} of the weight) have no usable site within "
-                        f"{params.threshold_min:g} min and are left out of the cover (stats.uncoverable)",)
+            warnings = (left_out_warning(weight, left, params.threshold_min),)
             ids = instance.demand.ids[left]
             stats.update(uncoverable_count=int(ids.size), uncoverable=[str(v) for v in ids[:LISTED_UNCOVERABLE]])
     site, minutes = nearest_open_site(travel, plan.open_sites)

@@ -121,6 +121,17 @@ def _search(instance: Instance, params: _CoverageParams, rules: SiteRules, ctx: 
     return Outcome(plan, out.termination, out.objective, out.bound, out.method, stats, message)
 
 
+def left_out_warning(weight: np.ndarray, left: np.ndarray, threshold_min: float) -> str:
+    """The warning of a "cover everyone" plan (LSCP, backup's ``cover_all``) for the points it leaves out.
+
+    ``left``: the points no usable site reaches within the threshold; the warning says how many, and what share of
+    the weight.
+    """
+    share = float(weight[left].sum()) / max(float(weight.sum()), 1e-300)
+    return (f"{int(left.sum())} demand point(s) ({share:.1%} of the weight) have no usable site within "
+            f"{threshold_min:g} min and are left out of the cover (stats.uncoverable)")
+
+
 def _evaluate(instance: Instance, params: _CoverageParams, rules: SiteRules, plan: Plan) -> Evaluation:
     """Coverage by the nearest open site from the raw triples; cost from the site table."""
     model = ModelType(params.model_name)
@@ -132,9 +143,7 @@ def _evaluate(instance: Instance, params: _CoverageParams, rules: SiteRules, pla
     warnings: tuple[str, ...] = ()
     if model is ModelType.LSCP and uncoverable.size:
         # "cover everyone" left some out by construction: the plan must not read as covering them
-        left_out = float(weight[~check.coverable].sum()) / max(float(weight.sum()), 1e-300)
-        warnings = (f"{uncoverable.size} demand point(s) ({left_out:.1%} of the weight) have no usable site within "
-                    f"{params.threshold_min:g} min and are left out of the cover (stats.uncoverable)",)
+        warnings = (left_out_warning(weight, ~check.coverable, params.threshold_min),)
     return Evaluation(
         objective=check.covered_weight if model is ModelType.MCLP else check.total_cost,
         covered_weight=check.covered_weight, total_weight=check.total_weight, total_cost=check.total_cost,
