@@ -119,7 +119,7 @@ def level_search(built: Built, search_built: Built, reach: Reach, x: np.ndarray,
         size, grown, rung = LEVEL_CORE_SITES, False, 0
         while until - time.perf_counter() >= MIN_ROUND_S and not stop_requested():
             t0 = time.perf_counter()
-            converted = converted_sites(built, reach, x, n_phases)
+            converted = converted_sites(built, reach, x)
             sites = core_sites(level_reach, converted, np.zeros(converted.shape[0]), None, size)
             agg = aggregate(held, level_columns(built, reach, x, sites, on, n_phases), x, covers, by_column)
             z0 = agg.start(x)

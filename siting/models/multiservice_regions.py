@@ -72,7 +72,7 @@ def neighbourhood(reach: Reach, seed_site: int, size: int, converted: np.ndarray
     return region & (shared > 0)
 
 
-def converted_sites(built: Built, reach: Reach, x: np.ndarray, n_phases: int) -> np.ndarray:
+def converted_sites(built: Built, reach: Reach, x: np.ndarray) -> np.ndarray:
     """(n_sites,) bool: buildings converted by the last year in ``x``."""
     first, stop = built.program.blocks["site"]
     return (x[first:stop] > 0.5) & reach.buildable
@@ -124,7 +124,7 @@ def neighbourhood_search(built: Built, reach: Reach, x: np.ndarray, n_phases: in
     structural = building_columns(built, reach, np.zeros(reach.allowed.shape[0], bool), n_phases)
     by_column = held.constraints.tocsc()
     rng = np.random.default_rng(seed)
-    converted = converted_sites(built, reach, x, n_phases)
+    converted = converted_sites(built, reach, x)
     seeds = list(rng.permutation(np.flatnonzero(converted)))
     info: dict[str, float] = {"lns_solves": 0, "lns_kept": 0}
     value = program.objective_value(x)
@@ -152,6 +152,6 @@ def neighbourhood_search(built: Built, reach: Reach, x: np.ndarray, n_phases: in
         if new > value + 1e-9 * max(1.0, abs(value)):
             x, value = y, new
             info["lns_kept"] += 1
-            converted = converted_sites(built, reach, x, n_phases)
+            converted = converted_sites(built, reach, x)
     info["lns_objective"] = value
     return x, info
