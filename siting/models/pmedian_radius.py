@@ -103,7 +103,9 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
     started = time.perf_counter()
     weight = demand_weight(instance, params.weight_column)
     d, s, t = reachable_pairs(instance, weight, rules, "pmedian", unreachable=params.unreachable)
+    levels_started = time.perf_counter()
     lv_all = levels_of(d, s, t, weight)
+    levels_s = time.perf_counter() - levels_started
     active = lv_all.n_levels_of > 0
     integral = _integral(lv_all)
     limits = params.limits()
@@ -278,16 +280,22 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
         return Outcome(None, termination, None, finite_bound, method, stats, message)
     # the cheapest-plan stage needs a program whose objective is exact for every plan: all levels of the
     # pairs left after fixing (a plan it finds outside the fixings' promise is rejected by the re-evaluation)
-    lv_exact, closed_exact, open_exact = lv, fixed_closed, fixed_open
-    if lagrangian is not None:
-        # the search's fixings keep only plans better than the incumbent (by 1 with integral data); plans of
-        # equal objective and lower cost must stay in: fix only what costs more than the best plan
-        closed_exact, open_exact = lagrangian_fixing(lagrangian, free, best_value, False)
-        keep_pair = ~closed_exact[s]
-        lv_exact = levels_of(d[keep_pair], s[keep_pair], t[keep_pair], weight)
-    exact, exact_z = truncated_program(lv_exact, lv_exact.n_levels_of.copy(), rules, limits, closed_exact,
-                                       open_exact)
-    stats["_built"] = (Built(exact), plan_vector(exact, exact_z, lv_exact, best))
+    # built only when that stage runs: at millions of pairs it takes as long as a search round (4,000,000
+    # pairs: ~10 s), which used to run after the deadline even when the stage was then skipped
+    def exact_built() -> tuple[Built, np.ndarray | None]:
+        lv_exact, closed_exact, open_exact = lv, fixed_closed, fixed_open
+        if lagrangian is not None:
+            # the search's fixings keep only plans better than the incumbent (by 1 with integral data); plans of
+            # equal objective and lower cost must stay in: fix only what costs more than the best plan
+            closed_exact, open_exact = lagrangian_fixing(lagrangian, free, best_value, False)
+            keep_pair = ~closed_exact[s]
+            lv_exact = levels_of(d[keep_pair], s[keep_pair], t[keep_pair], weight)
+        exact, exact_z = truncated_program(lv_exact, lv_exact.n_levels_of.copy(), rules, limits, closed_exact,
+                                           open_exact)
+        return Built(exact), plan_vector(exact, exact_z, lv_exact, best)
+
+    stats["_built"] = exact_built
+    stats["_build_s"] = 2.0 * levels_s   # its levels again, then a program over every level (measured: as long)
     return Outcome(Plan(open_sites=best.copy()), termination, best_value, finite_bound, method, stats, message)
 
 
@@ -349,7 +357,7 @@ def _program_search(instance: Instance, params: Any, rules: SiteRules, ctx: Solv
     from .driver import _search_program
     outcome, built, x = _search_program(program_model, instance, params, rules, ctx)
     if outcome.plan is not None:
-        outcome.stats["_built"] = (built, x)
+        outcome.stats["_built"] = lambda: (built, x)
     return outcome
 
 
@@ -360,24 +368,25 @@ def search_pmedian(instance: Instance, params: Any, rules: SiteRules, ctx: Solve
     ``program_model`` is the p-median model with its ``build`` hook (for the one-program formulations and
     for the cheapest-plan stage's program).
     """
-    from .secondary import cheapest_built
+    from .secondary import cheapest_later
 
     formulation = resolve_formulation(params)
     if formulation == "iterative":
         outcome = radius_search(instance, params, rules, ctx, greedy_pmedian)
     else:
         outcome = _program_search(instance, replace(params, formulation=formulation), rules, ctx, program_model)
-    built_x = outcome.stats.pop("_built", None)
+    build = outcome.stats.pop("_built", None)
+    build_s = outcome.stats.pop("_build_s", 0.0)
     outcome.stats["formulation"] = formulation
-    if outcome.plan is None or built_x is None:
+    if outcome.plan is None or build is None:
         return outcome
     if ctx.options.secondary != "min_cost":
         outcome.stats["secondary"] = {"goal": "none"}
         return outcome
-    built, x = built_x
     figures = program_model.evaluate(instance, params, rules, outcome.plan)
-    plan, _, info = cheapest_built(program_model, built, x, instance, params, rules, ctx, outcome.plan, figures,
-                                   outcome.stats.get("search_seconds", 0.0))
+    plan, _, info = cheapest_later(program_model, build, instance, params, rules, ctx, outcome.plan, figures,
+                                   outcome.stats.get("search_seconds", 0.0), site_costs_only=True,
+                                   build_s=build_s)
     outcome.stats["secondary"] = info
     return replace(outcome, plan=plan)
 

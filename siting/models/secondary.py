@@ -21,6 +21,7 @@ plan the model's ``evaluate`` has verified:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -36,7 +37,7 @@ from ..verify import check_no_redundant
 from .base import Built, Evaluation, Marginal, Model, Plan, SolveContext
 from .params import ModelParams
 
-__all__ = ["cheapest_built", "prune_and_check", "GENERIC_MAX_SITES", "MIN_STAGE_S"]
+__all__ = ["cheapest_built", "cheapest_later", "prune_and_check", "GENERIC_MAX_SITES", "MIN_STAGE_S"]
 
 #: the generic redundancy check re-evaluates the plan once per removable open site: only up to this many
 GENERIC_MAX_SITES = 64
@@ -44,6 +45,7 @@ GENERIC_MAX_SITES = 64
 MIN_STAGE_S = 0.1
 #: a loss at most this share of the objective (or total weight) is no loss: float noise of re-evaluated sums
 _LOSS_TOL = 1e-12
+_SAME_COST = "skipped: every plan with exactly p sites costs the same"
 #: share of the time left the second stage may use (the rest pays for evaluation and the tables)
 _STAGE_SHARE = 0.9
 
@@ -106,7 +108,7 @@ def cheapest_built(model: Model[Any], built: Built, x: np.ndarray | None, instan
     started = time.perf_counter()
     cost, count = _columns(built, rules)
     if _all_plans_cost_the_same(built, cost, params):
-        return plan, figures, dict(info, termination="skipped: every plan with exactly p sites costs the same")
+        return plan, figures, dict(info, termination=_SAME_COST)
     objective, unit = cost_then_count(cost, count)
     program = keep_best(built.program, figures.objective, objective)
     start = x if x is not None and program.max_violation(x, relative=True) <= 1e-7 else None
@@ -133,6 +135,34 @@ def cheapest_built(model: Model[Any], built: Built, x: np.ndarray | None, instan
     info.update(cost_after=figures2.total_cost, new_sites_after=_count(plan2, rules),
                 saved=figures.total_cost - figures2.total_cost)
     return plan2, figures2, info
+
+
+def cheapest_later(model: Model[Any], build: Callable[[], tuple[Built, np.ndarray | None]], instance: Instance,
+                   params: ModelParams, rules: SiteRules, ctx: SolveContext, plan: Plan, figures: Evaluation,
+                   first_stage_s: float = 0.0, *, site_costs_only: bool = False, build_s: float = 0.0
+                   ) -> tuple[Plan, Evaluation, dict[str, Any]]:
+    """:func:`cheapest_built` with the program built by ``build()`` only when the stage can run.
+
+    For searches whose exact program is large and not otherwise needed (p-median's radius search: 4,000,000
+    pairs take ~10 s to build). ``build_s``: about how long ``build()`` takes; the stage is skipped unless that
+    and :data:`MIN_STAGE_S` are left. ``site_costs_only``: the program's only costs are the open sites'
+    ``rules.cost`` (no ``Built.plan_cost``), so equal free-site costs under an exact site count settle the stage
+    unbuilt.
+    """
+    left = ctx.remaining_s()
+    no_time = left is not None and left < MIN_STAGE_S + build_s
+    if no_time or (site_costs_only and _equal_site_costs(rules, params)):
+        reason = "skipped: no time left" if no_time else _SAME_COST
+        info = {"goal": "min_cost", "cost_before": figures.total_cost, "new_sites_before": _count(plan, rules)}
+        return plan, figures, dict(info, termination=reason)
+    built, x = build()
+    return cheapest_built(model, built, x, instance, params, rules, ctx, plan, figures, first_stage_s)
+
+
+def _equal_site_costs(rules: SiteRules, params: ModelParams) -> bool:
+    """The site count is exact and every free site costs the same (a sufficient case of :func:`_all_plans_cost_the_same`)."""
+    free = (rules.lower < 0.5) & (rules.upper > 0.5)
+    return bool(params.limits().exact_sites) and np.unique(rules.cost[free]).size <= 1
 
 
 def _without(plan: Plan, j: int) -> Plan:
