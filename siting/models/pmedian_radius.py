@@ -39,6 +39,7 @@ import numpy as np
 
 from ..backends import get_backend
 from ..data.instance import Instance
+from ..errors import InfeasibleError
 from ..formulations.radius import (
     beyond,
     levels_of,
@@ -378,6 +379,13 @@ def search_pmedian(instance: Instance, params: Any, rules: SiteRules, ctx: Solve
     build = outcome.stats.pop("_built", None)
     build_s = outcome.stats.pop("_build_s", 0.0)
     outcome.stats["formulation"] = formulation
+    if outcome.plan is None and outcome.termination is Termination.INFEASIBLE:
+        # the solver's own word ("Infeasible") says nothing of why: with every pair of the table usable, only
+        # reach (or the budget) can leave no plan
+        within = "" if params.budget is None else f" and the budget of {params.budget:,.10g}"
+        raise InfeasibleError(f"pmedian: no plan of exactly {params.p} sites reaches every demand point through "
+                              f"the travel table{within} (a pair missing from the table is unreachable): raise p "
+                              "or extend the table")
     if outcome.plan is None or build is None:
         return outcome
     if ctx.options.secondary != "min_cost":
