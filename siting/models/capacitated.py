@@ -282,8 +282,8 @@ def greedy_capacitated(instance: Instance, params: CapacitatedParams, rules: Sit
     d, s, t = coverage_pairs(instance, weight, rules, params.threshold_min)
     open_sites = rules.lower > 0
     unserved = weight.astype(float)
-    for j in np.flatnonzero(open_sites):
-        _serve(j, d, s, t, cap, unserved)
+    for fixed in np.flatnonzero(open_sites):
+        _serve(int(fixed), d, s, t, cap, unserved)
     limits = params.limits()
     left = None if limits.budget is None else limits.budget - float(rules.cost[open_sites].sum())
     while not expired(deadline):
