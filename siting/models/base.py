@@ -11,8 +11,9 @@ It declares
   model constraint;
 * optional hooks: ``warm_start(instance, params, rules, built, deadline)`` (a feasible column vector for the
   program, found before ``deadline``, a ``time.perf_counter()`` value or None), ``bound(instance, params,
-  rules)`` (a cheap valid bound on the optimum in the objective's units, used when the solver stops
-  before proving a better one), ``level_bound(instance, params, rules, number)`` (the same for priority level
+  rules, known, deadline)`` (a valid bound on the optimum in the objective's units, computed before the solve
+  with a quarter of the time left, ``known`` = the warm start's value when there is one; used when the solver
+  stops before proving a better one), ``level_bound(instance, params, rules, number)`` (the same for priority level
   ``number``'s own objective: a value no plan that keeps the earlier levels at their held values can beat),
   ``improve_start(instance, params, rules, built, x, deadline)`` (a feasible vector no worse than the feasible
   ``x`` — a re-plan's previous plan when the new program gives more room, e.g. a larger budget —, or ``x``
@@ -251,7 +252,7 @@ class Model(Generic[P]):
     build: Callable[[Instance, P, SiteRules], Built] | None = None
     warm_start: Callable[[Instance, P, SiteRules, Built, float | None], np.ndarray | None] | None = None
     improve_start: Callable[[Instance, P, SiteRules, Built, np.ndarray, float | None], np.ndarray | None] | None = None
-    bound: Callable[[Instance, P, SiteRules], float | None] | None = None
+    bound: Callable[[Instance, P, SiteRules, float | None, float | None], float | None] | None = None
     level_bound: Callable[[Instance, P, SiteRules, int], float | None] | None = None
     search: Callable[[Instance, P, SiteRules, SolveContext], Outcome] | None = None
     prepare: Callable[[P, ScenarioInputs], tuple[P, Instance]] | None = None

@@ -56,6 +56,8 @@ __all__ = ["solve_model", "resolve_backend", "STRATEGIES", "check_claims"]
 STRATEGIES = ("auto", "exact", "hybrid", "heuristic")
 #: share of the time limit kept for decoding and verification after the search
 _VERIFY_SHARE = 0.05
+#: share of the time left (after the warm start) a model's ``bound`` hook may use
+_BOUND_SHARE = 0.25
 
 
 def resolve_backend(name: str) -> str:
@@ -206,6 +208,14 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
         if program.max_violation(start, relative=True) > 1e-7:
             raise VerificationError(f"{model.name}: the warm start violates the program")
         stats["warm_start_objective"] = program.objective_value(start)
+    cheap = None
+    if model.bound is not None:
+        # before the solve, with a share of the time: the solver may not even finish its root LP (gradual
+        # coverage at 20,000 x 2,000: not in 60 s), and after it no time is left
+        bound_deadline = None if ctx.deadline is None else \
+            time.perf_counter() + _BOUND_SHARE * (ctx.remaining_s() or 0.0)
+        cheap = model.bound(instance, params, rules, stats.get("warm_start_objective"), bound_deadline)
+        stats["model_bound"] = cheap
     options = ctx.options_now(share=1.0 - _VERIFY_SHARE)
     backend = get_backend(ctx.backend)
     sol = backend.solve(program, options, warm_start=start)
@@ -224,19 +234,14 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
         termination = level_termination      # an earlier level was stopped by a limit: no proof for the whole
     # a relaxation's bound cannot see infeasibility: an infeasible program has no bound to report
     bound = (sol.bound if termination is Termination.INFEASIBLE
-             else _tightest_bound(model, sol.bound, instance, params, rules, stats))
+             else _tightest_bound(model, sol.bound, cheap))
     if x is None:
         return Outcome(None, termination, None, bound, method, stats, sol.message), built, None
     return Outcome(built.plan_of(x), termination, objective, bound, method, stats, sol.message), built, x
 
 
-def _tightest_bound(model: Model[Any], solver_bound: float | None, instance: Instance, params: ModelParams,
-                    rules: SiteRules, stats: dict[str, Any]) -> float | None:
-    """The solver's bound, or the model's cheap bound when that is tighter or the solver has none."""
-    if model.bound is None:
-        return solver_bound
-    cheap = model.bound(instance, params, rules)
-    stats["model_bound"] = cheap
+def _tightest_bound(model: Model[Any], solver_bound: float | None, cheap: float | None) -> float | None:
+    """The solver's bound, or the model's own bound (``cheap``) when that is tighter or the solver has none."""
     if cheap is None:
         return solver_bound
     if solver_bound is None:

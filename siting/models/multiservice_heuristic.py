@@ -400,6 +400,7 @@ def level_bound(instance: Instance, params: MultiserviceParams, rules: SiteRules
     return None if found is None else found.get(number)
 
 
-def bound(instance: Instance, params: MultiserviceParams, rules: SiteRules) -> float | None:
-    """The Lagrangian bound of this solve's warm start (None when no warm start ran for it)."""
+def bound(instance: Instance, params: MultiserviceParams, rules: SiteRules, known: float | None = None,
+          deadline: float | None = None) -> float | None:
+    """The Lagrangian bound of this solve's warm start (None when no warm start ran for it); nothing to compute."""
     return _KEPT.get((instance, params, rules), "bound")

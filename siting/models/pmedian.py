@@ -355,7 +355,8 @@ def _evaluate(instance: Instance, params: PMedianParams, rules: SiteRules, plan:
     )
 
 
-def _bound(instance: Instance, params: PMedianParams, rules: SiteRules) -> float | None:
+def _bound(instance: Instance, params: PMedianParams, rules: SiteRules, known: float | None = None,
+           deadline: float | None = None) -> float | None:
     """Every demand point at its nearest usable site: a lower bound on any plan's weighted minutes."""
     weight = demand_weight(instance, params.weight_column)
     _, minutes = nearest_open_site(instance.travel, rules.usable)
