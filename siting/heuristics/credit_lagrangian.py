@@ -88,17 +88,46 @@ def _knapsack_lp(value: np.ndarray, cost: np.ndarray, budget: float | None, limi
     return y, float(value @ y)
 
 
+def _fill(s: np.ndarray, profit: np.ndarray, load: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Per site, the fractional knapsack of its pairs (profit per load, best first) within its capacity.
+
+    Returns the share of each pair taken (0 for no profit). One sort of the pairs by site, then ratio.
+    """
+    take = np.zeros(s.shape[0])
+    pos = np.flatnonzero(profit > 0)
+    if pos.size == 0:
+        return take
+    ratio = profit[pos] / load[pos]
+    order = pos[np.lexsort((-ratio, s[pos]))]
+    site = s[order]
+    cum = np.cumsum(load[order])
+    first = np.ones(order.shape[0], bool)
+    first[1:] = site[1:] != site[:-1]
+    start = np.maximum.accumulate(np.where(first, np.arange(order.shape[0]), 0))
+    before = cum - load[order] - (cum[start] - load[order[start]])   # this site's load ahead of the pair
+    room = capacity[site] - before
+    take[order] = np.clip(room / load[order], 0.0, 1.0)
+    return take
+
+
 def credit_bound(d: np.ndarray, s: np.ndarray, v: np.ndarray, n_demand: int, n_sites: int, *, cost: np.ndarray,
                  fixed_open: np.ndarray, free: np.ndarray, counts: np.ndarray, budget: float | None,
                  max_sites: int | None, target: float, deadline: float | None = None,
-                 max_steps: int = MAX_STEPS) -> CreditBound:
+                 max_steps: int = MAX_STEPS, capacity: np.ndarray | None = None,
+                 load: np.ndarray | None = None) -> CreditBound:
     """The least Lagrangian bound found (module notes) for the pairs ``(d, s)`` with credits ``v >= 0``.
+
+    ``capacity`` (per site) with ``load`` (per pair, > 0): each open site serves at most its capacity,
+    ``sum_i load_ij z_ij <= capacity_j`` (capacitated coverage: ``v = load = w_i``); each site's ``g_j`` is then
+    its fractional knapsack of the pairs' ``max(0, v_ij - lambda_i)`` by ``load_ij``.
 
     ``fixed_open`` sites are open in every plan, ``free`` ones may open (the rest are closed); ``counts``: the
     sites the limit ``max_sites`` counts; ``budget`` / ``max_sites`` None: no such row. ``target``: a plan's
     value (the step size aims at it). Stops after ``max_steps`` or at ``deadline`` (at least one ``L``).
     """
     started = time.perf_counter()
+    if capacity is not None and load is None:
+        raise ValueError("a capacity needs the pairs' load")
     lam = np.zeros(n_demand)
     np.maximum.at(lam, d, v)
     left_budget = None if budget is None else budget - float(cost[fixed_open].sum())
@@ -109,6 +138,11 @@ def credit_bound(d: np.ndarray, s: np.ndarray, v: np.ndarray, n_demand: int, n_s
     best, theta, stale, steps = np.inf, 1.0, 0, 0
     while steps < max_steps:
         r = np.maximum(v - lam[d], 0.0)
+        if capacity is None or load is None:
+            take = (r > 0).astype(float)
+        else:
+            take = _fill(s, r, load, capacity)
+            r = r * take
         g = np.bincount(s, weights=r, minlength=n_sites)
         item = np.where(free, g - (nu * counts if relax_limit else 0.0), 0.0)
         y, knap = _knapsack_lp(item, cost, left_budget, None if relax_limit else left_sites, counts)
@@ -123,7 +157,7 @@ def credit_bound(d: np.ndarray, s: np.ndarray, v: np.ndarray, n_demand: int, n_s
                 theta, stale = theta / 2.0, 0
         if best <= target + 1e-9 * max(1.0, abs(target)) or theta < 1e-4 or expired(deadline):
             break
-        served = np.bincount(d, weights=y[s] * (r > 0), minlength=n_demand)
+        served = np.bincount(d, weights=y[s] * take, minlength=n_demand)
         sub = 1.0 - served
         sub_nu = limit_rhs - float((y * counts).sum()) if relax_limit else 0.0
         norm = float(sub @ sub) + sub_nu * sub_nu

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..data.instance import Instance
 from ..errors import VerificationError
+from ..heuristics.credit_lagrangian import credit_bound
 from ..interrupt import expired
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
@@ -331,9 +332,31 @@ def _warm_start(instance: Instance, params: CapacitatedParams, rules: SiteRules,
     return x if program.max_violation(x, relative=True) <= 1e-8 else None
 
 
+def _bound(instance: Instance, params: CapacitatedParams, rules: SiteRules, known: float | None = None,
+           deadline: float | None = None) -> float:
+    """The Lagrangian bound of :mod:`siting.heuristics.credit_lagrangian` with the sites' capacities.
+
+    HiGHS's own bound was its root LP's when that finished (20,000 x 2,000 at 20 s: a gap of 0.87 % on one run,
+    none on another, the LP unfinished); this one needs no LP (steps aimed at ``known``, else the greedy plan).
+    """
+    weight = demand_weight(instance, params.weight_column)
+    cap = site_capacity(instance, params.capacity)
+    d, s, _ = coverage_pairs(instance, weight, rules, params.threshold_min)
+    if known is None:
+        best = best_assignment((d, s, _), weight, cap, greedy_capacitated(instance, params, rules, deadline),
+                               model="capacitated")
+        known = best.assigned_weight
+    limits = params.limits()
+    out = credit_bound(d, s, weight[d], instance.n_demand, instance.n_sites, cost=rules.cost,
+                       fixed_open=(rules.lower > 0.5) & (rules.upper > 0.5),
+                       free=(rules.lower < 0.5) & (rules.upper > 0.5), counts=rules.counts, budget=limits.budget,
+                       max_sites=limits.max_sites, target=known, deadline=deadline, capacity=cap, load=weight[d])
+    return out.bound
+
+
 MODEL = Model(
     name="capacitated", params=CapacitatedParams, sense=Sense.MAXIMIZE, build=_build, evaluate=_evaluate,
-    warm_start=_warm_start,
+    warm_start=_warm_start, bound=_bound,
     covered="assigned to an open site within capacity and threshold (split assignment allowed)",
     summary="maximise the weight assigned to open sites within the threshold, each site serving at most its "
             "capacity",

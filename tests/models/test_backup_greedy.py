@@ -10,6 +10,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
+from siting.errors import VerificationError
 from siting.models.backup import MODEL, BackupParams, greedy_backup, solve_backup
 from siting.models.base import Plan
 from siting.rules import SiteRules
@@ -68,3 +69,29 @@ def test_the_warm_start_fits_the_program_and_scores_the_plan(seed):
     r = solve_backup(inst, threshold_min=10, budget=params.budget, single_weight=0.2)
     assert r.stats["warm_start_objective"] == pytest.approx(built.program.objective_value(x))
     assert r.status.value == "optimal" and r.objective >= built.program.objective_value(x) - 1e-9
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_lagrangian_bound_is_valid(seed):
+    from siting.models.backup import _bound
+
+    inst = random_instance(10, 7, seed=200 + seed, statuses=seed % 2 == 0)
+    rules = SiteRules.of(inst)
+    fixed_cost = float(rules.cost[rules.lower > 0.5].sum())
+    cover_all = seed % 4 == 3
+    spend = float(np.sort(inst.sites.cost)[:5 if cover_all else 3].sum())
+    params = BackupParams(threshold_min=10, budget=fixed_cost + spend, single_weight=0.25 * (seed % 3),
+                          cover_all=cover_all)
+    feasible = []
+    for p in plans(rules, inst.n_sites):
+        if rules.cost[p].sum() > params.budget + 1e-9:
+            continue
+        try:
+            feasible.append(value(inst, params, rules, p))
+        except VerificationError:   # cover_all broken by this plan
+            continue
+    if not feasible:
+        pytest.skip("no plan keeps cover_all within the budget")
+    best = max(feasible)
+    bound = _bound(inst, params, rules, 0.9 * best, None)
+    assert bound is not None and bound >= best - 1e-7 * max(1.0, best)

@@ -75,3 +75,19 @@ def test_the_warm_start_fits_the_program_and_scores_the_plan(seed):
     r = solve_capacitated(inst, threshold_min=10, budget=params.budget)
     assert r.stats["warm_start_objective"] == pytest.approx(built.program.objective_value(x))
     assert r.status.value == "optimal" and r.objective == pytest.approx(optimum(inst, params, rules))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_lagrangian_bound_is_valid(seed):
+    from siting.models.capacitated import _bound
+
+    inst = random_instance(10, 7, seed=100 + seed, capacity=True, statuses=seed % 2 == 0)
+    rules = SiteRules.of(inst)
+    fixed_cost = float(rules.cost[rules.lower > 0.5].sum())
+    params = CapacitatedParams(threshold_min=10, budget=fixed_cost + float(np.sort(inst.sites.cost)[:3].sum()))
+    best = optimum(inst, params, rules)
+    bound = _bound(inst, params, rules, 0.9 * best, None)
+    assert bound >= best - 1e-7 * max(1.0, best)
+    weight = demand_weight(inst, params.weight_column)
+    d, _, _ = coverage_pairs(inst, weight, rules, params.threshold_min)
+    assert bound <= float(weight[np.unique(d)].sum()) + 1e-9   # never above "everyone reachable assigned"
