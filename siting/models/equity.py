@@ -24,6 +24,7 @@ from ..backends import get_backend
 from ..data.instance import Instance
 from ..errors import InputError, VerificationError
 from ..formulations.lexicographic import cost_then_count, keep_best
+from ..heuristics.credit_lagrangian import credit_bound
 from ..interrupt import expired
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
@@ -54,6 +55,8 @@ __all__ = ["MODEL", "EquityParams", "solve_equity", "build_equity", "group_matri
 
 #: share of the time left the greedy start may use (it usually takes far less)
 _GREEDY_SHARE = 0.2
+#: share of the time left for the groups' own bounds (:func:`smallest_share_bound`)
+_BOUND_SHARE = 0.15
 #: share of the time left that stage 1 (max-min) may use; stage 2 gets what stage 1 leaves
 _STAGE1_SHARE = 0.6
 #: share of the time left for stage 2 (the rest is kept for evaluation)
@@ -297,6 +300,36 @@ def greedy_equity(instance: Instance, params: EquityParams, rules: SiteRules, gr
     return open_sites
 
 
+def smallest_share_bound(instance: Instance, params: EquityParams, rules: SiteRules, groups: sp.csr_matrix,
+                         known: np.ndarray, deadline: float | None = None) -> float:
+    r"""An upper bound on the smallest share: ``min_g`` of a bound on group ``g``'s own best share.
+
+    Group ``g`` alone is a maximal-coverage problem with credits ``M_gi`` (:func:`group_matrix`); its bound is
+    the Lagrangian of :mod:`siting.heuristics.credit_lagrangian`, steps aimed at ``known[g]`` (a plan's share of
+    it). Groups are bounded lowest ``known`` first until ``deadline`` (each gets an equal part of what is left);
+    the minimum over the groups bounded so far is valid, as every group's share bounds the smallest.
+    """
+    a = within_usable(instance.travel, params.threshold_min, rules).tocoo()
+    d, s = a.row, a.col
+    m = groups.tocsc()
+    limits = params.limits()
+    best = 1.0
+    order = np.argsort(known, kind="stable")
+    for k, g in enumerate(order):
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0 and k > 0:
+            break
+        credit = np.asarray(m[g].todense()).ravel()
+        keep = credit[d] > 0
+        out = credit_bound(d[keep], s[keep], credit[d[keep]], instance.n_demand, instance.n_sites, cost=rules.cost,
+                           fixed_open=(rules.lower > 0.5) & (rules.upper > 0.5),
+                           free=(rules.lower < 0.5) & (rules.upper > 0.5), counts=rules.counts,
+                           budget=limits.budget, max_sites=limits.max_sites, target=float(known[g]),
+                           deadline=None if left is None else time.perf_counter() + left / (order.size - k))
+        best = min(best, out.bound)
+    return best
+
+
 def _stage1_start(stage1: LinearProgram, open_sites: np.ndarray, covered: np.ndarray, active: np.ndarray,
                   groups: sp.csr_matrix) -> np.ndarray | None:
     """A plan as a stage-1 vector: sites, the active points it covers, and its smallest share as ``eta``."""
@@ -318,13 +351,17 @@ def _search(instance: Instance, params: EquityParams, rules: SiteRules, ctx: Sol
     # the solver alone held the existing sites' plan after 12 s at 20,000 x 2,000 (0 new sites, 10.8 % covered)
     greedy_deadline = None if ctx.deadline is None else time.perf_counter() + _GREEDY_SHARE * (ctx.remaining_s() or 0.0)
     greedy = greedy_equity(instance, params, rules, groups, greedy_deadline)
-    start1 = _stage1_start(stage1, greedy, group_shares(instance, params.threshold_min, groups, greedy)[1], active,
-                           groups)
+    shares0, covered0 = group_shares(instance, params.threshold_min, groups, greedy)
+    start1 = _stage1_start(stage1, greedy, covered0, active, groups)
+    bound_deadline = None if ctx.deadline is None else time.perf_counter() + _BOUND_SHARE * (ctx.remaining_s() or 0.0)
+    share_bound = smallest_share_bound(instance, params, rules, groups, shares0, bound_deadline)
     sol1 = backend.solve(stage1, ctx.options_now(share=_STAGE1_SHARE), warm_start=start1)
+    bound1 = share_bound if sol1.bound is None else min(float(sol1.bound), share_bound)
     stats: dict[str, Any] = {"n_cols": stage1.n_cols, "n_rows": stage1.n_rows, "nnz": int(stage1.constraints.nnz),
                              "stage1_termination": str(sol1.termination), "stage1_seconds": sol1.seconds,
                              "stage2_solved": False, "stage2_bound": None,
-                             "greedy_min_share": None if start1 is None else float(start1[-1])}
+                             "greedy_min_share": None if start1 is None else float(start1[-1]),
+                             "share_bound": share_bound}
     x1, objective1 = sol1.x, sol1.objective
     if start1 is not None and sol1.termination not in (Termination.INFEASIBLE, Termination.UNBOUNDED) and (
             x1 is None or objective1 is None or float(start1[-1]) > objective1):
@@ -334,13 +371,13 @@ def _search(instance: Instance, params: EquityParams, rules: SiteRules, ctx: Sol
     plan1 = stage1.block(x1, "site") > 0.5
     shares1, covered1 = group_shares(instance, params.threshold_min, groups, plan1)
     min_share1 = float(shares1.min(initial=1.0))
-    check_claims(MODEL, objective=objective1, bound=sol1.bound, verified=min_share1,
+    check_claims(MODEL, objective=objective1, bound=bound1, verified=min_share1,
                  proven_optimal=sol1.termination is Termination.OPTIMAL)
     left = ctx.remaining_s()
     if left is not None and left < _MIN_STAGE2_S:
         stats["stage2_termination"] = "skipped: no time left"
         early = Termination.TIME_LIMIT if sol1.termination is Termination.OPTIMAL else sol1.termination
-        return Outcome(Plan(plan1), early, objective1, sol1.bound, sol1.backend, stats, sol1.message)
+        return Outcome(Plan(plan1), early, objective1, bound1, sol1.backend, stats, sol1.message)
     stage2 = stage2_program(stage1, weight[active], min_share1)
     start = _stage2_start(stage2, plan1, covered1[active].astype(float), groups[:, active])
     cheapest = ctx.options.secondary == "min_cost"
@@ -368,7 +405,7 @@ def _search(instance: Instance, params: EquityParams, rules: SiteRules, ctx: Sol
     message = sol2.message if sol2.x is None and sol2.message else sol1.message
     if cheapest:
         plan = _stage3(instance, params, rules, ctx, stage2, sol2.x, plan, groups, min_share1, stats)
-    return Outcome(Plan(plan), term, objective1, sol1.bound, sol1.backend, stats, message)
+    return Outcome(Plan(plan), term, objective1, bound1, sol1.backend, stats, message)
 
 
 def _stage3(instance: Instance, params: EquityParams, rules: SiteRules, ctx: SolveContext, stage2: LinearProgram,

@@ -55,3 +55,24 @@ def test_the_solve_is_never_below_the_greedy(seed):
                      options=SolveOptions(time_limit_s=5))
     assert r.stats["greedy_min_share"] is not None
     assert r.objective >= r.stats["greedy_min_share"] - 1e-9
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_smallest_share_bound_is_valid(seed):
+    from siting.models.equity import smallest_share_bound
+
+    inst = random_instance(12, 7, seed=300 + seed, groups=True, statuses=seed % 2 == 0)
+    rules = SiteRules.of(inst)
+    fixed_cost = float(rules.cost[rules.lower > 0.5].sum())
+    params = EquityParams(threshold_min=10, budget=fixed_cost + float(np.sort(inst.sites.cost)[:3].sum()),
+                          equity_column="district")
+    groups = _groups(inst, params, demand_weight(inst, params.weight_column))[0]
+    start = rules.lower > 0.5
+    free = np.flatnonzero(rules.usable & (rules.lower < 0.5))
+    best = max(smallest_share(inst, params, groups, np.where(np.isin(np.arange(inst.n_sites), c), True, start))
+               for k in range(free.size + 1) for c in combinations(free, k)
+               if fixed_cost + rules.cost[list(c)].sum() <= params.budget + 1e-9)
+    plan = greedy_equity(inst, params, rules, groups)
+    known = group_shares(inst, params.threshold_min, groups, plan)[0]
+    bound = smallest_share_bound(inst, params, rules, groups, known)
+    assert best - 1e-9 <= bound <= 1.0 + 1e-12
