@@ -79,7 +79,8 @@ def test_the_lagrangian_bound_is_valid(seed):
     rules = SiteRules.of(inst)
     fixed_cost = float(rules.cost[rules.lower > 0.5].sum())
     cover_all = seed % 4 == 3
-    spend = float(np.sort(inst.sites.cost)[:5 if cover_all else 3].sum())
+    # cover_all: enough for every site, so a plan keeping it always exists
+    spend = float(inst.sites.cost.sum() if cover_all else np.sort(inst.sites.cost)[:3].sum())
     params = BackupParams(threshold_min=10, budget=fixed_cost + spend, single_weight=0.25 * (seed % 3),
                           cover_all=cover_all)
     feasible = []
@@ -90,8 +91,6 @@ def test_the_lagrangian_bound_is_valid(seed):
             feasible.append(value(inst, params, rules, p))
         except VerificationError:   # cover_all broken by this plan
             continue
-    if not feasible:
-        pytest.skip("no plan keeps cover_all within the budget")
     best = max(feasible)
     bound = _bound(inst, params, rules, 0.9 * best, None)
     assert bound is not None and bound >= best - 1e-7 * max(1.0, best)
