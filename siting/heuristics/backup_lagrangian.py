@@ -26,13 +26,10 @@ True
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import scipy.sparse as sp
 
-from ..interrupt import expired
-from .credit_lagrangian import MAX_STEPS, PATIENCE, CreditBound, _knapsack_lp
+from .credit_lagrangian import MAX_STEPS, CreditBound, SiteSide, descend
 
 __all__ = ["backup_bound"]
 
@@ -42,7 +39,6 @@ def backup_bound(a: sp.csr_matrix, weight: np.ndarray, *, theta: float, cover_al
                  max_sites: int | None, target: float, deadline: float | None = None,
                  max_steps: int = MAX_STEPS) -> CreditBound:
     """The least Lagrangian bound found (module notes); ``a``: (demand, site) reach over the usable sites."""
-    started = time.perf_counter()
     a = a.tocsr().astype(float)
     by_site = a.T.tocsr()
     reach = np.diff(a.indptr)
@@ -50,43 +46,16 @@ def backup_bound(a: sp.csr_matrix, weight: np.ndarray, *, theta: float, cover_al
     w = np.where(active, weight, 0.0)
     two = active & (reach >= 2)
     must = active & cover_all
-    lam = 0.5 * w
-    left_budget = None if budget is None else budget - float(cost[fixed_open].sum())
-    left_sites = None if max_sites is None else max_sites - int((fixed_open & counts).sum())
-    relax_limit = left_budget is not None and left_sites is not None
-    limit_rhs = float(left_sites) if left_sites is not None else 0.0
-    nu = 0.0
-    best, theta_step, stale, steps = np.inf, 1.0, 0, 0
-    while steps < max_steps:
+    sites = SiteSide.of(cost, fixed_open, free, counts, budget, max_sites)
+
+    def evaluate(lam: np.ndarray, nu: float) -> tuple[float, np.ndarray, float]:
         once = theta * w - lam
         twice = np.where(two, w - 2.0 * lam, -np.inf)
         floor = np.where(must, once, 0.0)           # cover_all: (0, 0) is not allowed
         pick = np.maximum(np.maximum(floor, once), twice)
         n_cover = np.where(pick == twice, 2.0, np.where((pick == once) & ((once > 0) | must), 1.0, 0.0))
         pick = np.where(active, pick, 0.0)
-        g = by_site @ lam
-        item = np.where(free, g - (nu * counts if relax_limit else 0.0), 0.0)
-        y, knap = _knapsack_lp(item, cost, left_budget, None if relax_limit else left_sites, counts)
-        y[fixed_open] = 1.0
-        value = float(pick.sum()) + float(g[fixed_open].sum()) + knap + (nu * limit_rhs if relax_limit else 0.0)
-        steps += 1
-        if steps == 1 or value < best - 1e-12 * max(1.0, abs(best)):
-            best, stale = value, 0
-        else:
-            stale += 1
-            if stale >= PATIENCE:
-                theta_step, stale = theta_step / 2.0, 0
-        if best <= target + 1e-9 * max(1.0, abs(target)) or theta_step < 1e-4 or expired(deadline):
-            break
-        sub = np.where(active, a @ y - n_cover, 0.0)   # dL/dlambda_i
-        sub_nu = limit_rhs - float((y * counts).sum()) if relax_limit else 0.0
-        norm = float(sub @ sub) + sub_nu * sub_nu
-        if norm <= 0.0:
-            break
-        step = theta_step * max(value - target, 0.0) / norm
-        if step <= 0.0:
-            break
-        lam = np.maximum(lam - step * sub, 0.0)
-        if relax_limit:
-            nu = max(0.0, nu - step * sub_nu)
-    return CreditBound(best, steps, time.perf_counter() - started)
+        y, part, sub_nu = sites.choose(np.asarray(by_site @ lam), nu)
+        return float(pick.sum()) + part, np.where(active, a @ y - n_cover, 0.0), sub_nu
+
+    return descend(evaluate, 0.5 * w, target, sites.relax_limit, deadline, max_steps)

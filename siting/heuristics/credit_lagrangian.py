@@ -35,13 +35,14 @@ True
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..interrupt import expired
 
-__all__ = ["CreditBound", "credit_bound", "MAX_STEPS"]
+__all__ = ["CreditBound", "credit_bound", "descend", "SiteSide", "MAX_STEPS"]
 
 #: subgradient steps at most (each ~10 ms at 400,000 pairs)
 MAX_STEPS = 400
@@ -125,29 +126,79 @@ def credit_bound(d: np.ndarray, s: np.ndarray, v: np.ndarray, n_demand: int, n_s
     sites the limit ``max_sites`` counts; ``budget`` / ``max_sites`` None: no such row. ``target``: a plan's
     value (the step size aims at it). Stops after ``max_steps`` or at ``deadline`` (at least one ``L``).
     """
-    started = time.perf_counter()
     if capacity is not None and load is None:
         raise ValueError("a capacity needs the pairs' load")
-    lam = np.zeros(n_demand)
-    np.maximum.at(lam, d, v)
-    left_budget = None if budget is None else budget - float(cost[fixed_open].sum())
-    left_sites = None if max_sites is None else max_sites - int((fixed_open & counts).sum())
-    relax_limit = left_budget is not None and left_sites is not None
-    limit_rhs = float(left_sites) if left_sites is not None else 0.0
-    nu = 0.0
-    best, theta, stale, steps = np.inf, 1.0, 0, 0
-    while steps < max_steps:
+    lam0 = np.zeros(n_demand)
+    np.maximum.at(lam0, d, v)
+    sites = SiteSide.of(cost, fixed_open, free, counts, budget, max_sites)
+
+    def evaluate(lam: np.ndarray, nu: float) -> tuple[float, np.ndarray, float]:
         r = np.maximum(v - lam[d], 0.0)
         if capacity is None or load is None:
             take = (r > 0).astype(float)
         else:
             take = _fill(s, r, load, capacity)
             r = r * take
-        g = np.bincount(s, weights=r, minlength=n_sites)
-        item = np.where(free, g - (nu * counts if relax_limit else 0.0), 0.0)
-        y, knap = _knapsack_lp(item, cost, left_budget, None if relax_limit else left_sites, counts)
-        y[fixed_open] = 1.0
-        value = float(lam.sum()) + float(g[fixed_open].sum()) + knap + (nu * limit_rhs if relax_limit else 0.0)
+        y, part, sub_nu = sites.choose(np.bincount(s, weights=r, minlength=n_sites), nu)
+        served = np.bincount(d, weights=y[s] * take, minlength=n_demand)
+        return float(lam.sum()) + part, 1.0 - served, sub_nu
+
+    return descend(evaluate, lam0, target, sites.relax_limit, deadline, max_steps)
+
+
+@dataclass(frozen=True)
+class SiteSide:
+    """The sites' part of a relaxation whose sites each earn ``g_j``.
+
+    The fixed-open sites, and the free ones chosen by the budget's knapsack LP (the site limit relaxed with
+    ``nu`` when there is a budget too, else kept).
+    """
+
+    cost: np.ndarray
+    fixed_open: np.ndarray
+    free: np.ndarray
+    counts: np.ndarray
+    left_budget: float | None
+    left_sites: int | None
+
+    @classmethod
+    def of(cls, cost: np.ndarray, fixed_open: np.ndarray, free: np.ndarray, counts: np.ndarray,
+           budget: float | None, max_sites: int | None) -> SiteSide:
+        """What the fixed-open sites leave of ``budget`` and ``max_sites``."""
+        return cls(cost, fixed_open, free, counts,
+                   None if budget is None else budget - float(cost[fixed_open].sum()),
+                   None if max_sites is None else max_sites - int((fixed_open & counts).sum()))
+
+    @property
+    def relax_limit(self) -> bool:
+        """Budget and site limit both: the limit is relaxed (``nu``), the budget kept."""
+        return self.left_budget is not None and self.left_sites is not None
+
+    def choose(self, g: np.ndarray, nu: float) -> tuple[np.ndarray, float, float]:
+        """``(y, value, dL/dnu)``: the sites chosen, their part of ``L`` (with ``nu p'``), the limit's subgradient."""
+        relax = self.relax_limit
+        rhs = float(self.left_sites) if self.left_sites is not None else 0.0
+        item = np.where(self.free, g - (nu * self.counts if relax else 0.0), 0.0)
+        y, knap = _knapsack_lp(item, self.cost, self.left_budget, None if relax else self.left_sites, self.counts)
+        y[self.fixed_open] = 1.0
+        value = float(g[self.fixed_open].sum()) + knap + (nu * rhs if relax else 0.0)
+        return y, value, (rhs - float((y * self.counts).sum()) if relax else 0.0)
+
+
+def descend(evaluate: Callable[[np.ndarray, float], tuple[float, np.ndarray, float]], lam: np.ndarray,
+            target: float, relax_limit: bool, deadline: float | None = None,
+            max_steps: int = MAX_STEPS) -> CreditBound:
+    """Subgradient steps on ``L(lambda, nu)`` (``evaluate`` gives ``L`` and its subgradients) from ``lam``.
+
+    Polyak steps towards ``target``, halved after :data:`PATIENCE` steps without a lower ``L``; ``lambda`` and
+    ``nu`` stay >= 0. Returns the least ``L`` seen (every one is a valid bound). Stops at ``target``, after
+    ``max_steps``, at ``deadline`` (after at least one ``L``) or when the step vanishes.
+    """
+    started = time.perf_counter()
+    nu = 0.0
+    best, theta, stale, steps = np.inf, 1.0, 0, 0
+    while steps < max_steps:
+        value, sub, sub_nu = evaluate(lam, nu)
         steps += 1
         if steps == 1 or value < best - 1e-12 * max(1.0, abs(best)):
             best, stale = value, 0
@@ -157,10 +208,7 @@ def credit_bound(d: np.ndarray, s: np.ndarray, v: np.ndarray, n_demand: int, n_s
                 theta, stale = theta / 2.0, 0
         if best <= target + 1e-9 * max(1.0, abs(target)) or theta < 1e-4 or expired(deadline):
             break
-        served = np.bincount(d, weights=y[s] * take, minlength=n_demand)
-        sub = 1.0 - served
-        sub_nu = limit_rhs - float((y * counts).sum()) if relax_limit else 0.0
-        norm = float(sub @ sub) + sub_nu * sub_nu
+        norm = float(sub @ sub) + (sub_nu * sub_nu if relax_limit else 0.0)
         if norm <= 0.0:
             break   # an optimal multiplier: L is the optimum of the relaxation
         step = theta * max(value - target, 0.0) / norm

@@ -17,7 +17,6 @@ import numpy as np
 from ..data.instance import Instance
 from ..errors import VerificationError
 from ..heuristics.backup_lagrangian import backup_bound
-from ..interrupt import expired
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site, open_within
@@ -27,6 +26,7 @@ from ..verify import sole_reach
 from .base import Built, Evaluation, Marginal, Model, Plan
 from .coverage import LISTED_UNCOVERABLE, left_out_warning
 from .driver import solve_model
+from .greedy_sites import ratio_greedy
 from .params import (
     ModelParams,
     boolean,
@@ -194,29 +194,20 @@ def greedy_backup(instance: Instance, params: BackupParams, rules: SiteRules,
     count = np.asarray(a[:, open_sites].sum(axis=1)).ravel()
     coverable = (weight > 0) & (np.diff(a.indptr) > 0)
     theta = params.single_weight
-    limits = params.limits()
-    left = None if limits.budget is None else limits.budget - float(rules.cost[open_sites].sum())
-    while not expired(deadline):
-        if limits.max_sites is not None and int((open_sites & rules.counts).sum()) >= limits.max_sites:
-            break
+
+    def gain(candidates: np.ndarray) -> np.ndarray:
         first = coverable & (count == 0)
         if params.cover_all and first.any():
             credit = np.where(first, weight, 0.0)
         else:
             credit = weight * np.where(count == 0, theta + FIRST_COVER_CREDIT * (1.0 - theta),
                                        np.where(count == 1, 1.0 - theta, 0.0))
-        gain = by_site @ credit
-        ok = ~open_sites & rules.usable & (gain > 1e-12)
-        if left is not None:
-            ok &= rules.cost <= left + 1e-9
-        if not ok.any():
-            break
-        score = gain / np.maximum(rules.cost, 1e-12) if left is not None else gain
-        j = int(np.argmax(np.where(ok, score, -np.inf)))
-        open_sites[j] = True
-        if left is not None:
-            left -= float(rules.cost[j])
+        return np.asarray(by_site @ credit)
+
+    def opened(j: int) -> None:
         count[by_site.indices[by_site.indptr[j]:by_site.indptr[j + 1]]] += 1
+
+    ratio_greedy(rules, params.limits(), open_sites, gain, opened, deadline)
     if params.cover_all and np.any(coverable & (count == 0)):
         return None
     return open_sites

@@ -20,7 +20,6 @@ import numpy as np
 from ..data.instance import Instance
 from ..errors import VerificationError
 from ..heuristics.credit_lagrangian import credit_bound
-from ..interrupt import expired
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site
@@ -29,6 +28,7 @@ from ..rules import Limits, SiteRules
 from .assignment import best_assignment
 from .base import Built, Evaluation, Model, Plan
 from .driver import solve_model
+from .greedy_sites import ratio_greedy
 from .params import (
     Check,
     ModelParams,
@@ -285,24 +285,12 @@ def greedy_capacitated(instance: Instance, params: CapacitatedParams, rules: Sit
     unserved = weight.astype(float)
     for fixed in np.flatnonzero(open_sites):
         _serve(int(fixed), d, s, t, cap, unserved)
-    limits = params.limits()
-    left = None if limits.budget is None else limits.budget - float(rules.cost[open_sites].sum())
-    while not expired(deadline):
-        if limits.max_sites is not None and int((open_sites & rules.counts).sum()) >= limits.max_sites:
-            break
-        gain = np.minimum(cap, np.bincount(s, weights=unserved[d], minlength=instance.n_sites))
-        ok = ~open_sites & rules.usable & (gain > 1e-9)
-        if left is not None:
-            ok &= rules.cost <= left + 1e-9
-        if not ok.any():
-            break
-        score = gain / np.maximum(rules.cost, 1e-12) if left is not None else gain
-        j = int(np.argmax(np.where(ok, score, -np.inf)))
-        open_sites[j] = True
-        if left is not None:
-            left -= float(rules.cost[j])
-        _serve(j, d, s, t, cap, unserved)
-    return open_sites
+
+    def gain(candidates: np.ndarray) -> np.ndarray:
+        return np.minimum(cap, np.bincount(s, weights=unserved[d], minlength=instance.n_sites))
+
+    return ratio_greedy(rules, params.limits(), open_sites, gain, lambda j: _serve(j, d, s, t, cap, unserved),
+                        deadline)
 
 
 def _serve(j: int, d: np.ndarray, s: np.ndarray, t: np.ndarray, cap: np.ndarray, unserved: np.ndarray) -> None:

@@ -25,7 +25,6 @@ from ..data.instance import Instance
 from ..errors import InputError, VerificationError
 from ..formulations.lexicographic import cost_then_count, keep_best
 from ..heuristics.credit_lagrangian import credit_bound
-from ..interrupt import expired
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site, open_within
@@ -35,6 +34,7 @@ from ..status import Termination
 from ..verify import sole_reach
 from .base import Evaluation, Marginal, Model, Outcome, Plan, SolveContext
 from .driver import check_claims, solve_model
+from .greedy_sites import MIN_GAIN, ratio_greedy
 from .params import (
     ModelParams,
     ParamError,
@@ -271,33 +271,23 @@ def greedy_equity(instance: Instance, params: EquityParams, rules: SiteRules, gr
     a = within_usable(instance.travel, params.threshold_min, rules).astype(float).tocsc()
     open_sites = rules.lower > 0
     covered = np.asarray(a[:, open_sites].sum(axis=1)).ravel() > 0
-    limits = params.limits()
-    left = None if limits.budget is None else limits.budget - float(rules.cost[open_sites].sum())
-    while not expired(deadline):
-        if limits.max_sites is not None and int((open_sites & rules.counts).sum()) >= limits.max_sites:
-            break
+    if groups.shape[0] == 0:
+        return open_sites
+
+    def gain(candidates: np.ndarray) -> np.ndarray:
         shares = np.asarray(groups @ covered.astype(float)).ravel()
-        if shares.size == 0:
-            break
         added = (groups @ sp.diags((~covered).astype(float)) @ a).toarray()    # (groups, sites)
-        ok = ~open_sites & rules.usable
-        if left is not None:
-            ok &= rules.cost <= left + 1e-9
-        gain = (shares[:, None] + added).min(axis=0) - shares.min()
-        if not np.any(ok & (gain > 1e-12)):
-            weight_g = np.full(shares.shape[0], OTHER_GROUPS)
-            weight_g[int(np.argmin(shares))] = 1.0   # one group at a time: ties spread the money over all
-            gain = weight_g @ added
-        ok &= gain > 1e-12
-        if not ok.any():
-            break
-        score = gain / np.maximum(rules.cost, 1e-12) if left is not None else gain
-        j = int(np.argmax(np.where(ok, score, -np.inf)))
-        open_sites[j] = True
-        if left is not None:
-            left -= float(rules.cost[j])
+        raised = (shares[:, None] + added).min(axis=0) - shares.min()
+        if np.any(candidates & (raised > MIN_GAIN)):
+            return np.asarray(raised)
+        weight_g = np.full(shares.shape[0], OTHER_GROUPS)
+        weight_g[int(np.argmin(shares))] = 1.0   # one group at a time: ties spread the money over all
+        return np.asarray(weight_g @ added)
+
+    def opened(j: int) -> None:
         covered[a.indices[a.indptr[j]:a.indptr[j + 1]]] = True
-    return open_sites
+
+    return ratio_greedy(rules, params.limits(), open_sites, gain, opened, deadline)
 
 
 def smallest_share_bound(instance: Instance, params: EquityParams, rules: SiteRules, groups: sp.csr_matrix,

@@ -20,7 +20,6 @@ import numpy as np
 
 from ..data.instance import Instance
 from ..heuristics.credit_lagrangian import credit_bound
-from ..interrupt import expired
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site
@@ -29,6 +28,7 @@ from ..rules import SiteRules
 from ..verify import sole_reach
 from .base import Built, Evaluation, Marginal, Model, Plan
 from .driver import solve_model
+from .greedy_sites import ratio_greedy
 from .params import (
     ModelParams,
     ParamError,
@@ -101,25 +101,15 @@ def greedy_gradual(instance: Instance, params: GradualParams, rules: SiteRules,
     earned = np.zeros(instance.n_demand)
     on = open_sites[s]
     np.maximum.at(earned, d[on], fk[on])
-    limits = params.limits()
-    left = None if limits.budget is None else limits.budget - float(rules.cost[open_sites].sum())
-    while not expired(deadline):
-        if limits.max_sites is not None and int((open_sites & rules.counts).sum()) >= limits.max_sites:
-            break
-        gain = np.bincount(s, weights=weight[d] * np.maximum(fk - earned[d], 0.0), minlength=instance.n_sites)
-        ok = ~open_sites & rules.usable & (gain > 1e-12)
-        if left is not None:
-            ok &= rules.cost <= left + 1e-9
-        if not ok.any():
-            break
-        score = gain / np.maximum(rules.cost, 1e-12) if left is not None else gain
-        j = int(np.argmax(np.where(ok, score, -np.inf)))
-        open_sites[j] = True
-        if left is not None:
-            left -= float(rules.cost[j])
+
+    def gain(candidates: np.ndarray) -> np.ndarray:
+        return np.bincount(s, weights=weight[d] * np.maximum(fk - earned[d], 0.0), minlength=instance.n_sites)
+
+    def opened(j: int) -> None:
         hit = s == j
         np.maximum.at(earned, d[hit], fk[hit])
-    return open_sites
+
+    return ratio_greedy(rules, params.limits(), open_sites, gain, opened, deadline)
 
 
 def _warm_start(instance: Instance, params: GradualParams, rules: SiteRules, built: Built,
