@@ -55,7 +55,6 @@ __all__ = ["solve_model", "resolve_backend", "STRATEGIES", "check_claims"]
 
 STRATEGIES = ("auto", "exact", "hybrid", "heuristic")
 #: share of the time limit kept for decoding and verification after the search
-_VERIFY_SHARE = 0.05
 #: share of the time left (after the warm start) a model's ``bound`` hook may use
 _BOUND_SHARE = 0.25
 
@@ -216,7 +215,7 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
             time.perf_counter() + _BOUND_SHARE * (ctx.remaining_s() or 0.0)
         cheap = model.bound(instance, params, rules, stats.get("warm_start_objective"), bound_deadline)
         stats["model_bound"] = cheap
-    options = ctx.options_now(share=1.0 - _VERIFY_SHARE)
+    options = ctx.options_now(share=1.0 - model.verify_share)
     backend = get_backend(ctx.backend)
     sol = backend.solve(program, options, warm_start=start)
     stats["backend_seconds"] = sol.seconds

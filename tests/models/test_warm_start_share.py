@@ -30,3 +30,43 @@ def test_the_warm_start_deadline_is_the_models_share(share):
 def test_a_share_outside_zero_one_is_refused(share):
     with pytest.raises(TypeError, match="warm_start_share"):
         replace(MODELS["gradual"], warm_start_share=share)
+
+
+@pytest.mark.parametrize("share", [0.05, 0.25])
+def test_the_backend_leaves_the_models_verify_share(share, monkeypatch):
+    """``Model.verify_share`` of the time left stays for evaluate (capacitated: 0.25, its evaluation is an LP)."""
+    import siting.models.driver as driver
+
+    model = replace(MODELS["gradual"], bound=None, verify_share=share)
+    real = driver.get_backend
+    seen = []
+
+    def spying(name):
+        backend = real(name)
+
+        class Spy:
+            def __getattr__(self, attr):
+                return getattr(backend, attr)
+
+            def solve(self, program, options, warm_start=None):
+                seen.append((options.time_limit_s, started + 20.0 - time.perf_counter()))
+                return backend.solve(program, options, warm_start=warm_start)
+        return Spy()
+
+    monkeypatch.setattr(driver, "get_backend", spying)
+    inst = random_instance(30, 8, seed=2)
+    params = model.params.from_kwargs({"threshold_min": 5, "outer_threshold_min": 10, "max_sites": 3})
+    started = time.perf_counter()
+    solve_model(model, inst, params, options=SolveOptions(time_limit_s=20))
+    limit, left = seen[0]
+    assert (1.0 - share) * left - 0.5 <= limit <= (1.0 - share) * left + 0.05   # ms pass between the two
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.0])
+def test_a_verify_share_outside_zero_one_is_refused(share):
+    with pytest.raises(TypeError, match="verify_share"):
+        replace(MODELS["gradual"], verify_share=share)
+
+
+def test_capacitated_leaves_a_quarter_for_its_assignment_lp():
+    assert MODELS["capacitated"].verify_share == 0.25 and MODELS["gradual"].verify_share == 0.05
