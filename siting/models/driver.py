@@ -54,7 +54,6 @@ from .secondary import cheapest_built, prune_and_check
 __all__ = ["solve_model", "resolve_backend", "STRATEGIES", "check_claims"]
 
 STRATEGIES = ("auto", "exact", "hybrid", "heuristic")
-#: share of the time limit kept for decoding and verification after the search
 #: share of the time left (after the warm start) a model's ``bound`` hook may use
 _BOUND_SHARE = 0.25
 

@@ -64,6 +64,11 @@ def _count(plan: Plan, rules: SiteRules) -> int:
     return int((plan.open_sites & rules.counts & (rules.lower == 0)).sum())
 
 
+def _before(plan: Plan, figures: Evaluation, rules: SiteRules) -> dict[str, Any]:
+    """The stage's record of the first plan (``stats["secondary"]`` starts from it)."""
+    return {"goal": "min_cost", "cost_before": figures.total_cost, "new_sites_before": _count(plan, rules)}
+
+
 def _columns(built: Built, rules: SiteRules) -> tuple[np.ndarray, np.ndarray]:
     """Cost and new-site count per program column (the model's, or the ``"site"`` block's defaults)."""
     program = built.program
@@ -100,8 +105,7 @@ def cheapest_built(model: Model[Any], built: Built, x: np.ndarray | None, instan
     ``x`` is the first stage's column vector (the warm start when it satisfies the new row); the stage gets
     :func:`siting.options.secondary_time_s` of the first stage's ``first_stage_s``.
     """
-    info: dict[str, Any] = {"goal": "min_cost", "cost_before": figures.total_cost,
-                            "new_sites_before": _count(plan, rules)}
+    info = _before(plan, figures, rules)
     left = ctx.remaining_s()
     if left is not None and left < MIN_STAGE_S:
         return plan, figures, dict(info, termination="skipped: no time left")
@@ -153,8 +157,7 @@ def cheapest_later(model: Model[Any], build: Callable[[], tuple[Built, np.ndarra
     no_time = left is not None and left < MIN_STAGE_S + build_s
     if no_time or (site_costs_only and _equal_site_costs(rules, params)):
         reason = "skipped: no time left" if no_time else _SAME_COST
-        info = {"goal": "min_cost", "cost_before": figures.total_cost, "new_sites_before": _count(plan, rules)}
-        return plan, figures, dict(info, termination=reason)
+        return plan, figures, dict(_before(plan, figures, rules), termination=reason)
     built, x = build()
     return cheapest_built(model, built, x, instance, params, rules, ctx, plan, figures, first_stage_s)
 
