@@ -329,9 +329,9 @@ def _bound(instance: Instance, params: CapacitatedParams, rules: SiteRules, know
     """
     weight = demand_weight(instance, params.weight_column)
     cap = site_capacity(instance, params.capacity)
-    d, s, _ = coverage_pairs(instance, weight, rules, params.threshold_min)
+    d, s, t = coverage_pairs(instance, weight, rules, params.threshold_min)
     if known is None:
-        best = best_assignment((d, s, _), weight, cap, greedy_capacitated(instance, params, rules, deadline),
+        best = best_assignment((d, s, t), weight, cap, greedy_capacitated(instance, params, rules, deadline),
                                model="capacitated")
         known = best.assigned_weight
     limits = params.limits()
