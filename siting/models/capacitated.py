@@ -45,7 +45,7 @@ from .parts import Rows, demand_weight, milp
 from .tables import coverage_table, sites_table
 
 __all__ = ["MODEL", "CapacitatedParams", "CapacityParams", "solve_capacitated", "build_capacitated", "greedy_capacitated",
-           "site_capacity", "assignment_program", "check_assignment", "capacity_param"]
+           "site_capacity", "serve_nearest", "assignment_program", "check_assignment", "capacity_param"]
 
 
 def _capacity_value() -> Check:
@@ -284,17 +284,20 @@ def greedy_capacitated(instance: Instance, params: CapacitatedParams, rules: Sit
     open_sites = rules.lower > 0
     unserved = weight.astype(float)
     for fixed in np.flatnonzero(open_sites):
-        _serve(int(fixed), d, s, t, cap, unserved)
+        serve_nearest(int(fixed), d, s, t, cap, unserved)
 
     def gain(candidates: np.ndarray) -> np.ndarray:
         return np.minimum(cap, np.bincount(s, weights=unserved[d], minlength=instance.n_sites))
 
-    return ratio_greedy(rules, params.limits(), open_sites, gain, lambda j: _serve(j, d, s, t, cap, unserved),
+    return ratio_greedy(rules, params.limits(), open_sites, gain, lambda j: serve_nearest(j, d, s, t, cap, unserved),
                         deadline)
 
 
-def _serve(j: int, d: np.ndarray, s: np.ndarray, t: np.ndarray, cap: np.ndarray, unserved: np.ndarray) -> None:
-    """Site ``j`` takes its nearest unserved weight up to its capacity (in place on ``unserved``)."""
+def serve_nearest(j: int, d: np.ndarray, s: np.ndarray, t: np.ndarray, cap: np.ndarray, unserved: np.ndarray) -> None:
+    """Site ``j`` takes its nearest unserved weight up to its capacity (in place on ``unserved``).
+
+    ``(d, s, t)``: the pairs it may serve over (demand, site, minutes).
+    """
     mine = np.flatnonzero(s == j)
     mine = mine[np.argsort(t[mine], kind="stable")]
     want = unserved[d[mine]]

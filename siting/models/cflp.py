@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..data.instance import Instance
-from ..errors import InfeasibleError
+from ..errors import InfeasibleError, VerificationError
 from ..options import SolveOptions
 from ..program import LinearProgram, Sense
 from ..reach import nearest_open_site
@@ -30,9 +30,11 @@ from .capacitated import (
     assignment_program,
     check_assignment,
     decode_assignment,
+    serve_nearest,
     site_capacity,
 )
 from .driver import solve_model
+from .greedy_sites import ratio_greedy
 from .params import boolean, budget_param, max_sites_param, number, param, speed_group_param, weight_column_param
 from .parts import demand_weight
 from .tables import coverage_table, sites_table
@@ -161,8 +163,67 @@ def _evaluate(instance: Instance, params: CflpParams, rules: SiteRules, plan: Pl
     )
 
 
+def greedy_cflp(instance: Instance, params: CflpParams, rules: SiteRules,
+                deadline: float | None = None) -> np.ndarray | None:
+    """Greedy plan: open the site serving the most unserved demand per yuan until every point is served.
+
+    A site's gain is ``min(cap_j, unserved demand it reaches)``, per unit of its conversion cost (a free site
+    first); it takes its nearest unserved demand up to its capacity
+    (:func:`~siting.models.capacitated.serve_nearest`). None when the budget, the site limit or ``deadline``
+    stops it first, or when the plan's best assignment cannot serve everyone.
+
+    >>> from siting.testing import random_instance
+    >>> inst = random_instance(6, 4, seed=2, capacity=True, density=1.0)
+    >>> plan = greedy_cflp(inst, CflpParams(), SiteRules.of(inst))
+    >>> plan is None or bool(plan.any())
+    True
+    """
+    weight = demand_weight(instance, params.weight_column)
+    cap = site_capacity(instance, params.capacity)
+    d, s, t = cflp_pairs(instance, weight, rules, params.per_person)
+    need = weight > 0 if params.per_person else np.ones(instance.n_demand, bool)
+    unserved = np.where(need, weight, 0.0)
+    open_sites = rules.lower > 0
+    for fixed in np.flatnonzero(open_sites):
+        serve_nearest(int(fixed), d, s, t, cap, unserved)
+
+    def gain(candidates: np.ndarray) -> np.ndarray:
+        return np.minimum(cap, np.bincount(s, weights=unserved[d], minlength=instance.n_sites))
+
+    ratio_greedy(rules, params.limits(), open_sites, gain, lambda j: serve_nearest(j, d, s, t, cap, unserved),
+                 deadline, per_cost=True)
+    if np.any(unserved > 1e-9 * max(1.0, float(weight.max(initial=0.0)))):
+        return None
+    return open_sites
+
+
+def _warm_start(instance: Instance, params: CflpParams, rules: SiteRules, built: Built,
+                deadline: float | None) -> np.ndarray | None:
+    """The greedy plan with its cheapest assignment as a column vector (None without a plan that fits)."""
+    open_sites = greedy_cflp(instance, params, rules, deadline)
+    if open_sites is None:
+        return None
+    weight = demand_weight(instance, params.weight_column)
+    pairs = cflp_pairs(instance, weight, rules, params.per_person)
+    try:
+        best = best_assignment(pairs, weight, site_capacity(instance, params.capacity), open_sites, serve_all=True,
+                               pair_cost=_pair_cost(params, weight, pairs), model="cflp")
+    except VerificationError:
+        return None   # the nearest-first filling served everyone; split assignment found no way: no start
+    program = built.program
+    x = np.zeros(program.n_cols)
+    start, stop = program.blocks["site"]
+    x[start:stop] = open_sites
+    start, stop = program.blocks["assign"]
+    x[start:stop] = best.share
+    return x if program.max_violation(x, relative=True) <= 1e-8 else None
+
+
 MODEL = Model(
     name="cflp", params=CflpParams, sense=Sense.MINIMIZE, build=_build, evaluate=_evaluate,
+    warm_start=_warm_start,
+    # evaluate solves the cheapest assignment (an LP), as capacitated's does: a 20-s solve took 23.3 s with 5 %
+    verify_share=0.25,
     covered="assigned to an open site (every demand point is, within capacities)",
     summary="serve every demand point within site capacities at least fixed plus assignment cost",
 )

@@ -33,8 +33,11 @@ MIN_GAIN = 1e-12
 
 def ratio_greedy(rules: SiteRules, limits: Limits, open_sites: np.ndarray,
                  gain: Callable[[np.ndarray], np.ndarray], opened: Callable[[int], None],
-                 deadline: float | None = None) -> np.ndarray:
+                 deadline: float | None = None, *, per_cost: bool | None = None) -> np.ndarray:
     """Open, one at a time, the site of the largest ``gain`` (per unit cost under a budget); in place.
+
+    ``per_cost``: rank by gain per unit cost (default: when there is a budget; a model minimising cost asks
+    for it always).
 
     ``open_sites``: the plan so far (the fixed-open sites; their cost counts against the budget, as in the
     programs' budget rows). ``gain(candidates)``: the gain of each site, read where ``candidates`` (closed,
@@ -54,7 +57,8 @@ def ratio_greedy(rules: SiteRules, limits: Limits, open_sites: np.ndarray,
         ok = candidates & (g > MIN_GAIN)
         if not ok.any():
             break
-        score = g / np.maximum(rules.cost, 1e-12) if left is not None else g
+        ratio = left is not None if per_cost is None else per_cost
+        score = g / np.maximum(rules.cost, 1e-12) if ratio else g
         j = int(np.argmax(np.where(ok, score, -np.inf)))
         open_sites[j] = True
         if left is not None:
