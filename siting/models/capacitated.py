@@ -45,7 +45,7 @@ from .parts import Rows, demand_weight, milp
 from .tables import coverage_table, sites_table
 
 __all__ = ["MODEL", "CapacitatedParams", "CapacityParams", "solve_capacitated", "build_capacitated", "greedy_capacitated",
-           "site_capacity", "serve_nearest", "assignment_program", "check_assignment", "capacity_param"]
+           "site_capacity", "serve_nearest", "assignment_program", "assignment_vector", "check_assignment", "capacity_param"]
 
 
 def _capacity_value() -> Check:
@@ -313,13 +313,20 @@ def _warm_start(instance: Instance, params: CapacitatedParams, rules: SiteRules,
     weight = demand_weight(instance, params.weight_column)
     pairs = coverage_pairs(instance, weight, rules, params.threshold_min)
     best = best_assignment(pairs, weight, site_capacity(instance, params.capacity), open_sites, model="capacitated")
-    program = built.program
+    return assignment_vector(built.program, open_sites, best.share)
+
+
+def assignment_vector(program: LinearProgram, open_sites: np.ndarray, share: np.ndarray) -> np.ndarray | None:
+    """A plan and its assignment (one share per pair) as an :func:`assignment_program` vector.
+
+    The inverse of :func:`decode_assignment`; None when it breaks a row (a warm start the driver would refuse).
+    """
     x = np.zeros(program.n_cols)
     start, stop = program.blocks["site"]
     x[start:stop] = open_sites
     start, stop = program.blocks["assign"]
-    x[start:stop] = best.share
-    # the assignment LP's tolerances may leave a capacity row a hair over: a start the driver would refuse
+    x[start:stop] = share
+    # the assignment LP's tolerances may leave a capacity row a hair over
     return x if program.max_violation(x, relative=True) <= 1e-8 else None
 
 

@@ -28,6 +28,7 @@ from .base import Built, Evaluation, Model, Plan
 from .capacitated import (
     CapacityParams,
     assignment_program,
+    assignment_vector,
     check_assignment,
     decode_assignment,
     serve_nearest,
@@ -210,13 +211,7 @@ def _warm_start(instance: Instance, params: CflpParams, rules: SiteRules, built:
                                pair_cost=_pair_cost(params, weight, pairs), model="cflp")
     except VerificationError:
         return None   # the nearest-first filling served everyone; split assignment found no way: no start
-    program = built.program
-    x = np.zeros(program.n_cols)
-    start, stop = program.blocks["site"]
-    x[start:stop] = open_sites
-    start, stop = program.blocks["assign"]
-    x[start:stop] = best.share
-    return x if program.max_violation(x, relative=True) <= 1e-8 else None
+    return assignment_vector(built.program, open_sites, best.share)
 
 
 MODEL = Model(
