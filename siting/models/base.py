@@ -242,7 +242,8 @@ class Model(Generic[P]):
     warm_start_share : the share of the time left the ``warm_start`` hook may use (the backend gets the rest), or
         a function of the built program giving it
     verify_share : the share of the time left after the warm start and the bound that the backend leaves for
-        ``evaluate`` and the checks after it (a model whose evaluation solves an LP needs more than the default)
+        ``evaluate`` and the checks after it, or a function of the built program giving it (a model whose
+        evaluation solves an LP needs more than the default, and more the larger the program)
     """
 
     name: str
@@ -264,7 +265,7 @@ class Model(Generic[P]):
     explain_infeasible: Callable[[Instance, P, SiteRules, SolveContext, bool], str | None] | None = None
     uses_strategy: bool = False
     warm_start_share: float | Callable[[Built], float] = 0.5
-    verify_share: float = 0.05
+    verify_share: float | Callable[[Built], float] = 0.05
     doc: str = ""
 
     def __post_init__(self) -> None:
@@ -272,7 +273,7 @@ class Model(Generic[P]):
             raise TypeError(f"model {self.name!r}: give exactly one of build and search")
         if not callable(self.warm_start_share) and not 0.0 < self.warm_start_share < 1.0:
             raise TypeError(f"model {self.name!r}: warm_start_share must be in (0, 1), got {self.warm_start_share}")
-        if not 0.0 <= self.verify_share < 1.0:
+        if not callable(self.verify_share) and not 0.0 <= self.verify_share < 1.0:
             raise TypeError(f"model {self.name!r}: verify_share must be in [0, 1), got {self.verify_share}")
 
     @property

@@ -29,6 +29,7 @@ from .capacitated import (
     CapacityParams,
     assignment_program,
     assignment_vector,
+    assignment_verify_share,
     check_assignment,
     decode_assignment,
     serve_nearest,
@@ -217,8 +218,7 @@ def _warm_start(instance: Instance, params: CflpParams, rules: SiteRules, built:
 MODEL = Model(
     name="cflp", params=CflpParams, sense=Sense.MINIMIZE, build=_build, evaluate=_evaluate,
     warm_start=_warm_start,
-    # evaluate solves the cheapest assignment (an LP), as capacitated's does: a 20-s solve took 23.3 s with 5 %
-    verify_share=0.25,
+    verify_share=assignment_verify_share,
     covered="assigned to an open site (every demand point is, within capacities)",
     summary="serve every demand point within site capacities at least fixed plus assignment cost",
 )

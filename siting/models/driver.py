@@ -214,7 +214,9 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
             time.perf_counter() + _BOUND_SHARE * (ctx.remaining_s() or 0.0)
         cheap = model.bound(instance, params, rules, stats.get("warm_start_objective"), bound_deadline)
         stats["model_bound"] = cheap
-    options = ctx.options_now(share=1.0 - model.verify_share)
+    verify = model.verify_share
+    verify = min(max(float(verify(built) if callable(verify) else verify), 0.0), 0.9)
+    options = ctx.options_now(share=1.0 - verify)
     backend = get_backend(ctx.backend)
     sol = backend.solve(program, options, warm_start=start)
     stats["backend_seconds"] = sol.seconds

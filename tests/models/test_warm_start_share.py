@@ -68,5 +68,14 @@ def test_a_verify_share_outside_zero_one_is_refused(share):
         replace(MODELS["gradual"], verify_share=share)
 
 
-def test_capacitated_leaves_a_quarter_for_its_assignment_lp():
-    assert MODELS["capacitated"].verify_share == 0.25 and MODELS["gradual"].verify_share == 0.05
+def test_assignment_models_keep_more_for_larger_assignment_lps():
+    from siting.models.base import Built
+    from siting.models.capacitated import assignment_verify_share
+
+    def share(pairs):
+        return assignment_verify_share(Built(None, stats={"n_pairs": pairs}))  # type: ignore[arg-type]
+
+    assert share(1_000) == 0.05 and share(250_000) == 0.05 and share(1_100_000) == pytest.approx(0.25)
+    assert share(5_000_000) == 0.25 and 0.05 < share(600_000) < 0.25
+    assert MODELS["capacitated"].verify_share is assignment_verify_share is MODELS["cflp"].verify_share
+    assert MODELS["gradual"].verify_share == 0.05
