@@ -64,8 +64,11 @@ def test_verification_error_is_what_a_bad_plan_raises():
 
 
 @pytest.mark.parametrize("seed", range(30))
-def test_the_lagrangian_bound_is_valid(seed):
+def test_the_lagrangian_bound_is_valid(seed, monkeypatch):
+    import siting.models.cflp as cflp
     from siting.models.cflp import _bound
+
+    monkeypatch.setattr(cflp, "BOUND_MIN_PAIRS", 0)   # these instances are far below the size that uses it
 
     inst = random_instance(10, 6, seed=400 + seed, capacity=True, density=0.9, statuses=seed % 2 == 0)
     rules = SiteRules.of(inst)
@@ -77,6 +80,5 @@ def test_the_lagrangian_bound_is_valid(seed):
     if r.status.value != "optimal":
         return   # no plan can serve everyone within the capacities
     bound = _bound(inst, params, rules, r.objective * 1.1, None)
-    assert bound is None or bound <= r.objective + 1e-6 * max(1.0, r.objective)
-    if bound is not None:   # measured over 190 of these: 0.986-1.0 of the optimum, mean 0.999
-        assert bound >= 0.9 * r.objective
+    assert bound is not None and bound <= r.objective + 1e-6 * max(1.0, r.objective)
+    assert bound >= 0.9 * r.objective   # measured over 190 of these: 0.986-1.0 of the optimum, mean 0.999
