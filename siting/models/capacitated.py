@@ -45,7 +45,7 @@ from .parts import Rows, demand_weight, milp
 from .tables import coverage_table, sites_table
 
 __all__ = ["MODEL", "CapacitatedParams", "CapacityParams", "solve_capacitated", "build_capacitated", "greedy_capacitated",
-           "site_capacity", "serve_nearest", "assignment_program", "assignment_vector",
+           "site_capacity", "fill_greedy", "assignment_program", "assignment_vector",
            "assignment_verify_share", "check_assignment", "capacity_param"]
 
 
@@ -280,21 +280,31 @@ def greedy_capacitated(instance: Instance, params: CapacitatedParams, rules: Sit
     array([3])
     """
     weight = demand_weight(instance, params.weight_column)
-    cap = site_capacity(instance, params.capacity)
-    d, s, t = coverage_pairs(instance, weight, rules, params.threshold_min)
+    pairs = coverage_pairs(instance, weight, rules, params.threshold_min)
+    return fill_greedy(rules, params.limits(), pairs, site_capacity(instance, params.capacity),
+                       weight.astype(float), deadline)
+
+
+def fill_greedy(rules: SiteRules, limits: Limits, pairs: tuple[np.ndarray, ...], cap: np.ndarray,
+                unserved: np.ndarray, deadline: float | None = None, *, per_cost: bool | None = None) -> np.ndarray:
+    """The capacity-filling greedy of :func:`greedy_capacitated` and CFLP's over ``pairs`` (demand, site, minutes).
+
+    The fixed-open sites serve first, then :func:`~siting.models.greedy_sites.ratio_greedy` with gain
+    ``min(k_j, unserved weight in reach)``; ``unserved`` (per demand point) is updated in place.
+    """
+    d, s, t = pairs[0], pairs[1], pairs[2]
     open_sites = rules.lower > 0
-    unserved = weight.astype(float)
     for fixed in np.flatnonzero(open_sites):
-        serve_nearest(int(fixed), d, s, t, cap, unserved)
+        _serve(int(fixed), d, s, t, cap, unserved)
 
     def gain(candidates: np.ndarray) -> np.ndarray:
-        return np.minimum(cap, np.bincount(s, weights=unserved[d], minlength=instance.n_sites))
+        return np.minimum(cap, np.bincount(s, weights=unserved[d], minlength=cap.shape[0]))
 
-    return ratio_greedy(rules, params.limits(), open_sites, gain, lambda j: serve_nearest(j, d, s, t, cap, unserved),
-                        deadline)
+    return ratio_greedy(rules, limits, open_sites, gain, lambda j: _serve(j, d, s, t, cap, unserved), deadline,
+                        per_cost=per_cost)
 
 
-def serve_nearest(j: int, d: np.ndarray, s: np.ndarray, t: np.ndarray, cap: np.ndarray, unserved: np.ndarray) -> None:
+def _serve(j: int, d: np.ndarray, s: np.ndarray, t: np.ndarray, cap: np.ndarray, unserved: np.ndarray) -> None:
     """Site ``j`` takes its nearest unserved weight up to its capacity (in place on ``unserved``).
 
     ``(d, s, t)``: the pairs it may serve over (demand, site, minutes).

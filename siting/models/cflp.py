@@ -33,11 +33,10 @@ from .capacitated import (
     assignment_verify_share,
     check_assignment,
     decode_assignment,
-    serve_nearest,
+    fill_greedy,
     site_capacity,
 )
 from .driver import solve_model
-from .greedy_sites import ratio_greedy
 from .params import boolean, budget_param, max_sites_param, number, param, speed_group_param, weight_column_param
 from .parts import demand_weight
 from .tables import coverage_table, sites_table
@@ -172,7 +171,7 @@ def greedy_cflp(instance: Instance, params: CflpParams, rules: SiteRules,
 
     A site's gain is ``min(cap_j, unserved demand it reaches)``, per unit of its conversion cost (a free site
     first); it takes its nearest unserved demand up to its capacity
-    (:func:`~siting.models.capacitated.serve_nearest`). None when the budget, the site limit or ``deadline``
+    (:func:`~siting.models.capacitated.fill_greedy`). None when the budget, the site limit or ``deadline``
     stops it first, or when the plan's best assignment cannot serve everyone.
 
     >>> from siting.testing import random_instance
@@ -182,19 +181,10 @@ def greedy_cflp(instance: Instance, params: CflpParams, rules: SiteRules,
     True
     """
     weight = demand_weight(instance, params.weight_column)
-    cap = site_capacity(instance, params.capacity)
-    d, s, t = cflp_pairs(instance, weight, rules, params.per_person)
     need = weight > 0 if params.per_person else np.ones(instance.n_demand, bool)
     unserved = np.where(need, weight, 0.0)
-    open_sites = rules.lower > 0
-    for fixed in np.flatnonzero(open_sites):
-        serve_nearest(int(fixed), d, s, t, cap, unserved)
-
-    def gain(candidates: np.ndarray) -> np.ndarray:
-        return np.minimum(cap, np.bincount(s, weights=unserved[d], minlength=instance.n_sites))
-
-    ratio_greedy(rules, params.limits(), open_sites, gain, lambda j: serve_nearest(j, d, s, t, cap, unserved),
-                 deadline, per_cost=True)
+    open_sites = fill_greedy(rules, params.limits(), cflp_pairs(instance, weight, rules, params.per_person),
+                             site_capacity(instance, params.capacity), unserved, deadline, per_cost=True)
     if np.any(unserved > 1e-9 * max(1.0, float(weight.max(initial=0.0)))):
         return None
     return open_sites
