@@ -208,6 +208,11 @@ class SolveContext:
             return 0.0
         return None if self.deadline is None else max(0.0, self.deadline - time.perf_counter())
 
+    def deadline_after(self, share: float) -> float | None:
+        """The ``time.perf_counter()`` value after ``share`` of the time left (None without a time limit)."""
+        left = self.remaining_s()
+        return None if left is None else time.perf_counter() + share * left
+
     def options_now(self, *, share: float = 1.0) -> SolveOptions:
         """The options with ``time_limit_s`` set to ``share`` of the time left."""
         left = self.remaining_s()

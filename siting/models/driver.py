@@ -190,8 +190,7 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
         # the warm start may use its model's share of the time (half by default): the solver needs the rest
         share = model.warm_start_share
         share = min(max(float(share(built) if callable(share) else share), 0.0), 1.0)
-        warm_deadline = None if ctx.deadline is None else time.perf_counter() + share * (ctx.remaining_s() or 0.0)
-        start = model.warm_start(instance, params, rules, built, warm_deadline)
+        start = model.warm_start(instance, params, rules, built, ctx.deadline_after(share))
     if built.levels:  # solve_levels checks the start against the program itself
         tolerance = float(getattr(params, "priority_tolerance", 0.0))
         stats["levels_warm_started"] = start is not None
@@ -210,9 +209,8 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
     if model.bound is not None:
         # before the solve, with a share of the time: the solver may not even finish its root LP (gradual
         # coverage at 20,000 x 2,000: not in 60 s), and after it no time is left
-        bound_deadline = None if ctx.deadline is None else \
-            time.perf_counter() + _BOUND_SHARE * (ctx.remaining_s() or 0.0)
-        cheap = model.bound(instance, params, rules, stats.get("warm_start_objective"), bound_deadline)
+        cheap = model.bound(instance, params, rules, stats.get("warm_start_objective"),
+                            ctx.deadline_after(_BOUND_SHARE))
         stats["model_bound"] = cheap
     verify = model.verify_share
     verify = min(max(float(verify(built) if callable(verify) else verify), 0.0), 0.9)

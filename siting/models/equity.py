@@ -339,23 +339,22 @@ def _search(instance: Instance, params: EquityParams, rules: SiteRules, ctx: Sol
     stage1.check()
     backend = get_backend(ctx.backend)
     # the solver alone held the existing sites' plan after 12 s at 20,000 x 2,000 (0 new sites, 10.8 % covered)
-    greedy_deadline = None if ctx.deadline is None else time.perf_counter() + _GREEDY_SHARE * (ctx.remaining_s() or 0.0)
-    greedy = greedy_equity(instance, params, rules, groups, greedy_deadline)
+    greedy = greedy_equity(instance, params, rules, groups, ctx.deadline_after(_GREEDY_SHARE))
     shares0, covered0 = group_shares(instance, params.threshold_min, groups, greedy)
     start1 = _stage1_start(stage1, greedy, covered0, active, groups)
-    bound_deadline = None if ctx.deadline is None else time.perf_counter() + _BOUND_SHARE * (ctx.remaining_s() or 0.0)
-    share_bound = smallest_share_bound(instance, params, rules, groups, shares0, bound_deadline)
+    greedy_min = float(shares0.min(initial=1.0))   # the start's eta
+    share_bound = smallest_share_bound(instance, params, rules, groups, shares0, ctx.deadline_after(_BOUND_SHARE))
     sol1 = backend.solve(stage1, ctx.options_now(share=_STAGE1_SHARE), warm_start=start1)
     bound1 = share_bound if sol1.bound is None else min(float(sol1.bound), share_bound)
     stats: dict[str, Any] = {"n_cols": stage1.n_cols, "n_rows": stage1.n_rows, "nnz": int(stage1.constraints.nnz),
                              "stage1_termination": str(sol1.termination), "stage1_seconds": sol1.seconds,
                              "stage2_solved": False, "stage2_bound": None,
-                             "greedy_min_share": None if start1 is None else float(start1[-1]),
+                             "greedy_min_share": None if start1 is None else greedy_min,
                              "share_bound": share_bound}
     x1, objective1 = sol1.x, sol1.objective
     if start1 is not None and sol1.termination not in (Termination.INFEASIBLE, Termination.UNBOUNDED) and (
-            x1 is None or objective1 is None or float(start1[-1]) > objective1):
-        x1, objective1 = start1, float(start1[-1])   # the solver kept nothing better than the greedy's plan
+            x1 is None or objective1 is None or greedy_min > objective1):
+        x1, objective1 = start1, greedy_min   # the solver kept nothing better than the greedy's plan
     if x1 is None:
         return Outcome(None, sol1.termination, None, sol1.bound, sol1.backend, stats, sol1.message)
     plan1 = stage1.block(x1, "site") > 0.5

@@ -115,11 +115,11 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
     swappable = (rules.lower < 0.5) & (rules.upper > 0.5)
     # without a budget row the vectorised fast swap replaces the greedy's own (same moves, ~20x faster)
     best = greedy_pmedian(instance, p=params.p, weight_column=params.weight_column, budget=params.budget,
-                          deadline=None if ctx.deadline is None else time.perf_counter() + 0.25 * (ctx.remaining_s() or 0.0),
+                          deadline=ctx.deadline_after(0.25),
                           unreachable=params.unreachable, **({"max_swaps": 0} if params.budget is None else {}))
     best_value = _true_cost(lv_all, best) if best is not None else np.inf
     if best is not None and params.budget is None:
-        swapped = fast_swap(pairs, best, swappable, deadline=_share_deadline(ctx, 0.25))
+        swapped = fast_swap(pairs, best, swappable, deadline=ctx.deadline_after(0.25))
         swapped_value = _true_cost(lv_all, swapped)
         if np.isfinite(swapped_value):   # never trade the greedy's plan for one serving fewer points
             best, best_value = swapped, swapped_value
@@ -300,12 +300,6 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
     return Outcome(Plan(open_sites=best.copy()), termination, best_value, finite_bound, method, stats, message)
 
 
-def _share_deadline(ctx: SolveContext, share: float) -> float | None:
-    """``time.perf_counter()`` value after ``share`` of the time left (None without a time limit)."""
-    left = ctx.remaining_s()
-    return None if left is None else time.perf_counter() + share * left
-
-
 def _lagrangian(pairs: PairWindows, rules: SiteRules, params: Any, best: np.ndarray, best_value: float,
                 integral: bool, ctx: SolveContext) -> PMedianLagrangian:
     """The Lagrangian bound from the incumbent (a budget row is relaxed: the bound and fixing stay valid).
@@ -314,7 +308,7 @@ def _lagrangian(pairs: PairWindows, rules: SiteRules, params: Any, best: np.ndar
     """
     fixed = (rules.lower > 0.5) & (rules.upper > 0.5)
     free = (rules.lower < 0.5) & (rules.upper > 0.5)
-    deadline = _share_deadline(ctx, _LAGRANGIAN_SHARE)
+    deadline = ctx.deadline_after(_LAGRANGIAN_SHARE)
     improve = None if params.budget is not None else (lambda plan: fast_swap(pairs, plan, free, deadline=deadline))
     return pmedian_lagrangian(pairs.d, pairs.s, pairs.cost, np.ones(0), fixed, free,
                               params.p - int((fixed & rules.counts).sum()), upper_bound=best_value, start=best,
