@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "cap": (["cap_bench.py"], ["cap_bench.py"]),
     "evaluate": (["evaluate_bench.py", "--sizes", "1k", "10k"], ["evaluate_bench.py"]),
     "scp": (["scp_bench.py", "--time-limit", "60"], ["scp_bench.py"]),
+    "partial": (["partial_bench.py", "--cases", "20k:20"], ["partial_bench.py", "--cases", "20k:20,20k:60,60k:60"]),
     "multiservice": (["multiservice_scale_bench.py", "--case", "20k", "--time-limit", "120"],
                      ["multiservice_scale_bench.py", "--case", "150k", "--time-limit", "300"]),
     "travel_city": (["travel_city_bench.py", "--nodes", "50000", "--demand", "100000", "--candidates", "5000"],

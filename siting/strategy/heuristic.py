@@ -14,6 +14,7 @@ from ..status import Termination
 from .best import _Best
 from .cover import _cover_phase
 from .mclp import _volume_phase
+from .partial import _partial_phase
 
 #: below this heuristic time the volume algorithm rarely reaches a repair step (measured at 60k x 3k)
 VOLUME_REPAIR_MIN_S = 20.0
@@ -24,7 +25,7 @@ def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | 
     """Greedy, local search (30 % of ``time_s``) and the Lagrangian bound with repairs (the rest).
 
     LSCP goes to :func:`siting.strategy.cover._cover_phase`; MCLP continues after local search with
-    :func:`siting.strategy.mclp._volume_phase`.
+    :func:`siting.strategy.mclp._volume_phase`, partial covering with :func:`siting.strategy.partial._partial_phase`.
     """
     t0 = time.perf_counter()
     arr = CoverArrays.of(q)
@@ -46,6 +47,8 @@ def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | 
     left = None if time_s is None else max(0.0, time_s - (time.perf_counter() - t0))
     if q.model is ModelType.MCLP:
         return _volume_phase(q, arr, x, options, left, iterations, stats, backend)
+    if q.model is ModelType.PARTIAL:
+        return _partial_phase(q, arr, x, options, left, iterations, stats, backend, search=dives)
     lag = lagrangian(q, incumbent=x, arrays=arr, seed=options.seed, time_limit_s=left, iterations=iterations,
                      repairs=5)
     stats["lagrangian_bound"] = lag.bound
