@@ -72,7 +72,7 @@ def _partial_phase(q: CoverageProblem, arr: CoverArrays, x: np.ndarray | None, o
         plan, value, bound = x, None if x is None else q.value_of(x), dual.bound
         method = "greedy+local_search+lp"
     best = _Best(plan, value, bound if np.isfinite(bound) else None, Termination.HEURISTIC, method)
-    if not search or plan is None or bound == np.inf:     # +inf: the target is out of reach
+    if not search or bound == np.inf:     # +inf: the target is out of reach
         return best
     search_s = left()
     return _budget_search(q, best, arr, options, SEARCH_DEFAULT_TIME_S if search_s is None else search_s, stats,
@@ -88,9 +88,11 @@ def _budget_search(q: CoverageProblem, best: _Best, arr: CoverArrays, options: S
     """
     from .orchestrator import solve_coverage  # the orchestrator runs this phase
 
-    assert best.plan is not None and best.value is not None
     deadline = time.perf_counter() + time_s
-    plan, hi = best.plan, float(best.value)
+    plan = best.plan
+    # without a plan (the greedy broke the budget or the site limit) the first step asks at the whole budget
+    whole = float(q.budget) if q.budget is not None else float(q.site_cost[~q.fixed_closed].sum())
+    hi = whole if plan is None or best.value is None else float(best.value)
     lo = 0.0 if best.bound is None else float(best.bound)     # costs are never negative
     # every plan's cost is a multiple of the grid (whole yuan, or 1,000 yuan when every cost is): a plan dearer
     # than B costs at least the next multiple above B, and budgets are multiples
@@ -113,6 +115,8 @@ def _budget_search(q: CoverageProblem, best: _Best, arr: CoverArrays, options: S
         budget = floor + (0.5 if exact else STEP_POSITION) * (hi - floor)
         if grid:
             budget = max(float(np.floor(budget / grid)) * grid, lo)
+        if plan is None:
+            budget = hi
         if q.budget is not None:
             budget = min(budget, float(q.budget))
         t0 = time.perf_counter()
@@ -133,12 +137,22 @@ def _budget_search(q: CoverageProblem, best: _Best, arr: CoverArrays, options: S
             found = greedy_cover(q, start=found, arrays=arr, seed=options.seed)
         if found is not None:
             found = local_search(q, found, arrays=arr, seed=options.seed)
-            if q.covered_weight(found) >= target - 1e-9 * max(1.0, target) and q.value_of(found) < hi:
+            if q.covered_weight(found) >= target - 1e-9 * max(1.0, target) and \
+                    (plan is None or q.value_of(found) < hi):
                 plan, hi = found, q.value_of(found)
                 step["gave"] = step.get("gave", "") + "plan"
         step["seconds"] = time.perf_counter() - t0
-    stats.update(budget_search_value=hi, budget_search_bound=lo)
+        if plan is None:    # not even the whole budget gave a plan: smaller ones will not
+            break
     method = best.method + "+budget_search" if steps else best.method
+    if plan is None:
+        # the bound above the budget, or an MCLP bound below the target at it: no plan within it covers the target
+        proven = lo > whole or (bool(steps) and "bound" in steps[-1].get("gave", ""))
+        stats["budget_search_value"] = None
+        if proven:
+            stats["message"] = "no plan within the budget and site limit covers the target (the MCLP's bound)"
+        return replace(best, termination=Termination.INFEASIBLE if proven else best.termination, method=method)
+    stats.update(budget_search_value=hi, budget_search_bound=lo)
     bound = lo if best.bound is not None or lo > 0 else None
     return replace(best, plan=plan, value=hi, bound=bound, method=method)
 

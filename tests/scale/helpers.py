@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from siting.backends.base import BackendSolution
@@ -60,6 +61,22 @@ def value(problem: CoverageProblem, x: np.ndarray) -> float:
         hit = np.asarray(problem.coverage[:, np.flatnonzero(x)].sum(axis=1)).ravel() > 0
         return float(problem.demand_weight[hit].sum()) + problem.base_covered_weight
     return float(problem.site_cost[x].sum())
+
+
+def check_against_brute_force(problem: CoverageProblem, strategy: str, time_limit_s: float = 20.0) -> None:
+    """Solve ``problem`` with ``strategy`` and check plan, value and bound against :func:`brute_force`'s optimum."""
+    from siting.options import SolveOptions
+    from siting.strategy import solve_coverage
+
+    best, _ = brute_force(problem)
+    out = solve_coverage(problem, strategy=strategy, options=SolveOptions(time_limit_s=time_limit_s))
+    if best is None:
+        assert not out.has_solution
+        return
+    assert out.has_solution and feasible(problem, out.open_sites)
+    assert out.objective == pytest.approx(value(problem, out.open_sites))
+    assert out.bound is not None and out.bound <= best + 1e-6
+    assert out.objective == pytest.approx(best)
 
 
 def brute_force(problem: CoverageProblem) -> tuple[float | None, np.ndarray | None]:

@@ -23,7 +23,7 @@ from siting.strategy import partial as partial_phase
 from siting.strategy import solve_coverage
 from siting.strategy.best import _Best
 
-from .helpers import brute_force, feasible, value
+from .helpers import brute_force, check_against_brute_force, feasible, value
 
 
 def _partial(seed: int, *, n_demand: int = 26, n_sites: int = 10, density: float = 0.25, target: float = 0.7,
@@ -122,18 +122,10 @@ def test_the_search_from_a_poor_plan_reaches_the_optimum_and_proves_it(seed):
 
 @settings(max_examples=15, deadline=None)
 @given(st.integers(0, 100_000), st.booleans())
-def test_the_whole_heuristic_solve_agrees_with_brute_force(seed, unit):
+def test_the_whole_heuristic_solve_finds_the_brute_force_optimum(seed, unit):
     p = _partial(seed, n_sites=10, unit=unit, target=0.8, budget_share=0.5 if seed % 4 == 0 else None,
                  fixed=seed % 3 == 0)
-    best, _ = brute_force(p)
-    out = solve_coverage(p, strategy="heuristic", options=SolveOptions(time_limit_s=20))
-    if best is None:
-        assert not out.has_solution
-        return
-    assert out.has_solution and feasible(p, out.open_sites)
-    assert out.bound is not None and out.bound <= best + 1e-6
-    assert out.objective == pytest.approx(value(p, out.open_sites))
-    assert out.objective >= best - 1e-9
+    check_against_brute_force(p, "heuristic")
 
 
 def test_the_search_never_returns_a_dearer_plan_and_stops_at_its_time():
@@ -160,3 +152,19 @@ def test_the_search_never_returns_a_dearer_plan_and_stops_at_its_time():
     assert out.plan is not None and feasible(p, out.plan)
     assert out.value <= p.value_of(start) and out.bound >= dual.bound
     assert out.value == pytest.approx(value(p, out.plan)) and out.bound <= out.value
+
+
+def test_a_budget_too_small_for_the_target_is_proven_infeasible_by_the_search():
+    """The greedy breaks the budget, so there is no start: the LP bound above the budget proves it, or else the
+    search asks the MCLP at the whole budget, whose bound falls short of the target (both kinds must occur)."""
+    kinds = set()
+    for seed in range(30):
+        p = _partial(seed, n_sites=10, target=0.8, budget_share=0.25)
+        best, _ = brute_force(p)
+        if best is not None or lp_partial_dual(p) is None:   # wanted: infeasible only through the budget row
+            continue
+        out = solve_coverage(p, strategy="heuristic", options=SolveOptions(time_limit_s=20))
+        assert not out.has_solution and out.termination == "infeasible", seed
+        assert "budget" in out.stats["message"]
+        kinds.add("mclp" if out.stats["budget_search"] else "lp")
+    assert kinds == {"lp", "mclp"}

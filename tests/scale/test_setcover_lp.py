@@ -21,7 +21,7 @@ from siting.options import SolveOptions
 from siting.problem import CoverageProblem, ModelType
 from siting.strategy import solve_coverage
 
-from .helpers import brute_force, feasible, random_problem, value
+from .helpers import brute_force, check_against_brute_force, feasible, random_problem, value
 
 
 def _coverable(seed: int, *, n_demand: int = 24, n_sites: int = 9, density: float = 0.2, unit: bool = False,
@@ -155,14 +155,9 @@ def test_site_limit_and_budget_keep_lscp_feasible(seed):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_partial_coverage_bound_and_plan_against_brute_force(seed):
+@pytest.mark.parametrize("strategy", ["hybrid", "heuristic"])
+def test_partial_coverage_bound_and_plan_against_brute_force(seed, strategy):
+    """Hybrid proves it by its MIP; heuristic by the budget search's exact MCLP steps (``models/partial.md``)."""
     p = random_problem(seed + 5, model=ModelType.PARTIAL, n_demand=28, n_sites=10, density=0.25,
                        unit_cost=seed % 2 == 0)
-    best, _ = brute_force(p)
-    out = solve_coverage(p, strategy="hybrid", options=SolveOptions(time_limit_s=10))
-    if best is None:
-        assert not out.has_solution
-        return
-    assert out.has_solution and feasible(p, out.open_sites)
-    assert out.bound is not None and out.bound <= best + 1e-6
-    assert out.objective == pytest.approx(best)
+    check_against_brute_force(p, strategy, time_limit_s=10)
