@@ -246,6 +246,8 @@ class Model(Generic[P]):
     uses_strategy : the ``strategy`` option (auto / exact / hybrid / heuristic) applies to its search
     warm_start_share : the share of the time left the ``warm_start`` hook may use (the backend gets the rest), or
         a function of the built program giving it
+    bound_share : the share of the time left after the warm start that the ``bound`` hook may use (the backend gets
+        the rest), or a function of the built program giving it
     verify_share : the share of the time left after the warm start and the bound that the backend leaves for
         ``evaluate`` and the checks after it, or a function of the built program giving it (a model whose
         evaluation solves an LP needs more than the default, and more the larger the program)
@@ -270,6 +272,7 @@ class Model(Generic[P]):
     explain_infeasible: Callable[[Instance, P, SiteRules, SolveContext, bool], str | None] | None = None
     uses_strategy: bool = False
     warm_start_share: float | Callable[[Built], float] = 0.5
+    bound_share: float | Callable[[Built], float] = 0.25
     verify_share: float | Callable[[Built], float] = 0.05
     doc: str = ""
 
@@ -278,6 +281,8 @@ class Model(Generic[P]):
             raise TypeError(f"model {self.name!r}: give exactly one of build and search")
         if not callable(self.warm_start_share) and not 0.0 < self.warm_start_share < 1.0:
             raise TypeError(f"model {self.name!r}: warm_start_share must be in (0, 1), got {self.warm_start_share}")
+        if not callable(self.bound_share) and not 0.0 < self.bound_share < 1.0:
+            raise TypeError(f"model {self.name!r}: bound_share must be in (0, 1), got {self.bound_share}")
         if not callable(self.verify_share) and not 0.0 <= self.verify_share < 1.0:
             raise TypeError(f"model {self.name!r}: verify_share must be in [0, 1), got {self.verify_share}")
 

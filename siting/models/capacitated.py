@@ -286,26 +286,29 @@ def greedy_capacitated(instance: Instance, params: CapacitatedParams, rules: Sit
 
 
 def fill_greedy(rules: SiteRules, limits: Limits, pairs: tuple[np.ndarray, ...], cap: np.ndarray,
-                unserved: np.ndarray, deadline: float | None = None, *, per_cost: bool | None = None) -> np.ndarray:
+                unserved: np.ndarray, deadline: float | None = None, *, per_cost: bool | None = None,
+                took: np.ndarray | None = None) -> np.ndarray:
     """The capacity-filling greedy of :func:`greedy_capacitated` and CFLP's over ``pairs`` (demand, site, minutes).
 
     The fixed-open sites serve first, then :func:`~siting.models.greedy_sites.ratio_greedy` with gain
-    ``min(k_j, unserved weight in reach)``; ``unserved`` (per demand point) is updated in place.
+    ``min(k_j, unserved weight in reach)``; ``unserved`` (per demand point) is updated in place, and ``took`` (per
+    pair, when given) gains the weight each pair serves.
     """
     d, s, t = pairs[0], pairs[1], pairs[2]
     open_sites = rules.lower > 0
     for fixed in np.flatnonzero(open_sites):
-        _serve(int(fixed), d, s, t, cap, unserved)
+        _serve(int(fixed), d, s, t, cap, unserved, took)
 
     def gain(candidates: np.ndarray) -> np.ndarray:
         return np.minimum(cap, np.bincount(s, weights=unserved[d], minlength=cap.shape[0]))
 
-    return ratio_greedy(rules, limits, open_sites, gain, lambda j: _serve(j, d, s, t, cap, unserved), deadline,
-                        per_cost=per_cost)
+    return ratio_greedy(rules, limits, open_sites, gain, lambda j: _serve(j, d, s, t, cap, unserved, took),
+                        deadline, per_cost=per_cost)
 
 
-def _serve(j: int, d: np.ndarray, s: np.ndarray, t: np.ndarray, cap: np.ndarray, unserved: np.ndarray) -> None:
-    """Site ``j`` takes its nearest unserved weight up to its capacity (in place on ``unserved``).
+def _serve(j: int, d: np.ndarray, s: np.ndarray, t: np.ndarray, cap: np.ndarray, unserved: np.ndarray,
+           took: np.ndarray | None = None) -> None:
+    """Site ``j`` takes its nearest unserved weight up to its capacity (in place on ``unserved`` and ``took``).
 
     ``(d, s, t)``: the pairs it may serve over (demand, site, minutes).
     """
@@ -315,6 +318,8 @@ def _serve(j: int, d: np.ndarray, s: np.ndarray, t: np.ndarray, cap: np.ndarray,
     before = np.cumsum(want) - want
     take = np.clip(cap[j] - before, 0.0, want)
     np.subtract.at(unserved, d[mine], take)
+    if took is not None:
+        took[mine] += take
 
 
 def _warm_start(instance: Instance, params: CapacitatedParams, rules: SiteRules, built: Built,

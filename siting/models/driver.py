@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -54,8 +55,6 @@ from .secondary import cheapest_built, prune_and_check
 __all__ = ["solve_model", "resolve_backend", "STRATEGIES", "check_claims"]
 
 STRATEGIES = ("auto", "exact", "hybrid", "heuristic")
-#: share of the time left (after the warm start) a model's ``bound`` hook may use
-_BOUND_SHARE = 0.25
 
 
 def resolve_backend(name: str) -> str:
@@ -188,9 +187,8 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
     start: np.ndarray | None = None
     if model.warm_start is not None:
         # the warm start may use its model's share of the time (half by default): the solver needs the rest
-        share = model.warm_start_share
-        share = min(max(float(share(built) if callable(share) else share), 0.0), 1.0)
-        start = model.warm_start(instance, params, rules, built, ctx.deadline_after(share))
+        start = model.warm_start(instance, params, rules, built,
+                                 ctx.deadline_after(_share(model.warm_start_share, built)))
     if built.levels:  # solve_levels checks the start against the program itself
         tolerance = float(getattr(params, "priority_tolerance", 0.0))
         stats["levels_warm_started"] = start is not None
@@ -210,11 +208,9 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
         # before the solve, with a share of the time: the solver may not even finish its root LP (gradual
         # coverage at 20,000 x 2,000: not in 60 s), and after it no time is left
         cheap = model.bound(instance, params, rules, stats.get("warm_start_objective"),
-                            ctx.deadline_after(_BOUND_SHARE))
+                            ctx.deadline_after(_share(model.bound_share, built)))
         stats["model_bound"] = cheap
-    verify = model.verify_share
-    verify = min(max(float(verify(built) if callable(verify) else verify), 0.0), 0.9)
-    options = ctx.options_now(share=1.0 - verify)
+    options = ctx.options_now(share=1.0 - _share(model.verify_share, built, most=0.9))
     backend = get_backend(ctx.backend)
     sol = backend.solve(program, options, warm_start=start)
     stats["backend_seconds"] = sol.seconds
@@ -236,6 +232,11 @@ def _search_program(model: Model[Any], instance: Instance, params: ModelParams, 
     if x is None:
         return Outcome(None, termination, None, bound, method, stats, sol.message), built, None
     return Outcome(built.plan_of(x), termination, objective, bound, method, stats, sol.message), built, x
+
+
+def _share(share: float | Callable[[Built], float], built: Built, most: float = 1.0) -> float:
+    """A model's share of the time (a number, or a function of the built program), within ``[0, most]``."""
+    return min(max(float(share(built) if callable(share) else share), 0.0), most)
 
 
 def _tightest_bound(model: Model[Any], solver_bound: float | None, cheap: float | None) -> float | None:

@@ -79,3 +79,32 @@ def test_assignment_models_keep_more_for_larger_assignment_lps():
     assert share(5_000_000) == 0.25 and 0.05 < share(600_000) < 0.25
     assert MODELS["capacitated"].verify_share is assignment_verify_share is MODELS["cflp"].verify_share
     assert MODELS["gradual"].verify_share == 0.05
+
+
+@pytest.mark.parametrize("share", [0.25, 0.75])
+def test_the_bound_deadline_is_the_models_bound_share(share):
+    """``Model.bound_share`` of the time left after the warm start goes to the bound (CFLP: up to 0.75)."""
+    model = MODELS["gradual"]
+    seen = []
+
+    def bound(instance, params, rules, known, deadline):
+        seen.append((deadline - time.perf_counter()) / 20.0)
+        return None
+
+    inst = random_instance(30, 8, seed=2)
+    params = model.params.from_kwargs({"threshold_min": 5, "outer_threshold_min": 10, "max_sites": 3})
+    solve_model(replace(model, warm_start=None, bound=bound, bound_share=share), inst, params,
+                options=SolveOptions(time_limit_s=20))
+    assert seen and share - 0.03 <= seen[0] <= share
+
+
+def test_cflp_gives_its_bound_more_time_the_larger_its_table():
+    from siting.models.base import Built
+    from siting.models.cflp import BOUND_SHARE_LARGE, BOUND_SHARE_SMALL, bound_share
+
+    def at(pairs: int) -> float:
+        return bound_share(Built(None, stats={"n_pairs": pairs}))  # type: ignore[arg-type]
+
+    assert at(0) == at(100_000) == BOUND_SHARE_SMALL and at(400_000) == at(2_000_000) == BOUND_SHARE_LARGE
+    assert BOUND_SHARE_SMALL < at(250_000) < BOUND_SHARE_LARGE
+    assert MODELS["cflp"].bound_share is bound_share and MODELS["gradual"].bound_share == 0.25
