@@ -14,18 +14,20 @@ from ..status import Termination
 from .best import _Best
 from .cover import _cover_phase
 from .mclp import _volume_phase
-from .partial import _partial_phase
+from .partial import MclpSolver, _partial_phase
 
 #: below this heuristic time the volume algorithm rarely reaches a repair step (measured at 60k x 3k)
 VOLUME_REPAIR_MIN_S = 20.0
 
 
 def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | None, iterations: int,
-                     stats: dict[str, Any], *, dives: bool = True, backend: str | Backend = "highs") -> _Best:
+                     stats: dict[str, Any], *, dives: bool = True, backend: str | Backend = "highs",
+                     solve_mclp: MclpSolver | None = None) -> _Best:
     """Greedy, local search (30 % of ``time_s``) and the Lagrangian bound with repairs (the rest).
 
     LSCP goes to :func:`siting.strategy.cover._cover_phase`; MCLP continues after local search with
-    :func:`siting.strategy.mclp._volume_phase`, partial covering with :func:`siting.strategy.partial._partial_phase`.
+    :func:`siting.strategy.mclp._volume_phase`, partial covering with :func:`siting.strategy.partial._partial_phase`
+    (its budget search asks ``solve_mclp``; none without it).
     """
     t0 = time.perf_counter()
     arr = CoverArrays.of(q)
@@ -48,7 +50,7 @@ def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | 
     if q.model is ModelType.MCLP:
         return _volume_phase(q, arr, x, options, left, iterations, stats, backend)
     if q.model is ModelType.PARTIAL:
-        return _partial_phase(q, arr, x, options, left, iterations, stats, backend, search=dives)
+        return _partial_phase(q, arr, x, options, left, iterations, stats, solve_mclp if dives else None)
     lag = lagrangian(q, incumbent=x, arrays=arr, seed=options.seed, time_limit_s=left, iterations=iterations,
                      repairs=5)
     stats["lagrangian_bound"] = lag.bound

@@ -165,7 +165,9 @@ def solve_coverage(
         heur_time = None if left is None else share * left
         iterations = lagrangian_iterations or (1_000 if heur_time is None else 20_000)
     best = _heuristic_phase(q, options, heur_time, iterations, stats, dives=chosen != Strategy.EXACT,
-                            backend=backend)
+                            backend=backend,
+                            solve_mclp=lambda mclp, mclp_options: solve_coverage(mclp, backend=backend,
+                                                                                 options=mclp_options))
     if not q.maximise and stats.get("lagrangian_bound") == np.inf:
         stats["message"] = "the coverage target exceeds the coverable weight (Lagrangian relaxation infeasible)"
         return finish(_Best(termination=Termination.INFEASIBLE, method=best.method))

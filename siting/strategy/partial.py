@@ -14,23 +14,27 @@ Measured (``benchmarks/partial_bench.py``, generated cities, 90 % target): 60,00
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from ..backends.base import Backend
 from ..heuristics import CoverArrays, lagrangian, local_search
 from ..heuristics.greedy import greedy_cover
 from ..heuristics.knapsack import rounding_margin
 from ..heuristics.partial_lp import lp_partial_dual
 from ..interrupt import expired
 from ..options import SolveOptions
-from ..problem import CoverageProblem, ModelType
+from ..problem import CoverageOutcome, CoverageProblem, ModelType
 from ..status import Termination
 from .best import _Best
 
-__all__ = ["cost_grid"]
+__all__ = ["cost_grid", "MclpSolver"]
+
+#: how the search solves an MCLP: :func:`siting.strategy.solve_coverage` with the caller's backend, handed in by
+#: the orchestrator (this module cannot import it: the orchestrator runs this phase)
+MclpSolver = Callable[[CoverageProblem, SolveOptions], CoverageOutcome]
 
 #: the LP bound's share of the phase's time (it stops there and the subgradient takes over)
 LP_SHARE = 0.3
@@ -45,12 +49,12 @@ STEP_POSITION = 0.1
 
 
 def _partial_phase(q: CoverageProblem, arr: CoverArrays, x: np.ndarray | None, options: SolveOptions,
-                   time_s: float | None, iterations: int, stats: dict[str, Any], backend: str | Backend,
-                   *, search: bool = True) -> _Best:
+                   time_s: float | None, iterations: int, stats: dict[str, Any], solve: MclpSolver | None) -> _Best:
     """The bound (the LP's :math:`L(u)`, else the subgradient with repairs), then :func:`_budget_search`.
 
-    ``search`` False (the small problems ``auto`` sends to the MIP): the subgradient with repairs only, as before.
+    ``solve`` None (the small problems ``auto`` sends to the MIP): the subgradient with repairs only, as before.
     """
+    search = solve is not None
     t0 = time.perf_counter()
 
     def left(share: float = 1.0) -> float | None:
@@ -72,22 +76,20 @@ def _partial_phase(q: CoverageProblem, arr: CoverArrays, x: np.ndarray | None, o
         plan, value, bound = x, None if x is None else q.value_of(x), dual.bound
         method = "greedy+local_search+lp"
     best = _Best(plan, value, bound if np.isfinite(bound) else None, Termination.HEURISTIC, method)
-    if not search or bound == np.inf:     # +inf: the target is out of reach
+    if solve is None or bound == np.inf:     # +inf: the target is out of reach
         return best
     search_s = left()
     return _budget_search(q, best, arr, options, SEARCH_DEFAULT_TIME_S if search_s is None else search_s, stats,
-                          backend)
+                          solve)
 
 
 def _budget_search(q: CoverageProblem, best: _Best, arr: CoverArrays, options: SolveOptions, time_s: float,
-                   stats: dict[str, Any], backend: str | Backend) -> _Best:
+                   stats: dict[str, Any], solve: MclpSolver) -> _Best:
     """MCLP solves at budgets between ``best.bound`` and ``best.value`` for ``time_s`` (module text).
 
     Returns the best plan found and the highest bound proven; ``stats["budget_search"]`` lists the steps (budget,
     covered weight, its bound, seconds, what the step gave).
     """
-    from .orchestrator import solve_coverage  # the orchestrator runs this phase
-
     deadline = time.perf_counter() + time_s
     plan = best.plan
     # without a plan (the greedy broke the budget or the site limit) the first step asks at the whole budget
@@ -121,8 +123,7 @@ def _budget_search(q: CoverageProblem, best: _Best, arr: CoverArrays, options: S
             budget = min(budget, float(q.budget))
         t0 = time.perf_counter()
         mclp = q.with_(model=ModelType.MCLP, budget=budget, target_coverage=None)
-        out = solve_coverage(mclp, backend=backend, options=replace(inner, time_limit_s=max(MIN_STEP_S,
-                                                                                           STEP_SHARE * left)))
+        out = solve(mclp, replace(inner, time_limit_s=max(MIN_STEP_S, STEP_SHARE * left)))
         step: dict[str, Any] = {"budget": budget, "covered": out.objective, "covered_bound": out.bound}
         steps.append(step)
         exact = out.termination is Termination.OPTIMAL

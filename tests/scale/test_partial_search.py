@@ -99,7 +99,8 @@ def test_a_budget_row_is_left_out_of_the_lp_and_the_bound_still_holds():
 def _search(p: CoverageProblem, plan: np.ndarray, bound: float, time_s: float = 20.0):
     stats: dict = {}
     best = _Best(plan, p.value_of(plan), bound)
-    out = partial_phase._budget_search(p, best, CoverArrays.of(p), SolveOptions(seed=0), time_s, stats, "highs")
+    out = partial_phase._budget_search(p, best, CoverArrays.of(p), SolveOptions(seed=0), time_s, stats,
+                                       lambda mclp, options: solve_coverage(mclp, options=options))
     return out, stats
 
 
