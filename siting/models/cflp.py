@@ -262,10 +262,22 @@ def bound_share(built: Built) -> float:
     return float(BOUND_SHARE_SMALL + (BOUND_SHARE_LARGE - BOUND_SHARE_SMALL) * np.clip(grow, 0.0, 1.0))
 
 
+def verify_share(built: Built) -> float:
+    """The evaluation's share: :func:`~siting.models.capacitated.assignment_verify_share` of what the bound leaves.
+
+    That share is of the time left after the warm start; the bound (above ``BOUND_MIN_PAIRS``) has taken its
+    own share of it by then. 19,371 x 2,000, 20 s: the solve returned after 22.5 s with the plain share.
+    """
+    share = assignment_verify_share(built)
+    if float(built.stats.get("n_pairs", 0)) <= BOUND_MIN_PAIRS:
+        return share        # no bound is computed: nothing took its share
+    return min(0.9, share / (1.0 - bound_share(built)))
+
+
 MODEL = Model(
     name="cflp", params=CflpParams, sense=Sense.MINIMIZE, build=_build, evaluate=_evaluate,
     warm_start=_warm_start, bound=_bound, bound_share=bound_share,
-    verify_share=assignment_verify_share,
+    verify_share=verify_share,
     covered="assigned to an open site (every demand point is, within capacities)",
     summary="serve every demand point within site capacities at least fixed plus assignment cost",
 )

@@ -77,8 +77,25 @@ def test_assignment_models_keep_more_for_larger_assignment_lps():
 
     assert share(1_000) == 0.05 and share(250_000) == 0.05 and share(1_100_000) == pytest.approx(0.25)
     assert share(5_000_000) == 0.25 and 0.05 < share(600_000) < 0.25
-    assert MODELS["capacitated"].verify_share is assignment_verify_share is MODELS["cflp"].verify_share
+    assert MODELS["capacitated"].verify_share is assignment_verify_share
     assert MODELS["gradual"].verify_share == 0.05
+
+
+def test_cflp_keeps_the_assignment_share_of_what_its_bound_leaves():
+    """Above 100,000 pairs CFLP's bound takes its share first: the evaluation's is of what is left after it."""
+    from siting.models.base import Built
+    from siting.models.capacitated import assignment_verify_share
+    from siting.models.cflp import bound_share, verify_share
+
+    for pairs in (1_000, 100_000, 250_000, 431_145, 1_100_000):
+        built = Built(None, stats={"n_pairs": pairs})  # type: ignore[arg-type]
+        plain = assignment_verify_share(built)
+        expected = plain if pairs <= 100_000 else plain / (1.0 - bound_share(built))
+        assert verify_share(built) == pytest.approx(min(0.9, expected))
+        # the evaluation's share of the time after the warm start: never less than capacitated coverage keeps
+        left_after_bound = 1.0 - (bound_share(built) if pairs > 100_000 else 0.0)
+        assert verify_share(built) * left_after_bound >= min(plain, 0.9 * left_after_bound) - 1e-12
+    assert MODELS["cflp"].verify_share is verify_share
 
 
 @pytest.mark.parametrize("share", [0.25, 0.75])
