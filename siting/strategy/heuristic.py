@@ -4,13 +4,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
-
 from ..backends.base import Backend
-from ..heuristics import CoverArrays, greedy, lagrangian, local_search
+from ..heuristics import CoverArrays, greedy, local_search
 from ..options import SolveOptions
 from ..problem import CoverageProblem, ModelType
-from ..status import Termination
 from .best import _Best
 from .cover import _cover_phase
 from .mclp import _volume_phase
@@ -23,7 +20,7 @@ VOLUME_REPAIR_MIN_S = 20.0
 def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | None, iterations: int,
                      stats: dict[str, Any], *, dives: bool = True, backend: str | Backend = "highs",
                      solve_mclp: MclpSolver | None = None) -> _Best:
-    """Greedy, local search (30 % of ``time_s``) and the Lagrangian bound with repairs (the rest).
+    """Greedy, local search (30 % of ``time_s``), then each model's bound and plan search (the rest).
 
     LSCP goes to :func:`siting.strategy.cover._cover_phase`; MCLP continues after local search with
     :func:`siting.strategy.mclp._volume_phase`, partial covering with :func:`siting.strategy.partial._partial_phase`
@@ -49,12 +46,4 @@ def _heuristic_phase(q: CoverageProblem, options: SolveOptions, time_s: float | 
     left = None if time_s is None else max(0.0, time_s - (time.perf_counter() - t0))
     if q.model is ModelType.MCLP:
         return _volume_phase(q, arr, x, options, left, iterations, stats, backend)
-    if q.model is ModelType.PARTIAL:
-        return _partial_phase(q, arr, x, options, left, iterations, stats, solve_mclp if dives else None)
-    lag = lagrangian(q, incumbent=x, arrays=arr, seed=options.seed, time_limit_s=left, iterations=iterations,
-                     repairs=5)
-    stats["lagrangian_bound"] = lag.bound
-    stats["lagrangian_iterations"] = lag.iterations
-    stats["lagrangian_seconds"] = lag.seconds
-    bound = lag.bound if np.isfinite(lag.bound) else None
-    return _Best(lag.best_plan, lag.best_value, bound, Termination.HEURISTIC, "greedy+local_search+lagrangian")
+    return _partial_phase(q, arr, x, options, left, iterations, stats, solve_mclp if dives else None)

@@ -151,7 +151,7 @@ def _budget_search(q: CoverageProblem, best: _Best, arr: CoverArrays, options: S
         proven = lo > whole or (bool(steps) and "bound" in steps[-1].get("gave", ""))
         stats["budget_search_value"] = None
         if proven:
-            stats["message"] = "no plan within the budget and site limit covers the target (the MCLP's bound)"
+            stats["message"] = "no plan within the budget and site limit covers the target (a bound proves it)"
         return replace(best, termination=Termination.INFEASIBLE if proven else best.termination, method=method)
     stats.update(budget_search_value=hi, budget_search_bound=lo)
     bound = lo if best.bound is not None or lo > 0 else None
