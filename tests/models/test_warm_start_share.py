@@ -10,20 +10,26 @@ from siting.options import SolveOptions
 from siting.testing import random_instance
 
 
-@pytest.mark.parametrize("share", [0.5, 0.9])
-def test_the_warm_start_deadline_is_the_models_share(share):
+def _deadline_share(hook: str, share: float) -> float:
+    """The share of a 20-s limit the gradual model's ``hook`` (warm_start or bound) is given with ``share``."""
     model = MODELS["gradual"]
     seen = []
 
-    def warm_start(instance, params, rules, built, deadline):
-        seen.append((deadline - time.perf_counter()) / 20.0)
+    def record(*args):
+        seen.append((args[-1] - time.perf_counter()) / 20.0)    # the deadline is each hook's last argument
         return None
 
     inst = random_instance(30, 8, seed=2)
     params = model.params.from_kwargs({"threshold_min": 5, "outer_threshold_min": 10, "max_sites": 3})
-    solve_model(replace(model, warm_start=warm_start, warm_start_share=share), inst, params,
-                options=SolveOptions(time_limit_s=20))
-    assert seen and share - 0.02 <= seen[0] <= share
+    hooks = {"warm_start": None, "bound": None, hook: record, f"{hook}_share": share}
+    solve_model(replace(model, **hooks), inst, params, options=SolveOptions(time_limit_s=20))
+    assert seen
+    return seen[0]
+
+
+@pytest.mark.parametrize("share", [0.5, 0.9])
+def test_the_warm_start_deadline_is_the_models_share(share):
+    assert share - 0.02 <= _deadline_share("warm_start", share) <= share
 
 
 @pytest.mark.parametrize("share", [0.0, 1.0, 1.5])
@@ -101,18 +107,7 @@ def test_cflp_keeps_the_assignment_share_of_what_its_bound_leaves():
 @pytest.mark.parametrize("share", [0.25, 0.75])
 def test_the_bound_deadline_is_the_models_bound_share(share):
     """``Model.bound_share`` of the time left after the warm start goes to the bound (CFLP: up to 0.75)."""
-    model = MODELS["gradual"]
-    seen = []
-
-    def bound(instance, params, rules, known, deadline):
-        seen.append((deadline - time.perf_counter()) / 20.0)
-        return None
-
-    inst = random_instance(30, 8, seed=2)
-    params = model.params.from_kwargs({"threshold_min": 5, "outer_threshold_min": 10, "max_sites": 3})
-    solve_model(replace(model, warm_start=None, bound=bound, bound_share=share), inst, params,
-                options=SolveOptions(time_limit_s=20))
-    assert seen and share - 0.03 <= seen[0] <= share
+    assert share - 0.03 <= _deadline_share("bound", share) <= share
 
 
 def test_cflp_gives_its_bound_more_time_the_larger_its_table():
