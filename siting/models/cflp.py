@@ -184,7 +184,8 @@ def greedy_cflp(instance: Instance, params: CflpParams, rules: SiteRules,
     """
     weight = demand_weight(instance, params.weight_column)
     need = weight > 0 if params.per_person else np.ones(instance.n_demand, bool)
-    unserved = np.where(need, weight, 0.0)
+    load = np.where(need, weight, 0.0)
+    unserved = load.copy()
     pairs = cflp_pairs(instance, weight, rules, params.per_person)
     cap = site_capacity(instance, params.capacity)
     took = np.zeros(pairs[0].shape[0])
@@ -192,8 +193,8 @@ def greedy_cflp(instance: Instance, params: CflpParams, rules: SiteRules,
     if np.any(unserved > 1e-9 * max(1.0, float(weight.max(initial=0.0)))):
         return None
     closable = (rules.lower < 0.5) & (rules.upper > 0.5)
-    open_sites, _, _ = close_sites(pairs[0], pairs[1], _pair_cost(params, weight, pairs), np.where(need, weight, 0.0),
-                                   cap, open_sites, closable, rules.cost, took, deadline=deadline)
+    open_sites, _, _ = close_sites(pairs[0], pairs[1], _pair_cost(params, weight, pairs), load, cap, open_sites,
+                                   closable, rules.cost, took, deadline=deadline)
     return open_sites
 
 
