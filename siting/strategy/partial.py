@@ -108,7 +108,10 @@ def _budget_search(q: CoverageProblem, best: _Best, arr: CoverArrays, options: S
     tolerance = max(options.mip_gap, 1e-9) * max(1.0, abs(hi))
     inner = replace(options, secondary="none")
     exact = False              # the last step's MCLP was solved to optimality: bisect in the middle
-    while hi - lo > tolerance and not expired(deadline):
+    while not expired(deadline):
+        # without a plan, one step at the whole budget unless the bound already exceeds it
+        if (lo > whole + tolerance) if plan is None else (hi - lo <= tolerance):
+            break
         left = deadline - time.perf_counter()
         if left < MIN_STEP_S:
             break
@@ -148,7 +151,7 @@ def _budget_search(q: CoverageProblem, best: _Best, arr: CoverArrays, options: S
     method = best.method + "+budget_search" if steps else best.method
     if plan is None:
         # the bound above the budget, or an MCLP bound below the target at it: no plan within it covers the target
-        proven = lo > whole or (bool(steps) and "bound" in steps[-1].get("gave", ""))
+        proven = lo > whole + tolerance or (bool(steps) and "bound" in steps[-1].get("gave", ""))
         stats["budget_search_value"] = None
         if proven:
             stats["message"] = "no plan within the budget and site limit covers the target (a bound proves it)"

@@ -121,7 +121,7 @@ def test_the_search_from_a_poor_plan_reaches_the_optimum_and_proves_it(seed):
     assert any("bound" in s.get("gave", "") for s in stats["budget_search"])
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.integers(0, 100_000), st.booleans())
 def test_the_whole_heuristic_solve_finds_the_brute_force_optimum(seed, unit):
     p = _partial(seed, n_sites=10, unit=unit, target=0.8, budget_share=0.5 if seed % 4 == 0 else None,
@@ -169,3 +169,18 @@ def test_a_budget_too_small_for_the_target_is_proven_infeasible_by_the_search():
         assert "budget" in out.stats["message"]
         kinds.add("mclp" if out.stats["budget_search"] else "lp")
     assert kinds == {"lp", "mclp"}
+
+
+def test_without_a_start_the_whole_budget_is_tried_even_when_the_bound_reaches_it():
+    """The greedy breaks the budget and the LP bound equals it: the one plan costing exactly the budget is found.
+
+    (Hypothesis found this: the search ran no step when the bound left no room below the budget, and the solve
+    returned no plan for a feasible problem.)
+    """
+    p = _partial(20, n_sites=10, unit=True, target=0.8, budget_share=0.5)
+    best, _ = brute_force(p)
+    assert best == p.budget
+    out = solve_coverage(p, strategy="heuristic", options=SolveOptions(time_limit_s=20))
+    assert out.stats["greedy_value"] is None and out.stats["lagrangian_bound"] == p.budget
+    assert out.has_solution and feasible(p, out.open_sites) and out.objective == best
+    assert out.termination == "optimal"
