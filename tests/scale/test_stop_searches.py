@@ -90,3 +90,17 @@ def test_a_stopped_pmedian_solve_returns_a_plan_at_once():
         r = solve_pmedian(instance, p=8, options=SolveOptions(time_limit_s=60.0))
     assert time.perf_counter() - t0 < 5.0
     assert len(r.selected) == 8 and r.status == "time_limit"
+
+
+def test_a_stopped_partial_solve_returns_a_plan_without_a_budget_search_step():
+    # unstopped, its budget search asks the MCLP at budgets until its limit or the optimum
+    problem = random_problem(7, model=ModelType.PARTIAL, n_demand=3000, n_sites=300, density=0.02, fixed=False,
+                             dup_rows=False)
+    t0 = time.perf_counter()
+    with stopping(_set()):
+        out = solve_coverage(problem, strategy="heuristic", options=SolveOptions(time_limit_s=60.0, seed=0))
+    assert time.perf_counter() - t0 < 5.0
+    assert out.open_sites is not None and feasible(problem, out.open_sites)
+    assert out.stats.get("budget_search", []) == []
+    free = solve_coverage(problem, strategy="heuristic", options=SolveOptions(time_limit_s=4.0, seed=0))
+    assert free.stats["budget_search"], "unstopped, the search takes steps"
