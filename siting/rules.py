@@ -61,6 +61,16 @@ class SiteRules:
         """Sites that may be open (not excluded)."""
         return self.upper > 0
 
+    @property
+    def fixed_open(self) -> np.ndarray:
+        """Sites open in every plan (existing and required ones that are not excluded)."""
+        return (self.lower > 0.5) & (self.upper > 0.5)
+
+    @property
+    def free(self) -> np.ndarray:
+        """Sites a plan may open or leave closed."""
+        return (self.lower < 0.5) & (self.upper > 0.5)
+
 
 @dataclass(frozen=True)
 class Limits:

@@ -246,8 +246,8 @@ def _bound(instance: Instance, params: BackupParams, rules: SiteRules, known: fl
     limits = params.limits()
     out = backup_bound(within_usable(instance.travel, params.threshold_min, rules),
                        demand_weight(instance, params.weight_column), theta=params.single_weight,
-                       cover_all=params.cover_all, cost=rules.cost, fixed_open=(rules.lower > 0.5) & (rules.upper > 0.5),
-                       free=(rules.lower < 0.5) & (rules.upper > 0.5), counts=rules.counts, budget=limits.budget,
+                       cover_all=params.cover_all, cost=rules.cost, fixed_open=rules.fixed_open,
+                       free=rules.free, counts=rules.counts, budget=limits.budget,
                        max_sites=limits.max_sites, target=known, deadline=deadline)
     return out.bound
 

@@ -373,8 +373,8 @@ def _bound(instance: Instance, params: CapacitatedParams, rules: SiteRules, know
         known = best.assigned_weight
     limits = params.limits()
     out = credit_bound(d, s, weight[d], instance.n_demand, instance.n_sites, cost=rules.cost,
-                       fixed_open=(rules.lower > 0.5) & (rules.upper > 0.5),
-                       free=(rules.lower < 0.5) & (rules.upper > 0.5), counts=rules.counts, budget=limits.budget,
+                       fixed_open=rules.fixed_open,
+                       free=rules.free, counts=rules.counts, budget=limits.budget,
                        max_sites=limits.max_sites, target=known, deadline=deadline, capacity=cap, load=weight[d])
     return out.bound
 

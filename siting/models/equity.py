@@ -312,8 +312,8 @@ def smallest_share_bound(instance: Instance, params: EquityParams, rules: SiteRu
         credit = np.asarray(m[g].todense()).ravel()
         keep = credit[d] > 0
         out = credit_bound(d[keep], s[keep], credit[d[keep]], instance.n_demand, instance.n_sites, cost=rules.cost,
-                           fixed_open=(rules.lower > 0.5) & (rules.upper > 0.5),
-                           free=(rules.lower < 0.5) & (rules.upper > 0.5), counts=rules.counts,
+                           fixed_open=rules.fixed_open,
+                           free=rules.free, counts=rules.counts,
                            budget=limits.budget, max_sites=limits.max_sites, target=float(known[g]),
                            deadline=None if left is None else time.perf_counter() + left / (order.size - k))
         best = min(best, out.bound)

@@ -143,8 +143,8 @@ def _bound(instance: Instance, params: GradualParams, rules: SiteRules, known: f
         known = _credit(instance, d, s, fk, weight, greedy_gradual(instance, params, rules, deadline))
     limits = params.limits()
     out = credit_bound(d, s, weight[d] * fk, instance.n_demand, instance.n_sites, cost=rules.cost,
-                       fixed_open=(rules.lower > 0.5) & (rules.upper > 0.5),
-                       free=(rules.lower < 0.5) & (rules.upper > 0.5), counts=rules.counts, budget=limits.budget,
+                       fixed_open=rules.fixed_open,
+                       free=rules.free, counts=rules.counts, budget=limits.budget,
                        max_sites=limits.max_sites, target=known, deadline=deadline)
     return out.bound
 

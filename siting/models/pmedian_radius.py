@@ -112,7 +112,7 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
     limits = params.limits()
     n = instance.n_sites
     pairs = PairWindows(d, s, weight[d] * t, weight.shape[0], instance.n_sites, compile_ok=_compile_ok(ctx))
-    swappable = (rules.lower < 0.5) & (rules.upper > 0.5)
+    swappable = rules.free
     # without a budget row the vectorised fast swap replaces the greedy's own (same moves, ~20x faster)
     best = greedy_pmedian(instance, p=params.p, weight_column=params.weight_column, budget=params.budget,
                           deadline=ctx.deadline_after(0.25),
@@ -136,7 +136,7 @@ def radius_search(instance: Instance, params: Any, rules: SiteRules, ctx: SolveC
     message = ""
     fixed_closed = np.zeros(n, bool)
     fixed_open = np.zeros(n, bool)
-    free = (rules.lower < 0.5) & (rules.upper > 0.5)
+    free = rules.free
     lv, lp_done = lv_all, False
     program = z_level = None
 
@@ -306,8 +306,8 @@ def _lagrangian(pairs: PairWindows, rules: SiteRules, params: Any, best: np.ndar
 
     Without a budget, each subproblem plan that beats the best so far is improved by the fast swap.
     """
-    fixed = (rules.lower > 0.5) & (rules.upper > 0.5)
-    free = (rules.lower < 0.5) & (rules.upper > 0.5)
+    fixed = rules.fixed_open
+    free = rules.free
     deadline = ctx.deadline_after(_LAGRANGIAN_SHARE)
     improve = None if params.budget is not None else (lambda plan: fast_swap(pairs, plan, free, deadline=deadline))
     return pmedian_lagrangian(pairs.d, pairs.s, pairs.cost, np.ones(0), fixed, free,
@@ -322,8 +322,8 @@ def _branch(d: np.ndarray, s: np.ndarray, t: np.ndarray, weight: np.ndarray, rul
     keep = ~fixed_closed[s]
     pairs = PairWindows(d[keep], s[keep], (weight[d] * t)[keep], weight.shape[0], fixed_closed.shape[0],
                         compile_ok=_compile_ok(ctx))
-    forced = ((rules.lower > 0.5) & (rules.upper > 0.5)) | fixed_open
-    free = (rules.lower < 0.5) & (rules.upper > 0.5) & ~fixed_closed & ~fixed_open
+    forced = rules.fixed_open | fixed_open
+    free = rules.free & ~fixed_closed & ~fixed_open
     left = ctx.remaining_s()
     deadline = None if left is None else time.perf_counter() + _BRANCH_SHARE * left
     return lagrangian_branch_and_bound(pairs, forced, free, params.p - int((forced & rules.counts).sum()),

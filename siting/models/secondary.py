@@ -164,7 +164,7 @@ def cheapest_later(model: Model[Any], build: Callable[[], tuple[Built, np.ndarra
 
 def _equal_site_costs(rules: SiteRules, params: ModelParams) -> bool:
     """The site count is exact and every free site costs the same (a sufficient case of :func:`_all_plans_cost_the_same`)."""
-    free = (rules.lower < 0.5) & (rules.upper > 0.5)
+    free = rules.free
     return bool(params.limits().exact_sites) and np.unique(rules.cost[free]).size <= 1
 
 
