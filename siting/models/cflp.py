@@ -183,29 +183,33 @@ def greedy_cflp(instance: Instance, params: CflpParams, rules: SiteRules,
     True
     """
     weight = demand_weight(instance, params.weight_column)
+    return _greedy(instance, params, rules, weight, cflp_pairs(instance, weight, rules, params.per_person), deadline)
+
+
+def _greedy(instance: Instance, params: CflpParams, rules: SiteRules, weight: np.ndarray,
+            pairs: tuple[np.ndarray, ...], deadline: float | None) -> np.ndarray | None:
+    """:func:`greedy_cflp` on the weights and :func:`cflp_pairs` its caller already has."""
     need = weight > 0 if params.per_person else np.ones(instance.n_demand, bool)
     load = np.where(need, weight, 0.0)
     unserved = load.copy()
-    pairs = cflp_pairs(instance, weight, rules, params.per_person)
     cap = site_capacity(instance, params.capacity)
     took = np.zeros(pairs[0].shape[0])
     open_sites = fill_greedy(rules, params.limits(), pairs, cap, unserved, deadline, per_cost=True, took=took)
     if np.any(unserved > 1e-9 * max(1.0, float(weight.max(initial=0.0)))):
         return None
-    closable = (rules.lower < 0.5) & (rules.upper > 0.5)
     open_sites, _, _ = close_sites(pairs[0], pairs[1], _pair_cost(params, weight, pairs), load, cap, open_sites,
-                                   closable, rules.cost, took, deadline=deadline)
+                                   rules.free, rules.cost, took, deadline=deadline)
     return open_sites
 
 
 def _warm_start(instance: Instance, params: CflpParams, rules: SiteRules, built: Built,
                 deadline: float | None) -> np.ndarray | None:
     """The greedy plan with its cheapest assignment as a column vector (None without a plan that fits)."""
-    open_sites = greedy_cflp(instance, params, rules, deadline)
-    if open_sites is None:
-        return None
     weight = demand_weight(instance, params.weight_column)
     pairs = cflp_pairs(instance, weight, rules, params.per_person)
+    open_sites = _greedy(instance, params, rules, weight, pairs, deadline)
+    if open_sites is None:
+        return None
     try:
         best = best_assignment(pairs, weight, site_capacity(instance, params.capacity), open_sites, serve_all=True,
                                pair_cost=_pair_cost(params, weight, pairs), model="cflp")
@@ -228,20 +232,20 @@ def _bound(instance: Instance, params: CflpParams, rules: SiteRules, known: floa
     """
     if instance.travel.minutes.shape[0] <= BOUND_MIN_PAIRS:
         return None
+    weight = demand_weight(instance, params.weight_column)
+    pairs = cflp_pairs(instance, weight, rules, params.per_person)
     if known is None:
-        plan = greedy_cflp(instance, params, rules, deadline)
+        plan = _greedy(instance, params, rules, weight, pairs, deadline)
         if plan is None:
             return None
         try:
             known = _evaluate(instance, params, rules, Plan(open_sites=plan)).objective
         except VerificationError:
             return None
-    weight = demand_weight(instance, params.weight_column)
-    pairs = cflp_pairs(instance, weight, rules, params.per_person)
     limits = params.limits()
     out = cflp_bound(pairs[0], pairs[1], _pair_cost(params, weight, pairs), weight, instance.n_demand,
                      instance.n_sites, cost=rules.cost, capacity=site_capacity(instance, params.capacity),
-                     fixed_open=(rules.lower > 0.5) & (rules.upper > 0.5), free=(rules.lower < 0.5) & (rules.upper > 0.5),
+                     fixed_open=rules.fixed_open, free=rules.free,
                      counts=rules.counts, budget=limits.budget, max_sites=limits.max_sites, target=known,
                      deadline=deadline)
     return out.bound
